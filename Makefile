@@ -1,0 +1,72 @@
+# Switchyard. `make help` lists the targets.
+SHELL := /usr/bin/env bash -o pipefail
+.DEFAULT_GOAL := help
+
+TMP := $(abspath .tmp)
+BIN := $(TMP)/bin
+PROTODEPS := $(TMP)/protodeps
+export PATH := $(BIN):$(PATH)
+
+# Tool and proto dependency versions, pinned in one place.
+BUF_VERSION := v1.75.0
+PROTOC_GEN_GO_VERSION := v1.36.12
+PROTOC_GEN_CONNECT_GO_VERSION := v1.21.1
+PROTOVALIDATE_VERSION := v1.2.2
+GOOGLE_PROTO_FILES_VERSION := 6.0.1
+
+.PHONY: help
+help: ## Describe the useful make targets
+	@grep -E '^[a-zA-Z_-]+:.*?## .*$$' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "%-16s %s\n", $$1, $$2}'
+
+.PHONY: run
+run: ## Run the server on the embedded SQLite default (data in ./.switchyard)
+	go run ./cmd/switchyard serve
+
+.PHONY: build
+build: ## Build the switchyard binary into .tmp/bin
+	go build -o $(BIN)/switchyard ./cmd/switchyard
+
+.PHONY: test
+test: ## Run every test with the race detector (Postgres variants need SWITCHYARD_TEST_DATABASE_URL)
+	@if [ -z "$$SWITCHYARD_TEST_DATABASE_URL" ]; then echo "SWITCHYARD_TEST_DATABASE_URL is not set: Postgres variants will be skipped"; fi
+	go test -race -count=1 ./...
+
+.PHONY: bench
+bench: ## Benchmark PushEvent over every protocol (Postgres too when SWITCHYARD_TEST_DATABASE_URL is set)
+	go test -run '^$$' -bench . -benchtime 3s ./service/server/
+
+.PHONY: lint
+lint: $(BIN)/buf $(PROTODEPS)/.done ## Run buf lint, gofmt and go vet
+	buf lint proto
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'); echo "gofmt needed"; exit 1)
+	go vet ./...
+
+.PHONY: generate
+generate: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-connect-go $(PROTODEPS)/.done ## Regenerate gen/ from proto/
+	rm -rf gen
+	buf generate
+
+.PHONY: checkgenerate
+checkgenerate: generate ## Fail when gen/ differs from what make generate produces
+	@git add -N gen && git diff --exit-code -- gen || (echo "gen/ is out of date: run make generate and commit"; exit 1)
+	@test -z "$$(git status --porcelain -- gen)" || (git status --porcelain -- gen; echo "gen/ is out of date"; exit 1)
+
+$(BIN)/buf:
+	GOBIN=$(BIN) go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+
+$(BIN)/protoc-gen-go:
+	GOBIN=$(BIN) go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+
+$(BIN)/protoc-gen-connect-go:
+	GOBIN=$(BIN) go install connectrpc.com/connect/cmd/protoc-gen-connect-go@$(PROTOC_GEN_CONNECT_GO_VERSION)
+
+# Third-party protos come from package registries at generate time: validate.proto
+# from the protovalidate Go module, the googleapis HTTP annotations from npm.
+$(PROTODEPS)/.done: Makefile
+	rm -rf $(PROTODEPS) && mkdir -p $(PROTODEPS)/protovalidate/buf/validate $(PROTODEPS)/googleapis/google/api
+	dir=$$(go mod download -json github.com/bufbuild/protovalidate@$(PROTOVALIDATE_VERSION) | sed -n 's/.*"Dir": "\(.*\)".*/\1/p') && \
+		cp "$$dir/proto/protovalidate/buf/validate/validate.proto" $(PROTODEPS)/protovalidate/buf/validate/
+	cd $(PROTODEPS) && npm pack --silent google-proto-files@$(GOOGLE_PROTO_FILES_VERSION) >/dev/null && \
+		tar -xzf google-proto-files-$(GOOGLE_PROTO_FILES_VERSION).tgz package/google/api/annotations.proto package/google/api/http.proto && \
+		cp package/google/api/*.proto googleapis/google/api/ && rm -rf package *.tgz
+	touch $@

@@ -1,0 +1,68 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+)
+
+// Page sizes for every list.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+// Page asks for one page of a list: at most Size items (0 means
+// [DefaultPageSize]) after the position Token names.
+type Page struct {
+	Size  int
+	Token string
+}
+
+// cursor is what a page token carries: the last id of the previous page and a
+// fingerprint of the filter, so a token is not reused with other filters. Tokens
+// are opaque to clients; their form may change.
+type cursor struct {
+	After  string `json:"a"`
+	Filter string `json:"f"`
+}
+
+func fingerprint(filter any) string {
+	b, _ := json.Marshal(filter)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// decode returns the id to continue after ("" for the first page) and the page
+// size.
+func (p Page) decode(filter any) (after string, limit int, err error) {
+	limit = p.Size
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	if limit > MaxPageSize {
+		limit = MaxPageSize
+	}
+	if p.Token == "" {
+		return "", limit, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(p.Token)
+	var c cursor
+	if err == nil {
+		err = json.Unmarshal(raw, &c)
+	}
+	if err != nil || c.After == "" {
+		return "", 0, invalid("page_token", "page_token.malformed", "is not a page token this server issued")
+	}
+	if c.Filter != fingerprint(filter) {
+		return "", 0, invalid("page_token", "page_token.filter_changed", "was issued for different filters; start again without a token")
+	}
+	return c.After, limit, nil
+}
+
+// next returns the token of the page after lastID.
+func (p Page) next(filter any, lastID string) string {
+	b, _ := json.Marshal(cursor{After: lastID, Filter: fingerprint(filter)})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
