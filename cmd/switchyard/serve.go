@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/switchyard/switchyard/service/auth"
+	"github.com/switchyard/switchyard/service/engine"
+	"github.com/switchyard/switchyard/service/server"
+	"github.com/switchyard/switchyard/service/store"
+)
+
+// storeFlags are the flags that choose and bound the database.
+type storeFlags struct {
+	dataDir     string
+	databaseURL string
+	maxConns    int
+}
+
+func (f *storeFlags) register(fs interface {
+	StringVar(*string, string, string, string)
+	IntVar(*int, string, int, string)
+}) {
+	fs.StringVar(&f.dataDir, "data-dir", ".switchyard", "directory of the embedded SQLite database (used when no --database-url)")
+	fs.StringVar(&f.databaseURL, "database-url", "", "postgres://… URL; empty means the embedded SQLite file in --data-dir")
+	fs.IntVar(&f.maxConns, "max-db-conns", 16, "maximum open Postgres connections")
+}
+
+// open opens and migrates the store.
+func (f *storeFlags) open(ctx context.Context) (*store.Store, error) {
+	st, err := store.Open(ctx, store.Config{DatabaseURL: f.databaseURL, DataDir: f.dataDir, MaxConns: f.maxConns})
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func migrateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("migrate", stderr)
+	var sf storeFlags
+	sf.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	st, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintln(stdout, "migrations applied")
+	return nil
+}
+
+func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	var sf storeFlags
+	sf.register(fs)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	corsOrigins := fs.String("cors-origins", "", "comma-separated browser origins allowed besides the server's own")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate file (with --tls-key); plain HTTP/1.1 and h2c without")
+	tlsKey := fs.String("tls-key", "", "TLS key file")
+	adminToken := fs.String("admin-token", "", "store this admin token for the default tenant on start (for scripts and tests)")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	drain := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight calls")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
+	if *logFormat == "json" {
+		handler = slog.NewJSONHandler(stderr, nil)
+	}
+	log := slog.New(handler)
+
+	st, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	created, err := auth.Bootstrap(ctx, st, *adminToken, time.Now())
+	if err != nil {
+		return err
+	}
+	if created != "" {
+		fmt.Fprintf(stdout, "Created the first admin token (shown only this once; keep it):\n\n    %s\n\n", created)
+	}
+
+	h, err := server.Handler(server.Config{
+		Store:       st,
+		Engine:      engine.New(engine.Config{Store: st, Logger: log}),
+		Auth:        auth.NewAuthenticator(st, nil),
+		Logger:      log,
+		CORSOrigins: splitList(*corsOrigins),
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := server.NewHTTPServer(*addr, h, log)
+	scheme := "http"
+	if *tlsCert != "" {
+		scheme = "https"
+	}
+	database := "sqlite " + sf.dataDir
+	if sf.databaseURL != "" {
+		database = "postgres"
+	}
+	fmt.Fprintf(stdout, "switchyard listening on %s://%s (%s)\n", scheme, ln.Addr(), database)
+	log.Info("serving", "addr", ln.Addr().String(), "database", database)
+
+	serveErr := make(chan error, 1)
+	go func() {
+		if *tlsCert != "" {
+			serveErr <- srv.ServeTLS(ln, *tlsCert, *tlsKey)
+		} else {
+			serveErr <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight calls", "timeout", *drain)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *drain)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+

@@ -1,0 +1,156 @@
+// Package server assembles Switchyard's one [http.Handler]: every Connect service
+// behind the same interceptor chain (request id and logging, panic recovery,
+// authentication, validation), the REST routes transcoded onto those same
+// handlers by Vanguard, gRPC health, server reflection and CORS. It also builds
+// the [http.Server] with its limits, timeouts and unencrypted HTTP/2.
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	connectcors "connectrpc.com/cors"
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+	"connectrpc.com/validate"
+	"connectrpc.com/vanguard"
+	"github.com/rs/cors"
+
+	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
+	"github.com/switchyard/switchyard/service"
+	"github.com/switchyard/switchyard/service/auth"
+	"github.com/switchyard/switchyard/service/engine"
+	"github.com/switchyard/switchyard/service/store"
+)
+
+// MaxRequestBytes bounds a request message after decompression (and a request
+// body before it): room for a full bulk push of typical events.
+const MaxRequestBytes = 16 << 20
+
+// Config wires a [Handler].
+type Config struct {
+	Store  *store.Store
+	Engine *engine.Engine
+	Auth   *auth.Authenticator
+	Logger *slog.Logger
+	// CORSOrigins are the browser origins allowed besides the server's own.
+	CORSOrigins []string
+	// MaxRequestBytes overrides [MaxRequestBytes] when positive.
+	MaxRequestBytes int64
+}
+
+// Handler returns the server's whole HTTP surface.
+func Handler(cfg Config) (http.Handler, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	limit := cfg.MaxRequestBytes
+	if limit <= 0 {
+		limit = MaxRequestBytes
+	}
+	errs := service.Errors{Log: log}
+	opts := []connect.HandlerOption{
+		connect.WithInterceptors(
+			newCallInterceptor(log, errs),
+			auth.NewInterceptor(cfg.Auth, errs.Convert),
+			validate.NewInterceptor(),
+		),
+		connect.WithReadMaxBytes(int(limit)),
+	}
+
+	mux := http.NewServeMux()
+	var rest []*vanguard.Service
+	var names []string
+	mount := func(path string, h http.Handler) {
+		mux.Handle(path, h)
+		rest = append(rest, vanguard.NewService(path, h,
+			vanguard.WithTargetProtocols(vanguard.ProtocolConnect),
+			vanguard.WithMaxMessageBufferBytes(uint32(limit)),
+			vanguard.WithRESTUnmarshalOptions(vanguard.RESTUnmarshalOptions{DiscardUnknownQueryParams: true}),
+		))
+		names = append(names, strings.Trim(path, "/"))
+	}
+	mount(switchyardv1connect.NewEventServiceHandler(service.NewEventService(cfg.Engine, errs), opts...))
+
+	// Connect, gRPC and gRPC-Web requests go straight to the Connect handlers
+	// (so a plain JSON POST needs no Connect-Protocol-Version header); only the
+	// REST routes go through the transcoder.
+	transcoder, err := vanguard.NewTranscoder(rest)
+	if err != nil {
+		return nil, fmt.Errorf("build REST transcoder: %w", err)
+	}
+	mux.Handle("/v1/", restJSON(transcoder))
+
+	checker := &healthChecker{store: cfg.Store, services: names}
+	mux.Handle(grpchealth.NewHandler(checker))
+	reflector := grpcreflect.NewStaticReflector(append(names, grpchealth.HealthV1ServiceName)...)
+	mux.Handle(grpcreflect.NewHandlerV1(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+
+	corsMiddleware := cors.New(cors.Options{
+		AllowedOrigins: cfg.CORSOrigins,
+		AllowedMethods: connectcors.AllowedMethods(),
+		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization", service.RequestIDHeader),
+		ExposedHeaders: append(connectcors.ExposedHeaders(), service.RequestIDHeader),
+		MaxAge:         7200,
+	})
+	// The body limit sits above the message limit so that an oversize message
+	// gets Connect's precise resource_exhausted; this bounds what is read at all.
+	return http.MaxBytesHandler(corsMiddleware.Handler(mux), limit+(1<<20)), nil
+}
+
+// NewHTTPServer returns an http.Server for h with Switchyard's limits and
+// timeouts, speaking HTTP/1.1 and HTTP/2, with HTTP/2 also unencrypted (h2c) so
+// gRPC clients need no TLS.
+func NewHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetHTTP2(true)
+	protocols.SetUnencryptedHTTP2(true)
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		Protocols:         protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// healthChecker reports SERVING while the database answers.
+type healthChecker struct {
+	store    *store.Store
+	services []string
+}
+
+func (c *healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
+	if req.Service != "" && !slices.Contains(c.services, req.Service) {
+		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %q", req.Service))
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := c.store.Ping(ctx); err != nil {
+		return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
+	}
+	return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
+}
+
+// restJSON lets the REST routes take JSON bodies sent without a JSON content type
+// (curl's -d sends application/x-www-form-urlencoded): they accept nothing else.
+func restJSON(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ct := r.Header.Get("Content-Type")
+		if r.ContentLength != 0 && (ct == "" || strings.HasPrefix(ct, "application/x-www-form-urlencoded")) {
+			r.Header.Set("Content-Type", "application/json")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
