@@ -1,0 +1,164 @@
+// Package servertest runs real Switchyard servers for tests and benchmarks: the
+// production handler and http.Server on a loopback listener, over a migrated
+// store, with clients for every protocol.
+package servertest
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"golang.org/x/net/http2"
+
+	"github.com/switchyard/switchyard/service/auth"
+	"github.com/switchyard/switchyard/service/engine"
+	"github.com/switchyard/switchyard/service/server"
+	"github.com/switchyard/switchyard/service/store"
+	"github.com/switchyard/switchyard/service/store/storetest"
+)
+
+// AdminToken is the admin token of the default tenant on every test server.
+const AdminToken = "sy_test_admin_token"
+
+// Options adjust a test server.
+type Options struct {
+	// Store overrides the store config (DatabaseURL and DataDir are filled in).
+	Store store.Config
+	// Logger receives the server's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Server is a running test server.
+type Server struct {
+	URL   string
+	Store *store.Store
+	// MaxConns is the pool size, for tests that exhaust the pool.
+	MaxConns int
+}
+
+// Start runs a server on eng until the test ends.
+func Start(t testing.TB, eng storetest.Engine, opts Options) *Server {
+	t.Helper()
+	st := eng.Open(t, opts.Store)
+	ctx := context.Background()
+	if _, err := auth.Bootstrap(ctx, st, AdminToken, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h, err := server.Handler(server.Config{
+		Store:  st,
+		Engine: engine.New(engine.Config{Store: st, Logger: log}),
+		Auth:   auth.NewAuthenticator(st, nil),
+		Logger: log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.NewHTTPServer(ln.Addr().String(), h, log)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	maxConns := opts.Store.MaxConns
+	if !st.Postgres() {
+		maxConns = 1
+	} else if maxConns == 0 {
+		maxConns = 16
+	}
+	return &Server{URL: "http://" + ln.Addr().String(), Store: st, MaxConns: maxConns}
+}
+
+// HoldPool takes every pooled database connection until release is called, so
+// that calls meanwhile find the pool exhausted.
+func (s *Server) HoldPool(t testing.TB) (release func()) {
+	t.Helper()
+	var conns []interface{ Close() error }
+	for range s.MaxConns {
+		c, err := s.Store.DB().Conn(context.Background())
+		if err != nil {
+			t.Fatalf("hold pool: %v", err)
+		}
+		conns = append(conns, c)
+	}
+	return func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}
+}
+
+// HTTP1Client speaks HTTP/1.1.
+func HTTP1Client() *http.Client {
+	return &http.Client{Transport: &http.Transport{ForceAttemptHTTP2: false, MaxIdleConnsPerHost: 64}}
+}
+
+// HTTP2Client speaks unencrypted HTTP/2 with prior knowledge (h2c), as gRPC
+// clients do.
+func HTTP2Client() *http.Client {
+	return &http.Client{Transport: &http2.Transport{
+		AllowHTTP: true,
+		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+	}}
+}
+
+// Protocol is one way a client reaches the API.
+type Protocol struct {
+	// Name is such as "grpc/h2" or "connect-json/h1".
+	Name string
+	// REST is true for the transcoded REST routes, which take plain HTTP JSON
+	// requests rather than a Connect client.
+	REST bool
+	// HTTP is the client to use.
+	HTTP *http.Client
+	// Options configure a connect client for this protocol (nil for REST).
+	Options []connect.ClientOption
+}
+
+// Protocols returns every protocol over every HTTP version it runs on.
+func Protocols() []Protocol {
+	h1, h2 := HTTP1Client(), HTTP2Client()
+	return []Protocol{
+		{Name: "connect-json/h1", HTTP: h1, Options: []connect.ClientOption{connect.WithProtoJSON()}},
+		{Name: "connect-json/h2", HTTP: h2, Options: []connect.ClientOption{connect.WithProtoJSON()}},
+		{Name: "connect-proto/h1", HTTP: h1},
+		{Name: "connect-proto/h2", HTTP: h2},
+		{Name: "grpc/h2", HTTP: h2, Options: []connect.ClientOption{connect.WithGRPC()}},
+		{Name: "grpc-web/h1", HTTP: h1, Options: []connect.ClientOption{connect.WithGRPCWeb()}},
+		{Name: "grpc-web/h2", HTTP: h2, Options: []connect.ClientOption{connect.WithGRPCWeb()}},
+		{Name: "rest/h1", REST: true, HTTP: h1},
+		{Name: "rest/h2", REST: true, HTTP: h2},
+	}
+}
+
+// BearerInterceptor adds an Authorization header to every call a client makes.
+func BearerInterceptor(token string) connect.Interceptor {
+	return connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			if token != "" {
+				req.Header().Set("Authorization", "Bearer "+token)
+			}
+			return next(ctx, req)
+		}
+	})
+}
+
+// ErrNoCode marks a REST call that failed before any HTTP response.
+var ErrNoCode = errors.New("no response")
