@@ -159,4 +159,3 @@ func splitList(s string) []string {
 	}
 	return out
 }
-

@@ -13,8 +13,8 @@ import (
 	"buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -245,7 +245,7 @@ var parityCases = []parityCase{
 			{Key: "bulk.a", IdempotencyKey: "bulk-1"},
 			{Key: "bulk.b", Payload: mustStruct(map[string]any{"n": 1})},
 			{Key: "bulk.a", IdempotencyKey: "bulk-1"}, // the same as the first: deduplicated
-			fullRequest("first"),                     // stored earlier: deduplicated
+			fullRequest("first"),                      // stored earlier: deduplicated
 		}}
 		res, err := e.c.bulk(ctx(e), req)
 		mustOK(e, err)

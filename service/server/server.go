@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	connectcors "connectrpc.com/cors"
 	"connectrpc.com/connect"
+	connectcors "connectrpc.com/cors"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
 	"connectrpc.com/validate"
