@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/driver/pgdriver"
@@ -49,6 +50,7 @@ type Config struct {
 type Store struct {
 	db             *bun.DB
 	postgres       bool
+	channel        string
 	acquireTimeout time.Duration
 	queryTimeout   time.Duration
 }
@@ -102,6 +104,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
 		s.db = bun.NewDB(sqldb, pgdialect.New())
 		s.postgres = true
+		s.channel = notifyChannel(cfg.DatabaseURL)
 	default:
 		return nil, fmt.Errorf("open store: unsupported database URL %q (want postgres://…)", redact(cfg.DatabaseURL))
 	}
@@ -166,13 +169,14 @@ func (s *Store) Ping(ctx context.Context) error {
 // Q runs queries on one borrowed connection or inside one transaction. Its
 // methods are the store's queries, named noun first.
 type Q struct {
-	db bun.IDB
+	db      bun.IDB
+	channel string
 }
 
 // Read runs fn on one pooled connection.
 func (s *Store) Read(ctx context.Context, fn func(ctx context.Context, q Q) error) error {
 	return s.with(ctx, func(ctx context.Context, conn bun.Conn) error {
-		return fn(ctx, Q{db: conn})
+		return fn(ctx, Q{db: conn, channel: s.channel})
 	})
 }
 
@@ -181,7 +185,7 @@ func (s *Store) Read(ctx context.Context, fn func(ctx context.Context, q Q) erro
 func (s *Store) Write(ctx context.Context, fn func(ctx context.Context, q Q) error) error {
 	return s.with(ctx, func(ctx context.Context, conn bun.Conn) error {
 		return conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			return fn(ctx, Q{db: tx})
+			return fn(ctx, Q{db: tx, channel: s.channel})
 		})
 	})
 }
@@ -219,3 +223,5 @@ func (s *Store) acquire(ctx context.Context) (bun.Conn, error) {
 	}
 	return bun.Conn{}, translate(err)
 }
+
+func (q Q) postgres() bool { return q.db.Dialect().Name() == dialect.PG }

@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+)
+
+// Run statuses, as stored. A run that has not ended is ACTIVE; whether it is
+// queued or running is derived from its tasks when read, so that claiming a task
+// never writes (or locks) its run.
+const (
+	RunActive    = "ACTIVE"
+	RunSucceeded = "SUCCEEDED"
+	RunFailed    = "FAILED"
+	RunCancelled = "CANCELLED"
+)
+
+// The statuses an active run shows, derived from its tasks.
+const (
+	RunQueuedDerived  = "QUEUED"
+	RunRunningDerived = "RUNNING"
+)
+
+// Run is one execution of a workflow version.
+type Run struct {
+	bun.BaseModel `bun:"table:runs"`
+
+	ID              string `bun:"id,pk"`
+	TenantID        string `bun:"tenant_id"`
+	WorkflowName    string `bun:"workflow_name"`
+	WorkflowVersion int32  `bun:"workflow_version"`
+	Status          string `bun:"status"`
+	EventID         string `bun:"event_id"`
+	Input           string `bun:"input"` // a JSON object
+	Error           string `bun:"error"`
+	Priority        int32  `bun:"priority"`
+	IdempotencyKey  string `bun:"idempotency_key,nullzero"`
+	CreatedAt       int64  `bun:"created_at"`
+	UpdatedAt       int64  `bun:"updated_at"`
+	FinishedAt      int64  `bun:"finished_at"`
+}
+
+// RunInsertMany inserts runs. With skipUsedKeys, a run whose idempotency key the
+// tenant already used is skipped; the ids actually inserted are returned.
+func (q Q) RunInsertMany(ctx context.Context, runs []*Run) (map[string]bool, error) {
+	if len(runs) == 0 {
+		return map[string]bool{}, nil
+	}
+	var ids []string
+	err := q.db.NewInsert().Model(&runs).
+		On("CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING").
+		Returning("id").Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("insert runs: %w", err)
+	}
+	inserted := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		inserted[id] = true
+	}
+	return inserted, nil
+}
+
+// RunGet returns one run of the tenant.
+func (q Q) RunGet(ctx context.Context, tenantID, id string) (*Run, error) {
+	r := new(Run)
+	if err := q.db.NewSelect().Model(r).Where("tenant_id = ? AND id = ?", tenantID, id).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("get run %s: %w", id, translate(err))
+	}
+	return r, nil
+}
+
+// RunGetForUpdate returns one run of the tenant and locks it (on Postgres) until
+// the transaction ends, so changes to one run take turns.
+func (q Q) RunGetForUpdate(ctx context.Context, tenantID, id string) (*Run, error) {
+	r := new(Run)
+	sel := q.db.NewSelect().Model(r).Where("tenant_id = ? AND id = ?", tenantID, id)
+	if q.postgres() {
+		sel.For("UPDATE")
+	}
+	if err := sel.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("get run %s: %w", id, translate(err))
+	}
+	return r, nil
+}
+
+// RunGetByIdempotencyKey returns the tenant's run started with key.
+func (q Q) RunGetByIdempotencyKey(ctx context.Context, tenantID, key string) (*Run, error) {
+	r := new(Run)
+	if err := q.db.NewSelect().Model(r).Where("tenant_id = ? AND idempotency_key = ?", tenantID, key).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("get run by idempotency key: %w", translate(err))
+	}
+	return r, nil
+}
+
+// RunIDsByEvents returns the ids of the runs each event started, by event id.
+func (q Q) RunIDsByEvents(ctx context.Context, tenantID string, eventIDs []string) (map[string][]string, error) {
+	out := make(map[string][]string)
+	if len(eventIDs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID      string `bun:"id"`
+		EventID string `bun:"event_id"`
+	}
+	err := q.db.NewSelect().Model((*Run)(nil)).Column("id", "event_id").
+		Where("tenant_id = ? AND event_id IN (?)", tenantID, bun.List(eventIDs)).OrderExpr("id").Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("runs of events: %w", err)
+	}
+	for _, r := range rows {
+		out[r.EventID] = append(out[r.EventID], r.ID)
+	}
+	return out, nil
+}
+
+// RunSetStatus sets a run's status, error and finish time.
+func (q Q) RunSetStatus(ctx context.Context, r *Run) error {
+	_, err := q.db.NewUpdate().Model(r).Column("status", "error", "updated_at", "finished_at").WherePK().Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("update run %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// RunListParams filters and pages RunList.
+type RunListParams struct {
+	TenantID      string
+	Workflow      string
+	Status        string
+	EventID       string
+	CreatedAfter  int64
+	CreatedBefore int64
+	BeforeID      string
+	Limit         int
+}
+
+// RunList returns the tenant's runs, newest first.
+func (q Q) RunList(ctx context.Context, p *RunListParams) ([]*Run, error) {
+	var runs []*Run
+	sel := q.db.NewSelect().Model(&runs).Where("tenant_id = ?", p.TenantID)
+	if p.Workflow != "" {
+		sel.Where("workflow_name = ?", p.Workflow)
+	}
+	switch p.Status {
+	case "":
+	case RunQueuedDerived:
+		sel.Where("status = ? AND NOT EXISTS (SELECT 1 FROM tasks AS t WHERE t.run_id = run.id AND t.status = ?)", RunActive, TaskRunning)
+	case RunRunningDerived:
+		sel.Where("status = ? AND EXISTS (SELECT 1 FROM tasks AS t WHERE t.run_id = run.id AND t.status = ?)", RunActive, TaskRunning)
+	default:
+		sel.Where("status = ?", p.Status)
+	}
+	if p.EventID != "" {
+		sel.Where("event_id = ?", p.EventID)
+	}
+	if p.CreatedAfter != 0 {
+		sel.Where("created_at >= ?", p.CreatedAfter)
+	}
+	if p.CreatedBefore != 0 {
+		sel.Where("created_at < ?", p.CreatedBefore)
+	}
+	if p.BeforeID != "" {
+		sel.Where("id < ?", p.BeforeID)
+	}
+	if err := sel.OrderExpr("id DESC").Limit(int64(p.Limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	return runs, nil
+}

@@ -1,0 +1,222 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+)
+
+// Task statuses, as stored.
+const (
+	TaskPending   = "PENDING"
+	TaskQueued    = "QUEUED"
+	TaskRunning   = "RUNNING"
+	TaskSucceeded = "SUCCEEDED"
+	TaskFailed    = "FAILED"
+	TaskCancelled = "CANCELLED"
+)
+
+// Task is one node of a run. Times are Unix µs; 0 means not yet.
+type Task struct {
+	bun.BaseModel `bun:"table:tasks,alias:task"`
+
+	ID               string  `bun:"id,pk"`
+	TenantID         string  `bun:"tenant_id"`
+	RunID            string  `bun:"run_id"`
+	Name             string  `bun:"name"`
+	Action           string  `bun:"action"`
+	Parents          string  `bun:"parents"` // a JSON array of task names
+	Status           string  `bun:"status"`
+	Attempt          int32   `bun:"attempt"`
+	MaxAttempts      int32   `bun:"max_attempts"`
+	InitialBackoffMS int64   `bun:"initial_backoff_ms"`
+	MaxBackoffMS     int64   `bun:"max_backoff_ms"`
+	TimeoutMS        int64   `bun:"timeout_ms"`
+	Priority         int32   `bun:"priority"`
+	WorkerID         string  `bun:"worker_id"`
+	Output           *string `bun:"output"` // a JSON object once succeeded
+	Error            string  `bun:"error"`
+	AvailableAt      int64   `bun:"available_at"`
+	LeaseExpiresAt   int64   `bun:"lease_expires_at"`
+	StartedAt        int64   `bun:"started_at"`
+	FinishedAt       int64   `bun:"finished_at"`
+	CreatedAt        int64   `bun:"created_at"`
+}
+
+// TaskInsertMany inserts tasks.
+func (q Q) TaskInsertMany(ctx context.Context, tasks []*Task) error {
+	if len(tasks) == 0 {
+		return nil
+	}
+	if _, err := q.db.NewInsert().Model(&tasks).Exec(ctx); err != nil {
+		return fmt.Errorf("insert tasks: %w", err)
+	}
+	return nil
+}
+
+// TaskGet returns one task of the tenant.
+func (q Q) TaskGet(ctx context.Context, tenantID, id string) (*Task, error) {
+	t := new(Task)
+	if err := q.db.NewSelect().Model(t).Where("tenant_id = ? AND id = ?", tenantID, id).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("get task %s: %w", id, translate(err))
+	}
+	return t, nil
+}
+
+// TaskListByRun returns a run's tasks in creation order.
+func (q Q) TaskListByRun(ctx context.Context, runID string) ([]*Task, error) {
+	var tasks []*Task
+	if err := q.db.NewSelect().Model(&tasks).Where("run_id = ?", runID).OrderExpr("id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("tasks of run %s: %w", runID, err)
+	}
+	return tasks, nil
+}
+
+// TaskRunningRuns returns which of the runs have a running task.
+func (q Q) TaskRunningRuns(ctx context.Context, runIDs []string) (map[string]bool, error) {
+	out := make(map[string]bool)
+	if len(runIDs) == 0 {
+		return out, nil
+	}
+	var ids []string
+	err := q.db.NewSelect().Model((*Task)(nil)).Distinct().Column("run_id").
+		Where("run_id IN (?) AND status = ?", bun.List(runIDs), TaskRunning).Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("running runs: %w", err)
+	}
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// TaskOutputs returns the outputs of the named succeeded tasks of a run, by name.
+func (q Q) TaskOutputs(ctx context.Context, runID string, names []string) (map[string]string, error) {
+	out := make(map[string]string)
+	if len(names) == 0 {
+		return out, nil
+	}
+	var tasks []*Task
+	err := q.db.NewSelect().Model(&tasks).Column("name", "output").
+		Where("run_id = ? AND name IN (?) AND status = ?", runID, bun.List(names), TaskSucceeded).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("outputs of run %s: %w", runID, err)
+	}
+	for _, t := range tasks {
+		if t.Output != nil {
+			out[t.Name] = *t.Output
+		}
+	}
+	return out, nil
+}
+
+// TaskUpdate writes a task's state.
+func (q Q) TaskUpdate(ctx context.Context, t *Task) error {
+	_, err := q.db.NewUpdate().Model(t).
+		Column("status", "attempt", "worker_id", "output", "error", "available_at", "lease_expires_at", "started_at", "finished_at").
+		WherePK().Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("update task %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// TaskClaimParams says what a worker can take.
+type TaskClaimParams struct {
+	TenantID string
+	WorkerID string
+	Actions  []string
+	Limit    int
+	Now      int64
+}
+
+// TaskClaim assigns up to Limit queued tasks whose backoff has passed to the
+// worker, most urgent first, then oldest: one statement that locks, skips rows
+// another claim holds (Postgres), and marks them RUNNING with the next attempt and
+// a lease of their timeout.
+func (q Q) TaskClaim(ctx context.Context, p *TaskClaimParams) ([]*Task, error) {
+	if p.Limit <= 0 || len(p.Actions) == 0 {
+		return nil, nil
+	}
+	lock := ""
+	if q.postgres() {
+		lock = "FOR UPDATE SKIP LOCKED"
+	}
+	var tasks []*Task
+	err := q.db.NewRaw(`
+		WITH claimable AS (
+			SELECT id FROM tasks
+			WHERE tenant_id = ? AND status = ? AND action IN (?) AND available_at <= ?
+			ORDER BY priority DESC, available_at, id
+			LIMIT ? `+lock+`
+		)
+		UPDATE tasks SET
+			status = ?, attempt = attempt + 1, worker_id = ?, error = '',
+			started_at = ?, lease_expires_at = ? + timeout_ms * 1000
+		WHERE id IN (SELECT id FROM claimable) AND status = ?
+		RETURNING *`,
+		p.TenantID, TaskQueued, bun.List(p.Actions), p.Now, p.Limit,
+		TaskRunning, p.WorkerID, p.Now, p.Now, TaskQueued,
+	).Scan(ctx, &tasks)
+	if err != nil {
+		return nil, fmt.Errorf("claim tasks: %w", err)
+	}
+	return tasks, nil
+}
+
+// TaskCountRunningByWorker counts the tasks a worker holds.
+func (q Q) TaskCountRunningByWorker(ctx context.Context, workerID string) (int, error) {
+	n, err := q.db.NewSelect().Model((*Task)(nil)).Where("worker_id = ? AND status = ?", workerID, TaskRunning).Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count tasks of worker %s: %w", workerID, err)
+	}
+	return int(n), nil
+}
+
+// TaskListRunningByWorker returns the tasks a worker holds.
+func (q Q) TaskListRunningByWorker(ctx context.Context, workerID string) ([]*Task, error) {
+	var tasks []*Task
+	if err := q.db.NewSelect().Model(&tasks).Where("worker_id = ? AND status = ?", workerID, TaskRunning).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("tasks of worker %s: %w", workerID, err)
+	}
+	return tasks, nil
+}
+
+// TaskListLost returns running tasks (of every tenant) whose lease expired
+// before now or whose worker's last heartbeat is before deadBefore.
+func (q Q) TaskListLost(ctx context.Context, now, deadBefore int64, limit int) ([]*Task, error) {
+	var tasks []*Task
+	err := q.db.NewSelect().Model(&tasks).
+		Where("task.status = ?", TaskRunning).
+		WhereGroup(" AND ", func(sq *bun.SelectQuery) *bun.SelectQuery {
+			return sq.Where("task.lease_expires_at < ?", now).
+				WhereOr("task.worker_id IN (SELECT w.id FROM workers AS w WHERE w.last_heartbeat_at < ?)", deadBefore)
+		}).
+		OrderExpr("task.lease_expires_at").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list lost tasks: %w", err)
+	}
+	return tasks, nil
+}
+
+// TaskSlotsInUse counts running tasks per worker, for the given workers.
+func (q Q) TaskSlotsInUse(ctx context.Context, workerIDs []string) (map[string]int32, error) {
+	out := make(map[string]int32)
+	if len(workerIDs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		WorkerID string `bun:"worker_id"`
+		N        int32  `bun:"n"`
+	}
+	err := q.db.NewSelect().Model((*Task)(nil)).ColumnExpr("worker_id, COUNT(*) AS n").
+		Where("worker_id IN (?) AND status = ?", bun.List(workerIDs), TaskRunning).Group("worker_id").Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("slots in use: %w", err)
+	}
+	for _, r := range rows {
+		out[r.WorkerID] = r.N
+	}
+	return out, nil
+}

@@ -1,0 +1,70 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+)
+
+// Worker is a registered worker.
+type Worker struct {
+	bun.BaseModel `bun:"table:workers"`
+
+	ID              string `bun:"id,pk"`
+	TenantID        string `bun:"tenant_id"`
+	Name            string `bun:"name"`
+	Actions         string `bun:"actions"` // a JSON array
+	Slots           int32  `bun:"slots"`
+	Labels          string `bun:"labels"` // a JSON object
+	Connected       bool   `bun:"connected"`
+	LastHeartbeatAt int64  `bun:"last_heartbeat_at"`
+	CreatedAt       int64  `bun:"created_at"`
+}
+
+// WorkerInsert stores a worker.
+func (q Q) WorkerInsert(ctx context.Context, w *Worker) error {
+	if _, err := q.db.NewInsert().Model(w).Exec(ctx); err != nil {
+		return fmt.Errorf("insert worker: %w", translate(err))
+	}
+	return nil
+}
+
+// WorkerGet returns one worker of the tenant.
+func (q Q) WorkerGet(ctx context.Context, tenantID, id string) (*Worker, error) {
+	w := new(Worker)
+	if err := q.db.NewSelect().Model(w).Where("tenant_id = ? AND id = ?", tenantID, id).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("get worker %s: %w", id, translate(err))
+	}
+	return w, nil
+}
+
+// WorkerTouch records a sign of life, and with connected set, whether the
+// worker's Listen stream is open. It returns ErrNotFound for an unknown worker.
+func (q Q) WorkerTouch(ctx context.Context, tenantID, id string, now int64, connected *bool) error {
+	upd := q.db.NewUpdate().Model((*Worker)(nil)).Set("last_heartbeat_at = ?", now).Where("tenant_id = ? AND id = ?", tenantID, id)
+	if connected != nil {
+		upd.Set("connected = ?", *connected)
+	}
+	res, err := upd.Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("touch worker %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("touch worker %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// WorkerList returns the tenant's workers, newest first.
+func (q Q) WorkerList(ctx context.Context, tenantID, beforeID string, limit int) ([]*Worker, error) {
+	var ws []*Worker
+	sel := q.db.NewSelect().Model(&ws).Where("tenant_id = ?", tenantID)
+	if beforeID != "" {
+		sel.Where("id < ?", beforeID)
+	}
+	if err := sel.OrderExpr("id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list workers: %w", err)
+	}
+	return ws, nil
+}
