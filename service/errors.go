@@ -80,10 +80,11 @@ func (m Errors) Convert(ctx context.Context, err error) error {
 const retryDelay = 200 * time.Millisecond
 
 var kindCodes = map[engine.Kind]connect.Code{
-	engine.KindInvalid:         connect.CodeInvalidArgument,
-	engine.KindNotFound:        connect.CodeNotFound,
-	engine.KindAlreadyExists:   connect.CodeAlreadyExists,
-	engine.KindUnauthenticated: connect.CodeUnauthenticated,
+	engine.KindInvalid:            connect.CodeInvalidArgument,
+	engine.KindNotFound:           connect.CodeNotFound,
+	engine.KindAlreadyExists:      connect.CodeAlreadyExists,
+	engine.KindUnauthenticated:    connect.CodeUnauthenticated,
+	engine.KindFailedPrecondition: connect.CodeFailedPrecondition,
 }
 
 func engineError(ee *engine.Error) *connect.Error {

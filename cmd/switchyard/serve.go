@@ -98,9 +98,13 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stdout, "Created the first admin token (shown only this once; keep it):\n\n    %s\n\n", created)
 	}
 
+	eng := engine.New(engine.Config{Store: st, Logger: log})
+	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopEngine()
+	eng.Start(engineCtx)
 	h, err := server.Handler(server.Config{
 		Store:       st,
-		Engine:      engine.New(engine.Config{Store: st, Logger: log}),
+		Engine:      eng,
 		Auth:        auth.NewAuthenticator(st, nil),
 		Logger:      log,
 		CORSOrigins: splitList(*corsOrigins),

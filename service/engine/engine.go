@@ -6,6 +6,8 @@
 package engine
 
 import (
+	"context"
+	"encoding/json"
 	"log/slog"
 	"time"
 
@@ -14,32 +16,80 @@ import (
 	"github.com/switchyard/switchyard/service/store"
 )
 
-// Config wires an [Engine].
+// Config wires an [Engine]. Zero durations take the defaults shown.
 type Config struct {
 	Store  *store.Store
 	Logger *slog.Logger
-	// Now is the clock; nil means time.Now. Tests pass a fake one.
+	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// HeartbeatInterval is how often workers heartbeat (5s); a worker silent for
+	// three intervals is taken for dead.
+	HeartbeatInterval time.Duration
+	// KeepaliveInterval spaces keep-alive messages on idle streams (15s).
+	KeepaliveInterval time.Duration
+	// DispatchInterval is the fallback poll of the queue between wake-ups (250ms);
+	// it also picks up retries whose backoff passed.
+	DispatchInterval time.Duration
+	// ReapInterval is how often lost attempts are looked for (1s).
+	ReapInterval time.Duration
 }
 
 // Engine carries out every operation of the API against the store.
 type Engine struct {
-	store *store.Store
-	log   *slog.Logger
-	now   func() time.Time
+	store    *store.Store
+	log      *slog.Logger
+	now      func() time.Time
+	cfg      Config
+	hub      *hub
+	disp     dispatcher
+	triggers triggerCache
 }
 
-// New returns an engine over the config's store.
+// New returns an engine over the config's store. Call [Engine.Start] to run its
+// background work (dispatch, recovery of lost attempts, notifications).
 func New(cfg Config) *Engine {
-	e := &Engine{store: cfg.Store, log: cfg.Logger, now: cfg.Now}
-	if e.log == nil {
-		e.log = slog.New(slog.DiscardHandler)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if e.now == nil {
-		e.now = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
+	setDefault(&cfg.HeartbeatInterval, 5*time.Second)
+	setDefault(&cfg.KeepaliveInterval, 15*time.Second)
+	setDefault(&cfg.DispatchInterval, 250*time.Millisecond)
+	setDefault(&cfg.ReapInterval, time.Second)
+	e := &Engine{store: cfg.Store, log: cfg.Logger, now: cfg.Now, cfg: cfg, hub: newHub()}
+	e.disp.conns = make(map[string]*workerConn)
+	e.hub.cancelFn = e.sendCancellation
 	return e
 }
+
+func setDefault(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
+}
+
+// Start runs the engine's background work until ctx ends; it returns at once.
+func (e *Engine) Start(ctx context.Context) {
+	go e.runDispatcher(ctx)
+	go e.runReaper(ctx)
+	go func() {
+		for ctx.Err() == nil {
+			err := e.store.Listen(ctx, e.hub.deliver)
+			if err == nil || ctx.Err() != nil {
+				return
+			}
+			e.log.WarnContext(ctx, "notification listener failed; retrying", "error", err.Error())
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+}
+
+func jsonDecode(s string, v any) error { return json.Unmarshal([]byte(s), v) }
 
 // newID returns a UUIDv7: time-ordered, so ids make good index keys and cursors.
 func newID() string {

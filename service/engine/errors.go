@@ -18,6 +18,9 @@ const (
 	KindAlreadyExists
 	// KindUnauthenticated: no valid credentials.
 	KindUnauthenticated
+	// KindFailedPrecondition: the object is not in a state that allows the call
+	// (such as a report for an attempt that is no longer the worker's).
+	KindFailedPrecondition
 )
 
 // Violation names one invalid field and why.

@@ -98,7 +98,7 @@ func (e *Engine) push(ctx context.Context, tenantID string, inputs []EventInput,
 		toInsert = append(toInsert, row)
 	}
 
-	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+	err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
 		inserted, err := q.EventInsertMany(ctx, toInsert)
 		if err != nil {
 			return err
@@ -133,7 +133,7 @@ func (e *Engine) push(ctx context.Context, tenantID string, inputs []EventInput,
 			}
 			results[i] = &PushResult{Event: eventFromRow(orig), RunIDs: []string{}, Deduplicated: true}
 		}
-		return nil
+		return e.trigger(ctx, q, sig, tenantID, rows, inserted, results, now)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("push events: %w", err)
@@ -144,6 +144,57 @@ func (e *Engine) push(ctx context.Context, tenantID string, inputs []EventInput,
 		results[i] = &r
 	}
 	return results, nil
+}
+
+// trigger starts the runs of the events just inserted and fills in the runs that
+// deduplicated events started originally.
+func (e *Engine) trigger(ctx context.Context, q store.Q, sig *signals, tenantID string, rows []*store.Event, inserted map[string]bool, results []*PushResult, now int64) error {
+	idx, err := e.triggers.index(ctx, q, tenantID)
+	if err != nil {
+		return err
+	}
+	var runs []*store.Run
+	var tasks []*store.Task
+	var dedupedIDs []string
+	for i, row := range rows {
+		if results[i] == nil {
+			continue // an in-call duplicate, filled in after commit
+		}
+		if results[i].Deduplicated {
+			dedupedIDs = append(dedupedIDs, results[i].Event.ID)
+			continue
+		}
+		if !inserted[row.ID] {
+			continue
+		}
+		for _, wf := range idx.match(row.Key) {
+			run, ts := planRun(tenantID, wf, row.ID, row.Payload, row.Priority, now)
+			runs = append(runs, run)
+			tasks = append(tasks, ts...)
+			results[i].RunIDs = append(results[i].RunIDs, run.ID)
+		}
+	}
+	if len(runs) > 0 {
+		if _, err := q.RunInsertMany(ctx, runs); err != nil {
+			return err
+		}
+		if err := q.TaskInsertMany(ctx, tasks); err != nil {
+			return err
+		}
+		sig.add(signalTasks)
+	}
+	if len(dedupedIDs) > 0 {
+		byEvent, err := q.RunIDsByEvents(ctx, tenantID, dedupedIDs)
+		if err != nil {
+			return err
+		}
+		for _, r := range results {
+			if r != nil && r.Deduplicated {
+				r.RunIDs = append([]string{}, byEvent[r.Event.ID]...)
+			}
+		}
+	}
+	return nil
 }
 
 func keyReused(key, eventID, item string) *Error {

@@ -78,6 +78,9 @@ func Handler(cfg Config) (http.Handler, error) {
 		names = append(names, strings.Trim(path, "/"))
 	}
 	mount(switchyardv1connect.NewEventServiceHandler(service.NewEventService(cfg.Engine, errs), opts...))
+	mount(switchyardv1connect.NewWorkflowServiceHandler(service.NewWorkflowService(cfg.Engine, errs), opts...))
+	mount(switchyardv1connect.NewRunServiceHandler(service.NewRunService(cfg.Engine, errs), opts...))
+	mount(switchyardv1connect.NewWorkerServiceHandler(service.NewWorkerService(cfg.Engine, errs), opts...))
 
 	// Connect, gRPC and gRPC-Web requests go straight to the Connect handlers
 	// (so a plain JSON POST needs no Connect-Protocol-Version header); only the

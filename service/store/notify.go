@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/uptrace/bun/driver/pgdriver"
 )
@@ -30,13 +31,19 @@ func notifyChannel(databaseURL string) string {
 	return "switchyard_" + hex.EncodeToString(sum[:6])
 }
 
-// Notify sends payload to every process listening on this database, when the
-// transaction commits.
-func (q Q) Notify(ctx context.Context, payload string) error {
-	if !q.postgres() {
+// Notify sends each payload to every process listening on this database, when
+// the transaction commits, in one statement.
+func (q Q) Notify(ctx context.Context, payloads ...string) error {
+	if !q.postgres() || len(payloads) == 0 {
 		return nil
 	}
-	if _, err := q.db.ExecContext(ctx, "SELECT pg_notify(?, ?)", q.channel, payload); err != nil {
+	calls := make([]string, len(payloads))
+	args := make([]any, 0, 2*len(payloads))
+	for i, p := range payloads {
+		calls[i] = "pg_notify(?, ?)"
+		args = append(args, q.channel, p)
+	}
+	if _, err := q.db.ExecContext(ctx, "SELECT "+strings.Join(calls, ", "), args...); err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
 	return nil

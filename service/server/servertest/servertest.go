@@ -32,12 +32,15 @@ type Options struct {
 	Store store.Config
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
+	// Engine sets the engine's intervals (Store and Logger are filled in).
+	Engine engine.Config
 }
 
 // Server is a running test server.
 type Server struct {
-	URL   string
-	Store *store.Store
+	URL    string
+	Store  *store.Store
+	Engine *engine.Engine
 	// MaxConns is the pool size, for tests that exhaust the pool.
 	MaxConns int
 }
@@ -54,9 +57,15 @@ func Start(t testing.TB, eng storetest.Engine, opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	ecfg := opts.Engine
+	ecfg.Store, ecfg.Logger = st, log
+	engn := engine.New(ecfg)
+	engineCtx, stopEngine := context.WithCancel(context.Background())
+	t.Cleanup(stopEngine)
+	engn.Start(engineCtx)
 	h, err := server.Handler(server.Config{
 		Store:  st,
-		Engine: engine.New(engine.Config{Store: st, Logger: log}),
+		Engine: engn,
 		Auth:   auth.NewAuthenticator(st, nil),
 		Logger: log,
 	})
@@ -80,7 +89,7 @@ func Start(t testing.TB, eng storetest.Engine, opts Options) *Server {
 	} else if maxConns == 0 {
 		maxConns = 16
 	}
-	return &Server{URL: "http://" + ln.Addr().String(), Store: st, MaxConns: maxConns}
+	return &Server{URL: "http://" + ln.Addr().String(), Store: st, Engine: engn, MaxConns: maxConns}
 }
 
 // HoldPool takes every pooled database connection until release is called, so

@@ -1,0 +1,22 @@
+// Package sdk is the Go client and worker for Switchyard.
+//
+// A [Client] calls every Switchyard service over gRPC (the default), Connect or
+// gRPC-Web, with a bearer token and automatic retries: calls that fail with
+// `unavailable` or `resource_exhausted` are retried with exponential backoff and
+// full jitter (see [RetryPolicy]). Writes that accept an idempotency key
+// ([Client.Push], [Client.PushBulk], [Client.RunWorkflow]) get one generated
+// before the first attempt when the caller gave none, so a retry never stores
+// anything twice.
+//
+// A [Worker] runs tasks: it declares its workflows, registers the actions it
+// handles with [Worker.Handle], holds a Listen stream open, runs each assigned
+// attempt in its own goroutine (never more than [WorkerConfig.Slots] at once),
+// heartbeats, reports each result, reconnects when the stream breaks and shuts
+// down gracefully when the context given to [Worker.Run] ends. Errors returned
+// by a [TaskFunc] are retried by the server while the task's retry policy allows;
+// wrap an error with [Permanent] to fail the task at once.
+//
+// Payloads, inputs and outputs are JSON objects: map[string]any values that
+// encoding/json can encode. Numbers read back from the server are float64, as
+// with encoding/json.
+package sdk

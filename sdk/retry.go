@@ -1,0 +1,132 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+)
+
+// Default retry settings, used for the zero fields of a [RetryPolicy].
+const (
+	DefaultMaxAttempts    = 5
+	DefaultInitialBackoff = 100 * time.Millisecond
+	DefaultMaxBackoff     = 5 * time.Second
+)
+
+// RetryPolicy says how a [Client] retries calls that failed with `unavailable`
+// or `resource_exhausted`: up to MaxAttempts attempts in all, waiting a random
+// time between zero and InitialBackoff·2ⁿ (at most MaxBackoff) before retry n+1
+// ("full jitter"), and at least as long as the server's RetryInfo asks. No other
+// error is retried, and no wait outlives the call's context.
+type RetryPolicy struct {
+	// MaxAttempts counts the first attempt; 1 means no retries, 0 means
+	// [DefaultMaxAttempts].
+	MaxAttempts int
+	// InitialBackoff caps the first wait; 0 means [DefaultInitialBackoff].
+	InitialBackoff time.Duration
+	// MaxBackoff caps every wait; 0 means [DefaultMaxBackoff].
+	MaxBackoff time.Duration
+}
+
+// withDefaults fills in the zero fields.
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = DefaultMaxAttempts
+	}
+	if p.InitialBackoff <= 0 {
+		p.InitialBackoff = DefaultInitialBackoff
+	}
+	if p.MaxBackoff <= 0 {
+		p.MaxBackoff = DefaultMaxBackoff
+	}
+	if p.MaxBackoff < p.InitialBackoff {
+		p.MaxBackoff = p.InitialBackoff
+	}
+	return p
+}
+
+// ceiling is the longest wait before retry n+1 (n from 0).
+func (p RetryPolicy) ceiling(n int) time.Duration {
+	d := p.InitialBackoff
+	for range n {
+		if d >= p.MaxBackoff/2 {
+			return p.MaxBackoff
+		}
+		d *= 2
+	}
+	return min(d, p.MaxBackoff)
+}
+
+// backoff returns a full-jitter wait before retry n+1, raised to the delay the
+// server advised in err, if any.
+func (p RetryPolicy) backoff(n int, err error) time.Duration {
+	d := rand.N(p.ceiling(n) + 1)
+	if advised := retryDelay(err); advised > d {
+		d = min(advised, p.MaxBackoff)
+	}
+	return d
+}
+
+// retryable reports whether err is worth another attempt: `unavailable` (the
+// server or its database is down or overloaded, or the connection failed) or
+// `resource_exhausted` (a limit that may clear).
+func retryable(err error) bool {
+	switch connect.CodeOf(err) {
+	case connect.CodeUnavailable, connect.CodeResourceExhausted:
+		return true
+	}
+	return false
+}
+
+// retryDelay returns the delay a google.rpc.RetryInfo detail of err asks for.
+func retryDelay(err error) time.Duration {
+	var ce *connect.Error
+	if !errors.As(err, &ce) {
+		return 0
+	}
+	for _, d := range ce.Details() {
+		v, derr := d.Value()
+		if derr != nil {
+			continue
+		}
+		if ri, ok := v.(*errdetails.RetryInfo); ok && ri.GetRetryDelay() != nil {
+			return ri.GetRetryDelay().AsDuration()
+		}
+	}
+	return 0
+}
+
+// retry calls call until it succeeds, fails with an error that is not
+// [retryable], or has been attempted p.MaxAttempts times, sleeping between
+// attempts. When ctx ends during a wait, the last error is returned joined with
+// the context's.
+func retry(ctx context.Context, p RetryPolicy, call func(context.Context) error) error {
+	for n := 0; ; n++ {
+		err := call(ctx)
+		if err == nil || !retryable(err) || n+1 >= p.MaxAttempts || ctx.Err() != nil {
+			return err
+		}
+		if serr := sleep(ctx, p.backoff(n, err)); serr != nil {
+			return errors.Join(err, serr)
+		}
+	}
+}
+
+// sleep waits for d or until ctx ends, returning the context's error then.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,135 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"connectrpc.com/connect"
+
+	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
+)
+
+// GetRun returns a run with its tasks.
+func (c *Client) GetRun(ctx context.Context, id string) (*switchyardv1.Run, error) {
+	var res *connect.Response[switchyardv1.GetRunResponse]
+	err := retry(ctx, c.retry, func(ctx context.Context) (err error) {
+		res, err = c.runs.GetRun(ctx, connect.NewRequest(&switchyardv1.GetRunRequest{Id: id}))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get run %s: %w", id, err)
+	}
+	return res.Msg.GetRun(), nil
+}
+
+// ListRuns returns one page of runs, newest first, without their tasks; req may
+// be nil for the first page without filters.
+func (c *Client) ListRuns(ctx context.Context, req *switchyardv1.ListRunsRequest) (*switchyardv1.ListRunsResponse, error) {
+	if req == nil {
+		req = &switchyardv1.ListRunsRequest{}
+	}
+	var res *connect.Response[switchyardv1.ListRunsResponse]
+	err := retry(ctx, c.retry, func(ctx context.Context) (err error) {
+		res, err = c.runs.ListRuns(ctx, connect.NewRequest(req))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	return res.Msg, nil
+}
+
+// CancelRun cancels a run that has not ended and returns it; an ended run is
+// returned unchanged.
+func (c *Client) CancelRun(ctx context.Context, id, reason string) (*switchyardv1.Run, error) {
+	var res *connect.Response[switchyardv1.CancelRunResponse]
+	err := retry(ctx, c.retry, func(ctx context.Context) (err error) {
+		res, err = c.runs.CancelRun(ctx, connect.NewRequest(&switchyardv1.CancelRunRequest{Id: id, Reason: reason}))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cancel run %s: %w", id, err)
+	}
+	return res.Msg.GetRun(), nil
+}
+
+// RunEnded reports whether status is final: succeeded, failed or cancelled.
+func RunEnded(status switchyardv1.RunStatus) bool {
+	switch status {
+	case switchyardv1.RunStatus_RUN_STATUS_SUCCEEDED,
+		switchyardv1.RunStatus_RUN_STATUS_FAILED,
+		switchyardv1.RunStatus_RUN_STATUS_CANCELLED:
+		return true
+	}
+	return false
+}
+
+// errStreamEnded stands for a watch stream that closed before the run ended
+// (the server shut down, say); it is retried like `unavailable`.
+var errStreamEnded = connect.NewError(connect.CodeUnavailable, errors.New("the stream ended before the run did"))
+
+// WatchRun calls fn with the run's current state and then with its state after
+// every change (keep-alives are skipped) until the run ends, and returns the
+// last state. A stream that breaks is reopened under the client's
+// [RetryPolicy] (attempts count from the last message received), so after a
+// reconnect fn may see a state again. When fn returns an error, WatchRun stops
+// and returns that error as it is.
+func (c *Client) WatchRun(ctx context.Context, id string, fn func(*switchyardv1.Run) error) (*switchyardv1.Run, error) {
+	var last *switchyardv1.Run
+	for failures := 0; ; {
+		received, err := c.watchOnce(ctx, id, func(r *switchyardv1.Run) error {
+			last = r
+			return fn(r)
+		})
+		var fnErr fnError
+		switch {
+		case errors.As(err, &fnErr):
+			return last, fnErr.err
+		case err == nil && last != nil && RunEnded(last.GetStatus()):
+			return last, nil
+		case err == nil:
+			err = errStreamEnded
+		}
+		if received {
+			failures = 0
+		}
+		failures++
+		if !retryable(err) || failures >= c.retry.MaxAttempts || ctx.Err() != nil {
+			return last, fmt.Errorf("watch run %s: %w", id, err)
+		}
+		if serr := sleep(ctx, c.retry.backoff(failures-1, err)); serr != nil {
+			return last, fmt.Errorf("watch run %s: %w", id, errors.Join(err, serr))
+		}
+	}
+}
+
+// fnError carries the error of a WatchRun callback out of the stream loop.
+type fnError struct{ err error }
+
+func (e fnError) Error() string { return e.err.Error() }
+
+// watchOnce opens one WatchRun stream and feeds fn until the run ends, the
+// stream ends or fails, or fn fails. It reports whether any state arrived.
+func (c *Client) watchOnce(ctx context.Context, id string, fn func(*switchyardv1.Run) error) (bool, error) {
+	stream, err := c.runs.WatchRun(ctx, connect.NewRequest(&switchyardv1.WatchRunRequest{Id: id}))
+	if err != nil {
+		return false, err
+	}
+	defer stream.Close()
+	received := false
+	for stream.Receive() {
+		msg := stream.Msg()
+		if msg.GetKeepalive() || msg.GetRun() == nil {
+			continue
+		}
+		received = true
+		if err := fn(msg.GetRun()); err != nil {
+			return received, fnError{err}
+		}
+		if RunEnded(msg.GetRun().GetStatus()) {
+			return received, nil
+		}
+	}
+	return received, stream.Err()
+}

@@ -1,0 +1,234 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/switchyard/switchyard/service/store"
+)
+
+// signals collects the signals of one write, sent through the database inside
+// the transaction and to this process after commit.
+type signals []string
+
+func (s *signals) add(sig string) {
+	if !slices.Contains(*s, sig) {
+		*s = append(*s, sig)
+	}
+}
+
+// write runs fn in a transaction and delivers the signals it added once the
+// transaction committed.
+func (e *Engine) write(ctx context.Context, fn func(ctx context.Context, q store.Q, sig *signals) error) error {
+	var sig signals
+	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+		sig = sig[:0]
+		if err := fn(ctx, q, &sig); err != nil {
+			return err
+		}
+		return q.Notify(ctx, sig...)
+	})
+	if err != nil {
+		return err
+	}
+	for _, s := range sig {
+		e.hub.deliver(s)
+	}
+	return nil
+}
+
+func cancelSignal(t *store.Task) string {
+	return signalCancel + t.WorkerID + ":" + t.ID + ":" + strconv.Itoa(int(t.Attempt))
+}
+
+// attemptReport is what ends an attempt: a worker's report, or the engine
+// finding the attempt lost (timed out, worker gone).
+type attemptReport struct {
+	TaskID    string
+	Attempt   int32
+	WorkerID  string
+	Success   bool
+	Output    string // JSON object, on success
+	Error     string // on failure
+	Retryable bool
+	// Immediate requeues a retry without backoff (the attempt was lost, not failed).
+	Immediate bool
+}
+
+// finishAttempt applies a report to its task, fenced by (task, attempt, worker):
+// a report for an attempt that is no longer the worker's changes nothing and is
+// KindFailedPrecondition; repeating an accepted report is accepted again. It
+// reports whether a failed task will be retried.
+func (e *Engine) finishAttempt(ctx context.Context, tenantID string, r attemptReport) (willRetry bool, err error) {
+	err = e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+		willRetry = false
+		t, err := q.TaskGet(ctx, tenantID, r.TaskID)
+		if err != nil {
+			return err
+		}
+		run, err := q.RunGetForUpdate(ctx, tenantID, t.RunID)
+		if err != nil {
+			return err
+		}
+		// Read again under the run's lock: the task may have moved meanwhile.
+		if t, err = q.TaskGet(ctx, tenantID, r.TaskID); err != nil {
+			return err
+		}
+		if t.Status != store.TaskRunning || t.Attempt != r.Attempt || t.WorkerID != r.WorkerID {
+			return repeatedOrStale(t, r, &willRetry)
+		}
+		now := micros(e.now())
+		tasks, err := q.TaskListByRun(ctx, run.ID)
+		if err != nil {
+			return err
+		}
+		for i, x := range tasks {
+			if x.ID == t.ID {
+				tasks[i] = t
+			}
+		}
+		t.LeaseExpiresAt = 0
+		if r.Success {
+			t.Status, t.Output, t.FinishedAt, t.Error = store.TaskSucceeded, &r.Output, now, ""
+			if err := q.TaskUpdate(ctx, t); err != nil {
+				return err
+			}
+			if err := e.advance(ctx, q, sig, run, tasks, now); err != nil {
+				return err
+			}
+		} else {
+			if r.Immediate {
+				// A lost attempt's worker may still be running it: tell it to stop.
+				sig.add(cancelSignal(t))
+			}
+			t.Error = r.Error
+			if r.Retryable && t.Attempt < t.MaxAttempts {
+				t.Status, t.AvailableAt, willRetry = store.TaskQueued, now, true
+				if !r.Immediate {
+					t.AvailableAt = now + backoff(t).Microseconds()
+				}
+				if err := q.TaskUpdate(ctx, t); err != nil {
+					return err
+				}
+				sig.add(signalTasks)
+			} else {
+				t.Status, t.FinishedAt = store.TaskFailed, now
+				if err := q.TaskUpdate(ctx, t); err != nil {
+					return err
+				}
+				msg := fmt.Sprintf("task %s failed after %d attempt(s): %s", t.Name, t.Attempt, r.Error)
+				if err := e.endRun(ctx, q, sig, run, tasks, store.RunFailed, msg, now); err != nil {
+					return err
+				}
+			}
+		}
+		sig.add(signalRun + run.ID)
+		sig.add(signalTasks) // a slot was freed
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return false, &Error{Kind: KindNotFound, Message: fmt.Sprintf("task %s not found", r.TaskID)}
+	}
+	if err != nil {
+		return false, fmt.Errorf("finish attempt %d of task %s: %w", r.Attempt, r.TaskID, err)
+	}
+	return willRetry, nil
+}
+
+// repeatedOrStale answers a report whose attempt is no longer running: nil for a
+// repeat of the report that ended it, KindFailedPrecondition otherwise.
+func repeatedOrStale(t *store.Task, r attemptReport, willRetry *bool) error {
+	if t.Attempt == r.Attempt && t.WorkerID == r.WorkerID {
+		if r.Success && t.Status == store.TaskSucceeded && t.Output != nil && *t.Output == r.Output {
+			return nil
+		}
+		if !r.Success && t.Error == r.Error && (t.Status == store.TaskQueued || t.Status == store.TaskFailed) {
+			*willRetry = t.Status == store.TaskQueued
+			return nil
+		}
+	}
+	return &Error{
+		Kind: KindFailedPrecondition,
+		Message: fmt.Sprintf("attempt %d of task %s is no longer held by worker %s: the task is %s at attempt %d (worker %s)",
+			r.Attempt, t.ID, r.WorkerID, t.Status, t.Attempt, t.WorkerID),
+		Details: map[string]string{"task_status": t.Status, "attempt": strconv.Itoa(int(t.Attempt))},
+	}
+}
+
+// advance queues the pending tasks whose parents all succeeded, and ends the run
+// when every task succeeded.
+func (e *Engine) advance(ctx context.Context, q store.Q, sig *signals, run *store.Run, tasks []*store.Task, now int64) error {
+	status := make(map[string]string, len(tasks))
+	for _, t := range tasks {
+		status[t.Name] = t.Status
+	}
+	all := true
+	for _, t := range tasks {
+		if t.Status != store.TaskSucceeded {
+			all = false
+		}
+		if t.Status != store.TaskPending {
+			continue
+		}
+		var parents []string
+		_ = json.Unmarshal([]byte(t.Parents), &parents)
+		ready := true
+		for _, p := range parents {
+			if status[p] != store.TaskSucceeded {
+				ready = false
+			}
+		}
+		if ready {
+			t.Status, t.AvailableAt = store.TaskQueued, now
+			if err := q.TaskUpdate(ctx, t); err != nil {
+				return err
+			}
+			sig.add(signalTasks)
+		}
+	}
+	if all && run.Status == store.RunActive {
+		run.Status, run.FinishedAt, run.UpdatedAt = store.RunSucceeded, now, now
+		return q.RunSetStatus(ctx, run)
+	}
+	return nil
+}
+
+// endRun ends an active run as failed or cancelled: tasks that have not ended are
+// cancelled, and the workers running them are told to stop.
+func (e *Engine) endRun(ctx context.Context, q store.Q, sig *signals, run *store.Run, tasks []*store.Task, status, msg string, now int64) error {
+	for _, t := range tasks {
+		switch t.Status {
+		case store.TaskRunning:
+			sig.add(cancelSignal(t))
+			sig.add(signalTasks) // its slot frees up
+		case store.TaskPending, store.TaskQueued:
+		default:
+			continue
+		}
+		t.Status, t.FinishedAt, t.LeaseExpiresAt = store.TaskCancelled, now, 0
+		if err := q.TaskUpdate(ctx, t); err != nil {
+			return err
+		}
+	}
+	run.Status, run.Error, run.FinishedAt, run.UpdatedAt = status, msg, now, now
+	sig.add(signalRun + run.ID)
+	return q.RunSetStatus(ctx, run)
+}
+
+// backoff is the delay before the next attempt of t: exponential from the
+// initial backoff, capped, with full jitter over the upper half.
+func backoff(t *store.Task) time.Duration {
+	d := time.Duration(t.InitialBackoffMS) * time.Millisecond
+	maxD := time.Duration(t.MaxBackoffMS) * time.Millisecond
+	for i := int32(1); i < t.Attempt && d < maxD; i++ {
+		d *= 2
+	}
+	d = min(d, maxD)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}

@@ -1,0 +1,333 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/switchyard/switchyard/service/store"
+)
+
+// Message is one message for a worker's Listen stream: exactly one field is set.
+type Message struct {
+	Assignment   *Assignment
+	Cancellation *Cancellation
+	Keepalive    bool
+}
+
+// Assignment is one attempt of a task given to a worker.
+type Assignment struct {
+	TaskID        string
+	Attempt       int32
+	RunID         string
+	Workflow      string
+	TaskName      string
+	Action        string
+	Input         map[string]any
+	ParentOutputs map[string]map[string]any
+	Deadline      time.Time
+}
+
+// Cancellation tells a worker to stop an attempt.
+type Cancellation struct {
+	TaskID  string
+	Attempt int32
+	Reason  string
+}
+
+// workerConn is a Listen stream this process holds.
+type workerConn struct {
+	tenantID string
+	workerID string
+	actions  []string
+	slots    int
+	out      chan *Message
+	closed   chan struct{} // closed when a newer stream of the same worker replaces this one
+}
+
+// dispatcher hands queued tasks to the workers whose streams this process holds.
+// Each server process dispatches only to its own streams; claims are one
+// statement that skips rows other processes hold, so no attempt goes to two
+// workers.
+type dispatcher struct {
+	mu    sync.Mutex
+	conns map[string]*workerConn
+}
+
+func (e *Engine) runDispatcher(ctx context.Context) {
+	tick := time.NewTicker(e.cfg.DispatchInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.hub.wake:
+		case <-tick.C:
+		}
+		e.dispatchOnce(ctx)
+	}
+}
+
+func (e *Engine) dispatchOnce(ctx context.Context) {
+	e.disp.mu.Lock()
+	conns := make([]*workerConn, 0, len(e.disp.conns))
+	for _, c := range e.disp.conns {
+		conns = append(conns, c)
+	}
+	e.disp.mu.Unlock()
+	for _, c := range conns {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := e.dispatchTo(ctx, c); err != nil && ctx.Err() == nil {
+			e.log.WarnContext(ctx, "dispatch failed", "worker_id", c.workerID, "error", err.Error())
+		}
+	}
+}
+
+// dispatchTo claims up to the worker's free slots and sends the assignments.
+func (e *Engine) dispatchTo(ctx context.Context, c *workerConn) error {
+	var claimed []*store.Task
+	var msgs []*Message
+	now := micros(e.now())
+	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+		claimed, msgs = nil, nil
+		inUse, err := q.TaskCountRunningByWorker(ctx, c.workerID)
+		if err != nil {
+			return err
+		}
+		free := c.slots - inUse
+		if free <= 0 {
+			return nil
+		}
+		claimed, err = q.TaskClaim(ctx, &store.TaskClaimParams{TenantID: c.tenantID, WorkerID: c.workerID, Actions: c.actions, Limit: free, Now: now})
+		if err != nil || len(claimed) == 0 {
+			return err
+		}
+		msgs, err = assignments(ctx, q, c.tenantID, claimed)
+		if err != nil {
+			return err
+		}
+		sigs := []string{}
+		for _, t := range claimed {
+			sigs = append(sigs, signalRun+t.RunID)
+		}
+		return q.Notify(ctx, sigs...)
+	})
+	if err != nil {
+		return fmt.Errorf("claim for worker %s: %w", c.workerID, err)
+	}
+	for i, m := range msgs {
+		e.hub.deliver(signalRun + claimed[i].RunID)
+		select {
+		case c.out <- m:
+		case <-c.closed:
+			// The stream went away between claim and send: the attempt is lost.
+			e.loseAttempt(context.WithoutCancel(ctx), c.tenantID, claimed[i], "worker stream closed before the task was sent")
+		}
+	}
+	return nil
+}
+
+// assignments builds the messages for claimed tasks: the run's input and the
+// outputs of each task's parents.
+func assignments(ctx context.Context, q store.Q, tenantID string, claimed []*store.Task) ([]*Message, error) {
+	runs := map[string]*store.Run{}
+	out := make([]*Message, len(claimed))
+	for i, t := range claimed {
+		run, ok := runs[t.RunID]
+		if !ok {
+			var err error
+			if run, err = q.RunGet(ctx, tenantID, t.RunID); err != nil {
+				return nil, err
+			}
+			runs[t.RunID] = run
+		}
+		a := &Assignment{
+			TaskID:        t.ID,
+			Attempt:       t.Attempt,
+			RunID:         t.RunID,
+			Workflow:      run.WorkflowName,
+			TaskName:      t.Name,
+			Action:        t.Action,
+			ParentOutputs: map[string]map[string]any{},
+			Deadline:      fromMicros(t.LeaseExpiresAt),
+		}
+		_ = json.Unmarshal([]byte(run.Input), &a.Input)
+		var parents []string
+		_ = json.Unmarshal([]byte(t.Parents), &parents)
+		outputs, err := q.TaskOutputs(ctx, t.RunID, parents)
+		if err != nil {
+			return nil, err
+		}
+		for name, o := range outputs {
+			var m map[string]any
+			_ = json.Unmarshal([]byte(o), &m)
+			a.ParentOutputs[name] = m
+		}
+		out[i] = &Message{Assignment: a}
+	}
+	return out, nil
+}
+
+// Listen serves a worker's stream: it sends assignments, cancellations and
+// keep-alives through send until ctx ends or send fails. When the stream ends,
+// the attempts the worker still holds are given to other workers.
+func (e *Engine) Listen(ctx context.Context, tenantID, workerID string, send func(*Message) error) error {
+	var w *store.Worker
+	connected := true
+	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+		var err error
+		if w, err = q.WorkerGet(ctx, tenantID, workerID); err != nil {
+			return err
+		}
+		return q.WorkerTouch(ctx, tenantID, workerID, micros(e.now()), &connected)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return &Error{Kind: KindNotFound, Message: fmt.Sprintf("worker %s not found: register first", workerID)}
+	}
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	var actions []string
+	_ = json.Unmarshal([]byte(w.Actions), &actions)
+	c := &workerConn{
+		tenantID: tenantID,
+		workerID: workerID,
+		actions:  actions,
+		slots:    int(w.Slots),
+		out:      make(chan *Message, int(w.Slots)+64),
+		closed:   make(chan struct{}),
+	}
+	e.disp.mu.Lock()
+	if old := e.disp.conns[workerID]; old != nil {
+		close(old.closed)
+	}
+	e.disp.conns[workerID] = c
+	e.disp.mu.Unlock()
+	e.log.InfoContext(ctx, "worker connected", "worker_id", workerID)
+
+	defer func() {
+		e.disp.mu.Lock()
+		replaced := e.disp.conns[workerID] != c
+		if !replaced {
+			delete(e.disp.conns, workerID)
+			close(c.closed)
+		}
+		e.disp.mu.Unlock()
+		if !replaced {
+			e.workerGone(context.WithoutCancel(ctx), tenantID, workerID)
+		}
+	}()
+
+	e.hub.deliver(signalTasks)
+	keepalive := time.NewTicker(e.cfg.KeepaliveInterval)
+	defer keepalive.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.closed:
+			return &Error{Kind: KindFailedPrecondition, Message: "a newer Listen stream of this worker replaced this one"}
+		case m := <-c.out:
+			if err := send(m); err != nil {
+				return err
+			}
+		case <-keepalive.C:
+			if err := send(&Message{Keepalive: true}); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// workerGone marks a worker's stream closed and gives its attempts to others.
+func (e *Engine) workerGone(ctx context.Context, tenantID, workerID string) {
+	disconnected := false
+	var held []*store.Task
+	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+		if err := q.WorkerTouch(ctx, tenantID, workerID, micros(e.now()), &disconnected); err != nil {
+			return err
+		}
+		var err error
+		held, err = q.TaskListRunningByWorker(ctx, workerID)
+		return err
+	})
+	if err != nil {
+		e.log.WarnContext(ctx, "worker disconnect not recorded", "worker_id", workerID, "error", err.Error())
+	}
+	e.log.InfoContext(ctx, "worker disconnected", "worker_id", workerID, "tasks_requeued", len(held))
+	for _, t := range held {
+		e.loseAttempt(ctx, tenantID, t, "worker's Listen stream closed")
+	}
+}
+
+// loseAttempt ends an attempt the engine gave up on (its worker went away or it
+// timed out): retried at once while attempts remain, failed otherwise.
+func (e *Engine) loseAttempt(ctx context.Context, tenantID string, t *store.Task, reason string) {
+	_, err := e.finishAttempt(ctx, tenantID, attemptReport{
+		TaskID: t.ID, Attempt: t.Attempt, WorkerID: t.WorkerID,
+		Error: reason, Retryable: true, Immediate: true,
+	})
+	var ee *Error
+	if err != nil && !(errors.As(err, &ee) && ee.Kind == KindFailedPrecondition) {
+		e.log.WarnContext(ctx, "lost attempt not requeued", "task_id", t.ID, "error", err.Error())
+		return
+	}
+	if err == nil {
+		e.log.InfoContext(ctx, "attempt lost", "task_id", t.ID, "attempt", t.Attempt, "worker_id", t.WorkerID, "reason", reason)
+	}
+}
+
+// sendCancellation passes a cancellation to the worker's stream, if this process
+// holds it.
+func (e *Engine) sendCancellation(workerID, taskID string, attempt int32) {
+	e.disp.mu.Lock()
+	c := e.disp.conns[workerID]
+	e.disp.mu.Unlock()
+	if c == nil {
+		return
+	}
+	select {
+	case c.out <- &Message{Cancellation: &Cancellation{TaskID: taskID, Attempt: attempt, Reason: "the task was cancelled or timed out"}}:
+	default:
+		e.log.Warn("cancellation dropped: worker stream full", "worker_id", workerID, "task_id", taskID)
+	}
+}
+
+// runReaper finds attempts whose timeout passed or whose worker stopped
+// heartbeating, and gives them to other workers.
+func (e *Engine) runReaper(ctx context.Context) {
+	tick := time.NewTicker(e.cfg.ReapInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		now := e.now()
+		var lost []*store.Task
+		err := e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
+			var err error
+			lost, err = q.TaskListLost(ctx, micros(now), micros(now.Add(-3*e.cfg.HeartbeatInterval)), 100)
+			return err
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.WarnContext(ctx, "reaper", "error", err.Error())
+			}
+			continue
+		}
+		for _, t := range lost {
+			reason := "worker stopped heartbeating"
+			if t.LeaseExpiresAt < micros(now) {
+				reason = fmt.Sprintf("attempt timed out after %s", time.Duration(t.TimeoutMS)*time.Millisecond)
+			}
+			e.loseAttempt(ctx, t.TenantID, t, reason)
+		}
+	}
+}

@@ -1,0 +1,340 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/switchyard/switchyard/service/store"
+)
+
+// Run statuses as the API shows them; QUEUED and RUNNING are derived from the
+// tasks of an active run.
+const (
+	RunQueued    = store.RunQueuedDerived
+	RunRunning   = store.RunRunningDerived
+	RunSucceeded = store.RunSucceeded
+	RunFailed    = store.RunFailed
+	RunCancelled = store.RunCancelled
+)
+
+// Run is one execution of a workflow version.
+type Run struct {
+	ID              string
+	Workflow        string
+	WorkflowVersion int32
+	Status          string
+	EventID         string
+	Input           map[string]any
+	Tasks           []*Task // GetRun and WatchRun only
+	Error           string
+	CreatedAt       time.Time
+	FinishedAt      time.Time
+}
+
+// Ended reports whether the run reached a final status.
+func (r *Run) Ended() bool {
+	return r.Status == RunSucceeded || r.Status == RunFailed || r.Status == RunCancelled
+}
+
+// Task is one node of a run.
+type Task struct {
+	ID          string
+	Name        string
+	Action      string
+	Status      string
+	Attempt     int32
+	MaxAttempts int32
+	WorkerID    string
+	Output      map[string]any
+	Error       string
+	Parents     []string
+	StartedAt   time.Time
+	FinishedAt  time.Time
+	AvailableAt time.Time
+}
+
+func timeOrZero(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return fromMicros(us)
+}
+
+func runFromRow(row *store.Run, running bool, tasks []*store.Task) *Run {
+	r := &Run{
+		ID:              row.ID,
+		Workflow:        row.WorkflowName,
+		WorkflowVersion: row.WorkflowVersion,
+		Status:          row.Status,
+		EventID:         row.EventID,
+		Error:           row.Error,
+		CreatedAt:       fromMicros(row.CreatedAt),
+		FinishedAt:      timeOrZero(row.FinishedAt),
+	}
+	_ = json.Unmarshal([]byte(row.Input), &r.Input)
+	if row.Status == store.RunActive {
+		r.Status = RunQueued
+		if running {
+			r.Status = RunRunning
+		}
+	}
+	for _, t := range tasks {
+		task := &Task{
+			ID:          t.ID,
+			Name:        t.Name,
+			Action:      t.Action,
+			Status:      t.Status,
+			Attempt:     t.Attempt,
+			MaxAttempts: t.MaxAttempts,
+			WorkerID:    t.WorkerID,
+			Error:       t.Error,
+			StartedAt:   timeOrZero(t.StartedAt),
+			FinishedAt:  timeOrZero(t.FinishedAt),
+			AvailableAt: timeOrZero(t.AvailableAt),
+		}
+		_ = json.Unmarshal([]byte(t.Parents), &task.Parents)
+		if t.Output != nil {
+			_ = json.Unmarshal([]byte(*t.Output), &task.Output)
+		}
+		r.Tasks = append(r.Tasks, task)
+	}
+	return r
+}
+
+func hasRunning(tasks []*store.Task) bool {
+	for _, t := range tasks {
+		if t.Status == store.TaskRunning {
+			return true
+		}
+	}
+	return false
+}
+
+func notFoundRun(id string) error {
+	return &Error{Kind: KindNotFound, Message: fmt.Sprintf("run %s not found", id)}
+}
+
+// GetRun returns a run with its tasks.
+func (e *Engine) GetRun(ctx context.Context, tenantID, id string) (*Run, error) {
+	var run *Run
+	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
+		row, err := q.RunGet(ctx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		tasks, err := q.TaskListByRun(ctx, id)
+		if err != nil {
+			return err
+		}
+		run = runFromRow(row, hasRunning(tasks), tasks)
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFoundRun(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get run %s: %w", id, err)
+	}
+	return run, nil
+}
+
+// RunFilter selects runs for ListRuns.
+type RunFilter struct {
+	Workflow      string
+	Status        string // one of the Run* statuses, or ""
+	EventID       string
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
+}
+
+// ListRuns returns one page of the tenant's runs, newest first, without tasks.
+func (e *Engine) ListRuns(ctx context.Context, tenantID string, f RunFilter, page Page) ([]*Run, string, error) {
+	after, limit, err := page.decode(f)
+	if err != nil {
+		return nil, "", err
+	}
+	p := &store.RunListParams{TenantID: tenantID, Workflow: f.Workflow, Status: f.Status, EventID: f.EventID, BeforeID: after, Limit: limit + 1}
+	if !f.CreatedAfter.IsZero() {
+		p.CreatedAfter = micros(f.CreatedAfter)
+	}
+	if !f.CreatedBefore.IsZero() {
+		p.CreatedBefore = micros(f.CreatedBefore)
+	}
+	var rows []*store.Run
+	var running map[string]bool
+	err = e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
+		var err error
+		if rows, err = q.RunList(ctx, p); err != nil {
+			return err
+		}
+		ids := make([]string, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+		}
+		running, err = q.TaskRunningRuns(ctx, ids)
+		return err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list runs: %w", err)
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = page.next(f, rows[limit-1].ID)
+	}
+	out := make([]*Run, len(rows))
+	for i, r := range rows {
+		out[i] = runFromRow(r, running[r.ID], nil)
+	}
+	return out, next, nil
+}
+
+// CancelRun cancels a run that has not ended: its pending and queued tasks are
+// cancelled and the workers of its running tasks are told to stop. An ended run
+// is returned unchanged.
+func (e *Engine) CancelRun(ctx context.Context, tenantID, id, reason string) (*Run, error) {
+	if reason == "" {
+		reason = "cancelled"
+	}
+	err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+		run, err := q.RunGetForUpdate(ctx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if run.Status != store.RunActive {
+			return nil
+		}
+		tasks, err := q.TaskListByRun(ctx, id)
+		if err != nil {
+			return err
+		}
+		return e.endRun(ctx, q, sig, run, tasks, store.RunCancelled, reason, micros(e.now()))
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFoundRun(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cancel run %s: %w", id, err)
+	}
+	return e.GetRun(ctx, tenantID, id)
+}
+
+// RunWorkflow starts a run of the workflow's current version with input. With an
+// idempotency key, a repeat returns the original run (deduplicated); the same key
+// for another workflow or input is KindAlreadyExists.
+func (e *Engine) RunWorkflow(ctx context.Context, tenantID, name string, input map[string]any, idempotencyKey string) (runID string, deduplicated bool, err error) {
+	if input == nil {
+		input = map[string]any{}
+	}
+	inputJSON, err := canonicalJSON(input)
+	if err != nil {
+		return "", false, invalid("input", "input.json", "not representable as JSON: %v", err)
+	}
+	if len(inputJSON) > MaxPayloadBytes {
+		return "", false, invalid("input", "input.max_bytes", "is %d bytes encoded as JSON; the limit is %d", len(inputJSON), MaxPayloadBytes)
+	}
+	err = e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+		deduplicated = false
+		head, err := q.WorkflowHeadGet(ctx, tenantID, name)
+		if err != nil {
+			return err
+		}
+		if head.Deleted {
+			return store.ErrNotFound
+		}
+		wf, err := q.WorkflowGet(ctx, tenantID, name, head.Version)
+		if err != nil {
+			return err
+		}
+		run, tasks := planRun(tenantID, wf, "", inputJSON, 0, micros(e.now()))
+		run.IdempotencyKey = idempotencyKey
+		inserted, err := q.RunInsertMany(ctx, []*store.Run{run})
+		if err != nil {
+			return err
+		}
+		if !inserted[run.ID] {
+			orig, err := q.RunGetByIdempotencyKey(ctx, tenantID, idempotencyKey)
+			if err != nil {
+				return err
+			}
+			if orig.WorkflowName != name || !sameJSON(orig.Input, inputJSON) {
+				return &Error{
+					Kind:    KindAlreadyExists,
+					Message: fmt.Sprintf("idempotency key %q was already used by run %s for a different request (workflow or input differ)", idempotencyKey, orig.ID),
+					Details: map[string]string{"idempotency_key": idempotencyKey, "run_id": orig.ID},
+				}
+			}
+			runID, deduplicated = orig.ID, true
+			return nil
+		}
+		if err := q.TaskInsertMany(ctx, tasks); err != nil {
+			return err
+		}
+		runID = run.ID
+		sig.add(signalTasks)
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return "", false, &Error{Kind: KindNotFound, Message: fmt.Sprintf("workflow %s not found", name)}
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("run workflow %s: %w", name, err)
+	}
+	return runID, deduplicated, nil
+}
+
+func sameJSON(a, b string) bool {
+	var x, y any
+	return json.Unmarshal([]byte(a), &x) == nil && json.Unmarshal([]byte(b), &y) == nil && reflect.DeepEqual(x, y)
+}
+
+// WatchRun calls send with the run's current state, then with every new state,
+// until the run ends (after sending its final state) or ctx ends. While nothing
+// changes it calls send(nil) every keep-alive interval.
+func (e *Engine) WatchRun(ctx context.Context, tenantID, id string, send func(*Run) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	changed := e.hub.subscribeRun(ctx, id)
+	keepalive := time.NewTicker(e.cfg.KeepaliveInterval)
+	defer keepalive.Stop()
+	// A fallback poll covers changes made by another process on SQLite-less
+	// setups whose notifications were missed.
+	poll := time.NewTicker(2 * time.Second)
+	defer poll.Stop()
+	var last *Run
+	for {
+		run, err := e.GetRun(ctx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if last == nil || !reflect.DeepEqual(run, last) {
+			if err := send(run); err != nil {
+				return err
+			}
+			last = run
+			keepalive.Reset(e.cfg.KeepaliveInterval)
+		}
+		if run.Ended() {
+			return nil
+		}
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-changed:
+				break wait
+			case <-poll.C:
+				break wait
+			case <-keepalive.C:
+				if err := send(nil); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}

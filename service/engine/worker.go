@@ -1,0 +1,122 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/switchyard/switchyard/service/store"
+)
+
+// DefaultSlots is how many tasks a worker runs at once unless it says.
+const DefaultSlots = 10
+
+// Worker is a registered worker as ListWorkers shows it.
+type Worker struct {
+	ID              string
+	Name            string
+	Actions         []string
+	Slots           int32
+	SlotsInUse      int32
+	Labels          map[string]string
+	Active          bool // its Listen stream is open and it heartbeats
+	LastHeartbeatAt time.Time
+	CreatedAt       time.Time
+}
+
+// RegisterWorker stores a worker and returns its id and heartbeat interval.
+func (e *Engine) RegisterWorker(ctx context.Context, tenantID, name string, actions []string, slots int32, labels map[string]string) (string, time.Duration, error) {
+	if slots == 0 {
+		slots = DefaultSlots
+	}
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	actionsJSON, _ := canonicalJSON(actions)
+	labelsJSON, _ := canonicalJSON(labels)
+	now := micros(e.now())
+	w := &store.Worker{ID: newID(), TenantID: tenantID, Name: name, Actions: actionsJSON, Slots: slots, Labels: labelsJSON, LastHeartbeatAt: now, CreatedAt: now}
+	if err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error { return q.WorkerInsert(ctx, w) }); err != nil {
+		return "", 0, fmt.Errorf("register worker: %w", err)
+	}
+	return w.ID, e.cfg.HeartbeatInterval, nil
+}
+
+// Heartbeat records that a worker is alive.
+func (e *Engine) Heartbeat(ctx context.Context, tenantID, workerID string) error {
+	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+		return q.WorkerTouch(ctx, tenantID, workerID, micros(e.now()), nil)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return &Error{Kind: KindNotFound, Message: fmt.Sprintf("worker %s not found: register again", workerID)}
+	}
+	if err != nil {
+		return fmt.Errorf("heartbeat: %w", err)
+	}
+	return nil
+}
+
+// CompleteTask records a successful attempt and queues the children it unblocks.
+func (e *Engine) CompleteTask(ctx context.Context, tenantID, workerID, taskID string, attempt int32, output map[string]any) error {
+	if output == nil {
+		output = map[string]any{}
+	}
+	outJSON, err := canonicalJSON(output)
+	if err != nil {
+		return invalid("output", "output.json", "not representable as JSON: %v", err)
+	}
+	if len(outJSON) > MaxPayloadBytes {
+		return invalid("output", "output.max_bytes", "is %d bytes encoded as JSON; the limit is %d", len(outJSON), MaxPayloadBytes)
+	}
+	_, err = e.finishAttempt(ctx, tenantID, attemptReport{TaskID: taskID, Attempt: attempt, WorkerID: workerID, Success: true, Output: outJSON})
+	return err
+}
+
+// FailTask records a failed attempt; it reports whether the task will be retried.
+func (e *Engine) FailTask(ctx context.Context, tenantID, workerID, taskID string, attempt int32, msg string, retryable bool) (bool, error) {
+	return e.finishAttempt(ctx, tenantID, attemptReport{TaskID: taskID, Attempt: attempt, WorkerID: workerID, Error: msg, Retryable: retryable})
+}
+
+// ListWorkers returns one page of the tenant's workers, newest first.
+func (e *Engine) ListWorkers(ctx context.Context, tenantID string, page Page) ([]*Worker, string, error) {
+	after, limit, err := page.decode(struct{}{})
+	if err != nil {
+		return nil, "", err
+	}
+	var rows []*store.Worker
+	var inUse map[string]int32
+	err = e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
+		var err error
+		if rows, err = q.WorkerList(ctx, tenantID, after, limit+1); err != nil {
+			return err
+		}
+		ids := make([]string, len(rows))
+		for i, w := range rows {
+			ids[i] = w.ID
+		}
+		inUse, err = q.TaskSlotsInUse(ctx, ids)
+		return err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list workers: %w", err)
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = page.next(struct{}{}, rows[limit-1].ID)
+	}
+	aliveSince := e.now().Add(-3 * e.cfg.HeartbeatInterval)
+	out := make([]*Worker, len(rows))
+	for i, w := range rows {
+		wk := &Worker{
+			ID: w.ID, Name: w.Name, Slots: w.Slots, SlotsInUse: inUse[w.ID],
+			LastHeartbeatAt: fromMicros(w.LastHeartbeatAt), CreatedAt: fromMicros(w.CreatedAt),
+		}
+		wk.Active = w.Connected && wk.LastHeartbeatAt.After(aliveSince)
+		_ = jsonDecode(w.Actions, &wk.Actions)
+		_ = jsonDecode(w.Labels, &wk.Labels)
+		out[i] = wk
+	}
+	return out, next, nil
+}

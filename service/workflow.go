@@ -1,0 +1,131 @@
+package service
+
+import (
+	"context"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
+	"github.com/switchyard/switchyard/service/engine"
+)
+
+// WorkflowService implements switchyard.v1.WorkflowService.
+type WorkflowService struct {
+	engine *engine.Engine
+	errs   Errors
+}
+
+var _ switchyardv1connect.WorkflowServiceHandler = (*WorkflowService)(nil)
+
+// NewWorkflowService returns the WorkflowService handler over e.
+func NewWorkflowService(e *engine.Engine, errs Errors) *WorkflowService {
+	return &WorkflowService{engine: e, errs: errs}
+}
+
+// PutWorkflow implements switchyard.v1.WorkflowService.PutWorkflow.
+func (s *WorkflowService) PutWorkflow(ctx context.Context, req *connect.Request[switchyardv1.PutWorkflowRequest]) (*connect.Response[switchyardv1.PutWorkflowResponse], error) {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return nil, s.errs.Convert(ctx, err)
+	}
+	wf, changed, err := s.engine.PutWorkflow(ctx, tenant, specFromProto(req.Msg.GetSpec()))
+	if err != nil {
+		return nil, s.errs.Convert(ctx, err)
+	}
+	return connect.NewResponse(&switchyardv1.PutWorkflowResponse{Workflow: workflowProto(wf), Changed: changed}), nil
+}
+
+// GetWorkflow implements switchyard.v1.WorkflowService.GetWorkflow.
+func (s *WorkflowService) GetWorkflow(ctx context.Context, req *connect.Request[switchyardv1.GetWorkflowRequest]) (*connect.Response[switchyardv1.GetWorkflowResponse], error) {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return nil, s.errs.Convert(ctx, err)
+	}
+	wf, err := s.engine.GetWorkflow(ctx, tenant, req.Msg.GetName(), req.Msg.GetVersion())
+	if err != nil {
+		return nil, s.errs.Convert(ctx, err)
+	}
+	return connect.NewResponse(&switchyardv1.GetWorkflowResponse{Workflow: workflowProto(wf)}), nil
+}
+
+// ListWorkflows implements switchyard.v1.WorkflowService.ListWorkflows.
+func (s *WorkflowService) ListWorkflows(ctx context.Context, req *connect.Request[switchyardv1.ListWorkflowsRequest]) (*connect.Response[switchyardv1.ListWorkflowsResponse], error) {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return nil, s.errs.Convert(ctx, err)
+	}
+	wfs, next, err := s.engine.ListWorkflows(ctx, tenant, engine.Page{Size: int(req.Msg.GetPageSize()), Token: req.Msg.GetPageToken()})
+	if err != nil {
+		return nil, s.errs.Convert(ctx, err)
+	}
+	out := &switchyardv1.ListWorkflowsResponse{NextPageToken: next}
+	for _, wf := range wfs {
+		out.Workflows = append(out.Workflows, workflowProto(wf))
+	}
+	return connect.NewResponse(out), nil
+}
+
+// DeleteWorkflow implements switchyard.v1.WorkflowService.DeleteWorkflow.
+func (s *WorkflowService) DeleteWorkflow(ctx context.Context, req *connect.Request[switchyardv1.DeleteWorkflowRequest]) (*connect.Response[switchyardv1.DeleteWorkflowResponse], error) {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return nil, s.errs.Convert(ctx, err)
+	}
+	if err := s.engine.DeleteWorkflow(ctx, tenant, req.Msg.GetName()); err != nil {
+		return nil, s.errs.Convert(ctx, err)
+	}
+	return connect.NewResponse(&switchyardv1.DeleteWorkflowResponse{}), nil
+}
+
+// RunWorkflow implements switchyard.v1.WorkflowService.RunWorkflow.
+func (s *WorkflowService) RunWorkflow(ctx context.Context, req *connect.Request[switchyardv1.RunWorkflowRequest]) (*connect.Response[switchyardv1.RunWorkflowResponse], error) {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return nil, s.errs.Convert(ctx, err)
+	}
+	m := req.Msg
+	id, dedup, err := s.engine.RunWorkflow(ctx, tenant, m.GetName(), m.GetInput().AsMap(), m.GetIdempotencyKey())
+	if err != nil {
+		return nil, s.errs.Convert(ctx, err)
+	}
+	return connect.NewResponse(&switchyardv1.RunWorkflowResponse{RunId: id, Deduplicated: dedup}), nil
+}
+
+func specFromProto(p *switchyardv1.WorkflowSpec) engine.WorkflowSpec {
+	spec := engine.WorkflowSpec{Name: p.GetName(), Description: p.GetDescription(), OnEvents: p.GetOnEvents()}
+	for _, t := range p.GetTasks() {
+		spec.Tasks = append(spec.Tasks, engine.TaskSpec{
+			Name:    t.GetName(),
+			Action:  t.GetAction(),
+			Parents: t.GetParents(),
+			Retry: engine.RetryPolicy{
+				MaxAttempts:    t.GetRetry().GetMaxAttempts(),
+				InitialBackoff: t.GetRetry().GetInitialBackoff().AsDuration(),
+				MaxBackoff:     t.GetRetry().GetMaxBackoff().AsDuration(),
+			},
+			Timeout: t.GetTimeout().AsDuration(),
+		})
+	}
+	return spec
+}
+
+func workflowProto(wf *engine.Workflow) *switchyardv1.Workflow {
+	spec := &switchyardv1.WorkflowSpec{Name: wf.Spec.Name, Description: wf.Spec.Description, OnEvents: wf.Spec.OnEvents}
+	for _, t := range wf.Spec.Tasks {
+		spec.Tasks = append(spec.Tasks, &switchyardv1.TaskSpec{
+			Name:    t.Name,
+			Action:  t.Action,
+			Parents: t.Parents,
+			Retry: &switchyardv1.RetryPolicy{
+				MaxAttempts:    t.Retry.MaxAttempts,
+				InitialBackoff: durationpb.New(t.Retry.InitialBackoff),
+				MaxBackoff:     durationpb.New(t.Retry.MaxBackoff),
+			},
+			Timeout: durationpb.New(t.Timeout),
+		})
+	}
+	return &switchyardv1.Workflow{Spec: spec, Version: wf.Version, CreatedAt: timestamppb.New(wf.CreatedAt)}
+}
