@@ -46,6 +46,9 @@ type workerConn struct {
 	slots    int
 	out      chan *Message
 	closed   chan struct{} // closed when a newer stream of the same worker replaces this one
+
+	mu        sync.Mutex
+	cancelled map[string]bool // attempts already told to stop; signals may repeat
 }
 
 // dispatcher hands queued tasks to the workers whose streams this process holds.
@@ -201,6 +204,8 @@ func (e *Engine) Listen(ctx context.Context, tenantID, workerID string, send fun
 		slots:    int(w.Slots),
 		out:      make(chan *Message, int(w.Slots)+64),
 		closed:   make(chan struct{}),
+
+		cancelled: make(map[string]bool),
 	}
 	e.disp.mu.Lock()
 	if old := e.disp.conns[workerID]; old != nil {
@@ -289,6 +294,17 @@ func (e *Engine) sendCancellation(workerID, taskID string, attempt int32) {
 	c := e.disp.conns[workerID]
 	e.disp.mu.Unlock()
 	if c == nil {
+		return
+	}
+	key := fmt.Sprint(taskID, "/", attempt)
+	c.mu.Lock()
+	seen := c.cancelled[key]
+	if len(c.cancelled) > 10_000 {
+		clear(c.cancelled)
+	}
+	c.cancelled[key] = true
+	c.mu.Unlock()
+	if seen {
 		return
 	}
 	select {
