@@ -22,7 +22,7 @@ import (
 
 // fastEngine makes recovery quick enough for tests.
 var fastEngine = engine.Config{
-	HeartbeatInterval: 500 * time.Millisecond,
+	HeartbeatInterval: time.Second,
 	KeepaliveInterval: time.Second,
 	DispatchInterval:  50 * time.Millisecond,
 	ReapInterval:      100 * time.Millisecond,
@@ -259,6 +259,34 @@ func TestKilledWorkerTaskCompletesElsewhere(t *testing.T) {
 		repeat := &switchyardv1.TaskAssignment{TaskId: tk.GetId(), Attempt: 2}
 		if err := second.complete(repeat, map[string]any{"by": "second"}); err != nil {
 			t.Fatalf("repeated identical completion: %v, want ok", err)
+		}
+	})
+}
+
+// TestSilentWorkerTaskIsRetried keeps a worker's stream open but stops its
+// heartbeats: after three heartbeat intervals its attempt goes to another worker.
+func TestSilentWorkerTaskIsRetried(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, eng storetest.Engine) {
+		_, a := startEngineServer(t, eng)
+		putWorkflow(t, a, &switchyardv1.WorkflowSpec{Name: "silent", Tasks: []*switchyardv1.TaskSpec{task("job", "job")}})
+		taken := make(chan struct{}, 1)
+		silent := startRawWorkerHeartbeating(t, a, []string{"job"}, 1, false, func(w *rawWorker, as *switchyardv1.TaskAssignment) { taken <- struct{}{} })
+		res, err := a.workflows.RunWorkflow(context.Background(), connect.NewRequest(&switchyardv1.RunWorkflowRequest{Name: "silent"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-taken
+		healthy := startRawWorker(t, a, []string{"job"}, 1, func(w *rawWorker, as *switchyardv1.TaskAssignment) {
+			_ = w.complete(as, nil)
+		})
+		run := waitRun(t, a, res.Msg.GetRunId(), 30*time.Second)
+		tk := taskByName(run, "job")
+		if run.GetStatus() != switchyardv1.RunStatus_RUN_STATUS_SUCCEEDED || tk.GetWorkerId() != healthy.id || tk.GetAttempt() != 2 {
+			t.Fatalf("run %v, attempt %d by %s; want SUCCEEDED at attempt 2 by %s", run.GetStatus(), tk.GetAttempt(), tk.GetWorkerId(), healthy.id)
+		}
+		if c := silent.cancelled(); len(c) != 1 || c[0].GetAttempt() != 1 {
+			t.Fatalf("the silent worker got cancellations %v, want one for attempt 1", c)
 		}
 	})
 }

@@ -80,6 +80,12 @@ type rawWorker struct {
 
 func startRawWorker(t testing.TB, a *api, actions []string, slots int32, handle func(w *rawWorker, as *switchyardv1.TaskAssignment)) *rawWorker {
 	t.Helper()
+	return startRawWorkerHeartbeating(t, a, actions, slots, true, handle)
+}
+
+// startRawWorkerHeartbeating starts a raw worker that heartbeats or not.
+func startRawWorkerHeartbeating(t testing.TB, a *api, actions []string, slots int32, heartbeat bool, handle func(w *rawWorker, as *switchyardv1.TaskAssignment)) *rawWorker {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	reg, err := a.workers.RegisterWorker(ctx, connect.NewRequest(&switchyardv1.RegisterWorkerRequest{Name: "raw", Actions: actions, Slots: slots}))
 	if err != nil {
@@ -94,11 +100,11 @@ func startRawWorker(t testing.TB, a *api, actions []string, slots int32, handle 
 	}
 	interval := reg.Msg.GetHeartbeatInterval().AsDuration()
 	go func() {
-		for {
+		for heartbeat {
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(interval):
+			case <-time.After(interval / 2):
 				_, _ = a.workers.Heartbeat(ctx, connect.NewRequest(&switchyardv1.HeartbeatRequest{WorkerId: w.id}))
 			}
 		}
