@@ -85,6 +85,7 @@ var kindCodes = map[engine.Kind]connect.Code{
 	engine.KindAlreadyExists:      connect.CodeAlreadyExists,
 	engine.KindUnauthenticated:    connect.CodeUnauthenticated,
 	engine.KindFailedPrecondition: connect.CodeFailedPrecondition,
+	engine.KindUnavailable:        connect.CodeUnavailable,
 }
 
 func engineError(ee *engine.Error) *connect.Error {

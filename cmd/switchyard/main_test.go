@@ -100,6 +100,25 @@ func TestServeBinary(t *testing.T) {
 		t.Fatalf("push with a wrong token: %v, want unauthenticated", err)
 	}
 
+	// A worker's Listen stream, open when SIGTERM comes: it must end (with
+	// unavailable, so the worker reconnects elsewhere) instead of holding the
+	// shutdown until its timeout.
+	workers := switchyardv1connect.NewWorkerServiceClient(servertest.HTTP2Client(), url, connect.WithGRPC(), connect.WithInterceptors(servertest.BearerInterceptor(token)))
+	reg, err := workers.RegisterWorker(context.Background(), connect.NewRequest(&switchyardv1.RegisterWorkerRequest{Name: "w", Actions: []string{"a"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen, err := workers.Listen(context.Background(), connect.NewRequest(&switchyardv1.ListenRequest{WorkerId: reg.Msg.GetWorkerId()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listenEnded := make(chan error, 1)
+	go func() {
+		for listen.Receive() {
+		}
+		listenEnded <- listen.Err()
+	}()
+
 	// An in-flight call whose body is still arriving when SIGTERM comes.
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest(http.MethodPost, url+"/v1/events", pr)
@@ -135,6 +154,9 @@ func TestServeBinary(t *testing.T) {
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("exit after SIGTERM: %v, want status 0", err)
+	}
+	if err := <-listenEnded; connect.CodeOf(err) != connect.CodeUnavailable {
+		t.Fatalf("Listen stream at shutdown ended with %v, want unavailable", err)
 	}
 
 	_, url2, printed2 := startBinary(t, bin, "--data-dir", dataDir)
@@ -234,3 +256,4 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+

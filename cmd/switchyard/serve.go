@@ -117,6 +117,8 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := server.NewHTTPServer(*addr, h, log)
+	// Shutdown waits for calls to finish; streams would never, so they end first.
+	srv.RegisterOnShutdown(eng.Drain)
 	scheme := "http"
 	if *tlsCert != "" {
 		scheme = "https"

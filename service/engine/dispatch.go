@@ -244,6 +244,8 @@ func (e *Engine) Listen(ctx context.Context, tenantID, workerID string, send fun
 			return nil
 		case <-c.closed:
 			return &Error{Kind: KindFailedPrecondition, Message: "a newer Listen stream of this worker replaced this one"}
+		case <-e.draining:
+			return errDraining
 		case m := <-c.out:
 			if err := send(m); err != nil {
 				return err

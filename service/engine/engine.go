@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -43,6 +44,8 @@ type Engine struct {
 	hub      *hub
 	disp     dispatcher
 	triggers triggerCache
+	draining chan struct{} // closed by Drain
+	drainMu  sync.Once
 }
 
 // New returns an engine over the config's store. Call [Engine.Start] to run its
@@ -58,7 +61,7 @@ func New(cfg Config) *Engine {
 	setDefault(&cfg.KeepaliveInterval, 15*time.Second)
 	setDefault(&cfg.DispatchInterval, 250*time.Millisecond)
 	setDefault(&cfg.ReapInterval, time.Second)
-	e := &Engine{store: cfg.Store, log: cfg.Logger, now: cfg.Now, cfg: cfg, hub: newHub()}
+	e := &Engine{store: cfg.Store, log: cfg.Logger, now: cfg.Now, cfg: cfg, hub: newHub(), draining: make(chan struct{})}
 	e.disp.conns = make(map[string]*workerConn)
 	e.hub.cancelFn = e.sendCancellation
 	return e
@@ -88,6 +91,16 @@ func (e *Engine) Start(ctx context.Context) {
 		}
 	}()
 }
+
+// Drain ends every Listen and WatchRun stream this process serves with an
+// unavailable error, so that their clients reconnect (to another server) while
+// this one shuts down. The attempts of its workers go back to the queue.
+func (e *Engine) Drain() {
+	e.drainMu.Do(func() { close(e.draining) })
+}
+
+// errDraining ends streams while the server shuts down.
+var errDraining = &Error{Kind: KindUnavailable, Message: "the server is shutting down; reconnect"}
 
 func jsonDecode(s string, v any) error { return json.Unmarshal([]byte(s), v) }
 

@@ -21,6 +21,8 @@ const (
 	// KindFailedPrecondition: the object is not in a state that allows the call
 	// (such as a report for an attempt that is no longer the worker's).
 	KindFailedPrecondition
+	// KindUnavailable: the server cannot serve this now; retry (elsewhere).
+	KindUnavailable
 )
 
 // Violation names one invalid field and why.

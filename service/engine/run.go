@@ -326,6 +326,8 @@ func (e *Engine) WatchRun(ctx context.Context, tenantID, id string, send func(*R
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
+			case <-e.draining:
+				return errDraining
 			case <-changed:
 				break wait
 			case <-poll.C:

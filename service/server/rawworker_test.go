@@ -24,7 +24,7 @@ type api struct {
 }
 
 func newAPI(url string, p servertest.Protocol) *api {
-	opts := append(append([]connect.ClientOption{}, p.Options...), connect.WithInterceptors(bearerAll(servertest.AdminToken)))
+	opts := append(append([]connect.ClientOption{}, p.Options...), connect.WithInterceptors(servertest.BearerInterceptor(servertest.AdminToken)))
 	return &api{
 		events:    switchyardv1connect.NewEventServiceClient(p.HTTP, url, opts...),
 		workflows: switchyardv1connect.NewWorkflowServiceClient(p.HTTP, url, opts...),
@@ -41,28 +41,6 @@ func grpcProtocol() servertest.Protocol {
 		}
 	}
 	panic("no grpc protocol")
-}
-
-// bearerAll authenticates unary calls and streams alike.
-type bearerAll string
-
-func (b bearerAll) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
-	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		req.Header().Set("Authorization", "Bearer "+string(b))
-		return next(ctx, req)
-	}
-}
-
-func (b bearerAll) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
-		conn := next(ctx, spec)
-		conn.RequestHeader().Set("Authorization", "Bearer "+string(b))
-		return conn
-	}
-}
-
-func (b bearerAll) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return next
 }
 
 // rawWorker is a minimal worker over the generated client: it registers, listens
