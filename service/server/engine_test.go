@@ -263,6 +263,42 @@ func TestKilledWorkerTaskCompletesElsewhere(t *testing.T) {
 	})
 }
 
+// TestQueuedWorkSurvivesRestart pushes events while no worker runs, stops the
+// server, starts a new one on the same database, and checks every run completes.
+func TestQueuedWorkSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, eng storetest.Engine) {
+		cfg := store.Config{DataDir: t.TempDir()}
+		if eng.Name == "postgres" {
+			cfg = store.Config{DatabaseURL: storetest.NewSchema(t)}
+		}
+		first := servertest.Start(t, eng, servertest.Options{Store: cfg, Engine: fastEngine})
+		a := newAPI(first.URL, grpcProtocol())
+		putWorkflow(t, a, &switchyardv1.WorkflowSpec{Name: "durable", OnEvents: []string{"durable.event"}, Tasks: []*switchyardv1.TaskSpec{task("a", "durable"), task("b", "durable", "a")}})
+		var runIDs []string
+		for i := range 20 {
+			res, err := a.events.PushEvent(context.Background(), connect.NewRequest(&switchyardv1.PushEventRequest{Key: "durable.event", Payload: mustStruct(map[string]any{"i": i})}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			runIDs = append(runIDs, res.Msg.GetRunIds()...)
+		}
+		first.Stop()
+
+		second := servertest.Start(t, eng, servertest.Options{Store: cfg, Engine: fastEngine})
+		b := newAPI(second.URL, grpcProtocol())
+		startRawWorker(t, b, []string{"durable"}, 4, func(w *rawWorker, as *switchyardv1.TaskAssignment) { _ = w.complete(as, nil) })
+		if len(runIDs) != 20 {
+			t.Fatalf("%d runs started, want 20", len(runIDs))
+		}
+		for _, id := range runIDs {
+			if run := waitRun(t, b, id, 30*time.Second); run.GetStatus() != switchyardv1.RunStatus_RUN_STATUS_SUCCEEDED {
+				t.Fatalf("run %s after restart: %v", id, run.GetStatus())
+			}
+		}
+	})
+}
+
 // TestSilentWorkerTaskIsRetried keeps a worker's stream open but stops its
 // heartbeats: after three heartbeat intervals its attempt goes to another worker.
 func TestSilentWorkerTaskIsRetried(t *testing.T) {

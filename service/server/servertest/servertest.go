@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,6 +44,9 @@ type Server struct {
 	Engine *engine.Engine
 	// MaxConns is the pool size, for tests that exhaust the pool.
 	MaxConns int
+	// Stop shuts the server down as SIGTERM would and closes its store; it also
+	// runs when the test ends.
+	Stop func()
 }
 
 // Start runs a server on eng until the test ends.
@@ -77,19 +81,26 @@ func Start(t testing.TB, eng storetest.Engine, opts Options) *Server {
 		t.Fatal(err)
 	}
 	srv := server.NewHTTPServer(ln.Addr().String(), h, log)
+	srv.RegisterOnShutdown(engn.Drain)
 	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(ctx)
+			stopEngine()
+			_ = st.Close()
+		})
+	}
+	t.Cleanup(stop)
 	maxConns := opts.Store.MaxConns
 	if !st.Postgres() {
 		maxConns = 1
 	} else if maxConns == 0 {
 		maxConns = 16
 	}
-	return &Server{URL: "http://" + ln.Addr().String(), Store: st, Engine: engn, MaxConns: maxConns}
+	return &Server{URL: "http://" + ln.Addr().String(), Store: st, Engine: engn, MaxConns: maxConns, Stop: stop}
 }
 
 // HoldPool takes every pooled database connection until release is called, so
