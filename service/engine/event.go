@@ -330,11 +330,7 @@ func (e *Engine) ListEvents(ctx context.Context, tenantID string, f EventFilter,
 	if err != nil {
 		return nil, "", fmt.Errorf("list events: %w", err)
 	}
-	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = page.next(f, rows[limit-1].ID)
-	}
+	rows, next := trimPage(rows, limit, page, f, func(r *store.Event) string { return r.ID })
 	events := make([]*Event, len(rows))
 	for i, row := range rows {
 		events[i] = eventFromRow(row)

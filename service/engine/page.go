@@ -66,3 +66,13 @@ func (p Page) next(filter any, lastID string) string {
 	b, _ := json.Marshal(cursor{After: lastID, Filter: fingerprint(filter)})
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// trimPage cuts rows (fetched with one extra) to the page and returns the token
+// of the next page, "" on the last.
+func trimPage[T any](rows []T, limit int, page Page, filter any, key func(T) string) ([]T, string) {
+	if len(rows) <= limit {
+		return rows, ""
+	}
+	rows = rows[:limit]
+	return rows, page.next(filter, key(rows[limit-1]))
+}

@@ -181,11 +181,7 @@ func (e *Engine) ListRuns(ctx context.Context, tenantID string, f RunFilter, pag
 	if err != nil {
 		return nil, "", fmt.Errorf("list runs: %w", err)
 	}
-	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = page.next(f, rows[limit-1].ID)
-	}
+	rows, next := trimPage(rows, limit, page, f, func(r *store.Run) string { return r.ID })
 	out := make([]*Run, len(rows))
 	for i, r := range rows {
 		out[i] = runFromRow(r, running[r.ID], nil)

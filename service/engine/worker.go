@@ -101,11 +101,7 @@ func (e *Engine) ListWorkers(ctx context.Context, tenantID string, page Page) ([
 	if err != nil {
 		return nil, "", fmt.Errorf("list workers: %w", err)
 	}
-	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = page.next(struct{}{}, rows[limit-1].ID)
-	}
+	rows, next := trimPage(rows, limit, page, struct{}{}, func(r *store.Worker) string { return r.ID })
 	aliveSince := e.now().Add(-3 * e.cfg.HeartbeatInterval)
 	out := make([]*Worker, len(rows))
 	for i, w := range rows {

@@ -238,11 +238,7 @@ func (e *Engine) ListWorkflows(ctx context.Context, tenantID string, page Page) 
 	if err != nil {
 		return nil, "", fmt.Errorf("list workflows: %w", err)
 	}
-	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = page.next(struct{}{}, rows[limit-1].Name)
-	}
+	rows, next := trimPage(rows, limit, page, struct{}{}, func(r *store.Workflow) string { return r.Name })
 	out := make([]*Workflow, len(rows))
 	for i, r := range rows {
 		out[i] = workflowFromRow(r)

@@ -95,17 +95,23 @@ func (q Q) EventList(ctx context.Context, p *EventListParams) ([]*Event, error) 
 	if p.Scope != "" {
 		sel.Where("scope = ?", p.Scope)
 	}
-	if p.CreatedAfter != 0 {
-		sel.Where("created_at >= ?", p.CreatedAfter)
-	}
-	if p.CreatedBefore != 0 {
-		sel.Where("created_at < ?", p.CreatedBefore)
-	}
-	if p.BeforeID != "" {
-		sel.Where("id < ?", p.BeforeID)
-	}
-	if err := sel.OrderExpr("id DESC").Limit(int64(p.Limit)).Scan(ctx); err != nil {
+	if err := newestFirst(sel, p.CreatedAfter, p.CreatedBefore, p.BeforeID, p.Limit).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
 	return events, nil
+}
+
+// newestFirst adds what every list shares: a creation-time range (Unix µs, 0 for
+// unbounded), the cursor (ids below beforeID) and the page size, newest first.
+func newestFirst(sel *bun.SelectQuery, createdAfter, createdBefore int64, beforeID string, limit int) *bun.SelectQuery {
+	if createdAfter != 0 {
+		sel.Where("created_at >= ?", createdAfter)
+	}
+	if createdBefore != 0 {
+		sel.Where("created_at < ?", createdBefore)
+	}
+	if beforeID != "" {
+		sel.Where("id < ?", beforeID)
+	}
+	return sel.OrderExpr("id DESC").Limit(int64(limit))
 }

@@ -155,16 +155,7 @@ func (q Q) RunList(ctx context.Context, p *RunListParams) ([]*Run, error) {
 	if p.EventID != "" {
 		sel.Where("event_id = ?", p.EventID)
 	}
-	if p.CreatedAfter != 0 {
-		sel.Where("created_at >= ?", p.CreatedAfter)
-	}
-	if p.CreatedBefore != 0 {
-		sel.Where("created_at < ?", p.CreatedBefore)
-	}
-	if p.BeforeID != "" {
-		sel.Where("id < ?", p.BeforeID)
-	}
-	if err := sel.OrderExpr("id DESC").Limit(int64(p.Limit)).Scan(ctx); err != nil {
+	if err := newestFirst(sel, p.CreatedAfter, p.CreatedBefore, p.BeforeID, p.Limit).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
 	return runs, nil

@@ -60,10 +60,7 @@ func (q Q) WorkerTouch(ctx context.Context, tenantID, id string, now int64, conn
 func (q Q) WorkerList(ctx context.Context, tenantID, beforeID string, limit int) ([]*Worker, error) {
 	var ws []*Worker
 	sel := q.db.NewSelect().Model(&ws).Where("tenant_id = ?", tenantID)
-	if beforeID != "" {
-		sel.Where("id < ?", beforeID)
-	}
-	if err := sel.OrderExpr("id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+	if err := newestFirst(sel, 0, 0, beforeID, limit).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list workers: %w", err)
 	}
 	return ws, nil
