@@ -14,17 +14,17 @@ import (
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 )
 
-// A PushOption sets an optional field of a pushed event.
+// PushOption sets an optional field of a pushed event.
 type PushOption interface {
 	applyToPush(*switchyardv1.PushEventRequest)
 }
 
-// A RunOption sets an optional field of a manual run.
+// RunOption sets an optional field of a manual run.
 type RunOption interface {
 	applyToRun(*switchyardv1.RunWorkflowRequest)
 }
 
-// A WriteOption applies to every idempotent write: it is both a [PushOption]
+// WriteOption applies to every idempotent write: it is both a [PushOption]
 // and a [RunOption].
 type WriteOption interface {
 	PushOption

@@ -30,7 +30,7 @@ func (p Protocol) String() string {
 	return "unknown"
 }
 
-// An Option configures a [Client].
+// Option configures a [Client].
 type Option interface {
 	applyToClient(*clientConfig)
 }

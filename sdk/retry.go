@@ -12,9 +12,12 @@ import (
 
 // Default retry settings, used for the zero fields of a [RetryPolicy].
 const (
-	DefaultMaxAttempts    = 5
+	// DefaultMaxAttempts is the default number of attempts, the first included.
+	DefaultMaxAttempts = 5
+	// DefaultInitialBackoff is the default cap of the first wait.
 	DefaultInitialBackoff = 100 * time.Millisecond
-	DefaultMaxBackoff     = 5 * time.Second
+	// DefaultMaxBackoff is the default cap of every wait.
+	DefaultMaxBackoff = 5 * time.Second
 )
 
 // RetryPolicy says how a [Client] retries calls that failed with `unavailable`

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"sync"
@@ -17,8 +18,12 @@ import (
 
 // Worker defaults, used for the zero fields of a [WorkerConfig].
 const (
-	DefaultSlots             = 10
-	DefaultShutdownTimeout   = 30 * time.Second
+	// DefaultSlots is how many tasks a worker runs at once by default.
+	DefaultSlots = 10
+	// DefaultShutdownTimeout is how long a stopping worker waits for running
+	// tasks by default.
+	DefaultShutdownTimeout = 30 * time.Second
+	// defaultHeartbeatInterval is used when the server names no interval.
 	defaultHeartbeatInterval = 10 * time.Second
 )
 
@@ -181,13 +186,7 @@ func startError(ctx context.Context, err error) error {
 func (w *Worker) actions() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return slices.Sorted(func(yield func(string) bool) {
-		for a := range w.handlers {
-			if !yield(a) {
-				return
-			}
-		}
-	})
+	return slices.Sorted(maps.Keys(w.handlers))
 }
 
 // handler returns the TaskFunc of action.
@@ -322,11 +321,9 @@ func (w *Worker) listenOnce(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	defer stream.Close()
+	w.log.Info("listening for tasks", "worker_id", workerID)
 	received := false
 	for stream.Receive() {
-		if !received {
-			w.log.Info("listening for tasks", "worker_id", workerID)
-		}
 		received = true
 		switch m := stream.Msg().GetMessage().(type) {
 		case *switchyardv1.ListenResponse_Assignment:

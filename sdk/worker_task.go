@@ -17,14 +17,15 @@ import (
 
 // Causes of a task context's end, as context.Cause returns them.
 var (
-	// ErrTaskCancelled: the server cancelled the attempt (the run was
-	// cancelled, say). The cause wraps it with the server's reason.
+	// ErrTaskCancelled is the cause when the server cancelled the attempt (the
+	// run was cancelled, say); the cause wraps it with the server's reason.
 	ErrTaskCancelled = errors.New("cancelled by the server")
-	// ErrTaskDeadline: the attempt's deadline passed; the server may give the
-	// task to another worker.
+	// ErrTaskDeadline is the cause when the attempt's deadline passed; the
+	// server may give the task to another worker.
 	ErrTaskDeadline = errors.New("attempt deadline passed")
-	// ErrShuttingDown: the worker is shutting down and stopped waiting for the
-	// attempt, which it reports as a retryable failure with this error's text.
+	// ErrShuttingDown is the cause when the worker, shutting down, stopped
+	// waiting for the attempt; it reports the attempt as a retryable failure
+	// with this error's text.
 	ErrShuttingDown = errors.New("worker shutting down")
 )
 
@@ -137,7 +138,8 @@ func (w *Worker) execute(at *attempt) {
 	}
 	defer func() { <-w.slots }()
 	if at.fn == nil {
-		w.finish(at, nil, Permanent(fmt.Errorf("worker has no handler for action %q", at.task.Action)))
+		// Another worker may handle the action: leave the task to it.
+		w.finish(at, nil, fmt.Errorf("worker has no handler for action %q", at.task.Action))
 		return
 	}
 	start := time.Now()

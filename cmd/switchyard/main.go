@@ -33,8 +33,18 @@ func main() {
 const usage = `usage: switchyard <command> [flags]
 
 commands:
-  serve     run the server
-  migrate   apply database migrations and exit
+  serve            run the server
+  migrate          apply database migrations and exit
+  push KEY         push an event (--payload JSON, --idempotency-key, --scope, --metadata k=v,...)
+  runs list        list runs (--workflow, --status)
+  runs get ID      show a run and its tasks
+  runs watch ID    follow a run until it ends; fails unless it succeeded
+  workflows list   list workflows
+  workers list     list workers
+
+Client commands take --server (default http://127.0.0.1:8080), --token and
+-o text|json; as every flag, they fall back to SWITCHYARD_SERVER,
+SWITCHYARD_TOKEN, and so on.
 
 Run 'switchyard <command> -h' for a command's flags.
 `
@@ -49,6 +59,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serveCommand(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return migrateCommand(ctx, args[1:], stdout, stderr)
+	case "push":
+		return pushCommand(ctx, args[1:], stdout, stderr)
+	case "runs":
+		return runsCommand(ctx, args[1:], stdout, stderr)
+	case "workflows":
+		return workflowsCommand(ctx, args[1:], stdout, stderr)
+	case "workers":
+		return workersCommand(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+
+	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/sdk"
+	"github.com/switchyard/switchyard/service/server/servertest"
+	"github.com/switchyard/switchyard/service/store/storetest"
+)
+
+// cli runs a client command against url with the admin token and returns what
+// it printed on stdout.
+func cli(t *testing.T, url string, args ...string) (string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	args = append(args, "--server", url, "--token", servertest.AdminToken)
+	err := run(context.Background(), args, &stdout, &stderr)
+	return stdout.String(), err
+}
+
+// mustCLI is cli that fails the test on an error.
+func mustCLI(t *testing.T, url string, args ...string) string {
+	t.Helper()
+	out, err := cli(t, url, args...)
+	if err != nil {
+		t.Fatalf("switchyard %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+func TestPushCommand(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, storetest.Engines(t)[0], servertest.Options{})
+
+	// Flags may come before and after the key.
+	out := mustCLI(t, srv.URL, "push", "--scope", "eu", "cli.push", "--payload", `{"n":1,"tags":["a"]}`,
+		"--metadata", "source=cli,team=core", "--idempotency-key", "cli-1", "--priority", "4", "-o", "json")
+	var first switchyardv1.PushEventResponse
+	if err := protojson.Unmarshal([]byte(out), &first); err != nil {
+		t.Fatalf("push -o json printed %q: %v", out, err)
+	}
+	ev := first.GetEvent()
+	if first.GetDeduplicated() || ev.GetKey() != "cli.push" || ev.GetScope() != "eu" || ev.GetPriority() != 4 ||
+		ev.GetIdempotencyKey() != "cli-1" || ev.GetMetadata()["source"] != "cli" || ev.GetMetadata()["team"] != "core" ||
+		ev.GetPayload().GetFields()["n"].GetNumberValue() != 1 || ev.GetPayload().GetFields()["tags"].GetListValue().GetValues()[0].GetStringValue() != "a" {
+		t.Errorf("pushed %v", &first)
+	}
+
+	// The same key again, as a table: the original event, deduplicated.
+	out = mustCLI(t, srv.URL, "push", "cli.push", "--scope", "eu", "--payload", `{"n":1,"tags":["a"]}`,
+		"--metadata", "source=cli,team=core", "--idempotency-key", "cli-1", "--priority", "4")
+	want := fmt.Sprintf(`EVENT            %s
+KEY              cli.push
+CREATED          %s
+IDEMPOTENCY KEY  cli-1
+DEDUPLICATED     true
+RUNS             -
+`, ev.GetId(), ev.GetCreatedAt().AsTime().UTC().Format(time.RFC3339))
+	if out != want {
+		t.Errorf("push printed\n%s\nwant\n%s", out, want)
+	}
+}
+
+func TestClientCommandErrors(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, storetest.Engines(t)[0], servertest.Options{})
+	tests := []struct {
+		name string
+		args []string
+		want []string // substrings of the error, in order
+	}{
+		{"bad key", []string{"push", "not a key!"}, []string{"invalid_argument", "key: does not match regex pattern", "request id: "}},
+		{"bad payload", []string{"push", "a.b", "--payload", "[1]"}, []string{"--payload: want a JSON object"}},
+		{"bad metadata", []string{"push", "a.b", "--metadata", "novalue"}, []string{`--metadata: "novalue": want key=value`}},
+		{"no key", []string{"push"}, []string{"usage: switchyard push KEY"}},
+		{"bad token", []string{"workflows", "list", "--token", "sy_wrong"}, []string{"unauthenticated"}},
+		{"missing run", []string{"runs", "get", "0193a7a0-0000-7000-8000-000000000000"}, []string{"not_found", "run 0193a7a0-0000-7000-8000-000000000000 not found"}},
+		{"bad run id", []string{"runs", "get", "nope"}, []string{"invalid_argument", "id: must be a valid UUID"}},
+		{"bad status", []string{"runs", "list", "--status", "sleeping"}, []string{`--status "sleeping"`}},
+		{"bad output", []string{"workers", "list", "-o", "yaml"}, []string{`-o "yaml": want text or json`}},
+		{"bad protocol", []string{"workers", "list", "--protocol", "soap"}, []string{`--protocol "soap"`}},
+		{"no subcommand", []string{"runs"}, []string{"usage: switchyard runs list|get ID|watch ID"}},
+		{"unknown subcommand", []string{"runs", "delete"}, []string{"runs delete: unknown subcommand"}},
+		{"workers without list", []string{"workers"}, []string{"usage: switchyard workers list"}},
+		{"server down", []string{"workflows", "list", "--server", "http://127.0.0.1:1"}, []string{"unavailable"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			args := slices.Clone(tt.args)
+			if !slices.Contains(args, "--server") {
+				args = append(args, "--server", srv.URL)
+			}
+			if !slices.Contains(args, "--token") {
+				args = append(args, "--token", servertest.AdminToken)
+			}
+			err := run(context.Background(), args, &stdout, &stderr)
+			if err == nil {
+				t.Fatalf("switchyard %v succeeded, printing %q", tt.args, stdout.String())
+			}
+			msg := err.Error()
+			for _, w := range tt.want {
+				i := strings.Index(msg, w)
+				if i < 0 {
+					t.Fatalf("error %q does not contain %q (after the earlier parts)", err, w)
+				}
+				msg = msg[i+len(w):]
+			}
+		})
+	}
+}
+
+func TestRunCommands(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, storetest.Engines(t)[0], servertest.Options{})
+	c := sdk.NewClient(srv.URL, sdk.WithToken(servertest.AdminToken))
+	w := sdk.NewWorker(c, sdk.WorkerConfig{Name: "cli-worker", Slots: 3, Labels: map[string]string{"zone": "a"}})
+	w.Workflow(&switchyardv1.WorkflowSpec{
+		Name: "cli-flow", OnEvents: []string{"cli.start"},
+		Tasks: []*switchyardv1.TaskSpec{
+			{Name: "first", Action: "cli.ok"},
+			{Name: "second", Action: "cli.ok", Parents: []string{"first"}},
+		},
+	})
+	w.Workflow(&switchyardv1.WorkflowSpec{
+		Name: "cli-broken", OnEvents: []string{"cli.break"},
+		Tasks: []*switchyardv1.TaskSpec{{Name: "only", Action: "cli.fail"}},
+	})
+	w.Handle("cli.ok", func(context.Context, *sdk.Task) (map[string]any, error) { return map[string]any{"ok": true}, nil })
+	w.Handle("cli.fail", func(context.Context, *sdk.Task) (map[string]any, error) {
+		return nil, sdk.Permanent(errors.New("broken on purpose"))
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	})
+	waitForWorkflows(t, c, 2)
+
+	var pushed switchyardv1.PushEventResponse
+	if err := protojson.Unmarshal([]byte(mustCLI(t, srv.URL, "push", "cli.start", "-o", "json")), &pushed); err != nil {
+		t.Fatal(err)
+	}
+	if len(pushed.GetRunIds()) != 1 {
+		t.Fatalf("push started runs %v, want one", pushed.GetRunIds())
+	}
+	runID := pushed.GetRunIds()[0]
+
+	watched := mustCLI(t, srv.URL, "runs", "watch", runID)
+	lines := strings.Split(strings.TrimSpace(watched), "\n")
+	if last := lines[len(lines)-1]; !strings.HasSuffix(last, "  SUCCEEDED  first=SUCCEEDED  second=SUCCEEDED") {
+		t.Errorf("runs watch ended with %q, want the SUCCEEDED state", last)
+	}
+
+	run, err := c.GetRun(context.Background(), runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	workerID := run.GetTasks()[0].GetWorkerId()
+	wantRun := fmt.Sprintf(`ID        %s
+WORKFLOW  cli-flow (version 1)
+STATUS    SUCCEEDED
+EVENT     %s
+CREATED   %s
+FINISHED  %s
+ERROR     -
+
+TASK    ACTION  STATUS     ATTEMPT  PARENTS  WORKER                                ERROR
+first   cli.ok  SUCCEEDED  1/3      -        %s  -
+second  cli.ok  SUCCEEDED  1/3      first    %s  -
+`, runID, pushed.GetEvent().GetId(), formatTime(run.GetCreatedAt()), formatTime(run.GetFinishedAt()), workerID, workerID)
+	if got := mustCLI(t, srv.URL, "runs", "get", runID); got != wantRun {
+		t.Errorf("runs get printed\n%s\nwant\n%s", got, wantRun)
+	}
+
+	var list switchyardv1.ListRunsResponse
+	if err := protojson.Unmarshal([]byte(mustCLI(t, srv.URL, "runs", "list", "--workflow", "cli-flow", "--status", "succeeded", "-o", "json")), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.GetRuns()) != 1 || list.GetRuns()[0].GetId() != runID {
+		t.Errorf("runs list --status succeeded = %v, want the one run", list.GetRuns())
+	}
+	if got, want := mustCLI(t, srv.URL, "runs", "list", "--status", "FAILED"), "ID  WORKFLOW  VERSION  STATUS  EVENT  CREATED  FINISHED\n"; got != want {
+		t.Errorf("runs list --status FAILED printed %q, want only the header %q", got, want)
+	}
+
+	// A run that fails makes `runs watch` fail.
+	broken := mustCLI(t, srv.URL, "push", "cli.break", "-o", "json")
+	var brokenRes switchyardv1.PushEventResponse
+	if err := protojson.Unmarshal([]byte(broken), &brokenRes); err != nil {
+		t.Fatal(err)
+	}
+	_, err = cli(t, srv.URL, "runs", "watch", brokenRes.GetRunIds()[0])
+	if want := fmt.Sprintf("run %s ended FAILED: task only failed after 1 attempt(s): broken on purpose", brokenRes.GetRunIds()[0]); err == nil || err.Error() != want {
+		t.Errorf("runs watch of a failing run: %v, want %q", err, want)
+	}
+
+	workflows := mustCLI(t, srv.URL, "workflows", "list")
+	wf, err := c.GetWorkflow(context.Background(), "cli-flow", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRow := fmt.Sprintf("cli-flow    1        2      cli.start  %s\n", formatTime(wf.GetCreatedAt()))
+	if !strings.HasPrefix(workflows, "NAME        VERSION  TASKS  ON EVENTS  CREATED\n") || !strings.HasSuffix(workflows, wantRow) {
+		t.Errorf("workflows list printed\n%s\nwant cli-flow's row %q last", workflows, wantRow)
+	}
+
+	var workers switchyardv1.ListWorkersResponse
+	if err := protojson.Unmarshal([]byte(mustCLI(t, srv.URL, "workers", "list", "-o", "json")), &workers); err != nil {
+		t.Fatal(err)
+	}
+	if len(workers.GetWorkers()) != 1 || workers.GetWorkers()[0].GetId() != workerID ||
+		workers.GetWorkers()[0].GetStatus() != switchyardv1.WorkerStatus_WORKER_STATUS_ACTIVE ||
+		workers.GetWorkers()[0].GetSlots() != 3 || workers.GetWorkers()[0].GetLabels()["zone"] != "a" {
+		t.Errorf("workers list = %v, want cli-worker (%s), active, 3 slots, zone=a", workers.GetWorkers(), workerID)
+	}
+	text := mustCLI(t, srv.URL, "workers", "list")
+	if !strings.Contains(text, workerID+"  cli-worker  ACTIVE  0/3    cli.fail,cli.ok  zone=a") {
+		t.Errorf("workers list printed\n%s\nwant a row for %s", text, workerID)
+	}
+}
+
+// TestClientFlagsFromEnvironment sets SWITCHYARD_SERVER and SWITCHYARD_TOKEN,
+// so it cannot run in parallel.
+func TestClientFlagsFromEnvironment(t *testing.T) {
+	srv := servertest.Start(t, storetest.Engines(t)[0], servertest.Options{})
+	t.Setenv("SWITCHYARD_SERVER", srv.URL)
+	t.Setenv("SWITCHYARD_TOKEN", servertest.AdminToken)
+	var stdout bytes.Buffer
+	if err := run(context.Background(), []string{"workflows", "list"}, &stdout, &bytes.Buffer{}); err != nil {
+		t.Fatalf("workflows list with the server and token from the environment: %v", err)
+	}
+	if got, want := stdout.String(), "NAME  VERSION  TASKS  ON EVENTS  CREATED\n"; got != want {
+		t.Errorf("printed %q, want %q", got, want)
+	}
+	// A flag beats its variable.
+	err := run(context.Background(), []string{"workflows", "list", "--token", "sy_wrong"}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "unauthenticated") {
+		t.Errorf("--token over SWITCHYARD_TOKEN: %v, want unauthenticated", err)
+	}
+}
+
+// waitForWorkflows waits until n workflows exist (a worker declared them).
+func waitForWorkflows(t *testing.T, c *sdk.Client, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, err := c.ListWorkflows(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.GetWorkflows()) == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d workflows after 30s, want %d", len(res.GetWorkflows()), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/switchyard/switchyard/sdk"
+)
+
+// pushCommand is `switchyard push KEY --payload JSON ...`.
+func pushCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("push", stderr)
+	var cf clientFlags
+	cf.register(fs)
+	payload := fs.String("payload", "{}", "the event's payload: a JSON object")
+	key := fs.String("idempotency-key", "", "makes the push safe to repeat: a repeat returns the original event")
+	scope := fs.String("scope", "", "the event's scope, such as a customer or region")
+	metadata := fs.String("metadata", "", "string metadata as k=v,k2=v2")
+	priority := fs.Int("priority", 0, "priority, 0 (default) to 9 (most urgent)")
+	occurred := fs.String("occurred-at", "", "when the event happened (RFC 3339); now by default")
+	args, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, args, "KEY"); err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+
+	var body map[string]any
+	if err := json.Unmarshal([]byte(*payload), &body); err != nil {
+		return fmt.Errorf("--payload: want a JSON object: %w", err)
+	}
+	opts := []sdk.PushOption{sdk.WithScope(*scope), sdk.WithPriority(int32(*priority))}
+	if *key != "" {
+		opts = append(opts, sdk.WithIdempotencyKey(*key))
+	}
+	if *metadata != "" {
+		md, err := parsePairs(*metadata)
+		if err != nil {
+			return fmt.Errorf("--metadata: %w", err)
+		}
+		opts = append(opts, sdk.WithMetadata(md))
+	}
+	if *occurred != "" {
+		t, err := time.Parse(time.RFC3339Nano, *occurred)
+		if err != nil {
+			return fmt.Errorf("--occurred-at: %w", err)
+		}
+		opts = append(opts, sdk.WithOccurredAt(t))
+	}
+
+	res, err := c.Push(ctx, args[0], body, opts...)
+	if err != nil {
+		return explain(err)
+	}
+	if cf.json() {
+		return printJSON(stdout, res)
+	}
+	t := newTable(stdout)
+	t.row("EVENT", res.GetEvent().GetId())
+	t.row("KEY", res.GetEvent().GetKey())
+	t.row("CREATED", formatTime(res.GetEvent().GetCreatedAt()))
+	t.row("IDEMPOTENCY KEY", res.GetEvent().GetIdempotencyKey())
+	t.row("DEDUPLICATED", fmt.Sprint(res.GetDeduplicated()))
+	t.row("RUNS", strings.Join(res.GetRunIds(), ","))
+	return t.flush()
+}
+
+// parsePairs parses "k=v,k2=v2".
+func parsePairs(s string) (map[string]string, error) {
+	m := map[string]string{}
+	for part := range strings.SplitSeq(s, ",") {
+		k, v, ok := strings.Cut(part, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%q: want key=value", part)
+		}
+		m[k] = v
+	}
+	return m, nil
+}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
+)
+
+// workersCommand is `switchyard workers list`.
+func workersCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "list" {
+		return fmt.Errorf("usage: switchyard workers list [flags]")
+	}
+	fs := newFlagSet("workers list", stderr)
+	var cf clientFlags
+	cf.register(fs)
+	limit := fs.Int("limit", 0, "at most this many workers (the server's default is 50, its maximum 500)")
+	pageToken := fs.String("page-token", "", "the next page token a previous call printed")
+	args, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, args); err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	res, err := c.ListWorkers(ctx, &switchyardv1.ListWorkersRequest{PageSize: int32(*limit), PageToken: *pageToken})
+	if err != nil {
+		return explain(err)
+	}
+	if cf.json() {
+		return printJSON(stdout, res)
+	}
+	t := newTable(stdout, "ID", "NAME", "STATUS", "SLOTS", "ACTIONS", "LABELS", "LAST HEARTBEAT")
+	for _, w := range res.GetWorkers() {
+		t.row(w.GetId(), w.GetName(), workerStatus(w.GetStatus()), fmt.Sprintf("%d/%d", w.GetSlotsInUse(), w.GetSlots()),
+			strings.Join(w.GetActions(), ","), formatMap(w.GetLabels()), formatTime(w.GetLastHeartbeatAt()))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if res.GetNextPageToken() != "" {
+		fmt.Fprintf(stderr, "more workers: --page-token %s\n", res.GetNextPageToken())
+	}
+	return nil
+}

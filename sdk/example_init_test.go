@@ -1,0 +1,64 @@
+package sdk_test
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/switchyard/switchyard/service/server/servertest"
+	"github.com/switchyard/switchyard/service/store/storetest"
+)
+
+// The examples talk to a real server on the embedded SQLite store, started by
+// TestMain; they have no *testing.T of their own.
+var (
+	exampleServerURL string
+	exampleToken     = servertest.AdminToken
+)
+
+func TestMain(m *testing.M) {
+	tb := &mainTB{}
+	srv := servertest.Start(tb, storetest.Engines(tb)[0], servertest.Options{})
+	exampleServerURL = srv.URL
+	code := m.Run()
+	tb.cleanup()
+	os.Exit(code)
+}
+
+// mainTB is the testing.TB that TestMain hands to servertest: a failure ends
+// the process, and cleanups run when TestMain calls cleanup. The methods that
+// servertest and storetest do not call are left to the nil embedded TB.
+type mainTB struct {
+	testing.TB
+	cleanups []func()
+}
+
+func (tb *mainTB) Helper()                   {}
+func (tb *mainTB) Name() string              { return "TestMain" }
+func (tb *mainTB) Cleanup(f func())          { tb.cleanups = append(tb.cleanups, f) }
+func (tb *mainTB) Logf(string, ...any)       {}
+func (tb *mainTB) Fatal(args ...any)         { tb.fail(fmt.Sprint(args...)) }
+func (tb *mainTB) Fatalf(f string, a ...any) { tb.fail(fmt.Sprintf(f, a...)) }
+func (tb *mainTB) Errorf(f string, a ...any) { tb.fail(fmt.Sprintf(f, a...)) }
+
+func (tb *mainTB) TempDir() string {
+	dir, err := os.MkdirTemp("", "switchyard-sdk-example-")
+	if err != nil {
+		tb.fail(err.Error())
+	}
+	tb.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
+}
+
+func (tb *mainTB) fail(msg string) {
+	fmt.Fprintln(os.Stderr, "example server:", msg)
+	tb.cleanup()
+	os.Exit(1)
+}
+
+func (tb *mainTB) cleanup() {
+	for i := len(tb.cleanups) - 1; i >= 0; i-- {
+		tb.cleanups[i]()
+	}
+	tb.cleanups = nil
+}
