@@ -60,7 +60,8 @@ func (m Errors) Convert(ctx context.Context, err error) error {
 	case errors.As(err, &ee):
 		return engineError(ee)
 	case errors.Is(err, auth.ErrUnauthenticated):
-		return connect.NewError(connect.CodeUnauthenticated, errors.New(err.Error()))
+		// The code already says "unauthenticated"; the message says why.
+		return connect.NewError(connect.CodeUnauthenticated, errors.New(strings.TrimPrefix(err.Error(), auth.ErrUnauthenticated.Error()+": ")))
 	case errors.Is(err, context.DeadlineExceeded):
 		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the deadline passed before the call completed; nothing was stored unless a retry says so"))
 	case errors.Is(err, context.Canceled):

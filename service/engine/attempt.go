@@ -43,8 +43,13 @@ func (e *Engine) write(ctx context.Context, fn func(ctx context.Context, q store
 	return nil
 }
 
-func cancelSignal(t *store.Task) string {
-	return signalCancel + t.WorkerID + ":" + t.ID + ":" + strconv.Itoa(int(t.Attempt))
+// cancelSignal tells t's worker to stop its attempt, saying why (cut to fit a
+// Postgres notification).
+func cancelSignal(t *store.Task, reason string) string {
+	if len(reason) > 1024 {
+		reason = reason[:1024]
+	}
+	return signalCancel + t.WorkerID + ":" + t.ID + ":" + strconv.Itoa(int(t.Attempt)) + ":" + reason
 }
 
 // attemptReport is what ends an attempt: a worker's report, or the engine
@@ -105,7 +110,7 @@ func (e *Engine) finishAttempt(ctx context.Context, tenantID string, r attemptRe
 		} else {
 			if r.Immediate {
 				// A lost attempt's worker may still be running it: tell it to stop.
-				sig.add(cancelSignal(t))
+				sig.add(cancelSignal(t, r.Error))
 			}
 			t.Error = r.Error
 			if r.Retryable && t.Attempt < t.MaxAttempts {
@@ -205,7 +210,7 @@ func (e *Engine) endRun(ctx context.Context, q store.Q, sig *signals, run *store
 	for _, t := range tasks {
 		switch t.Status {
 		case store.TaskRunning:
-			sig.add(cancelSignal(t))
+			sig.add(cancelSignal(t, msg))
 			sig.add(signalTasks) // its slot frees up
 		case store.TaskPending, store.TaskQueued:
 		default:

@@ -236,6 +236,11 @@ func (e *Engine) Listen(ctx context.Context, tenantID, workerID string, send fun
 	}()
 
 	e.hub.deliver(signalTasks)
+	// A first message at once, so the client sees the stream open without
+	// waiting for work or a keep-alive.
+	if err := send(&Message{Keepalive: true}); err != nil {
+		return err
+	}
 	keepalive := time.NewTicker(e.cfg.KeepaliveInterval)
 	defer keepalive.Stop()
 	for {
@@ -258,25 +263,19 @@ func (e *Engine) Listen(ctx context.Context, tenantID, workerID string, send fun
 	}
 }
 
-// workerGone marks a worker's stream closed and gives its attempts to others.
+// workerGone marks a worker's stream closed. Its attempts stay its own while it
+// keeps heartbeating (a worker shutting down gracefully closes its stream, then
+// finishes and reports what it holds); a worker that also went silent loses them
+// to the reaper after 1.5 heartbeat intervals, sooner than a connected one.
 func (e *Engine) workerGone(ctx context.Context, tenantID, workerID string) {
 	disconnected := false
-	var held []*store.Task
 	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
-		if err := q.WorkerTouch(ctx, tenantID, workerID, micros(e.now()), &disconnected); err != nil {
-			return err
-		}
-		var err error
-		held, err = q.TaskListRunningByWorker(ctx, workerID)
-		return err
+		return q.WorkerTouch(ctx, tenantID, workerID, micros(e.now()), &disconnected)
 	})
 	if err != nil {
 		e.log.WarnContext(ctx, "worker disconnect not recorded", "worker_id", workerID, "error", err.Error())
 	}
-	e.log.InfoContext(ctx, "worker disconnected", "worker_id", workerID, "tasks_requeued", len(held))
-	for _, t := range held {
-		e.loseAttempt(ctx, tenantID, t, "worker's Listen stream closed")
-	}
+	e.log.InfoContext(ctx, "worker disconnected", "worker_id", workerID)
 }
 
 // loseAttempt ends an attempt the engine gave up on (its worker went away or it
@@ -298,7 +297,7 @@ func (e *Engine) loseAttempt(ctx context.Context, tenantID string, t *store.Task
 
 // sendCancellation passes a cancellation to the worker's stream, if this process
 // holds it.
-func (e *Engine) sendCancellation(workerID, taskID string, attempt int32) {
+func (e *Engine) sendCancellation(workerID, taskID string, attempt int32, reason string) {
 	e.disp.mu.Lock()
 	c := e.disp.conns[workerID]
 	e.disp.mu.Unlock()
@@ -317,7 +316,7 @@ func (e *Engine) sendCancellation(workerID, taskID string, attempt int32) {
 		return
 	}
 	select {
-	case c.out <- &Message{Cancellation: &Cancellation{TaskID: taskID, Attempt: attempt, Reason: "the task was cancelled or timed out"}}:
+	case c.out <- &Message{Cancellation: &Cancellation{TaskID: taskID, Attempt: attempt, Reason: reason}}:
 	default:
 		e.log.Warn("cancellation dropped: worker stream full", "worker_id", workerID, "task_id", taskID)
 	}
@@ -338,7 +337,12 @@ func (e *Engine) runReaper(ctx context.Context) {
 		var lost []*store.Task
 		err := e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
 			var err error
-			lost, err = q.TaskListLost(ctx, micros(now), micros(now.Add(-3*e.cfg.HeartbeatInterval)), 100)
+			lost, err = q.TaskListLost(ctx, &store.TaskListLostParams{
+				Now:                     micros(now),
+				ConnectedSilentSince:    micros(now.Add(-3 * e.cfg.HeartbeatInterval)),
+				DisconnectedSilentSince: micros(now.Add(-3 * e.cfg.HeartbeatInterval / 2)),
+				Limit:                   100,
+			})
 			return err
 		})
 		if err != nil {
@@ -348,7 +352,7 @@ func (e *Engine) runReaper(ctx context.Context) {
 			continue
 		}
 		for _, t := range lost {
-			reason := "worker stopped heartbeating"
+			reason := "worker went away (stream closed or heartbeats stopped)"
 			if t.LeaseExpiresAt < micros(now) {
 				reason = fmt.Sprintf("attempt timed out after %s", time.Duration(t.TimeoutMS)*time.Millisecond)
 			}

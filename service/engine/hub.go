@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -14,7 +15,7 @@ import (
 const (
 	signalTasks  = "tasks"   // tasks were queued or slots freed: dispatch
 	signalRun    = "run:"    // + run id: the run changed
-	signalCancel = "cancel:" // + worker id + ":" + task id + ":" + attempt: stop that attempt
+	signalCancel = "cancel:" // + worker id + ":" + task id + ":" + attempt + ":" + reason: stop that attempt
 )
 
 // hub fans signals out inside one process.
@@ -23,7 +24,7 @@ type hub struct {
 
 	mu       sync.Mutex
 	runSubs  map[string]map[chan struct{}]struct{}
-	cancelFn func(workerID, taskID string, attempt int32)
+	cancelFn func(workerID, taskID string, attempt int32, reason string)
 }
 
 func newHub() *hub {
@@ -49,19 +50,19 @@ func (h *hub) deliver(sig string) {
 		}
 		h.mu.Unlock()
 	case strings.HasPrefix(sig, signalCancel):
-		parts := strings.SplitN(strings.TrimPrefix(sig, signalCancel), ":", 3)
-		if len(parts) != 3 {
+		parts := strings.SplitN(strings.TrimPrefix(sig, signalCancel), ":", 4)
+		if len(parts) != 4 {
 			return
 		}
-		var attempt int32
-		for _, c := range parts[2] {
-			attempt = attempt*10 + int32(c-'0')
+		attempt, err := strconv.Atoi(parts[2])
+		if err != nil {
+			return
 		}
 		h.mu.Lock()
 		fn := h.cancelFn
 		h.mu.Unlock()
 		if fn != nil {
-			fn(parts[0], parts[1], attempt)
+			fn(parts[0], parts[1], int32(attempt), parts[3])
 		}
 	}
 }

@@ -352,7 +352,7 @@ func TestCancelRunReachesRunningTask(t *testing.T) {
 		for len(w.cancelled()) == 0 && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
 		}
-		if c := w.cancelled(); len(c) != 1 || c[0].GetTaskId() != as.GetTaskId() || c[0].GetAttempt() != as.GetAttempt() {
+		if c := w.cancelled(); len(c) != 1 || c[0].GetTaskId() != as.GetTaskId() || c[0].GetAttempt() != as.GetAttempt() || c[0].GetReason() != "operator said so" {
 			t.Fatalf("worker got cancellations %v, want one for task %s attempt %d", c, as.GetTaskId(), as.GetAttempt())
 		}
 		if err := w.complete(as, nil); connect.CodeOf(err) != connect.CodeFailedPrecondition {

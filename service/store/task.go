@@ -174,26 +174,31 @@ func (q Q) TaskCountRunningByWorker(ctx context.Context, workerID string) (int, 
 	return int(n), nil
 }
 
-// TaskListRunningByWorker returns the tasks a worker holds.
-func (q Q) TaskListRunningByWorker(ctx context.Context, workerID string) ([]*Task, error) {
-	var tasks []*Task
-	if err := q.db.NewSelect().Model(&tasks).Where("worker_id = ? AND status = ?", workerID, TaskRunning).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("tasks of worker %s: %w", workerID, err)
-	}
-	return tasks, nil
+// TaskListLostParams says when an attempt counts as lost.
+type TaskListLostParams struct {
+	// Now: attempts whose lease expired before it are lost.
+	Now int64
+	// ConnectedSilentSince: attempts of a worker with an open stream whose last
+	// heartbeat is older are lost.
+	ConnectedSilentSince int64
+	// DisconnectedSilentSince: the same for a worker whose stream closed.
+	DisconnectedSilentSince int64
+	Limit                   int
 }
 
-// TaskListLost returns running tasks (of every tenant) whose lease expired
-// before now or whose worker's last heartbeat is before deadBefore.
-func (q Q) TaskListLost(ctx context.Context, now, deadBefore int64, limit int) ([]*Task, error) {
+// TaskListLost returns running tasks of every tenant whose attempt is lost: the
+// lease expired, or the worker went silent.
+func (q Q) TaskListLost(ctx context.Context, p *TaskListLostParams) ([]*Task, error) {
 	var tasks []*Task
 	err := q.db.NewSelect().Model(&tasks).
 		Where("task.status = ?", TaskRunning).
 		WhereGroup(" AND ", func(sq *bun.SelectQuery) *bun.SelectQuery {
-			return sq.Where("task.lease_expires_at < ?", now).
-				WhereOr("task.worker_id IN (SELECT w.id FROM workers AS w WHERE w.last_heartbeat_at < ?)", deadBefore)
+			return sq.Where("task.lease_expires_at < ?", p.Now).
+				WhereOr(`task.worker_id IN (SELECT w.id FROM workers AS w
+					WHERE (w.connected AND w.last_heartbeat_at < ?) OR (NOT w.connected AND w.last_heartbeat_at < ?))`,
+					p.ConnectedSilentSince, p.DisconnectedSilentSince)
 		}).
-		OrderExpr("task.lease_expires_at").Limit(int64(limit)).Scan(ctx)
+		OrderExpr("task.lease_expires_at").Limit(int64(p.Limit)).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list lost tasks: %w", err)
 	}
