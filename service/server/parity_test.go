@@ -58,7 +58,7 @@ func TestEventServiceParity(t *testing.T) {
 				for i, p := range protocols {
 					t.Run(strings.ReplaceAll(p.Name, "/", "_"), func(t *testing.T) {
 						t.Parallel()
-						srv := servertest.Start(t, eng, servertest.Options{Store: store.Config{MaxConns: 4, AcquireTimeout: 300 * time.Millisecond}})
+						srv := servertest.Start(t, eng, servertest.Options{Store: store.Config{MaxConns: 4, AcquireTimeout: 2 * time.Second}})
 						e := &env{t: t, srv: srv, c: client{proto: p, url: srv.URL, token: servertest.AdminToken}, ids: map[string]string{}}
 						for _, pc := range parityCases {
 							out := pc.run(e) + "\nstored:\n" + storedRows(t, srv.Store)
