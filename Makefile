@@ -32,8 +32,9 @@ test: ## Run every test with the race detector (Postgres variants need SWITCHYAR
 	go test -race -count=1 ./...
 
 .PHONY: bench
-bench: ## Benchmark PushEvent over every protocol (Postgres too when SWITCHYARD_TEST_DATABASE_URL is set)
-	go test -run '^$$' -bench . -benchtime 3s ./service/server/
+bench: ## Benchmark PushEvent, event-to-task latency and task throughput (Postgres too when SWITCHYARD_TEST_DATABASE_URL is set)
+	go test -run '^$$' -bench PushEvent -benchtime 3s ./service/server/
+	go test -run '^$$' -bench 'EventToTaskStart|TaskThroughput' -benchtime 1000x ./service/server/
 
 .PHONY: lint
 lint: $(BIN)/buf $(PROTODEPS)/.done ## Run buf lint, gofmt and go vet

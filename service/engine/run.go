@@ -297,8 +297,8 @@ func (e *Engine) WatchRun(ctx context.Context, tenantID, id string, send func(*R
 	changed := e.hub.subscribeRun(ctx, id)
 	keepalive := time.NewTicker(e.cfg.KeepaliveInterval)
 	defer keepalive.Stop()
-	// A fallback poll covers changes made by another process on SQLite-less
-	// setups whose notifications were missed.
+	// A fallback poll covers a notification from another process that was
+	// missed (a Postgres listener reconnecting, say).
 	poll := time.NewTicker(2 * time.Second)
 	defer poll.Stop()
 	var last *Run
