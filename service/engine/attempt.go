@@ -13,8 +13,7 @@ import (
 	"github.com/switchyard/switchyard/service/store"
 )
 
-// signals collects the signals of one write, sent through the database inside
-// the transaction and to this process after commit.
+// signals collects the signals of one write, delivered once it committed.
 type signals []string
 
 func (s *signals) add(sig string) {
@@ -23,23 +22,18 @@ func (s *signals) add(sig string) {
 	}
 }
 
-// write runs fn in a transaction and delivers the signals it added once the
-// transaction committed.
+// write runs fn in a transaction and, once it committed, delivers the signals it
+// added to this process and hands them to the notifier for the others.
 func (e *Engine) write(ctx context.Context, fn func(ctx context.Context, q store.Q, sig *signals) error) error {
 	var sig signals
 	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
 		sig = sig[:0]
-		if err := fn(ctx, q, &sig); err != nil {
-			return err
-		}
-		return q.Notify(ctx, sig...)
+		return fn(ctx, q, &sig)
 	})
 	if err != nil {
 		return err
 	}
-	for _, s := range sig {
-		e.hub.deliver(s)
-	}
+	e.signal(sig...)
 	return nil
 }
 

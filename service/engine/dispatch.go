@@ -118,20 +118,17 @@ func (e *Engine) dispatchTo(ctx context.Context, c *workerConn) error {
 			return err
 		}
 		msgs, err = assignments(ctx, q, c.tenantID, claimed)
-		if err != nil {
-			return err
-		}
-		sigs := []string{}
-		for _, t := range claimed {
-			sigs = append(sigs, signalRun+t.RunID)
-		}
-		return q.Notify(ctx, sigs...)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("claim for worker %s: %w", c.workerID, err)
 	}
+	var sig signals
+	for _, t := range claimed {
+		sig.add(signalRun + t.RunID)
+	}
+	e.signal(sig...)
 	for i, m := range msgs {
-		e.hub.deliver(signalRun + claimed[i].RunID)
 		select {
 		case c.out <- m:
 		case <-c.closed:
@@ -145,16 +142,19 @@ func (e *Engine) dispatchTo(ctx context.Context, c *workerConn) error {
 // assignments builds the messages for claimed tasks: the run's input and the
 // outputs of each task's parents.
 func assignments(ctx context.Context, q store.Q, tenantID string, claimed []*store.Task) ([]*Message, error) {
-	runs := map[string]*store.Run{}
+	ids := make([]string, len(claimed))
+	for i, t := range claimed {
+		ids[i] = t.RunID
+	}
+	runs, err := q.RunGetMany(ctx, tenantID, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*Message, len(claimed))
 	for i, t := range claimed {
 		run, ok := runs[t.RunID]
 		if !ok {
-			var err error
-			if run, err = q.RunGet(ctx, tenantID, t.RunID); err != nil {
-				return nil, err
-			}
-			runs[t.RunID] = run
+			return nil, fmt.Errorf("run %s of task %s: %w", t.RunID, t.ID, store.ErrNotFound)
 		}
 		a := &Assignment{
 			TaskID:        t.ID,

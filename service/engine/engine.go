@@ -44,6 +44,7 @@ type Engine struct {
 	hub      *hub
 	disp     dispatcher
 	triggers triggerCache
+	notify   notifier
 	draining chan struct{} // closed by Drain
 	drainMu  sync.Once
 }
@@ -63,6 +64,7 @@ func New(cfg Config) *Engine {
 	setDefault(&cfg.ReapInterval, time.Second)
 	e := &Engine{store: cfg.Store, log: cfg.Logger, now: cfg.Now, cfg: cfg, hub: newHub(), draining: make(chan struct{})}
 	e.disp.conns = make(map[string]*workerConn)
+	e.notify.in = make(chan string, 10_000)
 	e.hub.cancelFn = e.sendCancellation
 	return e
 }
@@ -77,6 +79,7 @@ func setDefault(d *time.Duration, def time.Duration) {
 func (e *Engine) Start(ctx context.Context) {
 	go e.runDispatcher(ctx)
 	go e.runReaper(ctx)
+	go e.runNotifier(ctx)
 	go func() {
 		for ctx.Err() == nil {
 			err := e.store.Listen(ctx, e.hub.deliver)

@@ -63,6 +63,8 @@ func Handler(cfg Config) (http.Handler, error) {
 			validate.NewInterceptor(),
 		),
 		connect.WithReadMaxBytes(int(limit)),
+		// Small messages cost more to compress than to send.
+		connect.WithCompressMinBytes(1024),
 	}
 
 	mux := http.NewServeMux()

@@ -71,6 +71,19 @@ func (q Q) RunGet(ctx context.Context, tenantID, id string) (*Run, error) {
 	return r, nil
 }
 
+// RunGetMany returns the tenant's runs with the given ids, by id.
+func (q Q) RunGetMany(ctx context.Context, tenantID string, ids []string) (map[string]*Run, error) {
+	var runs []*Run
+	if err := q.db.NewSelect().Model(&runs).Where("tenant_id = ? AND id IN (?)", tenantID, bun.List(ids)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("get runs: %w", err)
+	}
+	out := make(map[string]*Run, len(runs))
+	for _, r := range runs {
+		out[r.ID] = r
+	}
+	return out, nil
+}
+
 // RunGetForUpdate returns one run of the tenant and locks it (on Postgres) until
 // the transaction ends, so changes to one run take turns.
 func (q Q) RunGetForUpdate(ctx context.Context, tenantID, id string) (*Run, error) {
