@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -73,6 +77,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	adminToken := fs.String("admin-token", "", "store this admin token for the default tenant on start (for scripts and tests)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	drain := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight calls")
+	secretKeyFlag := fs.String("secret-key", "", "base64 of 32 random bytes that seal stored webhook secrets; with SQLite, kept in --data-dir when not given")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -98,7 +103,11 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stdout, "Created the first admin token (shown only this once; keep it):\n\n    %s\n\n", created)
 	}
 
-	eng := engine.New(engine.Config{Store: st, Logger: log})
+	secretKey, err := loadSecretKey(*secretKeyFlag, sf)
+	if err != nil {
+		return err
+	}
+	eng := engine.New(engine.Config{Store: st, Logger: log, SecretKey: secretKey})
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopEngine()
 	eng.Start(engineCtx)
@@ -164,4 +173,37 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// loadSecretKey decodes the --secret-key flag. Without it, an embedded (SQLite)
+// server keeps a generated key in its data directory, beside the data it
+// protects; a Postgres server has none, as its processes must share one (webhook
+// creation then says so).
+func loadSecretKey(flagValue string, sf storeFlags) ([]byte, error) {
+	if flagValue != "" {
+		key, err := base64.StdEncoding.DecodeString(flagValue)
+		if err != nil || len(key) != engine.SecretKeyBytes {
+			return nil, fmt.Errorf("--secret-key: want base64 of %d bytes (e.g. openssl rand -base64 32)", engine.SecretKeyBytes)
+		}
+		return key, nil
+	}
+	if sf.databaseURL != "" {
+		return nil, nil
+	}
+	path := filepath.Join(sf.dataDir, "secret.key")
+	if raw, err := os.ReadFile(path); err == nil {
+		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(raw)))
+		if err != nil || len(key) != engine.SecretKeyBytes {
+			return nil, fmt.Errorf("%s: not a base64 key of %d bytes", path, engine.SecretKeyBytes)
+		}
+		return key, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read secret key: %w", err)
+	}
+	key := make([]byte, engine.SecretKeyBytes)
+	_, _ = rand.Read(key)
+	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write secret key: %w", err)
+	}
+	return key, nil
 }

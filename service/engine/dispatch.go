@@ -327,6 +327,7 @@ func (e *Engine) sendCancellation(workerID, taskID string, attempt int32, reason
 func (e *Engine) runReaper(ctx context.Context) {
 	tick := time.NewTicker(e.cfg.ReapInterval)
 	defer tick.Stop()
+	var lastPrune time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -334,6 +335,10 @@ func (e *Engine) runReaper(ctx context.Context) {
 		case <-tick.C:
 		}
 		now := e.now()
+		if now.Sub(lastPrune) > 10*time.Minute {
+			lastPrune = now
+			e.pruneDeliveries(ctx, now)
+		}
 		var lost []*store.Task
 		err := e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
 			var err error

@@ -33,6 +33,9 @@ type Config struct {
 	DispatchInterval time.Duration
 	// ReapInterval is how often lost attempts are looked for (1s).
 	ReapInterval time.Duration
+	// SecretKey seals stored secrets (webhook secrets); [SecretKeyBytes] long.
+	// Without it webhooks cannot be created.
+	SecretKey []byte
 }
 
 // Engine carries out every operation of the API against the store.
@@ -44,6 +47,7 @@ type Engine struct {
 	hub      *hub
 	disp     dispatcher
 	triggers triggerCache
+	webhooks webhookCache
 	notify   notifier
 	draining chan struct{} // closed by Drain
 	drainMu  sync.Once

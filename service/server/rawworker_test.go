@@ -21,6 +21,7 @@ type api struct {
 	workflows switchyardv1connect.WorkflowServiceClient
 	runs      switchyardv1connect.RunServiceClient
 	workers   switchyardv1connect.WorkerServiceClient
+	webhooks  switchyardv1connect.WebhookServiceClient
 }
 
 func newAPI(url string, p servertest.Protocol) *api {
@@ -30,6 +31,7 @@ func newAPI(url string, p servertest.Protocol) *api {
 		workflows: switchyardv1connect.NewWorkflowServiceClient(p.HTTP, url, opts...),
 		runs:      switchyardv1connect.NewRunServiceClient(p.HTTP, url, opts...),
 		workers:   switchyardv1connect.NewWorkerServiceClient(p.HTTP, url, opts...),
+		webhooks:  switchyardv1connect.NewWebhookServiceClient(p.HTTP, url, opts...),
 	}
 }
 

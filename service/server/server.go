@@ -79,7 +79,10 @@ func Handler(cfg Config) (http.Handler, error) {
 		))
 		names = append(names, strings.Trim(path, "/"))
 	}
-	mount(switchyardv1connect.NewEventServiceHandler(service.NewEventService(cfg.Engine, errs), opts...))
+	events := service.NewEventService(cfg.Engine, errs)
+	mount(switchyardv1connect.NewEventServiceHandler(events, opts...))
+	mount(switchyardv1connect.NewWebhookServiceHandler(service.NewWebhookService(cfg.Engine, errs), opts...))
+	mux.Handle(service.WebhookPath, service.NewWebhookReceiver(cfg.Engine, events, log))
 	mount(switchyardv1connect.NewWorkflowServiceHandler(service.NewWorkflowService(cfg.Engine, errs), opts...))
 	mount(switchyardv1connect.NewRunServiceHandler(service.NewRunService(cfg.Engine, errs), opts...))
 	mount(switchyardv1connect.NewWorkerServiceHandler(service.NewWorkerService(cfg.Engine, errs), opts...))

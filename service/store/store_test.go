@@ -234,3 +234,35 @@ func TestTokenGetByHash(t *testing.T) {
 		}
 	})
 }
+
+func TestWebhookDeliveryPrune(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, eng storetest.Engine) {
+		st := eng.Open(t, store.Config{})
+		ctx := context.Background()
+		err := st.Write(ctx, func(ctx context.Context, q store.Q) error {
+			for i, at := range []int64{100, 200, 300} {
+				d := &store.WebhookDelivery{ID: fmt.Sprint("d", i), TenantID: store.DefaultTenant, WebhookID: "w", Outcome: "ACCEPTED", HTTPStatus: 200, ReceivedAt: at}
+				if err := q.WebhookDeliveryInsert(ctx, d); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pruned int64
+		var left []*store.WebhookDelivery
+		err = st.Write(ctx, func(ctx context.Context, q store.Q) error {
+			if pruned, err = q.WebhookDeliveryPrune(ctx, 250); err != nil {
+				return err
+			}
+			left, err = q.WebhookDeliveryList(ctx, store.DefaultTenant, "w", "", 10)
+			return err
+		})
+		if err != nil || pruned != 2 || len(left) != 1 || left[0].ID != "d2" {
+			t.Fatalf("pruned %d, left %v, err %v; want 2 pruned and d2 left", pruned, left, err)
+		}
+	})
+}

@@ -27,6 +27,9 @@ import (
 // AdminToken is the admin token of the default tenant on every test server.
 const AdminToken = "sy_test_admin_token"
 
+// TestSecretKey seals webhook secrets on test servers.
+var TestSecretKey = []byte("0123456789abcdef0123456789abcdef")
+
 // Options adjust a test server.
 type Options struct {
 	// Store overrides the store config (DatabaseURL and DataDir are filled in).
@@ -63,6 +66,9 @@ func Start(t testing.TB, eng storetest.Engine, opts Options) *Server {
 	}
 	ecfg := opts.Engine
 	ecfg.Store, ecfg.Logger = st, log
+	if ecfg.SecretKey == nil {
+		ecfg.SecretKey = TestSecretKey
+	}
 	engn := engine.New(ecfg)
 	engineCtx, stopEngine := context.WithCancel(context.Background())
 	t.Cleanup(stopEngine)
