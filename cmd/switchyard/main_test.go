@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"os"
@@ -255,4 +256,30 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+func TestSecretKey(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	first, err := loadSecretKey("", storeFlags{dataDir: dir})
+	if err != nil || len(first) != 32 {
+		t.Fatalf("generated key: %d bytes, %v", len(first), err)
+	}
+	again, err := loadSecretKey("", storeFlags{dataDir: dir})
+	if err != nil || !bytes.Equal(first, again) {
+		t.Fatalf("the key file was not reused: %v", err)
+	}
+	if info, err := os.Stat(filepath.Join(dir, "secret.key")); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v, %v; want mode 0600", info, err)
+	}
+	if key, err := loadSecretKey("", storeFlags{databaseURL: "postgres://x"}); err != nil || key != nil {
+		t.Fatalf("Postgres without a key: %v, %v; want none", key, err)
+	}
+	given := bytes.Repeat([]byte{7}, 32)
+	if key, err := loadSecretKey(base64.StdEncoding.EncodeToString(given), storeFlags{dataDir: dir}); err != nil || !bytes.Equal(key, given) {
+		t.Fatalf("given key: %v, %v", key, err)
+	}
+	if _, err := loadSecretKey("c2hvcnQ=", storeFlags{dataDir: dir}); err == nil || !strings.Contains(err.Error(), "32 bytes") {
+		t.Fatalf("short key: %v, want an error naming the size", err)
+	}
 }
