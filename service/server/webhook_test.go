@@ -325,3 +325,20 @@ func TestWebhookManagement(t *testing.T) {
 		}
 	})
 }
+
+func TestWebhookNeedsSecretKey(t *testing.T) {
+	t.Parallel()
+	cfg := fastEngine
+	cfg.SecretKey = []byte{} // configured, but empty: no key
+	srv := servertest.Start(t, storetest.Engines(t)[0], servertest.Options{Engine: cfg})
+	a := newAPI(srv.URL, grpcProtocol())
+	_, err := a.webhooks.CreateWebhook(context.Background(), connect.NewRequest(&switchyardv1.CreateWebhookRequest{Settings: &switchyardv1.WebhookSettings{
+		Name: "k", Scheme: switchyardv1.WebhookScheme_WEBHOOK_SCHEME_GITHUB, KeyExpression: `"k"`,
+	}}))
+	if connect.CodeOf(err) != connect.CodeFailedPrecondition || !strings.Contains(err.Error(), "--secret-key") {
+		t.Fatalf("create without a secret key: %v, want failed_precondition naming --secret-key", err)
+	}
+	if n, _ := srv.Store.DB().NewSelect().Model((*store.Webhook)(nil)).Count(context.Background()); n != 0 {
+		t.Fatalf("%d webhooks stored", n)
+	}
+}
