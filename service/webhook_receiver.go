@@ -19,6 +19,7 @@ import (
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/service/engine"
+	"github.com/switchyard/switchyard/service/webhook"
 )
 
 // WebhookPath is where senders post: WebhookPath + webhook id.
@@ -114,7 +115,14 @@ func (r *WebhookReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if err := target.Verifier.Verify(req.Header, body, r.now()); err != nil {
-		reject(http.StatusUnauthorized, "verification failed: "+err.Error())
+		var rej *webhook.Rejection
+		if errors.As(err, &rej) {
+			reject(http.StatusUnauthorized, rej.Reason)
+			return
+		}
+		// The webhook's own configuration is broken: our fault, not the sender's.
+		ce := r.events.errs.Convert(ctx, err)
+		reject(statusOf(ce), connectMessage(ce))
 		return
 	}
 	var decoded any

@@ -11,8 +11,8 @@ import (
 
 func TestNewSecret(t *testing.T) {
 	t.Parallel()
-	secret := NewSecretChecked(t)
-	if other := NewSecretChecked(t); other == secret {
+	secret := checkedSecret(t)
+	if other := checkedSecret(t); other == secret {
 		t.Errorf("NewSecret() returned %q twice, want distinct secrets", secret)
 	}
 	// Every scheme that signs accepts the secret.
@@ -26,9 +26,9 @@ func TestNewSecret(t *testing.T) {
 	}
 }
 
-// NewSecretChecked returns webhook.NewSecret() after checking its form:
+// checkedSecret returns webhook.NewSecret() after checking its form:
 // "whsec_" and the padded standard base64 of 32 bytes, 50 characters in all.
-func NewSecretChecked(t *testing.T) string {
+func checkedSecret(t *testing.T) string {
 	t.Helper()
 	secret := webhook.NewSecret()
 	if len(secret) != 50 {

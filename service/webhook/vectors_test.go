@@ -27,8 +27,8 @@ const (
 	slackBody      = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
 	slackSignature = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
 
-	// https://docs.svix.com/receiving/verifying-payloads/how-manual and the
-	// Standard Webhooks specification.
+	// Svix's published example, also used by the Standard Webhooks reference
+	// libraries' tests.
 	svixSecret    = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	svixID        = "msg_p5jXN8AQM9LWM0D4loKWxJek"
 	svixTimestamp = 1614265330

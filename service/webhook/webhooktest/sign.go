@@ -29,7 +29,7 @@ import (
 // Sign returns the headers a sender using scheme would send with body at time
 // now, signed with secret; hmacCfg is used by [webhook.SchemeHMAC] only.
 // GitHub requests also carry a random X-GitHub-Delivery and Svix requests a
-// random svix-id, as the real senders' do. [webhook.SchemeNone] returns empty
+// random svix-id, as the real senders do. [webhook.SchemeNone] returns empty
 // headers.
 //
 // Sign panics on input no sender could sign with: an unknown scheme, a Svix
