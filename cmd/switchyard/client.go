@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -54,6 +55,39 @@ func (f *clientFlags) client() (*sdk.Client, error) {
 
 // json reports whether the output is JSON.
 func (f *clientFlags) json() bool { return f.output == "json" }
+
+// clientFlagSet starts a client command: a flag set with the common client
+// flags; the command adds its own, then calls [clientFlags.parse].
+func clientFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *clientFlags) {
+	fs := newFlagSet(name, stderr)
+	cf := new(clientFlags)
+	cf.register(fs)
+	return fs, cf
+}
+
+// parse parses args, checks the named positional arguments are there, and
+// returns them with a client.
+func (f *clientFlags) parse(fs *flag.FlagSet, args []string, names ...string) ([]string, *sdk.Client, error) {
+	args, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := wantArgs(fs, args, names...); err != nil {
+		return nil, nil, err
+	}
+	c, err := f.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	return args, c, nil
+}
+
+// pageFlags adds the paging flags of list commands.
+func pageFlags(fs *flag.FlagSet, what string) (limit *int, pageToken *string) {
+	limit = fs.Int("limit", 0, "at most this many "+what+" (the server's default is 50, its maximum 500)")
+	pageToken = fs.String("page-token", "", "the next page token a previous call printed")
+	return limit, pageToken
+}
 
 // parseArgs parses args whose flags may come before, between or after the
 // positional arguments (everything after "--" is positional), applies the

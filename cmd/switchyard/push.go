@@ -13,23 +13,14 @@ import (
 
 // pushCommand is `switchyard push KEY --payload JSON ...`.
 func pushCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("push", stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := clientFlagSet("push", stderr)
 	payload := fs.String("payload", "{}", "the event's payload: a JSON object")
 	key := fs.String("idempotency-key", "", "makes the push safe to repeat: a repeat returns the original event")
 	scope := fs.String("scope", "", "the event's scope, such as a customer or region")
 	metadata := fs.String("metadata", "", "string metadata as k=v,k2=v2")
 	priority := fs.Int("priority", 0, "priority, 0 (default) to 9 (most urgent)")
 	occurred := fs.String("occurred-at", "", "when the event happened (RFC 3339); now by default")
-	args, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, args, "KEY"); err != nil {
-		return err
-	}
-	c, err := cf.client()
+	args, c, err := cf.parse(fs, args, "KEY")
 	if err != nil {
 		return err
 	}

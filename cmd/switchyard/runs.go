@@ -28,22 +28,12 @@ func runsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func runsListCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("runs list", stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := clientFlagSet("runs list", stderr)
 	workflow := fs.String("workflow", "", "only runs of this workflow")
 	status := fs.String("status", "", "only runs in this status: queued, running, succeeded, failed or cancelled")
 	event := fs.String("event", "", "only runs started by this event id")
-	limit := fs.Int("limit", 0, "at most this many runs (the server's default is 50, its maximum 500)")
-	pageToken := fs.String("page-token", "", "the next page token a previous call printed")
-	args, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, args); err != nil {
-		return err
-	}
-	c, err := cf.client()
+	limit, pageToken := pageFlags(fs, "runs")
+	args, c, err := cf.parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -85,17 +75,8 @@ func parseRunStatus(s string) (switchyardv1.RunStatus, bool) {
 }
 
 func runsGetCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("runs get", stderr)
-	var cf clientFlags
-	cf.register(fs)
-	args, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, args, "ID"); err != nil {
-		return err
-	}
-	c, err := cf.client()
+	fs, cf := clientFlagSet("runs get", stderr)
+	args, c, err := cf.parse(fs, args, "ID")
 	if err != nil {
 		return err
 	}
@@ -113,17 +94,8 @@ func runsGetCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 // per change, or with -o json one JSON document per line. It fails unless the
 // run succeeded, so that scripts can wait on it.
 func runsWatchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("runs watch", stderr)
-	var cf clientFlags
-	cf.register(fs)
-	args, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, args, "ID"); err != nil {
-		return err
-	}
-	c, err := cf.client()
+	fs, cf := clientFlagSet("runs watch", stderr)
+	args, c, err := cf.parse(fs, args, "ID")
 	if err != nil {
 		return err
 	}

@@ -14,19 +14,9 @@ func workersCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	if len(args) == 0 || args[0] != "list" {
 		return fmt.Errorf("usage: switchyard workers list [flags]")
 	}
-	fs := newFlagSet("workers list", stderr)
-	var cf clientFlags
-	cf.register(fs)
-	limit := fs.Int("limit", 0, "at most this many workers (the server's default is 50, its maximum 500)")
-	pageToken := fs.String("page-token", "", "the next page token a previous call printed")
-	args, err := parseArgs(fs, args[1:])
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, args); err != nil {
-		return err
-	}
-	c, err := cf.client()
+	fs, cf := clientFlagSet("workers list", stderr)
+	limit, pageToken := pageFlags(fs, "workers")
+	args, c, err := cf.parse(fs, args[1:])
 	if err != nil {
 		return err
 	}

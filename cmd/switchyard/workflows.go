@@ -14,19 +14,9 @@ func workflowsCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	if len(args) == 0 || args[0] != "list" {
 		return fmt.Errorf("usage: switchyard workflows list [flags]")
 	}
-	fs := newFlagSet("workflows list", stderr)
-	var cf clientFlags
-	cf.register(fs)
-	limit := fs.Int("limit", 0, "at most this many workflows (the server's default is 50, its maximum 500)")
-	pageToken := fs.String("page-token", "", "the next page token a previous call printed")
-	args, err := parseArgs(fs, args[1:])
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, args); err != nil {
-		return err
-	}
-	c, err := cf.client()
+	fs, cf := clientFlagSet("workflows list", stderr)
+	limit, pageToken := pageFlags(fs, "workflows")
+	args, c, err := cf.parse(fs, args[1:])
 	if err != nil {
 		return err
 	}
