@@ -48,6 +48,7 @@ type Engine struct {
 	disp     dispatcher
 	triggers triggerCache
 	webhooks webhookCache
+	group    groupCommit
 	notify   notifier
 	draining chan struct{} // closed by Drain
 	drainMu  sync.Once

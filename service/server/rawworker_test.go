@@ -25,7 +25,12 @@ type api struct {
 }
 
 func newAPI(url string, p servertest.Protocol) *api {
-	opts := append(append([]connect.ClientOption{}, p.Options...), connect.WithInterceptors(servertest.BearerInterceptor(servertest.AdminToken)))
+	return newAPIToken(url, p, servertest.AdminToken)
+}
+
+// newAPIToken is newAPI with another token.
+func newAPIToken(url string, p servertest.Protocol, token string) *api {
+	opts := append(append([]connect.ClientOption{}, p.Options...), connect.WithInterceptors(servertest.BearerInterceptor(token)))
 	return &api{
 		events:    switchyardv1connect.NewEventServiceClient(p.HTTP, url, opts...),
 		workflows: switchyardv1connect.NewWorkflowServiceClient(p.HTTP, url, opts...),
