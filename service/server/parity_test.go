@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/service/auth"
 	"github.com/switchyard/switchyard/service/server/servertest"
 	"github.com/switchyard/switchyard/service/store"
 	"github.com/switchyard/switchyard/service/store/storetest"
@@ -232,6 +233,18 @@ var parityCases = []parityCase{
 	{"wrong token is unauthenticated", func(e *env) string {
 		_, err := e.c.withToken("sy_wrong").get(ctx(e), e.ids["first"])
 		wantCode(e, err, connect.CodeUnauthenticated)
+		return describe(nil, err)
+	}},
+	{"expired token is unauthenticated", func(e *env) string {
+		tok := &store.Token{ID: "expired", TenantID: store.DefaultTenant, Name: "expired", Role: auth.RoleAdmin, TokenHash: auth.Hash("sy_expired"), CreatedAt: 1, ExpiresAt: 2}
+		if err := e.srv.Store.Write(context.Background(), func(ctx context.Context, q store.Q) error { return q.TokenInsert(ctx, tok) }); err != nil {
+			e.t.Fatal(err)
+		}
+		_, err := e.c.withToken("sy_expired").push(ctx(e), &switchyardv1.PushEventRequest{Key: "expired.token"})
+		wantCode(e, err, connect.CodeUnauthenticated)
+		if !strings.Contains(errMessage(err), "expired") {
+			e.t.Errorf("%s: message %q does not say the token expired", e.c.proto.Name, errMessage(err))
+		}
 		return describe(nil, err)
 	}},
 	{"oversize body is resource_exhausted", func(e *env) string {
