@@ -67,31 +67,29 @@ type attemptReport struct {
 func (e *Engine) finishAttempt(ctx context.Context, tenantID string, r attemptReport) (willRetry bool, err error) {
 	err = e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
 		willRetry = false
-		t, err := q.TaskGet(ctx, tenantID, r.TaskID)
+		// Lock the task's run first: changes to one run take turns, always in the
+		// order run, then tasks. The tasks are read under that lock.
+		run, err := q.RunGetForUpdateByTask(ctx, tenantID, r.TaskID)
 		if err != nil {
 			return err
 		}
-		run, err := q.RunGetForUpdate(ctx, tenantID, t.RunID)
+		tasks, err := q.TaskListByRun(ctx, run.ID)
 		if err != nil {
 			return err
 		}
-		// Read again under the run's lock: the task may have moved meanwhile.
-		if t, err = q.TaskGet(ctx, tenantID, r.TaskID); err != nil {
-			return err
+		var t *store.Task
+		for _, x := range tasks {
+			if x.ID == r.TaskID {
+				t = x
+			}
+		}
+		if t == nil {
+			return store.ErrNotFound
 		}
 		if t.Status != store.TaskRunning || t.Attempt != r.Attempt || t.WorkerID != r.WorkerID {
 			return repeatedOrStale(t, r, &willRetry)
 		}
 		now := micros(e.now())
-		tasks, err := q.TaskListByRun(ctx, run.ID)
-		if err != nil {
-			return err
-		}
-		for i, x := range tasks {
-			if x.ID == t.ID {
-				tasks[i] = t
-			}
-		}
 		t.LeaseExpiresAt = 0
 		if r.Success {
 			t.Status, t.Output, t.FinishedAt, t.Error = store.TaskSucceeded, &r.Output, now, ""

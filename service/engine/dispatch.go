@@ -98,16 +98,12 @@ func (e *Engine) dispatchTo(ctx context.Context, c *workerConn) error {
 	now := micros(e.now())
 	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
 		claimed, msgs = nil, nil
-		w, err := q.WorkerGet(ctx, c.tenantID, c.workerID)
+		lastHeartbeat, inUse, err := q.WorkerLoad(ctx, c.tenantID, c.workerID)
 		if err != nil {
 			return err
 		}
-		if w.LastHeartbeatAt < now-3*e.cfg.HeartbeatInterval.Microseconds() {
+		if lastHeartbeat < now-3*e.cfg.HeartbeatInterval.Microseconds() {
 			return nil // taken for dead: its attempts go elsewhere, so must new ones
-		}
-		inUse, err := q.TaskCountRunningByWorker(ctx, c.workerID)
-		if err != nil {
-			return err
 		}
 		free := c.slots - inUse
 		if free <= 0 {

@@ -98,6 +98,21 @@ func (q Q) RunGetForUpdate(ctx context.Context, tenantID, id string) (*Run, erro
 	return r, nil
 }
 
+// RunGetForUpdateByTask is RunGetForUpdate for the run of a task, in one
+// statement.
+func (q Q) RunGetForUpdateByTask(ctx context.Context, tenantID, taskID string) (*Run, error) {
+	r := new(Run)
+	sel := q.db.NewSelect().Model(r).
+		Where("tenant_id = ? AND id = (SELECT t.run_id FROM tasks AS t WHERE t.id = ? AND t.tenant_id = ?)", tenantID, taskID, tenantID)
+	if q.postgres() {
+		sel.For("UPDATE")
+	}
+	if err := sel.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("get run of task %s: %w", taskID, translate(err))
+	}
+	return r, nil
+}
+
 // RunGetByIdempotencyKey returns the tenant's run started with key.
 func (q Q) RunGetByIdempotencyKey(ctx context.Context, tenantID, key string) (*Run, error) {
 	r := new(Run)

@@ -165,15 +165,6 @@ func (q Q) TaskClaim(ctx context.Context, p *TaskClaimParams) ([]*Task, error) {
 	return tasks, nil
 }
 
-// TaskCountRunningByWorker counts the tasks a worker holds.
-func (q Q) TaskCountRunningByWorker(ctx context.Context, workerID string) (int, error) {
-	n, err := q.db.NewSelect().Model((*Task)(nil)).Where("worker_id = ? AND status = ?", workerID, TaskRunning).Count(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("count tasks of worker %s: %w", workerID, err)
-	}
-	return int(n), nil
-}
-
 // TaskListLostParams says when an attempt counts as lost.
 type TaskListLostParams struct {
 	// Now: attempts whose lease expired before it are lost.

@@ -65,3 +65,21 @@ func (q Q) WorkerList(ctx context.Context, tenantID, beforeID string, limit int)
 	}
 	return ws, nil
 }
+
+// WorkerLoad returns a worker's last heartbeat (Unix µs) and how many tasks it
+// holds, in one statement.
+func (q Q) WorkerLoad(ctx context.Context, tenantID, id string) (lastHeartbeatAt int64, running int, err error) {
+	var row struct {
+		LastHeartbeatAt int64 `bun:"last_heartbeat_at"`
+		Running         int   `bun:"running"`
+	}
+	err = q.db.NewSelect().Model((*Worker)(nil)).
+		Column("last_heartbeat_at").
+		ColumnExpr("(SELECT COUNT(*) FROM tasks AS t WHERE t.worker_id = worker.id AND t.status = ?) AS running", TaskRunning).
+		Where("tenant_id = ? AND id = ?", tenantID, id).
+		Scan(ctx, &row)
+	if err != nil {
+		return 0, 0, fmt.Errorf("load of worker %s: %w", id, translate(err))
+	}
+	return row.LastHeartbeatAt, row.Running, nil
+}
