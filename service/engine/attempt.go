@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchyard/switchyard/service/store"
@@ -43,6 +44,7 @@ func cancelSignal(t *store.Task, reason string) string {
 	if len(reason) > 1024 {
 		reason = reason[:1024]
 	}
+	reason = strings.ReplaceAll(reason, "\n", " ") // newlines separate signals
 	return signalCancel + t.WorkerID + ":" + t.ID + ":" + strconv.Itoa(int(t.Attempt)) + ":" + reason
 }
 
