@@ -339,12 +339,12 @@ func TestCancelRunReachesRunningTask(t *testing.T) {
 			t.Fatal(err)
 		}
 		as := <-taken
-		cres, err := a.runs.CancelRun(context.Background(), connect.NewRequest(&switchyardv1.CancelRunRequest{Id: res.Msg.GetRunId(), Reason: "operator said so"}))
+		cres, err := a.runs.CancelRun(context.Background(), connect.NewRequest(&switchyardv1.CancelRunRequest{Id: res.Msg.GetRunId(), Reason: "operator\nsaid so"}))
 		if err != nil {
 			t.Fatal(err)
 		}
 		run := cres.Msg.GetRun()
-		if run.GetStatus() != switchyardv1.RunStatus_RUN_STATUS_CANCELLED || run.GetError() != "operator said so" ||
+		if run.GetStatus() != switchyardv1.RunStatus_RUN_STATUS_CANCELLED || run.GetError() != "operator\nsaid so" ||
 			taskByName(run, "a").GetStatus() != switchyardv1.TaskStatus_TASK_STATUS_CANCELLED || taskByName(run, "b").GetStatus() != switchyardv1.TaskStatus_TASK_STATUS_CANCELLED {
 			t.Fatalf("cancelled run: %v", run)
 		}
@@ -359,7 +359,7 @@ func TestCancelRunReachesRunningTask(t *testing.T) {
 			t.Fatalf("completion after cancel: %v, want failed_precondition", err)
 		}
 		again, err := a.runs.CancelRun(context.Background(), connect.NewRequest(&switchyardv1.CancelRunRequest{Id: res.Msg.GetRunId()}))
-		if err != nil || again.Msg.GetRun().GetError() != "operator said so" {
+		if err != nil || again.Msg.GetRun().GetError() != "operator\nsaid so" {
 			t.Fatalf("second cancel: %v, %v; want the run unchanged", again, err)
 		}
 	})
