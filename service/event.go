@@ -1,7 +1,9 @@
 // Package service holds one Go type per Connect service: the one implementation
 // every protocol reaches. Handlers only convert between the API's messages and
-// the engine's types, and between the engine's errors and Connect codes (through
-// [Errors]); the rules live in package engine.
+// the engine's types; the rules live in package engine. Handlers return the
+// engine's errors as they are: the server's outermost interceptor converts every
+// error into its Connect code with [Errors.Convert], in one place, so no handler
+// can return an unconverted one.
 package service
 
 import (
@@ -21,25 +23,24 @@ import (
 // EventService implements switchyard.v1.EventService.
 type EventService struct {
 	engine *engine.Engine
-	errs   Errors
 }
 
 var _ switchyardv1connect.EventServiceHandler = (*EventService)(nil)
 
 // NewEventService returns the EventService handler over e.
-func NewEventService(e *engine.Engine, errs Errors) *EventService {
-	return &EventService{engine: e, errs: errs}
+func NewEventService(e *engine.Engine) *EventService {
+	return &EventService{engine: e}
 }
 
 // PushEvent implements switchyard.v1.EventService.PushEvent.
 func (s *EventService) PushEvent(ctx context.Context, req *connect.Request[switchyardv1.PushEventRequest]) (*connect.Response[switchyardv1.PushEventResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	res, err := s.push(ctx, tenant, req.Msg)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	return connect.NewResponse(res), nil
 }
@@ -58,7 +59,7 @@ func (s *EventService) push(ctx context.Context, tenant string, req *switchyardv
 func (s *EventService) BulkPushEvents(ctx context.Context, req *connect.Request[switchyardv1.BulkPushEventsRequest]) (*connect.Response[switchyardv1.BulkPushEventsResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	inputs := make([]engine.EventInput, len(req.Msg.GetEvents()))
 	for i, ev := range req.Msg.GetEvents() {
@@ -66,7 +67,7 @@ func (s *EventService) BulkPushEvents(ctx context.Context, req *connect.Request[
 	}
 	results, err := s.engine.PushEvents(ctx, tenant, inputs)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	out := &switchyardv1.BulkPushEventsResponse{Results: make([]*switchyardv1.PushEventResponse, len(results))}
 	for i, r := range results {
@@ -79,11 +80,11 @@ func (s *EventService) BulkPushEvents(ctx context.Context, req *connect.Request[
 func (s *EventService) GetEvent(ctx context.Context, req *connect.Request[switchyardv1.GetEventRequest]) (*connect.Response[switchyardv1.GetEventResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	ev, err := s.engine.GetEvent(ctx, tenant, req.Msg.GetId())
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	return connect.NewResponse(&switchyardv1.GetEventResponse{Event: eventProto(ev)}), nil
 }
@@ -92,7 +93,7 @@ func (s *EventService) GetEvent(ctx context.Context, req *connect.Request[switch
 func (s *EventService) ListEvents(ctx context.Context, req *connect.Request[switchyardv1.ListEventsRequest]) (*connect.Response[switchyardv1.ListEventsResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	m := req.Msg
 	filter := engine.EventFilter{Key: m.GetKey(), Scope: m.GetScope()}
@@ -104,7 +105,7 @@ func (s *EventService) ListEvents(ctx context.Context, req *connect.Request[swit
 	}
 	events, next, err := s.engine.ListEvents(ctx, tenant, filter, engine.Page{Size: int(m.GetPageSize()), Token: m.GetPageToken()})
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	out := &switchyardv1.ListEventsResponse{Events: make([]*switchyardv1.Event, len(events)), NextPageToken: next}
 	for i, ev := range events {

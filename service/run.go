@@ -16,25 +16,24 @@ import (
 // RunService implements switchyard.v1.RunService.
 type RunService struct {
 	engine *engine.Engine
-	errs   Errors
 }
 
 var _ switchyardv1connect.RunServiceHandler = (*RunService)(nil)
 
 // NewRunService returns the RunService handler over e.
-func NewRunService(e *engine.Engine, errs Errors) *RunService {
-	return &RunService{engine: e, errs: errs}
+func NewRunService(e *engine.Engine) *RunService {
+	return &RunService{engine: e}
 }
 
 // GetRun implements switchyard.v1.RunService.GetRun.
 func (s *RunService) GetRun(ctx context.Context, req *connect.Request[switchyardv1.GetRunRequest]) (*connect.Response[switchyardv1.GetRunResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	run, err := s.engine.GetRun(ctx, tenant, req.Msg.GetId())
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	return connect.NewResponse(&switchyardv1.GetRunResponse{Run: runProto(run)}), nil
 }
@@ -43,7 +42,7 @@ func (s *RunService) GetRun(ctx context.Context, req *connect.Request[switchyard
 func (s *RunService) ListRuns(ctx context.Context, req *connect.Request[switchyardv1.ListRunsRequest]) (*connect.Response[switchyardv1.ListRunsResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	m := req.Msg
 	f := engine.RunFilter{Workflow: m.GetWorkflow(), EventID: m.GetEventId()}
@@ -58,7 +57,7 @@ func (s *RunService) ListRuns(ctx context.Context, req *connect.Request[switchya
 	}
 	runs, next, err := s.engine.ListRuns(ctx, tenant, f, engine.Page{Size: int(m.GetPageSize()), Token: m.GetPageToken()})
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	out := &switchyardv1.ListRunsResponse{NextPageToken: next}
 	for _, r := range runs {
@@ -71,11 +70,11 @@ func (s *RunService) ListRuns(ctx context.Context, req *connect.Request[switchya
 func (s *RunService) CancelRun(ctx context.Context, req *connect.Request[switchyardv1.CancelRunRequest]) (*connect.Response[switchyardv1.CancelRunResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	run, err := s.engine.CancelRun(ctx, tenant, req.Msg.GetId(), req.Msg.GetReason())
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	return connect.NewResponse(&switchyardv1.CancelRunResponse{Run: runProto(run)}), nil
 }
@@ -84,7 +83,7 @@ func (s *RunService) CancelRun(ctx context.Context, req *connect.Request[switchy
 func (s *RunService) WatchRun(ctx context.Context, req *connect.Request[switchyardv1.WatchRunRequest], stream *connect.ServerStream[switchyardv1.WatchRunResponse]) error {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return s.errs.Convert(ctx, err)
+		return err
 	}
 	err = s.engine.WatchRun(ctx, tenant, req.Msg.GetId(), func(run *engine.Run) error {
 		if run == nil {
@@ -93,7 +92,7 @@ func (s *RunService) WatchRun(ctx context.Context, req *connect.Request[switchya
 		return stream.Send(&switchyardv1.WatchRunResponse{Run: runProto(run)})
 	})
 	if err != nil && ctx.Err() == nil {
-		return s.errs.Convert(ctx, err)
+		return err
 	}
 	return nil
 }

@@ -16,25 +16,24 @@ import (
 // WebhookService implements switchyard.v1.WebhookService.
 type WebhookService struct {
 	engine *engine.Engine
-	errs   Errors
 }
 
 var _ switchyardv1connect.WebhookServiceHandler = (*WebhookService)(nil)
 
 // NewWebhookService returns the WebhookService handler over e.
-func NewWebhookService(e *engine.Engine, errs Errors) *WebhookService {
-	return &WebhookService{engine: e, errs: errs}
+func NewWebhookService(e *engine.Engine) *WebhookService {
+	return &WebhookService{engine: e}
 }
 
 // CreateWebhook implements switchyard.v1.WebhookService.CreateWebhook.
 func (s *WebhookService) CreateWebhook(ctx context.Context, req *connect.Request[switchyardv1.CreateWebhookRequest]) (*connect.Response[switchyardv1.CreateWebhookResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	w, secret, err := s.engine.CreateWebhook(ctx, tenant, settingsFromProto(req.Msg.GetSettings()), req.Msg.GetSecret())
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	return connect.NewResponse(&switchyardv1.CreateWebhookResponse{Webhook: webhookProto(w), Secret: secret}), nil
 }
@@ -43,11 +42,11 @@ func (s *WebhookService) CreateWebhook(ctx context.Context, req *connect.Request
 func (s *WebhookService) GetWebhook(ctx context.Context, req *connect.Request[switchyardv1.GetWebhookRequest]) (*connect.Response[switchyardv1.GetWebhookResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	w, err := s.engine.GetWebhook(ctx, tenant, req.Msg.GetId())
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	return connect.NewResponse(&switchyardv1.GetWebhookResponse{Webhook: webhookProto(w)}), nil
 }
@@ -56,11 +55,11 @@ func (s *WebhookService) GetWebhook(ctx context.Context, req *connect.Request[sw
 func (s *WebhookService) ListWebhooks(ctx context.Context, req *connect.Request[switchyardv1.ListWebhooksRequest]) (*connect.Response[switchyardv1.ListWebhooksResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	ws, next, err := s.engine.ListWebhooks(ctx, tenant, engine.Page{Size: int(req.Msg.GetPageSize()), Token: req.Msg.GetPageToken()})
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	out := &switchyardv1.ListWebhooksResponse{NextPageToken: next}
 	for _, w := range ws {
@@ -73,11 +72,11 @@ func (s *WebhookService) ListWebhooks(ctx context.Context, req *connect.Request[
 func (s *WebhookService) UpdateWebhook(ctx context.Context, req *connect.Request[switchyardv1.UpdateWebhookRequest]) (*connect.Response[switchyardv1.UpdateWebhookResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	w, err := s.engine.UpdateWebhook(ctx, tenant, req.Msg.GetId(), settingsFromProto(req.Msg.GetSettings()))
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	return connect.NewResponse(&switchyardv1.UpdateWebhookResponse{Webhook: webhookProto(w)}), nil
 }
@@ -86,10 +85,10 @@ func (s *WebhookService) UpdateWebhook(ctx context.Context, req *connect.Request
 func (s *WebhookService) DeleteWebhook(ctx context.Context, req *connect.Request[switchyardv1.DeleteWebhookRequest]) (*connect.Response[switchyardv1.DeleteWebhookResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	if err := s.engine.DeleteWebhook(ctx, tenant, req.Msg.GetId()); err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	return connect.NewResponse(&switchyardv1.DeleteWebhookResponse{}), nil
 }
@@ -98,11 +97,11 @@ func (s *WebhookService) DeleteWebhook(ctx context.Context, req *connect.Request
 func (s *WebhookService) RotateWebhookSecret(ctx context.Context, req *connect.Request[switchyardv1.RotateWebhookSecretRequest]) (*connect.Response[switchyardv1.RotateWebhookSecretResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	w, secret, err := s.engine.RotateWebhookSecret(ctx, tenant, req.Msg.GetId(), req.Msg.GetSecret())
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	return connect.NewResponse(&switchyardv1.RotateWebhookSecretResponse{Webhook: webhookProto(w), Secret: secret}), nil
 }
@@ -111,12 +110,12 @@ func (s *WebhookService) RotateWebhookSecret(ctx context.Context, req *connect.R
 func (s *WebhookService) ListWebhookDeliveries(ctx context.Context, req *connect.Request[switchyardv1.ListWebhookDeliveriesRequest]) (*connect.Response[switchyardv1.ListWebhookDeliveriesResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	m := req.Msg
 	ds, next, err := s.engine.ListWebhookDeliveries(ctx, tenant, m.GetWebhookId(), engine.Page{Size: int(m.GetPageSize()), Token: m.GetPageToken()})
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	out := &switchyardv1.ListWebhookDeliveriesResponse{NextPageToken: next}
 	for _, d := range ds {

@@ -37,13 +37,14 @@ const MaxWebhookBodyBytes = 1 << 20
 type WebhookReceiver struct {
 	engine *engine.Engine
 	events *EventService
+	errs   Errors
 	log    *slog.Logger
 	now    func() time.Time
 }
 
 // NewWebhookReceiver returns the receiver, pushing through events.
 func NewWebhookReceiver(e *engine.Engine, events *EventService, log *slog.Logger) *WebhookReceiver {
-	return &WebhookReceiver{engine: e, events: events, log: log, now: time.Now}
+	return &WebhookReceiver{engine: e, events: events, errs: Errors{Log: log}, log: log, now: time.Now}
 }
 
 // receipt is the JSON answer to a sender.
@@ -95,7 +96,7 @@ func (r *WebhookReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if err != nil {
-		ce := r.events.errs.Convert(ctx, err)
+		ce := r.errs.Convert(ctx, err)
 		answer(statusOf(ce), receipt{Error: connectMessage(ce)})
 		return
 	}
@@ -121,7 +122,7 @@ func (r *WebhookReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		// The webhook's own configuration is broken: our fault, not the sender's.
-		ce := r.events.errs.Convert(ctx, err)
+		ce := r.errs.Convert(ctx, err)
 		reject(statusOf(ce), connectMessage(ce))
 		return
 	}
@@ -145,7 +146,7 @@ func (r *WebhookReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	res, err := r.events.push(ctx, target.TenantID, push)
 	if err != nil {
-		ce := r.events.errs.Convert(ctx, err)
+		ce := r.errs.Convert(ctx, err)
 		reject(statusOf(ce), connectMessage(ce))
 		return
 	}

@@ -16,26 +16,25 @@ import (
 // WorkerService implements switchyard.v1.WorkerService.
 type WorkerService struct {
 	engine *engine.Engine
-	errs   Errors
 }
 
 var _ switchyardv1connect.WorkerServiceHandler = (*WorkerService)(nil)
 
 // NewWorkerService returns the WorkerService handler over e.
-func NewWorkerService(e *engine.Engine, errs Errors) *WorkerService {
-	return &WorkerService{engine: e, errs: errs}
+func NewWorkerService(e *engine.Engine) *WorkerService {
+	return &WorkerService{engine: e}
 }
 
 // RegisterWorker implements switchyard.v1.WorkerService.RegisterWorker.
 func (s *WorkerService) RegisterWorker(ctx context.Context, req *connect.Request[switchyardv1.RegisterWorkerRequest]) (*connect.Response[switchyardv1.RegisterWorkerResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	m := req.Msg
 	id, interval, err := s.engine.RegisterWorker(ctx, tenant, m.GetName(), m.GetActions(), m.GetSlots(), m.GetLabels())
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	return connect.NewResponse(&switchyardv1.RegisterWorkerResponse{WorkerId: id, HeartbeatInterval: durationpb.New(interval)}), nil
 }
@@ -44,13 +43,13 @@ func (s *WorkerService) RegisterWorker(ctx context.Context, req *connect.Request
 func (s *WorkerService) Listen(ctx context.Context, req *connect.Request[switchyardv1.ListenRequest], stream *connect.ServerStream[switchyardv1.ListenResponse]) error {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return s.errs.Convert(ctx, err)
+		return err
 	}
 	err = s.engine.Listen(ctx, tenant, req.Msg.GetWorkerId(), func(m *engine.Message) error {
 		return stream.Send(listenProto(m))
 	})
 	if err != nil && ctx.Err() == nil {
-		return s.errs.Convert(ctx, err)
+		return err
 	}
 	return nil
 }
@@ -59,10 +58,10 @@ func (s *WorkerService) Listen(ctx context.Context, req *connect.Request[switchy
 func (s *WorkerService) Heartbeat(ctx context.Context, req *connect.Request[switchyardv1.HeartbeatRequest]) (*connect.Response[switchyardv1.HeartbeatResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	if err := s.engine.Heartbeat(ctx, tenant, req.Msg.GetWorkerId()); err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	return connect.NewResponse(&switchyardv1.HeartbeatResponse{}), nil
 }
@@ -71,11 +70,11 @@ func (s *WorkerService) Heartbeat(ctx context.Context, req *connect.Request[swit
 func (s *WorkerService) CompleteTask(ctx context.Context, req *connect.Request[switchyardv1.CompleteTaskRequest]) (*connect.Response[switchyardv1.CompleteTaskResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	m := req.Msg
 	if err := s.engine.CompleteTask(ctx, tenant, m.GetWorkerId(), m.GetTaskId(), m.GetAttempt(), m.GetOutput().AsMap()); err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	return connect.NewResponse(&switchyardv1.CompleteTaskResponse{}), nil
 }
@@ -84,12 +83,12 @@ func (s *WorkerService) CompleteTask(ctx context.Context, req *connect.Request[s
 func (s *WorkerService) FailTask(ctx context.Context, req *connect.Request[switchyardv1.FailTaskRequest]) (*connect.Response[switchyardv1.FailTaskResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	m := req.Msg
 	retry, err := s.engine.FailTask(ctx, tenant, m.GetWorkerId(), m.GetTaskId(), m.GetAttempt(), m.GetError(), m.GetRetryable())
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	return connect.NewResponse(&switchyardv1.FailTaskResponse{WillRetry: retry}), nil
 }
@@ -98,11 +97,11 @@ func (s *WorkerService) FailTask(ctx context.Context, req *connect.Request[switc
 func (s *WorkerService) ListWorkers(ctx context.Context, req *connect.Request[switchyardv1.ListWorkersRequest]) (*connect.Response[switchyardv1.ListWorkersResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	ws, next, err := s.engine.ListWorkers(ctx, tenant, engine.Page{Size: int(req.Msg.GetPageSize()), Token: req.Msg.GetPageToken()})
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	out := &switchyardv1.ListWorkersResponse{NextPageToken: next}
 	for _, w := range ws {

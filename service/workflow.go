@@ -15,25 +15,24 @@ import (
 // WorkflowService implements switchyard.v1.WorkflowService.
 type WorkflowService struct {
 	engine *engine.Engine
-	errs   Errors
 }
 
 var _ switchyardv1connect.WorkflowServiceHandler = (*WorkflowService)(nil)
 
 // NewWorkflowService returns the WorkflowService handler over e.
-func NewWorkflowService(e *engine.Engine, errs Errors) *WorkflowService {
-	return &WorkflowService{engine: e, errs: errs}
+func NewWorkflowService(e *engine.Engine) *WorkflowService {
+	return &WorkflowService{engine: e}
 }
 
 // PutWorkflow implements switchyard.v1.WorkflowService.PutWorkflow.
 func (s *WorkflowService) PutWorkflow(ctx context.Context, req *connect.Request[switchyardv1.PutWorkflowRequest]) (*connect.Response[switchyardv1.PutWorkflowResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	wf, changed, err := s.engine.PutWorkflow(ctx, tenant, specFromProto(req.Msg.GetSpec()))
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	return connect.NewResponse(&switchyardv1.PutWorkflowResponse{Workflow: workflowProto(wf), Changed: changed}), nil
 }
@@ -42,11 +41,11 @@ func (s *WorkflowService) PutWorkflow(ctx context.Context, req *connect.Request[
 func (s *WorkflowService) GetWorkflow(ctx context.Context, req *connect.Request[switchyardv1.GetWorkflowRequest]) (*connect.Response[switchyardv1.GetWorkflowResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	wf, err := s.engine.GetWorkflow(ctx, tenant, req.Msg.GetName(), req.Msg.GetVersion())
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	return connect.NewResponse(&switchyardv1.GetWorkflowResponse{Workflow: workflowProto(wf)}), nil
 }
@@ -55,11 +54,11 @@ func (s *WorkflowService) GetWorkflow(ctx context.Context, req *connect.Request[
 func (s *WorkflowService) ListWorkflows(ctx context.Context, req *connect.Request[switchyardv1.ListWorkflowsRequest]) (*connect.Response[switchyardv1.ListWorkflowsResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	wfs, next, err := s.engine.ListWorkflows(ctx, tenant, engine.Page{Size: int(req.Msg.GetPageSize()), Token: req.Msg.GetPageToken()})
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	out := &switchyardv1.ListWorkflowsResponse{NextPageToken: next}
 	for _, wf := range wfs {
@@ -72,10 +71,10 @@ func (s *WorkflowService) ListWorkflows(ctx context.Context, req *connect.Reques
 func (s *WorkflowService) DeleteWorkflow(ctx context.Context, req *connect.Request[switchyardv1.DeleteWorkflowRequest]) (*connect.Response[switchyardv1.DeleteWorkflowResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	if err := s.engine.DeleteWorkflow(ctx, tenant, req.Msg.GetName()); err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	return connect.NewResponse(&switchyardv1.DeleteWorkflowResponse{}), nil
 }
@@ -84,12 +83,12 @@ func (s *WorkflowService) DeleteWorkflow(ctx context.Context, req *connect.Reque
 func (s *WorkflowService) RunWorkflow(ctx context.Context, req *connect.Request[switchyardv1.RunWorkflowRequest]) (*connect.Response[switchyardv1.RunWorkflowResponse], error) {
 	tenant, err := tenantOf(ctx)
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	m := req.Msg
 	id, dedup, err := s.engine.RunWorkflow(ctx, tenant, m.GetName(), m.GetInput().AsMap(), m.GetIdempotencyKey())
 	if err != nil {
-		return nil, s.errs.Convert(ctx, err)
+		return nil, err
 	}
 	return connect.NewResponse(&switchyardv1.RunWorkflowResponse{RunId: id, Deduplicated: dedup}), nil
 }

@@ -7,17 +7,16 @@ import (
 )
 
 // Interceptor authenticates every call it wraps and puts the [Principal] in the
-// call's context; onError turns a failure into the call's error.
+// call's context. Its failures wrap [ErrUnauthenticated] (or are database
+// errors); an outer interceptor turns them into Connect errors, as it does every
+// handler's.
 type Interceptor struct {
-	auth    *Authenticator
-	onError func(ctx context.Context, err error) error
+	auth *Authenticator
 }
 
-// NewInterceptor returns an interceptor that authenticates with a. onError
-// converts authentication failures (and database errors met on the way) into
-// Connect errors.
-func NewInterceptor(a *Authenticator, onError func(ctx context.Context, err error) error) *Interceptor {
-	return &Interceptor{auth: a, onError: onError}
+// NewInterceptor returns an interceptor that authenticates with a.
+func NewInterceptor(a *Authenticator) *Interceptor {
+	return &Interceptor{auth: a}
 }
 
 // WrapUnary implements [connect.Interceptor].
@@ -25,7 +24,7 @@ func (i *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
 		p, err := i.auth.Authenticate(ctx, req.Header().Get("Authorization"))
 		if err != nil {
-			return nil, i.onError(ctx, err)
+			return nil, err
 		}
 		return next(WithPrincipal(ctx, p), req)
 	}
@@ -41,7 +40,7 @@ func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
 		p, err := i.auth.Authenticate(ctx, conn.RequestHeader().Get("Authorization"))
 		if err != nil {
-			return i.onError(ctx, err)
+			return err
 		}
 		return next(WithPrincipal(ctx, p), conn)
 	}

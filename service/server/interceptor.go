@@ -15,8 +15,9 @@ import (
 )
 
 // callInterceptor is the outermost interceptor: it gives each call a request id
-// (returned in the X-Request-Id header), turns panics into internal errors, and
-// logs one line per call.
+// (returned in the X-Request-Id header), turns panics into internal errors,
+// converts every error of the interceptors and handlers inside it into its
+// Connect code (service.Errors, the one mapping), and logs one line per call.
 type callInterceptor struct {
 	log  *slog.Logger
 	errs service.Errors

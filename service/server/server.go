@@ -59,7 +59,7 @@ func Handler(cfg Config) (http.Handler, error) {
 	opts := []connect.HandlerOption{
 		connect.WithInterceptors(
 			newCallInterceptor(log, errs),
-			auth.NewInterceptor(cfg.Auth, errs.Convert),
+			auth.NewInterceptor(cfg.Auth),
 			validate.NewInterceptor(),
 		),
 		connect.WithReadMaxBytes(int(limit)),
@@ -79,13 +79,13 @@ func Handler(cfg Config) (http.Handler, error) {
 		))
 		names = append(names, strings.Trim(path, "/"))
 	}
-	events := service.NewEventService(cfg.Engine, errs)
+	events := service.NewEventService(cfg.Engine)
 	mount(switchyardv1connect.NewEventServiceHandler(events, opts...))
-	mount(switchyardv1connect.NewWebhookServiceHandler(service.NewWebhookService(cfg.Engine, errs), opts...))
+	mount(switchyardv1connect.NewWebhookServiceHandler(service.NewWebhookService(cfg.Engine), opts...))
 	mux.Handle(service.WebhookPath, service.NewWebhookReceiver(cfg.Engine, events, log))
-	mount(switchyardv1connect.NewWorkflowServiceHandler(service.NewWorkflowService(cfg.Engine, errs), opts...))
-	mount(switchyardv1connect.NewRunServiceHandler(service.NewRunService(cfg.Engine, errs), opts...))
-	mount(switchyardv1connect.NewWorkerServiceHandler(service.NewWorkerService(cfg.Engine, errs), opts...))
+	mount(switchyardv1connect.NewWorkflowServiceHandler(service.NewWorkflowService(cfg.Engine), opts...))
+	mount(switchyardv1connect.NewRunServiceHandler(service.NewRunService(cfg.Engine), opts...))
+	mount(switchyardv1connect.NewWorkerServiceHandler(service.NewWorkerService(cfg.Engine), opts...))
 
 	// Connect, gRPC and gRPC-Web requests go straight to the Connect handlers
 	// (so a plain JSON POST needs no Connect-Protocol-Version header); only the
