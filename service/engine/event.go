@@ -169,24 +169,14 @@ func (e *Engine) ListEvents(ctx context.Context, tenantID string, f EventFilter,
 	if !f.CreatedBefore.IsZero() {
 		p.CreatedBefore = micros(f.CreatedBefore)
 	}
-	after, limit, err := page.decode(f)
-	if err != nil {
-		return nil, "", err
-	}
-	p.BeforeID, p.Limit = after, limit+1
-	var rows []*store.Event
-	err = e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
-		var err error
-		rows, err = q.EventList(ctx, p)
-		return err
-	})
+	events, next, err := listPage(ctx, e, page, f,
+		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Event, error) {
+			p.BeforeID, p.Limit = after, limit
+			return q.EventList(ctx, p)
+		},
+		func(r *store.Event) string { return r.ID }, eventFromRow)
 	if err != nil {
 		return nil, "", fmt.Errorf("list events: %w", err)
-	}
-	rows, next := trimPage(rows, limit, page, f, func(r *store.Event) string { return r.ID })
-	events := make([]*Event, len(rows))
-	for i, row := range rows {
-		events[i] = eventFromRow(row)
 	}
 	return events, next, nil
 }

@@ -1,10 +1,13 @@
 package engine
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+
+	"github.com/switchyard/switchyard/service/store"
 )
 
 // Page sizes for every list.
@@ -67,12 +70,35 @@ func (p Page) next(filter any, lastID string) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// trimPage cuts rows (fetched with one extra) to the page and returns the token
-// of the next page, "" on the last.
-func trimPage[T any](rows []T, limit int, page Page, filter any, key func(T) string) ([]T, string) {
-	if len(rows) <= limit {
-		return rows, ""
+// listPage reads one page of a list: fetch returns the rows after the cursor
+// (asked for one more than the page holds, to learn whether another page
+// follows), key gives a row's cursor position and convert makes a result of a
+// row. It returns the results and the next page's token ("" on the last page).
+func listPage[R, T any](ctx context.Context, e *Engine, page Page, filter any,
+	fetch func(ctx context.Context, q store.Q, after string, limit int) ([]R, error),
+	key func(R) string, convert func(R) T,
+) ([]T, string, error) {
+	after, limit, err := page.decode(filter)
+	if err != nil {
+		return nil, "", err
 	}
-	rows = rows[:limit]
-	return rows, page.next(filter, key(rows[limit-1]))
+	var rows []R
+	err = e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
+		var err error
+		rows, err = fetch(ctx, q, after, limit+1)
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = page.next(filter, key(rows[limit-1]))
+	}
+	out := make([]T, len(rows))
+	for i, r := range rows {
+		out[i] = convert(r)
+	}
+	return out, next, nil
 }

@@ -153,40 +153,34 @@ type RunFilter struct {
 
 // ListRuns returns one page of the tenant's runs, newest first, without tasks.
 func (e *Engine) ListRuns(ctx context.Context, tenantID string, f RunFilter, page Page) ([]*Run, string, error) {
-	after, limit, err := page.decode(f)
-	if err != nil {
-		return nil, "", err
-	}
-	p := &store.RunListParams{TenantID: tenantID, Workflow: f.Workflow, Status: f.Status, EventID: f.EventID, BeforeID: after, Limit: limit + 1}
+	p := &store.RunListParams{TenantID: tenantID, Workflow: f.Workflow, Status: f.Status, EventID: f.EventID}
 	if !f.CreatedAfter.IsZero() {
 		p.CreatedAfter = micros(f.CreatedAfter)
 	}
 	if !f.CreatedBefore.IsZero() {
 		p.CreatedBefore = micros(f.CreatedBefore)
 	}
-	var rows []*store.Run
 	var running map[string]bool
-	err = e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
-		var err error
-		if rows, err = q.RunList(ctx, p); err != nil {
-			return err
-		}
-		ids := make([]string, len(rows))
-		for i, r := range rows {
-			ids[i] = r.ID
-		}
-		running, err = q.TaskRunningRuns(ctx, ids)
-		return err
-	})
+	runs, next, err := listPage(ctx, e, page, f,
+		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Run, error) {
+			p.BeforeID, p.Limit = after, limit
+			rows, err := q.RunList(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			ids := make([]string, len(rows))
+			for i, r := range rows {
+				ids[i] = r.ID
+			}
+			running, err = q.TaskRunningRuns(ctx, ids)
+			return rows, err
+		},
+		func(r *store.Run) string { return r.ID },
+		func(r *store.Run) *Run { return runFromRow(r, running[r.ID], nil) })
 	if err != nil {
 		return nil, "", fmt.Errorf("list runs: %w", err)
 	}
-	rows, next := trimPage(rows, limit, page, f, func(r *store.Run) string { return r.ID })
-	out := make([]*Run, len(rows))
-	for i, r := range rows {
-		out[i] = runFromRow(r, running[r.ID], nil)
-	}
-	return out, next, nil
+	return runs, next, nil
 }
 
 // CancelRun cancels a run that has not ended: its pending and queued tasks are

@@ -131,25 +131,15 @@ func (e *Engine) webhookRow(ctx context.Context, tenantID, id string) (*store.We
 
 // ListWebhooks returns one page of the tenant's webhooks, newest first.
 func (e *Engine) ListWebhooks(ctx context.Context, tenantID string, page Page) ([]*Webhook, string, error) {
-	after, limit, err := page.decode(struct{}{})
-	if err != nil {
-		return nil, "", err
-	}
-	var rows []*store.Webhook
-	err = e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
-		var err error
-		rows, err = q.WebhookList(ctx, tenantID, after, limit+1)
-		return err
-	})
+	ws, next, err := listPage(ctx, e, page, struct{}{},
+		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Webhook, error) {
+			return q.WebhookList(ctx, tenantID, after, limit)
+		},
+		func(r *store.Webhook) string { return r.ID }, webhookFromRow)
 	if err != nil {
 		return nil, "", fmt.Errorf("list webhooks: %w", err)
 	}
-	rows, next := trimPage(rows, limit, page, struct{}{}, func(r *store.Webhook) string { return r.ID })
-	out := make([]*Webhook, len(rows))
-	for i, r := range rows {
-		out[i] = webhookFromRow(r)
-	}
-	return out, next, nil
+	return ws, next, nil
 }
 
 // UpdateWebhook replaces a webhook's settings; its secret stays.
@@ -265,25 +255,18 @@ func (e *Engine) ListWebhookDeliveries(ctx context.Context, tenantID, webhookID 
 	if _, err := e.webhookRow(ctx, tenantID, webhookID); err != nil {
 		return nil, "", err
 	}
-	after, limit, err := page.decode(webhookID)
-	if err != nil {
-		return nil, "", err
-	}
-	var rows []*store.WebhookDelivery
-	err = e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
-		var err error
-		rows, err = q.WebhookDeliveryList(ctx, tenantID, webhookID, after, limit+1)
-		return err
-	})
+	ds, next, err := listPage(ctx, e, page, webhookID,
+		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.WebhookDelivery, error) {
+			return q.WebhookDeliveryList(ctx, tenantID, webhookID, after, limit)
+		},
+		func(r *store.WebhookDelivery) string { return r.ID },
+		func(r *store.WebhookDelivery) *Delivery {
+			return &Delivery{ID: r.ID, Outcome: r.Outcome, Reason: r.Reason, HTTPStatus: r.HTTPStatus, EventID: r.EventID, ReceivedAt: fromMicros(r.ReceivedAt)}
+		})
 	if err != nil {
 		return nil, "", fmt.Errorf("list deliveries: %w", err)
 	}
-	rows, next := trimPage(rows, limit, page, webhookID, func(r *store.WebhookDelivery) string { return r.ID })
-	out := make([]*Delivery, len(rows))
-	for i, r := range rows {
-		out[i] = &Delivery{ID: r.ID, Outcome: r.Outcome, Reason: r.Reason, HTTPStatus: r.HTTPStatus, EventID: r.EventID, ReceivedAt: fromMicros(r.ReceivedAt)}
-	}
-	return out, next, nil
+	return ds, next, nil
 }
 
 // WebhookTarget is what the receiver needs to turn a request into an event.

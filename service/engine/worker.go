@@ -80,39 +80,34 @@ func (e *Engine) FailTask(ctx context.Context, tenantID, workerID, taskID string
 
 // ListWorkers returns one page of the tenant's workers, newest first.
 func (e *Engine) ListWorkers(ctx context.Context, tenantID string, page Page) ([]*Worker, string, error) {
-	after, limit, err := page.decode(struct{}{})
-	if err != nil {
-		return nil, "", err
-	}
-	var rows []*store.Worker
 	var inUse map[string]int32
-	err = e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
-		var err error
-		if rows, err = q.WorkerList(ctx, tenantID, after, limit+1); err != nil {
-			return err
-		}
-		ids := make([]string, len(rows))
-		for i, w := range rows {
-			ids[i] = w.ID
-		}
-		inUse, err = q.TaskSlotsInUse(ctx, ids)
-		return err
-	})
+	aliveSince := e.now().Add(-3 * e.cfg.HeartbeatInterval)
+	ws, next, err := listPage(ctx, e, page, struct{}{},
+		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Worker, error) {
+			rows, err := q.WorkerList(ctx, tenantID, after, limit)
+			if err != nil {
+				return nil, err
+			}
+			ids := make([]string, len(rows))
+			for i, w := range rows {
+				ids[i] = w.ID
+			}
+			inUse, err = q.TaskSlotsInUse(ctx, ids)
+			return rows, err
+		},
+		func(w *store.Worker) string { return w.ID },
+		func(w *store.Worker) *Worker {
+			wk := &Worker{
+				ID: w.ID, Name: w.Name, Slots: w.Slots, SlotsInUse: inUse[w.ID],
+				LastHeartbeatAt: fromMicros(w.LastHeartbeatAt), CreatedAt: fromMicros(w.CreatedAt),
+			}
+			wk.Active = w.Connected && wk.LastHeartbeatAt.After(aliveSince)
+			_ = jsonDecode(w.Actions, &wk.Actions)
+			_ = jsonDecode(w.Labels, &wk.Labels)
+			return wk
+		})
 	if err != nil {
 		return nil, "", fmt.Errorf("list workers: %w", err)
 	}
-	rows, next := trimPage(rows, limit, page, struct{}{}, func(r *store.Worker) string { return r.ID })
-	aliveSince := e.now().Add(-3 * e.cfg.HeartbeatInterval)
-	out := make([]*Worker, len(rows))
-	for i, w := range rows {
-		wk := &Worker{
-			ID: w.ID, Name: w.Name, Slots: w.Slots, SlotsInUse: inUse[w.ID],
-			LastHeartbeatAt: fromMicros(w.LastHeartbeatAt), CreatedAt: fromMicros(w.CreatedAt),
-		}
-		wk.Active = w.Connected && wk.LastHeartbeatAt.After(aliveSince)
-		_ = jsonDecode(w.Actions, &wk.Actions)
-		_ = jsonDecode(w.Labels, &wk.Labels)
-		out[i] = wk
-	}
-	return out, next, nil
+	return ws, next, nil
 }

@@ -225,25 +225,15 @@ func (e *Engine) GetWorkflow(ctx context.Context, tenantID, name string, version
 
 // ListWorkflows returns one page of the tenant's current workflows, by name.
 func (e *Engine) ListWorkflows(ctx context.Context, tenantID string, page Page) ([]*Workflow, string, error) {
-	after, limit, err := page.decode(struct{}{})
-	if err != nil {
-		return nil, "", err
-	}
-	var rows []*store.Workflow
-	err = e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
-		var err error
-		rows, err = q.WorkflowListCurrent(ctx, tenantID, after, limit+1)
-		return err
-	})
+	wfs, next, err := listPage(ctx, e, page, struct{}{},
+		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Workflow, error) {
+			return q.WorkflowListCurrent(ctx, tenantID, after, limit)
+		},
+		func(r *store.Workflow) string { return r.Name }, workflowFromRow)
 	if err != nil {
 		return nil, "", fmt.Errorf("list workflows: %w", err)
 	}
-	rows, next := trimPage(rows, limit, page, struct{}{}, func(r *store.Workflow) string { return r.Name })
-	out := make([]*Workflow, len(rows))
-	for i, r := range rows {
-		out[i] = workflowFromRow(r)
-	}
-	return out, next, nil
+	return wfs, next, nil
 }
 
 // DeleteWorkflow stops the workflow from being triggered; its runs go on.

@@ -55,15 +55,6 @@ func (q Q) TaskInsertMany(ctx context.Context, tasks []*Task) error {
 	return nil
 }
 
-// TaskGet returns one task of the tenant.
-func (q Q) TaskGet(ctx context.Context, tenantID, id string) (*Task, error) {
-	t := new(Task)
-	if err := q.db.NewSelect().Model(t).Where("tenant_id = ? AND id = ?", tenantID, id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get task %s: %w", id, translate(err))
-	}
-	return t, nil
-}
-
 // TaskListByRun returns a run's tasks in creation order.
 func (q Q) TaskListByRun(ctx context.Context, runID string) ([]*Task, error) {
 	var tasks []*Task
