@@ -32,7 +32,9 @@ func (e *Engine) PushEvent(ctx context.Context, tenantID string, in EventInput) 
 		return nil, err
 	}
 	it := &pushItem{tenantID: tenantID, row: row, ctx: ctx, done: make(chan struct{})}
-	e.group.add(e, it)
+	if !e.group.add(e, it) {
+		return nil, fmt.Errorf("%w: %d pushes are waiting for the database already", store.ErrUnavailable, maxGroupPending)
+	}
 	select {
 	case <-it.done:
 		return it.result, it.err
@@ -218,8 +220,9 @@ func (e *Engine) trigger(ctx context.Context, q store.Q, sig *signals, items []*
 
 // Group commit bounds.
 const (
-	maxGroupSize      = 256 // events in one transaction
-	maxGroupsInFlight = 4   // transactions committing at once
+	maxGroupSize      = 256  // events in one transaction
+	maxGroupsInFlight = 4    // transactions committing at once
+	maxGroupPending   = 4096 // pushes waiting; more is overload, answered unavailable
 )
 
 // groupCommit gathers single pushes that arrive while others commit, so that
@@ -230,8 +233,13 @@ type groupCommit struct {
 	inFlight int
 }
 
-func (g *groupCommit) add(e *Engine, it *pushItem) {
+// add queues it for the next group; false means the queue is full.
+func (g *groupCommit) add(e *Engine, it *pushItem) bool {
 	g.mu.Lock()
+	if len(g.pending) >= maxGroupPending {
+		g.mu.Unlock()
+		return false
+	}
 	g.pending = append(g.pending, it)
 	start := g.inFlight < maxGroupsInFlight
 	if start {
@@ -241,6 +249,7 @@ func (g *groupCommit) add(e *Engine, it *pushItem) {
 	if start {
 		go e.commitGroups()
 	}
+	return true
 }
 
 // commitGroups commits what is pending, group after group, until nothing is.
