@@ -153,14 +153,37 @@ func eventProto(ev *engine.Event) *switchyardv1.Event {
 		metadata = nil
 	}
 	return &switchyardv1.Event{
-		Id:             ev.ID,
-		Key:            ev.Key,
-		Payload:        payload,
-		Metadata:       metadata,
-		Scope:          ev.Scope,
-		Priority:       ev.Priority,
-		OccurredAt:     timestamppb.New(ev.OccurredAt),
-		CreatedAt:      timestamppb.New(ev.CreatedAt),
-		IdempotencyKey: ev.IdempotencyKey,
+		Id:              ev.ID,
+		Key:             ev.Key,
+		Payload:         payload,
+		Metadata:        metadata,
+		Scope:           ev.Scope,
+		Priority:        ev.Priority,
+		OccurredAt:      timestamppb.New(ev.OccurredAt),
+		CreatedAt:       timestamppb.New(ev.CreatedAt),
+		IdempotencyKey:  ev.IdempotencyKey,
+		RunIds:          ev.RunIDs,
+		SkippedTriggers: skippedProto(ev.Skipped),
 	}
+}
+
+func skippedProto(skipped []engine.SkippedTrigger) []*switchyardv1.SkippedTrigger {
+	out := make([]*switchyardv1.SkippedTrigger, len(skipped))
+	for i, s := range skipped {
+		out[i] = &switchyardv1.SkippedTrigger{Workflow: s.Workflow, WorkflowVersion: s.WorkflowVersion, Trigger: s.Trigger, Reason: s.Reason}
+	}
+	return out
+}
+
+// ReplayEvent implements switchyard.v1.EventService.ReplayEvent.
+func (s *EventService) ReplayEvent(ctx context.Context, req *connect.Request[switchyardv1.ReplayEventRequest]) (*connect.Response[switchyardv1.ReplayEventResponse], error) {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.engine.ReplayEvent(ctx, tenant, req.Msg.GetId(), req.Msg.GetIdempotencyKey())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&switchyardv1.ReplayEventResponse{RunIds: res.RunIDs, SkippedTriggers: skippedProto(res.Skipped), Deduplicated: res.Deduplicated}), nil
 }

@@ -45,7 +45,7 @@ func (s *RunService) ListRuns(ctx context.Context, req *connect.Request[switchya
 		return nil, err
 	}
 	m := req.Msg
-	f := engine.RunFilter{Workflow: m.GetWorkflow(), EventID: m.GetEventId()}
+	f := engine.RunFilter{Workflow: m.GetWorkflow(), EventID: m.GetEventId(), Trigger: runTriggerName[m.GetTrigger()]}
 	if m.GetStatus() != switchyardv1.RunStatus_RUN_STATUS_UNSPECIFIED {
 		f.Status = runStatusName[m.GetStatus()]
 	}
@@ -103,9 +103,40 @@ var runStatusName = map[switchyardv1.RunStatus]string{
 	switchyardv1.RunStatus_RUN_STATUS_SUCCEEDED: engine.RunSucceeded,
 	switchyardv1.RunStatus_RUN_STATUS_FAILED:    engine.RunFailed,
 	switchyardv1.RunStatus_RUN_STATUS_CANCELLED: engine.RunCancelled,
+	switchyardv1.RunStatus_RUN_STATUS_SCHEDULED: engine.RunScheduled,
+	switchyardv1.RunStatus_RUN_STATUS_WAITING:   engine.RunWaiting,
 }
 
 var runStatusProto = invert(runStatusName)
+
+var runTriggerName = map[switchyardv1.RunTrigger]string{
+	switchyardv1.RunTrigger_RUN_TRIGGER_EVENT:  engine.TriggerEvent,
+	switchyardv1.RunTrigger_RUN_TRIGGER_CRON:   engine.TriggerCron,
+	switchyardv1.RunTrigger_RUN_TRIGGER_MANUAL: engine.TriggerManual,
+	switchyardv1.RunTrigger_RUN_TRIGGER_REPLAY: engine.TriggerReplay,
+}
+
+var runTriggerProto = invert(runTriggerName)
+
+var replayModeName = map[switchyardv1.ReplayMode]string{
+	switchyardv1.ReplayMode_REPLAY_MODE_UNSPECIFIED: engine.ReplayWhole,
+	switchyardv1.ReplayMode_REPLAY_MODE_WHOLE:       engine.ReplayWhole,
+	switchyardv1.ReplayMode_REPLAY_MODE_FROM_FAILED: engine.ReplayFromFailed,
+}
+
+// ReplayRun implements switchyard.v1.RunService.ReplayRun.
+func (s *RunService) ReplayRun(ctx context.Context, req *connect.Request[switchyardv1.ReplayRunRequest]) (*connect.Response[switchyardv1.ReplayRunResponse], error) {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := req.Msg
+	run, dedup, err := s.engine.ReplayRun(ctx, tenant, m.GetId(), replayModeName[m.GetMode()], m.GetIdempotencyKey())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&switchyardv1.ReplayRunResponse{Run: runProto(run), Deduplicated: dedup}), nil
+}
 
 var taskStatusProto = map[string]switchyardv1.TaskStatus{
 	"PENDING":   switchyardv1.TaskStatus_TASK_STATUS_PENDING,
@@ -153,6 +184,12 @@ func runProto(r *engine.Run) *switchyardv1.Run {
 		Error:           r.Error,
 		CreatedAt:       timestamppb.New(r.CreatedAt),
 		FinishedAt:      timestampOrNil(r.FinishedAt),
+		Trigger:         runTriggerProto[r.Trigger],
+		ReplayOf:        r.ReplayOf,
+		CronTick:        timestampOrNil(r.CronTick),
+		Priority:        r.Priority,
+		ScheduledAt:     timestampOrNil(r.ScheduledAt),
+		ConcurrencyKey:  r.ConcurrencyKey,
 	}
 	for _, t := range r.Tasks {
 		out.Tasks = append(out.Tasks, &switchyardv1.Task{

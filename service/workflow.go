@@ -86,7 +86,11 @@ func (s *WorkflowService) RunWorkflow(ctx context.Context, req *connect.Request[
 		return nil, err
 	}
 	m := req.Msg
-	id, dedup, err := s.engine.RunWorkflow(ctx, tenant, m.GetName(), m.GetInput().AsMap(), m.GetIdempotencyKey())
+	in := engine.RunInput{Input: m.GetInput().AsMap(), IdempotencyKey: m.GetIdempotencyKey(), Priority: m.GetPriority()}
+	if m.RunAt != nil {
+		in.RunAt = m.GetRunAt().AsTime()
+	}
+	id, dedup, err := s.engine.RunWorkflow(ctx, tenant, m.GetName(), in)
 	if err != nil {
 		return nil, err
 	}
@@ -95,6 +99,15 @@ func (s *WorkflowService) RunWorkflow(ctx context.Context, req *connect.Request[
 
 func specFromProto(p *switchyardv1.WorkflowSpec) engine.WorkflowSpec {
 	spec := engine.WorkflowSpec{Name: p.GetName(), Description: p.GetDescription(), OnEvents: p.GetOnEvents()}
+	for _, t := range p.GetEventTriggers() {
+		spec.EventTriggers = append(spec.EventTriggers, engine.EventTrigger{Key: t.GetKey(), Filter: t.GetFilter(), Scope: t.GetScope()})
+	}
+	for _, c := range p.GetOnCron() {
+		spec.OnCron = append(spec.OnCron, engine.CronTrigger{Schedule: c.GetSchedule(), TimeZone: c.GetTimeZone()})
+	}
+	if c := p.GetConcurrency(); c != nil {
+		spec.Concurrency = &engine.ConcurrencyRule{Key: c.GetKey(), MaxRuns: c.GetMaxRuns(), Strategy: strategyName[c.GetStrategy()]}
+	}
 	for _, t := range p.GetTasks() {
 		spec.Tasks = append(spec.Tasks, engine.TaskSpec{
 			Name:    t.GetName(),
@@ -113,6 +126,15 @@ func specFromProto(p *switchyardv1.WorkflowSpec) engine.WorkflowSpec {
 
 func workflowProto(wf *engine.Workflow) *switchyardv1.Workflow {
 	spec := &switchyardv1.WorkflowSpec{Name: wf.Spec.Name, Description: wf.Spec.Description, OnEvents: wf.Spec.OnEvents}
+	for _, t := range wf.Spec.EventTriggers {
+		spec.EventTriggers = append(spec.EventTriggers, &switchyardv1.EventTrigger{Key: t.Key, Filter: t.Filter, Scope: t.Scope})
+	}
+	for _, c := range wf.Spec.OnCron {
+		spec.OnCron = append(spec.OnCron, &switchyardv1.CronTrigger{Schedule: c.Schedule, TimeZone: c.TimeZone})
+	}
+	if c := wf.Spec.Concurrency; c != nil {
+		spec.Concurrency = &switchyardv1.ConcurrencyRule{Key: c.Key, MaxRuns: c.MaxRuns, Strategy: strategyProto[c.Strategy]}
+	}
 	for _, t := range wf.Spec.Tasks {
 		spec.Tasks = append(spec.Tasks, &switchyardv1.TaskSpec{
 			Name:    t.Name,
@@ -127,4 +149,17 @@ func workflowProto(wf *engine.Workflow) *switchyardv1.Workflow {
 		})
 	}
 	return &switchyardv1.Workflow{Spec: spec, Version: wf.Version, CreatedAt: timestamppb.New(wf.CreatedAt)}
+}
+
+var strategyName = map[switchyardv1.ConcurrencyStrategy]string{
+	switchyardv1.ConcurrencyStrategy_CONCURRENCY_STRATEGY_UNSPECIFIED:        "",
+	switchyardv1.ConcurrencyStrategy_CONCURRENCY_STRATEGY_QUEUE:              engine.StrategyQueue,
+	switchyardv1.ConcurrencyStrategy_CONCURRENCY_STRATEGY_CANCEL_IN_PROGRESS: engine.StrategyCancelInProgress,
+	switchyardv1.ConcurrencyStrategy_CONCURRENCY_STRATEGY_CANCEL_NEWEST:      engine.StrategyCancelNewest,
+}
+
+var strategyProto = map[string]switchyardv1.ConcurrencyStrategy{
+	engine.StrategyQueue:            switchyardv1.ConcurrencyStrategy_CONCURRENCY_STRATEGY_QUEUE,
+	engine.StrategyCancelInProgress: switchyardv1.ConcurrencyStrategy_CONCURRENCY_STRATEGY_CANCEL_IN_PROGRESS,
+	engine.StrategyCancelNewest:     switchyardv1.ConcurrencyStrategy_CONCURRENCY_STRATEGY_CANCEL_NEWEST,
 }

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -108,9 +107,11 @@ func (e *Engine) finishAttempt(ctx context.Context, tenantID string, r attemptRe
 			}
 			t.Error = r.Error
 			if r.Retryable && t.Attempt < t.MaxAttempts {
-				t.Status, t.AvailableAt, willRetry = store.TaskQueued, now, true
-				if !r.Immediate {
-					t.AvailableAt = now + backoff(t).Microseconds()
+				willRetry = true
+				if r.Immediate {
+					e.queue(t, now)
+				} else {
+					e.queue(t, now+backoff(t).Microseconds())
 				}
 				if err := q.TaskUpdate(ctx, t); err != nil {
 					return err
@@ -163,39 +164,26 @@ func repeatedOrStale(t *store.Task, r attemptReport, willRetry *bool) error {
 // advance queues the pending tasks whose parents all succeeded, and ends the run
 // when every task succeeded.
 func (e *Engine) advance(ctx context.Context, q store.Q, sig *signals, run *store.Run, tasks []*store.Task, now int64) error {
-	status := make(map[string]string, len(tasks))
-	for _, t := range tasks {
-		status[t.Name] = t.Status
+	for _, t := range readyTasks(tasks) {
+		e.queue(t, now)
+		if err := q.TaskUpdate(ctx, t); err != nil {
+			return err
+		}
+		sig.add(signalTasks)
 	}
-	all := true
 	for _, t := range tasks {
 		if t.Status != store.TaskSucceeded {
-			all = false
-		}
-		if t.Status != store.TaskPending {
-			continue
-		}
-		var parents []string
-		_ = json.Unmarshal([]byte(t.Parents), &parents)
-		ready := true
-		for _, p := range parents {
-			if status[p] != store.TaskSucceeded {
-				ready = false
-			}
-		}
-		if ready {
-			t.Status, t.AvailableAt = store.TaskQueued, now
-			if err := q.TaskUpdate(ctx, t); err != nil {
-				return err
-			}
-			sig.add(signalTasks)
+			return nil
 		}
 	}
-	if all && run.Status == store.RunActive {
-		run.Status, run.FinishedAt, run.UpdatedAt = store.RunSucceeded, now, now
-		return q.RunSetStatus(ctx, run)
+	if run.Status != store.RunActive {
+		return nil
 	}
-	return nil
+	run.Status, run.FinishedAt, run.UpdatedAt = store.RunSucceeded, now, now
+	if run.ConcurrencyKey != "" {
+		sig.add(signalAdmit)
+	}
+	return q.RunSetStatus(ctx, run)
 }
 
 // endRun ends an active run as failed or cancelled: tasks that have not ended are
@@ -217,6 +205,9 @@ func (e *Engine) endRun(ctx context.Context, q store.Q, sig *signals, run *store
 	}
 	run.Status, run.Error, run.FinishedAt, run.UpdatedAt = status, msg, now, now
 	sig.add(signalRun + run.ID)
+	if run.ConcurrencyKey != "" {
+		sig.add(signalAdmit)
+	}
 	return q.RunSetStatus(ctx, run)
 }
 

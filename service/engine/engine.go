@@ -33,6 +33,13 @@ type Config struct {
 	DispatchInterval time.Duration
 	// ReapInterval is how often lost attempts are looked for (1s).
 	ReapInterval time.Duration
+	// ScheduleInterval is how often delayed runs, waiting runs and cron ticks
+	// are looked at (1s); it bounds how late a delayed run or a tick starts.
+	ScheduleInterval time.Duration
+	// PriorityAging is the wait that one priority level is worth (10s): a
+	// queued task is passed by tasks of higher priority only when they became
+	// ready less than (difference in priority × PriorityAging) after it.
+	PriorityAging time.Duration
 	// SecretKey seals stored secrets (webhook secrets); [SecretKeyBytes] long.
 	// Without it webhooks cannot be created.
 	SecretKey []byte
@@ -67,6 +74,8 @@ func New(cfg Config) *Engine {
 	setDefault(&cfg.KeepaliveInterval, 15*time.Second)
 	setDefault(&cfg.DispatchInterval, 250*time.Millisecond)
 	setDefault(&cfg.ReapInterval, time.Second)
+	setDefault(&cfg.ScheduleInterval, time.Second)
+	setDefault(&cfg.PriorityAging, 10*time.Second)
 	e := &Engine{store: cfg.Store, log: cfg.Logger, now: cfg.Now, cfg: cfg, hub: newHub(), draining: make(chan struct{})}
 	e.disp.conns = make(map[string]*workerConn)
 	e.notify.in = make(chan string, 10_000)
@@ -84,6 +93,7 @@ func setDefault(d *time.Duration, def time.Duration) {
 func (e *Engine) Start(ctx context.Context) {
 	go e.runDispatcher(ctx)
 	go e.runReaper(ctx)
+	go e.runScheduler(ctx)
 	go e.runNotifier(ctx)
 	go func() {
 		for ctx.Err() == nil {

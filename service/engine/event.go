@@ -38,6 +38,11 @@ type Event struct {
 	OccurredAt     time.Time
 	CreatedAt      time.Time
 	IdempotencyKey string
+	// RunIDs are the runs the event started, replays included (GetEvent and
+	// pushes only).
+	RunIDs []string
+	// Skipped are the triggers that matched but started no run at the push.
+	Skipped []SkippedTrigger
 }
 
 // PushResult is the outcome of pushing one event.
@@ -103,6 +108,7 @@ func eventRow(tenantID string, in EventInput, now int64) (*store.Event, error) {
 		OccurredAt:     occurred,
 		CreatedAt:      now,
 		IdempotencyKey: in.IdempotencyKey,
+		Skipped:        "[]",
 	}, nil
 }
 
@@ -131,15 +137,20 @@ func eventFromRow(row *store.Event) *Event {
 	// Both columns hold JSON the engine wrote itself.
 	_ = json.Unmarshal([]byte(row.Payload), &ev.Payload)
 	_ = json.Unmarshal([]byte(row.Metadata), &ev.Metadata)
+	_ = json.Unmarshal([]byte(row.Skipped), &ev.Skipped)
 	return ev
 }
 
 // GetEvent returns one event of the tenant.
 func (e *Engine) GetEvent(ctx context.Context, tenantID, id string) (*Event, error) {
 	var row *store.Event
+	var runs map[string][]string
 	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
 		var err error
-		row, err = q.EventGet(ctx, tenantID, id)
+		if row, err = q.EventGet(ctx, tenantID, id); err != nil {
+			return err
+		}
+		runs, err = q.RunIDsByEvents(ctx, tenantID, []string{id})
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -148,7 +159,9 @@ func (e *Engine) GetEvent(ctx context.Context, tenantID, id string) (*Event, err
 	if err != nil {
 		return nil, err
 	}
-	return eventFromRow(row), nil
+	ev := eventFromRow(row)
+	ev.RunIDs = append([]string{}, runs[id]...)
+	return ev, nil
 }
 
 // EventFilter selects events for ListEvents.

@@ -20,11 +20,13 @@ const (
 	signalTasks  = "tasks"   // tasks were queued or slots freed: dispatch
 	signalRun    = "run:"    // + run id: the run changed
 	signalCancel = "cancel:" // + worker id + ":" + task id + ":" + attempt + ":" + reason: stop that attempt
+	signalAdmit  = "admit"   // a run with a concurrency key ended: start waiting runs
 )
 
 // hub fans signals out inside one process.
 type hub struct {
-	wake chan struct{} // the dispatcher's wake-up, coalesced
+	wake  chan struct{} // the dispatcher's wake-up, coalesced
+	admit chan struct{} // the scheduler's wake-up, coalesced
 
 	mu       sync.Mutex
 	runSubs  map[string]map[chan struct{}]struct{}
@@ -32,7 +34,7 @@ type hub struct {
 }
 
 func newHub() *hub {
-	return &hub{wake: make(chan struct{}, 1), runSubs: make(map[string]map[chan struct{}]struct{})}
+	return &hub{wake: make(chan struct{}, 1), admit: make(chan struct{}, 1), runSubs: make(map[string]map[chan struct{}]struct{})}
 }
 
 // deliver acts on a notification: signals separated by newlines.
@@ -45,10 +47,9 @@ func (h *hub) deliver(payload string) {
 func (h *hub) deliverOne(sig string) {
 	switch {
 	case sig == signalTasks:
-		select {
-		case h.wake <- struct{}{}:
-		default:
-		}
+		poke(h.wake)
+	case sig == signalAdmit:
+		poke(h.admit)
 	case strings.HasPrefix(sig, signalRun):
 		id := strings.TrimPrefix(sig, signalRun)
 		h.mu.Lock()
@@ -74,6 +75,14 @@ func (h *hub) deliverOne(sig string) {
 		if fn != nil {
 			fn(parts[0], parts[1], int32(attempt), parts[3])
 		}
+	}
+}
+
+// poke sends on a coalescing wake-up channel without blocking.
+func poke(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
 	}
 }
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -16,7 +17,8 @@ type pushItem struct {
 	label    string // "events[i]" within a bulk push, for messages
 
 	result *PushResult
-	err    error // a refusal of this item alone (its idempotency key was reused)
+	err    error       // a refusal of this item alone (its idempotency key was reused)
+	starts []triggered // the workflows the event starts, if it is stored
 
 	// Set for a single push waiting for its group's commit.
 	ctx  context.Context
@@ -105,6 +107,9 @@ func (e *Engine) insertEvents(ctx context.Context, q store.Q, sig *signals, item
 		live = append(live, it)
 		rows = append(rows, it.row)
 	}
+	if err := e.matchEvents(ctx, q, live); err != nil {
+		return err
+	}
 	inserted, err := q.EventInsertMany(ctx, rows)
 	if err != nil {
 		return err
@@ -162,60 +167,72 @@ func (e *Engine) insertEvents(ctx context.Context, q store.Q, sig *signals, item
 	return nil
 }
 
+// matchEvents finds the workflows each event starts, and records on the event
+// the triggers it skipped, before the events are stored.
+func (e *Engine) matchEvents(ctx context.Context, q store.Q, items []*pushItem) error {
+	indexes := map[string]*triggerIndex{}
+	for _, it := range items {
+		idx := indexes[it.tenantID]
+		if idx == nil {
+			var err error
+			if idx, err = e.triggers.index(ctx, q, it.tenantID); err != nil {
+				return err
+			}
+			indexes[it.tenantID] = idx
+		}
+		var skipped []SkippedTrigger
+		it.starts, skipped = idx.matchEvent(it.row)
+		it.row.Skipped = skippedJSON(skipped)
+	}
+	return nil
+}
+
+func skippedJSON(skipped []SkippedTrigger) string {
+	if len(skipped) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(skipped)
+	return string(b)
+}
+
 // trigger starts the runs of the events just inserted and fills in the runs that
 // deduplicated events started originally.
 func (e *Engine) trigger(ctx context.Context, q store.Q, sig *signals, items []*pushItem, inserted map[string]bool, now int64) error {
-	byTenant := map[string][]*pushItem{}
+	var plans []*plannedRun
+	deduped := map[string][]*pushItem{}
 	for _, it := range items {
-		if it.result != nil {
-			byTenant[it.tenantID] = append(byTenant[it.tenantID], it)
+		switch {
+		case it.result == nil:
+		case it.result.Deduplicated:
+			deduped[it.tenantID] = append(deduped[it.tenantID], it)
+		case inserted[it.row.ID]:
+			for _, t := range it.starts {
+				p := newRun{wf: t.wf, eventID: it.row.ID, input: it.row.Payload, priority: it.row.Priority, trigger: store.TriggerEvent, concurrencyKey: t.concurrencyKey}.plan(it.tenantID, now)
+				plans = append(plans, p)
+				it.result.RunIDs = append(it.result.RunIDs, p.run.ID)
+			}
+			it.result.Event.RunIDs = it.result.RunIDs
 		}
 	}
-	var runs []*store.Run
-	var tasks []*store.Task
-	for tenantID, its := range byTenant {
-		idx, err := e.triggers.index(ctx, q, tenantID)
+	for tenantID, its := range deduped {
+		ids := make([]string, len(its))
+		for i, it := range its {
+			ids[i] = it.result.Event.ID
+		}
+		byEvent, err := q.RunIDsByEvents(ctx, tenantID, ids)
 		if err != nil {
 			return err
 		}
-		var dedupedIDs []string
 		for _, it := range its {
-			if it.result.Deduplicated {
-				dedupedIDs = append(dedupedIDs, it.result.Event.ID)
-				continue
-			}
-			if !inserted[it.row.ID] {
-				continue
-			}
-			for _, wf := range idx.match(it.row.Key) {
-				run, ts := planRun(tenantID, wf, it.row.ID, it.row.Payload, it.row.Priority, now)
-				runs = append(runs, run)
-				tasks = append(tasks, ts...)
-				it.result.RunIDs = append(it.result.RunIDs, run.ID)
-			}
-		}
-		if len(dedupedIDs) > 0 {
-			byEvent, err := q.RunIDsByEvents(ctx, tenantID, dedupedIDs)
-			if err != nil {
-				return err
-			}
-			for _, it := range its {
-				if it.result.Deduplicated {
-					it.result.RunIDs = append([]string{}, byEvent[it.result.Event.ID]...)
-				}
-			}
+			it.result.RunIDs = append([]string{}, byEvent[it.result.Event.ID]...)
+			it.result.Event.RunIDs = it.result.RunIDs
 		}
 	}
-	if len(runs) > 0 {
-		if _, err := q.RunInsertMany(ctx, runs); err != nil {
-			return err
-		}
-		if err := q.TaskInsertMany(ctx, tasks); err != nil {
-			return err
-		}
-		sig.add(signalTasks)
+	if len(plans) == 0 {
+		return nil
 	}
-	return nil
+	_, err := e.startRuns(ctx, q, sig, plans, now)
+	return err
 }
 
 // Group commit bounds.

@@ -19,6 +19,16 @@ const (
 	RunSucceeded = store.RunSucceeded
 	RunFailed    = store.RunFailed
 	RunCancelled = store.RunCancelled
+	RunScheduled = store.RunScheduled
+	RunWaiting   = store.RunWaiting
+)
+
+// What starts a run, as [Run.Trigger] says.
+const (
+	TriggerEvent  = store.TriggerEvent
+	TriggerCron   = store.TriggerCron
+	TriggerManual = store.TriggerManual
+	TriggerReplay = store.TriggerReplay
 )
 
 // Run is one execution of a workflow version.
@@ -33,6 +43,12 @@ type Run struct {
 	Error           string
 	CreatedAt       time.Time
 	FinishedAt      time.Time
+	Trigger         string // one of the Trigger* kinds
+	ReplayOf        string
+	CronTick        time.Time
+	Priority        int32
+	ScheduledAt     time.Time
+	ConcurrencyKey  string
 }
 
 // Ended reports whether the run reached a final status.
@@ -74,6 +90,12 @@ func runFromRow(row *store.Run, running bool, tasks []*store.Task) *Run {
 		Error:           row.Error,
 		CreatedAt:       fromMicros(row.CreatedAt),
 		FinishedAt:      timeOrZero(row.FinishedAt),
+		Trigger:         row.TriggerKind,
+		ReplayOf:        row.ReplayOf,
+		CronTick:        timeOrZero(row.CronTick),
+		Priority:        row.Priority,
+		ScheduledAt:     timeOrZero(row.ScheduledAt),
+		ConcurrencyKey:  row.ConcurrencyKey,
 	}
 	_ = json.Unmarshal([]byte(row.Input), &r.Input)
 	if row.Status == store.RunActive {
@@ -147,13 +169,14 @@ type RunFilter struct {
 	Workflow      string
 	Status        string // one of the Run* statuses, or ""
 	EventID       string
+	Trigger       string // one of the Trigger* kinds, or ""
 	CreatedAfter  time.Time
 	CreatedBefore time.Time
 }
 
 // ListRuns returns one page of the tenant's runs, newest first, without tasks.
 func (e *Engine) ListRuns(ctx context.Context, tenantID string, f RunFilter, page Page) ([]*Run, string, error) {
-	p := &store.RunListParams{TenantID: tenantID, Workflow: f.Workflow, Status: f.Status, EventID: f.EventID}
+	p := &store.RunListParams{TenantID: tenantID, Workflow: f.Workflow, Status: f.Status, EventID: f.EventID, Trigger: f.Trigger}
 	if !f.CreatedAfter.IsZero() {
 		p.CreatedAfter = micros(f.CreatedAfter)
 	}
@@ -183,6 +206,10 @@ func (e *Engine) ListRuns(ctx context.Context, tenantID string, f RunFilter, pag
 	return runs, next, nil
 }
 
+func runEnded(status string) bool {
+	return status == store.RunSucceeded || status == store.RunFailed || status == store.RunCancelled
+}
+
 // CancelRun cancels a run that has not ended: its pending and queued tasks are
 // cancelled and the workers of its running tasks are told to stop. An ended run
 // is returned unchanged.
@@ -195,7 +222,7 @@ func (e *Engine) CancelRun(ctx context.Context, tenantID, id, reason string) (*R
 		if err != nil {
 			return err
 		}
-		if run.Status != store.RunActive {
+		if runEnded(run.Status) {
 			return nil
 		}
 		tasks, err := q.TaskListByRun(ctx, id)
@@ -213,59 +240,75 @@ func (e *Engine) CancelRun(ctx context.Context, tenantID, id, reason string) (*R
 	return e.GetRun(ctx, tenantID, id)
 }
 
+// RunInput is a manual run.
+type RunInput struct {
+	Input          map[string]any // nil means {}
+	IdempotencyKey string
+	RunAt          time.Time // zero or past means now
+	Priority       int32
+}
+
+// maxRunDelay bounds how far ahead a run can be scheduled.
+const maxRunDelay = 366 * 24 * time.Hour
+
 // RunWorkflow starts a run of the workflow's current version with input. With an
 // idempotency key, a repeat returns the original run (deduplicated); the same key
-// for another workflow or input is KindAlreadyExists.
-func (e *Engine) RunWorkflow(ctx context.Context, tenantID, name string, input map[string]any, idempotencyKey string) (runID string, deduplicated bool, err error) {
-	if input == nil {
-		input = map[string]any{}
+// for another workflow, input, start time or priority is KindAlreadyExists.
+func (e *Engine) RunWorkflow(ctx context.Context, tenantID, name string, in RunInput) (runID string, deduplicated bool, err error) {
+	if in.Input == nil {
+		in.Input = map[string]any{}
 	}
-	inputJSON, err := canonicalJSON(input)
+	inputJSON, err := canonicalJSON(in.Input)
 	if err != nil {
 		return "", false, invalid("input", "input.json", "not representable as JSON: %v", err)
 	}
 	if len(inputJSON) > MaxPayloadBytes {
 		return "", false, invalid("input", "input.max_bytes", "is %d bytes encoded as JSON; the limit is %d", len(inputJSON), MaxPayloadBytes)
 	}
+	var scheduledAt int64
+	if !in.RunAt.IsZero() {
+		if in.RunAt.After(e.now().Add(maxRunDelay)) {
+			return "", false, invalid("run_at", "run_at.max", "is more than %s ahead", maxRunDelay)
+		}
+		scheduledAt = micros(in.RunAt)
+	}
 	err = e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
 		deduplicated = false
-		head, err := q.WorkflowHeadGet(ctx, tenantID, name)
+		idx, err := e.triggers.index(ctx, q, tenantID)
 		if err != nil {
 			return err
 		}
-		if head.Deleted {
+		wf := idx.byName[name]
+		if wf == nil {
 			return store.ErrNotFound
 		}
-		wf, err := q.WorkflowGet(ctx, tenantID, name, head.Version)
+		key, err := wf.concurrencyKey(inputVars(inputJSON))
+		if err != nil {
+			return invalid("input", "concurrency.key", "the workflow's concurrency key cannot be evaluated on the input: %v", err)
+		}
+		now := micros(e.now())
+		p := newRun{wf: wf, input: inputJSON, priority: in.Priority, trigger: store.TriggerManual, scheduledAt: scheduledAt,
+			concurrencyKey: key, idempotencyKey: in.IdempotencyKey}.plan(tenantID, now)
+		inserted, err := e.startRuns(ctx, q, sig, []*plannedRun{p}, now)
 		if err != nil {
 			return err
 		}
-		run, tasks := planRun(tenantID, wf, "", inputJSON, 0, micros(e.now()))
-		run.IdempotencyKey = idempotencyKey
-		inserted, err := q.RunInsertMany(ctx, []*store.Run{run})
-		if err != nil {
-			return err
-		}
-		if !inserted[run.ID] {
-			orig, err := q.RunGetByIdempotencyKey(ctx, tenantID, idempotencyKey)
-			if err != nil {
-				return err
-			}
-			if orig.WorkflowName != name || !sameJSON(orig.Input, inputJSON) {
-				return &Error{
-					Kind:    KindAlreadyExists,
-					Message: fmt.Sprintf("idempotency key %q was already used by run %s for a different request (workflow or input differ)", idempotencyKey, orig.ID),
-					Details: map[string]string{"idempotency_key": idempotencyKey, "run_id": orig.ID},
-				}
-			}
-			runID, deduplicated = orig.ID, true
+		if inserted[p.run.ID] {
+			runID = p.run.ID
 			return nil
 		}
-		if err := q.TaskInsertMany(ctx, tasks); err != nil {
+		orig, err := q.RunGetByIdempotencyKey(ctx, tenantID, in.IdempotencyKey)
+		if err != nil {
 			return err
 		}
-		runID = run.ID
-		sig.add(signalTasks)
+		if orig.WorkflowName != name || !sameJSON(orig.Input, inputJSON) || orig.Priority != in.Priority || orig.ScheduledAt != scheduledAt {
+			return &Error{
+				Kind:    KindAlreadyExists,
+				Message: fmt.Sprintf("idempotency key %q was already used by run %s for a different request (workflow, input, run_at or priority differ)", in.IdempotencyKey, orig.ID),
+				Details: map[string]string{"idempotency_key": in.IdempotencyKey, "run_id": orig.ID},
+			}
+		}
+		runID, deduplicated = orig.ID, true
 		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {

@@ -3,18 +3,79 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
+
+	"cel.dev/cel-go/cel"
 
 	"github.com/switchyard/switchyard/service/store"
 )
 
-// triggerIndex maps event keys to the workflows they start, for one tenant. It is
-// rebuilt when the tenant's workflow generation (bumped by every workflow change,
-// on any server process) differs from the one it was built at, so a push always
-// sees the workflows committed before it.
+// compiledWorkflow is one workflow version with its expressions compiled. It is
+// built once per version and shared by every index of its tenant that holds it.
+type compiledWorkflow struct {
+	row         *store.Workflow
+	spec        WorkflowSpec
+	triggers    []*eventTrigger
+	concurrency cel.Program // nil without a concurrency rule
+}
+
+// eventTrigger is one event trigger of a compiled workflow.
+type eventTrigger struct {
+	wf     *compiledWorkflow
+	key    string // the key or pattern
+	scope  string
+	filter cel.Program // nil without a filter
+}
+
+// compileWorkflow compiles a stored workflow version. Stored specs were checked
+// when they were put, so an error here means the stored row is damaged.
+func compileWorkflow(row *store.Workflow) (*compiledWorkflow, error) {
+	wf := &compiledWorkflow{row: row}
+	if err := json.Unmarshal([]byte(row.Spec), &wf.spec); err != nil {
+		return nil, fmt.Errorf("workflow %s version %d: %w", row.Name, row.Version, err)
+	}
+	for _, k := range wf.spec.OnEvents {
+		wf.triggers = append(wf.triggers, &eventTrigger{wf: wf, key: k})
+	}
+	for _, t := range wf.spec.EventTriggers {
+		et := &eventTrigger{wf: wf, key: t.Key, scope: t.Scope}
+		if t.Filter != "" {
+			p, err := compileFilter(t.Filter)
+			if err != nil {
+				return nil, fmt.Errorf("workflow %s version %d: filter: %w", row.Name, row.Version, err)
+			}
+			et.filter = p
+		}
+		wf.triggers = append(wf.triggers, et)
+	}
+	if c := wf.spec.Concurrency; c != nil {
+		p, err := compileConcurrencyKey(c.Key)
+		if err != nil {
+			return nil, fmt.Errorf("workflow %s version %d: concurrency key: %w", row.Name, row.Version, err)
+		}
+		wf.concurrency = p
+	}
+	return wf, nil
+}
+
+// concurrencyKey evaluates the workflow's concurrency key for a run; "" when
+// the workflow has no rule.
+func (wf *compiledWorkflow) concurrencyKey(vars func() eventVars) (string, error) {
+	if wf.concurrency == nil {
+		return "", nil
+	}
+	return evalConcurrencyKey(wf.concurrency, vars())
+}
+
+// triggerIndex holds a tenant's current workflows and an index of their event
+// triggers by key pattern. It is rebuilt when the tenant's workflow generation
+// (bumped by every workflow change, on any server process) differs from the one
+// it was built at, so a push always sees the workflows committed before it.
 type triggerIndex struct {
 	generation int64
-	byKey      map[string][]*store.Workflow
+	keys       keyIndex[*eventTrigger]
+	byName     map[string]*compiledWorkflow
 }
 
 // triggerCache holds the indexes of the tenants this process has seen.
@@ -31,23 +92,26 @@ func (c *triggerCache) index(ctx context.Context, q store.Q, tenantID string) (*
 		return nil, err
 	}
 	c.mu.Lock()
-	idx := c.indexes[tenantID]
+	old := c.indexes[tenantID]
 	c.mu.Unlock()
-	if idx != nil && idx.generation == gen {
-		return idx, nil
+	if old != nil && old.generation == gen {
+		return old, nil
 	}
 	rows, err := q.WorkflowListCurrent(ctx, tenantID, "", 0)
 	if err != nil {
 		return nil, err
 	}
-	idx = &triggerIndex{generation: gen, byKey: make(map[string][]*store.Workflow)}
+	idx := &triggerIndex{generation: gen, byName: make(map[string]*compiledWorkflow, len(rows))}
 	for _, row := range rows {
-		var spec WorkflowSpec
-		if json.Unmarshal([]byte(row.Spec), &spec) != nil {
-			continue
+		wf := old.reuse(row)
+		if wf == nil {
+			if wf, err = compileWorkflow(row); err != nil {
+				return nil, err
+			}
 		}
-		for _, key := range spec.OnEvents {
-			idx.byKey[key] = append(idx.byKey[key], row)
+		idx.byName[row.Name] = wf
+		for _, t := range wf.triggers {
+			idx.keys.add(t.key, t)
 		}
 	}
 	c.mu.Lock()
@@ -59,34 +123,151 @@ func (c *triggerCache) index(ctx context.Context, q store.Q, tenantID string) (*
 	return idx, nil
 }
 
-// match returns the workflows an event key starts.
-func (idx *triggerIndex) match(key string) []*store.Workflow {
-	return idx.byKey[key]
+// reuse returns the compiled form of row from an older index, if it holds the
+// same version.
+func (idx *triggerIndex) reuse(row *store.Workflow) *compiledWorkflow {
+	if idx == nil {
+		return nil
+	}
+	if wf := idx.byName[row.Name]; wf != nil && wf.row.Version == row.Version {
+		return wf
+	}
+	return nil
 }
 
-// planRun builds a run of wf and its tasks: tasks without parents are queued,
-// the others wait for their parents.
-func planRun(tenantID string, wf *store.Workflow, eventID, inputJSON string, priority int32, now int64) (*store.Run, []*store.Task) {
-	var spec WorkflowSpec
-	_ = json.Unmarshal([]byte(wf.Spec), &spec) // stored by the engine
+// SkippedTrigger is a trigger whose key and scope matched an event but that
+// started no run, and why.
+type SkippedTrigger struct {
+	Workflow        string `json:"workflow"`
+	WorkflowVersion int32  `json:"workflow_version"`
+	Trigger         string `json:"trigger"`
+	Reason          string `json:"reason"`
+}
+
+// triggered is a workflow an event starts, with the run's concurrency key.
+type triggered struct {
+	wf             *compiledWorkflow
+	concurrencyKey string
+}
+
+// matchEvent returns the workflows an event starts (each once, however many of
+// its triggers match) and the matching triggers that started nothing.
+func (idx *triggerIndex) matchEvent(ev *store.Event) (starts []triggered, skipped []SkippedTrigger) {
+	var vars eventVars
+	lazyVars := func() eventVars {
+		if vars == nil {
+			vars = rowVars(ev)
+		}
+		return vars
+	}
+	type miss struct {
+		wf   *compiledWorkflow
+		skip SkippedTrigger
+	}
+	var misses []miss
+	started := map[*compiledWorkflow]bool{}
+	for _, t := range idx.keys.match(ev.Key) {
+		if started[t.wf] || (t.scope != "" && t.scope != ev.Scope) {
+			continue
+		}
+		reason := ""
+		if t.filter != nil {
+			ok, err := evalFilter(t.filter, lazyVars())
+			switch {
+			case err != nil:
+				reason = err.Error()
+			case !ok:
+				reason = "filter is false"
+			}
+		}
+		var key string
+		if reason == "" {
+			var err error
+			if key, err = t.wf.concurrencyKey(lazyVars); err != nil {
+				reason = err.Error()
+			}
+		}
+		if reason != "" {
+			misses = append(misses, miss{t.wf, SkippedTrigger{Workflow: t.wf.row.Name, WorkflowVersion: t.wf.row.Version, Trigger: t.key, Reason: reason}})
+			continue
+		}
+		started[t.wf] = true
+		starts = append(starts, triggered{wf: t.wf, concurrencyKey: key})
+	}
+	// A workflow that another of its triggers started skipped nothing.
+	for _, m := range misses {
+		if !started[m.wf] {
+			skipped = append(skipped, m.skip)
+		}
+	}
+	return starts, skipped
+}
+
+// rowVars are the CEL variables of a stored event.
+func rowVars(ev *store.Event) eventVars {
+	var payload map[string]any
+	var metadata map[string]string
+	_ = json.Unmarshal([]byte(ev.Payload), &payload) // stored by the engine
+	_ = json.Unmarshal([]byte(ev.Metadata), &metadata)
+	return newEventVars(ev.Key, payload, metadata, ev.Scope)
+}
+
+// inputVars are the CEL variables of a run started without an event.
+func inputVars(inputJSON string) func() eventVars {
+	return func() eventVars {
+		var payload map[string]any
+		_ = json.Unmarshal([]byte(inputJSON), &payload)
+		return newEventVars("", payload, nil, "")
+	}
+}
+
+// newRun says what starts a run and with what.
+type newRun struct {
+	wf             *compiledWorkflow
+	eventID        string
+	input          string // a JSON object
+	priority       int32
+	trigger        string
+	replayOf       string
+	cronTick       int64
+	scheduledAt    int64
+	concurrencyKey string
+	idempotencyKey string
+}
+
+// plannedRun is a run and its tasks before they are stored.
+type plannedRun struct {
+	run   *store.Run
+	tasks []*store.Task
+}
+
+// plan builds a run and its tasks, all pending: admission decides whether the
+// run starts now, later or waits.
+func (n newRun) plan(tenantID string, now int64) *plannedRun {
+	wf := n.wf
 	run := &store.Run{
 		ID:              newID(),
 		TenantID:        tenantID,
-		WorkflowName:    wf.Name,
-		WorkflowVersion: wf.Version,
-		Status:          store.RunActive,
-		EventID:         eventID,
-		Input:           inputJSON,
-		Priority:        priority,
+		WorkflowName:    wf.row.Name,
+		WorkflowVersion: wf.row.Version,
+		EventID:         n.eventID,
+		Input:           n.input,
+		Priority:        n.priority,
+		IdempotencyKey:  n.idempotencyKey,
 		CreatedAt:       now,
 		UpdatedAt:       now,
+		TriggerKind:     n.trigger,
+		ReplayOf:        n.replayOf,
+		CronTick:        n.cronTick,
+		ScheduledAt:     n.scheduledAt,
+		ConcurrencyKey:  n.concurrencyKey,
 	}
-	tasks := make([]*store.Task, len(spec.Tasks))
-	for i, ts := range spec.Tasks {
-		status := store.TaskPending
-		if len(ts.Parents) == 0 {
-			status = store.TaskQueued
-		}
+	if n.concurrencyKey != "" {
+		run.ConcurrencyMax = wf.spec.Concurrency.MaxRuns
+		run.ConcurrencyStrategy = wf.spec.Concurrency.Strategy
+	}
+	tasks := make([]*store.Task, len(wf.spec.Tasks))
+	for i, ts := range wf.spec.Tasks {
 		parents, _ := json.Marshal(ts.Parents)
 		if ts.Parents == nil {
 			parents = []byte("[]")
@@ -98,15 +279,15 @@ func planRun(tenantID string, wf *store.Workflow, eventID, inputJSON string, pri
 			Name:             ts.Name,
 			Action:           ts.Action,
 			Parents:          string(parents),
-			Status:           status,
+			Status:           store.TaskPending,
 			MaxAttempts:      ts.Retry.MaxAttempts,
 			InitialBackoffMS: ts.Retry.InitialBackoff.Milliseconds(),
 			MaxBackoffMS:     ts.Retry.MaxBackoff.Milliseconds(),
 			TimeoutMS:        ts.Timeout.Milliseconds(),
-			Priority:         priority,
+			Priority:         n.priority,
 			AvailableAt:      now,
 			CreatedAt:        now,
 		}
 	}
-	return run, tasks
+	return &plannedRun{run: run, tasks: tasks}
 }

@@ -28,6 +28,10 @@ type WorkflowSpec struct {
 	Description string     `json:"description,omitempty"`
 	OnEvents    []string   `json:"on_events,omitempty"`
 	Tasks       []TaskSpec `json:"tasks"`
+
+	EventTriggers []EventTrigger   `json:"event_triggers,omitempty"`
+	OnCron        []CronTrigger    `json:"on_cron,omitempty"`
+	Concurrency   *ConcurrencyRule `json:"concurrency,omitempty"`
 }
 
 // TaskSpec is one node of a workflow's DAG.
@@ -58,6 +62,9 @@ type Workflow struct {
 func (s *WorkflowSpec) normalize() error {
 	if len(s.Tasks) == 0 {
 		return invalid("spec.tasks", "tasks.required", "a workflow needs at least one task")
+	}
+	if err := s.normalizeRules(); err != nil {
+		return err
 	}
 	index := make(map[string]int, len(s.Tasks))
 	for i := range s.Tasks {
@@ -181,6 +188,9 @@ func (e *Engine) PutWorkflow(ctx context.Context, tenantID string, spec Workflow
 		if err := q.WorkflowHeadUpsert(ctx, &store.WorkflowHead{TenantID: tenantID, Name: spec.Name, Version: row.Version, UpdatedAt: now}); err != nil {
 			return err
 		}
+		if err := e.replaceCron(ctx, q, tenantID, spec, now); err != nil {
+			return err
+		}
 		wf, changed = workflowFromRow(row), true
 		return nil
 	})
@@ -250,7 +260,10 @@ func (e *Engine) DeleteWorkflow(ctx context.Context, tenantID, name string) erro
 			return store.ErrNotFound
 		}
 		head.Deleted, head.UpdatedAt = true, micros(e.now())
-		return q.WorkflowHeadUpsert(ctx, head)
+		if err := q.WorkflowHeadUpsert(ctx, head); err != nil {
+			return err
+		}
+		return q.CronReplace(ctx, tenantID, name, nil)
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return &Error{Kind: KindNotFound, Message: fmt.Sprintf("workflow %s not found", name)}

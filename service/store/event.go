@@ -22,6 +22,8 @@ type Event struct {
 	OccurredAt     int64  `bun:"occurred_at"`
 	CreatedAt      int64  `bun:"created_at"`
 	IdempotencyKey string `bun:"idempotency_key,nullzero"`
+	// Skipped is a JSON array of the triggers that matched but started no run.
+	Skipped string `bun:"skipped"`
 }
 
 // EventInsertMany inserts events in one statement. An event whose idempotency key

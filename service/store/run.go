@@ -10,11 +10,23 @@ import (
 // Run statuses, as stored. A run that has not ended is ACTIVE; whether it is
 // queued or running is derived from its tasks when read, so that claiming a task
 // never writes (or locks) its run.
+// A run waiting to start is SCHEDULED (until its scheduled_at) or WAITING (for a
+// run with its concurrency key to end); its tasks stay PENDING meanwhile.
 const (
+	RunScheduled = "SCHEDULED"
+	RunWaiting   = "WAITING"
 	RunActive    = "ACTIVE"
 	RunSucceeded = "SUCCEEDED"
 	RunFailed    = "FAILED"
 	RunCancelled = "CANCELLED"
+)
+
+// What started a run.
+const (
+	TriggerEvent  = "EVENT"
+	TriggerCron   = "CRON"
+	TriggerManual = "MANUAL"
+	TriggerReplay = "REPLAY"
 )
 
 // The statuses an active run shows, derived from its tasks.
@@ -40,6 +52,14 @@ type Run struct {
 	CreatedAt       int64  `bun:"created_at"`
 	UpdatedAt       int64  `bun:"updated_at"`
 	FinishedAt      int64  `bun:"finished_at"`
+	TriggerKind     string `bun:"trigger_kind"`
+	ReplayOf        string `bun:"replay_of"`
+	CronTick        int64  `bun:"cron_tick"`
+	ScheduledAt     int64  `bun:"scheduled_at"`
+	// The concurrency rule the run was created under; an empty key means none.
+	ConcurrencyKey      string `bun:"concurrency_key"`
+	ConcurrencyMax      int32  `bun:"concurrency_max"`
+	ConcurrencyStrategy string `bun:"concurrency_strategy"`
 }
 
 // RunInsertMany inserts runs. With skipUsedKeys, a run whose idempotency key the
@@ -143,6 +163,19 @@ func (q Q) RunIDsByEvents(ctx context.Context, tenantID string, eventIDs []strin
 	return out, nil
 }
 
+// RunSetStatusIf sets a run's status (and error and times) only while its stored
+// status is from, and reports whether it did: a compare-and-set, so that of
+// several server processes exactly one moves a run on.
+func (q Q) RunSetStatusIf(ctx context.Context, r *Run, from string) (bool, error) {
+	res, err := q.db.NewUpdate().Model(r).Column("status", "error", "updated_at", "finished_at").
+		WherePK().Where("status = ?", from).Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("update run %s: %w", r.ID, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // RunSetStatus sets a run's status, error and finish time.
 func (q Q) RunSetStatus(ctx context.Context, r *Run) error {
 	_, err := q.db.NewUpdate().Model(r).Column("status", "error", "updated_at", "finished_at").WherePK().Exec(ctx)
@@ -158,6 +191,7 @@ type RunListParams struct {
 	Workflow      string
 	Status        string
 	EventID       string
+	Trigger       string
 	CreatedAfter  int64
 	CreatedBefore int64
 	BeforeID      string
@@ -182,6 +216,9 @@ func (q Q) RunList(ctx context.Context, p *RunListParams) ([]*Run, error) {
 	}
 	if p.EventID != "" {
 		sel.Where("event_id = ?", p.EventID)
+	}
+	if p.Trigger != "" {
+		sel.Where("trigger_kind = ?", p.Trigger)
 	}
 	if err := newestFirst(sel, p.CreatedAfter, p.CreatedBefore, p.BeforeID, p.Limit).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)

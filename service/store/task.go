@@ -38,10 +38,13 @@ type Task struct {
 	Output           *string `bun:"output"` // a JSON object once succeeded
 	Error            string  `bun:"error"`
 	AvailableAt      int64   `bun:"available_at"`
-	LeaseExpiresAt   int64   `bun:"lease_expires_at"`
-	StartedAt        int64   `bun:"started_at"`
-	FinishedAt       int64   `bun:"finished_at"`
-	CreatedAt        int64   `bun:"created_at"`
+	// QueueRank orders queued tasks, lowest first: the time the task became
+	// ready, moved earlier by its priority (see the engine's queue rule).
+	QueueRank      int64 `bun:"queue_rank"`
+	LeaseExpiresAt int64 `bun:"lease_expires_at"`
+	StartedAt      int64 `bun:"started_at"`
+	FinishedAt     int64 `bun:"finished_at"`
+	CreatedAt      int64 `bun:"created_at"`
 }
 
 // TaskInsertMany inserts tasks.
@@ -105,7 +108,7 @@ func (q Q) TaskOutputs(ctx context.Context, runID string, names []string) (map[s
 // TaskUpdate writes a task's state.
 func (q Q) TaskUpdate(ctx context.Context, t *Task) error {
 	_, err := q.db.NewUpdate().Model(t).
-		Column("status", "attempt", "worker_id", "output", "error", "available_at", "lease_expires_at", "started_at", "finished_at").
+		Column("status", "attempt", "worker_id", "output", "error", "available_at", "queue_rank", "lease_expires_at", "started_at", "finished_at").
 		WherePK().Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("update task %s: %w", t.ID, err)
@@ -123,7 +126,7 @@ type TaskClaimParams struct {
 }
 
 // TaskClaim assigns up to Limit queued tasks whose backoff has passed to the
-// worker, most urgent first, then oldest: one statement that locks, skips rows
+// worker, lowest queue rank first, then oldest: one statement that locks, skips rows
 // another claim holds (Postgres), and marks them RUNNING with the next attempt and
 // a lease of their timeout.
 func (q Q) TaskClaim(ctx context.Context, p *TaskClaimParams) ([]*Task, error) {
@@ -139,7 +142,7 @@ func (q Q) TaskClaim(ctx context.Context, p *TaskClaimParams) ([]*Task, error) {
 		WITH claimable AS (
 			SELECT id FROM tasks
 			WHERE tenant_id = ? AND status = ? AND action IN (?) AND available_at <= ?
-			ORDER BY priority DESC, available_at, id
+			ORDER BY queue_rank, id
 			LIMIT ? `+lock+`
 		)
 		UPDATE tasks SET

@@ -46,8 +46,14 @@ type Event struct {
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// The idempotency key the event was pushed with, if any.
 	IdempotencyKey string `protobuf:"bytes,9,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The runs the event started, replays included, oldest first. Filled by
+	// GetEvent, PushEvent and BulkPushEvents; empty in ListEvents.
+	RunIds []string `protobuf:"bytes,10,rep,name=run_ids,json=runIds,proto3" json:"run_ids,omitempty"`
+	// The triggers whose key and scope matched but that started no run when the
+	// event was pushed, and why.
+	SkippedTriggers []*SkippedTrigger `protobuf:"bytes,11,rep,name=skipped_triggers,json=skippedTriggers,proto3" json:"skipped_triggers,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Event) Reset() {
@@ -143,6 +149,94 @@ func (x *Event) GetIdempotencyKey() string {
 	return ""
 }
 
+func (x *Event) GetRunIds() []string {
+	if x != nil {
+		return x.RunIds
+	}
+	return nil
+}
+
+func (x *Event) GetSkippedTriggers() []*SkippedTrigger {
+	if x != nil {
+		return x.SkippedTriggers
+	}
+	return nil
+}
+
+// SkippedTrigger is a trigger that matched an event's key but started no run.
+type SkippedTrigger struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The workflow.
+	Workflow string `protobuf:"bytes,1,opt,name=workflow,proto3" json:"workflow,omitempty"`
+	// The workflow's version at the time.
+	WorkflowVersion int32 `protobuf:"varint,2,opt,name=workflow_version,json=workflowVersion,proto3" json:"workflow_version,omitempty"`
+	// The trigger's key pattern.
+	Trigger string `protobuf:"bytes,3,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	// Why no run started: the filter was false, or evaluating the filter or the
+	// concurrency key failed (with the error).
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SkippedTrigger) Reset() {
+	*x = SkippedTrigger{}
+	mi := &file_switchyard_v1_event_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SkippedTrigger) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SkippedTrigger) ProtoMessage() {}
+
+func (x *SkippedTrigger) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_event_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SkippedTrigger.ProtoReflect.Descriptor instead.
+func (*SkippedTrigger) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_event_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SkippedTrigger) GetWorkflow() string {
+	if x != nil {
+		return x.Workflow
+	}
+	return ""
+}
+
+func (x *SkippedTrigger) GetWorkflowVersion() int32 {
+	if x != nil {
+		return x.WorkflowVersion
+	}
+	return 0
+}
+
+func (x *SkippedTrigger) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
+}
+
+func (x *SkippedTrigger) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // PushEventRequest describes one event to store.
 type PushEventRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -167,7 +261,7 @@ type PushEventRequest struct {
 
 func (x *PushEventRequest) Reset() {
 	*x = PushEventRequest{}
-	mi := &file_switchyard_v1_event_proto_msgTypes[1]
+	mi := &file_switchyard_v1_event_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -179,7 +273,7 @@ func (x *PushEventRequest) String() string {
 func (*PushEventRequest) ProtoMessage() {}
 
 func (x *PushEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_event_proto_msgTypes[1]
+	mi := &file_switchyard_v1_event_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -192,7 +286,7 @@ func (x *PushEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushEventRequest.ProtoReflect.Descriptor instead.
 func (*PushEventRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_event_proto_rawDescGZIP(), []int{1}
+	return file_switchyard_v1_event_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *PushEventRequest) GetKey() string {
@@ -260,7 +354,7 @@ type PushEventResponse struct {
 
 func (x *PushEventResponse) Reset() {
 	*x = PushEventResponse{}
-	mi := &file_switchyard_v1_event_proto_msgTypes[2]
+	mi := &file_switchyard_v1_event_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -272,7 +366,7 @@ func (x *PushEventResponse) String() string {
 func (*PushEventResponse) ProtoMessage() {}
 
 func (x *PushEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_event_proto_msgTypes[2]
+	mi := &file_switchyard_v1_event_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -285,7 +379,7 @@ func (x *PushEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushEventResponse.ProtoReflect.Descriptor instead.
 func (*PushEventResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_event_proto_rawDescGZIP(), []int{2}
+	return file_switchyard_v1_event_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PushEventResponse) GetEvent() *Event {
@@ -320,7 +414,7 @@ type BulkPushEventsRequest struct {
 
 func (x *BulkPushEventsRequest) Reset() {
 	*x = BulkPushEventsRequest{}
-	mi := &file_switchyard_v1_event_proto_msgTypes[3]
+	mi := &file_switchyard_v1_event_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -332,7 +426,7 @@ func (x *BulkPushEventsRequest) String() string {
 func (*BulkPushEventsRequest) ProtoMessage() {}
 
 func (x *BulkPushEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_event_proto_msgTypes[3]
+	mi := &file_switchyard_v1_event_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -345,7 +439,7 @@ func (x *BulkPushEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BulkPushEventsRequest.ProtoReflect.Descriptor instead.
 func (*BulkPushEventsRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_event_proto_rawDescGZIP(), []int{3}
+	return file_switchyard_v1_event_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *BulkPushEventsRequest) GetEvents() []*PushEventRequest {
@@ -366,7 +460,7 @@ type BulkPushEventsResponse struct {
 
 func (x *BulkPushEventsResponse) Reset() {
 	*x = BulkPushEventsResponse{}
-	mi := &file_switchyard_v1_event_proto_msgTypes[4]
+	mi := &file_switchyard_v1_event_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -378,7 +472,7 @@ func (x *BulkPushEventsResponse) String() string {
 func (*BulkPushEventsResponse) ProtoMessage() {}
 
 func (x *BulkPushEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_event_proto_msgTypes[4]
+	mi := &file_switchyard_v1_event_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -391,7 +485,7 @@ func (x *BulkPushEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BulkPushEventsResponse.ProtoReflect.Descriptor instead.
 func (*BulkPushEventsResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_event_proto_rawDescGZIP(), []int{4}
+	return file_switchyard_v1_event_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *BulkPushEventsResponse) GetResults() []*PushEventResponse {
@@ -412,7 +506,7 @@ type GetEventRequest struct {
 
 func (x *GetEventRequest) Reset() {
 	*x = GetEventRequest{}
-	mi := &file_switchyard_v1_event_proto_msgTypes[5]
+	mi := &file_switchyard_v1_event_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -424,7 +518,7 @@ func (x *GetEventRequest) String() string {
 func (*GetEventRequest) ProtoMessage() {}
 
 func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_event_proto_msgTypes[5]
+	mi := &file_switchyard_v1_event_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -437,7 +531,7 @@ func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEventRequest.ProtoReflect.Descriptor instead.
 func (*GetEventRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_event_proto_rawDescGZIP(), []int{5}
+	return file_switchyard_v1_event_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetEventRequest) GetId() string {
@@ -458,7 +552,7 @@ type GetEventResponse struct {
 
 func (x *GetEventResponse) Reset() {
 	*x = GetEventResponse{}
-	mi := &file_switchyard_v1_event_proto_msgTypes[6]
+	mi := &file_switchyard_v1_event_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -470,7 +564,7 @@ func (x *GetEventResponse) String() string {
 func (*GetEventResponse) ProtoMessage() {}
 
 func (x *GetEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_event_proto_msgTypes[6]
+	mi := &file_switchyard_v1_event_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -483,7 +577,7 @@ func (x *GetEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEventResponse.ProtoReflect.Descriptor instead.
 func (*GetEventResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_event_proto_rawDescGZIP(), []int{6}
+	return file_switchyard_v1_event_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetEventResponse) GetEvent() *Event {
@@ -514,7 +608,7 @@ type ListEventsRequest struct {
 
 func (x *ListEventsRequest) Reset() {
 	*x = ListEventsRequest{}
-	mi := &file_switchyard_v1_event_proto_msgTypes[7]
+	mi := &file_switchyard_v1_event_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -526,7 +620,7 @@ func (x *ListEventsRequest) String() string {
 func (*ListEventsRequest) ProtoMessage() {}
 
 func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_event_proto_msgTypes[7]
+	mi := &file_switchyard_v1_event_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -539,7 +633,7 @@ func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListEventsRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_event_proto_rawDescGZIP(), []int{7}
+	return file_switchyard_v1_event_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListEventsRequest) GetKey() string {
@@ -597,7 +691,7 @@ type ListEventsResponse struct {
 
 func (x *ListEventsResponse) Reset() {
 	*x = ListEventsResponse{}
-	mi := &file_switchyard_v1_event_proto_msgTypes[8]
+	mi := &file_switchyard_v1_event_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -609,7 +703,7 @@ func (x *ListEventsResponse) String() string {
 func (*ListEventsResponse) ProtoMessage() {}
 
 func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_event_proto_msgTypes[8]
+	mi := &file_switchyard_v1_event_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -622,7 +716,7 @@ func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListEventsResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_event_proto_rawDescGZIP(), []int{8}
+	return file_switchyard_v1_event_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListEventsResponse) GetEvents() []*Event {
@@ -639,11 +733,131 @@ func (x *ListEventsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// ReplayEventRequest names the event to replay.
+type ReplayEventRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The event's id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Makes the call safe to retry: unique per tenant among replays, up to 255
+	// characters.
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ReplayEventRequest) Reset() {
+	*x = ReplayEventRequest{}
+	mi := &file_switchyard_v1_event_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayEventRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayEventRequest) ProtoMessage() {}
+
+func (x *ReplayEventRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_event_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayEventRequest.ProtoReflect.Descriptor instead.
+func (*ReplayEventRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_event_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ReplayEventRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ReplayEventRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+// ReplayEventResponse names the runs the replay started.
+type ReplayEventResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The runs started.
+	RunIds []string `protobuf:"bytes,1,rep,name=run_ids,json=runIds,proto3" json:"run_ids,omitempty"`
+	// Triggers that matched but started no run, and why.
+	SkippedTriggers []*SkippedTrigger `protobuf:"bytes,2,rep,name=skipped_triggers,json=skippedTriggers,proto3" json:"skipped_triggers,omitempty"`
+	// True when the idempotency key matched an earlier replay and nothing started.
+	Deduplicated  bool `protobuf:"varint,3,opt,name=deduplicated,proto3" json:"deduplicated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayEventResponse) Reset() {
+	*x = ReplayEventResponse{}
+	mi := &file_switchyard_v1_event_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayEventResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayEventResponse) ProtoMessage() {}
+
+func (x *ReplayEventResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_event_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayEventResponse.ProtoReflect.Descriptor instead.
+func (*ReplayEventResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_event_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ReplayEventResponse) GetRunIds() []string {
+	if x != nil {
+		return x.RunIds
+	}
+	return nil
+}
+
+func (x *ReplayEventResponse) GetSkippedTriggers() []*SkippedTrigger {
+	if x != nil {
+		return x.SkippedTriggers
+	}
+	return nil
+}
+
+func (x *ReplayEventResponse) GetDeduplicated() bool {
+	if x != nil {
+		return x.Deduplicated
+	}
+	return false
+}
+
 var File_switchyard_v1_event_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x19switchyard/v1/event.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xac\x03\n" +
+	"\x19switchyard/v1/event.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x04\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x121\n" +
@@ -655,10 +869,18 @@ const file_switchyard_v1_event_proto_rawDesc = "" +
 	"occurredAt\x129\n" +
 	"\n" +
 	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12'\n" +
-	"\x0fidempotency_key\x18\t \x01(\tR\x0eidempotencyKey\x1a;\n" +
+	"\x0fidempotency_key\x18\t \x01(\tR\x0eidempotencyKey\x12\x17\n" +
+	"\arun_ids\x18\n" +
+	" \x03(\tR\x06runIds\x12H\n" +
+	"\x10skipped_triggers\x18\v \x03(\v2\x1d.switchyard.v1.SkippedTriggerR\x0fskippedTriggers\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe6\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x89\x01\n" +
+	"\x0eSkippedTrigger\x12\x1a\n" +
+	"\bworkflow\x18\x01 \x01(\tR\bworkflow\x12)\n" +
+	"\x10workflow_version\x18\x02 \x01(\x05R\x0fworkflowVersion\x12\x18\n" +
+	"\atrigger\x18\x03 \x01(\tR\atrigger\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xe6\x03\n" +
 	"\x10PushEventRequest\x121\n" +
 	"\x03key\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a\x10\x01\x18\xff\x012\x13^[A-Za-z0-9._:/-]+$R\x03key\x121\n" +
 	"\apayload\x18\x02 \x01(\v2\x17.google.protobuf.StructR\apayload\x12c\n" +
@@ -694,7 +916,14 @@ const file_switchyard_v1_event_proto_rawDesc = "" +
 	"page_token\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"j\n" +
 	"\x12ListEventsResponse\x12,\n" +
 	"\x06events\x18\x01 \x03(\v2\x14.switchyard.v1.EventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xc3\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"a\n" +
+	"\x12ReplayEventRequest\x12\x18\n" +
+	"\x02id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x02id\x121\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xff\x01R\x0eidempotencyKey\"\x9c\x01\n" +
+	"\x13ReplayEventResponse\x12\x17\n" +
+	"\arun_ids\x18\x01 \x03(\tR\x06runIds\x12H\n" +
+	"\x10skipped_triggers\x18\x02 \x03(\v2\x1d.switchyard.v1.SkippedTriggerR\x0fskippedTriggers\x12\"\n" +
+	"\fdeduplicated\x18\x03 \x01(\bR\fdeduplicated2\xbc\x04\n" +
 	"\fEventService\x12e\n" +
 	"\tPushEvent\x12\x1f.switchyard.v1.PushEventRequest\x1a .switchyard.v1.PushEventResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
 	"/v1/events\x12y\n" +
@@ -702,7 +931,8 @@ const file_switchyard_v1_event_proto_rawDesc = "" +
 	"\bGetEvent\x12\x1e.switchyard.v1.GetEventRequest\x1a\x1f.switchyard.v1.GetEventResponse\"\x1a\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/events/{id}\x90\x02\x01\x12h\n" +
 	"\n" +
 	"ListEvents\x12 .switchyard.v1.ListEventsRequest\x1a!.switchyard.v1.ListEventsResponse\"\x15\x82\xd3\xe4\x93\x02\f\x12\n" +
-	"/v1/events\x90\x02\x01BAZ?github.com/switchyard/switchyard/gen/switchyard/v1;switchyardv1b\x06proto3"
+	"/v1/events\x90\x02\x01\x12w\n" +
+	"\vReplayEvent\x12!.switchyard.v1.ReplayEventRequest\x1a\".switchyard.v1.ReplayEventResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/events/{id}:replayBAZ?github.com/switchyard/switchyard/gen/switchyard/v1;switchyardv1b\x06proto3"
 
 var (
 	file_switchyard_v1_event_proto_rawDescOnce sync.Once
@@ -716,50 +946,57 @@ func file_switchyard_v1_event_proto_rawDescGZIP() []byte {
 	return file_switchyard_v1_event_proto_rawDescData
 }
 
-var file_switchyard_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_switchyard_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_switchyard_v1_event_proto_goTypes = []any{
 	(*Event)(nil),                  // 0: switchyard.v1.Event
-	(*PushEventRequest)(nil),       // 1: switchyard.v1.PushEventRequest
-	(*PushEventResponse)(nil),      // 2: switchyard.v1.PushEventResponse
-	(*BulkPushEventsRequest)(nil),  // 3: switchyard.v1.BulkPushEventsRequest
-	(*BulkPushEventsResponse)(nil), // 4: switchyard.v1.BulkPushEventsResponse
-	(*GetEventRequest)(nil),        // 5: switchyard.v1.GetEventRequest
-	(*GetEventResponse)(nil),       // 6: switchyard.v1.GetEventResponse
-	(*ListEventsRequest)(nil),      // 7: switchyard.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),     // 8: switchyard.v1.ListEventsResponse
-	nil,                            // 9: switchyard.v1.Event.MetadataEntry
-	nil,                            // 10: switchyard.v1.PushEventRequest.MetadataEntry
-	(*structpb.Struct)(nil),        // 11: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),  // 12: google.protobuf.Timestamp
+	(*SkippedTrigger)(nil),         // 1: switchyard.v1.SkippedTrigger
+	(*PushEventRequest)(nil),       // 2: switchyard.v1.PushEventRequest
+	(*PushEventResponse)(nil),      // 3: switchyard.v1.PushEventResponse
+	(*BulkPushEventsRequest)(nil),  // 4: switchyard.v1.BulkPushEventsRequest
+	(*BulkPushEventsResponse)(nil), // 5: switchyard.v1.BulkPushEventsResponse
+	(*GetEventRequest)(nil),        // 6: switchyard.v1.GetEventRequest
+	(*GetEventResponse)(nil),       // 7: switchyard.v1.GetEventResponse
+	(*ListEventsRequest)(nil),      // 8: switchyard.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),     // 9: switchyard.v1.ListEventsResponse
+	(*ReplayEventRequest)(nil),     // 10: switchyard.v1.ReplayEventRequest
+	(*ReplayEventResponse)(nil),    // 11: switchyard.v1.ReplayEventResponse
+	nil,                            // 12: switchyard.v1.Event.MetadataEntry
+	nil,                            // 13: switchyard.v1.PushEventRequest.MetadataEntry
+	(*structpb.Struct)(nil),        // 14: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),  // 15: google.protobuf.Timestamp
 }
 var file_switchyard_v1_event_proto_depIdxs = []int32{
-	11, // 0: switchyard.v1.Event.payload:type_name -> google.protobuf.Struct
-	9,  // 1: switchyard.v1.Event.metadata:type_name -> switchyard.v1.Event.MetadataEntry
-	12, // 2: switchyard.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
-	12, // 3: switchyard.v1.Event.created_at:type_name -> google.protobuf.Timestamp
-	11, // 4: switchyard.v1.PushEventRequest.payload:type_name -> google.protobuf.Struct
-	10, // 5: switchyard.v1.PushEventRequest.metadata:type_name -> switchyard.v1.PushEventRequest.MetadataEntry
-	12, // 6: switchyard.v1.PushEventRequest.occurred_at:type_name -> google.protobuf.Timestamp
-	0,  // 7: switchyard.v1.PushEventResponse.event:type_name -> switchyard.v1.Event
-	1,  // 8: switchyard.v1.BulkPushEventsRequest.events:type_name -> switchyard.v1.PushEventRequest
-	2,  // 9: switchyard.v1.BulkPushEventsResponse.results:type_name -> switchyard.v1.PushEventResponse
-	0,  // 10: switchyard.v1.GetEventResponse.event:type_name -> switchyard.v1.Event
-	12, // 11: switchyard.v1.ListEventsRequest.created_after:type_name -> google.protobuf.Timestamp
-	12, // 12: switchyard.v1.ListEventsRequest.created_before:type_name -> google.protobuf.Timestamp
-	0,  // 13: switchyard.v1.ListEventsResponse.events:type_name -> switchyard.v1.Event
-	1,  // 14: switchyard.v1.EventService.PushEvent:input_type -> switchyard.v1.PushEventRequest
-	3,  // 15: switchyard.v1.EventService.BulkPushEvents:input_type -> switchyard.v1.BulkPushEventsRequest
-	5,  // 16: switchyard.v1.EventService.GetEvent:input_type -> switchyard.v1.GetEventRequest
-	7,  // 17: switchyard.v1.EventService.ListEvents:input_type -> switchyard.v1.ListEventsRequest
-	2,  // 18: switchyard.v1.EventService.PushEvent:output_type -> switchyard.v1.PushEventResponse
-	4,  // 19: switchyard.v1.EventService.BulkPushEvents:output_type -> switchyard.v1.BulkPushEventsResponse
-	6,  // 20: switchyard.v1.EventService.GetEvent:output_type -> switchyard.v1.GetEventResponse
-	8,  // 21: switchyard.v1.EventService.ListEvents:output_type -> switchyard.v1.ListEventsResponse
-	18, // [18:22] is the sub-list for method output_type
-	14, // [14:18] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	14, // 0: switchyard.v1.Event.payload:type_name -> google.protobuf.Struct
+	12, // 1: switchyard.v1.Event.metadata:type_name -> switchyard.v1.Event.MetadataEntry
+	15, // 2: switchyard.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
+	15, // 3: switchyard.v1.Event.created_at:type_name -> google.protobuf.Timestamp
+	1,  // 4: switchyard.v1.Event.skipped_triggers:type_name -> switchyard.v1.SkippedTrigger
+	14, // 5: switchyard.v1.PushEventRequest.payload:type_name -> google.protobuf.Struct
+	13, // 6: switchyard.v1.PushEventRequest.metadata:type_name -> switchyard.v1.PushEventRequest.MetadataEntry
+	15, // 7: switchyard.v1.PushEventRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	0,  // 8: switchyard.v1.PushEventResponse.event:type_name -> switchyard.v1.Event
+	2,  // 9: switchyard.v1.BulkPushEventsRequest.events:type_name -> switchyard.v1.PushEventRequest
+	3,  // 10: switchyard.v1.BulkPushEventsResponse.results:type_name -> switchyard.v1.PushEventResponse
+	0,  // 11: switchyard.v1.GetEventResponse.event:type_name -> switchyard.v1.Event
+	15, // 12: switchyard.v1.ListEventsRequest.created_after:type_name -> google.protobuf.Timestamp
+	15, // 13: switchyard.v1.ListEventsRequest.created_before:type_name -> google.protobuf.Timestamp
+	0,  // 14: switchyard.v1.ListEventsResponse.events:type_name -> switchyard.v1.Event
+	1,  // 15: switchyard.v1.ReplayEventResponse.skipped_triggers:type_name -> switchyard.v1.SkippedTrigger
+	2,  // 16: switchyard.v1.EventService.PushEvent:input_type -> switchyard.v1.PushEventRequest
+	4,  // 17: switchyard.v1.EventService.BulkPushEvents:input_type -> switchyard.v1.BulkPushEventsRequest
+	6,  // 18: switchyard.v1.EventService.GetEvent:input_type -> switchyard.v1.GetEventRequest
+	8,  // 19: switchyard.v1.EventService.ListEvents:input_type -> switchyard.v1.ListEventsRequest
+	10, // 20: switchyard.v1.EventService.ReplayEvent:input_type -> switchyard.v1.ReplayEventRequest
+	3,  // 21: switchyard.v1.EventService.PushEvent:output_type -> switchyard.v1.PushEventResponse
+	5,  // 22: switchyard.v1.EventService.BulkPushEvents:output_type -> switchyard.v1.BulkPushEventsResponse
+	7,  // 23: switchyard.v1.EventService.GetEvent:output_type -> switchyard.v1.GetEventResponse
+	9,  // 24: switchyard.v1.EventService.ListEvents:output_type -> switchyard.v1.ListEventsResponse
+	11, // 25: switchyard.v1.EventService.ReplayEvent:output_type -> switchyard.v1.ReplayEventResponse
+	21, // [21:26] is the sub-list for method output_type
+	16, // [16:21] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_event_proto_init() }
@@ -773,7 +1010,7 @@ func file_switchyard_v1_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_event_proto_rawDesc), len(file_switchyard_v1_event_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

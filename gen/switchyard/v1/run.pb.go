@@ -41,6 +41,10 @@ const (
 	RunStatus_RUN_STATUS_FAILED RunStatus = 4
 	// The run was cancelled.
 	RunStatus_RUN_STATUS_CANCELLED RunStatus = 5
+	// The run starts at its `scheduled_at` (a delayed run).
+	RunStatus_RUN_STATUS_SCHEDULED RunStatus = 6
+	// The run waits for another run with its concurrency key to end.
+	RunStatus_RUN_STATUS_WAITING RunStatus = 7
 )
 
 // Enum value maps for RunStatus.
@@ -52,6 +56,8 @@ var (
 		3: "RUN_STATUS_SUCCEEDED",
 		4: "RUN_STATUS_FAILED",
 		5: "RUN_STATUS_CANCELLED",
+		6: "RUN_STATUS_SCHEDULED",
+		7: "RUN_STATUS_WAITING",
 	}
 	RunStatus_value = map[string]int32{
 		"RUN_STATUS_UNSPECIFIED": 0,
@@ -60,6 +66,8 @@ var (
 		"RUN_STATUS_SUCCEEDED":   3,
 		"RUN_STATUS_FAILED":      4,
 		"RUN_STATUS_CANCELLED":   5,
+		"RUN_STATUS_SCHEDULED":   6,
+		"RUN_STATUS_WAITING":     7,
 	}
 )
 
@@ -88,6 +96,120 @@ func (x RunStatus) Number() protoreflect.EnumNumber {
 // Deprecated: Use RunStatus.Descriptor instead.
 func (RunStatus) EnumDescriptor() ([]byte, []int) {
 	return file_switchyard_v1_run_proto_rawDescGZIP(), []int{0}
+}
+
+// RunTrigger is what started a run.
+type RunTrigger int32
+
+const (
+	// Any trigger (as a filter).
+	RunTrigger_RUN_TRIGGER_UNSPECIFIED RunTrigger = 0
+	// An event matched one of the workflow's event triggers.
+	RunTrigger_RUN_TRIGGER_EVENT RunTrigger = 1
+	// A tick of one of the workflow's cron schedules.
+	RunTrigger_RUN_TRIGGER_CRON RunTrigger = 2
+	// A RunWorkflow call.
+	RunTrigger_RUN_TRIGGER_MANUAL RunTrigger = 3
+	// A ReplayEvent or ReplayRun call.
+	RunTrigger_RUN_TRIGGER_REPLAY RunTrigger = 4
+)
+
+// Enum value maps for RunTrigger.
+var (
+	RunTrigger_name = map[int32]string{
+		0: "RUN_TRIGGER_UNSPECIFIED",
+		1: "RUN_TRIGGER_EVENT",
+		2: "RUN_TRIGGER_CRON",
+		3: "RUN_TRIGGER_MANUAL",
+		4: "RUN_TRIGGER_REPLAY",
+	}
+	RunTrigger_value = map[string]int32{
+		"RUN_TRIGGER_UNSPECIFIED": 0,
+		"RUN_TRIGGER_EVENT":       1,
+		"RUN_TRIGGER_CRON":        2,
+		"RUN_TRIGGER_MANUAL":      3,
+		"RUN_TRIGGER_REPLAY":      4,
+	}
+)
+
+func (x RunTrigger) Enum() *RunTrigger {
+	p := new(RunTrigger)
+	*p = x
+	return p
+}
+
+func (x RunTrigger) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RunTrigger) Descriptor() protoreflect.EnumDescriptor {
+	return file_switchyard_v1_run_proto_enumTypes[1].Descriptor()
+}
+
+func (RunTrigger) Type() protoreflect.EnumType {
+	return &file_switchyard_v1_run_proto_enumTypes[1]
+}
+
+func (x RunTrigger) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RunTrigger.Descriptor instead.
+func (RunTrigger) EnumDescriptor() ([]byte, []int) {
+	return file_switchyard_v1_run_proto_rawDescGZIP(), []int{1}
+}
+
+// ReplayMode says what a replayed run runs again.
+type ReplayMode int32
+
+const (
+	// The same as WHOLE.
+	ReplayMode_REPLAY_MODE_UNSPECIFIED ReplayMode = 0
+	// Every task runs again.
+	ReplayMode_REPLAY_MODE_WHOLE ReplayMode = 1
+	// Tasks that succeeded keep their outputs; the others run again.
+	ReplayMode_REPLAY_MODE_FROM_FAILED ReplayMode = 2
+)
+
+// Enum value maps for ReplayMode.
+var (
+	ReplayMode_name = map[int32]string{
+		0: "REPLAY_MODE_UNSPECIFIED",
+		1: "REPLAY_MODE_WHOLE",
+		2: "REPLAY_MODE_FROM_FAILED",
+	}
+	ReplayMode_value = map[string]int32{
+		"REPLAY_MODE_UNSPECIFIED": 0,
+		"REPLAY_MODE_WHOLE":       1,
+		"REPLAY_MODE_FROM_FAILED": 2,
+	}
+)
+
+func (x ReplayMode) Enum() *ReplayMode {
+	p := new(ReplayMode)
+	*p = x
+	return p
+}
+
+func (x ReplayMode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReplayMode) Descriptor() protoreflect.EnumDescriptor {
+	return file_switchyard_v1_run_proto_enumTypes[2].Descriptor()
+}
+
+func (ReplayMode) Type() protoreflect.EnumType {
+	return &file_switchyard_v1_run_proto_enumTypes[2]
+}
+
+func (x ReplayMode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReplayMode.Descriptor instead.
+func (ReplayMode) EnumDescriptor() ([]byte, []int) {
+	return file_switchyard_v1_run_proto_rawDescGZIP(), []int{2}
 }
 
 // TaskStatus is where a task is.
@@ -143,11 +265,11 @@ func (x TaskStatus) String() string {
 }
 
 func (TaskStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_switchyard_v1_run_proto_enumTypes[1].Descriptor()
+	return file_switchyard_v1_run_proto_enumTypes[3].Descriptor()
 }
 
 func (TaskStatus) Type() protoreflect.EnumType {
-	return &file_switchyard_v1_run_proto_enumTypes[1]
+	return &file_switchyard_v1_run_proto_enumTypes[3]
 }
 
 func (x TaskStatus) Number() protoreflect.EnumNumber {
@@ -156,7 +278,7 @@ func (x TaskStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TaskStatus.Descriptor instead.
 func (TaskStatus) EnumDescriptor() ([]byte, []int) {
-	return file_switchyard_v1_run_proto_rawDescGZIP(), []int{1}
+	return file_switchyard_v1_run_proto_rawDescGZIP(), []int{3}
 }
 
 // Run is one execution of a workflow version.
@@ -181,9 +303,21 @@ type Run struct {
 	// When the run was created.
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// When the run ended.
-	FinishedAt    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	FinishedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
+	// What started the run.
+	Trigger RunTrigger `protobuf:"varint,11,opt,name=trigger,proto3,enum=switchyard.v1.RunTrigger" json:"trigger,omitempty"`
+	// For a replay of a run, the run replayed.
+	ReplayOf string `protobuf:"bytes,12,opt,name=replay_of,json=replayOf,proto3" json:"replay_of,omitempty"`
+	// For a cron run, the tick it ran for.
+	CronTick *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=cron_tick,json=cronTick,proto3" json:"cron_tick,omitempty"`
+	// The priority of the run's tasks, 0 to 9.
+	Priority int32 `protobuf:"varint,14,opt,name=priority,proto3" json:"priority,omitempty"`
+	// When a delayed run was asked to start.
+	ScheduledAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=scheduled_at,json=scheduledAt,proto3" json:"scheduled_at,omitempty"`
+	// The value of the workflow's concurrency key for this run.
+	ConcurrencyKey string `protobuf:"bytes,16,opt,name=concurrency_key,json=concurrencyKey,proto3" json:"concurrency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Run) Reset() {
@@ -284,6 +418,48 @@ func (x *Run) GetFinishedAt() *timestamppb.Timestamp {
 		return x.FinishedAt
 	}
 	return nil
+}
+
+func (x *Run) GetTrigger() RunTrigger {
+	if x != nil {
+		return x.Trigger
+	}
+	return RunTrigger_RUN_TRIGGER_UNSPECIFIED
+}
+
+func (x *Run) GetReplayOf() string {
+	if x != nil {
+		return x.ReplayOf
+	}
+	return ""
+}
+
+func (x *Run) GetCronTick() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CronTick
+	}
+	return nil
+}
+
+func (x *Run) GetPriority() int32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
+}
+
+func (x *Run) GetScheduledAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ScheduledAt
+	}
+	return nil
+}
+
+func (x *Run) GetConcurrencyKey() string {
+	if x != nil {
+		return x.ConcurrencyKey
+	}
+	return ""
 }
 
 // Task is one node of a run.
@@ -548,7 +724,9 @@ type ListRunsRequest struct {
 	// At most this many; 0 means 50, the maximum is 500.
 	PageSize int32 `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The `next_page_token` of the previous page, with the same filters.
-	PageToken     string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only runs started this way.
+	Trigger       RunTrigger `protobuf:"varint,8,opt,name=trigger,proto3,enum=switchyard.v1.RunTrigger" json:"trigger,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -630,6 +808,13 @@ func (x *ListRunsRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListRunsRequest) GetTrigger() RunTrigger {
+	if x != nil {
+		return x.Trigger
+	}
+	return RunTrigger_RUN_TRIGGER_UNSPECIFIED
 }
 
 // ListRunsResponse is one page of runs.
@@ -889,11 +1074,131 @@ func (x *WatchRunResponse) GetKeepalive() bool {
 	return false
 }
 
+// ReplayRunRequest names the run to replay.
+type ReplayRunRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The run's id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Whole (default) or from the failed tasks.
+	Mode ReplayMode `protobuf:"varint,2,opt,name=mode,proto3,enum=switchyard.v1.ReplayMode" json:"mode,omitempty"`
+	// Makes the call safe to retry: unique per tenant among replays, up to 255
+	// characters.
+	IdempotencyKey string `protobuf:"bytes,3,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ReplayRunRequest) Reset() {
+	*x = ReplayRunRequest{}
+	mi := &file_switchyard_v1_run_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayRunRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayRunRequest) ProtoMessage() {}
+
+func (x *ReplayRunRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_run_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayRunRequest.ProtoReflect.Descriptor instead.
+func (*ReplayRunRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_run_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ReplayRunRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ReplayRunRequest) GetMode() ReplayMode {
+	if x != nil {
+		return x.Mode
+	}
+	return ReplayMode_REPLAY_MODE_UNSPECIFIED
+}
+
+func (x *ReplayRunRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+// ReplayRunResponse carries the new run.
+type ReplayRunResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new run.
+	Run *Run `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	// True when the idempotency key matched an earlier replay and nothing started.
+	Deduplicated  bool `protobuf:"varint,2,opt,name=deduplicated,proto3" json:"deduplicated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayRunResponse) Reset() {
+	*x = ReplayRunResponse{}
+	mi := &file_switchyard_v1_run_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayRunResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayRunResponse) ProtoMessage() {}
+
+func (x *ReplayRunResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_run_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayRunResponse.ProtoReflect.Descriptor instead.
+func (*ReplayRunResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_run_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ReplayRunResponse) GetRun() *Run {
+	if x != nil {
+		return x.Run
+	}
+	return nil
+}
+
+func (x *ReplayRunResponse) GetDeduplicated() bool {
+	if x != nil {
+		return x.Deduplicated
+	}
+	return false
+}
+
 var File_switchyard_v1_run_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\n" +
-	"\x17switchyard/v1/run.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x03\n" +
+	"\x17switchyard/v1/run.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x05\n" +
 	"\x03Run\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bworkflow\x18\x02 \x01(\tR\bworkflow\x12)\n" +
@@ -907,7 +1212,13 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12;\n" +
 	"\vfinished_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"finishedAt\"\xe7\x03\n" +
+	"finishedAt\x123\n" +
+	"\atrigger\x18\v \x01(\x0e2\x19.switchyard.v1.RunTriggerR\atrigger\x12\x1b\n" +
+	"\treplay_of\x18\f \x01(\tR\breplayOf\x127\n" +
+	"\tcron_tick\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\bcronTick\x12\x1a\n" +
+	"\bpriority\x18\x0e \x01(\x05R\bpriority\x12=\n" +
+	"\fscheduled_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\vscheduledAt\x12'\n" +
+	"\x0fconcurrency_key\x18\x10 \x01(\tR\x0econcurrencyKey\"\xe7\x03\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
@@ -928,7 +1239,7 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\rGetRunRequest\x12\x18\n" +
 	"\x02id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x02id\"6\n" +
 	"\x0eGetRunResponse\x12$\n" +
-	"\x03run\x18\x01 \x01(\v2\x12.switchyard.v1.RunR\x03run\"\xed\x02\n" +
+	"\x03run\x18\x01 \x01(\v2\x12.switchyard.v1.RunR\x03run\"\xac\x03\n" +
 	"\x0fListRunsRequest\x12$\n" +
 	"\bworkflow\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bworkflow\x12:\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x18.switchyard.v1.RunStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12\"\n" +
@@ -938,7 +1249,8 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\tpage_size\x18\x06 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"b\n" +
+	"page_token\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\x12=\n" +
+	"\atrigger\x18\b \x01(\x0e2\x19.switchyard.v1.RunTriggerB\b\xbaH\x05\x82\x01\x02\x10\x01R\atrigger\"b\n" +
 	"\x10ListRunsResponse\x12&\n" +
 	"\x04runs\x18\x01 \x03(\v2\x12.switchyard.v1.RunR\x04runs\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"N\n" +
@@ -951,14 +1263,35 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x02id\"V\n" +
 	"\x10WatchRunResponse\x12$\n" +
 	"\x03run\x18\x01 \x01(\v2\x12.switchyard.v1.RunR\x03run\x12\x1c\n" +
-	"\tkeepalive\x18\x02 \x01(\bR\tkeepalive*\xa1\x01\n" +
+	"\tkeepalive\x18\x02 \x01(\bR\tkeepalive\"\x98\x01\n" +
+	"\x10ReplayRunRequest\x12\x18\n" +
+	"\x02id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x02id\x127\n" +
+	"\x04mode\x18\x02 \x01(\x0e2\x19.switchyard.v1.ReplayModeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04mode\x121\n" +
+	"\x0fidempotency_key\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xff\x01R\x0eidempotencyKey\"]\n" +
+	"\x11ReplayRunResponse\x12$\n" +
+	"\x03run\x18\x01 \x01(\v2\x12.switchyard.v1.RunR\x03run\x12\"\n" +
+	"\fdeduplicated\x18\x02 \x01(\bR\fdeduplicated*\xd3\x01\n" +
 	"\tRunStatus\x12\x1a\n" +
 	"\x16RUN_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11RUN_STATUS_QUEUED\x10\x01\x12\x16\n" +
 	"\x12RUN_STATUS_RUNNING\x10\x02\x12\x18\n" +
 	"\x14RUN_STATUS_SUCCEEDED\x10\x03\x12\x15\n" +
 	"\x11RUN_STATUS_FAILED\x10\x04\x12\x18\n" +
-	"\x14RUN_STATUS_CANCELLED\x10\x05*\xc1\x01\n" +
+	"\x14RUN_STATUS_CANCELLED\x10\x05\x12\x18\n" +
+	"\x14RUN_STATUS_SCHEDULED\x10\x06\x12\x16\n" +
+	"\x12RUN_STATUS_WAITING\x10\a*\x86\x01\n" +
+	"\n" +
+	"RunTrigger\x12\x1b\n" +
+	"\x17RUN_TRIGGER_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11RUN_TRIGGER_EVENT\x10\x01\x12\x14\n" +
+	"\x10RUN_TRIGGER_CRON\x10\x02\x12\x16\n" +
+	"\x12RUN_TRIGGER_MANUAL\x10\x03\x12\x16\n" +
+	"\x12RUN_TRIGGER_REPLAY\x10\x04*]\n" +
+	"\n" +
+	"ReplayMode\x12\x1b\n" +
+	"\x17REPLAY_MODE_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11REPLAY_MODE_WHOLE\x10\x01\x12\x1b\n" +
+	"\x17REPLAY_MODE_FROM_FAILED\x10\x02*\xc1\x01\n" +
 	"\n" +
 	"TaskStatus\x12\x1b\n" +
 	"\x17TASK_STATUS_UNSPECIFIED\x10\x00\x12\x17\n" +
@@ -967,13 +1300,14 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\x13TASK_STATUS_RUNNING\x10\x03\x12\x19\n" +
 	"\x15TASK_STATUS_SUCCEEDED\x10\x04\x12\x16\n" +
 	"\x12TASK_STATUS_FAILED\x10\x05\x12\x19\n" +
-	"\x15TASK_STATUS_CANCELLED\x10\x062\x92\x03\n" +
+	"\x15TASK_STATUS_CANCELLED\x10\x062\x83\x04\n" +
 	"\n" +
 	"RunService\x12_\n" +
 	"\x06GetRun\x12\x1c.switchyard.v1.GetRunRequest\x1a\x1d.switchyard.v1.GetRunResponse\"\x18\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/runs/{id}\x90\x02\x01\x12`\n" +
 	"\bListRuns\x12\x1e.switchyard.v1.ListRunsRequest\x1a\x1f.switchyard.v1.ListRunsResponse\"\x13\x82\xd3\xe4\x93\x02\n" +
 	"\x12\b/v1/runs\x90\x02\x01\x12r\n" +
-	"\tCancelRun\x12\x1f.switchyard.v1.CancelRunRequest\x1a .switchyard.v1.CancelRunResponse\"\"\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/runs/{id}:cancel\x90\x02\x02\x12M\n" +
+	"\tCancelRun\x12\x1f.switchyard.v1.CancelRunRequest\x1a .switchyard.v1.CancelRunResponse\"\"\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/runs/{id}:cancel\x90\x02\x02\x12o\n" +
+	"\tReplayRun\x12\x1f.switchyard.v1.ReplayRunRequest\x1a .switchyard.v1.ReplayRunResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/runs/{id}:replay\x12M\n" +
 	"\bWatchRun\x12\x1e.switchyard.v1.WatchRunRequest\x1a\x1f.switchyard.v1.WatchRunResponse0\x01BAZ?github.com/switchyard/switchyard/gen/switchyard/v1;switchyardv1b\x06proto3"
 
 var (
@@ -988,55 +1322,67 @@ func file_switchyard_v1_run_proto_rawDescGZIP() []byte {
 	return file_switchyard_v1_run_proto_rawDescData
 }
 
-var file_switchyard_v1_run_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_switchyard_v1_run_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_switchyard_v1_run_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_switchyard_v1_run_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_switchyard_v1_run_proto_goTypes = []any{
 	(RunStatus)(0),                // 0: switchyard.v1.RunStatus
-	(TaskStatus)(0),               // 1: switchyard.v1.TaskStatus
-	(*Run)(nil),                   // 2: switchyard.v1.Run
-	(*Task)(nil),                  // 3: switchyard.v1.Task
-	(*GetRunRequest)(nil),         // 4: switchyard.v1.GetRunRequest
-	(*GetRunResponse)(nil),        // 5: switchyard.v1.GetRunResponse
-	(*ListRunsRequest)(nil),       // 6: switchyard.v1.ListRunsRequest
-	(*ListRunsResponse)(nil),      // 7: switchyard.v1.ListRunsResponse
-	(*CancelRunRequest)(nil),      // 8: switchyard.v1.CancelRunRequest
-	(*CancelRunResponse)(nil),     // 9: switchyard.v1.CancelRunResponse
-	(*WatchRunRequest)(nil),       // 10: switchyard.v1.WatchRunRequest
-	(*WatchRunResponse)(nil),      // 11: switchyard.v1.WatchRunResponse
-	(*structpb.Struct)(nil),       // 12: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(RunTrigger)(0),               // 1: switchyard.v1.RunTrigger
+	(ReplayMode)(0),               // 2: switchyard.v1.ReplayMode
+	(TaskStatus)(0),               // 3: switchyard.v1.TaskStatus
+	(*Run)(nil),                   // 4: switchyard.v1.Run
+	(*Task)(nil),                  // 5: switchyard.v1.Task
+	(*GetRunRequest)(nil),         // 6: switchyard.v1.GetRunRequest
+	(*GetRunResponse)(nil),        // 7: switchyard.v1.GetRunResponse
+	(*ListRunsRequest)(nil),       // 8: switchyard.v1.ListRunsRequest
+	(*ListRunsResponse)(nil),      // 9: switchyard.v1.ListRunsResponse
+	(*CancelRunRequest)(nil),      // 10: switchyard.v1.CancelRunRequest
+	(*CancelRunResponse)(nil),     // 11: switchyard.v1.CancelRunResponse
+	(*WatchRunRequest)(nil),       // 12: switchyard.v1.WatchRunRequest
+	(*WatchRunResponse)(nil),      // 13: switchyard.v1.WatchRunResponse
+	(*ReplayRunRequest)(nil),      // 14: switchyard.v1.ReplayRunRequest
+	(*ReplayRunResponse)(nil),     // 15: switchyard.v1.ReplayRunResponse
+	(*structpb.Struct)(nil),       // 16: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
 }
 var file_switchyard_v1_run_proto_depIdxs = []int32{
 	0,  // 0: switchyard.v1.Run.status:type_name -> switchyard.v1.RunStatus
-	12, // 1: switchyard.v1.Run.input:type_name -> google.protobuf.Struct
-	3,  // 2: switchyard.v1.Run.tasks:type_name -> switchyard.v1.Task
-	13, // 3: switchyard.v1.Run.created_at:type_name -> google.protobuf.Timestamp
-	13, // 4: switchyard.v1.Run.finished_at:type_name -> google.protobuf.Timestamp
-	1,  // 5: switchyard.v1.Task.status:type_name -> switchyard.v1.TaskStatus
-	12, // 6: switchyard.v1.Task.output:type_name -> google.protobuf.Struct
-	13, // 7: switchyard.v1.Task.started_at:type_name -> google.protobuf.Timestamp
-	13, // 8: switchyard.v1.Task.finished_at:type_name -> google.protobuf.Timestamp
-	13, // 9: switchyard.v1.Task.available_at:type_name -> google.protobuf.Timestamp
-	2,  // 10: switchyard.v1.GetRunResponse.run:type_name -> switchyard.v1.Run
-	0,  // 11: switchyard.v1.ListRunsRequest.status:type_name -> switchyard.v1.RunStatus
-	13, // 12: switchyard.v1.ListRunsRequest.created_after:type_name -> google.protobuf.Timestamp
-	13, // 13: switchyard.v1.ListRunsRequest.created_before:type_name -> google.protobuf.Timestamp
-	2,  // 14: switchyard.v1.ListRunsResponse.runs:type_name -> switchyard.v1.Run
-	2,  // 15: switchyard.v1.CancelRunResponse.run:type_name -> switchyard.v1.Run
-	2,  // 16: switchyard.v1.WatchRunResponse.run:type_name -> switchyard.v1.Run
-	4,  // 17: switchyard.v1.RunService.GetRun:input_type -> switchyard.v1.GetRunRequest
-	6,  // 18: switchyard.v1.RunService.ListRuns:input_type -> switchyard.v1.ListRunsRequest
-	8,  // 19: switchyard.v1.RunService.CancelRun:input_type -> switchyard.v1.CancelRunRequest
-	10, // 20: switchyard.v1.RunService.WatchRun:input_type -> switchyard.v1.WatchRunRequest
-	5,  // 21: switchyard.v1.RunService.GetRun:output_type -> switchyard.v1.GetRunResponse
-	7,  // 22: switchyard.v1.RunService.ListRuns:output_type -> switchyard.v1.ListRunsResponse
-	9,  // 23: switchyard.v1.RunService.CancelRun:output_type -> switchyard.v1.CancelRunResponse
-	11, // 24: switchyard.v1.RunService.WatchRun:output_type -> switchyard.v1.WatchRunResponse
-	21, // [21:25] is the sub-list for method output_type
-	17, // [17:21] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	16, // 1: switchyard.v1.Run.input:type_name -> google.protobuf.Struct
+	5,  // 2: switchyard.v1.Run.tasks:type_name -> switchyard.v1.Task
+	17, // 3: switchyard.v1.Run.created_at:type_name -> google.protobuf.Timestamp
+	17, // 4: switchyard.v1.Run.finished_at:type_name -> google.protobuf.Timestamp
+	1,  // 5: switchyard.v1.Run.trigger:type_name -> switchyard.v1.RunTrigger
+	17, // 6: switchyard.v1.Run.cron_tick:type_name -> google.protobuf.Timestamp
+	17, // 7: switchyard.v1.Run.scheduled_at:type_name -> google.protobuf.Timestamp
+	3,  // 8: switchyard.v1.Task.status:type_name -> switchyard.v1.TaskStatus
+	16, // 9: switchyard.v1.Task.output:type_name -> google.protobuf.Struct
+	17, // 10: switchyard.v1.Task.started_at:type_name -> google.protobuf.Timestamp
+	17, // 11: switchyard.v1.Task.finished_at:type_name -> google.protobuf.Timestamp
+	17, // 12: switchyard.v1.Task.available_at:type_name -> google.protobuf.Timestamp
+	4,  // 13: switchyard.v1.GetRunResponse.run:type_name -> switchyard.v1.Run
+	0,  // 14: switchyard.v1.ListRunsRequest.status:type_name -> switchyard.v1.RunStatus
+	17, // 15: switchyard.v1.ListRunsRequest.created_after:type_name -> google.protobuf.Timestamp
+	17, // 16: switchyard.v1.ListRunsRequest.created_before:type_name -> google.protobuf.Timestamp
+	1,  // 17: switchyard.v1.ListRunsRequest.trigger:type_name -> switchyard.v1.RunTrigger
+	4,  // 18: switchyard.v1.ListRunsResponse.runs:type_name -> switchyard.v1.Run
+	4,  // 19: switchyard.v1.CancelRunResponse.run:type_name -> switchyard.v1.Run
+	4,  // 20: switchyard.v1.WatchRunResponse.run:type_name -> switchyard.v1.Run
+	2,  // 21: switchyard.v1.ReplayRunRequest.mode:type_name -> switchyard.v1.ReplayMode
+	4,  // 22: switchyard.v1.ReplayRunResponse.run:type_name -> switchyard.v1.Run
+	6,  // 23: switchyard.v1.RunService.GetRun:input_type -> switchyard.v1.GetRunRequest
+	8,  // 24: switchyard.v1.RunService.ListRuns:input_type -> switchyard.v1.ListRunsRequest
+	10, // 25: switchyard.v1.RunService.CancelRun:input_type -> switchyard.v1.CancelRunRequest
+	14, // 26: switchyard.v1.RunService.ReplayRun:input_type -> switchyard.v1.ReplayRunRequest
+	12, // 27: switchyard.v1.RunService.WatchRun:input_type -> switchyard.v1.WatchRunRequest
+	7,  // 28: switchyard.v1.RunService.GetRun:output_type -> switchyard.v1.GetRunResponse
+	9,  // 29: switchyard.v1.RunService.ListRuns:output_type -> switchyard.v1.ListRunsResponse
+	11, // 30: switchyard.v1.RunService.CancelRun:output_type -> switchyard.v1.CancelRunResponse
+	15, // 31: switchyard.v1.RunService.ReplayRun:output_type -> switchyard.v1.ReplayRunResponse
+	13, // 32: switchyard.v1.RunService.WatchRun:output_type -> switchyard.v1.WatchRunResponse
+	28, // [28:33] is the sub-list for method output_type
+	23, // [23:28] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_run_proto_init() }
@@ -1049,8 +1395,8 @@ func file_switchyard_v1_run_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_run_proto_rawDesc), len(file_switchyard_v1_run_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   10,
+			NumEnums:      4,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,6 +26,64 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ConcurrencyStrategy says what happens to a run that would exceed a limit.
+type ConcurrencyStrategy int32
+
+const (
+	// The same as QUEUE.
+	ConcurrencyStrategy_CONCURRENCY_STRATEGY_UNSPECIFIED ConcurrencyStrategy = 0
+	// The new run waits (status WAITING) until a run with its key ends; waiting
+	// runs start oldest first.
+	ConcurrencyStrategy_CONCURRENCY_STRATEGY_QUEUE ConcurrencyStrategy = 1
+	// The newest wins: the oldest active runs with the key are cancelled to make room.
+	ConcurrencyStrategy_CONCURRENCY_STRATEGY_CANCEL_IN_PROGRESS ConcurrencyStrategy = 2
+	// The oldest wins: the new run is cancelled at once.
+	ConcurrencyStrategy_CONCURRENCY_STRATEGY_CANCEL_NEWEST ConcurrencyStrategy = 3
+)
+
+// Enum value maps for ConcurrencyStrategy.
+var (
+	ConcurrencyStrategy_name = map[int32]string{
+		0: "CONCURRENCY_STRATEGY_UNSPECIFIED",
+		1: "CONCURRENCY_STRATEGY_QUEUE",
+		2: "CONCURRENCY_STRATEGY_CANCEL_IN_PROGRESS",
+		3: "CONCURRENCY_STRATEGY_CANCEL_NEWEST",
+	}
+	ConcurrencyStrategy_value = map[string]int32{
+		"CONCURRENCY_STRATEGY_UNSPECIFIED":        0,
+		"CONCURRENCY_STRATEGY_QUEUE":              1,
+		"CONCURRENCY_STRATEGY_CANCEL_IN_PROGRESS": 2,
+		"CONCURRENCY_STRATEGY_CANCEL_NEWEST":      3,
+	}
+)
+
+func (x ConcurrencyStrategy) Enum() *ConcurrencyStrategy {
+	p := new(ConcurrencyStrategy)
+	*p = x
+	return p
+}
+
+func (x ConcurrencyStrategy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ConcurrencyStrategy) Descriptor() protoreflect.EnumDescriptor {
+	return file_switchyard_v1_workflow_proto_enumTypes[0].Descriptor()
+}
+
+func (ConcurrencyStrategy) Type() protoreflect.EnumType {
+	return &file_switchyard_v1_workflow_proto_enumTypes[0]
+}
+
+func (x ConcurrencyStrategy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ConcurrencyStrategy.Descriptor instead.
+func (ConcurrencyStrategy) EnumDescriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{0}
+}
+
 // WorkflowSpec is what a user declares.
 type WorkflowSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -33,11 +91,19 @@ type WorkflowSpec struct {
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// What the workflow does, for people.
 	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
-	// Event keys that start a run; an event whose key equals one of them triggers
-	// the workflow.
+	// Event keys or key patterns that start a run. Segments are separated by `.`;
+	// a `*` segment matches one segment (`user.*` matches `user.created`, not
+	// `user.a.b`) and a final `**` matches one or more (`order.**`). The shorthand
+	// of an `event_triggers` entry with only a key.
 	OnEvents []string `protobuf:"bytes,3,rep,name=on_events,json=onEvents,proto3" json:"on_events,omitempty"`
 	// The tasks: a DAG through their `parents`. At least one task.
-	Tasks         []*TaskSpec `protobuf:"bytes,4,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	Tasks []*TaskSpec `protobuf:"bytes,4,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	// Event triggers with a filter or a scope (or both).
+	EventTriggers []*EventTrigger `protobuf:"bytes,5,rep,name=event_triggers,json=eventTriggers,proto3" json:"event_triggers,omitempty"`
+	// Cron schedules that start a run at each tick.
+	OnCron []*CronTrigger `protobuf:"bytes,6,rep,name=on_cron,json=onCron,proto3" json:"on_cron,omitempty"`
+	// Limits how many runs with the same key are active at once.
+	Concurrency   *ConcurrencyRule `protobuf:"bytes,7,opt,name=concurrency,proto3" json:"concurrency,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -100,6 +166,216 @@ func (x *WorkflowSpec) GetTasks() []*TaskSpec {
 	return nil
 }
 
+func (x *WorkflowSpec) GetEventTriggers() []*EventTrigger {
+	if x != nil {
+		return x.EventTriggers
+	}
+	return nil
+}
+
+func (x *WorkflowSpec) GetOnCron() []*CronTrigger {
+	if x != nil {
+		return x.OnCron
+	}
+	return nil
+}
+
+func (x *WorkflowSpec) GetConcurrency() *ConcurrencyRule {
+	if x != nil {
+		return x.Concurrency
+	}
+	return nil
+}
+
+// EventTrigger starts a run for each event that matches it.
+type EventTrigger struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// An event key or key pattern, as in `on_events`.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// A CEL expression over `key`, `payload`, `metadata` and `scope` that must be
+	// true, such as `payload.amount > 100 && metadata.region == "eu"`.
+	Filter string `protobuf:"bytes,2,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Only events pushed with exactly this scope match; empty means any scope.
+	Scope         string `protobuf:"bytes,3,opt,name=scope,proto3" json:"scope,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventTrigger) Reset() {
+	*x = EventTrigger{}
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventTrigger) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventTrigger) ProtoMessage() {}
+
+func (x *EventTrigger) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventTrigger.ProtoReflect.Descriptor instead.
+func (*EventTrigger) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *EventTrigger) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *EventTrigger) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *EventTrigger) GetScope() string {
+	if x != nil {
+		return x.Scope
+	}
+	return ""
+}
+
+// CronTrigger starts a run at every tick of a schedule. Each tick starts one run
+// however many servers share the database; ticks missed while every server was
+// down start one run when a server comes back.
+type CronTrigger struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A standard five-field expression (`*/5 * * * *`), a six-field one whose first
+	// field is seconds, or a descriptor such as `@hourly` or `@every 30s`.
+	Schedule string `protobuf:"bytes,1,opt,name=schedule,proto3" json:"schedule,omitempty"`
+	// An IANA time zone such as `Europe/Paris`; empty means UTC.
+	TimeZone      string `protobuf:"bytes,2,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CronTrigger) Reset() {
+	*x = CronTrigger{}
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CronTrigger) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CronTrigger) ProtoMessage() {}
+
+func (x *CronTrigger) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CronTrigger.ProtoReflect.Descriptor instead.
+func (*CronTrigger) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CronTrigger) GetSchedule() string {
+	if x != nil {
+		return x.Schedule
+	}
+	return ""
+}
+
+func (x *CronTrigger) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+// ConcurrencyRule limits the active runs of a workflow per key.
+type ConcurrencyRule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A CEL expression over `payload` (the run's input), `key`, `metadata` and
+	// `scope` whose value (a string, number or bool) groups runs, such as
+	// `payload.customer_id`.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// How many runs with one key may be active at once: 1 to 10000.
+	MaxRuns int32 `protobuf:"varint,2,opt,name=max_runs,json=maxRuns,proto3" json:"max_runs,omitempty"`
+	// What happens to a run beyond the limit.
+	Strategy      ConcurrencyStrategy `protobuf:"varint,3,opt,name=strategy,proto3,enum=switchyard.v1.ConcurrencyStrategy" json:"strategy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConcurrencyRule) Reset() {
+	*x = ConcurrencyRule{}
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConcurrencyRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConcurrencyRule) ProtoMessage() {}
+
+func (x *ConcurrencyRule) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConcurrencyRule.ProtoReflect.Descriptor instead.
+func (*ConcurrencyRule) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ConcurrencyRule) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ConcurrencyRule) GetMaxRuns() int32 {
+	if x != nil {
+		return x.MaxRuns
+	}
+	return 0
+}
+
+func (x *ConcurrencyRule) GetStrategy() ConcurrencyStrategy {
+	if x != nil {
+		return x.Strategy
+	}
+	return ConcurrencyStrategy_CONCURRENCY_STRATEGY_UNSPECIFIED
+}
+
 // TaskSpec is one node of a workflow's DAG.
 type TaskSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -119,7 +395,7 @@ type TaskSpec struct {
 
 func (x *TaskSpec) Reset() {
 	*x = TaskSpec{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[1]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -131,7 +407,7 @@ func (x *TaskSpec) String() string {
 func (*TaskSpec) ProtoMessage() {}
 
 func (x *TaskSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[1]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -144,7 +420,7 @@ func (x *TaskSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskSpec.ProtoReflect.Descriptor instead.
 func (*TaskSpec) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{1}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *TaskSpec) GetName() string {
@@ -197,7 +473,7 @@ type RetryPolicy struct {
 
 func (x *RetryPolicy) Reset() {
 	*x = RetryPolicy{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[2]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -209,7 +485,7 @@ func (x *RetryPolicy) String() string {
 func (*RetryPolicy) ProtoMessage() {}
 
 func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[2]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -222,7 +498,7 @@ func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryPolicy.ProtoReflect.Descriptor instead.
 func (*RetryPolicy) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{2}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RetryPolicy) GetMaxAttempts() int32 {
@@ -261,7 +537,7 @@ type Workflow struct {
 
 func (x *Workflow) Reset() {
 	*x = Workflow{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[3]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -273,7 +549,7 @@ func (x *Workflow) String() string {
 func (*Workflow) ProtoMessage() {}
 
 func (x *Workflow) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[3]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -286,7 +562,7 @@ func (x *Workflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Workflow.ProtoReflect.Descriptor instead.
 func (*Workflow) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{3}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Workflow) GetSpec() *WorkflowSpec {
@@ -321,7 +597,7 @@ type PutWorkflowRequest struct {
 
 func (x *PutWorkflowRequest) Reset() {
 	*x = PutWorkflowRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[4]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -333,7 +609,7 @@ func (x *PutWorkflowRequest) String() string {
 func (*PutWorkflowRequest) ProtoMessage() {}
 
 func (x *PutWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[4]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -346,7 +622,7 @@ func (x *PutWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*PutWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{4}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PutWorkflowRequest) GetSpec() *WorkflowSpec {
@@ -369,7 +645,7 @@ type PutWorkflowResponse struct {
 
 func (x *PutWorkflowResponse) Reset() {
 	*x = PutWorkflowResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[5]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -381,7 +657,7 @@ func (x *PutWorkflowResponse) String() string {
 func (*PutWorkflowResponse) ProtoMessage() {}
 
 func (x *PutWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[5]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -394,7 +670,7 @@ func (x *PutWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*PutWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{5}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PutWorkflowResponse) GetWorkflow() *Workflow {
@@ -424,7 +700,7 @@ type GetWorkflowRequest struct {
 
 func (x *GetWorkflowRequest) Reset() {
 	*x = GetWorkflowRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[6]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -436,7 +712,7 @@ func (x *GetWorkflowRequest) String() string {
 func (*GetWorkflowRequest) ProtoMessage() {}
 
 func (x *GetWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[6]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -449,7 +725,7 @@ func (x *GetWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*GetWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{6}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetWorkflowRequest) GetName() string {
@@ -477,7 +753,7 @@ type GetWorkflowResponse struct {
 
 func (x *GetWorkflowResponse) Reset() {
 	*x = GetWorkflowResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[7]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -489,7 +765,7 @@ func (x *GetWorkflowResponse) String() string {
 func (*GetWorkflowResponse) ProtoMessage() {}
 
 func (x *GetWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[7]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -502,7 +778,7 @@ func (x *GetWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*GetWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{7}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetWorkflowResponse) GetWorkflow() *Workflow {
@@ -525,7 +801,7 @@ type ListWorkflowsRequest struct {
 
 func (x *ListWorkflowsRequest) Reset() {
 	*x = ListWorkflowsRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[8]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -537,7 +813,7 @@ func (x *ListWorkflowsRequest) String() string {
 func (*ListWorkflowsRequest) ProtoMessage() {}
 
 func (x *ListWorkflowsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[8]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -550,7 +826,7 @@ func (x *ListWorkflowsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkflowsRequest.ProtoReflect.Descriptor instead.
 func (*ListWorkflowsRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{8}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListWorkflowsRequest) GetPageSize() int32 {
@@ -580,7 +856,7 @@ type ListWorkflowsResponse struct {
 
 func (x *ListWorkflowsResponse) Reset() {
 	*x = ListWorkflowsResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[9]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -592,7 +868,7 @@ func (x *ListWorkflowsResponse) String() string {
 func (*ListWorkflowsResponse) ProtoMessage() {}
 
 func (x *ListWorkflowsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[9]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -605,7 +881,7 @@ func (x *ListWorkflowsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkflowsResponse.ProtoReflect.Descriptor instead.
 func (*ListWorkflowsResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{9}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListWorkflowsResponse) GetWorkflows() []*Workflow {
@@ -633,7 +909,7 @@ type DeleteWorkflowRequest struct {
 
 func (x *DeleteWorkflowRequest) Reset() {
 	*x = DeleteWorkflowRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[10]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -645,7 +921,7 @@ func (x *DeleteWorkflowRequest) String() string {
 func (*DeleteWorkflowRequest) ProtoMessage() {}
 
 func (x *DeleteWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[10]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -658,7 +934,7 @@ func (x *DeleteWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*DeleteWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{10}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DeleteWorkflowRequest) GetName() string {
@@ -677,7 +953,7 @@ type DeleteWorkflowResponse struct {
 
 func (x *DeleteWorkflowResponse) Reset() {
 	*x = DeleteWorkflowResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[11]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -689,7 +965,7 @@ func (x *DeleteWorkflowResponse) String() string {
 func (*DeleteWorkflowResponse) ProtoMessage() {}
 
 func (x *DeleteWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[11]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -702,7 +978,7 @@ func (x *DeleteWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*DeleteWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{11}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{14}
 }
 
 // RunWorkflowRequest starts a run by hand.
@@ -714,13 +990,18 @@ type RunWorkflowRequest struct {
 	Input *structpb.Struct `protobuf:"bytes,2,opt,name=input,proto3" json:"input,omitempty"`
 	// Makes the call safe to retry: unique per tenant, up to 255 characters.
 	IdempotencyKey string `protobuf:"bytes,3,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// When the run starts; absent or past means now. Until then the run is
+	// SCHEDULED (and can be cancelled). At most a year ahead.
+	RunAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=run_at,json=runAt,proto3" json:"run_at,omitempty"`
+	// The priority of the run's tasks: 0 (default) to 9, higher first.
+	Priority      int32 `protobuf:"varint,5,opt,name=priority,proto3" json:"priority,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RunWorkflowRequest) Reset() {
 	*x = RunWorkflowRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[12]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -732,7 +1013,7 @@ func (x *RunWorkflowRequest) String() string {
 func (*RunWorkflowRequest) ProtoMessage() {}
 
 func (x *RunWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[12]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -745,7 +1026,7 @@ func (x *RunWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*RunWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{12}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RunWorkflowRequest) GetName() string {
@@ -769,6 +1050,20 @@ func (x *RunWorkflowRequest) GetIdempotencyKey() string {
 	return ""
 }
 
+func (x *RunWorkflowRequest) GetRunAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RunAt
+	}
+	return nil
+}
+
+func (x *RunWorkflowRequest) GetPriority() int32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
+}
+
 // RunWorkflowResponse names the run.
 type RunWorkflowResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -782,7 +1077,7 @@ type RunWorkflowResponse struct {
 
 func (x *RunWorkflowResponse) Reset() {
 	*x = RunWorkflowResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[13]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -794,7 +1089,7 @@ func (x *RunWorkflowResponse) String() string {
 func (*RunWorkflowResponse) ProtoMessage() {}
 
 func (x *RunWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[13]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -807,7 +1102,7 @@ func (x *RunWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*RunWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{13}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RunWorkflowResponse) GetRunId() string {
@@ -828,12 +1123,29 @@ var File_switchyard_v1_workflow_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_workflow_proto_rawDesc = "" +
 	"\n" +
-	"\x1cswitchyard/v1/workflow.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xee\x01\n" +
+	"\x1cswitchyard/v1/workflow.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbe\x03\n" +
 	"\fWorkflowSpec\x121\n" +
 	"\x04name\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18\x80\x012\x11^[A-Za-z0-9._-]+$R\x04name\x12*\n" +
-	"\vdescription\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\vdescription\x12C\n" +
-	"\ton_events\x18\x03 \x03(\tB&\xbaH#\x92\x01 \x10@\"\x1cr\x1a\x10\x01\x18\xff\x012\x13^[A-Za-z0-9._:/-]+$R\bonEvents\x12:\n" +
-	"\x05tasks\x18\x04 \x03(\v2\x17.switchyard.v1.TaskSpecB\v\xbaH\b\x92\x01\x05\b\x01\x10\x80\x02R\x05tasks\"\x91\x02\n" +
+	"\vdescription\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\vdescription\x12D\n" +
+	"\ton_events\x18\x03 \x03(\tB'\xbaH$\x92\x01!\x10@\"\x1dr\x1b\x10\x01\x18\xff\x012\x14^[A-Za-z0-9._:/*-]+$R\bonEvents\x12:\n" +
+	"\x05tasks\x18\x04 \x03(\v2\x17.switchyard.v1.TaskSpecB\v\xbaH\b\x92\x01\x05\b\x01\x10\x80\x02R\x05tasks\x12L\n" +
+	"\x0eevent_triggers\x18\x05 \x03(\v2\x1b.switchyard.v1.EventTriggerB\b\xbaH\x05\x92\x01\x02\x10@R\reventTriggers\x12=\n" +
+	"\aon_cron\x18\x06 \x03(\v2\x1a.switchyard.v1.CronTriggerB\b\xbaH\x05\x92\x01\x02\x10\x10R\x06onCron\x12@\n" +
+	"\vconcurrency\x18\a \x01(\v2\x1e.switchyard.v1.ConcurrencyRuleR\vconcurrency\"\x99\x01\n" +
+	"\fEventTrigger\x122\n" +
+	"\x03key\x18\x01 \x01(\tB \xbaH\x1dr\x1b\x10\x01\x18\xff\x012\x14^[A-Za-z0-9._:/*-]+$R\x03key\x12 \n" +
+	"\x06filter\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\x06filter\x123\n" +
+	"\x05scope\x18\x03 \x01(\tB\x1d\xbaH\x1ar\x18\x18\xff\x012\x13^[A-Za-z0-9._:/-]*$R\x05scope\"[\n" +
+	"\vCronTrigger\x12&\n" +
+	"\bschedule\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xff\x01R\bschedule\x12$\n" +
+	"\ttime_zone\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\btimeZone\"\xa0\x01\n" +
+	"\x0fConcurrencyRule\x12\x1c\n" +
+	"\x03key\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80 R\x03key\x12%\n" +
+	"\bmax_runs\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\x90N(\x01R\amaxRuns\x12H\n" +
+	"\bstrategy\x18\x03 \x01(\x0e2\".switchyard.v1.ConcurrencyStrategyB\b\xbaH\x05\x82\x01\x02\x10\x01R\bstrategy\"\x91\x02\n" +
 	"\bTaskSpec\x121\n" +
 	"\x04name\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18\x80\x012\x11^[A-Za-z0-9._-]+$R\x04name\x127\n" +
 	"\x06action\x18\x02 \x01(\tB\x1f\xbaH\x1cr\x1a\x10\x01\x18\xff\x012\x13^[A-Za-z0-9._:/-]+$R\x06action\x12\"\n" +
@@ -873,15 +1185,22 @@ const file_switchyard_v1_workflow_proto_rawDesc = "" +
 	"\x15DeleteWorkflowRequest\x12\x1e\n" +
 	"\x04name\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04name\"\x18\n" +
-	"\x16DeleteWorkflowResponse\"\x96\x01\n" +
+	"\x16DeleteWorkflowResponse\"\xf0\x01\n" +
 	"\x12RunWorkflowRequest\x12\x1e\n" +
 	"\x04name\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04name\x12-\n" +
 	"\x05input\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x05input\x121\n" +
-	"\x0fidempotency_key\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xff\x01R\x0eidempotencyKey\"P\n" +
+	"\x0fidempotency_key\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xff\x01R\x0eidempotencyKey\x121\n" +
+	"\x06run_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05runAt\x12%\n" +
+	"\bpriority\x18\x05 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\t(\x00R\bpriority\"P\n" +
 	"\x13RunWorkflowResponse\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\"\n" +
-	"\fdeduplicated\x18\x02 \x01(\bR\fdeduplicated2\xec\x04\n" +
+	"\fdeduplicated\x18\x02 \x01(\bR\fdeduplicated*\xb0\x01\n" +
+	"\x13ConcurrencyStrategy\x12$\n" +
+	" CONCURRENCY_STRATEGY_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aCONCURRENCY_STRATEGY_QUEUE\x10\x01\x12+\n" +
+	"'CONCURRENCY_STRATEGY_CANCEL_IN_PROGRESS\x10\x02\x12&\n" +
+	"\"CONCURRENCY_STRATEGY_CANCEL_NEWEST\x10\x032\xec\x04\n" +
 	"\x0fWorkflowService\x12q\n" +
 	"\vPutWorkflow\x12!.switchyard.v1.PutWorkflowRequest\x1a\".switchyard.v1.PutWorkflowResponse\"\x1b\x82\xd3\xe4\x93\x02\x12:\x01*\"\r/v1/workflows\x90\x02\x02\x12u\n" +
 	"\vGetWorkflow\x12!.switchyard.v1.GetWorkflowRequest\x1a\".switchyard.v1.GetWorkflowResponse\"\x1f\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/workflows/{name}\x90\x02\x01\x12t\n" +
@@ -901,54 +1220,64 @@ func file_switchyard_v1_workflow_proto_rawDescGZIP() []byte {
 	return file_switchyard_v1_workflow_proto_rawDescData
 }
 
-var file_switchyard_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_switchyard_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_switchyard_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_switchyard_v1_workflow_proto_goTypes = []any{
-	(*WorkflowSpec)(nil),           // 0: switchyard.v1.WorkflowSpec
-	(*TaskSpec)(nil),               // 1: switchyard.v1.TaskSpec
-	(*RetryPolicy)(nil),            // 2: switchyard.v1.RetryPolicy
-	(*Workflow)(nil),               // 3: switchyard.v1.Workflow
-	(*PutWorkflowRequest)(nil),     // 4: switchyard.v1.PutWorkflowRequest
-	(*PutWorkflowResponse)(nil),    // 5: switchyard.v1.PutWorkflowResponse
-	(*GetWorkflowRequest)(nil),     // 6: switchyard.v1.GetWorkflowRequest
-	(*GetWorkflowResponse)(nil),    // 7: switchyard.v1.GetWorkflowResponse
-	(*ListWorkflowsRequest)(nil),   // 8: switchyard.v1.ListWorkflowsRequest
-	(*ListWorkflowsResponse)(nil),  // 9: switchyard.v1.ListWorkflowsResponse
-	(*DeleteWorkflowRequest)(nil),  // 10: switchyard.v1.DeleteWorkflowRequest
-	(*DeleteWorkflowResponse)(nil), // 11: switchyard.v1.DeleteWorkflowResponse
-	(*RunWorkflowRequest)(nil),     // 12: switchyard.v1.RunWorkflowRequest
-	(*RunWorkflowResponse)(nil),    // 13: switchyard.v1.RunWorkflowResponse
-	(*durationpb.Duration)(nil),    // 14: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),  // 15: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),        // 16: google.protobuf.Struct
+	(ConcurrencyStrategy)(0),       // 0: switchyard.v1.ConcurrencyStrategy
+	(*WorkflowSpec)(nil),           // 1: switchyard.v1.WorkflowSpec
+	(*EventTrigger)(nil),           // 2: switchyard.v1.EventTrigger
+	(*CronTrigger)(nil),            // 3: switchyard.v1.CronTrigger
+	(*ConcurrencyRule)(nil),        // 4: switchyard.v1.ConcurrencyRule
+	(*TaskSpec)(nil),               // 5: switchyard.v1.TaskSpec
+	(*RetryPolicy)(nil),            // 6: switchyard.v1.RetryPolicy
+	(*Workflow)(nil),               // 7: switchyard.v1.Workflow
+	(*PutWorkflowRequest)(nil),     // 8: switchyard.v1.PutWorkflowRequest
+	(*PutWorkflowResponse)(nil),    // 9: switchyard.v1.PutWorkflowResponse
+	(*GetWorkflowRequest)(nil),     // 10: switchyard.v1.GetWorkflowRequest
+	(*GetWorkflowResponse)(nil),    // 11: switchyard.v1.GetWorkflowResponse
+	(*ListWorkflowsRequest)(nil),   // 12: switchyard.v1.ListWorkflowsRequest
+	(*ListWorkflowsResponse)(nil),  // 13: switchyard.v1.ListWorkflowsResponse
+	(*DeleteWorkflowRequest)(nil),  // 14: switchyard.v1.DeleteWorkflowRequest
+	(*DeleteWorkflowResponse)(nil), // 15: switchyard.v1.DeleteWorkflowResponse
+	(*RunWorkflowRequest)(nil),     // 16: switchyard.v1.RunWorkflowRequest
+	(*RunWorkflowResponse)(nil),    // 17: switchyard.v1.RunWorkflowResponse
+	(*durationpb.Duration)(nil),    // 18: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),  // 19: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),        // 20: google.protobuf.Struct
 }
 var file_switchyard_v1_workflow_proto_depIdxs = []int32{
-	1,  // 0: switchyard.v1.WorkflowSpec.tasks:type_name -> switchyard.v1.TaskSpec
-	2,  // 1: switchyard.v1.TaskSpec.retry:type_name -> switchyard.v1.RetryPolicy
-	14, // 2: switchyard.v1.TaskSpec.timeout:type_name -> google.protobuf.Duration
-	14, // 3: switchyard.v1.RetryPolicy.initial_backoff:type_name -> google.protobuf.Duration
-	14, // 4: switchyard.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
-	0,  // 5: switchyard.v1.Workflow.spec:type_name -> switchyard.v1.WorkflowSpec
-	15, // 6: switchyard.v1.Workflow.created_at:type_name -> google.protobuf.Timestamp
-	0,  // 7: switchyard.v1.PutWorkflowRequest.spec:type_name -> switchyard.v1.WorkflowSpec
-	3,  // 8: switchyard.v1.PutWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
-	3,  // 9: switchyard.v1.GetWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
-	3,  // 10: switchyard.v1.ListWorkflowsResponse.workflows:type_name -> switchyard.v1.Workflow
-	16, // 11: switchyard.v1.RunWorkflowRequest.input:type_name -> google.protobuf.Struct
-	4,  // 12: switchyard.v1.WorkflowService.PutWorkflow:input_type -> switchyard.v1.PutWorkflowRequest
-	6,  // 13: switchyard.v1.WorkflowService.GetWorkflow:input_type -> switchyard.v1.GetWorkflowRequest
-	8,  // 14: switchyard.v1.WorkflowService.ListWorkflows:input_type -> switchyard.v1.ListWorkflowsRequest
-	10, // 15: switchyard.v1.WorkflowService.DeleteWorkflow:input_type -> switchyard.v1.DeleteWorkflowRequest
-	12, // 16: switchyard.v1.WorkflowService.RunWorkflow:input_type -> switchyard.v1.RunWorkflowRequest
-	5,  // 17: switchyard.v1.WorkflowService.PutWorkflow:output_type -> switchyard.v1.PutWorkflowResponse
-	7,  // 18: switchyard.v1.WorkflowService.GetWorkflow:output_type -> switchyard.v1.GetWorkflowResponse
-	9,  // 19: switchyard.v1.WorkflowService.ListWorkflows:output_type -> switchyard.v1.ListWorkflowsResponse
-	11, // 20: switchyard.v1.WorkflowService.DeleteWorkflow:output_type -> switchyard.v1.DeleteWorkflowResponse
-	13, // 21: switchyard.v1.WorkflowService.RunWorkflow:output_type -> switchyard.v1.RunWorkflowResponse
-	17, // [17:22] is the sub-list for method output_type
-	12, // [12:17] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	5,  // 0: switchyard.v1.WorkflowSpec.tasks:type_name -> switchyard.v1.TaskSpec
+	2,  // 1: switchyard.v1.WorkflowSpec.event_triggers:type_name -> switchyard.v1.EventTrigger
+	3,  // 2: switchyard.v1.WorkflowSpec.on_cron:type_name -> switchyard.v1.CronTrigger
+	4,  // 3: switchyard.v1.WorkflowSpec.concurrency:type_name -> switchyard.v1.ConcurrencyRule
+	0,  // 4: switchyard.v1.ConcurrencyRule.strategy:type_name -> switchyard.v1.ConcurrencyStrategy
+	6,  // 5: switchyard.v1.TaskSpec.retry:type_name -> switchyard.v1.RetryPolicy
+	18, // 6: switchyard.v1.TaskSpec.timeout:type_name -> google.protobuf.Duration
+	18, // 7: switchyard.v1.RetryPolicy.initial_backoff:type_name -> google.protobuf.Duration
+	18, // 8: switchyard.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
+	1,  // 9: switchyard.v1.Workflow.spec:type_name -> switchyard.v1.WorkflowSpec
+	19, // 10: switchyard.v1.Workflow.created_at:type_name -> google.protobuf.Timestamp
+	1,  // 11: switchyard.v1.PutWorkflowRequest.spec:type_name -> switchyard.v1.WorkflowSpec
+	7,  // 12: switchyard.v1.PutWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
+	7,  // 13: switchyard.v1.GetWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
+	7,  // 14: switchyard.v1.ListWorkflowsResponse.workflows:type_name -> switchyard.v1.Workflow
+	20, // 15: switchyard.v1.RunWorkflowRequest.input:type_name -> google.protobuf.Struct
+	19, // 16: switchyard.v1.RunWorkflowRequest.run_at:type_name -> google.protobuf.Timestamp
+	8,  // 17: switchyard.v1.WorkflowService.PutWorkflow:input_type -> switchyard.v1.PutWorkflowRequest
+	10, // 18: switchyard.v1.WorkflowService.GetWorkflow:input_type -> switchyard.v1.GetWorkflowRequest
+	12, // 19: switchyard.v1.WorkflowService.ListWorkflows:input_type -> switchyard.v1.ListWorkflowsRequest
+	14, // 20: switchyard.v1.WorkflowService.DeleteWorkflow:input_type -> switchyard.v1.DeleteWorkflowRequest
+	16, // 21: switchyard.v1.WorkflowService.RunWorkflow:input_type -> switchyard.v1.RunWorkflowRequest
+	9,  // 22: switchyard.v1.WorkflowService.PutWorkflow:output_type -> switchyard.v1.PutWorkflowResponse
+	11, // 23: switchyard.v1.WorkflowService.GetWorkflow:output_type -> switchyard.v1.GetWorkflowResponse
+	13, // 24: switchyard.v1.WorkflowService.ListWorkflows:output_type -> switchyard.v1.ListWorkflowsResponse
+	15, // 25: switchyard.v1.WorkflowService.DeleteWorkflow:output_type -> switchyard.v1.DeleteWorkflowResponse
+	17, // 26: switchyard.v1.WorkflowService.RunWorkflow:output_type -> switchyard.v1.RunWorkflowResponse
+	22, // [22:27] is the sub-list for method output_type
+	17, // [17:22] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_workflow_proto_init() }
@@ -961,13 +1290,14 @@ func file_switchyard_v1_workflow_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_workflow_proto_rawDesc), len(file_switchyard_v1_workflow_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   14,
+			NumEnums:      1,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_switchyard_v1_workflow_proto_goTypes,
 		DependencyIndexes: file_switchyard_v1_workflow_proto_depIdxs,
+		EnumInfos:         file_switchyard_v1_workflow_proto_enumTypes,
 		MessageInfos:      file_switchyard_v1_workflow_proto_msgTypes,
 	}.Build()
 	File_switchyard_v1_workflow_proto = out.File

@@ -42,6 +42,9 @@ const (
 	EventServiceGetEventProcedure = "/switchyard.v1.EventService/GetEvent"
 	// EventServiceListEventsProcedure is the fully-qualified name of the EventService's ListEvents RPC.
 	EventServiceListEventsProcedure = "/switchyard.v1.EventService/ListEvents"
+	// EventServiceReplayEventProcedure is the fully-qualified name of the EventService's ReplayEvent
+	// RPC.
+	EventServiceReplayEventProcedure = "/switchyard.v1.EventService/ReplayEvent"
 )
 
 // EventServiceClient is a client for the switchyard.v1.EventService service.
@@ -60,6 +63,10 @@ type EventServiceClient interface {
 	GetEvent(context.Context, *connect.Request[v1.GetEventRequest]) (*connect.Response[v1.GetEventResponse], error)
 	// ListEvents returns the caller's events, newest first, one page at a time.
 	ListEvents(context.Context, *connect.Request[v1.ListEventsRequest]) (*connect.Response[v1.ListEventsResponse], error)
+	// ReplayEvent runs a stored event through the current triggers again: the
+	// runs it starts are new, linked to the event, with trigger REPLAY. With an
+	// `idempotency_key` a repeat returns the original runs with `deduplicated = true`.
+	ReplayEvent(context.Context, *connect.Request[v1.ReplayEventRequest]) (*connect.Response[v1.ReplayEventResponse], error)
 }
 
 // NewEventServiceClient constructs a client for the switchyard.v1.EventService service. By default,
@@ -99,6 +106,12 @@ func NewEventServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		replayEvent: connect.NewClient[v1.ReplayEventRequest, v1.ReplayEventResponse](
+			httpClient,
+			baseURL+EventServiceReplayEventProcedure,
+			connect.WithSchema(eventServiceMethods.ByName("ReplayEvent")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -108,6 +121,7 @@ type eventServiceClient struct {
 	bulkPushEvents *connect.Client[v1.BulkPushEventsRequest, v1.BulkPushEventsResponse]
 	getEvent       *connect.Client[v1.GetEventRequest, v1.GetEventResponse]
 	listEvents     *connect.Client[v1.ListEventsRequest, v1.ListEventsResponse]
+	replayEvent    *connect.Client[v1.ReplayEventRequest, v1.ReplayEventResponse]
 }
 
 // PushEvent calls switchyard.v1.EventService.PushEvent.
@@ -130,6 +144,11 @@ func (c *eventServiceClient) ListEvents(ctx context.Context, req *connect.Reques
 	return c.listEvents.CallUnary(ctx, req)
 }
 
+// ReplayEvent calls switchyard.v1.EventService.ReplayEvent.
+func (c *eventServiceClient) ReplayEvent(ctx context.Context, req *connect.Request[v1.ReplayEventRequest]) (*connect.Response[v1.ReplayEventResponse], error) {
+	return c.replayEvent.CallUnary(ctx, req)
+}
+
 // EventServiceHandler is an implementation of the switchyard.v1.EventService service.
 type EventServiceHandler interface {
 	// PushEvent stores one event, together with the runs it triggers, in one
@@ -146,6 +165,10 @@ type EventServiceHandler interface {
 	GetEvent(context.Context, *connect.Request[v1.GetEventRequest]) (*connect.Response[v1.GetEventResponse], error)
 	// ListEvents returns the caller's events, newest first, one page at a time.
 	ListEvents(context.Context, *connect.Request[v1.ListEventsRequest]) (*connect.Response[v1.ListEventsResponse], error)
+	// ReplayEvent runs a stored event through the current triggers again: the
+	// runs it starts are new, linked to the event, with trigger REPLAY. With an
+	// `idempotency_key` a repeat returns the original runs with `deduplicated = true`.
+	ReplayEvent(context.Context, *connect.Request[v1.ReplayEventRequest]) (*connect.Response[v1.ReplayEventResponse], error)
 }
 
 // NewEventServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -181,6 +204,12 @@ func NewEventServiceHandler(svc EventServiceHandler, opts ...connect.HandlerOpti
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	eventServiceReplayEventHandler := connect.NewUnaryHandler(
+		EventServiceReplayEventProcedure,
+		svc.ReplayEvent,
+		connect.WithSchema(eventServiceMethods.ByName("ReplayEvent")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/switchyard.v1.EventService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case EventServicePushEventProcedure:
@@ -191,6 +220,8 @@ func NewEventServiceHandler(svc EventServiceHandler, opts ...connect.HandlerOpti
 			eventServiceGetEventHandler.ServeHTTP(w, r)
 		case EventServiceListEventsProcedure:
 			eventServiceListEventsHandler.ServeHTTP(w, r)
+		case EventServiceReplayEventProcedure:
+			eventServiceReplayEventHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -214,4 +245,8 @@ func (UnimplementedEventServiceHandler) GetEvent(context.Context, *connect.Reque
 
 func (UnimplementedEventServiceHandler) ListEvents(context.Context, *connect.Request[v1.ListEventsRequest]) (*connect.Response[v1.ListEventsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchyard.v1.EventService.ListEvents is not implemented"))
+}
+
+func (UnimplementedEventServiceHandler) ReplayEvent(context.Context, *connect.Request[v1.ReplayEventRequest]) (*connect.Response[v1.ReplayEventResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchyard.v1.EventService.ReplayEvent is not implemented"))
 }

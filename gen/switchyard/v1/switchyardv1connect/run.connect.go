@@ -39,6 +39,8 @@ const (
 	RunServiceListRunsProcedure = "/switchyard.v1.RunService/ListRuns"
 	// RunServiceCancelRunProcedure is the fully-qualified name of the RunService's CancelRun RPC.
 	RunServiceCancelRunProcedure = "/switchyard.v1.RunService/CancelRun"
+	// RunServiceReplayRunProcedure is the fully-qualified name of the RunService's ReplayRun RPC.
+	RunServiceReplayRunProcedure = "/switchyard.v1.RunService/ReplayRun"
 	// RunServiceWatchRunProcedure is the fully-qualified name of the RunService's WatchRun RPC.
 	RunServiceWatchRunProcedure = "/switchyard.v1.RunService/WatchRun"
 )
@@ -53,6 +55,11 @@ type RunServiceClient interface {
 	// the workers running its tasks are told to stop. Cancelling an ended run
 	// changes nothing and returns it as it is.
 	CancelRun(context.Context, *connect.Request[v1.CancelRunRequest]) (*connect.Response[v1.CancelRunResponse], error)
+	// ReplayRun starts a new run of a run that ended, with the same workflow
+	// version and input: whole, or from its failed tasks (tasks that succeeded keep
+	// their outputs and do not run again). With an `idempotency_key` a repeat
+	// returns the original new run with `deduplicated = true`.
+	ReplayRun(context.Context, *connect.Request[v1.ReplayRunRequest]) (*connect.Response[v1.ReplayRunResponse], error)
 	// WatchRun streams the run: first its current state, then the state after
 	// every change, until the run ends. Keep-alive messages come while nothing
 	// changes.
@@ -91,6 +98,12 @@ func NewRunServiceClient(httpClient connect.HTTPClient, baseURL string, opts ...
 			connect.WithIdempotency(connect.IdempotencyIdempotent),
 			connect.WithClientOptions(opts...),
 		),
+		replayRun: connect.NewClient[v1.ReplayRunRequest, v1.ReplayRunResponse](
+			httpClient,
+			baseURL+RunServiceReplayRunProcedure,
+			connect.WithSchema(runServiceMethods.ByName("ReplayRun")),
+			connect.WithClientOptions(opts...),
+		),
 		watchRun: connect.NewClient[v1.WatchRunRequest, v1.WatchRunResponse](
 			httpClient,
 			baseURL+RunServiceWatchRunProcedure,
@@ -105,6 +118,7 @@ type runServiceClient struct {
 	getRun    *connect.Client[v1.GetRunRequest, v1.GetRunResponse]
 	listRuns  *connect.Client[v1.ListRunsRequest, v1.ListRunsResponse]
 	cancelRun *connect.Client[v1.CancelRunRequest, v1.CancelRunResponse]
+	replayRun *connect.Client[v1.ReplayRunRequest, v1.ReplayRunResponse]
 	watchRun  *connect.Client[v1.WatchRunRequest, v1.WatchRunResponse]
 }
 
@@ -123,6 +137,11 @@ func (c *runServiceClient) CancelRun(ctx context.Context, req *connect.Request[v
 	return c.cancelRun.CallUnary(ctx, req)
 }
 
+// ReplayRun calls switchyard.v1.RunService.ReplayRun.
+func (c *runServiceClient) ReplayRun(ctx context.Context, req *connect.Request[v1.ReplayRunRequest]) (*connect.Response[v1.ReplayRunResponse], error) {
+	return c.replayRun.CallUnary(ctx, req)
+}
+
 // WatchRun calls switchyard.v1.RunService.WatchRun.
 func (c *runServiceClient) WatchRun(ctx context.Context, req *connect.Request[v1.WatchRunRequest]) (*connect.ServerStreamForClient[v1.WatchRunResponse], error) {
 	return c.watchRun.CallServerStream(ctx, req)
@@ -138,6 +157,11 @@ type RunServiceHandler interface {
 	// the workers running its tasks are told to stop. Cancelling an ended run
 	// changes nothing and returns it as it is.
 	CancelRun(context.Context, *connect.Request[v1.CancelRunRequest]) (*connect.Response[v1.CancelRunResponse], error)
+	// ReplayRun starts a new run of a run that ended, with the same workflow
+	// version and input: whole, or from its failed tasks (tasks that succeeded keep
+	// their outputs and do not run again). With an `idempotency_key` a repeat
+	// returns the original new run with `deduplicated = true`.
+	ReplayRun(context.Context, *connect.Request[v1.ReplayRunRequest]) (*connect.Response[v1.ReplayRunResponse], error)
 	// WatchRun streams the run: first its current state, then the state after
 	// every change, until the run ends. Keep-alive messages come while nothing
 	// changes.
@@ -172,6 +196,12 @@ func NewRunServiceHandler(svc RunServiceHandler, opts ...connect.HandlerOption) 
 		connect.WithIdempotency(connect.IdempotencyIdempotent),
 		connect.WithHandlerOptions(opts...),
 	)
+	runServiceReplayRunHandler := connect.NewUnaryHandler(
+		RunServiceReplayRunProcedure,
+		svc.ReplayRun,
+		connect.WithSchema(runServiceMethods.ByName("ReplayRun")),
+		connect.WithHandlerOptions(opts...),
+	)
 	runServiceWatchRunHandler := connect.NewServerStreamHandler(
 		RunServiceWatchRunProcedure,
 		svc.WatchRun,
@@ -186,6 +216,8 @@ func NewRunServiceHandler(svc RunServiceHandler, opts ...connect.HandlerOption) 
 			runServiceListRunsHandler.ServeHTTP(w, r)
 		case RunServiceCancelRunProcedure:
 			runServiceCancelRunHandler.ServeHTTP(w, r)
+		case RunServiceReplayRunProcedure:
+			runServiceReplayRunHandler.ServeHTTP(w, r)
 		case RunServiceWatchRunProcedure:
 			runServiceWatchRunHandler.ServeHTTP(w, r)
 		default:
@@ -207,6 +239,10 @@ func (UnimplementedRunServiceHandler) ListRuns(context.Context, *connect.Request
 
 func (UnimplementedRunServiceHandler) CancelRun(context.Context, *connect.Request[v1.CancelRunRequest]) (*connect.Response[v1.CancelRunResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchyard.v1.RunService.CancelRun is not implemented"))
+}
+
+func (UnimplementedRunServiceHandler) ReplayRun(context.Context, *connect.Request[v1.ReplayRunRequest]) (*connect.Response[v1.ReplayRunResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchyard.v1.RunService.ReplayRun is not implemented"))
 }
 
 func (UnimplementedRunServiceHandler) WatchRun(context.Context, *connect.Request[v1.WatchRunRequest], *connect.ServerStream[v1.WatchRunResponse]) error {
