@@ -26,6 +26,7 @@ var fastEngine = engine.Config{
 	KeepaliveInterval: time.Second,
 	DispatchInterval:  50 * time.Millisecond,
 	ReapInterval:      100 * time.Millisecond,
+	ScheduleInterval:  50 * time.Millisecond,
 }
 
 func startEngineServer(t *testing.T, eng storetest.Engine) (*servertest.Server, *api) {
