@@ -12,8 +12,10 @@ import (
 // database: each schedule is a row holding its next tick, and a tick fires in
 // the transaction that moves that row on from it (a compare-and-set), so the
 // database lets one transaction fire it. A tick missed while every server was
-// down is still the row's next tick: it fires once, and the row moves to the
-// first tick after now, skipping the rest.
+// down is still the row's next tick: it fires once, and when the tick after it
+// is older than the catch-up grace (two schedule intervals: later than any live
+// server is), the row moves to the first tick after now, skipping the rest. A
+// tick that is merely late (a slow scan) is followed by the next one as usual.
 
 // replaceCron makes the workflow's cron triggers its stored schedules. A
 // schedule the previous version had keeps its next tick, so putting a new
@@ -42,21 +44,24 @@ func (e *Engine) replaceCron(ctx context.Context, q store.Q, tenantID string, sp
 	return q.CronReplace(ctx, tenantID, spec.Name, rows)
 }
 
-// fireCron fires the cron ticks that came, each in its own transaction.
+// fireCron fires the cron ticks that came, each in its own transaction, until
+// none is due (a late schedule may have several ticks to catch up).
 func (e *Engine) fireCron(ctx context.Context) error {
-	var due []*store.CronSchedule
-	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
-		due, err = q.CronListDue(ctx, micros(e.now()), 100)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	for _, s := range due {
-		if err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
-			return e.fireTick(ctx, q, sig, s)
-		}); err != nil {
-			return fmt.Errorf("workflow %s, schedule %q: %w", s.Workflow, s.Schedule, err)
+	for range 10 {
+		var due []*store.CronSchedule
+		err := e.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
+			due, err = q.CronListDue(ctx, micros(e.now()), 100)
+			return err
+		})
+		if err != nil || len(due) == 0 {
+			return err
+		}
+		for _, s := range due {
+			if err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+				return e.fireTick(ctx, q, sig, s)
+			}); err != nil {
+				return fmt.Errorf("workflow %s, schedule %q: %w", s.Workflow, s.Schedule, err)
+			}
 		}
 	}
 	return nil
@@ -70,7 +75,11 @@ func (e *Engine) fireTick(ctx context.Context, q store.Q, sig *signals, s *store
 	if err != nil {
 		return err
 	}
-	moved, err := q.CronAdvance(ctx, s, micros(sched.Next(fromMicros(now))))
+	next := sched.Next(fromMicros(s.NextTickAt))
+	if grace := 2 * e.cfg.ScheduleInterval; next.Before(fromMicros(now).Add(-grace)) {
+		next = sched.Next(fromMicros(now)) // missed while no server ran: skip the rest
+	}
+	moved, err := q.CronAdvance(ctx, s, micros(next))
 	if err != nil || !moved {
 		return err
 	}
