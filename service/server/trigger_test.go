@@ -55,6 +55,8 @@ func TestTriggerMatching(t *testing.T) {
 			{Name: "filtered", EventTriggers: []*switchyardv1.EventTrigger{{Key: "order.*", Filter: `payload.amount > 100 && metadata.region == "eu"`}}, Tasks: one},
 			{Name: "scoped", EventTriggers: []*switchyardv1.EventTrigger{{Key: "user.created", Scope: "acme"}}, Tasks: one},
 			{Name: "broken", EventTriggers: []*switchyardv1.EventTrigger{{Key: "pay.done", Filter: `payload.missing.deeper == 1`}}, Tasks: one},
+			// Quadratic work over a long list runs into the cost limit.
+			{Name: "costly", EventTriggers: []*switchyardv1.EventTrigger{{Key: "cost.check", Filter: `payload.items.all(x, payload.items.all(y, x >= 0))`}}, Tasks: one},
 			// Two triggers of one workflow that both match start one run.
 			{Name: "twice", OnEvents: []string{"dup.*", "dup.**"}, Tasks: one},
 		} {
@@ -80,6 +82,7 @@ func TestTriggerMatching(t *testing.T) {
 			{key: "order"},
 			{key: "pay.done", payload: map[string]any{"x": 1}, skipped: map[string]string{"broken": "no such key"}},
 			{key: "dup.one", want: []string{"twice"}},
+			{key: "cost.check", payload: map[string]any{"items": numbers(1000)}, skipped: map[string]string{"costly": "cost limit"}},
 		}
 		protocols := servertest.Protocols()
 		for i, tt := range tests {
@@ -321,4 +324,13 @@ func TestReplayRun(t *testing.T) {
 			t.Errorf("replay of an active run: %v, want failed_precondition", err)
 		}
 	})
+}
+
+// numbers returns 0..n-1 as a JSON list.
+func numbers(n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = float64(i)
+	}
+	return out
 }
