@@ -57,24 +57,31 @@ type gate struct {
 	waiting int
 }
 
-// loadGate locks a run's concurrency group and reads its active and waiting runs.
-func loadGate(ctx context.Context, q store.Q, r *store.Run, now int64) (*gate, error) {
-	if err := q.ConcurrencyLock(ctx, r.TenantID, r.WorkflowName, r.ConcurrencyKey, now); err != nil {
-		return nil, err
+// loadGate locks a concurrency group and reads its state: the active runs and
+// the waiting ones, oldest first.
+func loadGate(ctx context.Context, q store.Q, k store.ConcurrencyGroup, now int64) (*gate, []*store.Run, error) {
+	if err := q.ConcurrencyLock(ctx, k.TenantID, k.Workflow, k.Key, now); err != nil {
+		return nil, nil, err
 	}
-	runs, err := q.RunListInGroup(ctx, r.TenantID, r.WorkflowName, r.ConcurrencyKey)
+	runs, err := q.RunListInGroup(ctx, k.TenantID, k.Workflow, k.Key)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	g := &gate{}
+	var waiting []*store.Run
 	for _, x := range runs {
 		if x.Status == store.RunActive {
 			g.active = append(g.active, x)
-		} else if x.ID != r.ID {
-			g.waiting++
+		} else {
+			waiting = append(waiting, x)
 		}
 	}
-	return g, nil
+	g.waiting = len(waiting)
+	return g, waiting, nil
+}
+
+func groupOf(r *store.Run) store.ConcurrencyGroup {
+	return store.ConcurrencyGroup{TenantID: r.TenantID, Workflow: r.WorkflowName, Key: r.ConcurrencyKey}
 }
 
 // admit sets r's status by its strategy and returns the active runs it
@@ -121,8 +128,7 @@ func (e *Engine) startRuns(ctx context.Context, q store.Q, sig *signals, plans [
 		case r.ConcurrencyKey == "":
 			e.activate(p, now)
 		default:
-			k := store.ConcurrencyGroup{TenantID: r.TenantID, Workflow: r.WorkflowName, Key: r.ConcurrencyKey}
-			groups[k] = append(groups[k], p)
+			groups[groupOf(r)] = append(groups[groupOf(r)], p)
 		}
 	}
 	// Groups are locked in one order, so that transactions never wait for each
@@ -136,7 +142,7 @@ func (e *Engine) startRuns(ctx context.Context, q store.Q, sig *signals, plans [
 	})
 	displacedBy := map[*plannedRun][]*store.Run{}
 	for _, k := range keys {
-		g, err := loadGate(ctx, q, groups[k][0].run, now)
+		g, _, err := loadGate(ctx, q, k, now)
 		if err != nil {
 			return nil, err
 		}
@@ -277,7 +283,7 @@ func (e *Engine) admitDue(ctx context.Context) error {
 			var g *gate
 			if r.ConcurrencyKey != "" {
 				var err error
-				if g, err = loadGate(ctx, q, r, now); err != nil {
+				if g, _, err = loadGate(ctx, q, groupOf(r), now); err != nil {
 					return err
 				}
 			}
@@ -303,24 +309,12 @@ func (e *Engine) admitWaiting(ctx context.Context) error {
 	}
 	for _, k := range groups {
 		err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
-			now := micros(e.now())
-			probe := &store.Run{TenantID: k.TenantID, WorkflowName: k.Workflow, ConcurrencyKey: k.Key}
-			if err := q.ConcurrencyLock(ctx, k.TenantID, k.Workflow, k.Key, now); err != nil {
-				return err
-			}
-			runs, err := q.RunListInGroup(ctx, probe.TenantID, probe.WorkflowName, probe.ConcurrencyKey)
+			g, waiting, err := loadGate(ctx, q, k, micros(e.now()))
 			if err != nil {
 				return err
 			}
-			g := &gate{}
-			var waiting []*store.Run
-			for _, x := range runs {
-				if x.Status == store.RunActive {
-					g.active = append(g.active, x)
-				} else {
-					waiting = append(waiting, x)
-				}
-			}
+			g.waiting = 0 // the oldest waiting run is first in line
+			now := micros(e.now())
 			for _, w := range waiting {
 				if err := e.admitStored(ctx, q, sig, g, w, store.RunWaiting, now); err != nil {
 					return err
