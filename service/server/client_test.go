@@ -14,6 +14,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/emptypb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
@@ -82,19 +83,24 @@ func (c client) list(ctx context.Context, req *switchyardv1.ListEventsRequest) (
 }
 
 // pushRaw sends body as the PushEvent request exactly as given: for malformed and
-// mistyped messages no real client would send. json says whether body is JSON
-// (for JSON protocols) or binary protobuf.
+// mistyped messages no real client would send. body is JSON for JSON protocols
+// and binary protobuf for the others.
 func (c client) pushRaw(ctx context.Context, body []byte) error {
+	return c.rawCall(ctx, switchyardv1connect.EventServicePushEventProcedure, "/v1/events", body)
+}
+
+// rawCall sends body exactly as given to procedure, or with POST to restPath
+// on REST.
+func (c client) rawCall(ctx context.Context, procedure, restPath string, body []byte) error {
 	if c.proto.REST {
-		_, err := restDo[switchyardv1.PushEventResponse](ctx, c, http.MethodPost, "/v1/events", body)
+		_, err := restDo[emptypb.Empty](ctx, c, http.MethodPost, restPath, body)
 		return err
 	}
 	codec := &rawCodec{name: "proto", body: body}
 	if isJSON(c.proto) {
 		codec.name = "json"
 	}
-	cl := connect.NewClient[rawMessage, switchyardv1.PushEventResponse](c.proto.HTTP, c.url+switchyardv1connect.EventServicePushEventProcedure,
-		c.options(connect.WithCodec(codec))...)
+	cl := connect.NewClient[rawMessage, emptypb.Empty](c.proto.HTTP, c.url+procedure, c.options(connect.WithCodec(codec))...)
 	_, err := cl.CallUnary(ctx, connect.NewRequest(&rawMessage{}))
 	return err
 }
@@ -181,7 +187,7 @@ func restDo[Res any, PRes interface {
 		return nil, ce
 	}
 	res := PRes(new(Res))
-	if err := protojson.Unmarshal(data, res); err != nil {
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, res); err != nil {
 		return nil, fmt.Errorf("decode %q: %w", data, err)
 	}
 	return (*Res)(res), nil
@@ -216,7 +222,7 @@ func (c *rawCodec) Unmarshal(data []byte, msg any) error {
 		return fmt.Errorf("cannot decode into %T", msg)
 	}
 	if c.name == "json" {
-		return protojson.Unmarshal(data, m)
+		return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(data, m)
 	}
 	return proto.Unmarshal(data, m)
 }

@@ -66,6 +66,9 @@ func Handler(cfg Config) (http.Handler, error) {
 		// Small messages cost more to compress than to send.
 		connect.WithCompressMinBytes(1024),
 	}
+	for _, o := range jsonCodecOptions() {
+		opts = append(opts, o)
+	}
 
 	mux := http.NewServeMux()
 	var rest []*vanguard.Service
@@ -90,7 +93,7 @@ func Handler(cfg Config) (http.Handler, error) {
 	// Connect, gRPC and gRPC-Web requests go straight to the Connect handlers
 	// (so a plain JSON POST needs no Connect-Protocol-Version header); only the
 	// REST routes go through the transcoder.
-	transcoder, err := vanguard.NewTranscoder(rest)
+	transcoder, err := vanguard.NewTranscoder(rest, vanguard.WithCodec(newRESTJSONCodec))
 	if err != nil {
 		return nil, fmt.Errorf("build REST transcoder: %w", err)
 	}

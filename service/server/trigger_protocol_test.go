@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,6 +98,45 @@ func TestTriggerRPCsOnEveryProtocol(t *testing.T) {
 		manual := listRuns(t, a, &switchyardv1.ListRunsRequest{Trigger: switchyardv1.RunTrigger_RUN_TRIGGER_MANUAL})
 		if len(manual) != len(servertest.Protocols()) {
 			t.Fatalf("%d manual runs, want one per protocol", len(manual))
+		}
+	})
+}
+
+// TestJSONBodiesOnEveryRoute sends bad JSON bodies to REST routes with a path
+// parameter (which the transcoder decodes itself) and to Connect JSON: each is
+// invalid_argument, a misspelled enum name is refused rather than read as the
+// default, and unknown fields are still ignored.
+func TestJSONBodiesOnEveryRoute(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, eng storetest.Engine) {
+		srv, a := startEngineServer(t, eng)
+		putWorkflow(t, a, &switchyardv1.WorkflowSpec{Name: "bodies", Tasks: []*switchyardv1.TaskSpec{task("t", "nobody")}})
+		ctx := context.Background()
+		for _, p := range servertest.Protocols() {
+			if !isJSON(p) {
+				continue
+			}
+			c := client{proto: p, url: srv.URL, token: servertest.AdminToken}
+			runProc, replayProc := switchyardv1connect.WorkflowServiceRunWorkflowProcedure, switchyardv1connect.RunServiceReplayRunProcedure
+			runPath, replayPath := "/v1/workflows/bodies:run", "/v1/runs/0193e0a4-0000-7000-8000-000000000000:replay"
+			for _, tt := range []struct {
+				proc, path, body, want string
+			}{
+				{runProc, runPath, `{"name": "bodies", "input": `, "unexpected EOF"},
+				{runProc, runPath, `{"name": "bodies", "runAt": "tomorrow"}`, "Timestamp"},
+				{runProc, runPath, `{"name": "bodies", "priority": "high"}`, "priority"},
+				{runProc, runPath, `{"name": "bodies", "idempotencyKey": 5}`, "idempotencyKey"},
+				{replayProc, replayPath, `{"id": "0193e0a4-0000-7000-8000-000000000000", "mode": "REPLAY_MODE_FROM_FAILD"}`, "REPLAY_MODE_FROM_FAILD"},
+			} {
+				err := c.rawCall(ctx, tt.proc, tt.path, []byte(tt.body))
+				if connect.CodeOf(err) != connect.CodeInvalidArgument || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("%s %s: %v, want invalid_argument mentioning %q", p.Name, tt.body, err, tt.want)
+				}
+			}
+			err := c.rawCall(ctx, runProc, runPath, []byte(`{"name": "bodies", "unknown": {"deep": [1]}, "priority": 2}`))
+			if err != nil {
+				t.Errorf("%s: a body with an unknown field: %v, want the run started", p.Name, err)
+			}
 		}
 	})
 }
