@@ -4,9 +4,10 @@
 // gRPC-Web, with a bearer token and automatic retries: calls that fail with
 // `unavailable` or `resource_exhausted` are retried with exponential backoff and
 // full jitter (see [RetryPolicy]). Writes that accept an idempotency key
-// ([Client.Push], [Client.PushBulk], [Client.RunWorkflow]) get one generated
-// before the first attempt when the caller gave none, so a retry never stores
-// anything twice.
+// ([Client.Push], [Client.PushBulk], [Client.RunWorkflow], [Client.ReplayEvent],
+// [Client.ReplayRun]) get one generated before the first attempt when the caller
+// gave none ([WithIdempotencyKey] gives one), so a retry never stores anything
+// twice.
 //
 // A [Worker] runs tasks: it declares its workflows, registers the actions it
 // handles with [Worker.Handle], holds a Listen stream open, runs each assigned

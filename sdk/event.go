@@ -3,81 +3,12 @@ package sdk
 import (
 	"context"
 	"fmt"
-	"maps"
-	"time"
 
 	"connectrpc.com/connect"
-	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 )
-
-// PushOption sets an optional field of a pushed event.
-type PushOption interface {
-	applyToPush(*switchyardv1.PushEventRequest)
-}
-
-// RunOption sets an optional field of a manual run.
-type RunOption interface {
-	applyToRun(*switchyardv1.RunWorkflowRequest)
-}
-
-// WriteOption applies to every idempotent write: it is both a [PushOption]
-// and a [RunOption].
-type WriteOption interface {
-	PushOption
-	RunOption
-}
-
-type pushOptionFunc func(*switchyardv1.PushEventRequest)
-
-func (f pushOptionFunc) applyToPush(r *switchyardv1.PushEventRequest) { f(r) }
-
-// WithMetadata adds string metadata to the event.
-func WithMetadata(md map[string]string) PushOption {
-	return pushOptionFunc(func(r *switchyardv1.PushEventRequest) {
-		if r.Metadata == nil {
-			r.Metadata = map[string]string{}
-		}
-		maps.Copy(r.Metadata, md)
-	})
-}
-
-// WithScope sets the event's scope, such as a customer or region.
-func WithScope(scope string) PushOption {
-	return pushOptionFunc(func(r *switchyardv1.PushEventRequest) { r.Scope = scope })
-}
-
-// WithPriority sets the event's priority, 0 (the default) to 9 (most urgent).
-func WithPriority(p int32) PushOption {
-	return pushOptionFunc(func(r *switchyardv1.PushEventRequest) { r.Priority = p })
-}
-
-// WithOccurredAt sets when the event happened; the server uses its own time
-// otherwise.
-func WithOccurredAt(t time.Time) PushOption {
-	return pushOptionFunc(func(r *switchyardv1.PushEventRequest) { r.OccurredAt = timestamppb.New(t) })
-}
-
-// WithIdempotencyKey sets the idempotency key of a push or a manual run: a
-// repeat with the same key returns the original result with deduplicated =
-// true. Without it the client generates a key per call, which makes its own
-// retries safe but not a second call.
-func WithIdempotencyKey(key string) WriteOption {
-	return idempotencyKey(key)
-}
-
-type idempotencyKey string
-
-func (k idempotencyKey) applyToPush(r *switchyardv1.PushEventRequest)  { r.IdempotencyKey = string(k) }
-func (k idempotencyKey) applyToRun(r *switchyardv1.RunWorkflowRequest) { r.IdempotencyKey = string(k) }
-
-// newIdempotencyKey returns a fresh key for one logical call.
-func newIdempotencyKey() string {
-	return uuid.NewString()
-}
 
 // Push stores one event with the JSON object payload (nil means {}) and returns
 // the stored event and the runs it started. The call is retried under the
@@ -156,6 +87,26 @@ func (c *Client) ListEvents(ctx context.Context, req *switchyardv1.ListEventsReq
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
+	}
+	return res.Msg, nil
+}
+
+// ReplayEvent runs a stored event through the current triggers again and
+// returns the runs that started (new runs with trigger RUN_TRIGGER_REPLAY,
+// linked to the event) and the triggers that matched but started none. The call
+// is retried under the client's [RetryPolicy] with one idempotency key for all
+// attempts, so it replays the event at most once; give [WithIdempotencyKey] to
+// make a second call return the first one's runs.
+func (c *Client) ReplayEvent(ctx context.Context, id string, opts ...ReplayOption) (*switchyardv1.ReplayEventResponse, error) {
+	cfg := newReplayConfig(opts)
+	req := &switchyardv1.ReplayEventRequest{Id: id, IdempotencyKey: cfg.idempotencyKey}
+	var res *connect.Response[switchyardv1.ReplayEventResponse]
+	err := retry(ctx, c.retry, func(ctx context.Context) (err error) {
+		res, err = c.events.ReplayEvent(ctx, connect.NewRequest(req))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("replay event %s: %w", id, err)
 	}
 	return res.Msg, nil
 }

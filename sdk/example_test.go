@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"time"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/sdk"
@@ -38,6 +39,69 @@ func ExampleClient_Push() {
 	// stored: user.created map[plan:pro user_id:u1]
 	// deduplicated: false
 	// deduplicated: true same event: true
+}
+
+func ExampleClient_RunWorkflow() {
+	ctx := context.Background()
+	c := sdk.NewClient(exampleServerURL, sdk.WithToken(exampleToken))
+	if _, err := c.PutWorkflow(ctx, &switchyardv1.WorkflowSpec{
+		Name:  "nightly-report",
+		Tasks: []*switchyardv1.TaskSpec{{Name: "build", Action: "report.build"}},
+	}); err != nil {
+		log.Fatal(err)
+	}
+
+	// A run delayed by an hour, ahead of other runs when it starts.
+	res, err := c.RunWorkflow(ctx, "nightly-report", map[string]any{"day": "2026-01-02"},
+		sdk.WithRunAt(time.Now().Add(time.Hour)), sdk.WithPriority(5))
+	if err != nil {
+		log.Fatal(err)
+	}
+	run, err := c.GetRun(ctx, res.GetRunId())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(run.GetStatus(), run.GetTrigger(), "priority", run.GetPriority())
+
+	// Until it starts, a scheduled run can be cancelled.
+	run, err = c.CancelRun(ctx, run.GetId(), "not needed after all")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(run.GetStatus())
+	// Output:
+	// RUN_STATUS_SCHEDULED RUN_TRIGGER_MANUAL priority 5
+	// RUN_STATUS_CANCELLED
+}
+
+func ExampleClient_ReplayRun() {
+	ctx := context.Background()
+	c := sdk.NewClient(exampleServerURL, sdk.WithToken(exampleToken))
+	if _, err := c.PutWorkflow(ctx, &switchyardv1.WorkflowSpec{
+		Name:  "invoice",
+		Tasks: []*switchyardv1.TaskSpec{{Name: "send", Action: "invoice.send"}},
+	}); err != nil {
+		log.Fatal(err)
+	}
+	res, err := c.RunWorkflow(ctx, "invoice", map[string]any{"invoice_id": "i1"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Only a run that ended can be replayed.
+	if _, err := c.CancelRun(ctx, res.GetRunId(), "wrong template"); err != nil {
+		log.Fatal(err)
+	}
+
+	replay, err := c.ReplayRun(ctx, res.GetRunId(), switchyardv1.ReplayMode_REPLAY_MODE_WHOLE)
+	if err != nil {
+		log.Fatal(err)
+	}
+	r := replay.GetRun()
+	fmt.Println(r.GetStatus(), r.GetTrigger(), r.GetInput().AsMap())
+	fmt.Println("replays the cancelled run:", r.GetReplayOf() == res.GetRunId())
+	// Output:
+	// RUN_STATUS_QUEUED RUN_TRIGGER_REPLAY map[invoice_id:i1]
+	// replays the cancelled run: true
 }
 
 func ExampleWorker() {

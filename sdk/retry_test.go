@@ -108,6 +108,71 @@ func TestRetryUsesOneIdempotencyKey(t *testing.T) {
 						t.Errorf("runs = %v, want exactly %s", runs.GetRuns(), res.GetRunId())
 					}
 				})
+
+				t.Run("replay-event", func(t *testing.T) {
+					name := "retry-replay-event-" + p.String()
+					key := "retry.replay." + p.String()
+					if _, err := plain.PutWorkflow(ctx, &switchyardv1.WorkflowSpec{
+						Name:     name,
+						OnEvents: []string{key},
+						Tasks:    []*switchyardv1.TaskSpec{{Name: "only", Action: "retry.noop"}},
+					}); err != nil {
+						t.Fatalf("put workflow: %v", err)
+					}
+					pushed, err := plain.Push(ctx, key, nil)
+					if err != nil {
+						t.Fatalf("push: %v", err)
+					}
+					c, lose := newClient(switchyardv1connect.EventServiceReplayEventProcedure)
+					res, err := c.ReplayEvent(ctx, pushed.GetEvent().GetId())
+					if err != nil {
+						t.Fatalf("replay event: %v", err)
+					}
+					lose.check(t, 2)
+					if !res.GetDeduplicated() || len(res.GetRunIds()) != 1 {
+						t.Errorf("retried replay = %v, want one run, deduplicated", res)
+					}
+					runs, err := plain.ListRuns(ctx, &switchyardv1.ListRunsRequest{Workflow: name, Trigger: switchyardv1.RunTrigger_RUN_TRIGGER_REPLAY})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := runIDs(runs.GetRuns()); len(got) != 1 || got[0] != res.GetRunIds()[0] {
+						t.Errorf("replay runs = %v, want exactly %v", got, res.GetRunIds())
+					}
+				})
+
+				t.Run("replay-run", func(t *testing.T) {
+					name := "retry-replay-run-" + p.String()
+					if _, err := plain.PutWorkflow(ctx, &switchyardv1.WorkflowSpec{
+						Name:  name,
+						Tasks: []*switchyardv1.TaskSpec{{Name: "only", Action: "retry.noop"}},
+					}); err != nil {
+						t.Fatalf("put workflow: %v", err)
+					}
+					orig, err := plain.RunWorkflow(ctx, name, nil)
+					if err != nil {
+						t.Fatalf("run workflow: %v", err)
+					}
+					if _, err := plain.CancelRun(ctx, orig.GetRunId(), "to replay it"); err != nil {
+						t.Fatalf("cancel run: %v", err)
+					}
+					c, lose := newClient(switchyardv1connect.RunServiceReplayRunProcedure)
+					res, err := c.ReplayRun(ctx, orig.GetRunId(), switchyardv1.ReplayMode_REPLAY_MODE_WHOLE)
+					if err != nil {
+						t.Fatalf("replay run: %v", err)
+					}
+					lose.check(t, 2)
+					if !res.GetDeduplicated() || res.GetRun().GetReplayOf() != orig.GetRunId() {
+						t.Errorf("retried replay = %v, want a replay of %s, deduplicated", res, orig.GetRunId())
+					}
+					runs, err := plain.ListRuns(ctx, &switchyardv1.ListRunsRequest{Workflow: name, Trigger: switchyardv1.RunTrigger_RUN_TRIGGER_REPLAY})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := runIDs(runs.GetRuns()); len(got) != 1 || got[0] != res.GetRun().GetId() {
+						t.Errorf("replay runs = %v, want exactly %s", got, res.GetRun().GetId())
+					}
+				})
 			})
 		}
 	}

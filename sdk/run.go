@@ -133,3 +133,26 @@ func (c *Client) watchOnce(ctx context.Context, id string, fn func(*switchyardv1
 	}
 	return received, stream.Err()
 }
+
+// ReplayRun starts a new run of a run that ended, with its workflow version,
+// input, event, priority and concurrency key, and returns it: the whole run
+// ([switchyardv1.ReplayMode_REPLAY_MODE_WHOLE], or the zero mode), or only the
+// tasks that did not succeed ([switchyardv1.ReplayMode_REPLAY_MODE_FROM_FAILED]:
+// the others keep their outputs). The new run has trigger RUN_TRIGGER_REPLAY
+// and replay_of id. A run that has not ended, or FROM_FAILED of a run that
+// succeeded, is `failed_precondition`. The call is retried under the client's
+// [RetryPolicy] with one idempotency key for all attempts, so it starts at most
+// one run.
+func (c *Client) ReplayRun(ctx context.Context, id string, mode switchyardv1.ReplayMode, opts ...ReplayOption) (*switchyardv1.ReplayRunResponse, error) {
+	cfg := newReplayConfig(opts)
+	req := &switchyardv1.ReplayRunRequest{Id: id, Mode: mode, IdempotencyKey: cfg.idempotencyKey}
+	var res *connect.Response[switchyardv1.ReplayRunResponse]
+	err := retry(ctx, c.retry, func(ctx context.Context) (err error) {
+		res, err = c.runs.ReplayRun(ctx, connect.NewRequest(req))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("replay run %s: %w", id, err)
+	}
+	return res.Msg, nil
+}

@@ -66,9 +66,9 @@ func (c *Client) DeleteWorkflow(ctx context.Context, name string) error {
 }
 
 // RunWorkflow starts a run of the workflow's current version with input (nil
-// means {}) and returns its id. The call is retried under the client's
-// [RetryPolicy] with one idempotency key for all attempts, so it starts at most
-// one run.
+// means {}) and returns its id. [WithRunAt] delays the run and [WithPriority]
+// sets its priority. The call is retried under the client's [RetryPolicy] with
+// one idempotency key for all attempts, so it starts at most one run.
 func (c *Client) RunWorkflow(ctx context.Context, name string, input map[string]any, opts ...RunOption) (*switchyardv1.RunWorkflowResponse, error) {
 	s, err := toStruct(input)
 	if err != nil {

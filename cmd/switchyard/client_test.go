@@ -89,8 +89,26 @@ func TestClientCommandErrors(t *testing.T) {
 		{"bad status", []string{"runs", "list", "--status", "sleeping"}, []string{`--status "sleeping"`}},
 		{"bad output", []string{"workers", "list", "-o", "yaml"}, []string{`-o "yaml": want text or json`}},
 		{"bad protocol", []string{"workers", "list", "--protocol", "soap"}, []string{`--protocol "soap"`}},
-		{"no subcommand", []string{"runs"}, []string{"usage: switchyard runs list|get ID|watch ID"}},
-		{"unknown subcommand", []string{"runs", "delete"}, []string{"runs delete: unknown subcommand"}},
+		{"bad trigger", []string{"runs", "list", "--trigger", "webhook"}, []string{`--trigger "webhook": want event, cron, manual or replay`}},
+		{"no subcommand", []string{"runs"}, []string{"usage: switchyard runs list|get ID|watch ID|replay ID"}},
+		{"unknown subcommand", []string{"runs", "delete"}, []string{"runs delete: unknown subcommand; want list, get, watch or replay"}},
+		{"replay without id", []string{"runs", "replay"}, []string{"usage: switchyard runs replay ID [flags] (got 0 arguments, want 1)"}},
+		{"replay bad run id", []string{"runs", "replay", "nope", "--from-failed"}, []string{"invalid_argument", "id: must be a valid UUID"}},
+		{"replay missing run", []string{"runs", "replay", "0193a7a0-0000-7000-8000-000000000000"}, []string{"not_found"}},
+		{"events without subcommand", []string{"events"}, []string{"usage: switchyard events replay ID"}},
+		{"events unknown subcommand", []string{"events", "list"}, []string{"events list: unknown subcommand; want replay"}},
+		{"event replay without id", []string{"events", "replay"}, []string{"usage: switchyard events replay ID [flags] (got 0 arguments, want 1)"}},
+		{"event replay bad id", []string{"events", "replay", "nope"}, []string{"invalid_argument", "id: must be a valid UUID"}},
+		{"event replay missing event", []string{"events", "replay", "0193a7a0-0000-7000-8000-000000000000"}, []string{"not_found", "event 0193a7a0-0000-7000-8000-000000000000 not found"}},
+		{"workflows without subcommand", []string{"workflows"}, []string{"usage: switchyard workflows list|run NAME"}},
+		{"workflows unknown subcommand", []string{"workflows", "delete"}, []string{"workflows delete: unknown subcommand; want list or run"}},
+		{"run without name", []string{"workflows", "run", "--priority", "1"}, []string{"usage: switchyard workflows run NAME [flags] (got 0 arguments, want 1)"}},
+		{"run bad input", []string{"workflows", "run", "w", "--input", "[1]"}, []string{"--input: want a JSON object"}},
+		{"run bad run-at", []string{"workflows", "run", "w", "--run-at", "tomorrow"}, []string{`--run-at "tomorrow": want an RFC 3339 time`}},
+		{"run negative run-at", []string{"workflows", "run", "w", "--run-at", "+-5m"}, []string{`--run-at "+-5m": want a positive duration`}},
+		{"run bad priority", []string{"workflows", "run", "w", "--priority", "12"}, []string{"invalid_argument", "priority: must be"}},
+		{"run too far ahead", []string{"workflows", "run", "w", "--run-at", "+9000h"}, []string{"invalid_argument", "run_at"}},
+		{"run missing workflow", []string{"workflows", "run", "nope"}, []string{"not_found", "workflow nope not found"}},
 		{"workers without list", []string{"workers"}, []string{"usage: switchyard workers list"}},
 		{"server down", []string{"workflows", "list", "--server", "http://127.0.0.1:1"}, []string{"unavailable"}},
 	}
@@ -175,7 +193,9 @@ func TestRunCommands(t *testing.T) {
 	wantRun := fmt.Sprintf(`ID        %s
 WORKFLOW  cli-flow (version 1)
 STATUS    SUCCEEDED
+TRIGGER   EVENT
 EVENT     %s
+PRIORITY  0
 CREATED   %s
 FINISHED  %s
 ERROR     -
@@ -195,7 +215,7 @@ second  cli.ok  SUCCEEDED  1/3      first    %s  -
 	if len(list.GetRuns()) != 1 || list.GetRuns()[0].GetId() != runID {
 		t.Errorf("runs list --status succeeded = %v, want the one run", list.GetRuns())
 	}
-	if got, want := mustCLI(t, srv.URL, "runs", "list", "--status", "FAILED"), "ID  WORKFLOW  VERSION  STATUS  EVENT  CREATED  FINISHED\n"; got != want {
+	if got, want := mustCLI(t, srv.URL, "runs", "list", "--status", "FAILED"), "ID  WORKFLOW  VERSION  STATUS  TRIGGER  EVENT  CREATED  FINISHED\n"; got != want {
 		t.Errorf("runs list --status FAILED printed %q, want only the header %q", got, want)
 	}
 
@@ -272,4 +292,30 @@ func waitForWorkflows(t *testing.T, c *sdk.Client, n int) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// putOneTaskWorkflow puts spec with one task added.
+func putOneTaskWorkflow(t *testing.T, c *sdk.Client, spec *switchyardv1.WorkflowSpec) {
+	t.Helper()
+	spec.Tasks = []*switchyardv1.TaskSpec{{Name: "only", Action: "cli.test.noop"}}
+	if _, err := c.PutWorkflow(context.Background(), spec); err != nil {
+		t.Fatalf("put workflow %s: %v", spec.GetName(), err)
+	}
+}
+
+func mustGetRun(t *testing.T, c *sdk.Client, id string) *switchyardv1.Run {
+	t.Helper()
+	run, err := c.GetRun(context.Background(), id)
+	if err != nil {
+		t.Fatalf("get run %s: %v", id, err)
+	}
+	return run
+}
+
+func runIDs(runs []*switchyardv1.Run) []string {
+	ids := make([]string, len(runs))
+	for i, r := range runs {
+		ids[i] = r.GetId()
+	}
+	return ids
 }

@@ -33,14 +33,17 @@ func main() {
 const usage = `usage: switchyard <command> [flags]
 
 commands:
-  serve            run the server
-  migrate          apply database migrations and exit
-  push KEY         push an event (--payload JSON, --idempotency-key, --scope, --metadata k=v,...)
-  runs list        list runs (--workflow, --status)
-  runs get ID      show a run and its tasks
-  runs watch ID    follow a run until it ends; fails unless it succeeded
-  workflows list   list workflows
-  workers list     list workers
+  serve               run the server
+  migrate             apply database migrations and exit
+  push KEY            push an event (--payload JSON, --idempotency-key, --scope, --metadata k=v,...)
+  events replay ID    run an event through the current triggers again (--idempotency-key)
+  runs list           list runs (--workflow, --status, --trigger, --event)
+  runs get ID         show a run and its tasks
+  runs watch ID       follow a run until it ends; fails unless it succeeded
+  runs replay ID      start a new run of an ended run (--from-failed, --idempotency-key)
+  workflows list      list workflows
+  workflows run NAME  start a run (--input JSON, --run-at TIME|+DURATION, --priority, --idempotency-key)
+  workers list        list workers
 
 Client commands take --server (default http://127.0.0.1:8080), --token and
 -o text|json; as every flag, they fall back to SWITCHYARD_SERVER,
@@ -61,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrateCommand(ctx, args[1:], stdout, stderr)
 	case "push":
 		return pushCommand(ctx, args[1:], stdout, stderr)
+	case "events":
+		return eventsCommand(ctx, args[1:], stdout, stderr)
 	case "runs":
 		return runsCommand(ctx, args[1:], stdout, stderr)
 	case "workflows":

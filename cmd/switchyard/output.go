@@ -72,6 +72,15 @@ func runStatus(s switchyardv1.RunStatus) string {
 	return strings.TrimPrefix(s.String(), "RUN_STATUS_")
 }
 
+// runTrigger is "EVENT" for RUN_TRIGGER_EVENT, and "" for the unspecified
+// trigger.
+func runTrigger(t switchyardv1.RunTrigger) string {
+	if t == switchyardv1.RunTrigger_RUN_TRIGGER_UNSPECIFIED {
+		return ""
+	}
+	return strings.TrimPrefix(t.String(), "RUN_TRIGGER_")
+}
+
 // taskStatus is "QUEUED" for TASK_STATUS_QUEUED.
 func taskStatus(s switchyardv1.TaskStatus) string {
 	return strings.TrimPrefix(s.String(), "TASK_STATUS_")
@@ -98,21 +107,37 @@ func formatMap(m map[string]string) string {
 
 // printRunList writes runs as a table.
 func printRunList(w io.Writer, runs []*switchyardv1.Run) error {
-	t := newTable(w, "ID", "WORKFLOW", "VERSION", "STATUS", "EVENT", "CREATED", "FINISHED")
+	t := newTable(w, "ID", "WORKFLOW", "VERSION", "STATUS", "TRIGGER", "EVENT", "CREATED", "FINISHED")
 	for _, r := range runs {
 		t.row(r.GetId(), r.GetWorkflow(), fmt.Sprint(r.GetWorkflowVersion()), runStatus(r.GetStatus()),
-			r.GetEventId(), formatTime(r.GetCreatedAt()), formatTime(r.GetFinishedAt()))
+			runTrigger(r.GetTrigger()), r.GetEventId(), formatTime(r.GetCreatedAt()), formatTime(r.GetFinishedAt()))
 	}
 	return t.flush()
 }
 
-// printRun writes a run's fields, then its tasks as a table.
+// printRun writes a run's fields, then its tasks as a table. The fields only
+// some runs have (REPLAY OF, CRON TICK, CONCURRENCY KEY, SCHEDULED) are left
+// out when unset.
 func printRun(w io.Writer, r *switchyardv1.Run) error {
 	t := newTable(w)
 	t.row("ID", r.GetId())
 	t.row("WORKFLOW", fmt.Sprintf("%s (version %d)", r.GetWorkflow(), r.GetWorkflowVersion()))
 	t.row("STATUS", runStatus(r.GetStatus()))
+	t.row("TRIGGER", runTrigger(r.GetTrigger()))
 	t.row("EVENT", r.GetEventId())
+	if r.GetReplayOf() != "" {
+		t.row("REPLAY OF", r.GetReplayOf())
+	}
+	if r.GetCronTick() != nil {
+		t.row("CRON TICK", formatTime(r.GetCronTick()))
+	}
+	t.row("PRIORITY", fmt.Sprint(r.GetPriority()))
+	if r.GetConcurrencyKey() != "" {
+		t.row("CONCURRENCY KEY", r.GetConcurrencyKey())
+	}
+	if r.GetScheduledAt() != nil {
+		t.row("SCHEDULED", formatTime(r.GetScheduledAt()))
+	}
 	t.row("CREATED", formatTime(r.GetCreatedAt()))
 	t.row("FINISHED", formatTime(r.GetFinishedAt()))
 	t.row("ERROR", r.GetError())

@@ -5,16 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/sdk"
 )
 
-// runsCommand is `switchyard runs list|get|watch`.
+// runsCommand is `switchyard runs list|get|watch|replay`.
 func runsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return errors.New("usage: switchyard runs list|get ID|watch ID [flags]")
+		return errors.New("usage: switchyard runs list|get ID|watch ID|replay ID [flags]")
 	}
 	switch args[0] {
 	case "list":
@@ -23,14 +26,23 @@ func runsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return runsGetCommand(ctx, args[1:], stdout, stderr)
 	case "watch":
 		return runsWatchCommand(ctx, args[1:], stdout, stderr)
+	case "replay":
+		return runsReplayCommand(ctx, args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("runs %s: unknown subcommand; want list, get or watch", args[0])
+	return fmt.Errorf("runs %s: unknown subcommand; want list, get, watch or replay", args[0])
 }
+
+// The values --status and --trigger accept, from the enums.
+var (
+	runStatusChoices  = enumChoices(switchyardv1.RunStatus_name, "RUN_STATUS_")
+	runTriggerChoices = enumChoices(switchyardv1.RunTrigger_name, "RUN_TRIGGER_")
+)
 
 func runsListCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cf := clientFlagSet("runs list", stderr)
 	workflow := fs.String("workflow", "", "only runs of this workflow")
-	status := fs.String("status", "", "only runs in this status: queued, running, succeeded, failed or cancelled")
+	status := fs.String("status", "", "only runs in this status: "+runStatusChoices)
+	trigger := fs.String("trigger", "", "only runs started this way: "+runTriggerChoices)
 	event := fs.String("event", "", "only runs started by this event id")
 	limit, pageToken := pageFlags(fs, "runs")
 	args, c, err := cf.parse(fs, args)
@@ -39,11 +51,18 @@ func runsListCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	req := &switchyardv1.ListRunsRequest{Workflow: *workflow, EventId: *event, PageSize: int32(*limit), PageToken: *pageToken}
 	if *status != "" {
-		s, ok := parseRunStatus(*status)
+		v, ok := parseEnum(*status, "RUN_STATUS_", switchyardv1.RunStatus_value)
 		if !ok {
-			return fmt.Errorf("--status %q: want queued, running, succeeded, failed or cancelled", *status)
+			return fmt.Errorf("--status %q: want %s", *status, runStatusChoices)
 		}
-		req.Status = s
+		req.Status = switchyardv1.RunStatus(v)
+	}
+	if *trigger != "" {
+		v, ok := parseEnum(*trigger, "RUN_TRIGGER_", switchyardv1.RunTrigger_value)
+		if !ok {
+			return fmt.Errorf("--trigger %q: want %s", *trigger, runTriggerChoices)
+		}
+		req.Trigger = switchyardv1.RunTrigger(v)
 	}
 	res, err := c.ListRuns(ctx, req)
 	if err != nil {
@@ -61,17 +80,35 @@ func runsListCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	return nil
 }
 
-// parseRunStatus accepts "succeeded", "SUCCEEDED" or "RUN_STATUS_SUCCEEDED".
-func parseRunStatus(s string) (switchyardv1.RunStatus, bool) {
+// parseEnum accepts "succeeded", "SUCCEEDED" or "RUN_STATUS_SUCCEEDED" for the
+// value RUN_STATUS_SUCCEEDED of the enum whose values all start with prefix;
+// the zero value is not accepted.
+func parseEnum(s, prefix string, values map[string]int32) (int32, bool) {
 	name := strings.ToUpper(s)
-	if !strings.HasPrefix(name, "RUN_STATUS_") {
-		name = "RUN_STATUS_" + name
+	if !strings.HasPrefix(name, prefix) {
+		name = prefix + name
 	}
-	v, ok := switchyardv1.RunStatus_value[name]
-	if !ok || v == int32(switchyardv1.RunStatus_RUN_STATUS_UNSPECIFIED) {
+	v, ok := values[name]
+	if !ok || v == 0 {
 		return 0, false
 	}
-	return switchyardv1.RunStatus(v), true
+	return v, true
+}
+
+// enumChoices lists the values of an enum but its zero value, in number order,
+// lower case and without prefix: "event, cron, manual or replay".
+func enumChoices(names map[int32]string, prefix string) string {
+	nums := slices.Sorted(maps.Keys(names))
+	var choices []string
+	for _, n := range nums {
+		if n != 0 {
+			choices = append(choices, strings.ToLower(strings.TrimPrefix(names[n], prefix)))
+		}
+	}
+	if len(choices) < 2 {
+		return strings.Join(choices, "")
+	}
+	return strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
 }
 
 func runsGetCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -113,4 +150,36 @@ func runsWatchCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 		return fmt.Errorf("run %s ended %s: %s", run.GetId(), runStatus(run.GetStatus()), run.GetError())
 	}
 	return nil
+}
+
+// runsReplayCommand is `switchyard runs replay ID`: it prints the new run's id,
+// or with -o json the whole ReplayRunResponse.
+func runsReplayCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cf := clientFlagSet("runs replay", stderr)
+	fromFailed := fs.Bool("from-failed", false, "run again only the tasks that did not succeed; the others keep their outputs")
+	key := fs.String("idempotency-key", "", "makes the replay safe to repeat: a repeat prints the original new run")
+	args, c, err := cf.parse(fs, args, "ID")
+	if err != nil {
+		return err
+	}
+	mode := switchyardv1.ReplayMode_REPLAY_MODE_WHOLE
+	if *fromFailed {
+		mode = switchyardv1.ReplayMode_REPLAY_MODE_FROM_FAILED
+	}
+	var opts []sdk.ReplayOption
+	if *key != "" {
+		opts = append(opts, sdk.WithIdempotencyKey(*key))
+	}
+	res, err := c.ReplayRun(ctx, args[0], mode, opts...)
+	if err != nil {
+		return explain(err)
+	}
+	if cf.json() {
+		return printJSON(stdout, res)
+	}
+	if res.GetDeduplicated() {
+		fmt.Fprintln(stderr, "deduplicated: an earlier replay with this idempotency key started this run")
+	}
+	_, err = fmt.Fprintln(stdout, res.GetRun().GetId())
+	return err
 }
