@@ -161,7 +161,7 @@ func keepSucceeded(ctx context.Context, q store.Q, run *store.Run, p *plannedRun
 		}
 		o := old[i]
 		t.Status, t.Attempt, t.WorkerID, t.Output = store.TaskSucceeded, o.Attempt, o.WorkerID, o.Output
-		t.StartedAt, t.FinishedAt = o.StartedAt, o.FinishedAt
+		t.StartedAt, t.FinishedAt, t.AvailableAt = o.StartedAt, o.FinishedAt, o.AvailableAt
 	}
 	return nil
 }

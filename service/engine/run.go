@@ -268,7 +268,7 @@ func (e *Engine) RunWorkflow(ctx context.Context, tenantID, name string, in RunI
 	var scheduledAt int64
 	if !in.RunAt.IsZero() {
 		if in.RunAt.After(e.now().Add(maxRunDelay)) {
-			return "", false, invalid("run_at", "run_at.max", "is more than %s ahead", maxRunDelay)
+			return "", false, invalid("run_at", "run_at.max", "is more than a year (366 days) ahead")
 		}
 		scheduledAt = micros(in.RunAt)
 	}

@@ -137,8 +137,18 @@ func (s *Store) Close() error { return s.db.Close() }
 // at once: they take turns through bun's migration lock.
 func (s *Store) Migrate(ctx context.Context) error {
 	m := migrate.NewMigrator(s.db, migrations.Migrations)
-	if err := m.Init(ctx); err != nil {
-		return fmt.Errorf("migrate: init: %w", err)
+	// Servers starting at once on an empty Postgres race to create the
+	// migration tables (CREATE TABLE IF NOT EXISTS is not safe against a
+	// concurrent creator); the loser finds them there on the next try.
+	for try := 1; ; try++ {
+		err := m.Init(ctx)
+		if err == nil {
+			break
+		}
+		if try == 5 || ctx.Err() != nil {
+			return fmt.Errorf("migrate: init: %w", err)
+		}
+		time.Sleep(time.Duration(try) * 50 * time.Millisecond)
 	}
 	for {
 		err := m.Lock(ctx)

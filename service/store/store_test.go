@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -265,4 +266,32 @@ func TestWebhookDeliveryPrune(t *testing.T) {
 			t.Fatalf("pruned %d, left %v, err %v; want 2 pruned and d2 left", pruned, left, err)
 		}
 	})
+}
+
+// TestConcurrentMigrations migrates one empty Postgres schema from several
+// stores at once, as servers starting together do: each succeeds.
+func TestConcurrentMigrations(t *testing.T) {
+	t.Parallel()
+	storetest.Postgres(t)
+	url := storetest.NewSchema(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			s, err := store.Open(context.Background(), store.Config{DatabaseURL: url})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer s.Close()
+			errs <- s.Migrate(context.Background())
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent migration: %v", err)
+		}
+	}
 }
