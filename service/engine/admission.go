@@ -183,6 +183,11 @@ func (e *Engine) startRuns(ctx context.Context, q store.Q, sig *signals, plans [
 	}
 	sig.add(signalTasks)
 	for _, p := range plans {
+		if inserted[p.run.ID] {
+			recordStart(sig, p)
+		}
+	}
+	for _, p := range plans {
 		if !inserted[p.run.ID] {
 			continue
 		}
@@ -193,6 +198,20 @@ func (e *Engine) startRuns(ctx context.Context, q store.Q, sig *signals, plans [
 		}
 	}
 	return inserted, nil
+}
+
+// recordStart tells the observer about a new run and its queued tasks.
+func recordStart(sig *signals, p *plannedRun) {
+	workflow, trigger := p.run.WorkflowName, p.run.TriggerKind
+	sig.record(func(o Observer) { o.RunStarted(workflow, trigger) })
+	if p.run.Status == store.RunCancelled {
+		sig.record(runFinished(p.run))
+	}
+	for _, t := range p.tasks {
+		if t.Status == store.TaskQueued {
+			sig.record(taskQueued(t))
+		}
+	}
 }
 
 // activate starts a planned run: its ready tasks are queued.

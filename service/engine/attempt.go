@@ -13,28 +13,46 @@ import (
 	"github.com/switchyard/switchyard/service/store"
 )
 
-// signals collects the signals of one write, delivered once it committed.
-type signals []string
+// signals collects what one write tells others once it committed: signals for
+// the engine's parts and the observer's records.
+type signals struct {
+	names   []string
+	records []func(Observer)
+}
 
 func (s *signals) add(sig string) {
-	if !slices.Contains(*s, sig) {
-		*s = append(*s, sig)
+	if !slices.Contains(s.names, sig) {
+		s.names = append(s.names, sig)
 	}
 }
 
+// record has the observer told fn's facts once the write committed.
+func (s *signals) record(fn func(Observer)) {
+	s.records = append(s.records, fn)
+}
+
 // write runs fn in a transaction and, once it committed, delivers the signals it
-// added to this process and hands them to the notifier for the others.
+// added to this process, hands them to the notifier for the others and tells
+// the observer what changed.
 func (e *Engine) write(ctx context.Context, fn func(ctx context.Context, q store.Q, sig *signals) error) error {
 	var sig signals
 	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
-		sig = sig[:0]
+		sig = signals{}
 		return fn(ctx, q, &sig)
 	})
 	if err != nil {
 		return err
 	}
-	e.signal(sig...)
+	e.committed(&sig)
 	return nil
+}
+
+// committed delivers what a committed write collected.
+func (e *Engine) committed(sig *signals) {
+	e.signal(sig.names...)
+	for _, r := range sig.records {
+		r(e.obs)
+	}
 }
 
 // cancelSignal tells t's worker to stop its attempt, saying why (cut to fit a
@@ -108,6 +126,9 @@ func (e *Engine) finishAttempt(ctx context.Context, tenantID string, r attemptRe
 			t.Error = r.Error
 			if r.Retryable && t.Attempt < t.MaxAttempts {
 				willRetry = true
+				action := t.Action
+				sig.record(func(o Observer) { o.TaskRetried(action) })
+				sig.record(taskQueued(t))
 				if r.Immediate {
 					e.queue(t, now)
 				} else {
@@ -170,6 +191,7 @@ func (e *Engine) advance(ctx context.Context, q store.Q, sig *signals, run *stor
 			return err
 		}
 		sig.add(signalTasks)
+		sig.record(taskQueued(t))
 	}
 	for _, t := range tasks {
 		if t.Status != store.TaskSucceeded {
@@ -183,6 +205,7 @@ func (e *Engine) advance(ctx context.Context, q store.Q, sig *signals, run *stor
 	if run.ConcurrencyKey != "" {
 		sig.add(signalAdmit)
 	}
+	sig.record(runFinished(run))
 	return q.RunSetStatus(ctx, run)
 }
 
@@ -208,6 +231,7 @@ func (e *Engine) endRun(ctx context.Context, q store.Q, sig *signals, run *store
 	if run.ConcurrencyKey != "" {
 		sig.add(signalAdmit)
 	}
+	sig.record(runFinished(run))
 	return q.RunSetStatus(ctx, run)
 }
 

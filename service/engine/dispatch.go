@@ -122,8 +122,9 @@ func (e *Engine) dispatchTo(ctx context.Context, c *workerConn) error {
 	var sig signals
 	for _, t := range claimed {
 		sig.add(signalRun + t.RunID)
+		sig.record(taskStarted(t, now))
 	}
-	e.signal(sig...)
+	e.committed(&sig)
 	for i, m := range msgs {
 		select {
 		case c.out <- m:
@@ -356,6 +357,7 @@ func (e *Engine) runReaper(ctx context.Context) {
 			reason := "worker went away (stream closed or heartbeats stopped)"
 			if t.LeaseExpiresAt < micros(now) {
 				reason = fmt.Sprintf("attempt timed out after %s", time.Duration(t.TimeoutMS)*time.Millisecond)
+				e.obs.TaskTimedOut(t.Action)
 			}
 			e.loseAttempt(ctx, t.TenantID, t, reason)
 		}

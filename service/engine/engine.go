@@ -40,6 +40,8 @@ type Config struct {
 	// queued task is passed by tasks of higher priority only when they became
 	// ready less than (difference in priority × PriorityAging) after it.
 	PriorityAging time.Duration
+	// Observer is told what the engine does, for metrics; nil means nobody.
+	Observer Observer
 	// SecretKey seals stored secrets (webhook secrets); [SecretKeyBytes] long.
 	// Without it webhooks cannot be created.
 	SecretKey []byte
@@ -57,6 +59,7 @@ type Engine struct {
 	webhooks webhookCache
 	group    groupCommit
 	notify   notifier
+	obs      Observer
 	draining chan struct{} // closed by Drain
 	drainMu  sync.Once
 }
@@ -76,7 +79,10 @@ func New(cfg Config) *Engine {
 	setDefault(&cfg.ReapInterval, time.Second)
 	setDefault(&cfg.ScheduleInterval, time.Second)
 	setDefault(&cfg.PriorityAging, 10*time.Second)
-	e := &Engine{store: cfg.Store, log: cfg.Logger, now: cfg.Now, cfg: cfg, hub: newHub(), draining: make(chan struct{})}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
+	}
+	e := &Engine{store: cfg.Store, log: cfg.Logger, now: cfg.Now, cfg: cfg, obs: cfg.Observer, hub: newHub(), draining: make(chan struct{})}
 	e.disp.conns = make(map[string]*workerConn)
 	e.notify.in = make(chan string, 10_000)
 	e.hub.cancelFn = e.sendCancellation

@@ -149,6 +149,9 @@ func (e *Engine) insertEvents(ctx context.Context, q store.Q, sig *signals, item
 	if err := e.trigger(ctx, q, sig, live, inserted, now); err != nil {
 		return err
 	}
+	stored := len(inserted)
+	deduplicated := len(items) - stored
+	sig.record(func(o Observer) { o.EventsPushed(stored, deduplicated) })
 	for it, f := range sameAs {
 		switch {
 		case !sameRequest(f.row, it.row) && f.label != "":
