@@ -42,13 +42,51 @@ type Cancellation struct {
 type workerConn struct {
 	tenantID string
 	workerID string
+	streamID string
 	actions  []string
 	slots    int
 	out      chan *Message
 	closed   chan struct{} // closed when a newer stream of the same worker replaces this one
 
 	mu        sync.Mutex
+	gone      bool            // the stream ended: assignments go back to the queue
 	cancelled map[string]bool // attempts already told to stop; signals may repeat
+}
+
+// enqueue queues assignments for the stream and returns those it cannot take
+// (the stream ended, or its buffer is full), which the caller hands back.
+func (c *workerConn) enqueue(msgs []*Message) (refused []*Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range msgs {
+		if c.gone {
+			refused = append(refused, m)
+			continue
+		}
+		select {
+		case c.out <- m:
+		default:
+			refused = append(refused, m)
+		}
+	}
+	return refused
+}
+
+// end marks the stream ended and returns the assignments still queued for it.
+func (c *workerConn) end() (unsent []*Message) {
+	c.mu.Lock()
+	c.gone = true
+	c.mu.Unlock()
+	for {
+		select {
+		case m := <-c.out:
+			if m.Assignment != nil {
+				unsent = append(unsent, m)
+			}
+		default:
+			return unsent
+		}
+	}
 }
 
 // dispatcher hands queued tasks to the workers whose streams this process holds.
@@ -125,15 +163,37 @@ func (e *Engine) dispatchTo(ctx context.Context, c *workerConn) error {
 		sig.record(taskStarted(t, now))
 	}
 	e.committed(&sig)
-	for i, m := range msgs {
-		select {
-		case c.out <- m:
-		case <-c.closed:
-			// The stream went away between claim and send: the attempt is lost.
-			e.loseAttempt(context.WithoutCancel(ctx), c.tenantID, claimed[i], "worker stream closed before the task was sent")
-		}
-	}
+	// The stream may have ended between the claim and now.
+	e.handBack(context.WithoutCancel(ctx), c, c.enqueue(msgs))
 	return nil
+}
+
+// handBack returns assignments that never reached the worker to the queue,
+// without using up an attempt.
+func (e *Engine) handBack(ctx context.Context, c *workerConn, msgs []*Message) {
+	if len(msgs) == 0 {
+		return
+	}
+	err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+		for _, m := range msgs {
+			a := m.Assignment
+			ok, err := q.TaskHandBack(ctx, &store.Task{ID: a.TaskID, Attempt: a.Attempt, WorkerID: c.workerID})
+			if err != nil {
+				return err
+			}
+			if ok {
+				sig.add(signalTasks)
+				sig.add(signalRun + a.RunID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		// The attempts stay the worker's until its lease or heartbeat lapses.
+		e.log.WarnContext(ctx, "assignments not handed back", "worker_id", c.workerID, "tasks", len(msgs), "error", err.Error())
+		return
+	}
+	e.log.InfoContext(ctx, "assignments handed back", "worker_id", c.workerID, "tasks", len(msgs))
 }
 
 // assignments builds the messages for claimed tasks: the run's input and the
@@ -185,13 +245,13 @@ func assignments(ctx context.Context, q store.Q, tenantID string, claimed []*sto
 // the attempts the worker still holds are given to other workers.
 func (e *Engine) Listen(ctx context.Context, tenantID, workerID string, send func(*Message) error) error {
 	var w *store.Worker
-	connected := true
+	streamID := newID()
 	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
 		var err error
 		if w, err = q.WorkerGet(ctx, tenantID, workerID); err != nil {
 			return err
 		}
-		return q.WorkerTouch(ctx, tenantID, workerID, micros(e.now()), &connected)
+		return q.WorkerConnect(ctx, tenantID, workerID, streamID, micros(e.now()))
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return &Error{Kind: KindNotFound, Message: fmt.Sprintf("worker %s not found: register first", workerID)}
@@ -204,6 +264,7 @@ func (e *Engine) Listen(ctx context.Context, tenantID, workerID string, send fun
 	c := &workerConn{
 		tenantID: tenantID,
 		workerID: workerID,
+		streamID: streamID,
 		actions:  actions,
 		slots:    int(w.Slots),
 		out:      make(chan *Message, int(w.Slots)+64),
@@ -219,17 +280,20 @@ func (e *Engine) Listen(ctx context.Context, tenantID, workerID string, send fun
 	e.disp.mu.Unlock()
 	e.log.InfoContext(ctx, "worker connected", "worker_id", workerID)
 
+	var unsent *Message // taken from the queue, but its send failed
 	defer func() {
 		e.disp.mu.Lock()
-		replaced := e.disp.conns[workerID] != c
-		if !replaced {
+		if e.disp.conns[workerID] == c {
 			delete(e.disp.conns, workerID)
 			close(c.closed)
 		}
 		e.disp.mu.Unlock()
-		if !replaced {
-			e.workerGone(context.WithoutCancel(ctx), tenantID, workerID)
+		left := c.end()
+		if unsent != nil && unsent.Assignment != nil {
+			left = append(left, unsent)
 		}
+		e.handBack(context.WithoutCancel(ctx), c, left)
+		e.workerGone(context.WithoutCancel(ctx), c)
 	}()
 
 	e.hub.deliver(signalTasks)
@@ -250,6 +314,7 @@ func (e *Engine) Listen(ctx context.Context, tenantID, workerID string, send fun
 			return errDraining
 		case m := <-c.out:
 			if err := send(m); err != nil {
+				unsent = m
 				return err
 			}
 		case <-keepalive.C:
@@ -260,19 +325,20 @@ func (e *Engine) Listen(ctx context.Context, tenantID, workerID string, send fun
 	}
 }
 
-// workerGone marks a worker's stream closed. Its attempts stay its own while it
+// workerGone marks a worker's stream closed, unless the worker opened a newer
+// one meanwhile (here or on another server). Its attempts stay its own while it
 // keeps heartbeating (a worker shutting down gracefully closes its stream, then
-// finishes and reports what it holds); a worker that also went silent loses them
-// to the reaper after 1.5 heartbeat intervals, sooner than a connected one.
-func (e *Engine) workerGone(ctx context.Context, tenantID, workerID string) {
-	disconnected := false
+// finishes and reports what it holds; a worker moving to another server goes on
+// with them there); a worker that also went silent loses them to the reaper
+// after 1.5 heartbeat intervals, sooner than a connected one.
+func (e *Engine) workerGone(ctx context.Context, c *workerConn) {
 	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
-		return q.WorkerTouch(ctx, tenantID, workerID, micros(e.now()), &disconnected)
+		return q.WorkerDisconnect(ctx, c.tenantID, c.workerID, c.streamID, micros(e.now()))
 	})
 	if err != nil {
-		e.log.WarnContext(ctx, "worker disconnect not recorded", "worker_id", workerID, "error", err.Error())
+		e.log.WarnContext(ctx, "worker disconnect not recorded", "worker_id", c.workerID, "error", err.Error())
 	}
-	e.log.InfoContext(ctx, "worker disconnected", "worker_id", workerID)
+	e.log.InfoContext(ctx, "worker disconnected", "worker_id", c.workerID)
 }
 
 // loseAttempt ends an attempt the engine gave up on (its worker went away or it

@@ -46,7 +46,7 @@ func (e *Engine) RegisterWorker(ctx context.Context, tenantID, name string, acti
 // Heartbeat records that a worker is alive.
 func (e *Engine) Heartbeat(ctx context.Context, tenantID, workerID string) error {
 	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
-		return q.WorkerTouch(ctx, tenantID, workerID, micros(e.now()), nil)
+		return q.WorkerTouch(ctx, tenantID, workerID, micros(e.now()))
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return &Error{Kind: KindNotFound, Message: fmt.Sprintf("worker %s not found: register again", workerID)}

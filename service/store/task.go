@@ -116,6 +116,21 @@ func (q Q) TaskUpdate(ctx context.Context, t *Task) error {
 	return nil
 }
 
+// TaskHandBack returns an attempt that was assigned but never reached its
+// worker to the queue, as if it had not been taken: its attempt number goes
+// back and it keeps its place in line. It reports whether the attempt was
+// still the worker's.
+func (q Q) TaskHandBack(ctx context.Context, t *Task) (bool, error) {
+	res, err := q.db.NewUpdate().Model((*Task)(nil)).
+		Set("status = ?, attempt = attempt - 1, worker_id = '', started_at = 0, lease_expires_at = 0", TaskQueued).
+		Where("id = ? AND attempt = ? AND worker_id = ? AND status = ?", t.ID, t.Attempt, t.WorkerID, TaskRunning).Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("hand back task %s: %w", t.ID, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // TaskClaimParams says what a worker can take.
 type TaskClaimParams struct {
 	TenantID string

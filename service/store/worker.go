@@ -20,6 +20,8 @@ type Worker struct {
 	Connected       bool   `bun:"connected"`
 	LastHeartbeatAt int64  `bun:"last_heartbeat_at"`
 	CreatedAt       int64  `bun:"created_at"`
+	// StreamID names the worker's latest Listen stream, on whichever server.
+	StreamID string `bun:"stream_id"`
 }
 
 // WorkerInsert stores a worker.
@@ -39,13 +41,35 @@ func (q Q) WorkerGet(ctx context.Context, tenantID, id string) (*Worker, error) 
 	return w, nil
 }
 
-// WorkerTouch records a sign of life, and with connected set, whether the
-// worker's Listen stream is open. It returns ErrNotFound for an unknown worker.
-func (q Q) WorkerTouch(ctx context.Context, tenantID, id string, now int64, connected *bool) error {
-	upd := q.db.NewUpdate().Model((*Worker)(nil)).Set("last_heartbeat_at = ?", now).Where("tenant_id = ? AND id = ?", tenantID, id)
-	if connected != nil {
-		upd.Set("connected = ?", *connected)
+// WorkerTouch records a sign of life. It returns ErrNotFound for an unknown
+// worker.
+func (q Q) WorkerTouch(ctx context.Context, tenantID, id string, now int64) error {
+	return q.workerUpdate(ctx, q.db.NewUpdate().Model((*Worker)(nil)).Set("last_heartbeat_at = ?", now).
+		Where("tenant_id = ? AND id = ?", tenantID, id), id)
+}
+
+// WorkerConnect records that the worker opened Listen stream streamID (the
+// newest of its streams, on any server).
+func (q Q) WorkerConnect(ctx context.Context, tenantID, id, streamID string, now int64) error {
+	return q.workerUpdate(ctx, q.db.NewUpdate().Model((*Worker)(nil)).
+		Set("last_heartbeat_at = ?, connected = TRUE, stream_id = ?", now, streamID).
+		Where("tenant_id = ? AND id = ?", tenantID, id), id)
+}
+
+// WorkerDisconnect records that stream streamID closed, unless the worker has
+// opened a newer stream meanwhile (on this server or another): a worker that
+// moved to another server stays connected.
+func (q Q) WorkerDisconnect(ctx context.Context, tenantID, id, streamID string, now int64) error {
+	_, err := q.db.NewUpdate().Model((*Worker)(nil)).
+		Set("last_heartbeat_at = ?, connected = FALSE", now).
+		Where("tenant_id = ? AND id = ? AND stream_id = ?", tenantID, id, streamID).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("disconnect worker %s: %w", id, err)
 	}
+	return nil
+}
+
+func (q Q) workerUpdate(ctx context.Context, upd *bun.UpdateQuery, id string) error {
 	res, err := upd.Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("touch worker %s: %w", id, err)

@@ -1,0 +1,1 @@
+ALTER TABLE workers ADD COLUMN stream_id TEXT NOT NULL DEFAULT '';
