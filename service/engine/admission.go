@@ -202,8 +202,7 @@ func (e *Engine) startRuns(ctx context.Context, q store.Q, sig *signals, plans [
 
 // recordStart tells the observer about a new run and its queued tasks.
 func recordStart(sig *signals, p *plannedRun) {
-	workflow, trigger := p.run.WorkflowName, p.run.TriggerKind
-	sig.record(func(o Observer) { o.RunStarted(workflow, trigger) })
+	sig.record(runCreated(p.run))
 	if p.run.Status == store.RunCancelled {
 		sig.record(runFinished(p.run))
 	}
@@ -267,6 +266,7 @@ func (e *Engine) admitStored(ctx context.Context, q store.Q, sig *signals, g *ga
 		return err
 	}
 	sig.add(signalRun + r.ID)
+	sig.record(change{msg: "run admitted", attrs: []any{"run_id", r.ID, "workflow", r.WorkflowName, "from", from, "status", r.Status}})
 	for _, d := range displaced {
 		if err := e.cancelActive(ctx, q, sig, d, displacedReason(r), now); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -14,10 +15,10 @@ import (
 )
 
 // signals collects what one write tells others once it committed: signals for
-// the engine's parts and the observer's records.
+// the engine's parts, and the state changes for the observer and the log.
 type signals struct {
 	names   []string
-	records []func(Observer)
+	changes []change
 }
 
 func (s *signals) add(sig string) {
@@ -26,9 +27,9 @@ func (s *signals) add(sig string) {
 	}
 }
 
-// record has the observer told fn's facts once the write committed.
-func (s *signals) record(fn func(Observer)) {
-	s.records = append(s.records, fn)
+// record has a state change observed and logged once the write committed.
+func (s *signals) record(c change) {
+	s.changes = append(s.changes, c)
 }
 
 // write runs fn in a transaction and, once it committed, delivers the signals it
@@ -47,11 +48,18 @@ func (e *Engine) write(ctx context.Context, fn func(ctx context.Context, q store
 	return nil
 }
 
-// committed delivers what a committed write collected.
+// committed delivers what a committed write collected. State changes are
+// logged at debug level.
 func (e *Engine) committed(sig *signals) {
 	e.signal(sig.names...)
-	for _, r := range sig.records {
-		r(e.obs)
+	debug := e.log.Enabled(context.Background(), slog.LevelDebug)
+	for _, c := range sig.changes {
+		if c.observe != nil {
+			c.observe(e.obs)
+		}
+		if debug && c.msg != "" {
+			e.log.Debug(c.msg, c.attrs...)
+		}
 	}
 }
 
@@ -115,6 +123,7 @@ func (e *Engine) finishAttempt(ctx context.Context, tenantID string, r attemptRe
 			if err := q.TaskUpdate(ctx, t); err != nil {
 				return err
 			}
+			sig.record(taskEnded(t))
 			if err := e.advance(ctx, q, sig, run, tasks, now); err != nil {
 				return err
 			}
@@ -126,9 +135,7 @@ func (e *Engine) finishAttempt(ctx context.Context, tenantID string, r attemptRe
 			t.Error = r.Error
 			if r.Retryable && t.Attempt < t.MaxAttempts {
 				willRetry = true
-				action := t.Action
-				sig.record(func(o Observer) { o.TaskRetried(action) })
-				sig.record(taskQueued(t))
+				sig.record(taskRetried(t, r.Error))
 				if r.Immediate {
 					e.queue(t, now)
 				} else {
@@ -143,6 +150,7 @@ func (e *Engine) finishAttempt(ctx context.Context, tenantID string, r attemptRe
 				if err := q.TaskUpdate(ctx, t); err != nil {
 					return err
 				}
+				sig.record(taskEnded(t))
 				msg := fmt.Sprintf("task %s failed after %d attempt(s): %s", t.Name, t.Attempt, r.Error)
 				if err := e.endRun(ctx, q, sig, run, tasks, store.RunFailed, msg, now); err != nil {
 					return err

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"time"
 
 	"github.com/switchyard/switchyard/service/store"
@@ -51,7 +52,15 @@ func (noObserver) TaskStarted(TaskStart)      {}
 func (noObserver) TaskRetried(string)         {}
 func (noObserver) TaskTimedOut(string)        {}
 
-func taskStarted(t *store.Task, now int64) func(Observer) {
+// change is a state change, told to the observer and logged at debug level
+// once its write committed.
+type change struct {
+	observe func(Observer)
+	msg     string
+	attrs   []any
+}
+
+func taskStarted(t *store.Task, now int64) change {
 	s := TaskStart{
 		Action:       t.Action,
 		Attempt:      t.Attempt,
@@ -59,15 +68,49 @@ func taskStarted(t *store.Task, now int64) func(Observer) {
 		SinceCreated: time.Duration(max(0, now-t.CreatedAt)) * time.Microsecond,
 		Root:         t.Parents == "[]" || t.Parents == "",
 	}
-	return func(o Observer) { o.TaskStarted(s) }
+	return change{
+		observe: func(o Observer) { o.TaskStarted(s) },
+		msg:     "task started",
+		attrs:   []any{"task_id", t.ID, "run_id", t.RunID, "action", t.Action, "attempt", t.Attempt, "worker_id", t.WorkerID},
+	}
 }
 
-func taskQueued(t *store.Task) func(Observer) {
+func taskQueued(t *store.Task) change {
 	action := t.Action
-	return func(o Observer) { o.TaskQueued(action) }
+	return change{
+		observe: func(o Observer) { o.TaskQueued(action) },
+		msg:     "task queued",
+		attrs:   []any{"task_id", t.ID, "run_id", t.RunID, "action", t.Action, "available_at", fromMicros(t.AvailableAt)},
+	}
 }
 
-func runFinished(r *store.Run) func(Observer) {
+func taskRetried(t *store.Task, reason string) change {
+	action := t.Action
+	return change{
+		observe: func(o Observer) { o.TaskRetried(action); o.TaskQueued(action) },
+		msg:     "task queued for a retry",
+		attrs:   []any{"task_id", t.ID, "run_id", t.RunID, "action", t.Action, "attempt", t.Attempt, "available_at", fromMicros(t.AvailableAt), "error", reason},
+	}
+}
+
+func taskEnded(t *store.Task) change {
+	return change{msg: "task " + strings.ToLower(t.Status), attrs: []any{"task_id", t.ID, "run_id", t.RunID, "action", t.Action, "attempt", t.Attempt, "worker_id", t.WorkerID}}
+}
+
+func runCreated(r *store.Run) change {
+	workflow, trigger := r.WorkflowName, r.TriggerKind
+	return change{
+		observe: func(o Observer) { o.RunStarted(workflow, trigger) },
+		msg:     "run created",
+		attrs:   []any{"run_id", r.ID, "workflow", r.WorkflowName, "trigger", r.TriggerKind, "status", r.Status, "event_id", r.EventID},
+	}
+}
+
+func runFinished(r *store.Run) change {
 	workflow, status := r.WorkflowName, r.Status
-	return func(o Observer) { o.RunFinished(workflow, status) }
+	return change{
+		observe: func(o Observer) { o.RunFinished(workflow, status) },
+		msg:     "run " + strings.ToLower(status),
+		attrs:   []any{"run_id", r.ID, "workflow", r.WorkflowName, "error", r.Error},
+	}
 }

@@ -151,7 +151,7 @@ func (e *Engine) insertEvents(ctx context.Context, q store.Q, sig *signals, item
 	}
 	stored := len(inserted)
 	deduplicated := len(items) - stored
-	sig.record(func(o Observer) { o.EventsPushed(stored, deduplicated) })
+	sig.record(change{observe: func(o Observer) { o.EventsPushed(stored, deduplicated) }})
 	for it, f := range sameAs {
 		switch {
 		case !sameRequest(f.row, it.row) && f.label != "":
