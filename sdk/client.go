@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/net/http2"
 
 	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
@@ -25,6 +26,7 @@ type Client struct {
 	runs      switchyardv1connect.RunServiceClient
 	workers   switchyardv1connect.WorkerServiceClient
 	retry     RetryPolicy
+	tracer    trace.Tracer // for the attempts of workers over the client
 }
 
 // NewClient returns a client of the server at baseURL, such as
@@ -41,7 +43,11 @@ func NewClient(baseURL string, opts ...Option) *Client {
 	if hc == nil {
 		hc = defaultHTTPClient(baseURL)
 	}
-	copts := []connect.ClientOption{connect.WithInterceptors(bearer(cfg.token))}
+	interceptors := []connect.Interceptor{bearer(cfg.token)}
+	if t := cfg.tracingInterceptor(); t != nil {
+		interceptors = append([]connect.Interceptor{t}, interceptors...)
+	}
+	copts := []connect.ClientOption{connect.WithInterceptors(interceptors...)}
 	switch cfg.protocol {
 	case ProtocolGRPC:
 		copts = append(copts, connect.WithGRPC())
@@ -55,6 +61,7 @@ func NewClient(baseURL string, opts ...Option) *Client {
 		runs:      switchyardv1connect.NewRunServiceClient(hc, baseURL, copts...),
 		workers:   switchyardv1connect.NewWorkerServiceClient(hc, baseURL, copts...),
 		retry:     cfg.retry.withDefaults(),
+		tracer:    cfg.tracer(),
 	}
 }
 

@@ -17,6 +17,12 @@
 // by a [TaskFunc] are retried by the server while the task's retry policy allows;
 // wrap an error with [Permanent] to fail the task at once.
 //
+// Both trace with OpenTelemetry, through the program's global tracer provider
+// and propagator unless [WithTracerProvider] and [WithPropagator] name others:
+// calls carry the caller's trace context to the server, and each attempt runs
+// in a [SpanTaskRun] span, a child of the server's span that assigned it, so
+// that one trace follows an event to every task it causes.
+//
 // Payloads, inputs and outputs are JSON objects: map[string]any values that
 // encoding/json can encode. Numbers read back from the server are float64, as
 // with encoding/json.

@@ -2,6 +2,9 @@ package sdk
 
 import (
 	"net/http"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Protocol is the wire protocol a [Client] speaks. Every Switchyard server
@@ -45,6 +48,9 @@ type clientConfig struct {
 	protocol   Protocol
 	httpClient *http.Client
 	retry      RetryPolicy
+
+	tracerProvider trace.TracerProvider
+	propagator     propagation.TextMapPropagator
 }
 
 // WithToken authenticates every call and stream with `Authorization: Bearer

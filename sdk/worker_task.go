@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"connectrpc.com/connect"
+	"go.opentelemetry.io/otel/trace"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 )
@@ -53,6 +54,7 @@ type attempt struct {
 	fn       TaskFunc
 	ctx      context.Context
 	cancel   context.CancelCauseFunc
+	span     trace.Span // the attempt's, in ctx
 	// reported is set by whoever reports the result, so that it is reported
 	// once.
 	reported atomic.Bool
@@ -85,7 +87,8 @@ func (w *Worker) start(workerID string, a *switchyardv1.TaskAssignment) {
 		log.Debug("ignoring a repeated assignment")
 		return
 	}
-	ctx, cancel := context.WithCancelCause(w.taskCtx)
+	ctx, span := startTaskSpan(w.taskCtx, w.client.tracer, workerID, a)
+	ctx, cancel := context.WithCancelCause(ctx)
 	stopDeadline := context.CancelFunc(func() {})
 	if a.GetDeadline() != nil {
 		task.Deadline = a.GetDeadline().AsTime()
@@ -97,6 +100,7 @@ func (w *Worker) start(workerID string, a *switchyardv1.TaskAssignment) {
 		task:     task,
 		fn:       fn,
 		ctx:      ctx,
+		span:     span,
 		cancel: func(cause error) {
 			cancel(cause)
 			stopDeadline()
@@ -161,8 +165,10 @@ func (w *Worker) call(at *attempt) (out map[string]any, err error) {
 	return at.fn(at.ctx, at.task)
 }
 
-// finish reports the attempt's result unless it was reported already.
+// finish reports the attempt's result unless it was reported already, and
+// ends the attempt's span.
 func (w *Worker) finish(at *attempt, out map[string]any, err error) {
+	defer endTaskSpan(at.span, err)
 	if !at.reported.CompareAndSwap(false, true) {
 		return
 	}

@@ -132,6 +132,7 @@ func listenProto(m *engine.Message) *switchyardv1.ListenResponse {
 		return &switchyardv1.ListenResponse{Message: &switchyardv1.ListenResponse_Assignment{Assignment: &switchyardv1.TaskAssignment{
 			TaskId: a.TaskID, Attempt: a.Attempt, RunId: a.RunID, Workflow: a.Workflow, TaskName: a.TaskName,
 			Action: a.Action, Input: structOrNil(a.Input), ParentOutputs: parents, Deadline: timestamppb.New(a.Deadline),
+			Traceparent: a.TraceParent,
 		}}}
 	case m.Cancellation != nil:
 		c := m.Cancellation

@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchyard/switchyard/service/auth"
 	"github.com/switchyard/switchyard/service/engine"
+	"github.com/switchyard/switchyard/service/metrics"
 	"github.com/switchyard/switchyard/service/server"
 	"github.com/switchyard/switchyard/service/store"
 )
@@ -76,19 +77,50 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	tlsKey := fs.String("tls-key", "", "TLS key file")
 	adminToken := fs.String("admin-token", "", "store this admin token for the default tenant on start (for scripts and tests)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	logLevel := fs.String("log-level", "info", "least severe logs written: debug, info, warn or error")
 	drain := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight calls")
+	notReadyFor := fs.Duration("shutdown-delay", 0, "after SIGTERM, how long to keep serving while /readyz and gRPC health say not serving, so load balancers take the server out of rotation first (e.g. 5s behind a load balancer)")
+	// Retention: history older than this is pruned, by one server at a time.
+	retention := fs.Duration("retention", engine.DefaultRetention, "how long ended runs (with their tasks), events and replay records are kept, and so the shortest time an idempotency key deduplicates; 0 keeps everything")
+	retentionInterval := fs.Duration("retention-interval", time.Minute, "how often history older than --retention is pruned")
 	secretKeyFlag := fs.String("secret-key", "", "base64 of 32 random bytes that seal stored webhook secrets; with SQLite, kept in --data-dir when not given")
+	metricsAddr := fs.String("metrics-addr", "", "also serve /metrics, without authentication, on this address (keep it private); /metrics on --addr needs an admin token")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
-	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
-	if *logFormat == "json" {
-		handler = slog.NewJSONHandler(stderr, nil)
+	if *retention < 0 || *retentionInterval <= 0 {
+		return errors.New("--retention must be 0 (keep everything) or more, --retention-interval more than 0")
+	}
+	if *retention == 0 {
+		*retention = -1 // the engine's "keep everything"
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", *logLevel)
+	}
+	logOpts := &slog.HandlerOptions{Level: level}
+	var handler slog.Handler
+	switch *logFormat {
+	case "text":
+		handler = slog.NewTextHandler(stderr, logOpts)
+	case "json":
+		handler = slog.NewJSONHandler(stderr, logOpts)
+	default:
+		return fmt.Errorf("--log-format %q: want text or json", *logFormat)
 	}
 	log := slog.New(handler)
+	if sf.databaseURL != "" {
+		store.SetDriverLog(log)
+	}
+	// Tracing: off unless the OTEL_* environment turns it on.
+	stopTracing, err := setupTracing(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 
 	st, err := sf.open(ctx)
 	if err != nil {
@@ -107,16 +139,21 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	eng := engine.New(engine.Config{Store: st, Logger: log, SecretKey: secretKey})
+	mtr := metrics.New(metrics.Config{Store: st, Logger: log})
+	eng := engine.New(engine.Config{Store: st, Logger: log, SecretKey: secretKey, Observer: mtr.Observer(),
+		Retention: *retention, RetentionInterval: *retentionInterval})
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopEngine()
 	eng.Start(engineCtx)
+	health := server.NewHealth(st, log)
 	h, err := server.Handler(server.Config{
+		Health:      health,
 		Store:       st,
 		Engine:      eng,
 		Auth:        auth.NewAuthenticator(st, nil),
 		Logger:      log,
 		CORSOrigins: splitList(*corsOrigins),
+		Metrics:     mtr,
 	})
 	if err != nil {
 		return err
@@ -136,6 +173,14 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if sf.databaseURL != "" {
 		database = "postgres"
 	}
+	if *metricsAddr != "" {
+		maddr, stopMetrics, err := serveMetrics(*metricsAddr, mtr, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+		fmt.Fprintf(stdout, "metrics (no authentication) on http://%s%s\n", maddr, server.MetricsPath)
+	}
 	fmt.Fprintf(stdout, "switchyard listening on %s://%s (%s)\n", scheme, ln.Addr(), database)
 	log.Info("serving", "addr", ln.Addr().String(), "database", database)
 
@@ -152,6 +197,12 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	// Not ready first, so that load balancers stop sending calls; then drain.
+	health.BeginShutdown()
+	if *notReadyFor > 0 {
+		log.Info("shutting down: not ready, still serving", "delay", *notReadyFor)
+		time.Sleep(*notReadyFor)
+	}
 	log.Info("shutting down: draining in-flight calls", "timeout", *drain)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *drain)
 	defer cancel()
@@ -163,6 +214,26 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serveMetrics serves m's /metrics without authentication on a listener of its
+// own, for a scraper on a private network; it keeps serving while the main
+// listener drains, until stop.
+func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger) (bound net.Addr, stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen for metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET "+server.MetricsPath, m.Handler())
+	srv := server.NewHTTPServer(addr, mux, log)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics listener failed", "error", err.Error())
+		}
+	}()
+	log.Info("serving metrics", "addr", ln.Addr().String(), "path", server.MetricsPath)
+	return ln.Addr(), func() { _ = srv.Close() }, nil
 }
 
 func splitList(s string) []string {

@@ -118,8 +118,11 @@ func displacedReason(by *store.Run) string {
 
 // startRuns admits and stores planned runs in the caller's transaction. Runs
 // whose idempotency key the tenant used before are not stored (and displace
-// nothing); the ids of those stored are returned.
-func (e *Engine) startRuns(ctx context.Context, q store.Q, sig *signals, plans []*plannedRun, now int64) (map[string]bool, error) {
+// nothing); the ids of those stored are returned. Each run is traced under the
+// span that asked for it.
+func (e *Engine) startRuns(ctx context.Context, q store.Q, sig *signals, plans []*plannedRun, now int64) (inserted map[string]bool, err error) {
+	spans := e.startRunSpans(ctx, plans)
+	defer func() { endRunSpans(spans, plans, inserted, err) }()
 	groups := map[store.ConcurrencyGroup][]*plannedRun{}
 	for _, p := range plans {
 		switch r := p.run; {
@@ -168,7 +171,7 @@ func (e *Engine) startRuns(ctx context.Context, q store.Q, sig *signals, plans [
 	for i, p := range plans {
 		runs[i] = p.run
 	}
-	inserted, err := q.RunInsertMany(ctx, runs)
+	inserted, err = q.RunInsertMany(ctx, runs)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/switchyard/switchyard/service/store"
 )
 
@@ -29,6 +31,12 @@ type Assignment struct {
 	Input         map[string]any
 	ParentOutputs map[string]map[string]any
 	Deadline      time.Time
+	// TraceParent is the W3C traceparent of the assignment's span; empty when
+	// not traced.
+	TraceParent string
+
+	runTraceParent string     // the run's, the parent of the assignment's span
+	span           trace.Span // the assignment's, until sent or handed back
 }
 
 // Cancellation tells a worker to stop an attempt.
@@ -131,8 +139,14 @@ func (e *Engine) dispatchOnce(ctx context.Context) {
 
 // dispatchTo claims up to the worker's free slots and sends the assignments.
 func (e *Engine) dispatchTo(ctx context.Context, c *workerConn) error {
+	select {
+	case <-e.draining:
+		return nil // shutting down: the streams are ending, claim nothing more
+	default:
+	}
 	var claimed []*store.Task
 	var msgs []*Message
+	start := time.Now()
 	now := micros(e.now())
 	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
 		claimed, msgs = nil, nil
@@ -157,6 +171,7 @@ func (e *Engine) dispatchTo(ctx context.Context, c *workerConn) error {
 	if err != nil {
 		return fmt.Errorf("claim for worker %s: %w", c.workerID, err)
 	}
+	e.traceAssignments(msgs, c.workerID, start)
 	var sig signals
 	for _, t := range claimed {
 		sig.add(signalRun + t.RunID)
@@ -173,6 +188,9 @@ func (e *Engine) dispatchTo(ctx context.Context, c *workerConn) error {
 func (e *Engine) handBack(ctx context.Context, c *workerConn, msgs []*Message) {
 	if len(msgs) == 0 {
 		return
+	}
+	for _, m := range msgs {
+		m.Assignment.traceHandedBack()
 	}
 	err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
 		for _, m := range msgs {
@@ -222,6 +240,8 @@ func assignments(ctx context.Context, q store.Q, tenantID string, claimed []*sto
 			Action:        t.Action,
 			ParentOutputs: map[string]map[string]any{},
 			Deadline:      fromMicros(t.LeaseExpiresAt),
+
+			runTraceParent: run.TraceParent,
 		}
 		_ = json.Unmarshal([]byte(run.Input), &a.Input)
 		var parents []string
@@ -316,6 +336,9 @@ func (e *Engine) Listen(ctx context.Context, tenantID, workerID string, send fun
 			if err := send(m); err != nil {
 				unsent = m
 				return err
+			}
+			if m.Assignment != nil {
+				m.Assignment.traceSent()
 			}
 		case <-keepalive.C:
 			if err := send(&Message{Keepalive: true}); err != nil {

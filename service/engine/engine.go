@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchyard/switchyard/service/store"
 )
@@ -42,9 +43,25 @@ type Config struct {
 	PriorityAging time.Duration
 	// Observer is told what the engine does, for metrics; nil means nobody.
 	Observer Observer
+	// TracerProvider records the spans that carry a trace from a push to the
+	// runs and tasks it starts; nil means the OpenTelemetry global, a no-op
+	// unless the process set one.
+	TracerProvider trace.TracerProvider
 	// SecretKey seals stored secrets (webhook secrets); [SecretKeyBytes] long.
 	// Without it webhooks cannot be created.
 	SecretKey []byte
+	// Retention is how long history is kept ([DefaultRetention], 30 days): a
+	// run that ended longer ago is deleted with its tasks, an event stored
+	// longer ago once no run refers to it, a replay record made longer ago. It
+	// is thereby the shortest time an idempotency key deduplicates. Negative
+	// keeps everything.
+	Retention time.Duration
+	// RetentionInterval is how often history is pruned (1m), by one server
+	// process at a time (the holder of a lease of three intervals).
+	RetentionInterval time.Duration
+	// RetentionBatch is the most rows one pruning statement deletes (500); each
+	// batch is its own short transaction.
+	RetentionBatch int
 }
 
 // Engine carries out every operation of the API against the store.
@@ -60,6 +77,7 @@ type Engine struct {
 	group    groupCommit
 	notify   notifier
 	obs      Observer
+	tracer   trace.Tracer
 	draining chan struct{} // closed by Drain
 	drainMu  sync.Once
 }
@@ -79,6 +97,13 @@ func New(cfg Config) *Engine {
 	setDefault(&cfg.ReapInterval, time.Second)
 	setDefault(&cfg.ScheduleInterval, time.Second)
 	setDefault(&cfg.PriorityAging, 10*time.Second)
+	if cfg.Retention == 0 {
+		cfg.Retention = DefaultRetention
+	}
+	setDefault(&cfg.RetentionInterval, time.Minute)
+	if cfg.RetentionBatch <= 0 {
+		cfg.RetentionBatch = 500
+	}
 	if cfg.Observer == nil {
 		cfg.Observer = noObserver{}
 	}
@@ -86,6 +111,7 @@ func New(cfg Config) *Engine {
 	e.disp.conns = make(map[string]*workerConn)
 	e.notify.in = make(chan string, 10_000)
 	e.hub.cancelFn = e.sendCancellation
+	e.tracer = newTracer(cfg.TracerProvider)
 	return e
 }
 
@@ -101,6 +127,7 @@ func (e *Engine) Start(ctx context.Context) {
 	go e.runReaper(ctx)
 	go e.runScheduler(ctx)
 	go e.runNotifier(ctx)
+	go e.runRetention(ctx)
 	go func() {
 		for ctx.Err() == nil {
 			err := e.store.Listen(ctx, e.hub.deliver)

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"go.opentelemetry.io/otel/codes"
+
 	"github.com/switchyard/switchyard/service/store"
 )
 
@@ -210,7 +212,8 @@ func (e *Engine) trigger(ctx context.Context, q store.Q, sig *signals, items []*
 			deduped[it.tenantID] = append(deduped[it.tenantID], it)
 		case inserted[it.row.ID]:
 			for _, t := range it.starts {
-				p := newRun{wf: t.wf, eventID: it.row.ID, input: it.row.Payload, priority: it.row.Priority, trigger: store.TriggerEvent, concurrencyKey: t.concurrencyKey}.plan(it.tenantID, now)
+				p := newRun{wf: t.wf, eventID: it.row.ID, input: it.row.Payload, priority: it.row.Priority, trigger: store.TriggerEvent, concurrencyKey: t.concurrencyKey,
+					parent: it.callerSpan()}.plan(it.tenantID, now)
 				plans = append(plans, p)
 				it.result.RunIDs = append(it.result.RunIDs, p.run.ID)
 			}
@@ -316,9 +319,14 @@ func (e *Engine) commitGroup(batch []*pushItem) {
 		})
 		defer stop()
 	}
+	ctx, span := e.startCommitSpan(ctx, live)
 	err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
 		return e.insertEvents(ctx, q, sig, live, micros(e.now()))
 	})
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
 	for _, it := range live {
 		if err != nil {
 			it.result, it.err = nil, fmt.Errorf("push event: %w", err)

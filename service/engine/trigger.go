@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"cel.dev/cel-go/cel"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchyard/switchyard/service/store"
 )
@@ -233,12 +234,18 @@ type newRun struct {
 	scheduledAt    int64
 	concurrencyKey string
 	idempotencyKey string
+	// parent, when not nil, is the span of the call that asked for the run,
+	// which the context the run is stored in does not hold (a push in a group
+	// commit): the run's span is its child, or a new trace's root when it is
+	// not valid. When nil, the context's span is the parent.
+	parent *trace.SpanContext
 }
 
 // plannedRun is a run and its tasks before they are stored.
 type plannedRun struct {
-	run   *store.Run
-	tasks []*store.Task
+	run    *store.Run
+	tasks  []*store.Task
+	parent *trace.SpanContext // see newRun.parent
 }
 
 // plan builds a run and its tasks, all pending: admission decides whether the
@@ -289,5 +296,5 @@ func (n newRun) plan(tenantID string, now int64) *plannedRun {
 			CreatedAt:        now,
 		}
 	}
-	return &plannedRun{run: run, tasks: tasks}
+	return &plannedRun{run: run, tasks: tasks, parent: n.parent}
 }

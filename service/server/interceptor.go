@@ -10,6 +10,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchyard/switchyard/service"
 )
@@ -17,7 +18,9 @@ import (
 // callInterceptor is the outermost interceptor: it gives each call a request id
 // (returned in the X-Request-Id header), turns panics into internal errors,
 // converts every error of the interceptors and handlers inside it into its
-// Connect code (service.Errors, the one mapping), and logs one line per call.
+// Connect code (service.Errors, the one mapping), and logs one line per call:
+// procedure, protocol ("rest" for the REST routes), code, duration, request id
+// and, when the call is traced, the trace id.
 type callInterceptor struct {
 	log  *slog.Logger
 	errs service.Errors
@@ -86,11 +89,15 @@ func (i *callInterceptor) logCall(ctx context.Context, procedure, protocol, id s
 			level = slog.LevelError
 		}
 	}
-	i.log.Log(ctx, level, "rpc",
-		"procedure", procedure,
-		"protocol", protocol,
-		"code", code,
-		"duration", time.Since(start),
-		"request_id", id,
-	)
+	attrs := []slog.Attr{
+		slog.String("procedure", procedure),
+		slog.String("protocol", protocolOf(ctx, protocol)),
+		slog.String("code", code),
+		slog.Duration("duration", time.Since(start)),
+		slog.String("request_id", id),
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+		attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
+	}
+	i.log.LogAttrs(ctx, level, "rpc", attrs...)
 }

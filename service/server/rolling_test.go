@@ -124,9 +124,21 @@ func TestRollingRestartLosesNothing(t *testing.T) {
 		t.Fatalf("%d pushes acknowledged with %d runs, want one run each (and a steady load)", n, len(runIDs))
 	}
 	api := newAPI(c.URL, grpcProtocol())
-	waitFor(t, "every run to end", 60*time.Second, func() bool {
-		return len(listRuns(t, api, &switchyardv1.ListRunsRequest{Workflow: "steady", Status: switchyardv1.RunStatus_RUN_STATUS_SUCCEEDED})) >= n
-	})
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if len(listRuns(t, api, &switchyardv1.ListRunsRequest{Workflow: "steady", Status: switchyardv1.RunStatus_RUN_STATUS_SUCCEEDED})) >= n {
+			break
+		}
+		if time.Now().After(deadline) {
+			for _, r := range listRuns(t, api, &switchyardv1.ListRunsRequest{Workflow: "steady"}) {
+				if r.GetStatus() != switchyardv1.RunStatus_RUN_STATUS_SUCCEEDED {
+					for _, tk := range getRun(t, api, r.GetId()).GetTasks() {
+						t.Logf("run %s %v: task %s %v attempt %d worker %s", r.GetId(), r.GetStatus(), tk.GetName(), tk.GetStatus(), tk.GetAttempt(), tk.GetWorkerId())
+					}
+				}
+			}
+			t.Fatalf("timed out waiting for every run to end")
+		}
+	}
 	all := listRuns(t, api, &switchyardv1.ListRunsRequest{Workflow: "steady"})
 	if len(all) != n {
 		t.Fatalf("%d runs stored for %d acknowledged pushes", len(all), n)

@@ -1,16 +1,15 @@
 // Package server assembles Switchyard's one [http.Handler]: every Connect service
-// behind the same interceptor chain (request id and logging, panic recovery,
+// behind the same interceptor chain (tracing, request id and logging, panic recovery,
 // authentication, validation), the REST routes transcoded onto those same
-// handlers by Vanguard, gRPC health, server reflection and CORS. It also builds
-// the [http.Server] with its limits, timeouts and unencrypted HTTP/2.
+// handlers by Vanguard, health (gRPC and /healthz, /readyz), server reflection
+// and CORS. It also builds the [http.Server] with its limits, timeouts and
+// unencrypted HTTP/2.
 package server
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -21,11 +20,14 @@ import (
 	"connectrpc.com/validate"
 	"connectrpc.com/vanguard"
 	"github.com/rs/cors"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
 	"github.com/switchyard/switchyard/service"
 	"github.com/switchyard/switchyard/service/auth"
 	"github.com/switchyard/switchyard/service/engine"
+	"github.com/switchyard/switchyard/service/metrics"
 	"github.com/switchyard/switchyard/service/store"
 )
 
@@ -43,6 +45,18 @@ type Config struct {
 	CORSOrigins []string
 	// MaxRequestBytes overrides [MaxRequestBytes] when positive.
 	MaxRequestBytes int64
+	// TracerProvider records a span for every call; nil means the
+	// OpenTelemetry global, a no-op unless the process set one.
+	TracerProvider trace.TracerProvider
+	// Propagator reads the caller's trace context from requests; nil means
+	// the OpenTelemetry global, which reads nothing unless the process set one.
+	Propagator propagation.TextMapPropagator
+	// Health answers the health probes; nil means a [NewHealth] over Store
+	// that nobody can turn to shutting down.
+	Health *Health
+	// Metrics, when set, records every RPC and is served at [MetricsPath] to
+	// admin tokens.
+	Metrics *metrics.Metrics
 }
 
 // Handler returns the server's whole HTTP surface.
@@ -56,8 +70,13 @@ func Handler(cfg Config) (http.Handler, error) {
 		limit = MaxRequestBytes
 	}
 	errs := service.Errors{Log: log}
+	tracing, err := newTracingInterceptor(cfg.TracerProvider, cfg.Propagator)
+	if err != nil {
+		return nil, err
+	}
 	opts := []connect.HandlerOption{
 		connect.WithInterceptors(
+			tracing,
 			newCallInterceptor(log, errs),
 			auth.NewInterceptor(cfg.Auth),
 			validate.NewInterceptor(),
@@ -68,6 +87,11 @@ func Handler(cfg Config) (http.Handler, error) {
 	}
 	for _, o := range jsonCodecOptions() {
 		opts = append(opts, o)
+	}
+	if cfg.Metrics != nil {
+		// Outermost (options chain in order), so that it sees the code the
+		// client gets.
+		opts = append([]connect.HandlerOption{connect.WithInterceptors(metricsInterceptor{cfg.Metrics})}, opts...)
 	}
 
 	mux := http.NewServeMux()
@@ -97,10 +121,16 @@ func Handler(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build REST transcoder: %w", err)
 	}
-	mux.Handle("/v1/", restJSON(transcoder))
+	mux.Handle("/v1/", markREST(restJSON(transcoder)))
 
-	checker := &healthChecker{store: cfg.Store, services: names}
-	mux.Handle(grpchealth.NewHandler(checker))
+	health := cfg.Health
+	if health == nil {
+		health = NewHealth(cfg.Store, log)
+	}
+	mountHealth(mux, health, names)
+	if cfg.Metrics != nil {
+		mux.Handle("GET "+MetricsPath, metricsEndpoint(cfg.Auth, cfg.Metrics))
+	}
 	reflector := grpcreflect.NewStaticReflector(append(names, grpchealth.HealthV1ServiceName)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
@@ -134,24 +164,6 @@ func NewHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-}
-
-// healthChecker reports SERVING while the database answers.
-type healthChecker struct {
-	store    *store.Store
-	services []string
-}
-
-func (c *healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
-	if req.Service != "" && !slices.Contains(c.services, req.Service) {
-		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %q", req.Service))
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	if err := c.store.Ping(ctx); err != nil {
-		return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
-	}
-	return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
 }
 
 // restJSON lets the REST routes take JSON bodies sent without a JSON content type

@@ -60,6 +60,9 @@ type Run struct {
 	ConcurrencyKey      string `bun:"concurrency_key"`
 	ConcurrencyMax      int32  `bun:"concurrency_max"`
 	ConcurrencyStrategy string `bun:"concurrency_strategy"`
+	// TraceParent is the W3C traceparent of the span that started the run
+	// (empty when not traced): the parent of its tasks' spans.
+	TraceParent string `bun:"trace_parent"`
 }
 
 // RunInsertMany inserts runs. With skipUsedKeys, a run whose idempotency key the

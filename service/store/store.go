@@ -26,6 +26,7 @@ import (
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/driver/pgdriver"
 	"github.com/uptrace/bun/migrate"
+	"go.opentelemetry.io/otel/trace"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 
 	"github.com/switchyard/switchyard/service/store/migrations"
@@ -44,6 +45,10 @@ type Config struct {
 	AcquireTimeout time.Duration
 	// QueryTimeout bounds an operation whose context has no deadline. Zero means 30s.
 	QueryTimeout time.Duration
+	// TracerProvider records every query as a span under the span of its
+	// context; nil means the OpenTelemetry global, a no-op unless the process
+	// set one.
+	TracerProvider trace.TracerProvider
 }
 
 // Store is a migrated database.
@@ -108,6 +113,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	default:
 		return nil, fmt.Errorf("open store: unsupported database URL %q (want postgres://…)", redact(cfg.DatabaseURL))
 	}
+	s.db = s.db.WithQueryHook(newQueryTracer(cfg.TracerProvider))
 	return s, nil
 }
 
@@ -194,8 +200,8 @@ func (s *Store) Read(ctx context.Context, fn func(ctx context.Context, q Q) erro
 // back otherwise (also when ctx ends first).
 func (s *Store) Write(ctx context.Context, fn func(ctx context.Context, q Q) error) error {
 	return s.with(ctx, func(ctx context.Context, conn bun.Conn) error {
-		return conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			return fn(ctx, Q{db: tx, channel: s.channel})
+		return conn.RunInTx(ctx, nil, func(txCtx context.Context, tx bun.Tx) error {
+			return fn(withCallerSpan(txCtx, ctx), Q{db: tx, channel: s.channel})
 		})
 	})
 }

@@ -496,7 +496,13 @@ type TaskAssignment struct {
 	// The outputs of the task's parents, by parent name.
 	ParentOutputs map[string]*structpb.Struct `protobuf:"bytes,8,rep,name=parent_outputs,json=parentOutputs,proto3" json:"parent_outputs,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// When the attempt times out and is given to another worker.
-	Deadline      *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	Deadline *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	// The W3C trace context (a `traceparent` header value) of the server's
+	// span for this assignment, a child of the span that started the run; empty
+	// when the server does not trace. A worker that traces starts the span of
+	// its attempt as a child of it, so that one trace shows the event, the run
+	// and each task.
+	Traceparent   string `protobuf:"bytes,10,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -592,6 +598,13 @@ func (x *TaskAssignment) GetDeadline() *timestamppb.Timestamp {
 		return x.Deadline
 	}
 	return nil
+}
+
+func (x *TaskAssignment) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
+	}
+	return ""
 }
 
 // TaskCancellation tells a worker to stop an attempt.
@@ -1167,7 +1180,7 @@ const file_switchyard_v1_worker_proto_rawDesc = "" +
 	"assignment\x12E\n" +
 	"\fcancellation\x18\x02 \x01(\v2\x1f.switchyard.v1.TaskCancellationH\x00R\fcancellation\x128\n" +
 	"\tkeepalive\x18\x03 \x01(\v2\x18.switchyard.v1.KeepaliveH\x00R\tkeepaliveB\t\n" +
-	"\amessage\"\xc6\x03\n" +
+	"\amessage\"\xe8\x03\n" +
 	"\x0eTaskAssignment\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x15\n" +
@@ -1177,7 +1190,9 @@ const file_switchyard_v1_worker_proto_rawDesc = "" +
 	"\x06action\x18\x06 \x01(\tR\x06action\x12-\n" +
 	"\x05input\x18\a \x01(\v2\x17.google.protobuf.StructR\x05input\x12W\n" +
 	"\x0eparent_outputs\x18\b \x03(\v20.switchyard.v1.TaskAssignment.ParentOutputsEntryR\rparentOutputs\x126\n" +
-	"\bdeadline\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\x1aY\n" +
+	"\bdeadline\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\x12 \n" +
+	"\vtraceparent\x18\n" +
+	" \x01(\tR\vtraceparent\x1aY\n" +
 	"\x12ParentOutputsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12-\n" +
 	"\x05value\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x05value:\x028\x01\"]\n" +

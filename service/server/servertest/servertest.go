@@ -15,10 +15,13 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/net/http2"
 
 	"github.com/switchyard/switchyard/service/auth"
 	"github.com/switchyard/switchyard/service/engine"
+	"github.com/switchyard/switchyard/service/metrics"
 	"github.com/switchyard/switchyard/service/server"
 	"github.com/switchyard/switchyard/service/store"
 	"github.com/switchyard/switchyard/service/store/storetest"
@@ -38,6 +41,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Engine sets the engine's intervals (Store and Logger are filled in).
 	Engine engine.Config
+	// TracerProvider, when set, records the spans of the server, its engine
+	// and its store (it replaces theirs in Store and Engine); nil leaves them
+	// to the OpenTelemetry global.
+	TracerProvider trace.TracerProvider
+	// Propagator reads the callers' trace context; nil means the
+	// OpenTelemetry global.
+	Propagator propagation.TextMapPropagator
 }
 
 // Server is a running test server.
@@ -45,16 +55,24 @@ type Server struct {
 	URL    string
 	Store  *store.Store
 	Engine *engine.Engine
+	// Health answers the server's health probes.
+	Health *server.Health
+	// Metrics are the server's Prometheus metrics, served at /metrics; they
+	// observe the engine unless Options.Engine has an observer.
+	Metrics *metrics.Metrics
 	// MaxConns is the pool size, for tests that exhaust the pool.
 	MaxConns int
-	// Stop shuts the server down as SIGTERM would and closes its store; it also
-	// runs when the test ends.
+	// Stop shuts the server down as SIGTERM would (health first, then draining)
+	// and closes its store; it also runs when the test ends.
 	Stop func()
 }
 
 // Start runs a server on eng until the test ends.
 func Start(t testing.TB, eng storetest.Engine, opts Options) *Server {
 	t.Helper()
+	if opts.TracerProvider != nil {
+		opts.Store.TracerProvider, opts.Engine.TracerProvider = opts.TracerProvider, opts.TracerProvider
+	}
 	st := eng.Open(t, opts.Store)
 	ctx := context.Background()
 	if _, err := auth.Bootstrap(ctx, st, AdminToken, time.Now()); err != nil {
@@ -69,15 +87,25 @@ func Start(t testing.TB, eng storetest.Engine, opts Options) *Server {
 	if ecfg.SecretKey == nil {
 		ecfg.SecretKey = TestSecretKey
 	}
+	mtr := metrics.New(metrics.Config{Store: st, Logger: log})
+	if ecfg.Observer == nil {
+		ecfg.Observer = mtr.Observer()
+	}
 	engn := engine.New(ecfg)
 	engineCtx, stopEngine := context.WithCancel(context.Background())
 	t.Cleanup(stopEngine)
 	engn.Start(engineCtx)
+	health := server.NewHealth(st, log)
 	h, err := server.Handler(server.Config{
-		Store:  st,
-		Engine: engn,
-		Auth:   auth.NewAuthenticator(st, nil),
-		Logger: log,
+		Store:   st,
+		Engine:  engn,
+		Auth:    auth.NewAuthenticator(st, nil),
+		Logger:  log,
+		Health:  health,
+		Metrics: mtr,
+
+		TracerProvider: opts.TracerProvider,
+		Propagator:     opts.Propagator,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -92,6 +120,7 @@ func Start(t testing.TB, eng storetest.Engine, opts Options) *Server {
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
+			health.BeginShutdown()
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			_ = srv.Shutdown(ctx)
@@ -106,7 +135,7 @@ func Start(t testing.TB, eng storetest.Engine, opts Options) *Server {
 	} else if maxConns == 0 {
 		maxConns = 16
 	}
-	return &Server{URL: "http://" + ln.Addr().String(), Store: st, Engine: engn, MaxConns: maxConns, Stop: stop}
+	return &Server{URL: "http://" + ln.Addr().String(), Store: st, Engine: engn, Health: health, Metrics: mtr, MaxConns: maxConns, Stop: stop}
 }
 
 // HoldPool takes every pooled database connection until release is called, so
