@@ -59,6 +59,8 @@ func (m Errors) Convert(ctx context.Context, err error) error {
 	switch {
 	case errors.As(err, &ee):
 		return engineError(ee)
+	case errors.Is(err, auth.ErrPermissionDenied):
+		return connect.NewError(connect.CodePermissionDenied, errors.New(strings.TrimPrefix(err.Error(), auth.ErrPermissionDenied.Error()+": ")))
 	case errors.Is(err, auth.ErrUnauthenticated):
 		// The code already says "unauthenticated"; the message says why.
 		return connect.NewError(connect.CodeUnauthenticated, errors.New(strings.TrimPrefix(err.Error(), auth.ErrUnauthenticated.Error()+": ")))

@@ -20,9 +20,6 @@ import (
 	"github.com/switchyard/switchyard/service/store"
 )
 
-// RoleAdmin may do everything.
-const RoleAdmin = "admin"
-
 // secretPrefix marks Switchyard tokens so secret scanners and people recognise them.
 const secretPrefix = "sy_"
 
@@ -118,6 +115,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (*Princ
 		if err != nil {
 			return nil, fmt.Errorf("authenticate: %w", err)
 		}
+		if tok.RevokedAt != 0 {
+			return nil, fmt.Errorf("%w: token revoked", ErrUnauthenticated)
+		}
+		a.touch(ctx, tok, now)
 		c = cached{
 			principal: &Principal{TenantID: tok.TenantID, TokenID: tok.ID, Role: tok.Role},
 			expiresAt: tok.ExpiresAt,
@@ -134,6 +135,23 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (*Princ
 		return nil, fmt.Errorf("%w: token expired", ErrUnauthenticated)
 	}
 	return c.principal, nil
+}
+
+// lastUsedResolution is how stale a token's last use may get before a use
+// writes it again.
+const lastUsedResolution = time.Minute
+
+// touch records a token's use when its stored last use is stale, without
+// holding up the call; a failure only leaves the time stale.
+func (a *Authenticator) touch(ctx context.Context, tok *store.Token, now time.Time) {
+	if now.UnixMicro()-tok.LastUsedAt < lastUsedResolution.Microseconds() {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = a.store.Write(ctx, func(ctx context.Context, q store.Q) error { return q.TokenTouch(ctx, tok.ID, now.UnixMicro()) })
+	}()
 }
 
 // Bootstrap makes sure an admin token exists. With preset (from

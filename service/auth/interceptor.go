@@ -26,6 +26,9 @@ func (i *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		if err != nil {
 			return nil, err
 		}
+		if err := authorize(p, req.Spec().Procedure); err != nil {
+			return nil, err
+		}
 		return next(WithPrincipal(ctx, p), req)
 	}
 }
@@ -40,6 +43,9 @@ func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
 		p, err := i.auth.Authenticate(ctx, conn.RequestHeader().Get("Authorization"))
 		if err != nil {
+			return err
+		}
+		if err := authorize(p, conn.Spec().Procedure); err != nil {
 			return err
 		}
 		return next(WithPrincipal(ctx, p), conn)

@@ -22,6 +22,7 @@ type api struct {
 	runs      switchyardv1connect.RunServiceClient
 	workers   switchyardv1connect.WorkerServiceClient
 	webhooks  switchyardv1connect.WebhookServiceClient
+	admin     switchyardv1connect.AdminServiceClient
 }
 
 func newAPI(url string, p servertest.Protocol) *api {
@@ -37,6 +38,7 @@ func newAPIToken(url string, p servertest.Protocol, token string) *api {
 		runs:      switchyardv1connect.NewRunServiceClient(p.HTTP, url, opts...),
 		workers:   switchyardv1connect.NewWorkerServiceClient(p.HTTP, url, opts...),
 		webhooks:  switchyardv1connect.NewWebhookServiceClient(p.HTTP, url, opts...),
+		admin:     switchyardv1connect.NewAdminServiceClient(p.HTTP, url, opts...),
 	}
 }
 

@@ -113,6 +113,7 @@ func Handler(cfg Config) (http.Handler, error) {
 	mount(switchyardv1connect.NewWorkflowServiceHandler(service.NewWorkflowService(cfg.Engine), opts...))
 	mount(switchyardv1connect.NewRunServiceHandler(service.NewRunService(cfg.Engine), opts...))
 	mount(switchyardv1connect.NewWorkerServiceHandler(service.NewWorkerService(cfg.Engine), opts...))
+	mount(switchyardv1connect.NewAdminServiceHandler(service.NewAdminService(cfg.Engine), opts...))
 
 	// Connect, gRPC and gRPC-Web requests go straight to the Connect handlers
 	// (so a plain JSON POST needs no Connect-Protocol-Version header); only the

@@ -21,6 +21,9 @@ type Token struct {
 	TokenHash string `bun:"token_hash"`
 	CreatedAt int64  `bun:"created_at"` // Unix µs
 	ExpiresAt int64  `bun:"expires_at"` // Unix µs; 0 means never
+	// LastUsedAt is when the token was last used, to the minute; 0 means never.
+	LastUsedAt int64 `bun:"last_used_at"`
+	RevokedAt  int64 `bun:"revoked_at"` // 0 means not revoked
 }
 
 // TokenInsert stores a token.
@@ -47,4 +50,89 @@ func (q Q) TokenGetByHash(ctx context.Context, hash string) (*Token, error) {
 		return nil, fmt.Errorf("get token: %w", translate(err))
 	}
 	return t, nil
+}
+
+// TokenGet returns one token of the tenant.
+func (q Q) TokenGet(ctx context.Context, tenantID, id string) (*Token, error) {
+	t := new(Token)
+	if err := q.db.NewSelect().Model(t).Where("tenant_id = ? AND id = ?", tenantID, id).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("get token %s: %w", id, translate(err))
+	}
+	return t, nil
+}
+
+// TokenGetByID returns a token of any tenant.
+func (q Q) TokenGetByID(ctx context.Context, id string) (*Token, error) {
+	t := new(Token)
+	if err := q.db.NewSelect().Model(t).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("get token %s: %w", id, translate(err))
+	}
+	return t, nil
+}
+
+// TokenList returns the tenant's tokens, newest first.
+func (q Q) TokenList(ctx context.Context, tenantID, beforeID string, limit int) ([]*Token, error) {
+	var ts []*Token
+	sel := q.db.NewSelect().Model(&ts).Where("tenant_id = ?", tenantID)
+	if err := newestFirst(sel, 0, 0, beforeID, limit).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	return ts, nil
+}
+
+// TokenRevoke revokes a token that is not revoked yet.
+func (q Q) TokenRevoke(ctx context.Context, tenantID, id string, now int64) error {
+	_, err := q.db.NewUpdate().Model((*Token)(nil)).Set("revoked_at = ?", now).
+		Where("tenant_id = ? AND id = ? AND revoked_at = 0", tenantID, id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	return nil
+}
+
+// TokenTouch records that a token was used at now.
+func (q Q) TokenTouch(ctx context.Context, id string, now int64) error {
+	if _, err := q.db.NewUpdate().Model((*Token)(nil)).Set("last_used_at = ?", now).Where("id = ?", id).Exec(ctx); err != nil {
+		return fmt.Errorf("touch token %s: %w", id, err)
+	}
+	return nil
+}
+
+// Tenant is an isolated space of data and tokens.
+type Tenant struct {
+	bun.BaseModel `bun:"table:tenants"`
+
+	ID        string `bun:"tenant_id,pk"`
+	Name      string `bun:"name"`
+	CreatedAt int64  `bun:"created_at"`
+}
+
+// TenantInsert stores a tenant; an id in use is ErrConflict.
+func (q Q) TenantInsert(ctx context.Context, t *Tenant) error {
+	if _, err := q.db.NewInsert().Model(t).Exec(ctx); err != nil {
+		return fmt.Errorf("insert tenant %s: %w", t.ID, translate(err))
+	}
+	return nil
+}
+
+// TenantGet returns a tenant.
+func (q Q) TenantGet(ctx context.Context, id string) (*Tenant, error) {
+	t := new(Tenant)
+	if err := q.db.NewSelect().Model(t).Where("tenant_id = ?", id).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("get tenant %s: %w", id, translate(err))
+	}
+	return t, nil
+}
+
+// TenantList returns tenants by id, after the given one.
+func (q Q) TenantList(ctx context.Context, afterID string, limit int) ([]*Tenant, error) {
+	var ts []*Tenant
+	sel := q.db.NewSelect().Model(&ts).OrderExpr("tenant_id").Limit(int64(limit))
+	if afterID != "" {
+		sel.Where("tenant_id > ?", afterID)
+	}
+	if err := sel.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	return ts, nil
 }
