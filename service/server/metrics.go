@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchyard/switchyard/service/auth"
 	"github.com/switchyard/switchyard/service/metrics"
+	"github.com/switchyard/switchyard/service/store"
 )
 
 // MetricsPath is where the main listener serves Prometheus metrics, to admin
@@ -64,8 +65,9 @@ func metricsEndpoint(a *auth.Authenticator, m *metrics.Metrics) http.Handler {
 		case err != nil:
 			http.Error(w, "cannot check the token now; retry", http.StatusServiceUnavailable)
 			return
-		case p.Role != auth.RoleAdmin:
-			http.Error(w, "metrics need an admin token", http.StatusForbidden)
+		case p.TenantID != store.DefaultTenant || (p.Role != auth.RoleAdmin && p.Role != auth.RoleViewer):
+			// Metrics cover every tenant (workflow and action names).
+			http.Error(w, "metrics need an admin or viewer token of the default tenant", http.StatusForbidden)
 			return
 		}
 		m.Handler().ServeHTTP(w, r)

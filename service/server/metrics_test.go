@@ -17,9 +17,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/service/auth"
 	"github.com/switchyard/switchyard/service/server/servertest"
-	"github.com/switchyard/switchyard/service/store"
 	"github.com/switchyard/switchyard/service/store/storetest"
 )
 
@@ -314,12 +312,8 @@ func TestMetricsNeedAdminToken(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, eng storetest.Engine) {
 		srv := servertest.Start(t, eng, servertest.Options{})
-		const other = "sy_test_not_admin"
-		err := srv.Store.Write(context.Background(), func(ctx context.Context, q store.Q) error {
-			return q.TokenInsert(ctx, &store.Token{ID: "not-admin", TenantID: store.DefaultTenant, Name: "not admin",
-				Role: "not-admin", TokenHash: auth.Hash(other), CreatedAt: 1})
-		})
-		if err != nil {
+		op := newAPI(srv.URL, grpcProtocol())
+		if _, err := op.admin.CreateTenant(context.Background(), connect.NewRequest(&switchyardv1.CreateTenantRequest{Id: "acme"})); err != nil {
 			t.Fatal(err)
 		}
 		for _, tt := range []struct {
@@ -328,7 +322,9 @@ func TestMetricsNeedAdminToken(t *testing.T) {
 		}{
 			{"", http.StatusUnauthorized},
 			{"sy_unknown", http.StatusUnauthorized},
-			{other, http.StatusForbidden},
+			{createToken(t, op, "", switchyardv1.Role_ROLE_PRODUCER), http.StatusForbidden},
+			{createToken(t, op, "acme", switchyardv1.Role_ROLE_ADMIN), http.StatusForbidden},
+			{createToken(t, op, "", switchyardv1.Role_ROLE_VIEWER), http.StatusOK},
 			{servertest.AdminToken, http.StatusOK},
 		} {
 			code, body := getMetrics(t, srv.URL, tt.token)
