@@ -13,9 +13,9 @@ import (
 // the transaction that moves that row on from it (a compare-and-set), so the
 // database lets one transaction fire it. A tick missed while every server was
 // down is still the row's next tick: it fires once, and when the tick after it
-// is older than the catch-up grace (two schedule intervals: later than any live
-// server is), the row moves to the first tick after now, skipping the rest. A
-// tick that is merely late (a slow scan) is followed by the next one as usual.
+// is older than CronCatchUp, the row moves to the first tick after now,
+// skipping the rest. A tick that is merely late (a slow scan, an overloaded
+// machine) is followed by the next one as usual.
 
 // replaceCron makes the workflow's cron triggers its stored schedules. A
 // schedule the previous version had keeps its next tick, so putting a new
@@ -76,7 +76,7 @@ func (e *Engine) fireTick(ctx context.Context, q store.Q, sig *signals, s *store
 		return err
 	}
 	next := sched.Next(fromMicros(s.NextTickAt))
-	if grace := 2 * e.cfg.ScheduleInterval; next.Before(fromMicros(now).Add(-grace)) {
+	if next.Before(fromMicros(now).Add(-e.cfg.CronCatchUp)) {
 		next = sched.Next(fromMicros(now)) // missed while no server ran: skip the rest
 	}
 	moved, err := q.CronAdvance(ctx, s, micros(next))

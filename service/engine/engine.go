@@ -37,6 +37,10 @@ type Config struct {
 	// ScheduleInterval is how often delayed runs, waiting runs and cron ticks
 	// are looked at (1s); it bounds how late a delayed run or a tick starts.
 	ScheduleInterval time.Duration
+	// CronCatchUp is how late a cron tick may fire (1m): a server that falls
+	// behind (a slow scan, a short outage) fires each tick it missed; ticks
+	// older than this were missed while no server ran, and fire once.
+	CronCatchUp time.Duration
 	// PriorityAging is the wait that one priority level is worth (10s): a
 	// queued task is passed by tasks of higher priority only when they became
 	// ready less than (difference in priority × PriorityAging) after it.
@@ -97,6 +101,7 @@ func New(cfg Config) *Engine {
 	setDefault(&cfg.ReapInterval, time.Second)
 	setDefault(&cfg.ScheduleInterval, time.Second)
 	setDefault(&cfg.PriorityAging, 10*time.Second)
+	setDefault(&cfg.CronCatchUp, time.Minute)
 	if cfg.Retention == 0 {
 		cfg.Retention = DefaultRetention
 	}

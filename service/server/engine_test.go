@@ -27,6 +27,7 @@ var fastEngine = engine.Config{
 	DispatchInterval:  50 * time.Millisecond,
 	ReapInterval:      100 * time.Millisecond,
 	ScheduleInterval:  50 * time.Millisecond,
+	CronCatchUp:       time.Second,
 }
 
 func startEngineServer(t *testing.T, eng storetest.Engine) (*servertest.Server, *api) {
