@@ -18,13 +18,15 @@ import (
 // Client calls a Switchyard server. Its methods are thin typed wrappers over the
 // generated clients that add retries and idempotency keys; the generated
 // clients themselves are at hand through [Client.Events], [Client.Workflows],
-// [Client.Runs] and [Client.Workers] (with the token, but without retries).
+// [Client.Runs], [Client.Workers] and [Client.Admin] (with the token, but
+// without retries).
 // A Client is safe for concurrent use.
 type Client struct {
 	events    switchyardv1connect.EventServiceClient
 	workflows switchyardv1connect.WorkflowServiceClient
 	runs      switchyardv1connect.RunServiceClient
 	workers   switchyardv1connect.WorkerServiceClient
+	admin     switchyardv1connect.AdminServiceClient
 	retry     RetryPolicy
 	tracer    trace.Tracer // for the attempts of workers over the client
 }
@@ -32,7 +34,9 @@ type Client struct {
 // NewClient returns a client of the server at baseURL, such as
 // "http://127.0.0.1:8080". Without [WithHTTPClient], http:// URLs are reached
 // over unencrypted HTTP/2 with prior knowledge (h2c), which every protocol and
-// gRPC in particular can use, and https:// URLs over TLS with HTTP/2.
+// gRPC in particular can use, and https:// URLs over TLS with HTTP/2
+// negotiated by ALPN, trusting the system's CAs unless [WithTLSConfig] says
+// otherwise.
 func NewClient(baseURL string, opts ...Option) *Client {
 	var cfg clientConfig
 	for _, o := range opts {
@@ -41,7 +45,7 @@ func NewClient(baseURL string, opts ...Option) *Client {
 	baseURL = strings.TrimRight(baseURL, "/")
 	hc := cfg.httpClient
 	if hc == nil {
-		hc = defaultHTTPClient(baseURL)
+		hc = defaultHTTPClient(baseURL, cfg.tlsConfig)
 	}
 	interceptors := []connect.Interceptor{bearer(cfg.token)}
 	if t := cfg.tracingInterceptor(); t != nil {
@@ -60,6 +64,7 @@ func NewClient(baseURL string, opts ...Option) *Client {
 		workflows: switchyardv1connect.NewWorkflowServiceClient(hc, baseURL, copts...),
 		runs:      switchyardv1connect.NewRunServiceClient(hc, baseURL, copts...),
 		workers:   switchyardv1connect.NewWorkerServiceClient(hc, baseURL, copts...),
+		admin:     switchyardv1connect.NewAdminServiceClient(hc, baseURL, copts...),
 		retry:     cfg.retry.withDefaults(),
 		tracer:    cfg.tracer(),
 	}
@@ -77,13 +82,18 @@ func (c *Client) Runs() switchyardv1connect.RunServiceClient { return c.runs }
 // Workers returns the generated WorkerService client.
 func (c *Client) Workers() switchyardv1connect.WorkerServiceClient { return c.workers }
 
+// Admin returns the generated AdminService client, which manages tenants and
+// tokens; only admin tokens may call it.
+func (c *Client) Admin() switchyardv1connect.AdminServiceClient { return c.admin }
+
 // pingInterval is how long an HTTP/2 connection may stay silent before the
 // client pings it, so that a dead connection under a long stream is noticed.
 const pingInterval = 30 * time.Second
 
 // defaultHTTPClient returns an HTTP/2 client for baseURL: h2c for http://, TLS
-// otherwise.
-func defaultHTTPClient(baseURL string) *http.Client {
+// with tlsConfig (nil for the defaults) otherwise, offering h2 and http/1.1 by
+// ALPN.
+func defaultHTTPClient(baseURL string, tlsConfig *tls.Config) *http.Client {
 	if strings.HasPrefix(baseURL, "http://") {
 		return &http.Client{Transport: &http2.Transport{
 			AllowHTTP: true,
@@ -97,6 +107,9 @@ func defaultHTTPClient(baseURL string) *http.Client {
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.ForceAttemptHTTP2 = true
+	if tlsConfig != nil {
+		t.TLSClientConfig = tlsConfig.Clone()
+	}
 	if h2, err := http2.ConfigureTransports(t); err == nil {
 		h2.ReadIdleTimeout = pingInterval
 		h2.PingTimeout = 15 * time.Second

@@ -3,23 +3,32 @@ package sdk_test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/switchyard/switchyard/service/server/servertest"
 	"github.com/switchyard/switchyard/service/store/storetest"
 )
 
-// The examples talk to a real server on the embedded SQLite store, started by
-// TestMain; they have no *testing.T of their own.
+// The examples talk to real servers on the embedded SQLite store, started by
+// TestMain, one of them over TLS; they have no *testing.T of their own.
 var (
-	exampleServerURL string
-	exampleToken     = servertest.AdminToken
+	exampleServerURL    string
+	exampleToken        = servertest.AdminToken
+	exampleTLSServerURL string
+	exampleCAFile       string // the PEM certificate of the CA that issued the TLS server's
 )
 
 func TestMain(m *testing.M) {
 	tb := &mainTB{}
 	srv := servertest.Start(tb, storetest.Engines(tb)[0], servertest.Options{})
 	exampleServerURL = srv.URL
+	tlsSrv := servertest.Start(tb, storetest.Engines(tb)[0], servertest.Options{TLS: true})
+	exampleTLSServerURL = tlsSrv.URL
+	exampleCAFile = filepath.Join(tb.TempDir(), "ca.crt")
+	if err := os.WriteFile(exampleCAFile, servertest.TestCA().CertPEM, 0o600); err != nil {
+		tb.Fatal(err)
+	}
 	code := m.Run()
 	tb.cleanup()
 	os.Exit(code)

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"crypto/tls"
 	"net/http"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -47,6 +48,7 @@ type clientConfig struct {
 	token      string
 	protocol   Protocol
 	httpClient *http.Client
+	tlsConfig  *tls.Config
 	retry      RetryPolicy
 
 	tracerProvider trace.TracerProvider
@@ -70,6 +72,15 @@ func WithProtocol(p Protocol) Option {
 // contexts instead.
 func WithHTTPClient(c *http.Client) Option {
 	return optionFunc(func(cfg *clientConfig) { cfg.httpClient = c })
+}
+
+// WithTLSConfig sets the TLS configuration of the default HTTP client for
+// https:// URLs, such as RootCAs to trust a private CA instead of the system's
+// roots, or client certificates. The client still negotiates HTTP/2 by ALPN
+// (falling back to HTTP/1.1, on which gRPC does not run). It is not used for
+// http:// URLs, nor with [WithHTTPClient].
+func WithTLSConfig(c *tls.Config) Option {
+	return optionFunc(func(cfg *clientConfig) { cfg.tlsConfig = c })
 }
 
 // WithRetry replaces the default [RetryPolicy]. Zero fields take their defaults;

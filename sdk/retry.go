@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"math/rand/v2"
 	"time"
@@ -23,15 +24,19 @@ const (
 // RetryPolicy says how a [Client] retries calls that failed with `unavailable`
 // or `resource_exhausted`: up to MaxAttempts attempts in all, waiting a random
 // time between zero and InitialBackoff·2ⁿ (at most MaxBackoff) before retry n+1
-// ("full jitter"), and at least as long as the server's RetryInfo asks. No other
-// error is retried, and no wait outlives the call's context.
+// ("full jitter"), and at least as long as the server's RetryInfo asks, even
+// past MaxBackoff (a call over a rate limit says when the next one is allowed;
+// an earlier retry would only be refused again). No other error is retried
+// (nor a server certificate the client rejected), and no wait outlives the
+// call's context.
 type RetryPolicy struct {
 	// MaxAttempts counts the first attempt; 1 means no retries, 0 means
 	// [DefaultMaxAttempts].
 	MaxAttempts int
 	// InitialBackoff caps the first wait; 0 means [DefaultInitialBackoff].
 	InitialBackoff time.Duration
-	// MaxBackoff caps every wait; 0 means [DefaultMaxBackoff].
+	// MaxBackoff caps every wait but the server's RetryInfo; 0 means
+	// [DefaultMaxBackoff].
 	MaxBackoff time.Duration
 }
 
@@ -67,17 +72,18 @@ func (p RetryPolicy) ceiling(n int) time.Duration {
 // backoff returns a full-jitter wait before retry n+1, raised to the delay the
 // server advised in err, if any.
 func (p RetryPolicy) backoff(n int, err error) time.Duration {
-	d := rand.N(p.ceiling(n) + 1)
-	if advised := retryDelay(err); advised > d {
-		d = min(advised, p.MaxBackoff)
-	}
-	return d
+	return max(rand.N(p.ceiling(n)+1), retryDelay(err))
 }
 
 // retryable reports whether err is worth another attempt: `unavailable` (the
 // server or its database is down or overloaded, or the connection failed) or
-// `resource_exhausted` (a limit that may clear).
+// `resource_exhausted` (a limit that may clear), except a server certificate
+// the client does not accept, which fails the same way every time.
 func retryable(err error) bool {
+	var cert *tls.CertificateVerificationError
+	if errors.As(err, &cert) {
+		return false
+	}
 	switch connect.CodeOf(err) {
 	case connect.CodeUnavailable, connect.CodeResourceExhausted:
 		return true

@@ -64,6 +64,12 @@ func TestBackoffHonoursRetryInfo(t *testing.T) {
 	if got := retryDelay(err); got != 300*time.Millisecond {
 		t.Errorf("retryDelay = %v, want 300ms", got)
 	}
+	// An advised delay past MaxBackoff is still honoured: a rate limit's
+	// retry would be refused again any sooner.
+	short := RetryPolicy{InitialBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}.withDefaults()
+	if d := short.backoff(3, err); d != 300*time.Millisecond {
+		t.Errorf("backoff(3) with a 300ms RetryInfo and a 10ms MaxBackoff = %v, want 300ms", d)
+	}
 }
 
 func TestRetryableCodes(t *testing.T) {

@@ -49,11 +49,30 @@ func (s *AdminService) CreateTenant(ctx context.Context, req *connect.Request[sw
 	if p := auth.FromContext(ctx); p == nil || !p.Operator() {
 		return nil, fmt.Errorf("%w: only admins of the default tenant create tenants", auth.ErrPermissionDenied)
 	}
-	t, err := s.engine.CreateTenant(ctx, req.Msg.GetId(), req.Msg.GetName())
+	t, err := s.engine.CreateTenant(ctx, req.Msg.GetId(), req.Msg.GetName(), rateLimit(req.Msg.GetRateLimit()))
 	if err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&switchyardv1.CreateTenantResponse{Tenant: tenantProto(t)}), nil
+}
+
+// UpdateTenant implements switchyard.v1.AdminService.UpdateTenant.
+func (s *AdminService) UpdateTenant(ctx context.Context, req *connect.Request[switchyardv1.UpdateTenantRequest]) (*connect.Response[switchyardv1.UpdateTenantResponse], error) {
+	if p := auth.FromContext(ctx); p == nil || !p.Operator() {
+		return nil, fmt.Errorf("%w: only admins of the default tenant update tenants", auth.ErrPermissionDenied)
+	}
+	m := req.Msg
+	var u engine.TenantUpdate
+	u.Name = m.Name
+	if m.RateLimit != nil {
+		limit := rateLimit(m.GetRateLimit())
+		u.RateLimit = &limit
+	}
+	t, err := s.engine.UpdateTenant(ctx, m.GetId(), u)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&switchyardv1.UpdateTenantResponse{Tenant: tenantProto(t)}), nil
 }
 
 // ListTenants implements switchyard.v1.AdminService.ListTenants.
@@ -140,7 +159,15 @@ var roleName = map[switchyardv1.Role]string{
 var roleProto = invert(roleName)
 
 func tenantProto(t *engine.Tenant) *switchyardv1.Tenant {
-	return &switchyardv1.Tenant{Id: t.ID, Name: t.Name, CreatedAt: timestamppb.New(t.CreatedAt)}
+	out := &switchyardv1.Tenant{Id: t.ID, Name: t.Name, CreatedAt: timestamppb.New(t.CreatedAt)}
+	if t.RateLimit.PerSecond > 0 {
+		out.RateLimit = &switchyardv1.RateLimit{PerSecond: int32(t.RateLimit.PerSecond), Burst: int32(t.RateLimit.Burst)}
+	}
+	return out
+}
+
+func rateLimit(r *switchyardv1.RateLimit) auth.Rate {
+	return auth.Rate{PerSecond: int(r.GetPerSecond()), Burst: int(r.GetBurst())}
 }
 
 func tokenProto(t *engine.Token) *switchyardv1.Token {

@@ -46,19 +46,31 @@ type Errors struct {
 }
 
 // Convert returns err as a *connect.Error. Causes the client did not make are
-// logged with the request id; an internal error carries only that id.
+// logged with the request id; an internal error carries only that id. What the
+// error quotes of the request is cut to excerpts (see [Excerpt]).
 func (m Errors) Convert(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
 	var ce *connect.Error
+	if errors.As(m.convert(ctx, err), &ce) {
+		return excerptError(ce)
+	}
+	return err
+}
+
+func (m Errors) convert(ctx context.Context, err error) error {
+	var ce *connect.Error
 	if errors.As(err, &ce) {
 		return ce
 	}
 	var ee *engine.Error
+	var limited *auth.RateLimitError
 	switch {
 	case errors.As(err, &ee):
 		return engineError(ee)
+	case errors.As(err, &limited):
+		return rateLimited(limited)
 	case errors.Is(err, auth.ErrPermissionDenied):
 		return connect.NewError(connect.CodePermissionDenied, errors.New(strings.TrimPrefix(err.Error(), auth.ErrPermissionDenied.Error()+": ")))
 	case errors.Is(err, auth.ErrUnauthenticated):
@@ -69,13 +81,13 @@ func (m Errors) Convert(ctx context.Context, err error) error {
 	case errors.Is(err, context.Canceled):
 		return connect.NewError(connect.CodeCanceled, errors.New("the call was cancelled"))
 	case errors.Is(err, store.ErrUnavailable):
-		m.Log.WarnContext(ctx, "database unavailable", "request_id", RequestID(ctx), "error", err.Error())
+		m.Log.WarnContext(ctx, "database unavailable", "request_id", RequestID(ctx), "error", Excerpt(err.Error()))
 		e := connect.NewError(connect.CodeUnavailable, errors.New("the database is unavailable or overloaded; retry with backoff"))
 		addDetail(e, &errdetails.RetryInfo{RetryDelay: durationpb.New(retryDelay)})
 		return e
 	}
 	id := RequestID(ctx)
-	m.Log.ErrorContext(ctx, "internal error", "request_id", id, "error", err.Error())
+	m.Log.ErrorContext(ctx, "internal error", "request_id", id, "error", Excerpt(err.Error()))
 	return connect.NewError(connect.CodeInternal, errors.New("internal error (request id "+id+")"))
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/google/uuid"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -15,14 +16,15 @@ import (
 
 // RunService implements switchyard.v1.RunService.
 type RunService struct {
-	engine *engine.Engine
+	engine  *engine.Engine
+	watches *streamLimit
 }
 
 var _ switchyardv1connect.RunServiceHandler = (*RunService)(nil)
 
 // NewRunService returns the RunService handler over e.
 func NewRunService(e *engine.Engine) *RunService {
-	return &RunService{engine: e}
+	return &RunService{engine: e, watches: newStreamLimit("WatchRun", MaxWatchStreamsPerToken)}
 }
 
 // GetRun implements switchyard.v1.RunService.GetRun.
@@ -85,6 +87,12 @@ func (s *RunService) WatchRun(ctx context.Context, req *connect.Request[switchya
 	if err != nil {
 		return err
 	}
+	// Every stream takes its own place.
+	release, err := s.watches.acquire(ctx, uuid.NewString())
+	if err != nil {
+		return err
+	}
+	defer release()
 	err = s.engine.WatchRun(ctx, tenant, req.Msg.GetId(), func(run *engine.Run) error {
 		if run == nil {
 			return stream.Send(&switchyardv1.WatchRunResponse{Keepalive: true})

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/service/auth"
 	"github.com/switchyard/switchyard/service/engine"
 	"github.com/switchyard/switchyard/service/webhook"
 )
@@ -37,14 +38,17 @@ const MaxWebhookBodyBytes = 1 << 20
 type WebhookReceiver struct {
 	engine *engine.Engine
 	events *EventService
+	limits *auth.Limiter
 	errs   Errors
 	log    *slog.Logger
 	now    func() time.Time
 }
 
-// NewWebhookReceiver returns the receiver, pushing through events.
-func NewWebhookReceiver(e *engine.Engine, events *EventService, log *slog.Logger) *WebhookReceiver {
-	return &WebhookReceiver{engine: e, events: events, errs: Errors{Log: log}, log: log, now: time.Now}
+// NewWebhookReceiver returns the receiver, pushing through events. Each
+// webhook has a rate limit of its own in l (nil means none): a delivery over it
+// is answered 429 with Retry-After, and not recorded.
+func NewWebhookReceiver(e *engine.Engine, events *EventService, l *auth.Limiter, log *slog.Logger) *WebhookReceiver {
+	return &WebhookReceiver{engine: e, events: events, limits: l, errs: Errors{Log: log}, log: log, now: time.Now}
 }
 
 // receipt is the JSON answer to a sender.
@@ -70,10 +74,10 @@ func (r *WebhookReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	ctx := WithRequestID(req.Context(), uuid.NewString())
 	id := strings.TrimPrefix(req.URL.Path, WebhookPath)
 	answer := func(status int, rec receipt) {
-		rec.RequestID = RequestID(ctx)
+		rec.RequestID, rec.Error = RequestID(ctx), Excerpt(rec.Error)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set(RequestIDHeader, rec.RequestID)
-		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		if (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) && w.Header().Get("Retry-After") == "" {
 			w.Header().Set("Retry-After", "1")
 		}
 		w.WriteHeader(status)
@@ -100,8 +104,15 @@ func (r *WebhookReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		answer(statusOf(ce), receipt{Error: connectMessage(ce)})
 		return
 	}
+	var limited *auth.RateLimitError
+	if err := r.limits.AllowWebhook(ctx, target.TenantID, id); errors.As(err, &limited) {
+		w.Header().Set("Retry-After", RetryAfter(limited.RetryAfter))
+		answer(http.StatusTooManyRequests, receipt{Error: limited.Error()})
+		return
+	}
 	// Every answer from here on is recorded as the webhook's delivery.
 	reject := func(status int, reason string) {
+		reason = Excerpt(reason)
 		r.engine.RecordDelivery(ctx, target.TenantID, id, engine.Delivery{Outcome: engine.DeliveryRejected, Reason: reason, HTTPStatus: int32(status)})
 		answer(status, receipt{Error: reason})
 	}

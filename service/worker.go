@@ -15,14 +15,15 @@ import (
 
 // WorkerService implements switchyard.v1.WorkerService.
 type WorkerService struct {
-	engine *engine.Engine
+	engine  *engine.Engine
+	listens *streamLimit
 }
 
 var _ switchyardv1connect.WorkerServiceHandler = (*WorkerService)(nil)
 
 // NewWorkerService returns the WorkerService handler over e.
 func NewWorkerService(e *engine.Engine) *WorkerService {
-	return &WorkerService{engine: e}
+	return &WorkerService{engine: e, listens: newStreamLimit("Listen", MaxListenStreamsPerToken)}
 }
 
 // RegisterWorker implements switchyard.v1.WorkerService.RegisterWorker.
@@ -45,6 +46,11 @@ func (s *WorkerService) Listen(ctx context.Context, req *connect.Request[switchy
 	if err != nil {
 		return err
 	}
+	release, err := s.listens.acquire(ctx, req.Msg.GetWorkerId())
+	if err != nil {
+		return err
+	}
+	defer release()
 	err = s.engine.Listen(ctx, tenant, req.Msg.GetWorkerId(), func(m *engine.Message) error {
 		return stream.Send(listenProto(m))
 	})

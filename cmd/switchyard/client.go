@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,7 @@ type clientFlags struct {
 	token    string
 	protocol string
 	output   string
+	caFile   string
 }
 
 func (f *clientFlags) register(fs *flag.FlagSet) {
@@ -29,6 +31,7 @@ func (f *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.token, "token", "", "API token")
 	fs.StringVar(&f.protocol, "protocol", "grpc", "wire protocol: grpc, connect or grpc-web")
 	fs.StringVar(&f.output, "o", "text", "output: text (tables) or json")
+	fs.StringVar(&f.caFile, "ca-file", "", "PEM file of the CA certificates to trust for an https:// --server, instead of the system's")
 }
 
 // client returns an SDK client for the flags, after checking them.
@@ -50,7 +53,15 @@ func (f *clientFlags) client() (*sdk.Client, error) {
 	default:
 		return nil, fmt.Errorf("--protocol %q: want grpc, connect or grpc-web", f.protocol)
 	}
-	return sdk.NewClient(f.server, sdk.WithToken(f.token), sdk.WithProtocol(p)), nil
+	opts := []sdk.Option{sdk.WithToken(f.token), sdk.WithProtocol(p)}
+	if f.caFile != "" {
+		roots, err := loadCAFile(f.caFile)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, sdk.WithTLSConfig(&tls.Config{RootCAs: roots}))
+	}
+	return sdk.NewClient(f.server, opts...), nil
 }
 
 // json reports whether the output is JSON.
@@ -132,8 +143,12 @@ func wantArgs(fs *flag.FlagSet, args []string, names ...string) error {
 
 // explain returns err with what a Connect error carries spelled out: its code
 // and message (in its text already), the field violations of invalid_argument,
-// other details, and the request id to quote to an operator.
+// other details, and the request id to quote to an operator; or, for a failed
+// TLS handshake, how to fix it.
 func explain(err error) error {
+	if hint := tlsHint(err); hint != "" {
+		return &explainedError{msg: err.Error() + "\n  " + hint, err: err}
+	}
 	var ce *connect.Error
 	if !errors.As(err, &ce) {
 		return err

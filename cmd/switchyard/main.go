@@ -44,10 +44,18 @@ commands:
   workflows list      list workflows
   workflows run NAME  start a run (--input JSON, --run-at TIME|+DURATION, --priority, --idempotency-key)
   workers list        list workers
+  tenants create ID   create a tenant (operators: admins of the default tenant; --name)
+  tenants list        list tenants (all for operators, your own for other admins)
+  tenants update ID   change a tenant (operators; --name, --rate N [--burst M]: its tokens' rate limit)
+  tokens create       create a token and print its secret, shown only once
+                      (--role admin|producer|worker|viewer, --name, --tenant, --expires-in|--expires-at)
+  tokens list         list a tenant's tokens, never their secrets (--tenant)
+  tokens revoke ID    revoke a token; every server refuses it within 5 s
 
-Client commands take --server (default http://127.0.0.1:8080), --token and
--o text|json; as every flag, they fall back to SWITCHYARD_SERVER,
-SWITCHYARD_TOKEN, and so on.
+Client commands take --server (default http://127.0.0.1:8080, or https://),
+--token, --ca-file (the CA to trust for https://) and -o text|json; as every
+flag, they fall back to SWITCHYARD_SERVER, SWITCHYARD_TOKEN, SWITCHYARD_CA_FILE,
+and so on.
 
 Run 'switchyard <command> -h' for a command's flags.
 `
@@ -72,6 +80,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return workflowsCommand(ctx, args[1:], stdout, stderr)
 	case "workers":
 		return workersCommand(ctx, args[1:], stdout, stderr)
+	case "tenants":
+		return tenantsCommand(ctx, args[1:], stdout, stderr)
+	case "tokens":
+		return tokensCommand(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

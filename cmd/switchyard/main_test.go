@@ -25,7 +25,7 @@ import (
 )
 
 var (
-	listeningRe = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
+	listeningRe = regexp.MustCompile(`listening on (https?://[0-9.:]+)`)
 	tokenRe     = regexp.MustCompile(`\n\s+(sy_[A-Za-z0-9_-]+)\n`)
 )
 

@@ -91,6 +91,10 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
+	tlsConfig, err := loadServerTLS(*tlsCert, *tlsKey)
+	if err != nil {
+		return err
+	}
 	if *retention < 0 || *retentionInterval <= 0 {
 		return errors.New("--retention must be 0 (keep everything) or more, --retention-interval more than 0")
 	}
@@ -163,10 +167,11 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := server.NewHTTPServer(*addr, h, log)
+	srv.TLSConfig = tlsConfig
 	// Shutdown waits for calls to finish; streams would never, so they end first.
 	srv.RegisterOnShutdown(eng.Drain)
 	scheme := "http"
-	if *tlsCert != "" {
+	if tlsConfig != nil {
 		scheme = "https"
 	}
 	database := "sqlite " + sf.dataDir
@@ -186,8 +191,9 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 	serveErr := make(chan error, 1)
 	go func() {
-		if *tlsCert != "" {
-			serveErr <- srv.ServeTLS(ln, *tlsCert, *tlsKey)
+		if tlsConfig != nil {
+			// ALPN offers what srv.Protocols allow: h2, then http/1.1.
+			serveErr <- srv.ServeTLS(ln, "", "")
 		} else {
 			serveErr <- srv.Serve(ln)
 		}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -109,6 +110,12 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (*Princ
 			tok, err = q.TokenGetByHash(ctx, hash)
 			return err
 		})
+		// The database found the row by its hash; the hashes are compared again
+		// in constant time, so that no database comparison (a collation, a
+		// case-insensitive index) decides alone.
+		if err == nil && subtle.ConstantTimeCompare([]byte(tok.TokenHash), []byte(hash)) != 1 {
+			err = store.ErrNotFound
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("%w: unknown token", ErrUnauthenticated)
 		}

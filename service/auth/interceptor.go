@@ -2,31 +2,49 @@ package auth
 
 import (
 	"context"
+	"net/http"
 
 	"connectrpc.com/connect"
 )
 
-// Interceptor authenticates every call it wraps and puts the [Principal] in the
-// call's context. Its failures wrap [ErrUnauthenticated] (or are database
-// errors); an outer interceptor turns them into Connect errors, as it does every
-// handler's.
+// Interceptor authenticates every call it wraps, spends one call of the
+// token's rate limit, checks the role table, and puts the [Principal] in the
+// call's context. A stream counts once, when it opens. Its failures wrap
+// [ErrUnauthenticated] or [ErrPermissionDenied], are a [*RateLimitError], or
+// are database errors; an outer interceptor turns them into Connect errors, as
+// it does every handler's.
 type Interceptor struct {
-	auth *Authenticator
+	auth   *Authenticator
+	limits *Limiter
 }
 
-// NewInterceptor returns an interceptor that authenticates with a.
-func NewInterceptor(a *Authenticator) *Interceptor {
-	return &Interceptor{auth: a}
+// NewInterceptor returns an interceptor that authenticates with a and limits
+// with l (nil means no rate limits).
+func NewInterceptor(a *Authenticator, l *Limiter) *Interceptor {
+	return &Interceptor{auth: a, limits: l}
+}
+
+// admit returns the principal of a call to procedure with header, or why the
+// call may not go on.
+func (i *Interceptor) admit(ctx context.Context, header http.Header, procedure string) (*Principal, error) {
+	p, err := i.auth.Authenticate(ctx, header.Get("Authorization"))
+	if err != nil {
+		return nil, err
+	}
+	if err := i.limits.Allow(ctx, p); err != nil {
+		return nil, err
+	}
+	if err := authorize(p, procedure); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // WrapUnary implements [connect.Interceptor].
 func (i *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		p, err := i.auth.Authenticate(ctx, req.Header().Get("Authorization"))
+		p, err := i.admit(ctx, req.Header(), req.Spec().Procedure)
 		if err != nil {
-			return nil, err
-		}
-		if err := authorize(p, req.Spec().Procedure); err != nil {
 			return nil, err
 		}
 		return next(WithPrincipal(ctx, p), req)
@@ -41,11 +59,8 @@ func (i *Interceptor) WrapStreamingClient(next connect.StreamingClientFunc) conn
 // WrapStreamingHandler implements [connect.Interceptor].
 func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		p, err := i.auth.Authenticate(ctx, conn.RequestHeader().Get("Authorization"))
+		p, err := i.admit(ctx, conn.RequestHeader(), conn.Spec().Procedure)
 		if err != nil {
-			return err
-		}
-		if err := authorize(p, conn.Spec().Procedure); err != nil {
 			return err
 		}
 		return next(WithPrincipal(ctx, p), conn)

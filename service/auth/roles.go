@@ -36,6 +36,7 @@ var ErrPermissionDenied = errors.New("permission denied")
 // does not list is refused to everyone.
 var policy = map[string][]string{
 	switchyardv1connect.AdminServiceCreateTenantProcedure: {RoleAdmin},
+	switchyardv1connect.AdminServiceUpdateTenantProcedure: {RoleAdmin},
 	switchyardv1connect.AdminServiceListTenantsProcedure:  {RoleAdmin},
 	switchyardv1connect.AdminServiceCreateTokenProcedure:  {RoleAdmin},
 	switchyardv1connect.AdminServiceListTokensProcedure:   {RoleAdmin},

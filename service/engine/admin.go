@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,16 @@ type Tenant struct {
 	ID        string
 	Name      string
 	CreatedAt time.Time
+	// RateLimit is the limit of each of the tenant's tokens; zero means each
+	// token has its role's default.
+	RateLimit auth.Rate
+}
+
+// TenantUpdate is what UpdateTenant changes; a nil field stays as it is.
+type TenantUpdate struct {
+	Name *string
+	// RateLimit replaces the limit; a zero Rate restores the role defaults.
+	RateLimit *auth.Rate
 }
 
 // Token is an API token, without its secret.
@@ -30,7 +41,22 @@ type Token struct {
 }
 
 func tenantFromRow(t *store.Tenant) *Tenant {
-	return &Tenant{ID: t.ID, Name: t.Name, CreatedAt: fromMicros(t.CreatedAt)}
+	return &Tenant{ID: t.ID, Name: t.Name, CreatedAt: fromMicros(t.CreatedAt),
+		RateLimit: auth.Rate{PerSecond: t.RatePerSecond, Burst: t.RateBurst}}
+}
+
+// rateLimit checks a tenant's rate limit and fills in its burst: 0 means
+// PerSecond. A burst without a rate is invalid.
+func rateLimit(r auth.Rate) (auth.Rate, error) {
+	switch {
+	case r.PerSecond < 0 || r.Burst < 0:
+		return r, invalid("rate_limit", "rate_limit.non_negative", "is negative")
+	case r.PerSecond == 0 && r.Burst > 0:
+		return r, invalid("rate_limit.burst", "rate_limit.burst_without_rate", "is set without per_second; set both, or neither for the role defaults")
+	case r.Burst == 0:
+		r.Burst = r.PerSecond
+	}
+	return r, nil
 }
 
 func tokenFromRow(t *store.Token) *Token {
@@ -45,18 +71,56 @@ func notFoundTenant(id string) error {
 	return &Error{Kind: KindNotFound, Message: fmt.Sprintf("tenant %s not found", id)}
 }
 
-// CreateTenant creates a tenant; an id in use is KindAlreadyExists.
-func (e *Engine) CreateTenant(ctx context.Context, id, name string) (*Tenant, error) {
+// CreateTenant creates a tenant with a rate limit for each of its tokens
+// (zero: the role defaults); an id in use is KindAlreadyExists.
+func (e *Engine) CreateTenant(ctx context.Context, id, name string, limit auth.Rate) (*Tenant, error) {
 	if name == "" {
 		name = id
 	}
-	row := &store.Tenant{ID: id, Name: name, CreatedAt: micros(e.now())}
-	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error { return q.TenantInsert(ctx, row) })
+	limit, err := rateLimit(limit)
+	if err != nil {
+		return nil, err
+	}
+	row := &store.Tenant{ID: id, Name: name, CreatedAt: micros(e.now()), RatePerSecond: limit.PerSecond, RateBurst: limit.Burst}
+	err = e.store.Write(ctx, func(ctx context.Context, q store.Q) error { return q.TenantInsert(ctx, row) })
 	if errors.Is(err, store.ErrConflict) {
 		return nil, &Error{Kind: KindAlreadyExists, Message: fmt.Sprintf("tenant %s already exists", id), Details: map[string]string{"tenant": id}}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create tenant %s: %w", id, err)
+	}
+	return tenantFromRow(row), nil
+}
+
+// UpdateTenant changes a tenant's name or rate limit. Servers apply a new
+// limit once their cache of tenant limits expires.
+func (e *Engine) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (*Tenant, error) {
+	var limit auth.Rate
+	if u.RateLimit != nil {
+		var err error
+		if limit, err = rateLimit(*u.RateLimit); err != nil {
+			return nil, err
+		}
+	}
+	var row *store.Tenant
+	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+		var err error
+		if row, err = q.TenantGet(ctx, id); err != nil {
+			return err
+		}
+		if u.Name != nil {
+			row.Name = cmp.Or(*u.Name, id)
+		}
+		if u.RateLimit != nil {
+			row.RatePerSecond, row.RateBurst = limit.PerSecond, limit.Burst
+		}
+		return q.TenantUpdate(ctx, row)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFoundTenant(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("update tenant %s: %w", id, err)
 	}
 	return tenantFromRow(row), nil
 }

@@ -14,6 +14,10 @@ import (
 const (
 	DefaultPageSize = 50
 	MaxPageSize     = 500
+	// MaxPageBytes bounds the JSON documents (payloads, inputs, specs, labels)
+	// of one page: a page stops early, with a next page token, once its rows
+	// hold more. A page holds at least one row.
+	MaxPageBytes = 8 << 20
 )
 
 // Page asks for one page of a list: at most Size items (0 means
@@ -91,6 +95,13 @@ func listPage[R, T any](ctx context.Context, e *Engine, page Page, filter any,
 	if err != nil {
 		return nil, "", err
 	}
+	size := 0
+	for i, r := range rows {
+		if size += rowBytes(r); i > 0 && i < limit && size > MaxPageBytes {
+			limit = i
+			break
+		}
+	}
 	next := ""
 	if len(rows) > limit {
 		rows = rows[:limit]
@@ -101,4 +112,22 @@ func listPage[R, T any](ctx context.Context, e *Engine, page Page, filter any,
 		out[i] = convert(r)
 	}
 	return out, next, nil
+}
+
+// rowBytes is what a listed row adds to a response, roughly: the size of its
+// JSON documents, which are what can be large.
+func rowBytes(row any) int {
+	switch r := row.(type) {
+	case *store.Event:
+		return len(r.Payload) + len(r.Metadata) + len(r.Skipped)
+	case *store.Run:
+		return len(r.Input) + len(r.Error)
+	case *store.Workflow:
+		return len(r.Spec)
+	case *store.Worker:
+		return len(r.Actions) + len(r.Labels)
+	case *store.Webhook:
+		return len(r.Settings)
+	}
+	return 0
 }

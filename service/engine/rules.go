@@ -65,7 +65,7 @@ var eventEnv = func() *cel.Env {
 func compileEventExpr(expr string, want ...*cel.Type) (cel.Program, error) {
 	ast, iss := eventEnv.Compile(expr)
 	if iss.Err() != nil {
-		return nil, errors.New(iss.Err().Error())
+		return nil, exprError(expr, iss)
 	}
 	out := ast.OutputType()
 	ok := out.IsExactType(cel.DynType)

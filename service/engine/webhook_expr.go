@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -33,7 +32,7 @@ const exprCostLimit = 100_000
 func compileRequestExpr(expr string) (cel.Program, error) {
 	ast, iss := requestEnv.Compile(expr)
 	if iss.Err() != nil {
-		return nil, errors.New(iss.Err().Error())
+		return nil, exprError(expr, iss)
 	}
 	if out := ast.OutputType(); !out.IsExactType(cel.StringType) && !out.IsExactType(cel.DynType) {
 		return nil, fmt.Errorf("the expression gives %s, not a string", out)

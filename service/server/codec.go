@@ -9,6 +9,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/switchyard/switchyard/service"
 )
 
 // JSON requests (Connect JSON and the REST routes) are decoded by one rule.
@@ -24,14 +26,18 @@ var (
 
 // decodeJSON decodes data into msg by that rule. Where a request has both an
 // unknown field and a misspelled enum name, the name is refused only when it
-// comes first: protojson stops at the first problem.
+// comes first: protojson stops at the first problem. Its errors quote the
+// request only in excerpts (protojson's quote the offending value whole).
 func decodeJSON(data []byte, msg proto.Message) error {
 	err := strictJSON.Unmarshal(data, msg)
-	if err == nil || !strings.Contains(err.Error(), "unknown field") {
-		return err
+	if err != nil && strings.Contains(err.Error(), "unknown field") {
+		proto.Reset(msg)
+		err = lenientJSON.Unmarshal(data, msg)
 	}
-	proto.Reset(msg)
-	return lenientJSON.Unmarshal(data, msg)
+	if err != nil {
+		return errors.New(service.Excerpt(err.Error()))
+	}
+	return nil
 }
 
 // connectJSON is the Connect handlers' JSON codec, under one of the names
@@ -87,7 +93,7 @@ func (c restJSONCodec) Unmarshal(data []byte, msg proto.Message) error {
 
 func (c restJSONCodec) UnmarshalField(data []byte, msg proto.Message, field protoreflect.FieldDescriptor) error {
 	if err := c.JSONCodec.UnmarshalField(data, msg, field); err != nil {
-		return connect.NewError(connect.CodeInvalidArgument, err)
+		return connect.NewError(connect.CodeInvalidArgument, errors.New(service.Excerpt(err.Error())))
 	}
 	return nil
 }

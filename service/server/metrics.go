@@ -8,6 +8,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/switchyard/switchyard/service"
 	"github.com/switchyard/switchyard/service/auth"
 	"github.com/switchyard/switchyard/service/metrics"
 	"github.com/switchyard/switchyard/service/store"
@@ -53,11 +54,19 @@ func codeOf(err error) string {
 }
 
 // metricsEndpoint serves m to callers with an admin token: 401 without a
-// valid token, 403 for another role.
-func metricsEndpoint(a *auth.Authenticator, m *metrics.Metrics) http.Handler {
+// valid token, 429 over the token's rate limit, 403 for another role.
+func metricsEndpoint(a *auth.Authenticator, l *auth.Limiter, m *metrics.Metrics) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.Authenticate(r.Context(), r.Header.Get("Authorization"))
+		var limited *auth.RateLimitError
+		if err == nil {
+			err = l.Allow(r.Context(), p)
+		}
 		switch {
+		case errors.As(err, &limited):
+			w.Header().Set("Retry-After", service.RetryAfter(limited.RetryAfter))
+			http.Error(w, limited.Error(), http.StatusTooManyRequests)
+			return
 		case errors.Is(err, auth.ErrUnauthenticated):
 			w.Header().Set("WWW-Authenticate", `Bearer realm="switchyard"`)
 			http.Error(w, err.Error(), http.StatusUnauthorized)

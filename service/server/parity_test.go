@@ -46,20 +46,26 @@ type parityCase struct {
 }
 
 // TestEventServiceParity runs every EventService case over every protocol, on
-// every database engine, and asserts that each case has the same outcome (result,
-// error code, error details) and leaves the same stored rows on every protocol.
+// every database engine (and over TLS too on SQLite), and asserts that each case
+// has the same outcome (result, error code, error details) and leaves the same
+// stored rows on every protocol.
 func TestEventServiceParity(t *testing.T) {
 	t.Parallel()
-	for _, eng := range storetest.Engines(t) {
+	for ei, eng := range storetest.Engines(t) {
 		t.Run(eng.Name, func(t *testing.T) {
 			t.Parallel()
 			protocols := servertest.Protocols()
+			if ei == 0 {
+				// TLS changes the transport, not the store: over TLS on the
+				// first engine (SQLite, there in every run) is enough.
+				protocols = append(protocols, servertest.ProtocolsTLS(servertest.TestCA().Pool)...)
+			}
 			outcomes := make([][]string, len(protocols)) // [protocol][case]
 			t.Run("protocols", func(t *testing.T) {
 				for i, p := range protocols {
 					t.Run(strings.ReplaceAll(p.Name, "/", "_"), func(t *testing.T) {
 						t.Parallel()
-						srv := servertest.Start(t, eng, servertest.Options{Store: store.Config{MaxConns: 4, AcquireTimeout: 2 * time.Second}})
+						srv := servertest.Start(t, eng, servertest.Options{Store: store.Config{MaxConns: 4, AcquireTimeout: 2 * time.Second}, TLS: p.TLS})
 						e := &env{t: t, srv: srv, c: client{proto: p, url: srv.URL, token: servertest.AdminToken}, ids: map[string]string{}}
 						for _, pc := range parityCases {
 							out := pc.run(e) + "\nstored:\n" + storedRows(t, srv.Store)

@@ -1,8 +1,8 @@
 // Package server assembles Switchyard's one [http.Handler]: every Connect service
 // behind the same interceptor chain (tracing, request id and logging, panic recovery,
-// authentication, validation), the REST routes transcoded onto those same
-// handlers by Vanguard, health (gRPC and /healthz, /readyz), server reflection
-// and CORS. It also builds the [http.Server] with its limits, timeouts and
+// authentication and rate limits, validation), the REST routes transcoded onto
+// those same handlers by Vanguard, health (gRPC and /healthz, /readyz), server
+// reflection and CORS. It also builds the [http.Server] with its limits, timeouts and
 // unencrypted HTTP/2.
 package server
 
@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"connectrpc.com/connect"
 	connectcors "connectrpc.com/cors"
@@ -57,6 +56,9 @@ type Config struct {
 	// Metrics, when set, records every RPC and is served at [MetricsPath] to
 	// admin tokens.
 	Metrics *metrics.Metrics
+	// RateLimits are the rate limits of each role's tokens where a tenant
+	// sets none; a role it does not list gets its [auth.DefaultRateLimit].
+	RateLimits map[string]auth.Rate
 }
 
 // Handler returns the server's whole HTTP surface.
@@ -70,6 +72,7 @@ func Handler(cfg Config) (http.Handler, error) {
 		limit = MaxRequestBytes
 	}
 	errs := service.Errors{Log: log}
+	limiter := auth.NewLimiter(auth.LimiterConfig{Store: cfg.Store, Defaults: cfg.RateLimits})
 	tracing, err := newTracingInterceptor(cfg.TracerProvider, cfg.Propagator)
 	if err != nil {
 		return nil, err
@@ -78,10 +81,12 @@ func Handler(cfg Config) (http.Handler, error) {
 		connect.WithInterceptors(
 			tracing,
 			newCallInterceptor(log, errs),
-			auth.NewInterceptor(cfg.Auth),
+			auth.NewInterceptor(cfg.Auth, limiter),
 			validate.NewInterceptor(),
 		),
 		connect.WithReadMaxBytes(int(limit)),
+		connect.WithSendMaxBytes(MaxResponseBytes),
+		connect.WithCompression("gzip", newBoundedGzip(limit), newGzipCompressor),
 		// Small messages cost more to compress than to send.
 		connect.WithCompressMinBytes(1024),
 	}
@@ -109,7 +114,7 @@ func Handler(cfg Config) (http.Handler, error) {
 	events := service.NewEventService(cfg.Engine)
 	mount(switchyardv1connect.NewEventServiceHandler(events, opts...))
 	mount(switchyardv1connect.NewWebhookServiceHandler(service.NewWebhookService(cfg.Engine), opts...))
-	mux.Handle(service.WebhookPath, service.NewWebhookReceiver(cfg.Engine, events, log))
+	mux.Handle(service.WebhookPath, service.NewWebhookReceiver(cfg.Engine, events, limiter, log))
 	mount(switchyardv1connect.NewWorkflowServiceHandler(service.NewWorkflowService(cfg.Engine), opts...))
 	mount(switchyardv1connect.NewRunServiceHandler(service.NewRunService(cfg.Engine), opts...))
 	mount(switchyardv1connect.NewWorkerServiceHandler(service.NewWorkerService(cfg.Engine), opts...))
@@ -122,7 +127,7 @@ func Handler(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build REST transcoder: %w", err)
 	}
-	mux.Handle("/v1/", markREST(restJSON(transcoder)))
+	mux.Handle("/v1/", markREST(restDecompress(limit, restJSON(transcoder))))
 
 	health := cfg.Health
 	if health == nil {
@@ -130,7 +135,7 @@ func Handler(cfg Config) (http.Handler, error) {
 	}
 	mountHealth(mux, health, names)
 	if cfg.Metrics != nil {
-		mux.Handle("GET "+MetricsPath, metricsEndpoint(cfg.Auth, cfg.Metrics))
+		mux.Handle("GET "+MetricsPath, metricsEndpoint(cfg.Auth, limiter, cfg.Metrics))
 	}
 	reflector := grpcreflect.NewStaticReflector(append(names, grpchealth.HealthV1ServiceName)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
@@ -140,7 +145,7 @@ func Handler(cfg Config) (http.Handler, error) {
 		AllowedOrigins: cfg.CORSOrigins,
 		AllowedMethods: connectcors.AllowedMethods(),
 		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization", service.RequestIDHeader),
-		ExposedHeaders: append(connectcors.ExposedHeaders(), service.RequestIDHeader),
+		ExposedHeaders: append(connectcors.ExposedHeaders(), service.RequestIDHeader, "Retry-After"),
 		MaxAge:         7200,
 	})
 	// The body limit sits above the message limit so that an oversize message
@@ -149,9 +154,15 @@ func Handler(cfg Config) (http.Handler, error) {
 }
 
 // NewHTTPServer returns an http.Server for h with Switchyard's limits and
-// timeouts, speaking HTTP/1.1 and HTTP/2, with HTTP/2 also unencrypted (h2c) so
-// gRPC clients need no TLS.
-func NewHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
+// timeouts (see [HTTPLimits]; limits may adjust the defaults), speaking
+// HTTP/1.1 and HTTP/2, with HTTP/2 also unencrypted (h2c) so gRPC clients need
+// no TLS.
+func NewHTTPServer(addr string, h http.Handler, log *slog.Logger, limits ...HTTPLimits) *http.Server {
+	var l HTTPLimits
+	if len(limits) > 0 {
+		l = limits[0]
+	}
+	l = l.withDefaults()
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
 	protocols.SetHTTP2(true)
@@ -160,10 +171,15 @@ func NewHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
 		Addr:              addr,
 		Handler:           h,
 		Protocols:         protocols,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ReadHeaderTimeout: l.ReadHeaderTimeout,
+		IdleTimeout:       l.IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		HTTP2: &http.HTTP2Config{
+			MaxConcurrentStreams: l.MaxConcurrentStreams,
+			SendPingTimeout:      DefaultPingInterval,
+			PingTimeout:          DefaultPingTimeout,
+		},
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }
 

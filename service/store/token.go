@@ -105,6 +105,10 @@ type Tenant struct {
 	ID        string `bun:"tenant_id,pk"`
 	Name      string `bun:"name"`
 	CreatedAt int64  `bun:"created_at"`
+	// RatePerSecond and RateBurst are the rate limit of each of the tenant's
+	// tokens; 0 means the token's role default.
+	RatePerSecond int `bun:"rate_per_second"`
+	RateBurst     int `bun:"rate_burst"`
 }
 
 // TenantInsert stores a tenant; an id in use is ErrConflict.
@@ -122,6 +126,19 @@ func (q Q) TenantGet(ctx context.Context, id string) (*Tenant, error) {
 		return nil, fmt.Errorf("get tenant %s: %w", id, translate(err))
 	}
 	return t, nil
+}
+
+// TenantUpdate stores a tenant's name and rate limit; a missing tenant is
+// ErrNotFound.
+func (q Q) TenantUpdate(ctx context.Context, t *Tenant) error {
+	res, err := q.db.NewUpdate().Model(t).Column("name", "rate_per_second", "rate_burst").WherePK().Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("update tenant %s: %w", t.ID, translate(err))
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("update tenant %s: %w", t.ID, ErrNotFound)
+	}
+	return nil
 }
 
 // TenantList returns tenants by id, after the given one.

@@ -94,7 +94,10 @@ type Tenant struct {
 	// Its name, for people.
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// When it was created.
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// The rate limit of each of the tenant's tokens; absent means each token
+	// has its role's default limit.
+	RateLimit     *RateLimit `protobuf:"bytes,4,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -150,6 +153,73 @@ func (x *Tenant) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Tenant) GetRateLimit() *RateLimit {
+	if x != nil {
+		return x.RateLimit
+	}
+	return nil
+}
+
+// RateLimit is a token bucket that each token of a tenant gets for itself: on
+// average `per_second` calls a second, and up to `burst` calls at once after a
+// quiet spell. A call over the limit fails with `resource_exhausted` and a
+// google.rpc.RetryInfo detail saying how long to wait. Each call counts once,
+// whatever its size; a stream counts once, when it opens.
+type RateLimit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Calls a second, at most 1,000,000; 0 (with `burst` 0) means the role
+	// defaults.
+	PerSecond int32 `protobuf:"varint,1,opt,name=per_second,json=perSecond,proto3" json:"per_second,omitempty"`
+	// Calls at once, at most 1,000,000; 0 means `per_second`.
+	Burst         int32 `protobuf:"varint,2,opt,name=burst,proto3" json:"burst,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RateLimit) Reset() {
+	*x = RateLimit{}
+	mi := &file_switchyard_v1_admin_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RateLimit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RateLimit) ProtoMessage() {}
+
+func (x *RateLimit) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_admin_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RateLimit.ProtoReflect.Descriptor instead.
+func (*RateLimit) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RateLimit) GetPerSecond() int32 {
+	if x != nil {
+		return x.PerSecond
+	}
+	return 0
+}
+
+func (x *RateLimit) GetBurst() int32 {
+	if x != nil {
+		return x.Burst
+	}
+	return 0
+}
+
 // CreateTenantRequest describes a tenant.
 type CreateTenantRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -157,14 +227,17 @@ type CreateTenantRequest struct {
 	// or digit.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// A name for people, up to 128 characters; empty means the id.
-	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// The rate limit of each of the tenant's tokens; absent means the role
+	// defaults.
+	RateLimit     *RateLimit `protobuf:"bytes,3,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateTenantRequest) Reset() {
 	*x = CreateTenantRequest{}
-	mi := &file_switchyard_v1_admin_proto_msgTypes[1]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -176,7 +249,7 @@ func (x *CreateTenantRequest) String() string {
 func (*CreateTenantRequest) ProtoMessage() {}
 
 func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[1]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -189,7 +262,7 @@ func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTenantRequest.ProtoReflect.Descriptor instead.
 func (*CreateTenantRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{1}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *CreateTenantRequest) GetId() string {
@@ -206,6 +279,13 @@ func (x *CreateTenantRequest) GetName() string {
 	return ""
 }
 
+func (x *CreateTenantRequest) GetRateLimit() *RateLimit {
+	if x != nil {
+		return x.RateLimit
+	}
+	return nil
+}
+
 // CreateTenantResponse carries the tenant.
 type CreateTenantResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -217,7 +297,7 @@ type CreateTenantResponse struct {
 
 func (x *CreateTenantResponse) Reset() {
 	*x = CreateTenantResponse{}
-	mi := &file_switchyard_v1_admin_proto_msgTypes[2]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -229,7 +309,7 @@ func (x *CreateTenantResponse) String() string {
 func (*CreateTenantResponse) ProtoMessage() {}
 
 func (x *CreateTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[2]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -242,10 +322,122 @@ func (x *CreateTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTenantResponse.ProtoReflect.Descriptor instead.
 func (*CreateTenantResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{2}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateTenantResponse) GetTenant() *Tenant {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
+// UpdateTenantRequest names a tenant and what changes.
+type UpdateTenantRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant's id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The new name, up to 128 characters (empty means the id); absent keeps
+	// the name.
+	Name *string `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	// The new rate limit of each of the tenant's tokens; all zeros restores the
+	// role defaults; absent keeps the limit.
+	RateLimit     *RateLimit `protobuf:"bytes,3,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTenantRequest) Reset() {
+	*x = UpdateTenantRequest{}
+	mi := &file_switchyard_v1_admin_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTenantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTenantRequest) ProtoMessage() {}
+
+func (x *UpdateTenantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_admin_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTenantRequest.ProtoReflect.Descriptor instead.
+func (*UpdateTenantRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *UpdateTenantRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UpdateTenantRequest) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *UpdateTenantRequest) GetRateLimit() *RateLimit {
+	if x != nil {
+		return x.RateLimit
+	}
+	return nil
+}
+
+// UpdateTenantResponse carries the tenant as it is now.
+type UpdateTenantResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant.
+	Tenant        *Tenant `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTenantResponse) Reset() {
+	*x = UpdateTenantResponse{}
+	mi := &file_switchyard_v1_admin_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTenantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTenantResponse) ProtoMessage() {}
+
+func (x *UpdateTenantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_admin_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTenantResponse.ProtoReflect.Descriptor instead.
+func (*UpdateTenantResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *UpdateTenantResponse) GetTenant() *Tenant {
 	if x != nil {
 		return x.Tenant
 	}
@@ -265,7 +457,7 @@ type ListTenantsRequest struct {
 
 func (x *ListTenantsRequest) Reset() {
 	*x = ListTenantsRequest{}
-	mi := &file_switchyard_v1_admin_proto_msgTypes[3]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -277,7 +469,7 @@ func (x *ListTenantsRequest) String() string {
 func (*ListTenantsRequest) ProtoMessage() {}
 
 func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[3]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -290,7 +482,7 @@ func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTenantsRequest.ProtoReflect.Descriptor instead.
 func (*ListTenantsRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{3}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListTenantsRequest) GetPageSize() int32 {
@@ -320,7 +512,7 @@ type ListTenantsResponse struct {
 
 func (x *ListTenantsResponse) Reset() {
 	*x = ListTenantsResponse{}
-	mi := &file_switchyard_v1_admin_proto_msgTypes[4]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -332,7 +524,7 @@ func (x *ListTenantsResponse) String() string {
 func (*ListTenantsResponse) ProtoMessage() {}
 
 func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[4]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -345,7 +537,7 @@ func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTenantsResponse.ProtoReflect.Descriptor instead.
 func (*ListTenantsResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{4}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListTenantsResponse) GetTenants() []*Tenant {
@@ -387,7 +579,7 @@ type Token struct {
 
 func (x *Token) Reset() {
 	*x = Token{}
-	mi := &file_switchyard_v1_admin_proto_msgTypes[5]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -399,7 +591,7 @@ func (x *Token) String() string {
 func (*Token) ProtoMessage() {}
 
 func (x *Token) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[5]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -412,7 +604,7 @@ func (x *Token) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Token.ProtoReflect.Descriptor instead.
 func (*Token) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{5}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Token) GetId() string {
@@ -488,7 +680,7 @@ type CreateTokenRequest struct {
 
 func (x *CreateTokenRequest) Reset() {
 	*x = CreateTokenRequest{}
-	mi := &file_switchyard_v1_admin_proto_msgTypes[6]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -500,7 +692,7 @@ func (x *CreateTokenRequest) String() string {
 func (*CreateTokenRequest) ProtoMessage() {}
 
 func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[6]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -513,7 +705,7 @@ func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateTokenRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{6}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateTokenRequest) GetTenant() string {
@@ -557,7 +749,7 @@ type CreateTokenResponse struct {
 
 func (x *CreateTokenResponse) Reset() {
 	*x = CreateTokenResponse{}
-	mi := &file_switchyard_v1_admin_proto_msgTypes[7]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -569,7 +761,7 @@ func (x *CreateTokenResponse) String() string {
 func (*CreateTokenResponse) ProtoMessage() {}
 
 func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[7]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -582,7 +774,7 @@ func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateTokenResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{7}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateTokenResponse) GetToken() *Token {
@@ -614,7 +806,7 @@ type ListTokensRequest struct {
 
 func (x *ListTokensRequest) Reset() {
 	*x = ListTokensRequest{}
-	mi := &file_switchyard_v1_admin_proto_msgTypes[8]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -626,7 +818,7 @@ func (x *ListTokensRequest) String() string {
 func (*ListTokensRequest) ProtoMessage() {}
 
 func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[8]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -639,7 +831,7 @@ func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListTokensRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{8}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListTokensRequest) GetTenant() string {
@@ -676,7 +868,7 @@ type ListTokensResponse struct {
 
 func (x *ListTokensResponse) Reset() {
 	*x = ListTokensResponse{}
-	mi := &file_switchyard_v1_admin_proto_msgTypes[9]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -688,7 +880,7 @@ func (x *ListTokensResponse) String() string {
 func (*ListTokensResponse) ProtoMessage() {}
 
 func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[9]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -701,7 +893,7 @@ func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListTokensResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{9}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListTokensResponse) GetTokens() []*Token {
@@ -729,7 +921,7 @@ type RevokeTokenRequest struct {
 
 func (x *RevokeTokenRequest) Reset() {
 	*x = RevokeTokenRequest{}
-	mi := &file_switchyard_v1_admin_proto_msgTypes[10]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +933,7 @@ func (x *RevokeTokenRequest) String() string {
 func (*RevokeTokenRequest) ProtoMessage() {}
 
 func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[10]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +946,7 @@ func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{10}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RevokeTokenRequest) GetId() string {
@@ -775,7 +967,7 @@ type RevokeTokenResponse struct {
 
 func (x *RevokeTokenResponse) Reset() {
 	*x = RevokeTokenResponse{}
-	mi := &file_switchyard_v1_admin_proto_msgTypes[11]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -787,7 +979,7 @@ func (x *RevokeTokenResponse) String() string {
 func (*RevokeTokenResponse) ProtoMessage() {}
 
 func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[11]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -800,7 +992,7 @@ func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenResponse.ProtoReflect.Descriptor instead.
 func (*RevokeTokenResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{11}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RevokeTokenResponse) GetToken() *Token {
@@ -814,16 +1006,32 @@ var File_switchyard_v1_admin_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x19switchyard/v1/admin.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"g\n" +
+	"\x19switchyard/v1/admin.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x01\n" +
 	"\x06Tenant\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x129\n" +
 	"\n" +
-	"created_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"e\n" +
+	"created_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x127\n" +
+	"\n" +
+	"rate_limit\x18\x04 \x01(\v2\x18.switchyard.v1.RateLimitR\trateLimit\"Z\n" +
+	"\tRateLimit\x12*\n" +
+	"\n" +
+	"per_second\x18\x01 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84=(\x00R\tperSecond\x12!\n" +
+	"\x05burst\x18\x02 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84=(\x00R\x05burst\"\x9e\x01\n" +
 	"\x13CreateTenantRequest\x120\n" +
 	"\x02id\x18\x01 \x01(\tB \xbaH\x1dr\x1b2\x19^[a-z0-9][a-z0-9-]{0,62}$R\x02id\x12\x1c\n" +
-	"\x04name\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04name\"E\n" +
+	"\x04name\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04name\x127\n" +
+	"\n" +
+	"rate_limit\x18\x03 \x01(\v2\x18.switchyard.v1.RateLimitR\trateLimit\"E\n" +
 	"\x14CreateTenantResponse\x12-\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x15.switchyard.v1.TenantR\x06tenant\"\xac\x01\n" +
+	"\x13UpdateTenantRequest\x120\n" +
+	"\x02id\x18\x01 \x01(\tB \xbaH\x1dr\x1b2\x19^[a-z0-9][a-z0-9-]{0,62}$R\x02id\x12!\n" +
+	"\x04name\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01H\x00R\x04name\x88\x01\x01\x127\n" +
+	"\n" +
+	"rate_limit\x18\x03 \x01(\v2\x18.switchyard.v1.RateLimitR\trateLimitB\a\n" +
+	"\x05_name\"E\n" +
+	"\x14UpdateTenantResponse\x12-\n" +
 	"\x06tenant\x18\x01 \x01(\v2\x15.switchyard.v1.TenantR\x06tenant\"f\n" +
 	"\x12ListTenantsRequest\x12'\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\n" +
@@ -876,9 +1084,10 @@ const file_switchyard_v1_admin_proto_rawDesc = "" +
 	"ROLE_ADMIN\x10\x01\x12\x11\n" +
 	"\rROLE_PRODUCER\x10\x02\x12\x0f\n" +
 	"\vROLE_WORKER\x10\x03\x12\x0f\n" +
-	"\vROLE_VIEWER\x10\x042\xc0\x04\n" +
+	"\vROLE_VIEWER\x10\x042\xb9\x05\n" +
 	"\fAdminService\x12o\n" +
-	"\fCreateTenant\x12\".switchyard.v1.CreateTenantRequest\x1a#.switchyard.v1.CreateTenantResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/tenants\x12l\n" +
+	"\fCreateTenant\x12\".switchyard.v1.CreateTenantRequest\x1a#.switchyard.v1.CreateTenantResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/tenants\x12w\n" +
+	"\fUpdateTenant\x12\".switchyard.v1.UpdateTenantRequest\x1a#.switchyard.v1.UpdateTenantResponse\"\x1e\x82\xd3\xe4\x93\x02\x15:\x01*2\x10/v1/tenants/{id}\x90\x02\x02\x12l\n" +
 	"\vListTenants\x12!.switchyard.v1.ListTenantsRequest\x1a\".switchyard.v1.ListTenantsResponse\"\x16\x82\xd3\xe4\x93\x02\r\x12\v/v1/tenants\x90\x02\x01\x12k\n" +
 	"\vCreateToken\x12!.switchyard.v1.CreateTokenRequest\x1a\".switchyard.v1.CreateTokenResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
 	"/v1/tokens\x12h\n" +
@@ -900,52 +1109,61 @@ func file_switchyard_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_switchyard_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_switchyard_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_switchyard_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_switchyard_v1_admin_proto_goTypes = []any{
 	(Role)(0),                     // 0: switchyard.v1.Role
 	(*Tenant)(nil),                // 1: switchyard.v1.Tenant
-	(*CreateTenantRequest)(nil),   // 2: switchyard.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),  // 3: switchyard.v1.CreateTenantResponse
-	(*ListTenantsRequest)(nil),    // 4: switchyard.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),   // 5: switchyard.v1.ListTenantsResponse
-	(*Token)(nil),                 // 6: switchyard.v1.Token
-	(*CreateTokenRequest)(nil),    // 7: switchyard.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),   // 8: switchyard.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),     // 9: switchyard.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),    // 10: switchyard.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),    // 11: switchyard.v1.RevokeTokenRequest
-	(*RevokeTokenResponse)(nil),   // 12: switchyard.v1.RevokeTokenResponse
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(*RateLimit)(nil),             // 2: switchyard.v1.RateLimit
+	(*CreateTenantRequest)(nil),   // 3: switchyard.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),  // 4: switchyard.v1.CreateTenantResponse
+	(*UpdateTenantRequest)(nil),   // 5: switchyard.v1.UpdateTenantRequest
+	(*UpdateTenantResponse)(nil),  // 6: switchyard.v1.UpdateTenantResponse
+	(*ListTenantsRequest)(nil),    // 7: switchyard.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),   // 8: switchyard.v1.ListTenantsResponse
+	(*Token)(nil),                 // 9: switchyard.v1.Token
+	(*CreateTokenRequest)(nil),    // 10: switchyard.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),   // 11: switchyard.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),     // 12: switchyard.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),    // 13: switchyard.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),    // 14: switchyard.v1.RevokeTokenRequest
+	(*RevokeTokenResponse)(nil),   // 15: switchyard.v1.RevokeTokenResponse
+	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
 }
 var file_switchyard_v1_admin_proto_depIdxs = []int32{
-	13, // 0: switchyard.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
-	1,  // 1: switchyard.v1.CreateTenantResponse.tenant:type_name -> switchyard.v1.Tenant
-	1,  // 2: switchyard.v1.ListTenantsResponse.tenants:type_name -> switchyard.v1.Tenant
-	0,  // 3: switchyard.v1.Token.role:type_name -> switchyard.v1.Role
-	13, // 4: switchyard.v1.Token.created_at:type_name -> google.protobuf.Timestamp
-	13, // 5: switchyard.v1.Token.last_used_at:type_name -> google.protobuf.Timestamp
-	13, // 6: switchyard.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
-	13, // 7: switchyard.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
-	0,  // 8: switchyard.v1.CreateTokenRequest.role:type_name -> switchyard.v1.Role
-	13, // 9: switchyard.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
-	6,  // 10: switchyard.v1.CreateTokenResponse.token:type_name -> switchyard.v1.Token
-	6,  // 11: switchyard.v1.ListTokensResponse.tokens:type_name -> switchyard.v1.Token
-	6,  // 12: switchyard.v1.RevokeTokenResponse.token:type_name -> switchyard.v1.Token
-	2,  // 13: switchyard.v1.AdminService.CreateTenant:input_type -> switchyard.v1.CreateTenantRequest
-	4,  // 14: switchyard.v1.AdminService.ListTenants:input_type -> switchyard.v1.ListTenantsRequest
-	7,  // 15: switchyard.v1.AdminService.CreateToken:input_type -> switchyard.v1.CreateTokenRequest
-	9,  // 16: switchyard.v1.AdminService.ListTokens:input_type -> switchyard.v1.ListTokensRequest
-	11, // 17: switchyard.v1.AdminService.RevokeToken:input_type -> switchyard.v1.RevokeTokenRequest
-	3,  // 18: switchyard.v1.AdminService.CreateTenant:output_type -> switchyard.v1.CreateTenantResponse
-	5,  // 19: switchyard.v1.AdminService.ListTenants:output_type -> switchyard.v1.ListTenantsResponse
-	8,  // 20: switchyard.v1.AdminService.CreateToken:output_type -> switchyard.v1.CreateTokenResponse
-	10, // 21: switchyard.v1.AdminService.ListTokens:output_type -> switchyard.v1.ListTokensResponse
-	12, // 22: switchyard.v1.AdminService.RevokeToken:output_type -> switchyard.v1.RevokeTokenResponse
-	18, // [18:23] is the sub-list for method output_type
-	13, // [13:18] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	16, // 0: switchyard.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
+	2,  // 1: switchyard.v1.Tenant.rate_limit:type_name -> switchyard.v1.RateLimit
+	2,  // 2: switchyard.v1.CreateTenantRequest.rate_limit:type_name -> switchyard.v1.RateLimit
+	1,  // 3: switchyard.v1.CreateTenantResponse.tenant:type_name -> switchyard.v1.Tenant
+	2,  // 4: switchyard.v1.UpdateTenantRequest.rate_limit:type_name -> switchyard.v1.RateLimit
+	1,  // 5: switchyard.v1.UpdateTenantResponse.tenant:type_name -> switchyard.v1.Tenant
+	1,  // 6: switchyard.v1.ListTenantsResponse.tenants:type_name -> switchyard.v1.Tenant
+	0,  // 7: switchyard.v1.Token.role:type_name -> switchyard.v1.Role
+	16, // 8: switchyard.v1.Token.created_at:type_name -> google.protobuf.Timestamp
+	16, // 9: switchyard.v1.Token.last_used_at:type_name -> google.protobuf.Timestamp
+	16, // 10: switchyard.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
+	16, // 11: switchyard.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
+	0,  // 12: switchyard.v1.CreateTokenRequest.role:type_name -> switchyard.v1.Role
+	16, // 13: switchyard.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
+	9,  // 14: switchyard.v1.CreateTokenResponse.token:type_name -> switchyard.v1.Token
+	9,  // 15: switchyard.v1.ListTokensResponse.tokens:type_name -> switchyard.v1.Token
+	9,  // 16: switchyard.v1.RevokeTokenResponse.token:type_name -> switchyard.v1.Token
+	3,  // 17: switchyard.v1.AdminService.CreateTenant:input_type -> switchyard.v1.CreateTenantRequest
+	5,  // 18: switchyard.v1.AdminService.UpdateTenant:input_type -> switchyard.v1.UpdateTenantRequest
+	7,  // 19: switchyard.v1.AdminService.ListTenants:input_type -> switchyard.v1.ListTenantsRequest
+	10, // 20: switchyard.v1.AdminService.CreateToken:input_type -> switchyard.v1.CreateTokenRequest
+	12, // 21: switchyard.v1.AdminService.ListTokens:input_type -> switchyard.v1.ListTokensRequest
+	14, // 22: switchyard.v1.AdminService.RevokeToken:input_type -> switchyard.v1.RevokeTokenRequest
+	4,  // 23: switchyard.v1.AdminService.CreateTenant:output_type -> switchyard.v1.CreateTenantResponse
+	6,  // 24: switchyard.v1.AdminService.UpdateTenant:output_type -> switchyard.v1.UpdateTenantResponse
+	8,  // 25: switchyard.v1.AdminService.ListTenants:output_type -> switchyard.v1.ListTenantsResponse
+	11, // 26: switchyard.v1.AdminService.CreateToken:output_type -> switchyard.v1.CreateTokenResponse
+	13, // 27: switchyard.v1.AdminService.ListTokens:output_type -> switchyard.v1.ListTokensResponse
+	15, // 28: switchyard.v1.AdminService.RevokeToken:output_type -> switchyard.v1.RevokeTokenResponse
+	23, // [23:29] is the sub-list for method output_type
+	17, // [17:23] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_admin_proto_init() }
@@ -953,13 +1171,14 @@ func file_switchyard_v1_admin_proto_init() {
 	if File_switchyard_v1_admin_proto != nil {
 		return
 	}
+	file_switchyard_v1_admin_proto_msgTypes[4].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_admin_proto_rawDesc), len(file_switchyard_v1_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   12,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -48,6 +48,16 @@ type Options struct {
 	// Propagator reads the callers' trace context; nil means the
 	// OpenTelemetry global.
 	Propagator propagation.TextMapPropagator
+	// TLS serves HTTPS (HTTP/2 and HTTP/1.1, chosen by ALPN) with a
+	// certificate for 127.0.0.1 issued by [TestCA]; the URL is then https://.
+	TLS bool
+	// MaxRequestBytes overrides the server's [server.MaxRequestBytes] when
+	// positive.
+	MaxRequestBytes int64
+	// RateLimits are the rate limits of each role's tokens; nil makes every
+	// role's limit [Unlimited], so that tests and benchmarks measure the
+	// server rather than the limiter. Tenants' own limits apply either way.
+	RateLimits map[string]auth.Rate
 }
 
 // Server is a running test server.
@@ -106,6 +116,9 @@ func Start(t testing.TB, eng storetest.Engine, opts Options) *Server {
 
 		TracerProvider: opts.TracerProvider,
 		Propagator:     opts.Propagator,
+		RateLimits:     rateLimits(opts.RateLimits),
+
+		MaxRequestBytes: opts.MaxRequestBytes,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +129,16 @@ func Start(t testing.TB, eng storetest.Engine, opts Options) *Server {
 	}
 	srv := server.NewHTTPServer(ln.Addr().String(), h, log)
 	srv.RegisterOnShutdown(engn.Drain)
-	go func() { _ = srv.Serve(ln) }()
+	scheme := "http"
+	if opts.TLS {
+		if srv.TLSConfig, err = serverTLS(); err != nil {
+			t.Fatal(err)
+		}
+		scheme = "https"
+		go func() { _ = srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { _ = srv.Serve(ln) }()
+	}
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
@@ -135,7 +157,22 @@ func Start(t testing.TB, eng storetest.Engine, opts Options) *Server {
 	} else if maxConns == 0 {
 		maxConns = 16
 	}
-	return &Server{URL: "http://" + ln.Addr().String(), Store: st, Engine: engn, Health: health, Metrics: mtr, MaxConns: maxConns, Stop: stop}
+	return &Server{URL: scheme + "://" + ln.Addr().String(), Store: st, Engine: engn, Health: health, Metrics: mtr, MaxConns: maxConns, Stop: stop}
+}
+
+// Unlimited is a rate limit no test reaches.
+var Unlimited = auth.Rate{PerSecond: 1_000_000_000, Burst: 1_000_000_000}
+
+// rateLimits returns limits, or Unlimited for every role when it is nil.
+func rateLimits(limits map[string]auth.Rate) map[string]auth.Rate {
+	if limits != nil {
+		return limits
+	}
+	out := make(map[string]auth.Rate)
+	for _, role := range auth.Roles {
+		out[role] = Unlimited
+	}
+	return out
 }
 
 // HoldPool takes every pooled database connection until release is called, so
@@ -176,8 +213,12 @@ func HTTP2Client() *http.Client {
 
 // Protocol is one way a client reaches the API.
 type Protocol struct {
-	// Name is such as "grpc/h2" or "connect-json/h1".
+	// Name is such as "grpc/h2" or "connect-json/h1", or "grpc/h2+tls" over
+	// HTTPS.
 	Name string
+	// TLS is true for the protocols of [ProtocolsTLS], which need a server
+	// started with [Options].TLS.
+	TLS bool
 	// REST is true for the transcoded REST routes, which take plain HTTP JSON
 	// requests rather than a Connect client.
 	REST bool

@@ -36,6 +36,9 @@ const (
 	// AdminServiceCreateTenantProcedure is the fully-qualified name of the AdminService's CreateTenant
 	// RPC.
 	AdminServiceCreateTenantProcedure = "/switchyard.v1.AdminService/CreateTenant"
+	// AdminServiceUpdateTenantProcedure is the fully-qualified name of the AdminService's UpdateTenant
+	// RPC.
+	AdminServiceUpdateTenantProcedure = "/switchyard.v1.AdminService/UpdateTenant"
 	// AdminServiceListTenantsProcedure is the fully-qualified name of the AdminService's ListTenants
 	// RPC.
 	AdminServiceListTenantsProcedure = "/switchyard.v1.AdminService/ListTenants"
@@ -53,6 +56,10 @@ const (
 type AdminServiceClient interface {
 	// CreateTenant creates a tenant (operators only).
 	CreateTenant(context.Context, *connect.Request[v1.CreateTenantRequest]) (*connect.Response[v1.CreateTenantResponse], error)
+	// UpdateTenant changes a tenant's name or rate limit (operators only). A
+	// field left out stays as it is. A new rate limit takes effect on every
+	// server within 10 seconds (the servers' cache of tenant limits).
+	UpdateTenant(context.Context, *connect.Request[v1.UpdateTenantRequest]) (*connect.Response[v1.UpdateTenantResponse], error)
 	// ListTenants returns every tenant to an operator, and the caller's own
 	// tenant to other admins.
 	ListTenants(context.Context, *connect.Request[v1.ListTenantsRequest]) (*connect.Response[v1.ListTenantsResponse], error)
@@ -81,6 +88,13 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			httpClient,
 			baseURL+AdminServiceCreateTenantProcedure,
 			connect.WithSchema(adminServiceMethods.ByName("CreateTenant")),
+			connect.WithClientOptions(opts...),
+		),
+		updateTenant: connect.NewClient[v1.UpdateTenantRequest, v1.UpdateTenantResponse](
+			httpClient,
+			baseURL+AdminServiceUpdateTenantProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("UpdateTenant")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
 			connect.WithClientOptions(opts...),
 		),
 		listTenants: connect.NewClient[v1.ListTenantsRequest, v1.ListTenantsResponse](
@@ -116,6 +130,7 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 // adminServiceClient implements AdminServiceClient.
 type adminServiceClient struct {
 	createTenant *connect.Client[v1.CreateTenantRequest, v1.CreateTenantResponse]
+	updateTenant *connect.Client[v1.UpdateTenantRequest, v1.UpdateTenantResponse]
 	listTenants  *connect.Client[v1.ListTenantsRequest, v1.ListTenantsResponse]
 	createToken  *connect.Client[v1.CreateTokenRequest, v1.CreateTokenResponse]
 	listTokens   *connect.Client[v1.ListTokensRequest, v1.ListTokensResponse]
@@ -125,6 +140,11 @@ type adminServiceClient struct {
 // CreateTenant calls switchyard.v1.AdminService.CreateTenant.
 func (c *adminServiceClient) CreateTenant(ctx context.Context, req *connect.Request[v1.CreateTenantRequest]) (*connect.Response[v1.CreateTenantResponse], error) {
 	return c.createTenant.CallUnary(ctx, req)
+}
+
+// UpdateTenant calls switchyard.v1.AdminService.UpdateTenant.
+func (c *adminServiceClient) UpdateTenant(ctx context.Context, req *connect.Request[v1.UpdateTenantRequest]) (*connect.Response[v1.UpdateTenantResponse], error) {
+	return c.updateTenant.CallUnary(ctx, req)
 }
 
 // ListTenants calls switchyard.v1.AdminService.ListTenants.
@@ -151,6 +171,10 @@ func (c *adminServiceClient) RevokeToken(ctx context.Context, req *connect.Reque
 type AdminServiceHandler interface {
 	// CreateTenant creates a tenant (operators only).
 	CreateTenant(context.Context, *connect.Request[v1.CreateTenantRequest]) (*connect.Response[v1.CreateTenantResponse], error)
+	// UpdateTenant changes a tenant's name or rate limit (operators only). A
+	// field left out stays as it is. A new rate limit takes effect on every
+	// server within 10 seconds (the servers' cache of tenant limits).
+	UpdateTenant(context.Context, *connect.Request[v1.UpdateTenantRequest]) (*connect.Response[v1.UpdateTenantResponse], error)
 	// ListTenants returns every tenant to an operator, and the caller's own
 	// tenant to other admins.
 	ListTenants(context.Context, *connect.Request[v1.ListTenantsRequest]) (*connect.Response[v1.ListTenantsResponse], error)
@@ -175,6 +199,13 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		AdminServiceCreateTenantProcedure,
 		svc.CreateTenant,
 		connect.WithSchema(adminServiceMethods.ByName("CreateTenant")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceUpdateTenantHandler := connect.NewUnaryHandler(
+		AdminServiceUpdateTenantProcedure,
+		svc.UpdateTenant,
+		connect.WithSchema(adminServiceMethods.ByName("UpdateTenant")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
 		connect.WithHandlerOptions(opts...),
 	)
 	adminServiceListTenantsHandler := connect.NewUnaryHandler(
@@ -208,6 +239,8 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		switch r.URL.Path {
 		case AdminServiceCreateTenantProcedure:
 			adminServiceCreateTenantHandler.ServeHTTP(w, r)
+		case AdminServiceUpdateTenantProcedure:
+			adminServiceUpdateTenantHandler.ServeHTTP(w, r)
 		case AdminServiceListTenantsProcedure:
 			adminServiceListTenantsHandler.ServeHTTP(w, r)
 		case AdminServiceCreateTokenProcedure:
@@ -227,6 +260,10 @@ type UnimplementedAdminServiceHandler struct{}
 
 func (UnimplementedAdminServiceHandler) CreateTenant(context.Context, *connect.Request[v1.CreateTenantRequest]) (*connect.Response[v1.CreateTenantResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchyard.v1.AdminService.CreateTenant is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) UpdateTenant(context.Context, *connect.Request[v1.UpdateTenantRequest]) (*connect.Response[v1.UpdateTenantResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchyard.v1.AdminService.UpdateTenant is not implemented"))
 }
 
 func (UnimplementedAdminServiceHandler) ListTenants(context.Context, *connect.Request[v1.ListTenantsRequest]) (*connect.Response[v1.ListTenantsResponse], error) {

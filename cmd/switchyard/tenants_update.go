@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+
+	"connectrpc.com/connect"
+
+	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
+)
+
+// tenantsUpdateCommand is `switchyard tenants update ID`: it changes the
+// flags given (operators only) and prints the tenant, or with -o json the
+// whole UpdateTenantResponse.
+func tenantsUpdateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cf := clientFlagSet("tenants update", stderr)
+	var name optionalString
+	var perSecond, burst optionalInt
+	fs.Var(&name, "name", "the new name for people; empty means the id")
+	fs.Var(&perSecond, "rate", "the rate limit of each of the tenant's tokens, in calls a second; 0 restores the role defaults")
+	fs.Var(&burst, "burst", "calls at once after a quiet spell (with --rate); 0 means the rate")
+	args, c, err := cf.parse(fs, args, "ID")
+	if err != nil {
+		return err
+	}
+	req := &switchyardv1.UpdateTenantRequest{Id: args[0]}
+	if name.set {
+		req.Name = &name.v
+	}
+	if perSecond.set || burst.set {
+		req.RateLimit = &switchyardv1.RateLimit{PerSecond: int32(perSecond.v), Burst: int32(burst.v)}
+	}
+	if req.Name == nil && req.RateLimit == nil {
+		return fmt.Errorf("tenants update: nothing to change; give --name, --rate or --burst")
+	}
+	res, err := c.Admin().UpdateTenant(ctx, connect.NewRequest(req))
+	if err != nil {
+		return explain(err)
+	}
+	if cf.json() {
+		return printJSON(stdout, res.Msg)
+	}
+	tn := res.Msg.GetTenant()
+	t := newTable(stdout)
+	t.row("ID", tn.GetId())
+	t.row("NAME", tn.GetName())
+	t.row("CREATED", formatTime(tn.GetCreatedAt()))
+	t.row("RATE LIMIT", formatRateLimit(tn.GetRateLimit()))
+	return t.flush()
+}
+
+// formatRateLimit describes a tenant's rate limit.
+func formatRateLimit(r *switchyardv1.RateLimit) string {
+	if r == nil {
+		return "role defaults"
+	}
+	return fmt.Sprintf("%d/s per token, burst %d", r.GetPerSecond(), r.GetBurst())
+}
+
+// optionalString is a string flag that knows whether it was set.
+type optionalString struct {
+	v   string
+	set bool
+}
+
+func (o *optionalString) String() string { return o.v }
+
+func (o *optionalString) Set(s string) error {
+	o.v, o.set = s, true
+	return nil
+}
+
+// optionalInt is an int flag that knows whether it was set.
+type optionalInt struct {
+	v   int
+	set bool
+}
+
+func (o *optionalInt) String() string { return strconv.Itoa(o.v) }
+
+func (o *optionalInt) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 32)
+	if err != nil {
+		return fmt.Errorf("not a whole number: %q", s)
+	}
+	o.v, o.set = int(n), true
+	return nil
+}

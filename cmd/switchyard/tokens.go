@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
+)
+
+// tokensCommand is `switchyard tokens create|list|revoke`. Only admin tokens may
+// call them; an operator (an admin of the default tenant) names any tenant with
+// --tenant, other admins only their own.
+func tokensCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return errors.New("usage: switchyard tokens create|list|revoke ID [flags]")
+	}
+	switch args[0] {
+	case "create":
+		return tokensCreateCommand(ctx, args[1:], stdout, stderr)
+	case "list":
+		return tokensListCommand(ctx, args[1:], stdout, stderr)
+	case "revoke":
+		return tokensRevokeCommand(ctx, args[1:], stdout, stderr)
+	}
+	return fmt.Errorf("tokens %s: unknown subcommand; want create, list or revoke", args[0])
+}
+
+// roleChoices are the values --role accepts, from the enum.
+var roleChoices = enumChoices(switchyardv1.Role_name, "ROLE_")
+
+// tokensCreateCommand is `switchyard tokens create`: it prints the secret alone
+// on stdout, so that `TOKEN=$(switchyard tokens create ...)` captures it, and
+// the token's id on stderr; with -o json the whole CreateTokenResponse.
+func tokensCreateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cf := clientFlagSet("tokens create", stderr)
+	role := fs.String("role", "", "what the token may do: "+roleChoices+" (required)")
+	name := fs.String("name", "", "a name for people, such as the service that uses the token (required)")
+	tenant := fs.String("tenant", "", "the token's tenant; the caller's by default")
+	expiresIn := fs.Duration("expires-in", 0, "the token expires this long from now, such as 720h; never by default")
+	expiresAt := fs.String("expires-at", "", "the token expires at this RFC 3339 time; never by default")
+	args, c, err := cf.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *role == "" || *name == "" {
+		return errors.New("usage: switchyard tokens create --role ROLE --name NAME [flags] (--role and --name are required)")
+	}
+	r, ok := parseEnum(*role, "ROLE_", switchyardv1.Role_value)
+	if !ok {
+		return fmt.Errorf("--role %q: want %s", *role, roleChoices)
+	}
+	req := &switchyardv1.CreateTokenRequest{Tenant: *tenant, Role: switchyardv1.Role(r), Name: *name}
+	expiry, err := tokenExpiry(*expiresIn, *expiresAt, time.Now())
+	if err != nil {
+		return err
+	}
+	if !expiry.IsZero() {
+		req.ExpiresAt = timestamppb.New(expiry)
+	}
+
+	res, err := c.Admin().CreateToken(ctx, connect.NewRequest(req))
+	if err != nil {
+		return explain(err)
+	}
+	if cf.json() {
+		return printJSON(stdout, res.Msg)
+	}
+	tok := res.Msg.GetToken()
+	expires := "never expires"
+	if tok.GetExpiresAt() != nil {
+		expires = "expires " + formatTime(tok.GetExpiresAt())
+	}
+	fmt.Fprintf(stderr, "created token %s (tenant %s, role %s, %s); its secret is shown only this once\n",
+		tok.GetId(), tok.GetTenant(), strings.ToLower(tokenRole(tok.GetRole())), expires)
+	_, err = fmt.Fprintln(stdout, res.Msg.GetSecret())
+	return err
+}
+
+// tokenExpiry reads --expires-in and --expires-at, at most one of them; the
+// zero time means the token never expires.
+func tokenExpiry(in time.Duration, at string, now time.Time) (time.Time, error) {
+	switch {
+	case in != 0 && at != "":
+		return time.Time{}, errors.New("--expires-in and --expires-at: give one or the other, not both")
+	case in < 0:
+		return time.Time{}, fmt.Errorf("--expires-in %v: want a positive duration such as 720h", in)
+	case in > 0:
+		return now.Add(in), nil
+	case at != "":
+		t, err := time.Parse(time.RFC3339Nano, at)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("--expires-at %q: want an RFC 3339 time such as 2026-01-02T15:04:05Z", at)
+		}
+		return t, nil
+	}
+	return time.Time{}, nil
+}
+
+// tokensListCommand is `switchyard tokens list`: a tenant's tokens, newest
+// first, without their secrets.
+func tokensListCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cf := clientFlagSet("tokens list", stderr)
+	tenant := fs.String("tenant", "", "the tenant whose tokens to list; the caller's by default")
+	limit, pageToken := pageFlags(fs, "tokens")
+	args, c, err := cf.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	res, err := c.Admin().ListTokens(ctx, connect.NewRequest(&switchyardv1.ListTokensRequest{
+		Tenant: *tenant, PageSize: int32(*limit), PageToken: *pageToken,
+	}))
+	if err != nil {
+		return explain(err)
+	}
+	if cf.json() {
+		return printJSON(stdout, res.Msg)
+	}
+	t := newTable(stdout, "ID", "NAME", "ROLE", "CREATED", "LAST USED", "EXPIRES", "REVOKED")
+	for _, tok := range res.Msg.GetTokens() {
+		t.row(tok.GetId(), tok.GetName(), tokenRole(tok.GetRole()), formatTime(tok.GetCreatedAt()),
+			formatTime(tok.GetLastUsedAt()), formatTime(tok.GetExpiresAt()), formatTime(tok.GetRevokedAt()))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if res.Msg.GetNextPageToken() != "" {
+		fmt.Fprintf(stderr, "more tokens: --page-token %s\n", res.Msg.GetNextPageToken())
+	}
+	return nil
+}
+
+// tokensRevokeCommand is `switchyard tokens revoke ID`: it prints the revoked
+// token, or with -o json the whole RevokeTokenResponse.
+func tokensRevokeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cf := clientFlagSet("tokens revoke", stderr)
+	args, c, err := cf.parse(fs, args, "ID")
+	if err != nil {
+		return err
+	}
+	res, err := c.Admin().RevokeToken(ctx, connect.NewRequest(&switchyardv1.RevokeTokenRequest{Id: args[0]}))
+	if err != nil {
+		return explain(err)
+	}
+	if cf.json() {
+		return printJSON(stdout, res.Msg)
+	}
+	fmt.Fprintln(stderr, "revoked: the token stops working on every server within 5 seconds")
+	tok := res.Msg.GetToken()
+	t := newTable(stdout)
+	t.row("ID", tok.GetId())
+	t.row("TENANT", tok.GetTenant())
+	t.row("NAME", tok.GetName())
+	t.row("ROLE", tokenRole(tok.GetRole()))
+	t.row("CREATED", formatTime(tok.GetCreatedAt()))
+	t.row("LAST USED", formatTime(tok.GetLastUsedAt()))
+	t.row("EXPIRES", formatTime(tok.GetExpiresAt()))
+	t.row("REVOKED", formatTime(tok.GetRevokedAt()))
+	return t.flush()
+}
+
+// tokenRole is "PRODUCER" for ROLE_PRODUCER.
+func tokenRole(r switchyardv1.Role) string {
+	return strings.TrimPrefix(r.String(), "ROLE_")
+}

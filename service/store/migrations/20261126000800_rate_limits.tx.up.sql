@@ -1,0 +1,5 @@
+ALTER TABLE tenants ADD COLUMN rate_per_second INTEGER NOT NULL DEFAULT 0;
+
+--bun:split
+
+ALTER TABLE tenants ADD COLUMN rate_burst INTEGER NOT NULL DEFAULT 0;
