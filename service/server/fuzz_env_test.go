@@ -105,6 +105,7 @@ func newFuzzEnv(t testing.TB, withWorker bool) *fuzzEnv {
 	return e
 }
 
+// createFixtures makes what the placeholders and fixture names stand for.
 func (e *fuzzEnv) createFixtures(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
