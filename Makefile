@@ -33,7 +33,7 @@ RACE := $(if $(filter 1,$(shell go env CGO_ENABLED)),-race,)
 test: ## Run every test, with the race detector when cgo is available (Postgres variants need SWITCHYARD_TEST_DATABASE_URL)
 	@if [ -z "$$SWITCHYARD_TEST_DATABASE_URL" ]; then echo "SWITCHYARD_TEST_DATABASE_URL is not set: Postgres variants will be skipped"; fi
 	@if [ -z "$(RACE)" ]; then echo "cgo is not available: running without the race detector"; fi
-	go test $(RACE) -count=1 ./...
+	go test $(RACE) -count=1 -timeout 30m ./...
 
 .PHONY: bench
 bench: ## Benchmark PushEvent, event-to-task latency and task throughput (Postgres too when SWITCHYARD_TEST_DATABASE_URL is set)
