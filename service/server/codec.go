@@ -86,7 +86,9 @@ func newRESTJSONCodec(res vanguard.TypeResolver) vanguard.Codec {
 
 func (c restJSONCodec) Unmarshal(data []byte, msg proto.Message) error {
 	if err := decodeJSON(data, msg); err != nil {
-		return connect.NewError(connect.CodeInvalidArgument, err)
+		// The message may quote invalid UTF-8 from the body, which an error
+		// response cannot carry.
+		return connect.NewError(connect.CodeInvalidArgument, errors.New(strings.ToValidUTF8(service.Excerpt(err.Error()), "\uFFFD")))
 	}
 	return nil
 }

@@ -76,7 +76,7 @@ func FuzzRESTQuery(f *testing.F) {
 	f.Add(uint8(2), strings.Repeat("a", 5000), "")
 	f.Fuzz(func(t *testing.T, route uint8, path, query string) {
 		if strings.ContainsFunc(query, func(r rune) bool { return r <= ' ' || r >= 0x7f || r == '#' }) {
-			t.Skip("not a query string an HTTP client sends")
+			return // not a query string an HTTP client sends: outside the input space
 		}
 		r := routes[int(route)%len(routes)]
 		u := fillPath(r.template, func(string) string { return url.PathEscape(string(e.withIDs([]byte(path)))) })
@@ -164,7 +164,7 @@ func FuzzWebhookReceiver(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, query, delivery string) {
 		if strings.ContainsFunc(query, func(r rune) bool { return r <= ' ' || r >= 0x7f || r == '#' }) ||
 			strings.ContainsFunc(delivery, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
-			t.Skip("not a request an HTTP client sends")
+			return // not a request an HTTP client sends: outside the input space
 		}
 		u := hookURL
 		if query != "" {
