@@ -83,6 +83,7 @@ func Handler(cfg Config) (http.Handler, error) {
 			newCallInterceptor(log, errs),
 			auth.NewInterceptor(cfg.Auth, limiter),
 			validate.NewInterceptor(),
+			nulInterceptor{},
 		),
 		connect.WithReadMaxBytes(int(limit)),
 		connect.WithSendMaxBytes(MaxResponseBytes),
