@@ -88,7 +88,7 @@ func (c restJSONCodec) Unmarshal(data []byte, msg proto.Message) error {
 	if err := decodeJSON(data, msg); err != nil {
 		// The message may quote invalid UTF-8 from the body, which an error
 		// response cannot carry.
-		return connect.NewError(connect.CodeInvalidArgument, errors.New(strings.ToValidUTF8(service.Excerpt(err.Error()), "\uFFFD")))
+		return connect.NewError(connect.CodeInvalidArgument, errors.New(restExcerpt(err.Error())))
 	}
 	return nil
 }

@@ -321,32 +321,9 @@ func (e *fuzzEnv) observe(t *testing.T, stream bool, call func(ctx context.Conte
 	return o
 }
 
-// fuzzKnownFindings are bugs the fuzz targets found that are not fixed yet,
-// each recognised by a text in what the server answered or logged. An input
-// showing one is skipped rather than failed, so that the targets keep guarding
-// everything else meanwhile; delete the entry with the fix, and the inputs
-// that showed it (seeds and testdata/fuzz) must pass.
-var fuzzKnownFindings = []struct {
-	finding string
-	texts   []string
-}{
-	{"REST: a path or query string that Vanguard cannot turn into the request (?=x, ?key.x=1, %FF, ?created_after.nanos=-5) is internal (GET) or unknown (POST, DELETE), HTTP 500",
-		[]string{"empty field path", "should be a message but is instead", "contains invalid UTF-8", "nanos out of range"}},
-}
-
-// judge fails t with the problems of an input, or skips the input when one of
-// them is a known finding.
+// judge fails t with the problems of an input.
 func judge(t *testing.T, what string, problems []string) {
 	t.Helper()
-	for _, p := range problems {
-		for _, k := range fuzzKnownFindings {
-			for _, text := range k.texts {
-				if strings.Contains(p, text) {
-					t.Skipf("%s: known finding (%s): %s", what, k.finding, strings.Join(problems, "; "))
-				}
-			}
-		}
-	}
 	for _, p := range problems {
 		t.Errorf("%s: %s", what, p)
 	}

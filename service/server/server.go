@@ -79,6 +79,7 @@ func Handler(cfg Config) (http.Handler, error) {
 	}
 	opts := []connect.HandlerOption{
 		connect.WithInterceptors(
+			restReach{},
 			tracing,
 			newCallInterceptor(log, errs),
 			auth.NewInterceptor(cfg.Auth, limiter),
@@ -128,7 +129,7 @@ func Handler(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build REST transcoder: %w", err)
 	}
-	mux.Handle("/v1/", markREST(restDecompress(limit, restJSON(transcoder))))
+	mux.Handle("/v1/", markREST(log, restDecompress(limit, restJSON(transcoder))))
 
 	health := cfg.Health
 	if health == nil {
