@@ -5,6 +5,9 @@ SHELL := /usr/bin/env bash -o pipefail
 TMP := $(abspath .tmp)
 BIN := $(TMP)/bin
 PROTODEPS := $(TMP)/protodeps
+# web/node_modules, installed from web/package-lock.json by npm ci; the stamp is
+# inside node_modules so that a removed node_modules is installed again.
+WEB_DEPS := web/node_modules/.installed
 export PATH := $(BIN):$(PATH)
 
 # Tool and proto dependency versions, pinned in one place.
@@ -16,7 +19,7 @@ GOOGLE_PROTO_FILES_VERSION := 6.0.1
 
 .PHONY: help
 help: ## Describe the useful make targets
-	@grep -E '^[a-zA-Z_-]+:.*?## .*$$' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "%-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*?## .*$$' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "%-16s %s\n", $$1, $$2}'
 
 .PHONY: run
 run: ## Run the server on the embedded SQLite default (data in ./.switchyard)
@@ -40,6 +43,10 @@ bench: ## Benchmark PushEvent, event-to-task latency and task throughput (Postgr
 	go test -run '^$$' -bench PushEvent -benchtime 3s ./service/server/
 	go test -run '^$$' -bench 'EventToTaskStart|TaskThroughput' -benchtime 1000x ./service/server/
 
+.PHONY: e2e
+e2e: $(WEB_DEPS) ## Browser tests of the dashboard in headless Chromium (needs chromium and npm)
+	npm run --prefix web e2e
+
 .PHONY: lint
 lint: $(BIN)/buf $(PROTODEPS)/.done ## Run buf lint, gofmt and go vet
 	buf lint proto
@@ -47,14 +54,30 @@ lint: $(BIN)/buf $(PROTODEPS)/.done ## Run buf lint, gofmt and go vet
 	go vet ./...
 
 .PHONY: generate
-generate: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-connect-go $(PROTODEPS)/.done ## Regenerate gen/ from proto/
-	rm -rf gen
+generate: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-connect-go $(PROTODEPS)/.done $(WEB_DEPS) ## Regenerate gen/ (Go) and web/src/gen (TypeScript) from proto/
+	rm -rf gen web/src/gen
 	buf generate
 
 .PHONY: checkgenerate
-checkgenerate: generate ## Fail when gen/ differs from what make generate produces
-	@git add -N gen && git diff --exit-code -- gen || (echo "gen/ is out of date: run make generate and commit"; exit 1)
-	@test -z "$$(git status --porcelain -- gen)" || (git status --porcelain -- gen; echo "gen/ is out of date"; exit 1)
+checkgenerate: generate ## Fail when gen/ or web/src/gen differs from what make generate produces
+	@git add -N gen web/src/gen && git diff --exit-code -- gen web/src/gen || (echo "gen/ or web/src/gen is out of date: run make generate and commit"; exit 1)
+	@test -z "$$(git status --porcelain -- gen web/src/gen)" || (git status --porcelain -- gen web/src/gen; echo "gen/ or web/src/gen is out of date"; exit 1)
+
+.PHONY: web
+web: $(WEB_DEPS) ## Type-check the dashboard and build it into web/dist (embedded in the binary; committed)
+	npm run --prefix web build
+
+.PHONY: webtest
+webtest: $(WEB_DEPS) ## Unit tests of the dashboard (vitest)
+	npm test --prefix web
+
+.PHONY: checkweb
+checkweb: web ## Fail when web/dist differs from what make web builds
+	@test -z "$$(git status --porcelain --untracked-files=all -- web/dist)" || (git status --porcelain --untracked-files=all -- web/dist; echo "web/dist is out of date: run make web and commit"; exit 1)
+
+$(WEB_DEPS): web/package.json web/package-lock.json
+	npm ci --prefix web
+	touch $@
 
 $(BIN)/buf:
 	GOBIN=$(BIN) go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)

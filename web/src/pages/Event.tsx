@@ -1,0 +1,143 @@
+// The event page: payload, metadata, the runs it started, skipped triggers.
+import { useMutation, useQuery } from "@connectrpc/connect-query";
+import { Link, useParams } from "react-router";
+import { Json, Loading, Status, useNow } from "../components";
+import { ApiError } from "../errors";
+import { age, formatTime, runStatusName } from "../format";
+import { EventService, type SkippedTrigger } from "../gen/switchyard/v1/event_pb";
+import { RunService } from "../gen/switchyard/v1/run_pb";
+
+/** SkippedTriggers lists the triggers that matched an event but started no run. */
+export function SkippedTriggers({ skipped }: { skipped: SkippedTrigger[] }) {
+  if (skipped.length === 0) {
+    return <p className="muted">No trigger was skipped.</p>;
+  }
+  return (
+    <ul className="skipped">
+      {skipped.map((s, i) => (
+        <li key={i} data-workflow={s.workflow}>
+          <Link to={`/workflows/${encodeURIComponent(s.workflow)}`}>{s.workflow}</Link>{" "}
+          <span className="muted">v{s.workflowVersion}</span>, trigger <code>{s.trigger}</code>:{" "}
+          <span className="reason">{s.reason}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function EventPage() {
+  const { id = "" } = useParams();
+  const now = useNow();
+  const q = useQuery(EventService.method.getEvent, { id });
+  const runs = useQuery(RunService.method.listRuns, { eventId: id, pageSize: 100 }, { refetchInterval: 3000 });
+  const replay = useMutation(EventService.method.replayEvent, { onSuccess: () => void q.refetch() });
+
+  if (q.error) {
+    return <ApiError error={q.error} onRetry={() => q.refetch()} />;
+  }
+  if (!q.data?.event) {
+    return <Loading what="the event" />;
+  }
+  const e = q.data.event;
+  const statusOf = new Map((runs.data?.runs ?? []).map((r) => [r.id, r]));
+  const metadata = Object.entries(e.metadata).sort(([a], [b]) => a.localeCompare(b));
+  return (
+    <section data-testid="event-page" data-event-id={e.id}>
+      <div className="page-head">
+        <h1>
+          Event <span className="mono subtle">{e.id}</span>
+        </h1>
+      </div>
+      <div className="card">
+        <dl className="facts wide">
+          <dt>Key</dt>
+          <dd className="mono" data-testid="event-key">
+            {e.key}
+          </dd>
+          <dt>Scope</dt>
+          <dd className="mono">{e.scope || "—"}</dd>
+          <dt>Priority</dt>
+          <dd>{e.priority}</dd>
+          <dt>Occurred</dt>
+          <dd>{formatTime(e.occurredAt)}</dd>
+          <dt>Stored</dt>
+          <dd>
+            {formatTime(e.createdAt)} <span className="muted">({age(e.createdAt, now)})</span>
+          </dd>
+          <dt>Idempotency key</dt>
+          <dd className="mono">{e.idempotencyKey || "—"}</dd>
+        </dl>
+      </div>
+      <div className="two-col">
+        <div className="card">
+          <h2>Payload</h2>
+          <Json value={e.payload ?? {}} testId="event-payload" />
+        </div>
+        <div className="card">
+          <h2>Metadata</h2>
+          {metadata.length === 0 ? (
+            <p className="muted">No metadata.</p>
+          ) : (
+            <table className="table kv" data-testid="event-metadata">
+              <tbody>
+                {metadata.map(([k, v]) => (
+                  <tr key={k}>
+                    <th className="mono">{k}</th>
+                    <td className="mono">{v}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+      </div>
+      <div className="card">
+        <div className="card-head">
+          <h2>Runs started</h2>
+          <button
+            type="button"
+            className="button"
+            data-testid="event-replay"
+            disabled={replay.isPending}
+            onClick={() => replay.mutate({ id: e.id })}
+            title="Run the event through the current triggers again"
+          >
+            {replay.isPending ? "Replaying…" : "Replay event"}
+          </button>
+        </div>
+        {replay.error && <ApiError error={replay.error} compact onRetry={() => replay.mutate({ id: e.id })} />}
+        {replay.data && (
+          <p className="notice" data-testid="event-replay-result">
+            Replay started {replay.data.runIds.length} run{replay.data.runIds.length === 1 ? "" : "s"}
+            {replay.data.skippedTriggers.length > 0 && `; ${replay.data.skippedTriggers.length} trigger(s) skipped`}.
+          </p>
+        )}
+        {e.runIds.length === 0 ? (
+          <p className="muted">This event started no run: no workflow's trigger matched it{e.skippedTriggers.length ? ", or the matching triggers were skipped (below)" : ""}.</p>
+        ) : (
+          <ul className="run-links">
+            {e.runIds.map((rid) => {
+              const r = statusOf.get(rid);
+              return (
+                <li key={rid}>
+                  <Link to={`/runs/${rid}`} data-testid="event-run-link" data-run-id={rid} className="mono">
+                    {rid}
+                  </Link>{" "}
+                  {r && (
+                    <>
+                      <Status name={runStatusName(r.status)} /> <span className="muted">{r.workflow}</span>
+                    </>
+                  )}
+                </li>
+              );
+            })}
+          </ul>
+        )}
+      </div>
+      <div className="card" data-testid="event-skipped" data-count={e.skippedTriggers.length}>
+        <h2>Skipped triggers</h2>
+        <SkippedTriggers skipped={e.skippedTriggers} />
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,443 @@
+// The run page: the task DAG, live through WatchRun, the selected task, and
+// Cancel and Replay.
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { useMutation } from "@connectrpc/connect-query";
+import { useEffect, useMemo, useState } from "react";
+import { Link, useParams } from "react-router";
+import { Confirm, Json, Loading, RunLink, Status, useNow } from "../components";
+import { layout, NODE_H, NODE_W } from "../dag";
+import { ApiError, errorText } from "../errors";
+import {
+  formatTime,
+  runEnded,
+  runStatusName,
+  span,
+  taskStatusName,
+  triggerName,
+} from "../format";
+import { ReplayMode, RunService, RunStatus, TaskStatus, type Run, type Task } from "../gen/switchyard/v1/run_pb";
+import { UNAUTHENTICATED_NOTICE, useSession } from "../session";
+
+// Errors after which watching again cannot help.
+const finalCodes = new Set([Code.NotFound, Code.PermissionDenied, Code.InvalidArgument, Code.Unauthenticated]);
+
+interface Watch {
+  run?: Run;
+  /** The error that ended the stream; with retrying, the stream reconnects. */
+  error?: unknown;
+  retrying: boolean;
+}
+
+/** useWatchRun follows a run through WatchRun, reconnecting after a short delay when the stream fails. */
+function useWatchRun(transport: Transport, id: string, restart: number): [Watch, (r: Run) => void] {
+  const [state, setState] = useState<Watch>({ retrying: false });
+  const { signOut } = useSession();
+  useEffect(() => {
+    const client = createClient(RunService, transport);
+    const abort = new AbortController();
+    let delay = 1000;
+    let timer = 0;
+    setState({ retrying: false });
+    let last: Run | undefined;
+    const connect = async () => {
+      try {
+        for await (const m of client.watchRun({ id }, { signal: abort.signal })) {
+          if (m.run) {
+            const run = m.run;
+            last = run;
+            delay = 1000;
+            setState({ run, retrying: false });
+          }
+        }
+        // The stream ends when the run has ended, and the last state stays.
+        // Ended early (a proxy cut it), it is opened again.
+        if (!abort.signal.aborted && !(last && runEnded(last.status))) {
+          timer = window.setTimeout(connect, delay);
+        }
+      } catch (e) {
+        if (abort.signal.aborted) {
+          return;
+        }
+        const err = ConnectError.from(e);
+        if (err.code === Code.Unauthenticated) {
+          signOut(UNAUTHENTICATED_NOTICE);
+          return;
+        }
+        const retrying = !finalCodes.has(err.code);
+        setState((s) => ({ ...s, error: err, retrying }));
+        if (retrying) {
+          timer = window.setTimeout(connect, delay);
+          delay = Math.min(delay * 2, 10000);
+        }
+      }
+    };
+    void connect();
+    return () => {
+      abort.abort();
+      window.clearTimeout(timer);
+    };
+  }, [transport, id, restart, signOut]);
+  // A newer state from a mutation's answer replaces the streamed one until the stream sends more.
+  // CancelRun answers without tasks: only the run's own fields are taken.
+  const set = (run: Run) =>
+    setState((s) => ({
+      ...s,
+      run:
+        s.run && run.tasks.length === 0
+          ? { ...s.run, status: run.status, error: run.error, finishedAt: run.finishedAt }
+          : run,
+    }));
+  return [state, set];
+}
+
+function Dag({ run, selected, onSelect }: { run: Run; selected: string; onSelect: (name: string) => void }) {
+  const g = useMemo(() => layout(run.tasks.map((t) => ({ name: t.name, parents: t.parents }))), [run.tasks]);
+  const byName = new Map(run.tasks.map((t) => [t.name, t]));
+  return (
+    <div className="dag-wrap">
+      <svg
+        className="dag"
+        data-testid="run-dag"
+        width={g.width}
+        height={g.height}
+        viewBox={`0 0 ${g.width} ${g.height}`}
+        role="img"
+        aria-label="The run's tasks and their dependencies"
+      >
+        <defs>
+          <marker id="arrow" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="7" markerHeight="7" orient="auto">
+            <path d="M0,0 L10,5 L0,10 z" className="dag-arrow" />
+          </marker>
+        </defs>
+        {g.edges.map((e) => (
+          <path
+            key={`${e.from}>${e.to}`}
+            d={e.path}
+            className={`dag-edge edge-${taskStatusName(byName.get(e.from)?.status ?? TaskStatus.PENDING)}`}
+            markerEnd="url(#arrow)"
+          />
+        ))}
+        {g.nodes.map((n) => {
+          const t = byName.get(n.name)!;
+          const status = taskStatusName(t.status);
+          return (
+            <g
+              key={n.name}
+              transform={`translate(${n.x},${n.y})`}
+              className={`dag-node node-${status}${selected === n.name ? " selected" : ""}`}
+              data-testid="dag-node"
+              data-task={n.name}
+              data-status={status}
+              onClick={() => onSelect(n.name)}
+              onKeyDown={(e) => (e.key === "Enter" || e.key === " ") && onSelect(n.name)}
+              tabIndex={0}
+              role="button"
+              aria-label={`${n.name}: ${status}`}
+            >
+              <rect width={NODE_W} height={NODE_H} rx={8} />
+              <circle cx={14} cy={NODE_H / 2} r={5} className="dag-dot" />
+              <text x={26} y={20} className="dag-name">
+                {n.name.length > 18 ? `${n.name.slice(0, 17)}…` : n.name}
+              </text>
+              <text x={26} y={36} className="dag-sub">
+                {status}
+                {t.attempt > 1 ? ` · try ${t.attempt}/${t.maxAttempts}` : ""}
+              </text>
+              <title>{`${n.name} (${t.action}): ${status}`}</title>
+            </g>
+          );
+        })}
+      </svg>
+      <ul className="legend" aria-label="Legend">
+        {[
+          TaskStatus.PENDING,
+          TaskStatus.QUEUED,
+          TaskStatus.RUNNING,
+          TaskStatus.SUCCEEDED,
+          TaskStatus.FAILED,
+          TaskStatus.CANCELLED,
+        ].map((s) => (
+          <li key={s}>
+            <span className={`legend-swatch node-${taskStatusName(s)}`} />
+            {taskStatusName(s)}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+function TaskDetail({ run, task, now }: { run: Run; task: Task; now: number }) {
+  const parentOutputs = Object.fromEntries(
+    task.parents.map((p) => [p, run.tasks.find((t) => t.name === p)?.output ?? null]),
+  );
+  return (
+    <section className="card task-detail" data-testid="task-detail" data-task={task.name}>
+      <div className="card-head">
+        <h2>
+          Task <span className="mono">{task.name}</span>
+        </h2>
+        <Status name={taskStatusName(task.status)} />
+      </div>
+      <dl className="facts">
+        <dt>Action</dt>
+        <dd className="mono">{task.action}</dd>
+        <dt>Attempt</dt>
+        <dd>
+          {task.attempt} of {task.maxAttempts}
+        </dd>
+        <dt>Worker</dt>
+        <dd className="mono">{task.workerId || "—"}</dd>
+        <dt>Started</dt>
+        <dd>{formatTime(task.startedAt)}</dd>
+        <dt>Finished</dt>
+        <dd>{formatTime(task.finishedAt)}</dd>
+        <dt>Duration</dt>
+        <dd>{task.startedAt ? span(task.startedAt, task.finishedAt, now) : "—"}</dd>
+        {task.availableAt && task.status === TaskStatus.QUEUED && (
+          <>
+            <dt>Next attempt</dt>
+            <dd>{formatTime(task.availableAt)}</dd>
+          </>
+        )}
+        <dt>Parents</dt>
+        <dd>{task.parents.length ? task.parents.join(", ") : "none (a root task)"}</dd>
+        <dt>Task id</dt>
+        <dd className="mono">{task.id}</dd>
+      </dl>
+      {task.error && (
+        <>
+          <h3>Error</h3>
+          <pre className="json error-text" data-testid="task-error">
+            {task.error}
+          </pre>
+        </>
+      )}
+      <div className="two-col">
+        <div>
+          <h3>Input</h3>
+          <p className="muted small">The run's input{task.parents.length ? ", and its parents' outputs" : ""}.</p>
+          <Json value={task.parents.length ? { input: run.input ?? {}, parent_outputs: parentOutputs } : run.input ?? {}} />
+        </div>
+        <div>
+          <h3>Output</h3>
+          {task.output ? <Json value={task.output} testId="task-output" /> : <p className="muted">No output yet.</p>}
+        </div>
+      </div>
+    </section>
+  );
+}
+
+function Actions({ run, onChanged }: { run: Run; onChanged: (r: Run) => void }) {
+  const [asking, setAsking] = useState<"cancel" | "replay" | null>(null);
+  const [mode, setMode] = useState(ReplayMode.WHOLE);
+  const cancel = useMutation(RunService.method.cancelRun, { onSuccess: (res) => res.run && onChanged(res.run) });
+  const replay = useMutation(RunService.method.replayRun);
+  const ended = runEnded(run.status);
+  return (
+    <div className="actions">
+      {!ended && (
+        <button
+          type="button"
+          className="button danger"
+          data-testid="run-cancel"
+          disabled={cancel.isPending}
+          onClick={() => setAsking("cancel")}
+        >
+          {cancel.isPending ? "Cancelling…" : "Cancel run"}
+        </button>
+      )}
+      {ended && (
+        <button
+          type="button"
+          className="button"
+          data-testid="run-replay"
+          disabled={replay.isPending}
+          onClick={() => setAsking("replay")}
+        >
+          {replay.isPending ? "Replaying…" : "Replay…"}
+        </button>
+      )}
+      {replay.data?.run && (
+        <span className="notice">
+          {replay.data.deduplicated ? "Replayed earlier as" : "Replayed as"}{" "}
+          <Link
+            to={`/runs/${replay.data.run.id}`}
+            data-testid="replay-run-link"
+            data-run-id={replay.data.run.id}
+            className="mono"
+          >
+            {replay.data.run.id}
+          </Link>
+        </span>
+      )}
+      {cancel.error && <ApiError error={cancel.error} compact onRetry={() => cancel.mutate({ id: run.id, reason: "cancelled from the dashboard" })} />}
+      {replay.error && <ApiError error={replay.error} compact onRetry={() => replay.mutate({ id: run.id, mode })} />}
+      {asking === "cancel" && (
+        <Confirm
+          title="Cancel this run?"
+          okLabel="Cancel run"
+          onCancel={() => setAsking(null)}
+          onOk={() => {
+            setAsking(null);
+            cancel.mutate({ id: run.id, reason: "cancelled from the dashboard" });
+          }}
+        >
+          <p>Pending tasks are cancelled and the workers running its tasks are told to stop. This cannot be undone.</p>
+        </Confirm>
+      )}
+      {asking === "replay" && (
+        <Confirm
+          title="Replay this run?"
+          okLabel="Replay"
+          onCancel={() => setAsking(null)}
+          onOk={() => {
+            setAsking(null);
+            replay.mutate({ id: run.id, mode });
+          }}
+        >
+          <p>A new run starts with the same workflow version and input.</p>
+          <fieldset className="radios" data-testid="replay-mode">
+            <label>
+              <input
+                type="radio"
+                name="mode"
+                value="whole"
+                checked={mode === ReplayMode.WHOLE}
+                onChange={() => setMode(ReplayMode.WHOLE)}
+              />{" "}
+              Whole: every task runs again
+            </label>
+            <label>
+              <input
+                type="radio"
+                name="mode"
+                value="from_failed"
+                checked={mode === ReplayMode.FROM_FAILED}
+                disabled={run.status === RunStatus.SUCCEEDED}
+                onChange={() => setMode(ReplayMode.FROM_FAILED)}
+              />{" "}
+              From failed: tasks that succeeded keep their outputs
+              {run.status === RunStatus.SUCCEEDED && <span className="muted"> (nothing failed in this run)</span>}
+            </label>
+          </fieldset>
+        </Confirm>
+      )}
+    </div>
+  );
+}
+
+/** RunPage shows the run named in the path; another run gets a fresh page state. */
+export function RunPage() {
+  const { id = "" } = useParams();
+  return <RunView key={id} id={id} />;
+}
+
+function RunView({ id }: { id: string }) {
+  const { transport } = useSession();
+  const [restart, setRestart] = useState(0);
+  const [watch, setRun] = useWatchRun(transport!, id, restart);
+  const [selected, setSelected] = useState("");
+  const now = useNow();
+  const run = watch.run;
+
+  if (!run) {
+    if (watch.error && !watch.retrying) {
+      return <ApiError error={watch.error} onRetry={() => setRestart((n) => n + 1)} />;
+    }
+    return (
+      <>
+        {watch.error !== undefined && <ApiError error={watch.error} compact />}
+        <Loading what={watch.error ? "the run (reconnecting)" : "the run"} />
+      </>
+    );
+  }
+  const status = runStatusName(run.status);
+  const task = run.tasks.find((t) => t.name === selected) ?? run.tasks.find((t) => t.status === TaskStatus.FAILED);
+  return (
+    <section data-testid="run-page" data-run-id={run.id} data-status={status}>
+      <div className="page-head">
+        <h1>
+          Run <span className="mono subtle">{run.id}</span>
+        </h1>
+        <span className={`status big status-${status}`} data-testid="run-status">
+          {status}
+        </span>
+        {!runEnded(run.status) && (
+          <span className="live" title="Updated as the run changes (WatchRun)">
+            {watch.retrying ? "reconnecting" : "live"}
+          </span>
+        )}
+      </div>
+      {watch.retrying && watch.error !== undefined && (
+        <p className="notice warn">Lost the live stream ({errorText(watch.error)}); reconnecting…</p>
+      )}
+      <div className="card">
+        <dl className="facts wide">
+          <dt>Workflow</dt>
+          <dd>
+            <Link to={`/workflows/${encodeURIComponent(run.workflow)}`}>{run.workflow}</Link>{" "}
+            <span className="muted">version {run.workflowVersion}</span>
+          </dd>
+          <dt>Trigger</dt>
+          <dd>
+            {triggerName(run.trigger)}
+            {run.eventId && (
+              <>
+                {" "}
+                by event{" "}
+                <Link to={`/events/${run.eventId}`} className="mono">
+                  {run.eventId}
+                </Link>
+              </>
+            )}
+            {run.replayOf && (
+              <>
+                {" "}
+                of run <RunLink id={run.replayOf} />
+              </>
+            )}
+          </dd>
+          <dt>Created</dt>
+          <dd>{formatTime(run.createdAt)}</dd>
+          <dt>Finished</dt>
+          <dd>{formatTime(run.finishedAt)}</dd>
+          <dt>Duration</dt>
+          <dd>{span(run.createdAt, run.finishedAt, now)}</dd>
+          {run.scheduledAt && (
+            <>
+              <dt>Scheduled for</dt>
+              <dd>{formatTime(run.scheduledAt)}</dd>
+            </>
+          )}
+          {run.concurrencyKey && (
+            <>
+              <dt>Concurrency key</dt>
+              <dd className="mono">{run.concurrencyKey}</dd>
+            </>
+          )}
+          <dt>Priority</dt>
+          <dd>{run.priority}</dd>
+        </dl>
+        {run.error && <p className="notice error-text">{run.error}</p>}
+        <Actions run={run} onChanged={setRun} />
+      </div>
+      <div className="card">
+        <div className="card-head">
+          <h2>Tasks</h2>
+          <span className="muted">Select a task to see its attempts, worker, input and output.</span>
+        </div>
+        <Dag run={run} selected={task?.name ?? ""} onSelect={setSelected} />
+      </div>
+      {task ? (
+        <TaskDetail run={run} task={task} now={now} />
+      ) : (
+        <div className="card muted">Select a task in the graph above.</div>
+      )}
+      <details className="card">
+        <summary>Run input</summary>
+        <Json value={run.input ?? {}} />
+      </details>
+    </section>
+  );
+}
