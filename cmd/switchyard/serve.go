@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/switchyard/switchyard/service/metrics"
 	"github.com/switchyard/switchyard/service/server"
 	"github.com/switchyard/switchyard/service/store"
+	"github.com/switchyard/switchyard/web"
 )
 
 // storeFlags are the flags that choose and bound the database.
@@ -84,6 +86,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	retention := fs.Duration("retention", engine.DefaultRetention, "how long ended runs (with their tasks), events and replay records are kept, and so the shortest time an idempotency key deduplicates; 0 keeps everything")
 	retentionInterval := fs.Duration("retention-interval", time.Minute, "how often history older than --retention is pruned")
 	secretKeyFlag := fs.String("secret-key", "", "base64 of 32 random bytes that seal stored webhook secrets; with SQLite, kept in --data-dir when not given")
+	dashboard := fs.Bool("dashboard", true, "serve the web dashboard at / (GET and HEAD of every path the API does not use); --dashboard=false serves only the API")
 	metricsAddr := fs.String("metrics-addr", "", "also serve /metrics, without authentication, on this address (keep it private); /metrics on --addr needs an admin token")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -150,7 +153,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	defer stopEngine()
 	eng.Start(engineCtx)
 	health := server.NewHealth(st, log)
-	h, err := server.Handler(server.Config{
+	cfg := server.Config{
 		Health:      health,
 		Store:       st,
 		Engine:      eng,
@@ -158,7 +161,11 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		Logger:      log,
 		CORSOrigins: splitList(*corsOrigins),
 		Metrics:     mtr,
-	})
+	}
+	if *dashboard {
+		cfg.Dashboard = web.Assets()
+	}
+	h, err := server.Handler(cfg)
 	if err != nil {
 		return err
 	}
@@ -187,6 +194,9 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stdout, "metrics (no authentication) on http://%s%s\n", maddr, server.MetricsPath)
 	}
 	fmt.Fprintf(stdout, "switchyard listening on %s://%s (%s)\n", scheme, ln.Addr(), database)
+	if *dashboard {
+		fmt.Fprintf(stdout, "dashboard on %s://%s/\n", scheme, browserAddr(ln.Addr()))
+	}
 	log.Info("serving", "addr", ln.Addr().String(), "database", database)
 
 	serveErr := make(chan error, 1)
@@ -240,6 +250,15 @@ func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger) (bound net.
 	}()
 	log.Info("serving metrics", "addr", ln.Addr().String(), "path", server.MetricsPath)
 	return ln.Addr(), func() { _ = srv.Close() }, nil
+}
+
+// browserAddr returns addr for a URL a browser can open: a wildcard listener
+// (0.0.0.0, [::]) is reached on localhost.
+func browserAddr(addr net.Addr) string {
+	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		return net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
+	}
+	return addr.String()
 }
 
 func splitList(s string) []string {

@@ -2,12 +2,13 @@
 // behind the same interceptor chain (tracing, request id and logging, panic recovery,
 // authentication and rate limits, validation), the REST routes transcoded onto
 // those same handlers by Vanguard, health (gRPC and /healthz, /readyz), server
-// reflection and CORS. It also builds the [http.Server] with its limits, timeouts and
-// unencrypted HTTP/2.
+// reflection, CORS and the web dashboard. It also builds the [http.Server] with
+// its limits, timeouts and unencrypted HTTP/2.
 package server
 
 import (
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -59,6 +60,11 @@ type Config struct {
 	// RateLimits are the rate limits of each role's tokens where a tenant
 	// sets none; a role it does not list gets its [auth.DefaultRateLimit].
 	RateLimits map[string]auth.Rate
+	// Dashboard is the built web dashboard (web.Assets), served without
+	// authentication to GET and HEAD requests at / and at every other path that
+	// is not the API's, with index.html for the app's own routes; nil serves
+	// none. It holds no data: each of its API calls carries the user's token.
+	Dashboard fs.FS
 }
 
 // Handler returns the server's whole HTTP surface.
@@ -144,15 +150,20 @@ func Handler(cfg Config) (http.Handler, error) {
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 
 	corsMiddleware := cors.New(cors.Options{
-		AllowedOrigins: cfg.CORSOrigins,
-		AllowedMethods: connectcors.AllowedMethods(),
-		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization", service.RequestIDHeader),
-		ExposedHeaders: append(connectcors.ExposedHeaders(), service.RequestIDHeader, "Retry-After"),
-		MaxAge:         7200,
+		AllowedOrigins:  cfg.CORSOrigins,
+		AllowOriginFunc: noOtherOrigin(cfg.CORSOrigins),
+		AllowedMethods:  connectcors.AllowedMethods(),
+		AllowedHeaders:  append(connectcors.AllowedHeaders(), "Authorization", service.RequestIDHeader),
+		ExposedHeaders:  append(connectcors.ExposedHeaders(), service.RequestIDHeader, "Retry-After"),
+		MaxAge:          7200,
 	})
+	var routes http.Handler = mux
+	if cfg.Dashboard != nil {
+		routes = withDashboard(mux, cfg.Dashboard)
+	}
 	// The body limit sits above the message limit so that an oversize message
 	// gets Connect's precise resource_exhausted; this bounds what is read at all.
-	return http.MaxBytesHandler(corsMiddleware.Handler(mux), limit+(1<<20)), nil
+	return http.MaxBytesHandler(corsMiddleware.Handler(routes), limit+(1<<20)), nil
 }
 
 // NewHTTPServer returns an http.Server for h with Switchyard's limits and
@@ -195,4 +206,14 @@ func restJSON(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// noOtherOrigin is the CORS origin check for an empty origins list, which
+// allows no other origin (rs/cors would read it as every origin); nil, so that
+// the list decides, when origins are given.
+func noOtherOrigin(origins []string) func(string) bool {
+	if len(origins) > 0 {
+		return nil
+	}
+	return func(string) bool { return false }
 }

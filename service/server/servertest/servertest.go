@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -58,6 +59,10 @@ type Options struct {
 	// role's limit [Unlimited], so that tests and benchmarks measure the
 	// server rather than the limiter. Tenants' own limits apply either way.
 	RateLimits map[string]auth.Rate
+	// CORSOrigins are the browser origins the server allows besides its own.
+	CORSOrigins []string
+	// Dashboard is served as the web dashboard; nil serves none.
+	Dashboard fs.FS
 }
 
 // Server is a running test server.
@@ -119,6 +124,8 @@ func Start(t testing.TB, eng storetest.Engine, opts Options) *Server {
 		RateLimits:     rateLimits(opts.RateLimits),
 
 		MaxRequestBytes: opts.MaxRequestBytes,
+		CORSOrigins:     opts.CORSOrigins,
+		Dashboard:       opts.Dashboard,
 	})
 	if err != nil {
 		t.Fatal(err)
