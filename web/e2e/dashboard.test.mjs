@@ -313,6 +313,36 @@ e2e('signing out clears the session', async () => {
   assert.equal(await page.locator(tid('run-row')).count(), 0, 'no runs shown when signed out');
 });
 
+e2e('a dashboard on another origin reaches the server through CORS', async () => {
+  // The same dashboard files, loaded from http://localhost:PORT, pointed at the
+  // API on http://127.0.0.1:PORT: every call is cross-origin, and the browser
+  // hands the page only answers that allow its origin (Playwright does not
+  // show the preflights themselves).
+  const api = new URL(stack.baseURL);
+  const elsewhere = `http://localhost:${api.port}`;
+  const other = await stack.newPage(elsewhere);
+  const calls = [];
+  other.on('response', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith('/switchyard.v1.')) calls.push({ origin: u.origin, method: r.request().method(), status: r.status(), allow: r.headers()['access-control-allow-origin'] });
+  });
+  try {
+    await other.goto('/signin');
+    await other.locator(tid('server-input')).fill(stack.baseURL);
+    await other.locator(tid('token-input')).fill(stack.token);
+    await other.locator(tid('signin-submit')).click();
+    await other.locator(tid('nav-runs')).waitFor();
+    await other.locator(tid('run-row', { 'data-workflow': 'demo.order' })).first().waitFor();
+    assert.ok(calls.length > 0, 'the dashboard called the API');
+    for (const c of calls) {
+      assert.equal(c.origin, api.origin, `${c.method} went to the server named on the sign-in page`);
+      assert.equal(c.allow, elsewhere, `${c.method} ${c.status}: Access-Control-Allow-Origin`);
+    }
+  } finally {
+    await other.context().close();
+  }
+});
+
 e2e('every call of the dashboard to the API was gRPC-Web', async (t) => {
   const calls = apiRequests.filter((r) => r.method() !== 'OPTIONS');
   assert.ok(calls.length > 0, 'the dashboard called the API');

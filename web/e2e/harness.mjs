@@ -67,6 +67,9 @@ export class Stack {
     const server = this.#spawn('server', join(this.#tmp, 'switchyard'), [
       'serve', '--addr', '127.0.0.1:0', '--data-dir', join(this.#tmp, 'data'),
       '--admin-token', this.token, '--retention', '0', '--log-level', 'debug',
+      // The dashboard loaded from http://localhost:PORT is another origin than
+      // the API at http://127.0.0.1:PORT: the cross-origin test uses that.
+      '--cors-origins', 'http://localhost:*',
     ]);
     // With port 0 the kernel picks a free port; serve prints the address it got.
     const m = await server.waitForOutput(/switchyard listening on (http:\/\/[^\s]+)/, waitTimeout);
@@ -97,10 +100,11 @@ export class Stack {
 
   /**
    * Opens a page of the dashboard in a fresh context (viewport 1280×800,
-   * relative URLs against the server) that records its console into the log.
+   * relative URLs against baseURL, the server by default) that records its
+   * console into the log.
    */
-  async newPage() {
-    const context = await this.browser.newContext({ baseURL: this.baseURL, viewport: { width: 1280, height: 800 } });
+  async newPage(baseURL = this.baseURL) {
+    const context = await this.browser.newContext({ baseURL, viewport: { width: 1280, height: 800 } });
     context.setDefaultTimeout(waitTimeout);
     const page = await context.newPage();
     page.on('console', (m) => this.browserLog.push(`${new Date().toISOString()} console.${m.type()}: ${m.text()}`));
