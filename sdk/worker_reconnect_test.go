@@ -128,3 +128,63 @@ func (f *flakyListen) count(procedure string) int {
 	defer f.mu.Unlock()
 	return f.calls[procedure]
 }
+
+// TestWorkerRunsAHeldAttemptOnce breaks the worker's stream while it runs an
+// attempt. The server sends the attempt again on the new stream (it cannot
+// know whether an assignment written as a stream ends arrived); the worker,
+// already running it, ignores the repeat, and the handler runs once.
+func TestWorkerRunsAHeldAttemptOnce(t *testing.T) {
+	t.Parallel()
+	for _, eng := range storetest.Engines(t) {
+		t.Run(eng.Name, func(t *testing.T) {
+			t.Parallel()
+			srv := servertest.Start(t, eng, servertest.Options{})
+			flaky := &flakyListen{next: servertest.HTTP2Client().Transport, calls: map[string]int{}}
+			c := sdk.NewClient(srv.URL, sdk.WithToken(servertest.AdminToken), sdk.WithHTTPClient(&http.Client{Transport: flaky}), fastRetry)
+			logs := &servertest.LogSink{}
+			w := sdk.NewWorker(c, sdk.WorkerConfig{Name: "holding", Logger: logs.Logger(slog.LevelDebug)})
+			w.Workflow(&switchyardv1.WorkflowSpec{
+				Name: "hold", OnEvents: []string{"hold.start"},
+				Tasks: []*switchyardv1.TaskSpec{{Name: "slow", Action: "test.slow"}},
+			})
+			var mu sync.Mutex
+			runs := 0
+			started, release := make(chan struct{}, 4), make(chan struct{})
+			w.Handle("test.slow", func(ctx context.Context, _ *sdk.Task) (map[string]any, error) {
+				mu.Lock()
+				runs++
+				mu.Unlock()
+				started <- struct{}{}
+				select {
+				case <-release:
+					return map[string]any{"done": true}, nil
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+			})
+			s := &workerSetup{client: c, worker: w, name: "holding"}
+			stop := s.run(t)
+			runID := pushOne(t, c, "hold.start", nil)
+			<-started
+
+			flaky.breakStream(false)
+			for deadline := time.Now().Add(30 * time.Second); len(logs.Lines(t, "ignoring a repeated assignment")) == 0; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("after 30s (%d Listen calls): the new stream did not carry the running attempt again",
+						flaky.count(switchyardv1connect.WorkerServiceListenProcedure))
+				}
+			}
+			close(release)
+			run := watch(t, c, runID)
+			mu.Lock()
+			got := runs
+			mu.Unlock()
+			if run.GetStatus() != switchyardv1.RunStatus_RUN_STATUS_SUCCEEDED || got != 1 {
+				t.Errorf("run ended %v with the handler run %d times, want SUCCEEDED and once", run.GetStatus(), got)
+			}
+			if err := stop(); err != nil {
+				t.Errorf("Run returned %v, want nil", err)
+			}
+		})
+	}
+}

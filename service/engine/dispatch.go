@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -37,6 +38,7 @@ type Assignment struct {
 
 	runTraceParent string     // the run's, the parent of the assignment's span
 	span           trace.Span // the assignment's, until sent or handed back
+	held           bool       // sent again to a new stream: the worker may run it already
 }
 
 // Cancellation tells a worker to stop an attempt.
@@ -299,6 +301,7 @@ func (e *Engine) Listen(ctx context.Context, tenantID, workerID string, send fun
 	e.disp.conns[workerID] = c
 	e.disp.mu.Unlock()
 	e.log.InfoContext(ctx, "worker connected", "worker_id", workerID)
+	e.resendHeld(ctx, c)
 
 	var unsent *Message // taken from the queue, but its send failed
 	defer func() {
@@ -312,6 +315,9 @@ func (e *Engine) Listen(ctx context.Context, tenantID, workerID string, send fun
 		if unsent != nil && unsent.Assignment != nil {
 			left = append(left, unsent)
 		}
+		// An attempt sent again may be running on the worker: it stays the
+		// worker's, and is sent again on its next stream.
+		left = slices.DeleteFunc(left, func(m *Message) bool { return m.Assignment.held })
 		e.handBack(context.WithoutCancel(ctx), c, left)
 		e.workerGone(context.WithoutCancel(ctx), c)
 	}()
@@ -345,6 +351,37 @@ func (e *Engine) Listen(ctx context.Context, tenantID, workerID string, send fun
 				return err
 			}
 		}
+	}
+}
+
+// resendHeld queues again, first on a new stream, every attempt its worker
+// holds. An assignment written to a stream just before it ended (the server
+// draining, the network failing) may never have reached the worker, which
+// would wait for it in vain until its lease ran out; a worker ignores an
+// assignment of an attempt it runs already.
+func (e *Engine) resendHeld(ctx context.Context, c *workerConn) {
+	var msgs []*Message
+	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
+		held, err := q.TaskListHeld(ctx, c.tenantID, c.workerID)
+		if err != nil || len(held) == 0 {
+			return err
+		}
+		msgs, err = assignments(ctx, q, c.tenantID, held)
+		return err
+	})
+	if err != nil {
+		// The attempts stay the worker's; one that never arrived waits for its lease.
+		e.log.WarnContext(ctx, "held attempts not sent again", "worker_id", c.workerID, "error", err.Error())
+		return
+	}
+	for _, m := range msgs {
+		m.Assignment.held = true
+	}
+	if refused := c.enqueue(msgs); len(refused) > 0 {
+		e.log.WarnContext(ctx, "held attempts not sent again: the stream's buffer is full", "worker_id", c.workerID, "tasks", len(refused))
+	}
+	if len(msgs) > 0 {
+		e.log.InfoContext(ctx, "held attempts sent again", "worker_id", c.workerID, "tasks", len(msgs))
 	}
 }
 

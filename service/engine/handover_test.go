@@ -94,3 +94,89 @@ func TestUndeliveredAssignmentsGoBack(t *testing.T) {
 		})
 	}
 }
+
+// TestHeldAttemptsSentAgain gives a worker an attempt, ends its stream as if
+// the assignment had been lost with it, and opens a new one: the new stream
+// carries the attempt again (same task and attempt) before any new claim. A
+// stream that breaks while sending such an attempt again leaves it the
+// worker's, instead of handing it back to the queue.
+func TestHeldAttemptsSentAgain(t *testing.T) {
+	for _, eng := range storetest.Engines(t) {
+		t.Run(eng.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			e := New(Config{Store: eng.Open(t, store.Config{})})
+			tenant := store.DefaultTenant
+			spec := WorkflowSpec{Name: "w", Tasks: []TaskSpec{{Name: "t", Action: "act"}}}
+			if _, _, err := e.PutWorkflow(ctx, tenant, spec); err != nil {
+				t.Fatal(err)
+			}
+			runID, _, err := e.RunWorkflow(ctx, tenant, "w", RunInput{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			workerID, _, err := e.RegisterWorker(ctx, tenant, "w1", []string{"act"}, 2, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// listen opens a stream whose assignments arrive on the returned
+			// channel; send answers each with sendErr.
+			listen := func(sendErr error) (<-chan *Assignment, <-chan error, context.CancelFunc) {
+				lctx, stop := context.WithCancel(ctx)
+				got := make(chan *Assignment, 4)
+				ended := make(chan error, 1)
+				opened := make(chan struct{})
+				go func() {
+					ended <- e.Listen(lctx, tenant, workerID, func(m *Message) error {
+						switch {
+						case m.Keepalive:
+							select {
+							case <-opened:
+							default:
+								close(opened)
+							}
+						case m.Assignment != nil:
+							got <- m.Assignment
+							return sendErr
+						}
+						return nil
+					})
+				}()
+				<-opened
+				return got, ended, stop
+			}
+
+			first, firstEnded, stopFirst := listen(nil)
+			e.dispatchOnce(ctx)
+			a := <-first
+			stopFirst()
+			<-firstEnded
+
+			second, _, stopSecond := listen(nil)
+			select {
+			case again := <-second:
+				if again.TaskID != a.TaskID || again.Attempt != a.Attempt || again.RunID != runID {
+					t.Fatalf("the new stream sent task %s attempt %d, want task %s attempt %d again", again.TaskID, again.Attempt, a.TaskID, a.Attempt)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("the new stream did not send the held attempt %s/%d again", a.TaskID, a.Attempt)
+			}
+			stopSecond()
+
+			broken := errors.New("stream broke")
+			third, thirdEnded, stopThird := listen(broken)
+			defer stopThird()
+			<-third
+			if err := <-thirdEnded; !errors.Is(err, broken) {
+				t.Fatalf("listen ended with %v, want the send error", err)
+			}
+			run, err := e.GetRun(ctx, tenant, runID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if task := run.Tasks[0]; task.Status != store.TaskRunning || task.Attempt != a.Attempt || task.WorkerID != workerID {
+				t.Errorf("task after a failed send of the held attempt: %s, attempt %d, worker %q; want running, attempt %d, worker %s", task.Status, task.Attempt, task.WorkerID, a.Attempt, workerID)
+			}
+		})
+	}
+}

@@ -131,6 +131,18 @@ func (q Q) TaskHandBack(ctx context.Context, t *Task) (bool, error) {
 	return n == 1, err
 }
 
+// TaskListHeld returns the running attempts a worker holds, oldest first.
+func (q Q) TaskListHeld(ctx context.Context, tenantID, workerID string) ([]*Task, error) {
+	var tasks []*Task
+	err := q.db.NewSelect().Model(&tasks).
+		Where("task.tenant_id = ? AND task.worker_id = ? AND task.status = ?", tenantID, workerID, TaskRunning).
+		OrderExpr("task.started_at, task.id").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list tasks held by worker %s: %w", workerID, err)
+	}
+	return tasks, nil
+}
+
 // TaskClaimParams says what a worker can take.
 type TaskClaimParams struct {
 	TenantID string

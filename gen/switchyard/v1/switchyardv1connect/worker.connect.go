@@ -56,6 +56,10 @@ type WorkerServiceClient interface {
 	RegisterWorker(context.Context, *connect.Request[v1.RegisterWorkerRequest]) (*connect.Response[v1.RegisterWorkerResponse], error)
 	// Listen streams task assignments and cancellations to a registered worker
 	// until it disconnects. Keep-alives come while there is nothing to send.
+	// A new stream first carries again every attempt the worker holds (assigned,
+	// not yet reported), since an assignment sent as the previous stream ended
+	// may never have arrived: a worker ignores an assignment of an attempt it
+	// runs already.
 	Listen(context.Context, *connect.Request[v1.ListenRequest]) (*connect.ServerStreamForClient[v1.ListenResponse], error)
 	// Heartbeat tells the server the worker is alive and still running its tasks.
 	Heartbeat(context.Context, *connect.Request[v1.HeartbeatRequest]) (*connect.Response[v1.HeartbeatResponse], error)
@@ -170,6 +174,10 @@ type WorkerServiceHandler interface {
 	RegisterWorker(context.Context, *connect.Request[v1.RegisterWorkerRequest]) (*connect.Response[v1.RegisterWorkerResponse], error)
 	// Listen streams task assignments and cancellations to a registered worker
 	// until it disconnects. Keep-alives come while there is nothing to send.
+	// A new stream first carries again every attempt the worker holds (assigned,
+	// not yet reported), since an assignment sent as the previous stream ended
+	// may never have arrived: a worker ignores an assignment of an attempt it
+	// runs already.
 	Listen(context.Context, *connect.Request[v1.ListenRequest], *connect.ServerStream[v1.ListenResponse]) error
 	// Heartbeat tells the server the worker is alive and still running its tasks.
 	Heartbeat(context.Context, *connect.Request[v1.HeartbeatRequest]) (*connect.Response[v1.HeartbeatResponse], error)

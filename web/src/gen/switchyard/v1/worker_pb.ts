@@ -644,6 +644,10 @@ export const WorkerService: GenService<{
   /**
    * Listen streams task assignments and cancellations to a registered worker
    * until it disconnects. Keep-alives come while there is nothing to send.
+   * A new stream first carries again every attempt the worker holds (assigned,
+   * not yet reported), since an assignment sent as the previous stream ended
+   * may never have arrived: a worker ignores an assignment of an attempt it
+   * runs already.
    *
    * @generated from rpc switchyard.v1.WorkerService.Listen
    */
