@@ -113,11 +113,19 @@ func (e *Engine) GetWebhook(ctx context.Context, tenantID, id string) (*Webhook,
 	return webhookFromRow(row), nil
 }
 
+// webhookRow reads a tenant's webhook.
 func (e *Engine) webhookRow(ctx context.Context, tenantID, id string) (*store.Webhook, error) {
+	return e.readWebhook(ctx, id, func(ctx context.Context, q store.Q) (*store.Webhook, error) {
+		return q.WebhookGet(ctx, tenantID, id)
+	})
+}
+
+// readWebhook reads the webhook id with get.
+func (e *Engine) readWebhook(ctx context.Context, id string, get func(context.Context, store.Q) (*store.Webhook, error)) (*store.Webhook, error) {
 	var row *store.Webhook
 	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
 		var err error
-		row, err = q.WebhookGet(ctx, tenantID, id)
+		row, err = get(ctx, q)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -284,7 +292,10 @@ type webhookCache struct {
 
 // WebhookTarget returns the webhook's tenant, verifier and compiled expressions.
 func (e *Engine) WebhookTarget(ctx context.Context, id string) (*WebhookTarget, error) {
-	row, err := e.webhookRow(ctx, "", id)
+	// The receiver's request names only the webhook, which names its tenant.
+	row, err := e.readWebhook(ctx, id, func(ctx context.Context, q store.Q) (*store.Webhook, error) {
+		return q.WebhookGetAnyTenant(ctx, id)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -268,6 +268,37 @@ func TestWebhookDeliveryPrune(t *testing.T) {
 	})
 }
 
+// TestWebhookGetByTenant reads a webhook by its own tenant (found), by another
+// tenant and by an empty tenant (not found: only WebhookGetAnyTenant, the
+// receiver's lookup, looks across tenants).
+func TestWebhookGetByTenant(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, eng storetest.Engine) {
+		st := eng.Open(t, store.Config{})
+		ctx := context.Background()
+		err := st.Write(ctx, func(ctx context.Context, q store.Q) error {
+			return q.WebhookInsert(ctx, &store.Webhook{ID: "wh", TenantID: store.DefaultTenant, Settings: "{}", CreatedAt: 1, UpdatedAt: 1})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = st.Read(ctx, func(ctx context.Context, q store.Q) error {
+			for _, tenant := range []string{"other", ""} {
+				if w, err := q.WebhookGet(ctx, tenant, "wh"); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("WebhookGet by tenant %q: %v, %v; want ErrNotFound", tenant, w, err)
+				}
+			}
+			if w, err := q.WebhookGet(ctx, store.DefaultTenant, "wh"); err != nil || w.ID != "wh" {
+				t.Errorf("WebhookGet by its tenant: %v, %v; want it", w, err)
+			}
+			if w, err := q.WebhookGetAnyTenant(ctx, "wh"); err != nil || w.TenantID != store.DefaultTenant {
+				t.Errorf("WebhookGetAnyTenant: %v, %v; want it, with its tenant", w, err)
+			}
+			return nil
+		})
+	})
+}
+
 // TestConcurrentMigrations migrates one empty Postgres schema from several
 // stores at once, as servers starting together do: each succeeds.
 func TestConcurrentMigrations(t *testing.T) {

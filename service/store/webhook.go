@@ -41,12 +41,22 @@ func (q Q) WebhookInsert(ctx context.Context, w *Webhook) error {
 	return nil
 }
 
-// WebhookGet returns a webhook by id; an empty tenantID matches any tenant (the
-// receiver learns the tenant from the webhook).
+// WebhookGet returns a tenant's webhook by id. An empty tenantID matches no
+// webhook: only [Q.WebhookGetAnyTenant] looks across tenants.
 func (q Q) WebhookGet(ctx context.Context, tenantID, id string) (*Webhook, error) {
+	return q.webhookGet(ctx, id, tenantID, true)
+}
+
+// WebhookGetAnyTenant returns a webhook by id, whatever its tenant: the
+// receiver learns the tenant from the webhook.
+func (q Q) WebhookGetAnyTenant(ctx context.Context, id string) (*Webhook, error) {
+	return q.webhookGet(ctx, id, "", false)
+}
+
+func (q Q) webhookGet(ctx context.Context, id, tenantID string, byTenant bool) (*Webhook, error) {
 	w := new(Webhook)
 	sel := q.db.NewSelect().Model(w).Where("id = ?", id)
-	if tenantID != "" {
+	if byTenant {
 		sel.Where("tenant_id = ?", tenantID)
 	}
 	if err := sel.Scan(ctx); err != nil {
