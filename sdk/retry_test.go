@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -171,6 +172,29 @@ func TestRetryUsesOneIdempotencyKey(t *testing.T) {
 					}
 					if got := runIDs(runs.GetRuns()); len(got) != 1 || got[0] != res.GetRun().GetId() {
 						t.Errorf("replay runs = %v, want exactly %s", got, res.GetRun().GetId())
+					}
+				})
+
+				t.Run("register-worker", func(t *testing.T) {
+					c, lose := newClient(switchyardv1connect.WorkerServiceRegisterWorkerProcedure)
+					name := "retry-register-" + p.String()
+					w := sdk.NewWorker(c, sdk.WorkerConfig{Name: name, Logger: slog.New(slog.DiscardHandler)})
+					w.Handle("retry.noop", func(context.Context, *sdk.Task) (map[string]any, error) { return nil, nil })
+					stop := (&workerSetup{client: plain, worker: w, name: name}).run(t)
+					defer func() { _ = stop() }()
+					lose.check(t, 2)
+					workers, err := plain.ListWorkers(ctx, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var named []string
+					for _, w := range workers.GetWorkers() {
+						if w.GetName() == name {
+							named = append(named, w.GetId())
+						}
+					}
+					if len(named) != 1 {
+						t.Errorf("workers named %s: %v, want one (the retried registration's)", name, named)
 					}
 				})
 			})

@@ -197,12 +197,15 @@ func (w *Worker) handler(action string) TaskFunc {
 }
 
 // register registers the worker and records its id and heartbeat interval.
+// Its retries share one idempotency key, so a registration whose answer was
+// lost does not leave a second worker behind.
 func (w *Worker) register(ctx context.Context) error {
 	req := &switchyardv1.RegisterWorkerRequest{
-		Name:    w.cfg.Name,
-		Actions: w.actions(),
-		Slots:   int32(w.cfg.Slots),
-		Labels:  w.cfg.Labels,
+		Name:           w.cfg.Name,
+		Actions:        w.actions(),
+		Slots:          int32(w.cfg.Slots),
+		Labels:         w.cfg.Labels,
+		IdempotencyKey: newIdempotencyKey(),
 	}
 	var res *connect.Response[switchyardv1.RegisterWorkerResponse]
 	err := retry(ctx, w.client.retry, func(ctx context.Context) (err error) {

@@ -33,7 +33,9 @@ func (s *WorkerService) RegisterWorker(ctx context.Context, req *connect.Request
 		return nil, err
 	}
 	m := req.Msg
-	id, interval, err := s.engine.RegisterWorker(ctx, tenant, m.GetName(), m.GetActions(), m.GetSlots(), m.GetLabels())
+	id, interval, err := s.engine.RegisterWorker(ctx, tenant, engine.RegisterWorkerParams{
+		Name: m.GetName(), Actions: m.GetActions(), Slots: m.GetSlots(), Labels: m.GetLabels(), IdempotencyKey: m.GetIdempotencyKey(),
+	})
 	if err != nil {
 		return nil, err
 	}

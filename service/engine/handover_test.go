@@ -33,7 +33,7 @@ func TestUndeliveredAssignmentsGoBack(t *testing.T) {
 				}
 				runs = append(runs, id)
 			}
-			workerID, _, err := e.RegisterWorker(ctx, tenant, "w1", []string{"act"}, 3, nil)
+			workerID, _, err := e.RegisterWorker(ctx, tenant, RegisterWorkerParams{Name: "w1", Actions: []string{"act"}, Slots: 3})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -115,7 +115,7 @@ func TestHeldAttemptsSentAgain(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			workerID, _, err := e.RegisterWorker(ctx, tenant, "w1", []string{"act"}, 2, nil)
+			workerID, _, err := e.RegisterWorker(ctx, tenant, RegisterWorkerParams{Name: "w1", Actions: []string{"act"}, Slots: 2})
 			if err != nil {
 				t.Fatal(err)
 			}

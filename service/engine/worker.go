@@ -26,21 +26,46 @@ type Worker struct {
 }
 
 // RegisterWorker stores a worker and returns its id and heartbeat interval.
-func (e *Engine) RegisterWorker(ctx context.Context, tenantID, name string, actions []string, slots int32, labels map[string]string) (string, time.Duration, error) {
-	if slots == 0 {
-		slots = DefaultSlots
+func (e *Engine) RegisterWorker(ctx context.Context, tenantID string, p RegisterWorkerParams) (string, time.Duration, error) {
+	if p.Slots == 0 {
+		p.Slots = DefaultSlots
 	}
-	if labels == nil {
-		labels = map[string]string{}
+	if p.Labels == nil {
+		p.Labels = map[string]string{}
 	}
-	actionsJSON, _ := canonicalJSON(actions)
-	labelsJSON, _ := canonicalJSON(labels)
+	actionsJSON, _ := canonicalJSON(p.Actions)
+	labelsJSON, _ := canonicalJSON(p.Labels)
 	now := micros(e.now())
-	w := &store.Worker{ID: newID(), TenantID: tenantID, Name: name, Actions: actionsJSON, Slots: slots, Labels: labelsJSON, LastHeartbeatAt: now, CreatedAt: now}
-	if err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error { return q.WorkerInsert(ctx, w) }); err != nil {
+	w := &store.Worker{ID: newID(), TenantID: tenantID, Name: p.Name, Actions: actionsJSON, Slots: p.Slots, Labels: labelsJSON,
+		LastHeartbeatAt: now, CreatedAt: now, IdempotencyKey: p.IdempotencyKey}
+	var stored *store.Worker
+	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) (err error) {
+		stored, err = q.WorkerInsertOnce(ctx, w)
+		return err
+	})
+	if err != nil {
 		return "", 0, fmt.Errorf("register worker: %w", err)
 	}
-	return w.ID, e.cfg.HeartbeatInterval, nil
+	if stored.Name != w.Name || stored.Actions != w.Actions || stored.Slots != w.Slots || stored.Labels != w.Labels {
+		return "", 0, &Error{
+			Kind:    KindAlreadyExists,
+			Message: fmt.Sprintf("idempotency key %q was already used to register worker %s, with another name, actions, slots or labels", p.IdempotencyKey, stored.ID),
+			Details: map[string]string{"idempotency_key": p.IdempotencyKey},
+		}
+	}
+	return stored.ID, e.cfg.HeartbeatInterval, nil
+}
+
+// RegisterWorkerParams describes a worker to register.
+type RegisterWorkerParams struct {
+	Name    string
+	Actions []string
+	// Slots is how many tasks it runs at once; 0 means DefaultSlots.
+	Slots  int32
+	Labels map[string]string
+	// IdempotencyKey, when set, makes a repeat of the registration return the
+	// same worker.
+	IdempotencyKey string
 }
 
 // Heartbeat records that a worker is alive.

@@ -22,6 +22,9 @@ type Worker struct {
 	CreatedAt       int64  `bun:"created_at"`
 	// StreamID names the worker's latest Listen stream, on whichever server.
 	StreamID string `bun:"stream_id"`
+	// IdempotencyKey, when set, is unique in the tenant: a registration
+	// repeated with it finds this worker.
+	IdempotencyKey string `bun:"idempotency_key"`
 }
 
 // WorkerInsert stores a worker.
@@ -30,6 +33,27 @@ func (q Q) WorkerInsert(ctx context.Context, w *Worker) error {
 		return fmt.Errorf("insert worker: %w", translate(err))
 	}
 	return nil
+}
+
+// WorkerInsertOnce stores a worker unless the tenant has one with its
+// idempotency key already, and returns the one stored: w, or the earlier one.
+func (q Q) WorkerInsertOnce(ctx context.Context, w *Worker) (*Worker, error) {
+	if w.IdempotencyKey == "" {
+		return w, q.WorkerInsert(ctx, w)
+	}
+	res, err := q.db.NewInsert().Model(w).On("CONFLICT DO NOTHING").Exec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("insert worker: %w", translate(err))
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return w, err
+	}
+	earlier := new(Worker)
+	err = q.db.NewSelect().Model(earlier).Where("tenant_id = ? AND idempotency_key = ?", w.TenantID, w.IdempotencyKey).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("get worker by idempotency key: %w", translate(err))
+	}
+	return earlier, nil
 }
 
 // WorkerGet returns one worker of the tenant.

@@ -52,7 +52,10 @@ const (
 
 // WorkerServiceClient is a client for the switchyard.v1.WorkerService service.
 type WorkerServiceClient interface {
-	// RegisterWorker announces a worker and the actions it runs.
+	// RegisterWorker announces a worker and the actions it runs. With an
+	// `idempotency_key` the call can be retried safely: a repeat returns the
+	// same worker; the same key with a different registration is
+	// `already_exists`. Without one, each call registers another worker.
 	RegisterWorker(context.Context, *connect.Request[v1.RegisterWorkerRequest]) (*connect.Response[v1.RegisterWorkerResponse], error)
 	// Listen streams task assignments and cancellations to a registered worker
 	// until it disconnects. Keep-alives come while there is nothing to send.
@@ -170,7 +173,10 @@ func (c *workerServiceClient) ListWorkers(ctx context.Context, req *connect.Requ
 
 // WorkerServiceHandler is an implementation of the switchyard.v1.WorkerService service.
 type WorkerServiceHandler interface {
-	// RegisterWorker announces a worker and the actions it runs.
+	// RegisterWorker announces a worker and the actions it runs. With an
+	// `idempotency_key` the call can be retried safely: a repeat returns the
+	// same worker; the same key with a different registration is
+	// `already_exists`. Without one, each call registers another worker.
 	RegisterWorker(context.Context, *connect.Request[v1.RegisterWorkerRequest]) (*connect.Response[v1.RegisterWorkerResponse], error)
 	// Listen streams task assignments and cancellations to a registered worker
 	// until it disconnects. Keep-alives come while there is nothing to send.
