@@ -69,7 +69,13 @@ type Worker struct {
 	tasksMu  sync.Mutex
 	attempts map[attemptKey]*attempt
 	tasks    sync.WaitGroup
+	// The latest attempts that finished here, oldest first: the server may
+	// send an attempt again on a new stream while its report is on the way.
+	finished []attemptKey
 }
+
+// finishedKept is how many finished attempts a worker remembers.
+const finishedKept = 1024
 
 // NewWorker returns a worker that talks to the server through c.
 func NewWorker(c *Client, cfg WorkerConfig) *Worker {

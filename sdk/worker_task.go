@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,7 +84,7 @@ func (w *Worker) start(workerID string, a *switchyardv1.TaskAssignment) {
 
 	w.tasksMu.Lock()
 	defer w.tasksMu.Unlock()
-	if _, ok := w.attempts[key]; ok {
+	if _, ok := w.attempts[key]; ok || slices.Contains(w.finished, key) {
 		log.Debug("ignoring a repeated assignment")
 		return
 	}
@@ -131,6 +132,10 @@ func (w *Worker) execute(at *attempt) {
 	defer func() {
 		w.tasksMu.Lock()
 		delete(w.attempts, at.key)
+		if len(w.finished) == finishedKept {
+			w.finished = w.finished[1:]
+		}
+		w.finished = append(w.finished, at.key)
 		w.tasksMu.Unlock()
 		at.cancel(nil)
 	}()
