@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/switchyard/switchyard/service"
 )
@@ -62,7 +64,7 @@ var dashboardTypes = map[string]string{
 // patterns such as "/v1/". Other methods keep mux's 404 at unclaimed paths:
 // gRPC clients read a 404 as unimplemented.
 func withDashboard(mux *http.ServeMux, files fs.FS) http.Handler {
-	d := dashboard{files: files}
+	d := dashboard{files: files, gzipped: new(sync.Map)}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !apiPath(r.URL.Path) {
 			if _, pattern := mux.Handler(r); pattern == "" {
@@ -94,7 +96,14 @@ func apiPath(p string) bool {
 // dashboard serves the files of a built single-page app.
 type dashboard struct {
 	files fs.FS
+	// gzipped holds the gzip form of each compressible asset, made on its
+	// first request: assets never change under their name.
+	gzipped *sync.Map // name → []byte
 }
+
+// dashboardCompressible are the extensions of assets sent gzipped to clients
+// that accept it: text, which shrinks to a fraction.
+var dashboardCompressible = map[string]bool{".js": true, ".mjs": true, ".css": true, ".svg": true, ".json": true, ".map": true}
 
 // ServeHTTP answers with the file the path names, else with the app's index
 // page so that the app routes the path itself (/runs/123). A missing file
@@ -146,6 +155,17 @@ func (d dashboard) serveFile(w http.ResponseWriter, r *http.Request, name string
 	h := w.Header()
 	if strings.HasPrefix(name, dashboardAssets) {
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+		if dashboardCompressible[path.Ext(name)] {
+			h.Add("Vary", "Accept-Encoding")
+			if acceptsGzip(r) && r.Header.Get("Range") == "" {
+				zipped, err := d.gzip(name, body)
+				if err != nil {
+					return false
+				}
+				h.Set("Content-Encoding", "gzip")
+				body = bytes.NewReader(zipped)
+			}
+		}
 	} else {
 		tag, err := contentTag(body)
 		if err != nil {
@@ -180,4 +200,32 @@ func contentTag(body io.ReadSeeker) (string, error) {
 		return "", err
 	}
 	return `"` + base64.RawURLEncoding.EncodeToString(sum.Sum(nil)[:16]) + `"`, nil
+}
+
+// gzip returns the gzip form of the asset name, whose content body holds.
+func (d dashboard) gzip(name string, body io.Reader) ([]byte, error) {
+	if z, ok := d.gzipped.Load(name); ok {
+		return z.([]byte), nil
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if _, err := io.Copy(zw, body); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	d.gzipped.Store(name, buf.Bytes())
+	return buf.Bytes(), nil
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding takes gzip.
+func acceptsGzip(r *http.Request) bool {
+	for _, field := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(field), ";")
+		if strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			return strings.ReplaceAll(params, " ", "") != "q=0"
+		}
+	}
+	return false
 }

@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"compress/gzip"
 	"io"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -251,5 +253,36 @@ func TestDashboardEmbedded(t *testing.T) {
 	}
 	if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(string(index))), "<!doctype html>") {
 		t.Errorf("embedded index.html does not begin with <!doctype html>: %.80q", index)
+	}
+}
+
+// TestDashboardGzip asks for a script with and without gzip: a client that
+// accepts it gets the script gzipped (and told it varies by Accept-Encoding),
+// one that does not gets it as it is; the index page is never compressed.
+func TestDashboardGzip(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, storetest.Engines(t)[0], servertest.Options{Dashboard: testDashboard()})
+	for range 2 { // the second answer comes from the cache
+		got := do(t, servertest.HTTP1Client(), "GET", srv.URL, "/assets/index-Ab12Cd.js", "Accept-Encoding", "br, gzip")
+		if got.header.Get("Content-Encoding") != "gzip" || !slices.Contains(got.header.Values("Vary"), "Accept-Encoding") {
+			t.Fatalf("script for a gzip client: Content-Encoding %q, Vary %q; want gzip, Accept-Encoding", got.header.Get("Content-Encoding"), got.header.Values("Vary"))
+		}
+		zr, err := gzip.NewReader(strings.NewReader(got.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := io.ReadAll(zr)
+		if err != nil || string(plain) != testScript {
+			t.Errorf("gunzipped script %q, %v; want %q", plain, err, testScript)
+		}
+	}
+	for _, accept := range []string{"identity", "gzip;q=0"} {
+		got := do(t, servertest.HTTP1Client(), "GET", srv.URL, "/assets/index-Ab12Cd.js", "Accept-Encoding", accept)
+		if got.header.Get("Content-Encoding") != "" || got.body != testScript {
+			t.Errorf("script for Accept-Encoding %q: Content-Encoding %q, body %q; want the script as it is", accept, got.header.Get("Content-Encoding"), got.body)
+		}
+	}
+	if got := do(t, servertest.HTTP1Client(), "GET", srv.URL, "/", "Accept-Encoding", "gzip"); got.header.Get("Content-Encoding") != "" || got.body != testIndex {
+		t.Errorf("index for a gzip client: Content-Encoding %q, body %q; want the page as it is", got.header.Get("Content-Encoding"), got.body)
 	}
 }
