@@ -15,7 +15,7 @@ import (
 )
 
 // AdminService implements switchyard.v1.AdminService. The role table lets only
-// admins in; here operators (admins of the default tenant) reach every tenant
+// admins in, except to WhoAmI; here operators (admins of the default tenant) reach every tenant
 // and other admins their own, to which other tenants do not exist.
 type AdminService struct {
 	engine *engine.Engine
@@ -157,6 +157,21 @@ var roleName = map[switchyardv1.Role]string{
 }
 
 var roleProto = invert(roleName)
+
+// WhoAmI implements switchyard.v1.AdminService.WhoAmI.
+func (s *AdminService) WhoAmI(ctx context.Context, _ *connect.Request[switchyardv1.WhoAmIRequest]) (*connect.Response[switchyardv1.WhoAmIResponse], error) {
+	p := auth.FromContext(ctx)
+	if p == nil {
+		return nil, auth.ErrUnauthenticated
+	}
+	token, tenant, err := s.engine.WhoAmI(ctx, p.TenantID, p.TokenID)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&switchyardv1.WhoAmIResponse{
+		Token: tokenProto(token), Tenant: tenantProto(tenant), Procedures: auth.ProceduresOf(p.Role),
+	}), nil
+}
 
 func tenantProto(t *engine.Tenant) *switchyardv1.Tenant {
 	out := &switchyardv1.Tenant{Id: t.ID, Name: t.Name, CreatedAt: timestamppb.New(t.CreatedAt)}

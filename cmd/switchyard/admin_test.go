@@ -396,3 +396,27 @@ func wantErr(t *testing.T, err error, want ...string) {
 		msg = msg[i+len(w):]
 	}
 }
+
+// TestWhoAmICommand runs `switchyard whoami` with a viewer token of acme: the
+// table names the token, its role and tenant; -o json adds what it may call.
+func TestWhoAmICommand(t *testing.T) {
+	t.Parallel()
+	s := startAdmin(t, storetest.Engines(t)[0])
+	id, viewer := createToken(t, s.url, s.acmeAdmin, "--role", "viewer", "--name", "dash")
+	stdout, _, err := cliAs(t, s.url, viewer, "whoami")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ID           " + id, "TENANT       acme", "NAME         dash", "ROLE         VIEWER", "TENANT NAME  Acme Corp"} {
+		if !strings.Contains(stdout, want+"\n") {
+			t.Errorf("whoami printed\n%s\nwant a line %q", stdout, want)
+		}
+	}
+	stdout, _, err = cliAs(t, s.url, viewer, "whoami", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout, `"/switchyard.v1.RunService/ListRuns"`) || strings.Contains(stdout, "CancelRun") {
+		t.Errorf("whoami -o json printed %s; want ListRuns among the procedures and no CancelRun", stdout)
+	}
+}

@@ -51,6 +51,7 @@ commands:
                       (--role admin|producer|worker|viewer, --name, --tenant, --expires-in|--expires-at)
   tokens list         list a tenant's tokens, never their secrets (--tenant)
   tokens revoke ID    revoke a token; every server refuses it within 5 s
+  whoami              show your token, its role and tenant (-o json: also what it may call)
 
 Client commands take --server (default http://127.0.0.1:8080, or https://),
 --token, --ca-file (the CA to trust for https://) and -o text|json; as every
@@ -84,6 +85,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tenantsCommand(ctx, args[1:], stdout, stderr)
 	case "tokens":
 		return tokensCommand(ctx, args[1:], stdout, stderr)
+	case "whoami":
+		return whoamiCommand(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -152,8 +152,13 @@ func tokensRevokeCommand(ctx context.Context, args []string, stdout, stderr io.W
 		return printJSON(stdout, res.Msg)
 	}
 	fmt.Fprintln(stderr, "revoked: the token stops working on every server within 5 seconds")
-	tok := res.Msg.GetToken()
 	t := newTable(stdout)
+	tokenRows(t, res.Msg.GetToken())
+	return t.flush()
+}
+
+// tokenRows adds a token's fields to a two-column table.
+func tokenRows(t *table, tok *switchyardv1.Token) {
 	t.row("ID", tok.GetId())
 	t.row("TENANT", tok.GetTenant())
 	t.row("NAME", tok.GetName())
@@ -162,6 +167,26 @@ func tokensRevokeCommand(ctx context.Context, args []string, stdout, stderr io.W
 	t.row("LAST USED", formatTime(tok.GetLastUsedAt()))
 	t.row("EXPIRES", formatTime(tok.GetExpiresAt()))
 	t.row("REVOKED", formatTime(tok.GetRevokedAt()))
+}
+
+// whoamiCommand is `switchyard whoami`: the caller's token, its tenant, and
+// with -o json also every procedure its role may call.
+func whoamiCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cf := clientFlagSet("whoami", stderr)
+	_, c, err := cf.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	res, err := c.Admin().WhoAmI(ctx, connect.NewRequest(&switchyardv1.WhoAmIRequest{}))
+	if err != nil {
+		return explain(err)
+	}
+	if cf.json() {
+		return printJSON(stdout, res.Msg)
+	}
+	t := newTable(stdout)
+	tokenRows(t, res.Msg.GetToken())
+	t.row("TENANT NAME", res.Msg.GetTenant().GetName())
 	return t.flush()
 }
 

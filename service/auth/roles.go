@@ -41,6 +41,7 @@ var policy = map[string][]string{
 	switchyardv1connect.AdminServiceCreateTokenProcedure:  {RoleAdmin},
 	switchyardv1connect.AdminServiceListTokensProcedure:   {RoleAdmin},
 	switchyardv1connect.AdminServiceRevokeTokenProcedure:  {RoleAdmin},
+	switchyardv1connect.AdminServiceWhoAmIProcedure:       {RoleAdmin, RoleProducer, RoleWorker, RoleViewer},
 
 	switchyardv1connect.EventServicePushEventProcedure:      {RoleAdmin, RoleProducer},
 	switchyardv1connect.EventServiceBulkPushEventsProcedure: {RoleAdmin, RoleProducer},
@@ -88,6 +89,11 @@ func Procedures() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// ProceduresOf returns every procedure a token of role may call, sorted.
+func ProceduresOf(role string) []string {
+	return slices.DeleteFunc(Procedures(), func(p string) bool { return !slices.Contains(policy[p], role) })
 }
 
 // authorize refuses a call the principal's role may not make.

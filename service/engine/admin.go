@@ -172,6 +172,27 @@ func (e *Engine) CreateToken(ctx context.Context, tenantID, role, name string, e
 	return tokenFromRow(row), secret, nil
 }
 
+// WhoAmI returns the tenant's token id and the tenant.
+func (e *Engine) WhoAmI(ctx context.Context, tenantID, tokenID string) (*Token, *Tenant, error) {
+	var token *store.Token
+	var tenant *store.Tenant
+	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
+		if token, err = q.TokenGet(ctx, tenantID, tokenID); err != nil {
+			return err
+		}
+		tenant, err = q.TenantGet(ctx, tenantID)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		// The token was deleted since it was authenticated (tokens are cached).
+		return nil, nil, &Error{Kind: KindNotFound, Message: fmt.Sprintf("token %s not found", tokenID)}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("who am I: %w", err)
+	}
+	return tokenFromRow(token), tenantFromRow(tenant), nil
+}
+
 // ListTokens returns one page of the tenant's tokens, newest first.
 func (e *Engine) ListTokens(ctx context.Context, tenantID string, page Page) ([]*Token, string, error) {
 	ts, next, err := listPage(ctx, e, page, tenantID,

@@ -114,6 +114,9 @@ func FuzzListTokens(f *testing.F) {
 func FuzzRevokeToken(f *testing.F) {
 	fuzzRPCTarget(f, switchyardv1connect.AdminServiceRevokeTokenProcedure)
 }
+func FuzzWhoAmI(f *testing.F) {
+	fuzzRPCTarget(f, switchyardv1connect.AdminServiceWhoAmIProcedure)
+}
 
 // fuzzRPC is what a per-RPC target needs beyond what the API's descriptors say.
 type fuzzRPC struct {
@@ -321,6 +324,7 @@ var fuzzRPCs = map[string]fuzzRPC{
 		valid:  []proto.Message{&switchyardv1.RevokeTokenRequest{Id: fzToken}},
 		renew:  func(t testing.TB, e *fuzzEnv) { e.newToken(t) },
 	},
+	switchyardv1connect.AdminServiceWhoAmIProcedure: {valid: []proto.Message{&switchyardv1.WhoAmIRequest{}}},
 }
 
 // fuzzRPCTarget fuzzes one RPC: an input is a body and whether it is JSON.

@@ -118,6 +118,10 @@ e2e('the admin token signs in', async () => {
     assert.ok(await visible(nav), `${nav} is shown once signed in`);
   }
   assert.equal(await visible('signin-error'), false);
+  // WhoAmI names the tenant and the role.
+  await page.locator(tid('nav-role')).waitFor();
+  assert.equal(await page.locator(tid('nav-tenant')).innerText(), 'default');
+  assert.equal(await page.locator(tid('nav-role')).innerText(), 'admin');
   // Signed in, / leads to the runs.
   await page.goto('/');
   await page.waitForURL(/\/runs$/);
@@ -248,6 +252,34 @@ e2e('a running run is cancelled from its page', async () => {
   assert.match(await page.locator(tid('run-status')).innerText(), /cancelled/i);
   const { run } = await stack.api('RunService/GetRun', { id: runId });
   assert.equal(run.status, 'RUN_STATUS_CANCELLED');
+});
+
+e2e('a viewer token is offered only what a viewer may do', async () => {
+  const { secret } = await stack.api('AdminService/CreateToken', { role: 'ROLE_VIEWER', name: 'e2e-viewer' });
+  const { runId } = await pushByAPI('demo.slow.requested', { reason: 'e2e viewer' });
+  const viewer = await stack.newPage();
+  try {
+    await viewer.goto('/signin');
+    await viewer.locator(tid('token-input')).fill(secret);
+    await viewer.locator(tid('signin-submit')).click();
+    await viewer.locator(tid('nav-role')).waitFor();
+    assert.equal(await viewer.locator(tid('nav-role')).innerText(), 'viewer');
+    for (const nav of ['nav-runs', 'nav-events', 'nav-workflows', 'nav-workers']) {
+      assert.ok(await viewer.locator(tid(nav)).isVisible(), `${nav} is shown to a viewer`);
+    }
+    assert.equal(await viewer.locator(tid('nav-push')).count(), 0, 'no Push event for a viewer (PushEvent is not a viewer\'s)');
+
+    await viewer.goto(`/runs/${runId}`);
+    await viewer.locator(tid('dag-node', { 'data-task': 'wait', 'data-status': 'running' })).waitFor();
+    assert.equal(await viewer.locator(tid('run-cancel')).count(), 0, 'no Cancel for a viewer');
+    await viewer.goto('/workflows/demo.order');
+    await viewer.locator(tid('workflow-page')).waitFor();
+    assert.equal(await viewer.locator(tid('workflow-run-submit')).count(), 0, 'no Run now for a viewer');
+    await stack.screenshot(viewer, 'run-as-viewer');
+  } finally {
+    await viewer.context().close();
+    await stack.api('RunService/CancelRun', { id: runId, reason: 'e2e viewer test done' });
+  }
 });
 
 e2e('the workflow and worker pages show the demo worker', async () => {

@@ -1,9 +1,15 @@
 // The frame of every signed-in page: the top navigation with the tenant and
 // server, Sign out, and the page below.
-import { TransportProvider, useQuery } from "@connectrpc/connect-query";
+import type { DescMethod } from "@bufbuild/protobuf";
+import { TransportProvider } from "@connectrpc/connect-query";
 import type { ReactNode } from "react";
 import { Navigate, NavLink, Outlet, useLocation } from "react-router";
-import { AdminService } from "./gen/switchyard/v1/admin_pb";
+import { Role } from "./gen/switchyard/v1/admin_pb";
+import { EventService } from "./gen/switchyard/v1/event_pb";
+import { RunService } from "./gen/switchyard/v1/run_pb";
+import { WorkerService } from "./gen/switchyard/v1/worker_pb";
+import { WorkflowService } from "./gen/switchyard/v1/workflow_pb";
+import { useCan, useWhoAmI } from "./whoami";
 import { useSession } from "./session";
 
 /** RequireAuth sends a signed-out user to the sign-in page, remembering where they were going. */
@@ -16,33 +22,43 @@ export function RequireAuth({ children }: { children: ReactNode }) {
   return <TransportProvider transport={transport}>{children}</TransportProvider>;
 }
 
-// Tenant names the caller's tenant where the token may tell: ListTenants
-// returns an operator every tenant (an operator is in `default`) and a tenant
-// admin their own; other roles may not call it.
+// Tenant names the token's tenant and role, from WhoAmI.
 function Tenant() {
-  const { data, isError } = useQuery(
-    AdminService.method.listTenants,
-    { pageSize: 2 },
-    { retry: false, staleTime: Infinity, refetchOnWindowFocus: false },
-  );
-  if (isError || !data) {
+  const { data } = useWhoAmI();
+  if (!data?.tenant || !data.token) {
     return null;
   }
-  const t = data.tenants.length === 1 ? data.tenants[0].id : "default";
   return (
-    <span className="nav-meta-item" title="Tenant">
-      tenant <strong data-testid="nav-tenant">{t}</strong>
+    <span className="nav-meta-item" title={`Token ${data.token.name || data.token.id}`}>
+      tenant{" "}
+      <strong data-testid="nav-tenant" title={data.tenant.name}>
+        {data.tenant.id}
+      </strong>{" "}
+      · <span data-testid="nav-role">{Role[data.token.role].toLowerCase()}</span>
     </span>
   );
 }
 
-const pages: { to: string; label: string; id: string }[] = [
-  { to: "/runs", label: "Runs", id: "nav-runs" },
-  { to: "/events", label: "Events", id: "nav-events" },
-  { to: "/push", label: "Push event", id: "nav-push" },
-  { to: "/workflows", label: "Workflows", id: "nav-workflows" },
-  { to: "/workers", label: "Workers", id: "nav-workers" },
+// The pages, each with the call it cannot do without: a token that may not
+// make it does not see the page.
+const pages: { to: string; label: string; id: string; needs: DescMethod }[] = [
+  { to: "/runs", label: "Runs", id: "nav-runs", needs: RunService.method.listRuns },
+  { to: "/events", label: "Events", id: "nav-events", needs: EventService.method.listEvents },
+  { to: "/push", label: "Push event", id: "nav-push", needs: EventService.method.pushEvent },
+  { to: "/workflows", label: "Workflows", id: "nav-workflows", needs: WorkflowService.method.listWorkflows },
+  { to: "/workers", label: "Workers", id: "nav-workers", needs: WorkerService.method.listWorkers },
 ];
+
+function PageLink({ page }: { page: (typeof pages)[number] }) {
+  if (!useCan(page.needs)) {
+    return null;
+  }
+  return (
+    <NavLink to={page.to} data-testid={page.id} className="nav-link">
+      {page.label}
+    </NavLink>
+  );
+}
 
 /** Layout is the top navigation and the current page. */
 export function Layout() {
@@ -58,9 +74,7 @@ export function Layout() {
         </NavLink>
         <nav className="nav">
           {pages.map((p) => (
-            <NavLink key={p.to} to={p.to} data-testid={p.id} className="nav-link">
-              {p.label}
-            </NavLink>
+            <PageLink key={p.to} page={p} />
           ))}
         </nav>
         <div className="nav-meta">

@@ -1002,6 +1002,108 @@ func (x *RevokeTokenResponse) GetToken() *Token {
 	return nil
 }
 
+// WhoAmIRequest asks who the caller is.
+type WhoAmIRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WhoAmIRequest) Reset() {
+	*x = WhoAmIRequest{}
+	mi := &file_switchyard_v1_admin_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WhoAmIRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WhoAmIRequest) ProtoMessage() {}
+
+func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_admin_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
+func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{15}
+}
+
+// WhoAmIResponse describes the caller.
+type WhoAmIResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's token.
+	Token *Token `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// The token's tenant.
+	Tenant *Tenant `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// Every procedure the token's role may call, such as
+	// "/switchyard.v1.RunService/CancelRun", sorted.
+	Procedures    []string `protobuf:"bytes,3,rep,name=procedures,proto3" json:"procedures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WhoAmIResponse) Reset() {
+	*x = WhoAmIResponse{}
+	mi := &file_switchyard_v1_admin_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WhoAmIResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WhoAmIResponse) ProtoMessage() {}
+
+func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_admin_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WhoAmIResponse.ProtoReflect.Descriptor instead.
+func (*WhoAmIResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *WhoAmIResponse) GetToken() *Token {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
+func (x *WhoAmIResponse) GetTenant() *Tenant {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
+func (x *WhoAmIResponse) GetProcedures() []string {
+	if x != nil {
+		return x.Procedures
+	}
+	return nil
+}
+
 var File_switchyard_v1_admin_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_admin_proto_rawDesc = "" +
@@ -1077,14 +1179,21 @@ const file_switchyard_v1_admin_proto_rawDesc = "" +
 	"\x12RevokeTokenRequest\x12\x18\n" +
 	"\x02id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x02id\"A\n" +
 	"\x13RevokeTokenResponse\x12*\n" +
-	"\x05token\x18\x01 \x01(\v2\x14.switchyard.v1.TokenR\x05token*a\n" +
+	"\x05token\x18\x01 \x01(\v2\x14.switchyard.v1.TokenR\x05token\"\x0f\n" +
+	"\rWhoAmIRequest\"\x8b\x01\n" +
+	"\x0eWhoAmIResponse\x12*\n" +
+	"\x05token\x18\x01 \x01(\v2\x14.switchyard.v1.TokenR\x05token\x12-\n" +
+	"\x06tenant\x18\x02 \x01(\v2\x15.switchyard.v1.TenantR\x06tenant\x12\x1e\n" +
+	"\n" +
+	"procedures\x18\x03 \x03(\tR\n" +
+	"procedures*a\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
 	"ROLE_ADMIN\x10\x01\x12\x11\n" +
 	"\rROLE_PRODUCER\x10\x02\x12\x0f\n" +
 	"\vROLE_WORKER\x10\x03\x12\x0f\n" +
-	"\vROLE_VIEWER\x10\x042\xb9\x05\n" +
+	"\vROLE_VIEWER\x10\x042\x97\x06\n" +
 	"\fAdminService\x12o\n" +
 	"\fCreateTenant\x12\".switchyard.v1.CreateTenantRequest\x1a#.switchyard.v1.CreateTenantResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/tenants\x12w\n" +
 	"\fUpdateTenant\x12\".switchyard.v1.UpdateTenantRequest\x1a#.switchyard.v1.UpdateTenantResponse\"\x1e\x82\xd3\xe4\x93\x02\x15:\x01*2\x10/v1/tenants/{id}\x90\x02\x02\x12l\n" +
@@ -1094,7 +1203,9 @@ const file_switchyard_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"ListTokens\x12 .switchyard.v1.ListTokensRequest\x1a!.switchyard.v1.ListTokensResponse\"\x15\x82\xd3\xe4\x93\x02\f\x12\n" +
 	"/v1/tokens\x90\x02\x01\x12z\n" +
-	"\vRevokeToken\x12!.switchyard.v1.RevokeTokenRequest\x1a\".switchyard.v1.RevokeTokenResponse\"$\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/tokens/{id}:revoke\x90\x02\x02BAZ?github.com/switchyard/switchyard/gen/switchyard/v1;switchyardv1b\x06proto3"
+	"\vRevokeToken\x12!.switchyard.v1.RevokeTokenRequest\x1a\".switchyard.v1.RevokeTokenResponse\"$\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/tokens/{id}:revoke\x90\x02\x02\x12\\\n" +
+	"\x06WhoAmI\x12\x1c.switchyard.v1.WhoAmIRequest\x1a\x1d.switchyard.v1.WhoAmIResponse\"\x15\x82\xd3\xe4\x93\x02\f\x12\n" +
+	"/v1/whoami\x90\x02\x01BAZ?github.com/switchyard/switchyard/gen/switchyard/v1;switchyardv1b\x06proto3"
 
 var (
 	file_switchyard_v1_admin_proto_rawDescOnce sync.Once
@@ -1109,7 +1220,7 @@ func file_switchyard_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_switchyard_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_switchyard_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_switchyard_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_switchyard_v1_admin_proto_goTypes = []any{
 	(Role)(0),                     // 0: switchyard.v1.Role
 	(*Tenant)(nil),                // 1: switchyard.v1.Tenant
@@ -1127,10 +1238,12 @@ var file_switchyard_v1_admin_proto_goTypes = []any{
 	(*ListTokensResponse)(nil),    // 13: switchyard.v1.ListTokensResponse
 	(*RevokeTokenRequest)(nil),    // 14: switchyard.v1.RevokeTokenRequest
 	(*RevokeTokenResponse)(nil),   // 15: switchyard.v1.RevokeTokenResponse
-	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
+	(*WhoAmIRequest)(nil),         // 16: switchyard.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),        // 17: switchyard.v1.WhoAmIResponse
+	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
 }
 var file_switchyard_v1_admin_proto_depIdxs = []int32{
-	16, // 0: switchyard.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
+	18, // 0: switchyard.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
 	2,  // 1: switchyard.v1.Tenant.rate_limit:type_name -> switchyard.v1.RateLimit
 	2,  // 2: switchyard.v1.CreateTenantRequest.rate_limit:type_name -> switchyard.v1.RateLimit
 	1,  // 3: switchyard.v1.CreateTenantResponse.tenant:type_name -> switchyard.v1.Tenant
@@ -1138,32 +1251,36 @@ var file_switchyard_v1_admin_proto_depIdxs = []int32{
 	1,  // 5: switchyard.v1.UpdateTenantResponse.tenant:type_name -> switchyard.v1.Tenant
 	1,  // 6: switchyard.v1.ListTenantsResponse.tenants:type_name -> switchyard.v1.Tenant
 	0,  // 7: switchyard.v1.Token.role:type_name -> switchyard.v1.Role
-	16, // 8: switchyard.v1.Token.created_at:type_name -> google.protobuf.Timestamp
-	16, // 9: switchyard.v1.Token.last_used_at:type_name -> google.protobuf.Timestamp
-	16, // 10: switchyard.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
-	16, // 11: switchyard.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
+	18, // 8: switchyard.v1.Token.created_at:type_name -> google.protobuf.Timestamp
+	18, // 9: switchyard.v1.Token.last_used_at:type_name -> google.protobuf.Timestamp
+	18, // 10: switchyard.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
+	18, // 11: switchyard.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
 	0,  // 12: switchyard.v1.CreateTokenRequest.role:type_name -> switchyard.v1.Role
-	16, // 13: switchyard.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
+	18, // 13: switchyard.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
 	9,  // 14: switchyard.v1.CreateTokenResponse.token:type_name -> switchyard.v1.Token
 	9,  // 15: switchyard.v1.ListTokensResponse.tokens:type_name -> switchyard.v1.Token
 	9,  // 16: switchyard.v1.RevokeTokenResponse.token:type_name -> switchyard.v1.Token
-	3,  // 17: switchyard.v1.AdminService.CreateTenant:input_type -> switchyard.v1.CreateTenantRequest
-	5,  // 18: switchyard.v1.AdminService.UpdateTenant:input_type -> switchyard.v1.UpdateTenantRequest
-	7,  // 19: switchyard.v1.AdminService.ListTenants:input_type -> switchyard.v1.ListTenantsRequest
-	10, // 20: switchyard.v1.AdminService.CreateToken:input_type -> switchyard.v1.CreateTokenRequest
-	12, // 21: switchyard.v1.AdminService.ListTokens:input_type -> switchyard.v1.ListTokensRequest
-	14, // 22: switchyard.v1.AdminService.RevokeToken:input_type -> switchyard.v1.RevokeTokenRequest
-	4,  // 23: switchyard.v1.AdminService.CreateTenant:output_type -> switchyard.v1.CreateTenantResponse
-	6,  // 24: switchyard.v1.AdminService.UpdateTenant:output_type -> switchyard.v1.UpdateTenantResponse
-	8,  // 25: switchyard.v1.AdminService.ListTenants:output_type -> switchyard.v1.ListTenantsResponse
-	11, // 26: switchyard.v1.AdminService.CreateToken:output_type -> switchyard.v1.CreateTokenResponse
-	13, // 27: switchyard.v1.AdminService.ListTokens:output_type -> switchyard.v1.ListTokensResponse
-	15, // 28: switchyard.v1.AdminService.RevokeToken:output_type -> switchyard.v1.RevokeTokenResponse
-	23, // [23:29] is the sub-list for method output_type
-	17, // [17:23] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	9,  // 17: switchyard.v1.WhoAmIResponse.token:type_name -> switchyard.v1.Token
+	1,  // 18: switchyard.v1.WhoAmIResponse.tenant:type_name -> switchyard.v1.Tenant
+	3,  // 19: switchyard.v1.AdminService.CreateTenant:input_type -> switchyard.v1.CreateTenantRequest
+	5,  // 20: switchyard.v1.AdminService.UpdateTenant:input_type -> switchyard.v1.UpdateTenantRequest
+	7,  // 21: switchyard.v1.AdminService.ListTenants:input_type -> switchyard.v1.ListTenantsRequest
+	10, // 22: switchyard.v1.AdminService.CreateToken:input_type -> switchyard.v1.CreateTokenRequest
+	12, // 23: switchyard.v1.AdminService.ListTokens:input_type -> switchyard.v1.ListTokensRequest
+	14, // 24: switchyard.v1.AdminService.RevokeToken:input_type -> switchyard.v1.RevokeTokenRequest
+	16, // 25: switchyard.v1.AdminService.WhoAmI:input_type -> switchyard.v1.WhoAmIRequest
+	4,  // 26: switchyard.v1.AdminService.CreateTenant:output_type -> switchyard.v1.CreateTenantResponse
+	6,  // 27: switchyard.v1.AdminService.UpdateTenant:output_type -> switchyard.v1.UpdateTenantResponse
+	8,  // 28: switchyard.v1.AdminService.ListTenants:output_type -> switchyard.v1.ListTenantsResponse
+	11, // 29: switchyard.v1.AdminService.CreateToken:output_type -> switchyard.v1.CreateTokenResponse
+	13, // 30: switchyard.v1.AdminService.ListTokens:output_type -> switchyard.v1.ListTokensResponse
+	15, // 31: switchyard.v1.AdminService.RevokeToken:output_type -> switchyard.v1.RevokeTokenResponse
+	17, // 32: switchyard.v1.AdminService.WhoAmI:output_type -> switchyard.v1.WhoAmIResponse
+	26, // [26:33] is the sub-list for method output_type
+	19, // [19:26] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_admin_proto_init() }
@@ -1178,7 +1295,7 @@ func file_switchyard_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_admin_proto_rawDesc), len(file_switchyard_v1_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

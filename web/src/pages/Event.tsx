@@ -6,6 +6,7 @@ import { ApiError } from "../errors";
 import { age, formatTime, runStatusName } from "../format";
 import { EventService, type SkippedTrigger } from "../gen/switchyard/v1/event_pb";
 import { RunService } from "../gen/switchyard/v1/run_pb";
+import { useCan } from "../whoami";
 
 /** SkippedTriggers lists the triggers that matched an event but started no run. */
 export function SkippedTriggers({ skipped }: { skipped: SkippedTrigger[] }) {
@@ -31,6 +32,7 @@ export function EventPage() {
   const q = useQuery(EventService.method.getEvent, { id });
   const runs = useQuery(RunService.method.listRuns, { eventId: id, pageSize: 100 }, { refetchInterval: 3000 });
   const replay = useMutation(EventService.method.replayEvent, { onSuccess: () => void q.refetch() });
+  const canReplay = useCan(EventService.method.replayEvent);
 
   if (q.error) {
     return <ApiError error={q.error} onRetry={() => q.refetch()} />;
@@ -94,16 +96,18 @@ export function EventPage() {
       <div className="card">
         <div className="card-head">
           <h2>Runs started</h2>
-          <button
-            type="button"
-            className="button"
-            data-testid="event-replay"
-            disabled={replay.isPending}
-            onClick={() => replay.mutate({ id: e.id })}
-            title="Run the event through the current triggers again"
-          >
-            {replay.isPending ? "Replaying…" : "Replay event"}
-          </button>
+          {canReplay && (
+            <button
+              type="button"
+              className="button"
+              data-testid="event-replay"
+              disabled={replay.isPending}
+              onClick={() => replay.mutate({ id: e.id })}
+              title="Run the event through the current triggers again"
+            >
+              {replay.isPending ? "Replaying…" : "Replay event"}
+            </button>
+          )}
         </div>
         {replay.error && <ApiError error={replay.error} compact onRetry={() => replay.mutate({ id: e.id })} />}
         {replay.data && (

@@ -17,6 +17,7 @@ import {
 } from "../format";
 import { ReplayMode, RunService, RunStatus, TaskStatus, type Run, type Task } from "../gen/switchyard/v1/run_pb";
 import { UNAUTHENTICATED_NOTICE, useSession } from "../session";
+import { useCan } from "../whoami";
 
 // Errors after which watching again cannot help.
 const finalCodes = new Set([Code.NotFound, Code.PermissionDenied, Code.InvalidArgument, Code.Unauthenticated]);
@@ -234,9 +235,11 @@ function Actions({ run, onChanged }: { run: Run; onChanged: (r: Run) => void }) 
   const cancel = useMutation(RunService.method.cancelRun, { onSuccess: (res) => res.run && onChanged(res.run) });
   const replay = useMutation(RunService.method.replayRun);
   const ended = runEnded(run.status);
+  const canCancel = useCan(RunService.method.cancelRun);
+  const canReplay = useCan(RunService.method.replayRun);
   return (
     <div className="actions">
-      {!ended && (
+      {!ended && canCancel && (
         <button
           type="button"
           className="button danger"
@@ -247,7 +250,7 @@ function Actions({ run, onChanged }: { run: Run; onChanged: (r: Run) => void }) 
           {cancel.isPending ? "Cancelling…" : "Cancel run"}
         </button>
       )}
-      {ended && (
+      {ended && canReplay && (
         <button
           type="button"
           className="button"

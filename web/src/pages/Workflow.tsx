@@ -16,6 +16,7 @@ import {
 } from "../gen/switchyard/v1/workflow_pb";
 import { RunsTable } from "./Runs";
 import { triggersOf } from "./Workflows";
+import { useCan } from "../whoami";
 
 function SpecDag({ spec }: { spec: WorkflowSpec }) {
   const g = layout(spec.tasks.map((t) => ({ name: t.name, parents: t.parents })));
@@ -104,6 +105,7 @@ export function WorkflowPage() {
   const q = useQuery(WorkflowService.method.getWorkflow, { name, version });
   const current = useQuery(WorkflowService.method.getWorkflow, { name, version: 0 });
   const runs = useQuery(RunService.method.listRuns, { workflow: name, pageSize: 10 }, { refetchInterval: 3000 });
+  const canRun = useCan(RunWorkflowMethod);
 
   if (q.error && !q.data) {
     return <ApiError error={q.error} onRetry={() => q.refetch()} />;
@@ -153,7 +155,7 @@ export function WorkflowPage() {
           )}
           <p className="muted small">Version {w.version} stored {formatTime(w.createdAt)}.</p>
         </div>
-        <RunNow name={spec.name} />
+        {canRun && <RunNow name={spec.name} />}
       </div>
       <div className="card">
         <h2>Tasks</h2>

@@ -50,6 +50,8 @@ const (
 	// AdminServiceRevokeTokenProcedure is the fully-qualified name of the AdminService's RevokeToken
 	// RPC.
 	AdminServiceRevokeTokenProcedure = "/switchyard.v1.AdminService/RevokeToken"
+	// AdminServiceWhoAmIProcedure is the fully-qualified name of the AdminService's WhoAmI RPC.
+	AdminServiceWhoAmIProcedure = "/switchyard.v1.AdminService/WhoAmI"
 )
 
 // AdminServiceClient is a client for the switchyard.v1.AdminService service.
@@ -71,6 +73,10 @@ type AdminServiceClient interface {
 	// RevokeToken revokes a token on every server within 5 seconds (the servers'
 	// token cache). Revoking a revoked token changes nothing.
 	RevokeToken(context.Context, *connect.Request[v1.RevokeTokenRequest]) (*connect.Response[v1.RevokeTokenResponse], error)
+	// WhoAmI describes the caller: its token (never the secret), its tenant and
+	// the procedures its role may call. Every role may call it; dashboards use it
+	// to offer only what the token may do.
+	WhoAmI(context.Context, *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error)
 }
 
 // NewAdminServiceClient constructs a client for the switchyard.v1.AdminService service. By default,
@@ -124,6 +130,13 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithIdempotency(connect.IdempotencyIdempotent),
 			connect.WithClientOptions(opts...),
 		),
+		whoAmI: connect.NewClient[v1.WhoAmIRequest, v1.WhoAmIResponse](
+			httpClient,
+			baseURL+AdminServiceWhoAmIProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("WhoAmI")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -135,6 +148,7 @@ type adminServiceClient struct {
 	createToken  *connect.Client[v1.CreateTokenRequest, v1.CreateTokenResponse]
 	listTokens   *connect.Client[v1.ListTokensRequest, v1.ListTokensResponse]
 	revokeToken  *connect.Client[v1.RevokeTokenRequest, v1.RevokeTokenResponse]
+	whoAmI       *connect.Client[v1.WhoAmIRequest, v1.WhoAmIResponse]
 }
 
 // CreateTenant calls switchyard.v1.AdminService.CreateTenant.
@@ -167,6 +181,11 @@ func (c *adminServiceClient) RevokeToken(ctx context.Context, req *connect.Reque
 	return c.revokeToken.CallUnary(ctx, req)
 }
 
+// WhoAmI calls switchyard.v1.AdminService.WhoAmI.
+func (c *adminServiceClient) WhoAmI(ctx context.Context, req *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error) {
+	return c.whoAmI.CallUnary(ctx, req)
+}
+
 // AdminServiceHandler is an implementation of the switchyard.v1.AdminService service.
 type AdminServiceHandler interface {
 	// CreateTenant creates a tenant (operators only).
@@ -186,6 +205,10 @@ type AdminServiceHandler interface {
 	// RevokeToken revokes a token on every server within 5 seconds (the servers'
 	// token cache). Revoking a revoked token changes nothing.
 	RevokeToken(context.Context, *connect.Request[v1.RevokeTokenRequest]) (*connect.Response[v1.RevokeTokenResponse], error)
+	// WhoAmI describes the caller: its token (never the secret), its tenant and
+	// the procedures its role may call. Every role may call it; dashboards use it
+	// to offer only what the token may do.
+	WhoAmI(context.Context, *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -235,6 +258,13 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithIdempotency(connect.IdempotencyIdempotent),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceWhoAmIHandler := connect.NewUnaryHandler(
+		AdminServiceWhoAmIProcedure,
+		svc.WhoAmI,
+		connect.WithSchema(adminServiceMethods.ByName("WhoAmI")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/switchyard.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceCreateTenantProcedure:
@@ -249,6 +279,8 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceListTokensHandler.ServeHTTP(w, r)
 		case AdminServiceRevokeTokenProcedure:
 			adminServiceRevokeTokenHandler.ServeHTTP(w, r)
+		case AdminServiceWhoAmIProcedure:
+			adminServiceWhoAmIHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -280,4 +312,8 @@ func (UnimplementedAdminServiceHandler) ListTokens(context.Context, *connect.Req
 
 func (UnimplementedAdminServiceHandler) RevokeToken(context.Context, *connect.Request[v1.RevokeTokenRequest]) (*connect.Response[v1.RevokeTokenResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchyard.v1.AdminService.RevokeToken is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) WhoAmI(context.Context, *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchyard.v1.AdminService.WhoAmI is not implemented"))
 }
