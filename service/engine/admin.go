@@ -172,7 +172,8 @@ func (e *Engine) CreateToken(ctx context.Context, tenantID, role, name string, e
 	return tokenFromRow(row), secret, nil
 }
 
-// WhoAmI returns the tenant's token id and the tenant.
+// WhoAmI returns the token tokenID of the tenant, and the tenant: what a
+// caller authenticated with that token is.
 func (e *Engine) WhoAmI(ctx context.Context, tenantID, tokenID string) (*Token, *Tenant, error) {
 	var token *store.Token
 	var tenant *store.Tenant
