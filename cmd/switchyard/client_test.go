@@ -127,14 +127,7 @@ func TestClientCommandErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("switchyard %v succeeded, printing %q", tt.args, stdout.String())
 			}
-			msg := err.Error()
-			for _, w := range tt.want {
-				i := strings.Index(msg, w)
-				if i < 0 {
-					t.Fatalf("error %q does not contain %q (after the earlier parts)", err, w)
-				}
-				msg = msg[i+len(w):]
-			}
+			wantErr(t, err, tt.want...)
 		})
 	}
 }

@@ -160,14 +160,7 @@ func TestClientCommandsTLSErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("switchyard %v succeeded", args)
 			}
-			msg := err.Error()
-			for _, w := range tt.want {
-				i := strings.Index(msg, w)
-				if i < 0 {
-					t.Fatalf("error %q does not contain %q (after the earlier parts)", err, w)
-				}
-				msg = msg[i+len(w):]
-			}
+			wantErr(t, err, tt.want...)
 		})
 	}
 }

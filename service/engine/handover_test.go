@@ -10,6 +10,32 @@ import (
 	"github.com/switchyard/switchyard/service/store/storetest"
 )
 
+// handoverSetup returns an engine (not started: the tests dispatch by hand)
+// with n runs of a one-task workflow queued, and a worker for them with n
+// slots.
+func handoverSetup(t *testing.T, eng storetest.Engine, n int) (e *Engine, runs []string, workerID string) {
+	t.Helper()
+	ctx := context.Background()
+	e = New(Config{Store: eng.Open(t, store.Config{})})
+	tenant := store.DefaultTenant
+	spec := WorkflowSpec{Name: "w", Tasks: []TaskSpec{{Name: "t", Action: "act"}}}
+	if _, _, err := e.PutWorkflow(ctx, tenant, spec); err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		id, _, err := e.RunWorkflow(ctx, tenant, "w", RunInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, id)
+	}
+	workerID, _, err := e.RegisterWorker(ctx, tenant, RegisterWorkerParams{Name: "w1", Actions: []string{"act"}, Slots: int32(n)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, runs, workerID
+}
+
 // TestUndeliveredAssignmentsGoBack claims three tasks for a worker whose stream
 // breaks on the first send: all three go back to the queue as if never taken
 // (attempt 0, no worker), and the worker, which opened a newer stream
@@ -19,24 +45,8 @@ func TestUndeliveredAssignmentsGoBack(t *testing.T) {
 		t.Run(eng.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			e := New(Config{Store: eng.Open(t, store.Config{})})
 			tenant := store.DefaultTenant
-			spec := WorkflowSpec{Name: "w", Tasks: []TaskSpec{{Name: "t", Action: "act"}}}
-			if _, _, err := e.PutWorkflow(ctx, tenant, spec); err != nil {
-				t.Fatal(err)
-			}
-			var runs []string
-			for range 3 {
-				id, _, err := e.RunWorkflow(ctx, tenant, "w", RunInput{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				runs = append(runs, id)
-			}
-			workerID, _, err := e.RegisterWorker(ctx, tenant, RegisterWorkerParams{Name: "w1", Actions: []string{"act"}, Slots: 3})
-			if err != nil {
-				t.Fatal(err)
-			}
+			e, runs, workerID := handoverSetup(t, eng, 3)
 			broken := errors.New("stream broke")
 			listening := make(chan struct{})
 			ended := make(chan error, 1)
@@ -105,20 +115,9 @@ func TestHeldAttemptsSentAgain(t *testing.T) {
 		t.Run(eng.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			e := New(Config{Store: eng.Open(t, store.Config{})})
 			tenant := store.DefaultTenant
-			spec := WorkflowSpec{Name: "w", Tasks: []TaskSpec{{Name: "t", Action: "act"}}}
-			if _, _, err := e.PutWorkflow(ctx, tenant, spec); err != nil {
-				t.Fatal(err)
-			}
-			runID, _, err := e.RunWorkflow(ctx, tenant, "w", RunInput{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			workerID, _, err := e.RegisterWorker(ctx, tenant, RegisterWorkerParams{Name: "w1", Actions: []string{"act"}, Slots: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
+			e, runs, workerID := handoverSetup(t, eng, 1)
+			runID := runs[0]
 			// listen opens a stream whose assignments arrive on the returned
 			// channel; send answers each with sendErr.
 			listen := func(sendErr error) (<-chan *Assignment, <-chan error, context.CancelFunc) {

@@ -215,8 +215,8 @@ func (d dashboard) gzip(name string, body io.Reader) ([]byte, error) {
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
-	d.gzipped.Store(name, buf.Bytes())
-	return buf.Bytes(), nil
+	z, _ := d.gzipped.LoadOrStore(name, buf.Bytes())
+	return z.([]byte), nil
 }
 
 // acceptsGzip reports whether the request's Accept-Encoding takes gzip.
