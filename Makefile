@@ -40,8 +40,8 @@ test: ## Run every test, with the race detector when cgo is available (Postgres 
 
 .PHONY: bench
 bench: ## Benchmark PushEvent, event-to-task latency and task throughput (Postgres too when SWITCHYARD_TEST_DATABASE_URL is set)
-	go test -run '^$$' -bench PushEvent -benchtime 3s ./service/server/
-	go test -run '^$$' -bench 'EventToTaskStart|TaskThroughput' -benchtime 1000x ./service/server/
+	go test -run '^$$' -bench PushEvent -benchtime 3s ./internal/server/
+	go test -run '^$$' -bench 'EventToTaskStart|TaskThroughput' -benchtime 1000x ./internal/server/
 
 .PHONY: e2e
 e2e: $(WEB_DEPS) ## Browser tests of the dashboard in headless Chromium (needs chromium and npm)

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/switchyard/switchyard/service/server/servertest"
-	"github.com/switchyard/switchyard/service/store/storetest"
+	"github.com/switchyard/switchyard/internal/server/servertest"
+	"github.com/switchyard/switchyard/internal/store/storetest"
 )
 
 // The examples talk to real servers on the embedded SQLite store, started by

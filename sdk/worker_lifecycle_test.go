@@ -12,7 +12,7 @@ import (
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/sdk"
-	"github.com/switchyard/switchyard/service/store/storetest"
+	"github.com/switchyard/switchyard/internal/store/storetest"
 )
 
 // blockingWorkflow is one task of action test.block, started by event key.

@@ -13,8 +13,8 @@ import (
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
 	"github.com/switchyard/switchyard/sdk"
-	"github.com/switchyard/switchyard/service/server/servertest"
-	"github.com/switchyard/switchyard/service/store/storetest"
+	"github.com/switchyard/switchyard/internal/server/servertest"
+	"github.com/switchyard/switchyard/internal/store/storetest"
 )
 
 // TestWorkerReconnects breaks the worker's Listen stream, then answers its next

@@ -9,8 +9,8 @@ import (
 	"connectrpc.com/connect"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/service/server/servertest"
-	"github.com/switchyard/switchyard/service/store/storetest"
+	"github.com/switchyard/switchyard/internal/server/servertest"
+	"github.com/switchyard/switchyard/internal/store/storetest"
 )
 
 // TestRepeatOfAFinishedAttemptIsIgnored hands a worker a real assignment, lets

@@ -14,7 +14,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
 	"github.com/switchyard/switchyard/sdk"
-	"github.com/switchyard/switchyard/service"
+	"github.com/switchyard/switchyard/internal/service"
 )
 
 // clientFlags are the flags every client command takes.

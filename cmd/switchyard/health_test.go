@@ -14,7 +14,7 @@ import (
 
 	"connectrpc.com/grpchealth"
 
-	"github.com/switchyard/switchyard/service/server/servertest"
+	"github.com/switchyard/switchyard/internal/server/servertest"
 )
 
 // serveInProcess runs `switchyard serve` with args on a fresh SQLite directory

@@ -21,7 +21,7 @@ import (
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
-	"github.com/switchyard/switchyard/service/server/servertest"
+	"github.com/switchyard/switchyard/internal/server/servertest"
 )
 
 var (

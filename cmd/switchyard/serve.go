@@ -16,11 +16,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/switchyard/switchyard/service/auth"
-	"github.com/switchyard/switchyard/service/engine"
-	"github.com/switchyard/switchyard/service/metrics"
-	"github.com/switchyard/switchyard/service/server"
-	"github.com/switchyard/switchyard/service/store"
+	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/engine"
+	"github.com/switchyard/switchyard/internal/metrics"
+	"github.com/switchyard/switchyard/internal/server"
+	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/web"
 )
 

@@ -8,7 +8,7 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/switchyard/switchyard/service/store/storetest"
+	"github.com/switchyard/switchyard/internal/store/storetest"
 )
 
 func TestTenantsUpdateCommand(t *testing.T) {

@@ -1,0 +1,237 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// Tenant is an isolated space of events, workflows, runs, workers and tokens.
+type Tenant struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+	// RateLimit is the limit of each of the tenant's tokens; zero means each
+	// token has its role's default.
+	RateLimit auth.Rate
+}
+
+// TenantUpdate is what UpdateTenant changes; a nil field stays as it is.
+type TenantUpdate struct {
+	Name *string
+	// RateLimit replaces the limit; a zero Rate restores the role defaults.
+	RateLimit *auth.Rate
+}
+
+// Token is an API token, without its secret.
+type Token struct {
+	ID         string
+	TenantID   string
+	Name       string
+	Role       string
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero: never used
+	ExpiresAt  time.Time // zero: never expires
+	RevokedAt  time.Time // zero: not revoked
+}
+
+func tenantFromRow(t *store.Tenant) *Tenant {
+	return &Tenant{ID: t.ID, Name: t.Name, CreatedAt: fromMicros(t.CreatedAt),
+		RateLimit: auth.Rate{PerSecond: t.RatePerSecond, Burst: t.RateBurst}}
+}
+
+// rateLimit checks a tenant's rate limit and fills in its burst: 0 means
+// PerSecond. A burst without a rate is invalid.
+func rateLimit(r auth.Rate) (auth.Rate, error) {
+	switch {
+	case r.PerSecond < 0 || r.Burst < 0:
+		return r, invalid("rate_limit", "rate_limit.non_negative", "is negative")
+	case r.PerSecond == 0 && r.Burst > 0:
+		return r, invalid("rate_limit.burst", "rate_limit.burst_without_rate", "is set without per_second; set both, or neither for the role defaults")
+	case r.Burst == 0:
+		r.Burst = r.PerSecond
+	}
+	return r, nil
+}
+
+func tokenFromRow(t *store.Token) *Token {
+	return &Token{
+		ID: t.ID, TenantID: t.TenantID, Name: t.Name, Role: t.Role,
+		CreatedAt: fromMicros(t.CreatedAt), LastUsedAt: timeOrZero(t.LastUsedAt),
+		ExpiresAt: timeOrZero(t.ExpiresAt), RevokedAt: timeOrZero(t.RevokedAt),
+	}
+}
+
+func notFoundTenant(id string) error {
+	return &Error{Kind: KindNotFound, Message: fmt.Sprintf("tenant %s not found", id)}
+}
+
+// CreateTenant creates a tenant with a rate limit for each of its tokens
+// (zero: the role defaults); an id in use is KindAlreadyExists.
+func (e *Engine) CreateTenant(ctx context.Context, id, name string, limit auth.Rate) (*Tenant, error) {
+	if name == "" {
+		name = id
+	}
+	limit, err := rateLimit(limit)
+	if err != nil {
+		return nil, err
+	}
+	row := &store.Tenant{ID: id, Name: name, CreatedAt: micros(e.now()), RatePerSecond: limit.PerSecond, RateBurst: limit.Burst}
+	err = e.store.Write(ctx, func(ctx context.Context, q store.Q) error { return q.TenantInsert(ctx, row) })
+	if errors.Is(err, store.ErrConflict) {
+		return nil, &Error{Kind: KindAlreadyExists, Message: fmt.Sprintf("tenant %s already exists", id), Details: map[string]string{"tenant": id}}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create tenant %s: %w", id, err)
+	}
+	return tenantFromRow(row), nil
+}
+
+// UpdateTenant changes a tenant's name or rate limit. Servers apply a new
+// limit once their cache of tenant limits expires.
+func (e *Engine) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (*Tenant, error) {
+	var limit auth.Rate
+	if u.RateLimit != nil {
+		var err error
+		if limit, err = rateLimit(*u.RateLimit); err != nil {
+			return nil, err
+		}
+	}
+	var row *store.Tenant
+	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+		var err error
+		if row, err = q.TenantGet(ctx, id); err != nil {
+			return err
+		}
+		if u.Name != nil {
+			row.Name = cmp.Or(*u.Name, id)
+		}
+		if u.RateLimit != nil {
+			row.RatePerSecond, row.RateBurst = limit.PerSecond, limit.Burst
+		}
+		return q.TenantUpdate(ctx, row)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFoundTenant(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("update tenant %s: %w", id, err)
+	}
+	return tenantFromRow(row), nil
+}
+
+// ListTenants returns one page of tenants by id; with only set, just that one.
+func (e *Engine) ListTenants(ctx context.Context, only string, page Page) ([]*Tenant, string, error) {
+	ts, next, err := listPage(ctx, e, page, only,
+		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Tenant, error) {
+			if only == "" {
+				return q.TenantList(ctx, after, limit)
+			}
+			if after != "" {
+				return nil, nil
+			}
+			t, err := q.TenantGet(ctx, only)
+			return []*store.Tenant{t}, err
+		},
+		func(t *store.Tenant) string { return t.ID }, tenantFromRow)
+	if err != nil {
+		return nil, "", fmt.Errorf("list tenants: %w", err)
+	}
+	return ts, next, nil
+}
+
+// CreateToken creates a token of the tenant and returns it with its secret,
+// which is not stored and cannot be shown again.
+func (e *Engine) CreateToken(ctx context.Context, tenantID, role, name string, expiresAt time.Time) (*Token, string, error) {
+	now := e.now()
+	if !expiresAt.IsZero() && !expiresAt.After(now) {
+		return nil, "", invalid("expires_at", "expires_at.future", "is not in the future")
+	}
+	secret := auth.NewSecret()
+	row := &store.Token{ID: newID(), TenantID: tenantID, Name: name, Role: role, TokenHash: auth.Hash(secret), CreatedAt: micros(now)}
+	if !expiresAt.IsZero() {
+		row.ExpiresAt = micros(expiresAt)
+	}
+	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+		if _, err := q.TenantGet(ctx, tenantID); err != nil {
+			return err
+		}
+		return q.TokenInsert(ctx, row)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, "", notFoundTenant(tenantID)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("create token: %w", err)
+	}
+	return tokenFromRow(row), secret, nil
+}
+
+// WhoAmI returns the token tokenID of the tenant, and the tenant: what a
+// caller authenticated with that token is.
+func (e *Engine) WhoAmI(ctx context.Context, tenantID, tokenID string) (*Token, *Tenant, error) {
+	var token *store.Token
+	var tenant *store.Tenant
+	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
+		if token, err = q.TokenGet(ctx, tenantID, tokenID); err != nil {
+			return err
+		}
+		tenant, err = q.TenantGet(ctx, tenantID)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		// The token was deleted since it was authenticated (tokens are cached).
+		return nil, nil, &Error{Kind: KindNotFound, Message: fmt.Sprintf("token %s not found", tokenID)}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("who am I: %w", err)
+	}
+	return tokenFromRow(token), tenantFromRow(tenant), nil
+}
+
+// ListTokens returns one page of the tenant's tokens, newest first.
+func (e *Engine) ListTokens(ctx context.Context, tenantID string, page Page) ([]*Token, string, error) {
+	ts, next, err := listPage(ctx, e, page, tenantID,
+		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Token, error) {
+			return q.TokenList(ctx, tenantID, after, limit)
+		},
+		func(t *store.Token) string { return t.ID }, tokenFromRow)
+	if err != nil {
+		return nil, "", fmt.Errorf("list tokens: %w", err)
+	}
+	return ts, next, nil
+}
+
+// RevokeToken revokes one of the tenant's tokens ("" means of any tenant); it
+// stops working on every server once their token caches expire. Revoking again
+// changes nothing.
+func (e *Engine) RevokeToken(ctx context.Context, tenantID, id string) (*Token, error) {
+	var row *store.Token
+	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+		if tenantID == "" {
+			t, err := q.TokenGetByID(ctx, id)
+			if err != nil {
+				return err
+			}
+			tenantID = t.TenantID
+		}
+		if err := q.TokenRevoke(ctx, tenantID, id, micros(e.now())); err != nil {
+			return err
+		}
+		var err error
+		row, err = q.TokenGet(ctx, tenantID, id)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &Error{Kind: KindNotFound, Message: fmt.Sprintf("token %s not found", id)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	return tokenFromRow(row), nil
+}

@@ -1,0 +1,379 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// Admission decides when a run starts. A run whose scheduled time is ahead is
+// SCHEDULED; a run of a workflow with a concurrency rule passes its group's gate
+// (under the group's lock, so the limit holds across server processes); every
+// other run starts at once. Until a run starts its tasks stay PENDING.
+
+// queue makes t ready for a worker from at. Queued tasks are taken lowest rank
+// first: the rank is the time the task became ready, moved earlier by
+// PriorityAging for each priority level. So a higher priority goes first, equal
+// priorities go in order, and a task is passed by tasks of higher priority that
+// became ready at most (difference in priority × PriorityAging) after it:
+// nothing waits forever.
+func (e *Engine) queue(t *store.Task, at int64) {
+	t.Status, t.AvailableAt = store.TaskQueued, at
+	t.QueueRank = at - int64(t.Priority)*e.cfg.PriorityAging.Microseconds()
+}
+
+// readyTasks returns the pending tasks whose parents all succeeded.
+func readyTasks(tasks []*store.Task) []*store.Task {
+	status := make(map[string]string, len(tasks))
+	for _, t := range tasks {
+		status[t.Name] = t.Status
+	}
+	var ready []*store.Task
+	for _, t := range tasks {
+		if t.Status != store.TaskPending {
+			continue
+		}
+		var parents []string
+		_ = json.Unmarshal([]byte(t.Parents), &parents)
+		ok := true
+		for _, p := range parents {
+			ok = ok && status[p] == store.TaskSucceeded
+		}
+		if ok {
+			ready = append(ready, t)
+		}
+	}
+	return ready
+}
+
+// gate is a concurrency group's state while runs are admitted to it.
+type gate struct {
+	active  []*store.Run
+	waiting int
+}
+
+// loadGate locks a concurrency group and reads its state: the active runs and
+// the waiting ones, oldest first.
+func loadGate(ctx context.Context, q store.Q, k store.ConcurrencyGroup, now int64) (*gate, []*store.Run, error) {
+	if err := q.ConcurrencyLock(ctx, k.TenantID, k.Workflow, k.Key, now); err != nil {
+		return nil, nil, err
+	}
+	runs, err := q.RunListInGroup(ctx, k.TenantID, k.Workflow, k.Key)
+	if err != nil {
+		return nil, nil, err
+	}
+	g := &gate{}
+	var waiting []*store.Run
+	for _, x := range runs {
+		if x.Status == store.RunActive {
+			g.active = append(g.active, x)
+		} else {
+			waiting = append(waiting, x)
+		}
+	}
+	g.waiting = len(waiting)
+	return g, waiting, nil
+}
+
+func groupOf(r *store.Run) store.ConcurrencyGroup {
+	return store.ConcurrencyGroup{TenantID: r.TenantID, Workflow: r.WorkflowName, Key: r.ConcurrencyKey}
+}
+
+// admit sets r's status by its strategy and returns the active runs it
+// displaces (CANCEL_IN_PROGRESS), oldest first.
+func (g *gate) admit(r *store.Run) (displaced []*store.Run) {
+	limit := int(r.ConcurrencyMax)
+	switch r.ConcurrencyStrategy {
+	case StrategyCancelInProgress:
+		for len(g.active) >= limit {
+			displaced = append(displaced, g.active[0])
+			g.active = g.active[1:]
+		}
+	case StrategyCancelNewest:
+		if len(g.active) >= limit {
+			r.Status = store.RunCancelled
+			r.Error = fmt.Sprintf("cancelled at start: %d run(s) with concurrency key %q are active (limit %d, strategy CANCEL_NEWEST)", len(g.active), r.ConcurrencyKey, limit)
+			return nil
+		}
+	default: // QUEUE: wait behind the limit and behind runs already waiting
+		if len(g.active) >= limit || g.waiting > 0 {
+			r.Status = store.RunWaiting
+			g.waiting++
+			return nil
+		}
+	}
+	r.Status = store.RunActive
+	g.active = append(g.active, r)
+	return displaced
+}
+
+func displacedReason(by *store.Run) string {
+	return fmt.Sprintf("cancelled by newer run %s with concurrency key %q (strategy CANCEL_IN_PROGRESS)", by.ID, by.ConcurrencyKey)
+}
+
+// startRuns admits and stores planned runs in the caller's transaction. Runs
+// whose idempotency key the tenant used before are not stored (and displace
+// nothing); the ids of those stored are returned. Each run is traced under the
+// span that asked for it.
+func (e *Engine) startRuns(ctx context.Context, q store.Q, sig *signals, plans []*plannedRun, now int64) (inserted map[string]bool, err error) {
+	spans := e.startRunSpans(ctx, plans)
+	defer func() { endRunSpans(spans, plans, inserted, err) }()
+	groups := map[store.ConcurrencyGroup][]*plannedRun{}
+	for _, p := range plans {
+		switch r := p.run; {
+		case r.ScheduledAt > now:
+			r.Status = store.RunScheduled
+		case r.ConcurrencyKey == "":
+			e.activate(p, now)
+		default:
+			groups[groupOf(r)] = append(groups[groupOf(r)], p)
+		}
+	}
+	// Groups are locked in one order, so that transactions never wait for each
+	// other in a circle.
+	keys := make([]store.ConcurrencyGroup, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b store.ConcurrencyGroup) int {
+		return cmp.Or(cmp.Compare(a.TenantID, b.TenantID), cmp.Compare(a.Workflow, b.Workflow), cmp.Compare(a.Key, b.Key))
+	})
+	displacedBy := map[*plannedRun][]*store.Run{}
+	for _, k := range keys {
+		g, _, err := loadGate(ctx, q, k, now)
+		if err != nil {
+			return nil, err
+		}
+		newRuns := map[*store.Run]*plannedRun{}
+		for _, p := range groups[k] {
+			newRuns[p.run] = p
+			for _, d := range g.admit(p.run) {
+				if np := newRuns[d]; np != nil {
+					cancelPlanned(np, displacedReason(p.run), now)
+				} else {
+					displacedBy[p] = append(displacedBy[p], d)
+				}
+			}
+			switch p.run.Status {
+			case store.RunActive:
+				e.activate(p, now)
+			case store.RunCancelled:
+				cancelPlanned(p, p.run.Error, now)
+			}
+		}
+	}
+	runs := make([]*store.Run, len(plans))
+	for i, p := range plans {
+		runs[i] = p.run
+	}
+	inserted, err = q.RunInsertMany(ctx, runs)
+	if err != nil {
+		return nil, err
+	}
+	var tasks []*store.Task
+	for _, p := range plans {
+		if inserted[p.run.ID] {
+			tasks = append(tasks, p.tasks...)
+		}
+	}
+	if err := q.TaskInsertMany(ctx, tasks); err != nil {
+		return nil, err
+	}
+	sig.add(signalTasks)
+	for _, p := range plans {
+		if inserted[p.run.ID] {
+			recordStart(sig, p)
+		}
+	}
+	for _, p := range plans {
+		if !inserted[p.run.ID] {
+			continue
+		}
+		for _, d := range displacedBy[p] {
+			if err := e.cancelActive(ctx, q, sig, d, displacedReason(p.run), now); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return inserted, nil
+}
+
+// recordStart tells the observer about a new run and its queued tasks.
+func recordStart(sig *signals, p *plannedRun) {
+	sig.record(runCreated(p.run))
+	if p.run.Status == store.RunCancelled {
+		sig.record(runFinished(p.run))
+	}
+	for _, t := range p.tasks {
+		if t.Status == store.TaskQueued {
+			sig.record(taskQueued(t))
+		}
+	}
+}
+
+// activate starts a planned run: its ready tasks are queued.
+func (e *Engine) activate(p *plannedRun, now int64) {
+	p.run.Status = store.RunActive
+	for _, t := range readyTasks(p.tasks) {
+		e.queue(t, now)
+	}
+}
+
+// cancelPlanned makes a planned run cancelled before it is stored.
+func cancelPlanned(p *plannedRun, reason string, now int64) {
+	p.run.Status, p.run.Error, p.run.FinishedAt = store.RunCancelled, reason, now
+	for _, t := range p.tasks {
+		if t.Status != store.TaskSucceeded {
+			t.Status, t.FinishedAt = store.TaskCancelled, now
+		}
+	}
+}
+
+// cancelActive cancels a stored run that is still active.
+func (e *Engine) cancelActive(ctx context.Context, q store.Q, sig *signals, r *store.Run, reason string, now int64) error {
+	run, err := q.RunGetForUpdate(ctx, r.TenantID, r.ID)
+	if err != nil {
+		return err
+	}
+	if run.Status != store.RunActive {
+		return nil
+	}
+	tasks, err := q.TaskListByRun(ctx, run.ID)
+	if err != nil {
+		return err
+	}
+	return e.endRun(ctx, q, sig, run, tasks, store.RunCancelled, reason, now)
+}
+
+// admitStored moves a stored run on from SCHEDULED or WAITING (from) when it
+// passes its gate; the move is a compare-and-set, so exactly one process makes
+// it. g is the run's locked group (nil without a concurrency key).
+func (e *Engine) admitStored(ctx context.Context, q store.Q, sig *signals, g *gate, r *store.Run, from string, now int64) error {
+	var displaced []*store.Run
+	if g == nil {
+		r.Status = store.RunActive
+	} else if displaced = g.admit(r); r.Status == store.RunWaiting && from == store.RunWaiting {
+		return nil // still waiting
+	}
+	r.UpdatedAt = now
+	if r.Status == store.RunCancelled {
+		r.FinishedAt = now
+	}
+	ok, err := q.RunSetStatusIf(ctx, r, from)
+	if err != nil || !ok {
+		return err
+	}
+	sig.add(signalRun + r.ID)
+	sig.record(change{msg: "run admitted", attrs: []any{"run_id", r.ID, "workflow", r.WorkflowName, "from", from, "status", r.Status}})
+	for _, d := range displaced {
+		if err := e.cancelActive(ctx, q, sig, d, displacedReason(r), now); err != nil {
+			return err
+		}
+	}
+	if r.Status == store.RunWaiting {
+		return nil
+	}
+	tasks, err := q.TaskListByRun(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	if r.Status == store.RunCancelled {
+		return e.endRun(ctx, q, sig, r, tasks, store.RunCancelled, r.Error, now)
+	}
+	return e.advance(ctx, q, sig, r, tasks, now)
+}
+
+// admitDue starts (or queues behind their gates) the scheduled runs whose time
+// came.
+func (e *Engine) admitDue(ctx context.Context) error {
+	var due []*store.Run
+	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
+		due, err = q.RunListDue(ctx, micros(e.now()), 100)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range due {
+		err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+			now := micros(e.now())
+			var g *gate
+			if r.ConcurrencyKey != "" {
+				var err error
+				if g, _, err = loadGate(ctx, q, groupOf(r), now); err != nil {
+					return err
+				}
+			}
+			run := *r
+			return e.admitStored(ctx, q, sig, g, &run, store.RunScheduled, now)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// admitWaiting starts the waiting runs of groups that have room, oldest first.
+func (e *Engine) admitWaiting(ctx context.Context) error {
+	var groups []store.ConcurrencyGroup
+	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
+		groups, err = q.RunWaitingGroups(ctx, 100)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range groups {
+		err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+			g, waiting, err := loadGate(ctx, q, k, micros(e.now()))
+			if err != nil {
+				return err
+			}
+			g.waiting = 0 // the oldest waiting run is first in line
+			now := micros(e.now())
+			for _, w := range waiting {
+				if err := e.admitStored(ctx, q, sig, g, w, store.RunWaiting, now); err != nil {
+					return err
+				}
+				if w.Status == store.RunWaiting {
+					break // the oldest waits, so do the rest
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runScheduler starts due scheduled runs, waiting runs that have room and cron
+// ticks, on every tick and whenever a run with a concurrency key ends, until
+// ctx ends.
+func (e *Engine) runScheduler(ctx context.Context) {
+	t := time.NewTicker(e.cfg.ScheduleInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-e.hub.admit:
+		}
+		for _, step := range []struct {
+			what string
+			fn   func(context.Context) error
+		}{{"start scheduled runs", e.admitDue}, {"start waiting runs", e.admitWaiting}, {"fire cron ticks", e.fireCron}} {
+			if err := step.fn(ctx); err != nil && ctx.Err() == nil {
+				e.log.WarnContext(ctx, step.what, "error", err.Error())
+			}
+		}
+	}
+}

@@ -1,0 +1,256 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// signals collects what one write tells others once it committed: signals for
+// the engine's parts, and the state changes for the observer and the log.
+type signals struct {
+	names   []string
+	changes []change
+}
+
+func (s *signals) add(sig string) {
+	if !slices.Contains(s.names, sig) {
+		s.names = append(s.names, sig)
+	}
+}
+
+// record has a state change observed and logged once the write committed.
+func (s *signals) record(c change) {
+	s.changes = append(s.changes, c)
+}
+
+// write runs fn in a transaction and, once it committed, delivers the signals it
+// added to this process, hands them to the notifier for the others and tells
+// the observer what changed.
+func (e *Engine) write(ctx context.Context, fn func(ctx context.Context, q store.Q, sig *signals) error) error {
+	var sig signals
+	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+		sig = signals{}
+		return fn(ctx, q, &sig)
+	})
+	if err != nil {
+		return err
+	}
+	e.committed(&sig)
+	return nil
+}
+
+// committed delivers what a committed write collected. State changes are
+// logged at debug level.
+func (e *Engine) committed(sig *signals) {
+	e.signal(sig.names...)
+	debug := e.log.Enabled(context.Background(), slog.LevelDebug)
+	for _, c := range sig.changes {
+		if c.observe != nil {
+			c.observe(e.obs)
+		}
+		if debug && c.msg != "" {
+			e.log.Debug(c.msg, c.attrs...)
+		}
+	}
+}
+
+// cancelSignal tells t's worker to stop its attempt, saying why (cut to fit a
+// Postgres notification).
+func cancelSignal(t *store.Task, reason string) string {
+	if len(reason) > 1024 {
+		reason = reason[:1024]
+	}
+	reason = strings.ReplaceAll(reason, "\n", " ") // newlines separate signals
+	return signalCancel + t.WorkerID + ":" + t.ID + ":" + strconv.Itoa(int(t.Attempt)) + ":" + reason
+}
+
+// attemptReport is what ends an attempt: a worker's report, or the engine
+// finding the attempt lost (timed out, worker gone).
+type attemptReport struct {
+	TaskID    string
+	Attempt   int32
+	WorkerID  string
+	Success   bool
+	Output    string // JSON object, on success
+	Error     string // on failure
+	Retryable bool
+	// Immediate requeues a retry without backoff (the attempt was lost, not failed).
+	Immediate bool
+}
+
+// finishAttempt applies a report to its task, fenced by (task, attempt, worker):
+// a report for an attempt that is no longer the worker's changes nothing and is
+// KindFailedPrecondition; repeating an accepted report is accepted again. It
+// reports whether a failed task will be retried.
+func (e *Engine) finishAttempt(ctx context.Context, tenantID string, r attemptReport) (willRetry bool, err error) {
+	err = e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+		willRetry = false
+		// Lock the task's run first: changes to one run take turns, always in the
+		// order run, then tasks. The tasks are read under that lock.
+		run, err := q.RunGetForUpdateByTask(ctx, tenantID, r.TaskID)
+		if err != nil {
+			return err
+		}
+		tasks, err := q.TaskListByRun(ctx, run.ID)
+		if err != nil {
+			return err
+		}
+		var t *store.Task
+		for _, x := range tasks {
+			if x.ID == r.TaskID {
+				t = x
+			}
+		}
+		if t == nil {
+			return store.ErrNotFound
+		}
+		if t.Status != store.TaskRunning || t.Attempt != r.Attempt || t.WorkerID != r.WorkerID {
+			return repeatedOrStale(t, r, &willRetry)
+		}
+		now := micros(e.now())
+		t.LeaseExpiresAt = 0
+		if r.Success {
+			t.Status, t.Output, t.FinishedAt, t.Error = store.TaskSucceeded, &r.Output, now, ""
+			if err := q.TaskUpdate(ctx, t); err != nil {
+				return err
+			}
+			sig.record(taskEnded(t))
+			if err := e.advance(ctx, q, sig, run, tasks, now); err != nil {
+				return err
+			}
+		} else {
+			if r.Immediate {
+				// A lost attempt's worker may still be running it: tell it to stop.
+				sig.add(cancelSignal(t, r.Error))
+			}
+			t.Error = r.Error
+			if r.Retryable && t.Attempt < t.MaxAttempts {
+				willRetry = true
+				sig.record(taskRetried(t, r.Error))
+				if r.Immediate {
+					e.queue(t, now)
+				} else {
+					e.queue(t, now+backoff(t).Microseconds())
+				}
+				if err := q.TaskUpdate(ctx, t); err != nil {
+					return err
+				}
+				sig.add(signalTasks)
+			} else {
+				t.Status, t.FinishedAt = store.TaskFailed, now
+				if err := q.TaskUpdate(ctx, t); err != nil {
+					return err
+				}
+				sig.record(taskEnded(t))
+				msg := fmt.Sprintf("task %s failed after %d attempt(s): %s", t.Name, t.Attempt, r.Error)
+				if err := e.endRun(ctx, q, sig, run, tasks, store.RunFailed, msg, now); err != nil {
+					return err
+				}
+			}
+		}
+		sig.add(signalRun + run.ID)
+		sig.add(signalTasks) // a slot was freed
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return false, &Error{Kind: KindNotFound, Message: fmt.Sprintf("task %s not found", r.TaskID)}
+	}
+	if err != nil {
+		return false, fmt.Errorf("finish attempt %d of task %s: %w", r.Attempt, r.TaskID, err)
+	}
+	return willRetry, nil
+}
+
+// repeatedOrStale answers a report whose attempt is no longer running: nil for a
+// repeat of the report that ended it, KindFailedPrecondition otherwise.
+func repeatedOrStale(t *store.Task, r attemptReport, willRetry *bool) error {
+	if t.Attempt == r.Attempt && t.WorkerID == r.WorkerID {
+		if r.Success && t.Status == store.TaskSucceeded && t.Output != nil && *t.Output == r.Output {
+			return nil
+		}
+		if !r.Success && t.Error == r.Error && (t.Status == store.TaskQueued || t.Status == store.TaskFailed) {
+			*willRetry = t.Status == store.TaskQueued
+			return nil
+		}
+	}
+	return &Error{
+		Kind: KindFailedPrecondition,
+		Message: fmt.Sprintf("attempt %d of task %s is no longer held by worker %s: the task is %s at attempt %d (worker %s)",
+			r.Attempt, t.ID, r.WorkerID, t.Status, t.Attempt, t.WorkerID),
+		Details: map[string]string{"task_status": t.Status, "attempt": strconv.Itoa(int(t.Attempt))},
+	}
+}
+
+// advance queues the pending tasks whose parents all succeeded, and ends the run
+// when every task succeeded.
+func (e *Engine) advance(ctx context.Context, q store.Q, sig *signals, run *store.Run, tasks []*store.Task, now int64) error {
+	for _, t := range readyTasks(tasks) {
+		e.queue(t, now)
+		if err := q.TaskUpdate(ctx, t); err != nil {
+			return err
+		}
+		sig.add(signalTasks)
+		sig.record(taskQueued(t))
+	}
+	for _, t := range tasks {
+		if t.Status != store.TaskSucceeded {
+			return nil
+		}
+	}
+	if run.Status != store.RunActive {
+		return nil
+	}
+	run.Status, run.FinishedAt, run.UpdatedAt = store.RunSucceeded, now, now
+	if run.ConcurrencyKey != "" {
+		sig.add(signalAdmit)
+	}
+	sig.record(runFinished(run))
+	return q.RunSetStatus(ctx, run)
+}
+
+// endRun ends an active run as failed or cancelled: tasks that have not ended are
+// cancelled, and the workers running them are told to stop.
+func (e *Engine) endRun(ctx context.Context, q store.Q, sig *signals, run *store.Run, tasks []*store.Task, status, msg string, now int64) error {
+	for _, t := range tasks {
+		switch t.Status {
+		case store.TaskRunning:
+			sig.add(cancelSignal(t, msg))
+			sig.add(signalTasks) // its slot frees up
+		case store.TaskPending, store.TaskQueued:
+		default:
+			continue
+		}
+		t.Status, t.FinishedAt, t.LeaseExpiresAt = store.TaskCancelled, now, 0
+		if err := q.TaskUpdate(ctx, t); err != nil {
+			return err
+		}
+	}
+	run.Status, run.Error, run.FinishedAt, run.UpdatedAt = status, msg, now, now
+	sig.add(signalRun + run.ID)
+	if run.ConcurrencyKey != "" {
+		sig.add(signalAdmit)
+	}
+	sig.record(runFinished(run))
+	return q.RunSetStatus(ctx, run)
+}
+
+// backoff is the delay before the next attempt of t: exponential from the
+// initial backoff, capped, with full jitter over the upper half.
+func backoff(t *store.Task) time.Duration {
+	d := time.Duration(t.InitialBackoffMS) * time.Millisecond
+	maxD := time.Duration(t.MaxBackoffMS) * time.Millisecond
+	for i := int32(1); i < t.Attempt && d < maxD; i++ {
+		d *= 2
+	}
+	d = min(d, maxD)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}

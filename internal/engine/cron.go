@@ -1,0 +1,104 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// Cron ticks fire exactly once however many server processes share the
+// database: each schedule is a row holding its next tick, and a tick fires in
+// the transaction that moves that row on from it (a compare-and-set), so the
+// database lets one transaction fire it. A tick missed while every server was
+// down is still the row's next tick: it fires once, and when the tick after it
+// is older than CronCatchUp, the row moves to the first tick after now,
+// skipping the rest. A tick that is merely late (a slow scan, an overloaded
+// machine) is followed by the next one as usual.
+
+// replaceCron makes the workflow's cron triggers its stored schedules. A
+// schedule the previous version had keeps its next tick, so putting a new
+// version neither skips nor repeats a tick.
+func (e *Engine) replaceCron(ctx context.Context, q store.Q, tenantID string, spec WorkflowSpec, now int64) error {
+	old, err := q.CronList(ctx, tenantID, spec.Name)
+	if err != nil {
+		return err
+	}
+	next := map[CronTrigger]int64{}
+	for _, s := range old {
+		next[CronTrigger{Schedule: s.Schedule, TimeZone: s.TimeZone}] = s.NextTickAt
+	}
+	rows := make([]*store.CronSchedule, 0, len(spec.OnCron))
+	for _, c := range spec.OnCron {
+		at, ok := next[c]
+		if !ok {
+			sched, err := parseCron(c)
+			if err != nil {
+				return err // checked by normalize
+			}
+			at = micros(sched.Next(fromMicros(now)))
+		}
+		rows = append(rows, &store.CronSchedule{TenantID: tenantID, Workflow: spec.Name, Schedule: c.Schedule, TimeZone: c.TimeZone, NextTickAt: at})
+	}
+	return q.CronReplace(ctx, tenantID, spec.Name, rows)
+}
+
+// fireCron fires the cron ticks that came, each in its own transaction, until
+// none is due (a late schedule may have several ticks to catch up).
+func (e *Engine) fireCron(ctx context.Context) error {
+	for range 10 {
+		var due []*store.CronSchedule
+		err := e.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
+			due, err = q.CronListDue(ctx, micros(e.now()), 100)
+			return err
+		})
+		if err != nil || len(due) == 0 {
+			return err
+		}
+		for _, s := range due {
+			if err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+				return e.fireTick(ctx, q, sig, s)
+			}); err != nil {
+				return fmt.Errorf("workflow %s, schedule %q: %w", s.Workflow, s.Schedule, err)
+			}
+		}
+	}
+	return nil
+}
+
+// fireTick starts the run of one due tick, if this transaction is the one that
+// moves the schedule on.
+func (e *Engine) fireTick(ctx context.Context, q store.Q, sig *signals, s *store.CronSchedule) error {
+	now := micros(e.now())
+	sched, err := parseCron(CronTrigger{Schedule: s.Schedule, TimeZone: s.TimeZone})
+	if err != nil {
+		return err
+	}
+	next := sched.Next(fromMicros(s.NextTickAt))
+	if next.Before(fromMicros(now).Add(-e.cfg.CronCatchUp)) {
+		next = sched.Next(fromMicros(now)) // missed while no server ran: skip the rest
+	}
+	moved, err := q.CronAdvance(ctx, s, micros(next))
+	if err != nil || !moved {
+		return err
+	}
+	idx, err := e.triggers.index(ctx, q, s.TenantID)
+	if err != nil {
+		return err
+	}
+	wf := idx.byName[s.Workflow]
+	if wf == nil {
+		return nil // deleted meanwhile
+	}
+	tick := fromMicros(s.NextTickAt)
+	input, _ := canonicalJSON(map[string]any{"cron": s.Schedule, "time_zone": s.TimeZone, "tick": tick.Format(time.RFC3339)})
+	key, err := wf.concurrencyKey(inputVars(input))
+	if err != nil {
+		e.log.WarnContext(ctx, "cron tick skipped", "workflow", s.Workflow, "schedule", s.Schedule, "error", err.Error())
+		return nil
+	}
+	p := newRun{wf: wf, input: input, trigger: store.TriggerCron, cronTick: s.NextTickAt, concurrencyKey: key}.plan(s.TenantID, now)
+	_, err = e.startRuns(ctx, q, sig, []*plannedRun{p}, now)
+	return err
+}

@@ -1,0 +1,170 @@
+// Package engine holds Switchyard's business rules: what an event is, how a push
+// is stored and deduplicated, and (as the engine grows) how events trigger runs
+// and tasks reach workers. It knows nothing of protocols: the handlers in package
+// service convert requests into the engine's types and its errors into Connect
+// codes.
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// Config wires an [Engine]. Zero durations take the defaults shown.
+type Config struct {
+	Store  *store.Store
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// HeartbeatInterval is how often workers heartbeat (5s); a worker silent for
+	// three intervals is taken for dead.
+	HeartbeatInterval time.Duration
+	// KeepaliveInterval spaces keep-alive messages on idle streams (15s).
+	KeepaliveInterval time.Duration
+	// DispatchInterval is the fallback poll of the queue between wake-ups (250ms);
+	// it also picks up retries whose backoff passed.
+	DispatchInterval time.Duration
+	// ReapInterval is how often lost attempts are looked for (1s).
+	ReapInterval time.Duration
+	// ScheduleInterval is how often delayed runs, waiting runs and cron ticks
+	// are looked at (1s); it bounds how late a delayed run or a tick starts.
+	ScheduleInterval time.Duration
+	// CronCatchUp is how late a cron tick may fire (1m): a server that falls
+	// behind (a slow scan, a short outage) fires each tick it missed; ticks
+	// older than this were missed while no server ran, and fire once.
+	CronCatchUp time.Duration
+	// PriorityAging is the wait that one priority level is worth (10s): a
+	// queued task is passed by tasks of higher priority only when they became
+	// ready less than (difference in priority × PriorityAging) after it.
+	PriorityAging time.Duration
+	// Observer is told what the engine does, for metrics; nil means nobody.
+	Observer Observer
+	// TracerProvider records the spans that carry a trace from a push to the
+	// runs and tasks it starts; nil means the OpenTelemetry global, a no-op
+	// unless the process set one.
+	TracerProvider trace.TracerProvider
+	// SecretKey seals stored secrets (webhook secrets); [SecretKeyBytes] long.
+	// Without it webhooks cannot be created.
+	SecretKey []byte
+	// Retention is how long history is kept ([DefaultRetention], 30 days): a
+	// run that ended longer ago is deleted with its tasks, an event stored
+	// longer ago once no run refers to it, a replay record made longer ago. It
+	// is thereby the shortest time an idempotency key deduplicates. Negative
+	// keeps everything.
+	Retention time.Duration
+	// RetentionInterval is how often history is pruned (1m), by one server
+	// process at a time (the holder of a lease of three intervals).
+	RetentionInterval time.Duration
+	// RetentionBatch is the most rows one pruning statement deletes (500); each
+	// batch is its own short transaction.
+	RetentionBatch int
+}
+
+// Engine carries out every operation of the API against the store.
+type Engine struct {
+	store    *store.Store
+	log      *slog.Logger
+	now      func() time.Time
+	cfg      Config
+	hub      *hub
+	disp     dispatcher
+	triggers triggerCache
+	webhooks webhookCache
+	group    groupCommit
+	notify   notifier
+	obs      Observer
+	tracer   trace.Tracer
+	draining chan struct{} // closed by Drain
+	drainMu  sync.Once
+}
+
+// New returns an engine over the config's store. Call [Engine.Start] to run its
+// background work (dispatch, recovery of lost attempts, notifications).
+func New(cfg Config) *Engine {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	setDefault(&cfg.HeartbeatInterval, 5*time.Second)
+	setDefault(&cfg.KeepaliveInterval, 15*time.Second)
+	setDefault(&cfg.DispatchInterval, 250*time.Millisecond)
+	setDefault(&cfg.ReapInterval, time.Second)
+	setDefault(&cfg.ScheduleInterval, time.Second)
+	setDefault(&cfg.PriorityAging, 10*time.Second)
+	setDefault(&cfg.CronCatchUp, time.Minute)
+	if cfg.Retention == 0 {
+		cfg.Retention = DefaultRetention
+	}
+	setDefault(&cfg.RetentionInterval, time.Minute)
+	if cfg.RetentionBatch <= 0 {
+		cfg.RetentionBatch = 500
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
+	}
+	e := &Engine{store: cfg.Store, log: cfg.Logger, now: cfg.Now, cfg: cfg, obs: cfg.Observer, hub: newHub(), draining: make(chan struct{})}
+	e.disp.conns = make(map[string]*workerConn)
+	e.notify.in = make(chan string, 10_000)
+	e.hub.cancelFn = e.sendCancellation
+	e.tracer = newTracer(cfg.TracerProvider)
+	return e
+}
+
+func setDefault(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
+}
+
+// Start runs the engine's background work until ctx ends; it returns at once.
+func (e *Engine) Start(ctx context.Context) {
+	go e.runDispatcher(ctx)
+	go e.runReaper(ctx)
+	go e.runScheduler(ctx)
+	go e.runNotifier(ctx)
+	go e.runRetention(ctx)
+	go func() {
+		for ctx.Err() == nil {
+			err := e.store.Listen(ctx, e.hub.deliver)
+			if err == nil || ctx.Err() != nil {
+				return
+			}
+			e.log.WarnContext(ctx, "notification listener failed; retrying", "error", err.Error())
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+}
+
+// Drain ends every Listen and WatchRun stream this process serves with an
+// unavailable error, so that their clients reconnect (to another server) while
+// this one shuts down. The attempts of its workers go back to the queue.
+func (e *Engine) Drain() {
+	e.drainMu.Do(func() { close(e.draining) })
+}
+
+// errDraining ends streams while the server shuts down.
+var errDraining = &Error{Kind: KindUnavailable, Message: "the server is shutting down; reconnect"}
+
+func jsonDecode(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// newID returns a UUIDv7: time-ordered, so ids make good index keys and cursors.
+func newID() string {
+	return uuid.Must(uuid.NewV7()).String()
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }

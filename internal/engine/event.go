@@ -1,0 +1,195 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// MaxPayloadBytes bounds an event's payload, encoded as JSON.
+const MaxPayloadBytes = 512 << 10
+
+// EventInput is one event a producer pushes. Field limits that a schema can state
+// (key syntax, lengths, counts) are checked before the engine by the API's
+// validation rules; the engine checks what only it can (the encoded payload size).
+type EventInput struct {
+	Key            string
+	Payload        map[string]any // a JSON object; nil means {}
+	Metadata       map[string]string
+	Scope          string
+	Priority       int32
+	OccurredAt     time.Time // zero means the time of storing
+	IdempotencyKey string
+}
+
+// Event is a stored event.
+type Event struct {
+	ID             string
+	Key            string
+	Payload        map[string]any
+	Metadata       map[string]string
+	Scope          string
+	Priority       int32
+	OccurredAt     time.Time
+	CreatedAt      time.Time
+	IdempotencyKey string
+	// RunIDs are the runs the event started, replays included (GetEvent and
+	// pushes only).
+	RunIDs []string
+	// Skipped are the triggers that matched but started no run at the push.
+	Skipped []SkippedTrigger
+}
+
+// PushResult is the outcome of pushing one event.
+type PushResult struct {
+	Event *Event
+	// RunIDs are the runs the event started.
+	RunIDs []string
+	// Deduplicated is true when the idempotency key matched an earlier event and
+	// nothing was stored.
+	Deduplicated bool
+}
+
+func keyReused(key, eventID, item string) *Error {
+	e := &Error{Kind: KindAlreadyExists, Details: map[string]string{"idempotency_key": key}}
+	if eventID != "" {
+		e.Message = fmt.Sprintf("idempotency key %q was already used by event %s for a different request (key, payload, metadata, scope or priority differ)", key, eventID)
+		e.Details["event_id"] = eventID
+	} else {
+		e.Message = fmt.Sprintf("idempotency key %q is used by %s of this call for a different request", key, item)
+	}
+	return e
+}
+
+// sameRequest reports whether two rows record the same push request: what a
+// retry must repeat exactly. Times the server filled in are not compared.
+func sameRequest(a, b *store.Event) bool {
+	return a.Key == b.Key && a.Payload == b.Payload && a.Metadata == b.Metadata &&
+		a.Scope == b.Scope && a.Priority == b.Priority
+}
+
+func eventRow(tenantID string, in EventInput, now int64) (*store.Event, error) {
+	payload := in.Payload
+	if payload == nil {
+		payload = map[string]any{}
+	}
+	payloadJSON, err := canonicalJSON(payload)
+	if err != nil {
+		return nil, invalid("payload", "payload.json", "not representable as JSON: %v", err)
+	}
+	if len(payloadJSON) > MaxPayloadBytes {
+		return nil, invalid("payload", "payload.max_bytes", "is %d bytes encoded as JSON; the limit is %d", len(payloadJSON), MaxPayloadBytes)
+	}
+	metadata := in.Metadata
+	if metadata == nil {
+		metadata = map[string]string{}
+	}
+	metadataJSON, err := canonicalJSON(metadata)
+	if err != nil {
+		return nil, invalid("metadata", "metadata.json", "not representable as JSON: %v", err)
+	}
+	occurred := now
+	if !in.OccurredAt.IsZero() {
+		occurred = micros(in.OccurredAt)
+	}
+	return &store.Event{
+		ID:             newID(),
+		TenantID:       tenantID,
+		Key:            in.Key,
+		Payload:        payloadJSON,
+		Metadata:       metadataJSON,
+		Scope:          in.Scope,
+		Priority:       in.Priority,
+		OccurredAt:     occurred,
+		CreatedAt:      now,
+		IdempotencyKey: in.IdempotencyKey,
+		Skipped:        "[]",
+	}, nil
+}
+
+// canonicalJSON encodes v with sorted object keys and no HTML escaping, so equal
+// values always encode to equal strings.
+func canonicalJSON(v any) (string, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return string(bytes.TrimRight(buf.Bytes(), "\n")), nil
+}
+
+func eventFromRow(row *store.Event) *Event {
+	ev := &Event{
+		ID:             row.ID,
+		Key:            row.Key,
+		Scope:          row.Scope,
+		Priority:       row.Priority,
+		OccurredAt:     fromMicros(row.OccurredAt),
+		CreatedAt:      fromMicros(row.CreatedAt),
+		IdempotencyKey: row.IdempotencyKey,
+	}
+	// Both columns hold JSON the engine wrote itself.
+	_ = json.Unmarshal([]byte(row.Payload), &ev.Payload)
+	_ = json.Unmarshal([]byte(row.Metadata), &ev.Metadata)
+	_ = json.Unmarshal([]byte(row.Skipped), &ev.Skipped)
+	return ev
+}
+
+// GetEvent returns one event of the tenant.
+func (e *Engine) GetEvent(ctx context.Context, tenantID, id string) (*Event, error) {
+	var row *store.Event
+	var runs map[string][]string
+	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
+		var err error
+		if row, err = q.EventGet(ctx, tenantID, id); err != nil {
+			return err
+		}
+		runs, err = q.RunIDsByEvents(ctx, tenantID, []string{id})
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &Error{Kind: KindNotFound, Message: fmt.Sprintf("event %s not found", id)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	ev := eventFromRow(row)
+	ev.RunIDs = append([]string{}, runs[id]...)
+	return ev, nil
+}
+
+// EventFilter selects events for ListEvents.
+type EventFilter struct {
+	Key           string
+	Scope         string
+	CreatedAfter  time.Time // inclusive; zero means unbounded
+	CreatedBefore time.Time // exclusive; zero means unbounded
+}
+
+// ListEvents returns one page of the tenant's events, newest first, and the token
+// of the next page ("" on the last).
+func (e *Engine) ListEvents(ctx context.Context, tenantID string, f EventFilter, page Page) ([]*Event, string, error) {
+	p := &store.EventListParams{TenantID: tenantID, Key: f.Key, Scope: f.Scope}
+	if !f.CreatedAfter.IsZero() {
+		p.CreatedAfter = micros(f.CreatedAfter)
+	}
+	if !f.CreatedBefore.IsZero() {
+		p.CreatedBefore = micros(f.CreatedBefore)
+	}
+	events, next, err := listPage(ctx, e, page, f,
+		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Event, error) {
+			p.BeforeID, p.Limit = after, limit
+			return q.EventList(ctx, p)
+		},
+		func(r *store.Event) string { return r.ID }, eventFromRow)
+	if err != nil {
+		return nil, "", fmt.Errorf("list events: %w", err)
+	}
+	return events, next, nil
+}

@@ -1,0 +1,336 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel/codes"
+
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// pushItem is one event on its way into the database.
+type pushItem struct {
+	tenantID string
+	row      *store.Event
+	label    string // "events[i]" within a bulk push, for messages
+
+	result *PushResult
+	err    error       // a refusal of this item alone (its idempotency key was reused)
+	starts []triggered // the workflows the event starts, if it is stored
+
+	// Set for a single push waiting for its group's commit.
+	ctx  context.Context
+	done chan struct{}
+}
+
+// PushEvent stores one event and the runs it triggers. Concurrent pushes share
+// one transaction (group commit): each still gets its own result, its own
+// deduplication answer and its own refusal, after the commit.
+func (e *Engine) PushEvent(ctx context.Context, tenantID string, in EventInput) (*PushResult, error) {
+	row, err := eventRow(tenantID, in, micros(e.now()))
+	if err != nil {
+		return nil, err
+	}
+	it := &pushItem{tenantID: tenantID, row: row, ctx: ctx, done: make(chan struct{})}
+	if !e.group.add(e, it) {
+		return nil, fmt.Errorf("%w: %d pushes are waiting for the database already", store.ErrUnavailable, maxGroupPending)
+	}
+	select {
+	case <-it.done:
+		return it.result, it.err
+	case <-ctx.Done():
+		// The group may still commit this event; a retry with the same
+		// idempotency key finds it.
+		return nil, ctx.Err()
+	}
+}
+
+// PushEvents stores events all-or-nothing in one transaction. Each is
+// deduplicated by its idempotency key, against stored events and against earlier
+// items of the same call; an item that reuses a key for a different request
+// fails the whole call with [KindAlreadyExists].
+func (e *Engine) PushEvents(ctx context.Context, tenantID string, inputs []EventInput) ([]*PushResult, error) {
+	now := micros(e.now())
+	items := make([]*pushItem, len(inputs))
+	for i, in := range inputs {
+		label := fmt.Sprintf("events[%d]", i)
+		row, err := eventRow(tenantID, in, now)
+		if err != nil {
+			return nil, prefixField(err, label)
+		}
+		items[i] = &pushItem{tenantID: tenantID, row: row, label: label}
+	}
+	err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+		if err := e.insertEvents(ctx, q, sig, items, now); err != nil {
+			return err
+		}
+		for _, it := range items {
+			if it.err != nil {
+				return it.err // all or nothing
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("push events: %w", err)
+	}
+	results := make([]*PushResult, len(items))
+	for i, it := range items {
+		results[i] = it.result
+	}
+	return results, nil
+}
+
+// insertEvents writes items in the caller's transaction. An item whose
+// idempotency key was used before (stored, or by an earlier item) for the same
+// request gets that event, deduplicated; for another request it gets a refusal
+// in its err. Items of several tenants may share the call. Only database
+// failures are returned.
+func (e *Engine) insertEvents(ctx context.Context, q store.Q, sig *signals, items []*pushItem, now int64) error {
+	type tenantKey struct{ tenant, key string }
+	first := map[tenantKey]*pushItem{}
+	sameAs := map[*pushItem]*pushItem{} // later items with an earlier item's key
+	var live []*pushItem
+	var rows []*store.Event
+	for _, it := range items {
+		it.result, it.err = nil, nil
+		if k := it.row.IdempotencyKey; k != "" {
+			tk := tenantKey{it.tenantID, k}
+			if f, ok := first[tk]; ok {
+				sameAs[it] = f
+				continue
+			}
+			first[tk] = it
+		}
+		live = append(live, it)
+		rows = append(rows, it.row)
+	}
+	if err := e.matchEvents(ctx, q, live); err != nil {
+		return err
+	}
+	inserted, err := q.EventInsertMany(ctx, rows)
+	if err != nil {
+		return err
+	}
+	skipped := map[string][]string{}
+	for _, it := range live {
+		if !inserted[it.row.ID] {
+			skipped[it.tenantID] = append(skipped[it.tenantID], it.row.IdempotencyKey)
+		}
+	}
+	existing := map[tenantKey]*store.Event{}
+	for tenant, keys := range skipped {
+		byKey, err := q.EventGetByIdempotencyKeys(ctx, tenant, keys)
+		if err != nil {
+			return err
+		}
+		for k, ev := range byKey {
+			existing[tenantKey{tenant, k}] = ev
+		}
+	}
+	for _, it := range live {
+		if inserted[it.row.ID] {
+			it.result = &PushResult{Event: eventFromRow(it.row), RunIDs: []string{}}
+			continue
+		}
+		orig, ok := existing[tenantKey{it.tenantID, it.row.IdempotencyKey}]
+		if !ok {
+			// The row that held the key vanished between the insert and the read.
+			return fmt.Errorf("%w: idempotency key %q is being written concurrently", store.ErrUnavailable, it.row.IdempotencyKey)
+		}
+		if !sameRequest(orig, it.row) {
+			it.err = keyReused(it.row.IdempotencyKey, orig.ID, "")
+			continue
+		}
+		it.result = &PushResult{Event: eventFromRow(orig), RunIDs: []string{}, Deduplicated: true}
+	}
+	if err := e.trigger(ctx, q, sig, live, inserted, now); err != nil {
+		return err
+	}
+	stored := len(inserted)
+	deduplicated := len(items) - stored
+	sig.record(change{observe: func(o Observer) { o.EventsPushed(stored, deduplicated) }})
+	for it, f := range sameAs {
+		switch {
+		case !sameRequest(f.row, it.row) && f.label != "":
+			it.err = keyReused(it.row.IdempotencyKey, "", f.label)
+		case !sameRequest(f.row, it.row) && f.result != nil:
+			it.err = keyReused(it.row.IdempotencyKey, f.result.Event.ID, "")
+		case f.err != nil:
+			it.err = f.err
+		default:
+			r := *f.result
+			r.RunIDs = append([]string{}, f.result.RunIDs...)
+			r.Deduplicated = true
+			it.result = &r
+		}
+	}
+	return nil
+}
+
+// matchEvents finds the workflows each event starts, and records on the event
+// the triggers it skipped, before the events are stored.
+func (e *Engine) matchEvents(ctx context.Context, q store.Q, items []*pushItem) error {
+	indexes := map[string]*triggerIndex{}
+	for _, it := range items {
+		idx := indexes[it.tenantID]
+		if idx == nil {
+			var err error
+			if idx, err = e.triggers.index(ctx, q, it.tenantID); err != nil {
+				return err
+			}
+			indexes[it.tenantID] = idx
+		}
+		var skipped []SkippedTrigger
+		it.starts, skipped = idx.matchEvent(it.row)
+		it.row.Skipped = skippedJSON(skipped)
+	}
+	return nil
+}
+
+func skippedJSON(skipped []SkippedTrigger) string {
+	if len(skipped) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(skipped)
+	return string(b)
+}
+
+// trigger starts the runs of the events just inserted and fills in the runs that
+// deduplicated events started originally.
+func (e *Engine) trigger(ctx context.Context, q store.Q, sig *signals, items []*pushItem, inserted map[string]bool, now int64) error {
+	var plans []*plannedRun
+	deduped := map[string][]*pushItem{}
+	for _, it := range items {
+		switch {
+		case it.result == nil:
+		case it.result.Deduplicated:
+			deduped[it.tenantID] = append(deduped[it.tenantID], it)
+		case inserted[it.row.ID]:
+			for _, t := range it.starts {
+				p := newRun{wf: t.wf, eventID: it.row.ID, input: it.row.Payload, priority: it.row.Priority, trigger: store.TriggerEvent, concurrencyKey: t.concurrencyKey,
+					parent: it.callerSpan()}.plan(it.tenantID, now)
+				plans = append(plans, p)
+				it.result.RunIDs = append(it.result.RunIDs, p.run.ID)
+			}
+			it.result.Event.RunIDs = it.result.RunIDs
+		}
+	}
+	for tenantID, its := range deduped {
+		ids := make([]string, len(its))
+		for i, it := range its {
+			ids[i] = it.result.Event.ID
+		}
+		byEvent, err := q.RunIDsByEvents(ctx, tenantID, ids)
+		if err != nil {
+			return err
+		}
+		for _, it := range its {
+			it.result.RunIDs = append([]string{}, byEvent[it.result.Event.ID]...)
+			it.result.Event.RunIDs = it.result.RunIDs
+		}
+	}
+	if len(plans) == 0 {
+		return nil
+	}
+	_, err := e.startRuns(ctx, q, sig, plans, now)
+	return err
+}
+
+// Group commit bounds.
+const (
+	maxGroupSize      = 256  // events in one transaction
+	maxGroupsInFlight = 4    // transactions committing at once
+	maxGroupPending   = 4096 // pushes waiting; more is overload, answered unavailable
+)
+
+// groupCommit gathers single pushes that arrive while others commit, so that
+// they share a transaction and a disk flush.
+type groupCommit struct {
+	mu       sync.Mutex
+	pending  []*pushItem
+	inFlight int
+}
+
+// add queues it for the next group; false means the queue is full.
+func (g *groupCommit) add(e *Engine, it *pushItem) bool {
+	g.mu.Lock()
+	if len(g.pending) >= maxGroupPending {
+		g.mu.Unlock()
+		return false
+	}
+	g.pending = append(g.pending, it)
+	start := g.inFlight < maxGroupsInFlight
+	if start {
+		g.inFlight++
+	}
+	g.mu.Unlock()
+	if start {
+		go e.commitGroups()
+	}
+	return true
+}
+
+// commitGroups commits what is pending, group after group, until nothing is.
+func (e *Engine) commitGroups() {
+	for {
+		e.group.mu.Lock()
+		if len(e.group.pending) == 0 {
+			e.group.inFlight--
+			e.group.mu.Unlock()
+			return
+		}
+		n := min(len(e.group.pending), maxGroupSize)
+		batch := e.group.pending[:n:n]
+		e.group.pending = append([]*pushItem(nil), e.group.pending[n:]...)
+		e.group.mu.Unlock()
+		e.commitGroup(batch)
+	}
+}
+
+// commitGroup writes a group in one transaction. The transaction is abandoned
+// (rolled back) only when every caller in it has gone (deadline or cancel), so
+// that a caller that gave up before anything was written leaves nothing behind.
+func (e *Engine) commitGroup(batch []*pushItem) {
+	var live []*pushItem
+	for _, it := range batch {
+		if err := it.ctx.Err(); err != nil {
+			it.err = err
+			close(it.done)
+			continue
+		}
+		live = append(live, it)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	remaining := int32(len(live))
+	for _, it := range live {
+		stop := context.AfterFunc(it.ctx, func() {
+			if atomic.AddInt32(&remaining, -1) == 0 {
+				cancel()
+			}
+		})
+		defer stop()
+	}
+	ctx, span := e.startCommitSpan(ctx, live)
+	err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+		return e.insertEvents(ctx, q, sig, live, micros(e.now()))
+	})
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
+	for _, it := range live {
+		if err != nil {
+			it.result, it.err = nil, fmt.Errorf("push event: %w", err)
+		}
+		close(it.done)
+	}
+}

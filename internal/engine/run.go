@@ -1,0 +1,375 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// Run statuses as the API shows them; QUEUED and RUNNING are derived from the
+// tasks of an active run.
+const (
+	RunQueued    = store.RunQueuedDerived
+	RunRunning   = store.RunRunningDerived
+	RunSucceeded = store.RunSucceeded
+	RunFailed    = store.RunFailed
+	RunCancelled = store.RunCancelled
+	RunScheduled = store.RunScheduled
+	RunWaiting   = store.RunWaiting
+)
+
+// What starts a run, as [Run.Trigger] says.
+const (
+	TriggerEvent  = store.TriggerEvent
+	TriggerCron   = store.TriggerCron
+	TriggerManual = store.TriggerManual
+	TriggerReplay = store.TriggerReplay
+)
+
+// Run is one execution of a workflow version.
+type Run struct {
+	ID              string
+	Workflow        string
+	WorkflowVersion int32
+	Status          string
+	EventID         string
+	Input           map[string]any
+	Tasks           []*Task // GetRun and WatchRun only
+	Error           string
+	CreatedAt       time.Time
+	FinishedAt      time.Time
+	Trigger         string // one of the Trigger* kinds
+	ReplayOf        string
+	CronTick        time.Time
+	Priority        int32
+	ScheduledAt     time.Time
+	ConcurrencyKey  string
+}
+
+// Ended reports whether the run reached a final status.
+func (r *Run) Ended() bool {
+	return r.Status == RunSucceeded || r.Status == RunFailed || r.Status == RunCancelled
+}
+
+// Task is one node of a run.
+type Task struct {
+	ID          string
+	Name        string
+	Action      string
+	Status      string
+	Attempt     int32
+	MaxAttempts int32
+	WorkerID    string
+	Output      map[string]any
+	Error       string
+	Parents     []string
+	StartedAt   time.Time
+	FinishedAt  time.Time
+	AvailableAt time.Time
+}
+
+func timeOrZero(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return fromMicros(us)
+}
+
+func runFromRow(row *store.Run, running bool, tasks []*store.Task) *Run {
+	r := &Run{
+		ID:              row.ID,
+		Workflow:        row.WorkflowName,
+		WorkflowVersion: row.WorkflowVersion,
+		Status:          row.Status,
+		EventID:         row.EventID,
+		Error:           row.Error,
+		CreatedAt:       fromMicros(row.CreatedAt),
+		FinishedAt:      timeOrZero(row.FinishedAt),
+		Trigger:         row.TriggerKind,
+		ReplayOf:        row.ReplayOf,
+		CronTick:        timeOrZero(row.CronTick),
+		Priority:        row.Priority,
+		ScheduledAt:     timeOrZero(row.ScheduledAt),
+		ConcurrencyKey:  row.ConcurrencyKey,
+	}
+	_ = json.Unmarshal([]byte(row.Input), &r.Input)
+	if row.Status == store.RunActive {
+		r.Status = RunQueued
+		if running {
+			r.Status = RunRunning
+		}
+	}
+	for _, t := range tasks {
+		task := &Task{
+			ID:          t.ID,
+			Name:        t.Name,
+			Action:      t.Action,
+			Status:      t.Status,
+			Attempt:     t.Attempt,
+			MaxAttempts: t.MaxAttempts,
+			WorkerID:    t.WorkerID,
+			Error:       t.Error,
+			StartedAt:   timeOrZero(t.StartedAt),
+			FinishedAt:  timeOrZero(t.FinishedAt),
+			AvailableAt: timeOrZero(t.AvailableAt),
+		}
+		_ = json.Unmarshal([]byte(t.Parents), &task.Parents)
+		if t.Output != nil {
+			_ = json.Unmarshal([]byte(*t.Output), &task.Output)
+		}
+		r.Tasks = append(r.Tasks, task)
+	}
+	return r
+}
+
+func hasRunning(tasks []*store.Task) bool {
+	for _, t := range tasks {
+		if t.Status == store.TaskRunning {
+			return true
+		}
+	}
+	return false
+}
+
+func notFoundRun(id string) error {
+	return &Error{Kind: KindNotFound, Message: fmt.Sprintf("run %s not found", id)}
+}
+
+// GetRun returns a run with its tasks.
+func (e *Engine) GetRun(ctx context.Context, tenantID, id string) (*Run, error) {
+	var run *Run
+	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
+		row, err := q.RunGet(ctx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		tasks, err := q.TaskListByRun(ctx, id)
+		if err != nil {
+			return err
+		}
+		run = runFromRow(row, hasRunning(tasks), tasks)
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFoundRun(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get run %s: %w", id, err)
+	}
+	return run, nil
+}
+
+// RunFilter selects runs for ListRuns.
+type RunFilter struct {
+	Workflow      string
+	Status        string // one of the Run* statuses, or ""
+	EventID       string
+	Trigger       string // one of the Trigger* kinds, or ""
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
+}
+
+// ListRuns returns one page of the tenant's runs, newest first, without tasks.
+func (e *Engine) ListRuns(ctx context.Context, tenantID string, f RunFilter, page Page) ([]*Run, string, error) {
+	p := &store.RunListParams{TenantID: tenantID, Workflow: f.Workflow, Status: f.Status, EventID: f.EventID, Trigger: f.Trigger}
+	if !f.CreatedAfter.IsZero() {
+		p.CreatedAfter = micros(f.CreatedAfter)
+	}
+	if !f.CreatedBefore.IsZero() {
+		p.CreatedBefore = micros(f.CreatedBefore)
+	}
+	var running map[string]bool
+	runs, next, err := listPage(ctx, e, page, f,
+		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Run, error) {
+			p.BeforeID, p.Limit = after, limit
+			rows, err := q.RunList(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			ids := make([]string, len(rows))
+			for i, r := range rows {
+				ids[i] = r.ID
+			}
+			running, err = q.TaskRunningRuns(ctx, ids)
+			return rows, err
+		},
+		func(r *store.Run) string { return r.ID },
+		func(r *store.Run) *Run { return runFromRow(r, running[r.ID], nil) })
+	if err != nil {
+		return nil, "", fmt.Errorf("list runs: %w", err)
+	}
+	return runs, next, nil
+}
+
+func runEnded(status string) bool {
+	return status == store.RunSucceeded || status == store.RunFailed || status == store.RunCancelled
+}
+
+// CancelRun cancels a run that has not ended: its pending and queued tasks are
+// cancelled and the workers of its running tasks are told to stop. An ended run
+// is returned unchanged.
+func (e *Engine) CancelRun(ctx context.Context, tenantID, id, reason string) (*Run, error) {
+	if reason == "" {
+		reason = "cancelled"
+	}
+	err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+		run, err := q.RunGetForUpdate(ctx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if runEnded(run.Status) {
+			return nil
+		}
+		tasks, err := q.TaskListByRun(ctx, id)
+		if err != nil {
+			return err
+		}
+		return e.endRun(ctx, q, sig, run, tasks, store.RunCancelled, reason, micros(e.now()))
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFoundRun(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cancel run %s: %w", id, err)
+	}
+	return e.GetRun(ctx, tenantID, id)
+}
+
+// RunInput is a manual run.
+type RunInput struct {
+	Input          map[string]any // nil means {}
+	IdempotencyKey string
+	RunAt          time.Time // zero or past means now
+	Priority       int32
+}
+
+// maxRunDelay bounds how far ahead a run can be scheduled.
+const maxRunDelay = 366 * 24 * time.Hour
+
+// RunWorkflow starts a run of the workflow's current version with input. With an
+// idempotency key, a repeat returns the original run (deduplicated); the same key
+// for another workflow, input, start time or priority is KindAlreadyExists.
+func (e *Engine) RunWorkflow(ctx context.Context, tenantID, name string, in RunInput) (runID string, deduplicated bool, err error) {
+	if in.Input == nil {
+		in.Input = map[string]any{}
+	}
+	inputJSON, err := canonicalJSON(in.Input)
+	if err != nil {
+		return "", false, invalid("input", "input.json", "not representable as JSON: %v", err)
+	}
+	if len(inputJSON) > MaxPayloadBytes {
+		return "", false, invalid("input", "input.max_bytes", "is %d bytes encoded as JSON; the limit is %d", len(inputJSON), MaxPayloadBytes)
+	}
+	var scheduledAt int64
+	if !in.RunAt.IsZero() {
+		if in.RunAt.After(e.now().Add(maxRunDelay)) {
+			return "", false, invalid("run_at", "run_at.max", "is more than a year (366 days) ahead")
+		}
+		scheduledAt = micros(in.RunAt)
+	}
+	err = e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+		deduplicated = false
+		idx, err := e.triggers.index(ctx, q, tenantID)
+		if err != nil {
+			return err
+		}
+		wf := idx.byName[name]
+		if wf == nil {
+			return store.ErrNotFound
+		}
+		key, err := wf.concurrencyKey(inputVars(inputJSON))
+		if err != nil {
+			return invalid("input", "concurrency.key", "the workflow's concurrency key cannot be evaluated on the input: %v", err)
+		}
+		now := micros(e.now())
+		p := newRun{wf: wf, input: inputJSON, priority: in.Priority, trigger: store.TriggerManual, scheduledAt: scheduledAt,
+			concurrencyKey: key, idempotencyKey: in.IdempotencyKey}.plan(tenantID, now)
+		inserted, err := e.startRuns(ctx, q, sig, []*plannedRun{p}, now)
+		if err != nil {
+			return err
+		}
+		if inserted[p.run.ID] {
+			runID = p.run.ID
+			return nil
+		}
+		orig, err := q.RunGetByIdempotencyKey(ctx, tenantID, in.IdempotencyKey)
+		if err != nil {
+			return err
+		}
+		if orig.WorkflowName != name || !sameJSON(orig.Input, inputJSON) || orig.Priority != in.Priority || orig.ScheduledAt != scheduledAt {
+			return &Error{
+				Kind:    KindAlreadyExists,
+				Message: fmt.Sprintf("idempotency key %q was already used by run %s for a different request (workflow, input, run_at or priority differ)", in.IdempotencyKey, orig.ID),
+				Details: map[string]string{"idempotency_key": in.IdempotencyKey, "run_id": orig.ID},
+			}
+		}
+		runID, deduplicated = orig.ID, true
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return "", false, &Error{Kind: KindNotFound, Message: fmt.Sprintf("workflow %s not found", name)}
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("run workflow %s: %w", name, err)
+	}
+	return runID, deduplicated, nil
+}
+
+func sameJSON(a, b string) bool {
+	var x, y any
+	return json.Unmarshal([]byte(a), &x) == nil && json.Unmarshal([]byte(b), &y) == nil && reflect.DeepEqual(x, y)
+}
+
+// WatchRun calls send with the run's current state, then with every new state,
+// until the run ends (after sending its final state) or ctx ends. While nothing
+// changes it calls send(nil) every keep-alive interval.
+func (e *Engine) WatchRun(ctx context.Context, tenantID, id string, send func(*Run) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	changed := e.hub.subscribeRun(ctx, id)
+	keepalive := time.NewTicker(e.cfg.KeepaliveInterval)
+	defer keepalive.Stop()
+	// A fallback poll covers a notification from another process that was
+	// missed (a Postgres listener reconnecting, say).
+	poll := time.NewTicker(2 * time.Second)
+	defer poll.Stop()
+	var last *Run
+	for {
+		run, err := e.GetRun(ctx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if last == nil || !reflect.DeepEqual(run, last) {
+			if err := send(run); err != nil {
+				return err
+			}
+			last = run
+			keepalive.Reset(e.cfg.KeepaliveInterval)
+		}
+		if run.Ended() {
+			return nil
+		}
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-e.draining:
+				return errDraining
+			case <-changed:
+				break wait
+			case <-poll.C:
+				break wait
+			case <-keepalive.C:
+				if err := send(nil); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}

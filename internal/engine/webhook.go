@@ -1,0 +1,330 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/webhook"
+)
+
+// The webhook schemes, as stored.
+var webhookSchemes = map[string]webhook.Scheme{
+	"NONE":   webhook.SchemeNone,
+	"GITHUB": webhook.SchemeGitHub,
+	"STRIPE": webhook.SchemeStripe,
+	"SLACK":  webhook.SchemeSlack,
+	"SVIX":   webhook.SchemeSvix,
+	"HMAC":   webhook.SchemeHMAC,
+	"BEARER": webhook.SchemeBearer,
+}
+
+// DeliveryRetention is how long webhook deliveries are kept.
+const DeliveryRetention = 7 * 24 * time.Hour
+
+// WebhookSettings is what a user configures on a webhook.
+type WebhookSettings struct {
+	Name                  string             `json:"name"`
+	Scheme                string             `json:"scheme"` // a key of webhookSchemes
+	HMAC                  webhook.HMACConfig `json:"hmac"`
+	Tolerance             time.Duration      `json:"tolerance"`
+	KeyExpression         string             `json:"key_expression"`
+	ScopeExpression       string             `json:"scope_expression,omitempty"`
+	IdempotencyExpression string             `json:"idempotency_expression,omitempty"`
+}
+
+// Webhook is a stored webhook, without its secret.
+type Webhook struct {
+	ID        string
+	Settings  WebhookSettings
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// check compiles the settings' expressions and checks the scheme's settings.
+func (s *WebhookSettings) check() error {
+	if _, ok := webhookSchemes[s.Scheme]; !ok {
+		return invalid("settings.scheme", "scheme.known", "unknown scheme %q", s.Scheme)
+	}
+	if s.Scheme == "HMAC" {
+		if err := webhook.ValidateHMACConfig(s.HMAC); err != nil {
+			return invalid("settings.hmac", "hmac.valid", "%v", err)
+		}
+	} else {
+		s.HMAC = webhook.HMACConfig{}
+	}
+	for _, ex := range []struct{ field, expr string }{
+		{"settings.key_expression", s.KeyExpression},
+		{"settings.scope_expression", s.ScopeExpression},
+		{"settings.idempotency_expression", s.IdempotencyExpression},
+	} {
+		if ex.expr == "" {
+			continue
+		}
+		if _, err := compileRequestExpr(ex.expr); err != nil {
+			return invalid(ex.field, "cel.compile", "%v", err)
+		}
+	}
+	return nil
+}
+
+func webhookFromRow(row *store.Webhook) *Webhook {
+	w := &Webhook{ID: row.ID, CreatedAt: fromMicros(row.CreatedAt), UpdatedAt: fromMicros(row.UpdatedAt)}
+	_ = jsonDecode(row.Settings, &w.Settings)
+	return w
+}
+
+func notFoundWebhook(id string) error {
+	return &Error{Kind: KindNotFound, Message: fmt.Sprintf("webhook %s not found", id)}
+}
+
+// CreateWebhook stores a webhook with secret (a new random one when empty) and
+// returns the secret, which is shown this once.
+func (e *Engine) CreateWebhook(ctx context.Context, tenantID string, s WebhookSettings, secret string) (*Webhook, string, error) {
+	if err := s.check(); err != nil {
+		return nil, "", err
+	}
+	if secret == "" {
+		secret = webhook.NewSecret()
+	}
+	sealed, err := e.seal(secret)
+	if err != nil {
+		return nil, "", err
+	}
+	settings, _ := json.Marshal(s)
+	now := micros(e.now())
+	row := &store.Webhook{ID: newID(), TenantID: tenantID, Settings: string(settings), Secret: sealed, CreatedAt: now, UpdatedAt: now}
+	if err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error { return q.WebhookInsert(ctx, row) }); err != nil {
+		return nil, "", fmt.Errorf("create webhook: %w", err)
+	}
+	return webhookFromRow(row), secret, nil
+}
+
+// GetWebhook returns a webhook of the tenant.
+func (e *Engine) GetWebhook(ctx context.Context, tenantID, id string) (*Webhook, error) {
+	row, err := e.webhookRow(ctx, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	return webhookFromRow(row), nil
+}
+
+// webhookRow reads a tenant's webhook.
+func (e *Engine) webhookRow(ctx context.Context, tenantID, id string) (*store.Webhook, error) {
+	return e.readWebhook(ctx, id, func(ctx context.Context, q store.Q) (*store.Webhook, error) {
+		return q.WebhookGet(ctx, tenantID, id)
+	})
+}
+
+// readWebhook reads the webhook id with get.
+func (e *Engine) readWebhook(ctx context.Context, id string, get func(context.Context, store.Q) (*store.Webhook, error)) (*store.Webhook, error) {
+	var row *store.Webhook
+	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
+		var err error
+		row, err = get(ctx, q)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFoundWebhook(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get webhook %s: %w", id, err)
+	}
+	return row, nil
+}
+
+// ListWebhooks returns one page of the tenant's webhooks, newest first.
+func (e *Engine) ListWebhooks(ctx context.Context, tenantID string, page Page) ([]*Webhook, string, error) {
+	ws, next, err := listPage(ctx, e, page, struct{}{},
+		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Webhook, error) {
+			return q.WebhookList(ctx, tenantID, after, limit)
+		},
+		func(r *store.Webhook) string { return r.ID }, webhookFromRow)
+	if err != nil {
+		return nil, "", fmt.Errorf("list webhooks: %w", err)
+	}
+	return ws, next, nil
+}
+
+// UpdateWebhook replaces a webhook's settings; its secret stays.
+func (e *Engine) UpdateWebhook(ctx context.Context, tenantID, id string, s WebhookSettings) (*Webhook, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	settings, _ := json.Marshal(s)
+	return e.changeWebhook(ctx, tenantID, id, func(row *store.Webhook) error {
+		row.Settings = string(settings)
+		return nil
+	})
+}
+
+// RotateWebhookSecret replaces a webhook's secret (with a new random one when
+// secret is empty) and returns it, shown this once.
+func (e *Engine) RotateWebhookSecret(ctx context.Context, tenantID, id, secret string) (*Webhook, string, error) {
+	if secret == "" {
+		secret = webhook.NewSecret()
+	}
+	sealed, err := e.seal(secret)
+	if err != nil {
+		return nil, "", err
+	}
+	w, err := e.changeWebhook(ctx, tenantID, id, func(row *store.Webhook) error {
+		row.Secret = sealed
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return w, secret, nil
+}
+
+func (e *Engine) changeWebhook(ctx context.Context, tenantID, id string, change func(*store.Webhook) error) (*Webhook, error) {
+	var row *store.Webhook
+	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+		var err error
+		if row, err = q.WebhookGet(ctx, tenantID, id); err != nil {
+			return err
+		}
+		if err := change(row); err != nil {
+			return err
+		}
+		row.UpdatedAt = micros(e.now())
+		return q.WebhookUpdate(ctx, row)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFoundWebhook(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("update webhook %s: %w", id, err)
+	}
+	return webhookFromRow(row), nil
+}
+
+// DeleteWebhook deletes a webhook and its deliveries.
+func (e *Engine) DeleteWebhook(ctx context.Context, tenantID, id string) error {
+	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error { return q.WebhookDelete(ctx, tenantID, id) })
+	if errors.Is(err, store.ErrNotFound) {
+		return notFoundWebhook(id)
+	}
+	if err != nil {
+		return fmt.Errorf("delete webhook %s: %w", id, err)
+	}
+	return nil
+}
+
+// Delivery outcomes, as stored.
+const (
+	DeliveryAccepted  = "ACCEPTED"
+	DeliveryDuplicate = "DUPLICATE"
+	DeliveryRejected  = "REJECTED"
+)
+
+// Delivery is one recorded request to a webhook.
+type Delivery struct {
+	ID         string
+	Outcome    string
+	Reason     string
+	HTTPStatus int32
+	EventID    string
+	ReceivedAt time.Time
+}
+
+// RecordDelivery records what became of a request to a webhook. It is written
+// apart from the event (a rejected delivery stores nothing else), and a failure
+// to record is logged, not returned: the sender's answer does not depend on it.
+func (e *Engine) RecordDelivery(ctx context.Context, tenantID, webhookID string, d Delivery) {
+	row := &store.WebhookDelivery{
+		ID: newID(), TenantID: tenantID, WebhookID: webhookID, Outcome: d.Outcome, Reason: d.Reason,
+		HTTPStatus: d.HTTPStatus, EventID: d.EventID, ReceivedAt: micros(e.now()),
+	}
+	err := e.store.Write(context.WithoutCancel(ctx), func(ctx context.Context, q store.Q) error { return q.WebhookDeliveryInsert(ctx, row) })
+	if err != nil {
+		e.log.WarnContext(ctx, "webhook delivery not recorded", "webhook_id", webhookID, "error", err.Error())
+	}
+}
+
+// pruneDeliveries deletes deliveries older than [DeliveryRetention].
+func (e *Engine) pruneDeliveries(ctx context.Context, now time.Time) {
+	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+		_, err := q.WebhookDeliveryPrune(ctx, micros(now.Add(-DeliveryRetention)))
+		return err
+	})
+	if err != nil && ctx.Err() == nil {
+		e.log.WarnContext(ctx, "prune webhook deliveries", "error", err.Error())
+	}
+}
+
+// ListWebhookDeliveries returns one page of a webhook's deliveries, newest first.
+func (e *Engine) ListWebhookDeliveries(ctx context.Context, tenantID, webhookID string, page Page) ([]*Delivery, string, error) {
+	if _, err := e.webhookRow(ctx, tenantID, webhookID); err != nil {
+		return nil, "", err
+	}
+	ds, next, err := listPage(ctx, e, page, webhookID,
+		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.WebhookDelivery, error) {
+			return q.WebhookDeliveryList(ctx, tenantID, webhookID, after, limit)
+		},
+		func(r *store.WebhookDelivery) string { return r.ID },
+		func(r *store.WebhookDelivery) *Delivery {
+			return &Delivery{ID: r.ID, Outcome: r.Outcome, Reason: r.Reason, HTTPStatus: r.HTTPStatus, EventID: r.EventID, ReceivedAt: fromMicros(r.ReceivedAt)}
+		})
+	if err != nil {
+		return nil, "", fmt.Errorf("list deliveries: %w", err)
+	}
+	return ds, next, nil
+}
+
+// WebhookTarget is what the receiver needs to turn a request into an event.
+type WebhookTarget struct {
+	TenantID string
+	Verifier webhook.Verifier
+	exprs    *webhookExprs
+}
+
+// webhookCache keeps compiled targets by webhook id and update time.
+type webhookCache struct {
+	mu      sync.Mutex
+	targets map[string]*WebhookTarget
+}
+
+// WebhookTarget returns the webhook's tenant, verifier and compiled expressions.
+func (e *Engine) WebhookTarget(ctx context.Context, id string) (*WebhookTarget, error) {
+	// The receiver's request names only the webhook, which names its tenant.
+	row, err := e.readWebhook(ctx, id, func(ctx context.Context, q store.Q) (*store.Webhook, error) {
+		return q.WebhookGetAnyTenant(ctx, id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	cacheKey := fmt.Sprint(row.ID, "@", row.UpdatedAt)
+	e.webhooks.mu.Lock()
+	t := e.webhooks.targets[cacheKey]
+	e.webhooks.mu.Unlock()
+	if t != nil {
+		return t, nil
+	}
+	w := webhookFromRow(row)
+	secret, err := e.open(row.Secret)
+	if err != nil {
+		return nil, err
+	}
+	exprs, err := compileWebhookExprs(w.Settings)
+	if err != nil {
+		return nil, fmt.Errorf("webhook %s: stored expressions: %w", id, err)
+	}
+	t = &WebhookTarget{
+		TenantID: row.TenantID,
+		Verifier: webhook.Verifier{Scheme: webhookSchemes[w.Settings.Scheme], Secret: secret, HMAC: w.Settings.HMAC, Tolerance: w.Settings.Tolerance},
+		exprs:    exprs,
+	}
+	e.webhooks.mu.Lock()
+	if e.webhooks.targets == nil || len(e.webhooks.targets) > 10_000 {
+		e.webhooks.targets = make(map[string]*WebhookTarget)
+	}
+	e.webhooks.targets[cacheKey] = t
+	e.webhooks.mu.Unlock()
+	return t, nil
+}

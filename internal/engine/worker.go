@@ -1,0 +1,138 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// DefaultSlots is how many tasks a worker runs at once unless it says.
+const DefaultSlots = 10
+
+// Worker is a registered worker as ListWorkers shows it.
+type Worker struct {
+	ID              string
+	Name            string
+	Actions         []string
+	Slots           int32
+	SlotsInUse      int32
+	Labels          map[string]string
+	Active          bool // its Listen stream is open and it heartbeats
+	LastHeartbeatAt time.Time
+	CreatedAt       time.Time
+}
+
+// RegisterWorker stores a worker and returns its id and heartbeat interval.
+func (e *Engine) RegisterWorker(ctx context.Context, tenantID string, p RegisterWorkerParams) (string, time.Duration, error) {
+	if p.Slots == 0 {
+		p.Slots = DefaultSlots
+	}
+	if p.Labels == nil {
+		p.Labels = map[string]string{}
+	}
+	actionsJSON, _ := canonicalJSON(p.Actions)
+	labelsJSON, _ := canonicalJSON(p.Labels)
+	now := micros(e.now())
+	w := &store.Worker{ID: newID(), TenantID: tenantID, Name: p.Name, Actions: actionsJSON, Slots: p.Slots, Labels: labelsJSON,
+		LastHeartbeatAt: now, CreatedAt: now, IdempotencyKey: p.IdempotencyKey}
+	var stored *store.Worker
+	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) (err error) {
+		stored, err = q.WorkerInsertOnce(ctx, w)
+		return err
+	})
+	if err != nil {
+		return "", 0, fmt.Errorf("register worker: %w", err)
+	}
+	if stored.Name != w.Name || stored.Actions != w.Actions || stored.Slots != w.Slots || stored.Labels != w.Labels {
+		return "", 0, &Error{
+			Kind:    KindAlreadyExists,
+			Message: fmt.Sprintf("idempotency key %q was already used to register worker %s, with another name, actions, slots or labels", p.IdempotencyKey, stored.ID),
+			Details: map[string]string{"idempotency_key": p.IdempotencyKey},
+		}
+	}
+	return stored.ID, e.cfg.HeartbeatInterval, nil
+}
+
+// RegisterWorkerParams describes a worker to register.
+type RegisterWorkerParams struct {
+	Name    string
+	Actions []string
+	// Slots is how many tasks it runs at once; 0 means DefaultSlots.
+	Slots  int32
+	Labels map[string]string
+	// IdempotencyKey, when set, makes a repeat of the registration return the
+	// same worker.
+	IdempotencyKey string
+}
+
+// Heartbeat records that a worker is alive.
+func (e *Engine) Heartbeat(ctx context.Context, tenantID, workerID string) error {
+	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+		return q.WorkerTouch(ctx, tenantID, workerID, micros(e.now()))
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return &Error{Kind: KindNotFound, Message: fmt.Sprintf("worker %s not found: register again", workerID)}
+	}
+	if err != nil {
+		return fmt.Errorf("heartbeat: %w", err)
+	}
+	return nil
+}
+
+// CompleteTask records a successful attempt and queues the children it unblocks.
+func (e *Engine) CompleteTask(ctx context.Context, tenantID, workerID, taskID string, attempt int32, output map[string]any) error {
+	if output == nil {
+		output = map[string]any{}
+	}
+	outJSON, err := canonicalJSON(output)
+	if err != nil {
+		return invalid("output", "output.json", "not representable as JSON: %v", err)
+	}
+	if len(outJSON) > MaxPayloadBytes {
+		return invalid("output", "output.max_bytes", "is %d bytes encoded as JSON; the limit is %d", len(outJSON), MaxPayloadBytes)
+	}
+	_, err = e.finishAttempt(ctx, tenantID, attemptReport{TaskID: taskID, Attempt: attempt, WorkerID: workerID, Success: true, Output: outJSON})
+	return err
+}
+
+// FailTask records a failed attempt; it reports whether the task will be retried.
+func (e *Engine) FailTask(ctx context.Context, tenantID, workerID, taskID string, attempt int32, msg string, retryable bool) (bool, error) {
+	return e.finishAttempt(ctx, tenantID, attemptReport{TaskID: taskID, Attempt: attempt, WorkerID: workerID, Error: msg, Retryable: retryable})
+}
+
+// ListWorkers returns one page of the tenant's workers, newest first.
+func (e *Engine) ListWorkers(ctx context.Context, tenantID string, page Page) ([]*Worker, string, error) {
+	var inUse map[string]int32
+	aliveSince := e.now().Add(-3 * e.cfg.HeartbeatInterval)
+	ws, next, err := listPage(ctx, e, page, struct{}{},
+		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Worker, error) {
+			rows, err := q.WorkerList(ctx, tenantID, after, limit)
+			if err != nil {
+				return nil, err
+			}
+			ids := make([]string, len(rows))
+			for i, w := range rows {
+				ids[i] = w.ID
+			}
+			inUse, err = q.TaskSlotsInUse(ctx, ids)
+			return rows, err
+		},
+		func(w *store.Worker) string { return w.ID },
+		func(w *store.Worker) *Worker {
+			wk := &Worker{
+				ID: w.ID, Name: w.Name, Slots: w.Slots, SlotsInUse: inUse[w.ID],
+				LastHeartbeatAt: fromMicros(w.LastHeartbeatAt), CreatedAt: fromMicros(w.CreatedAt),
+			}
+			wk.Active = w.Connected && wk.LastHeartbeatAt.After(aliveSince)
+			_ = jsonDecode(w.Actions, &wk.Actions)
+			_ = jsonDecode(w.Labels, &wk.Labels)
+			return wk
+		})
+	if err != nil {
+		return nil, "", fmt.Errorf("list workers: %w", err)
+	}
+	return ws, next, nil
+}

@@ -1,0 +1,282 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// Defaults of a task spec.
+const (
+	DefaultMaxAttempts    = 3
+	DefaultInitialBackoff = time.Second
+	DefaultMaxBackoff     = time.Minute
+	DefaultTaskTimeout    = 5 * time.Minute
+)
+
+// WorkflowSpec is a declared workflow. Its JSON form is what is stored and
+// compared: equal specs encode equally.
+type WorkflowSpec struct {
+	Name        string     `json:"name"`
+	Description string     `json:"description,omitempty"`
+	OnEvents    []string   `json:"on_events,omitempty"`
+	Tasks       []TaskSpec `json:"tasks"`
+
+	EventTriggers []EventTrigger   `json:"event_triggers,omitempty"`
+	OnCron        []CronTrigger    `json:"on_cron,omitempty"`
+	Concurrency   *ConcurrencyRule `json:"concurrency,omitempty"`
+}
+
+// TaskSpec is one node of a workflow's DAG.
+type TaskSpec struct {
+	Name    string        `json:"name"`
+	Action  string        `json:"action"`
+	Parents []string      `json:"parents,omitempty"`
+	Retry   RetryPolicy   `json:"retry"`
+	Timeout time.Duration `json:"timeout"`
+}
+
+// RetryPolicy says how often and how late a failed task is retried.
+type RetryPolicy struct {
+	MaxAttempts    int32         `json:"max_attempts"`
+	InitialBackoff time.Duration `json:"initial_backoff"`
+	MaxBackoff     time.Duration `json:"max_backoff"`
+}
+
+// Workflow is one stored version of a workflow.
+type Workflow struct {
+	Spec      WorkflowSpec
+	Version   int32
+	CreatedAt time.Time
+}
+
+// normalize fills in defaults and checks the DAG: duplicate names, unknown
+// parents, a task that is its own parent and cycles are invalid, each named.
+func (s *WorkflowSpec) normalize() error {
+	if len(s.Tasks) == 0 {
+		return invalid("spec.tasks", "tasks.required", "a workflow needs at least one task")
+	}
+	if err := s.normalizeRules(); err != nil {
+		return err
+	}
+	index := make(map[string]int, len(s.Tasks))
+	for i := range s.Tasks {
+		t := &s.Tasks[i]
+		if _, dup := index[t.Name]; dup {
+			return invalid(fmt.Sprintf("spec.tasks[%d].name", i), "tasks.unique_name", "task name %q is used twice", t.Name)
+		}
+		index[t.Name] = i
+		if t.Retry.MaxAttempts == 0 {
+			t.Retry.MaxAttempts = DefaultMaxAttempts
+		}
+		if t.Retry.InitialBackoff == 0 {
+			t.Retry.InitialBackoff = DefaultInitialBackoff
+		}
+		if t.Retry.MaxBackoff == 0 {
+			t.Retry.MaxBackoff = DefaultMaxBackoff
+		}
+		if t.Retry.MaxBackoff < t.Retry.InitialBackoff {
+			return invalid(fmt.Sprintf("spec.tasks[%d].retry.max_backoff", i), "retry.max_backoff", "task %q: max_backoff %s is below initial_backoff %s", t.Name, t.Retry.MaxBackoff, t.Retry.InitialBackoff)
+		}
+		if t.Timeout == 0 {
+			t.Timeout = DefaultTaskTimeout
+		}
+	}
+	for i, t := range s.Tasks {
+		seen := map[string]bool{}
+		for _, p := range t.Parents {
+			if _, ok := index[p]; !ok {
+				return invalid(fmt.Sprintf("spec.tasks[%d].parents", i), "tasks.unknown_parent", "task %q names unknown parent %q", t.Name, p)
+			}
+			if p == t.Name {
+				return invalid(fmt.Sprintf("spec.tasks[%d].parents", i), "tasks.cycle", "task %q is its own parent", t.Name)
+			}
+			if seen[p] {
+				return invalid(fmt.Sprintf("spec.tasks[%d].parents", i), "tasks.duplicate_parent", "task %q names parent %q twice", t.Name, p)
+			}
+			seen[p] = true
+		}
+	}
+	// Depth-first search for a cycle; the message names the tasks on it.
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	state := make([]int, len(s.Tasks))
+	var stack []string
+	var visit func(i int) error
+	visit = func(i int) error {
+		state[i] = visiting
+		stack = append(stack, s.Tasks[i].Name)
+		for _, p := range s.Tasks[i].Parents {
+			j := index[p]
+			switch state[j] {
+			case visiting:
+				start := 0
+				for k, n := range stack {
+					if n == p {
+						start = k
+					}
+				}
+				cycle := append(append([]string{}, stack[start:]...), p)
+				return invalid(fmt.Sprintf("spec.tasks[%d].parents", j), "tasks.cycle", "tasks form a cycle: %s", strings.Join(cycle, " → "))
+			case unvisited:
+				if err := visit(j); err != nil {
+					return err
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[i] = done
+		return nil
+	}
+	for i := range s.Tasks {
+		if state[i] == unvisited {
+			if err := visit(i); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// PutWorkflow stores spec as the workflow's new current version, unless it equals
+// the current one. changed says whether a version was stored.
+func (e *Engine) PutWorkflow(ctx context.Context, tenantID string, spec WorkflowSpec) (wf *Workflow, changed bool, err error) {
+	if err := spec.normalize(); err != nil {
+		return nil, false, err
+	}
+	specJSON, _ := json.Marshal(spec)
+	sum := sha256.Sum256(specJSON)
+	hash := hex.EncodeToString(sum[:])
+	now := micros(e.now())
+	err = e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+		// Bumping first serialises workflow changes of the tenant.
+		if err := q.WorkflowsGenerationBump(ctx, tenantID); err != nil {
+			return err
+		}
+		head, err := q.WorkflowHeadGet(ctx, tenantID, spec.Name)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if head != nil && !head.Deleted {
+			cur, err := q.WorkflowGet(ctx, tenantID, spec.Name, head.Version)
+			if err != nil {
+				return err
+			}
+			if cur.SpecHash == hash {
+				wf = workflowFromRow(cur)
+				return nil
+			}
+		}
+		latest, err := q.WorkflowLatestVersion(ctx, tenantID, spec.Name)
+		if err != nil {
+			return err
+		}
+		row := &store.Workflow{TenantID: tenantID, Name: spec.Name, Version: latest + 1, Spec: string(specJSON), SpecHash: hash, CreatedAt: now}
+		if err := q.WorkflowInsert(ctx, row); err != nil {
+			return err
+		}
+		if err := q.WorkflowHeadUpsert(ctx, &store.WorkflowHead{TenantID: tenantID, Name: spec.Name, Version: row.Version, UpdatedAt: now}); err != nil {
+			return err
+		}
+		if err := e.replaceCron(ctx, q, tenantID, spec, now); err != nil {
+			return err
+		}
+		wf, changed = workflowFromRow(row), true
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("put workflow %s: %w", spec.Name, err)
+	}
+	return wf, changed, nil
+}
+
+// GetWorkflow returns a version of a workflow; version 0 means the current one.
+func (e *Engine) GetWorkflow(ctx context.Context, tenantID, name string, version int32) (*Workflow, error) {
+	var wf *Workflow
+	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
+		if version == 0 {
+			head, err := q.WorkflowHeadGet(ctx, tenantID, name)
+			if err != nil {
+				return err
+			}
+			if head.Deleted {
+				return store.ErrNotFound
+			}
+			version = head.Version
+		}
+		row, err := q.WorkflowGet(ctx, tenantID, name, version)
+		if err != nil {
+			return err
+		}
+		wf = workflowFromRow(row)
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		if version != 0 {
+			return nil, &Error{Kind: KindNotFound, Message: fmt.Sprintf("workflow %s version %d not found", name, version)}
+		}
+		return nil, &Error{Kind: KindNotFound, Message: fmt.Sprintf("workflow %s not found", name)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get workflow %s: %w", name, err)
+	}
+	return wf, nil
+}
+
+// ListWorkflows returns one page of the tenant's current workflows, by name.
+func (e *Engine) ListWorkflows(ctx context.Context, tenantID string, page Page) ([]*Workflow, string, error) {
+	wfs, next, err := listPage(ctx, e, page, struct{}{},
+		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Workflow, error) {
+			return q.WorkflowListCurrent(ctx, tenantID, after, limit)
+		},
+		func(r *store.Workflow) string { return r.Name }, workflowFromRow)
+	if err != nil {
+		return nil, "", fmt.Errorf("list workflows: %w", err)
+	}
+	return wfs, next, nil
+}
+
+// DeleteWorkflow stops the workflow from being triggered; its runs go on.
+func (e *Engine) DeleteWorkflow(ctx context.Context, tenantID, name string) error {
+	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+		if err := q.WorkflowsGenerationBump(ctx, tenantID); err != nil {
+			return err
+		}
+		head, err := q.WorkflowHeadGet(ctx, tenantID, name)
+		if err != nil {
+			return err
+		}
+		if head.Deleted {
+			return store.ErrNotFound
+		}
+		head.Deleted, head.UpdatedAt = true, micros(e.now())
+		if err := q.WorkflowHeadUpsert(ctx, head); err != nil {
+			return err
+		}
+		return q.CronReplace(ctx, tenantID, name, nil)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return &Error{Kind: KindNotFound, Message: fmt.Sprintf("workflow %s not found", name)}
+	}
+	if err != nil {
+		return fmt.Errorf("delete workflow %s: %w", name, err)
+	}
+	return nil
+}
+
+func workflowFromRow(row *store.Workflow) *Workflow {
+	wf := &Workflow{Version: row.Version, CreatedAt: fromMicros(row.CreatedAt)}
+	// The engine wrote the spec; it decodes.
+	_ = json.Unmarshal([]byte(row.Spec), &wf.Spec)
+	return wf
+}

@@ -1,0 +1,98 @@
+// Package metrics holds Switchyard's Prometheus metrics: what the API served
+// (recorded by the server's interceptor through [Metrics.ObserveRPC]), what the
+// engine did (told through [Metrics.Observer], an [engine.Observer]), and, read
+// from the store at each scrape, the queues, the workers and the connection
+// pool. Each [Metrics] has its own registry, with the Go runtime and process
+// collectors, and [Metrics.Handler] serves it in the Prometheus exposition
+// format.
+//
+// Label values are bounded: procedures, protocols, codes, workflow names,
+// actions, trigger kinds and statuses, never ids.
+package metrics
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/switchyard/switchyard/internal/engine"
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// namespace prefixes every Switchyard metric.
+const namespace = "switchyard"
+
+// Config wires [New].
+type Config struct {
+	// Store, when set, is read at each scrape for the queue and worker gauges,
+	// and its connection pool statistics are exported.
+	Store *store.Store
+	// Logger receives failures to read those gauges; nil discards them.
+	Logger *slog.Logger
+	// StatsTimeout bounds the store queries of one scrape; zero means 2s.
+	StatsTimeout time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Metrics is one server's collectors and the registry that holds them.
+type Metrics struct {
+	registry *prometheus.Registry
+	rpc      *rpcMetrics
+	engine   *engineObserver
+	handler  http.Handler
+}
+
+// New returns the metrics of one server, registered on a registry of their own
+// (not the global default), so that servers in one process do not collide.
+func New(cfg Config) *Metrics {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.StatsTimeout <= 0 {
+		cfg.StatsTimeout = 2 * time.Second
+	}
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		registry: reg,
+		rpc:      newRPCMetrics(reg),
+		engine:   newEngineObserver(reg),
+	}
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	if cfg.Store != nil {
+		reg.MustRegister(
+			newStoreCollector(cfg.Store, cfg.Logger, cfg.StatsTimeout, cfg.Now),
+			collectors.NewDBStatsCollector(cfg.Store.Pool(), "switchyard"),
+		)
+	}
+	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		// A collector that fails leaves out its own metrics, not the others.
+		ErrorHandling: promhttp.ContinueOnError,
+		// Scrapes are rare and small; a slow store must not pile them up.
+		MaxRequestsInFlight: 4,
+		Timeout:             cfg.StatsTimeout + 3*time.Second,
+	})
+	return m
+}
+
+// Registry is the registry the metrics are registered on, for more collectors
+// and for tests.
+func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
+
+// Observer is the engine observer that feeds the engine metrics.
+func (m *Metrics) Observer() engine.Observer { return m.engine }
+
+// Handler serves the metrics in the Prometheus exposition format. It does not
+// authenticate: mount it behind authentication or on a private listener.
+func (m *Metrics) Handler() http.Handler { return m.handler }

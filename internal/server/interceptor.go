@@ -1,0 +1,103 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/switchyard/switchyard/internal/service"
+)
+
+// callInterceptor is the outermost interceptor: it gives each call a request id
+// (returned in the X-Request-Id header), turns panics into internal errors,
+// converts every error of the interceptors and handlers inside it into its
+// Connect code (service.Errors, the one mapping), and logs one line per call:
+// procedure, protocol ("rest" for the REST routes), code, duration, request id
+// and, when the call is traced, the trace id.
+type callInterceptor struct {
+	log  *slog.Logger
+	errs service.Errors
+}
+
+func newCallInterceptor(log *slog.Logger, errs service.Errors) *callInterceptor {
+	return &callInterceptor{log: log, errs: errs}
+}
+
+func (i *callInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (res connect.AnyResponse, err error) {
+		id := uuid.NewString()
+		ctx = service.WithRequestID(ctx, id)
+		start := time.Now()
+		defer func() {
+			if r := recover(); r != nil {
+				res, err = nil, i.panicked(ctx, r)
+			}
+			if err != nil {
+				err = i.errs.Convert(ctx, err)
+				var ce *connect.Error
+				if errors.As(err, &ce) {
+					ce.Meta().Set(service.RequestIDHeader, id)
+				}
+			} else if res != nil {
+				res.Header().Set(service.RequestIDHeader, id)
+			}
+			i.logCall(ctx, req.Spec().Procedure, req.Peer().Protocol, id, start, err)
+		}()
+		return next(ctx, req)
+	}
+}
+
+func (i *callInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (i *callInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) (err error) {
+		id := uuid.NewString()
+		ctx = service.WithRequestID(ctx, id)
+		conn.ResponseHeader().Set(service.RequestIDHeader, id)
+		start := time.Now()
+		defer func() {
+			if r := recover(); r != nil {
+				err = i.panicked(ctx, r)
+			}
+			err = i.errs.Convert(ctx, err)
+			i.logCall(ctx, conn.Spec().Procedure, conn.Peer().Protocol, id, start, err)
+		}()
+		return next(ctx, conn)
+	}
+}
+
+func (i *callInterceptor) panicked(ctx context.Context, r any) error {
+	i.log.ErrorContext(ctx, "panic in handler", "request_id", service.RequestID(ctx), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	return fmt.Errorf("panic: %v", r)
+}
+
+func (i *callInterceptor) logCall(ctx context.Context, procedure, protocol, id string, start time.Time, err error) {
+	code := "ok"
+	level := slog.LevelInfo
+	if err != nil {
+		code = connect.CodeOf(err).String()
+		if connect.CodeOf(err) == connect.CodeInternal {
+			level = slog.LevelError
+		}
+	}
+	attrs := []slog.Attr{
+		slog.String("procedure", procedure),
+		slog.String("protocol", protocolOf(ctx, protocol)),
+		slog.String("code", code),
+		slog.Duration("duration", time.Since(start)),
+		slog.String("request_id", id),
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+		attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
+	}
+	i.log.LogAttrs(ctx, level, "rpc", attrs...)
+}

@@ -1,0 +1,97 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"connectrpc.com/connect"
+
+	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/service"
+	"github.com/switchyard/switchyard/internal/server/servertest"
+	"github.com/switchyard/switchyard/internal/store/storetest"
+)
+
+// TestRPCLogLine: each call logs one "rpc" line with its procedure, the
+// protocol it came in on (REST routes as "rest"), its code, duration and the
+// request id the client got back.
+func TestRPCLogLine(t *testing.T) {
+	t.Parallel()
+	sink := &servertest.LogSink{}
+	s := servertest.Start(t, storetest.Engines(t)[0], servertest.Options{
+		Logger: sink.Logger(slog.LevelDebug),
+	})
+	const push = "/switchyard.v1.EventService/PushEvent"
+	type want struct{ procedure, protocol, code string }
+	wants := map[string]want{} // by request id
+	for _, p := range servertest.Protocols() {
+		if p.REST {
+			continue
+		}
+		protocol := "connect"
+		switch {
+		case strings.HasPrefix(p.Name, "grpc-web"):
+			protocol = "grpcweb"
+		case strings.HasPrefix(p.Name, "grpc"):
+			protocol = "grpc"
+		}
+		a := newAPI(s.URL, p)
+		res, err := a.events.PushEvent(context.Background(), connect.NewRequest(&switchyardv1.PushEventRequest{Key: "log.line"}))
+		if err != nil {
+			t.Fatalf("%s: push: %v", p.Name, err)
+		}
+		wants[res.Header().Get(service.RequestIDHeader)] = want{push, protocol, "ok"}
+		_, err = a.events.GetEvent(context.Background(), connect.NewRequest(&switchyardv1.GetEventRequest{Id: "01890000-0000-7000-8000-000000000000"}))
+		var ce *connect.Error
+		if !errors.As(err, &ce) || ce.Code() != connect.CodeNotFound {
+			t.Fatalf("%s: get a missing event: %v; want not_found", p.Name, err)
+		}
+		wants[ce.Meta().Get(service.RequestIDHeader)] = want{"/switchyard.v1.EventService/GetEvent", protocol, "not_found"}
+	}
+	for _, tc := range []struct{ method, path, body, code string }{
+		{http.MethodPost, "/v1/events", `{"key":"log.rest"}`, "ok"},
+		{http.MethodGet, "/v1/events/01890000-0000-7000-8000-000000000000", "", "not_found"},
+	} {
+		req, _ := http.NewRequest(tc.method, s.URL+tc.path, strings.NewReader(tc.body))
+		req.Header.Set("Authorization", "Bearer "+servertest.AdminToken)
+		res, err := servertest.HTTP1Client().Do(req)
+		if err != nil {
+			t.Fatalf("REST %s %s: %v", tc.method, tc.path, err)
+		}
+		res.Body.Close()
+		procedure := push
+		if tc.method == http.MethodGet {
+			procedure = "/switchyard.v1.EventService/GetEvent"
+		}
+		wants[res.Header.Get(service.RequestIDHeader)] = want{procedure, "rest", tc.code}
+	}
+
+	got := map[string]map[string]any{}
+	for _, line := range sink.Lines(t, "rpc") {
+		id, _ := line["request_id"].(string)
+		if _, dup := got[id]; dup {
+			t.Errorf("request %s logged twice", id)
+		}
+		got[id] = line
+	}
+	for id, w := range wants {
+		line, ok := got[id]
+		if !ok {
+			t.Errorf("no rpc line for request %q (%+v)", id, w)
+			continue
+		}
+		if line["procedure"] != w.procedure || line["protocol"] != w.protocol || line["code"] != w.code {
+			t.Errorf("rpc line %v; want procedure %s, protocol %s, code %s", line, w.procedure, w.protocol, w.code)
+		}
+		if _, ok := line["duration"].(float64); !ok {
+			t.Errorf("rpc line without a duration: %v", line)
+		}
+		if _, ok := line["trace_id"]; ok {
+			t.Errorf("rpc line of an untraced call has a trace id: %v", line)
+		}
+	}
+}

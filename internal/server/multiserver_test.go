@@ -1,0 +1,83 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/server/servertest"
+	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/store/storetest"
+)
+
+// TestTwoServersShareOnePostgres runs two server processes' worth of engines on
+// one database, a worker on each, and 500 single-task runs: every task completes,
+// and no attempt is handed to two workers.
+func TestTwoServersShareOnePostgres(t *testing.T) {
+	t.Parallel()
+	pg := storetest.Postgres(t)
+	url := storetest.NewSchema(t)
+	srvA := servertest.Start(t, pg, servertest.Options{Store: store.Config{DatabaseURL: url}, Engine: fastEngine})
+	srvB := servertest.Start(t, pg, servertest.Options{Store: store.Config{DatabaseURL: url}, Engine: fastEngine})
+	a, b := newAPI(srvA.URL, grpcProtocol()), newAPI(srvB.URL, grpcProtocol())
+	putWorkflow(t, a, &switchyardv1.WorkflowSpec{Name: "bulk", OnEvents: []string{"bulk.item"}, Tasks: []*switchyardv1.TaskSpec{task("t", "bulk")}})
+
+	var mu sync.Mutex
+	handled := map[string]int{} // task/attempt -> times handed out
+	byWorker := map[string]int{}
+	handle := func(w *rawWorker, as *switchyardv1.TaskAssignment) {
+		mu.Lock()
+		handled[fmt.Sprint(as.GetTaskId(), "/", as.GetAttempt())]++
+		byWorker[w.id]++
+		mu.Unlock()
+		if err := w.complete(as, map[string]any{"worker": w.id}); err != nil {
+			t.Errorf("complete: %v", err)
+		}
+	}
+	startRawWorker(t, a, []string{"bulk"}, 8, handle)
+	startRawWorker(t, b, []string{"bulk"}, 8, handle)
+
+	const n = 500
+	var events []*switchyardv1.PushEventRequest
+	for i := range n {
+		events = append(events, &switchyardv1.PushEventRequest{Key: "bulk.item", Payload: mustStruct(map[string]any{"i": i})})
+	}
+	// Half the events through each server.
+	for i, target := range []*api{a, b} {
+		if _, err := target.events.BulkPushEvents(context.Background(), connect.NewRequest(&switchyardv1.BulkPushEventsRequest{Events: events[i*n/2 : (i+1)*n/2]})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		res, err := a.runs.ListRuns(context.Background(), connect.NewRequest(&switchyardv1.ListRunsRequest{Status: switchyardv1.RunStatus_RUN_STATUS_SUCCEEDED, PageSize: 500}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Msg.GetRuns()) == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d runs succeeded", len(res.Msg.GetRuns()), n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(handled) != n {
+		t.Fatalf("%d distinct attempts handed out, want %d", len(handled), n)
+	}
+	for k, times := range handled {
+		if times != 1 {
+			t.Fatalf("attempt %s handed out %d times", k, times)
+		}
+	}
+	if len(byWorker) != 2 {
+		t.Fatalf("work by worker: %v, want both workers busy", byWorker)
+	}
+}

@@ -1,0 +1,171 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"connectrpc.com/connect"
+
+	"github.com/switchyard/switchyard/internal/service"
+)
+
+// restKey marks the context of a call that came in on a REST route. Vanguard
+// hands such calls to the Connect handlers as Connect requests, so only this
+// mark tells them apart (for logs and metrics).
+type restKey struct{}
+
+// restCall is what the context of a REST call holds: whether its request was
+// read (see [restReach]).
+type restCall struct {
+	read atomic.Bool
+}
+
+// maxRESTErrorBody bounds the transcoder error bodies that [markREST] holds
+// back to look at; they are a few hundred bytes.
+const maxRESTErrorBody = 64 << 10
+
+// markREST marks every request it passes on as a REST call, and turns the
+// transcoder's own failures to read a request into invalid_argument.
+//
+// The transcoder builds the request message from the path, the query string
+// and the body before any handler runs. When it cannot (a query key that names
+// no field, a path segment that is not UTF-8, a Timestamp with nanos out of
+// range), it answers internal or unknown, HTTP 500, although the fault is the
+// caller's. A call whose request was never read (see [restReach]) and that
+// failed internal or unknown is therefore answered invalid_argument, HTTP 400. Failures with other
+// codes (an unknown route, a body too large) keep theirs.
+func markREST(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		call := &restCall{}
+		rw := &restWriter{ResponseWriter: w, call: call}
+		next.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), restKey{}, call)))
+		rw.finish(log, r)
+	})
+}
+
+// restReach is the interceptor that records, for a REST call, that its
+// request was read: Connect calls interceptors only once it has decoded the
+// request (a stream's, once the stream opens). The transcoder may start a
+// handler before it has read the request, so reaching the handler is not
+// enough.
+type restReach struct{}
+
+func (restReach) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		markRead(ctx)
+		return next(ctx, req)
+	}
+}
+
+func (restReach) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (restReach) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		markRead(ctx)
+		return next(ctx, conn)
+	}
+}
+
+// markRead records that the request of a REST call was read.
+func markRead(ctx context.Context) {
+	if call, ok := ctx.Value(restKey{}).(*restCall); ok {
+		call.read.Store(true)
+	}
+}
+
+// isREST reports whether the call of ctx came in on a REST route.
+func isREST(ctx context.Context) bool {
+	_, ok := ctx.Value(restKey{}).(*restCall)
+	return ok
+}
+
+// protocolOf names the protocol a call came in on: "rest" for the REST routes,
+// else connect-go's name ("connect", "grpc", "grpcweb").
+func protocolOf(ctx context.Context, peerProtocol string) string {
+	if isREST(ctx) {
+		return "rest"
+	}
+	return peerProtocol
+}
+
+// restWriter holds back an error answer of a REST call whose request was
+// never read, so that [restWriter.finish] can correct its code.
+type restWriter struct {
+	http.ResponseWriter
+	call    *restCall
+	held    bool
+	status  int
+	body    bytes.Buffer
+	dropped bool
+}
+
+func (w *restWriter) WriteHeader(status int) {
+	if !w.call.read.Load() && status >= http.StatusBadRequest {
+		w.held, w.status = true, status
+		return
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *restWriter) Write(p []byte) (int, error) {
+	if !w.held {
+		return w.ResponseWriter.Write(p)
+	}
+	if w.body.Len()+len(p) > maxRESTErrorBody {
+		w.dropped = true
+	} else {
+		w.body.Write(p)
+	}
+	return len(p), nil
+}
+
+// Flush passes on a flush of an answer that is not held back.
+func (w *restWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok && !w.held {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *restWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// finish sends a held-back answer: as it was, unless its code is internal or
+// unknown, which become invalid_argument.
+func (w *restWriter) finish(log *slog.Logger, r *http.Request) {
+	if !w.held {
+		return
+	}
+	var st struct {
+		Code    uint32 `json:"code"` // a number: connect.Code's JSON is its name
+		Message string `json:"message"`
+	}
+	parsed := !w.dropped && json.Unmarshal(w.body.Bytes(), &st) == nil
+	if parsed && connect.Code(st.Code) != connect.CodeInternal && connect.Code(st.Code) != connect.CodeUnknown {
+		w.ResponseWriter.WriteHeader(w.status)
+		_, _ = w.ResponseWriter.Write(w.body.Bytes())
+		return
+	}
+	msg := "the request could not be read from its path, query string or body"
+	if parsed && st.Message != "" && !strings.Contains(st.Message, "marshal") {
+		msg += ": " + restExcerpt(st.Message)
+	}
+	log.DebugContext(r.Context(), "REST request not readable", "method", r.Method, "path", restExcerpt(r.URL.Path), "code", connect.CodeInvalidArgument, "cause", restExcerpt(st.Message))
+	body, _ := json.Marshal(map[string]any{"code": uint32(connect.CodeInvalidArgument), "message": msg, "details": []any{}})
+	h := w.ResponseWriter.Header()
+	h.Set("Content-Type", "application/json")
+	h.Del("Content-Length")
+	w.ResponseWriter.WriteHeader(http.StatusBadRequest)
+	_, _ = w.ResponseWriter.Write(body)
+}
+
+// restExcerpt is s cut by [service.Excerpt], in valid UTF-8.
+func restExcerpt(s string) string {
+	return strings.ToValidUTF8(service.Excerpt(s), "\uFFFD")
+}

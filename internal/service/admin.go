@@ -1,0 +1,194 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
+	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/engine"
+)
+
+// AdminService implements switchyard.v1.AdminService. The role table lets only
+// admins in, except to WhoAmI; here operators (admins of the default tenant) reach every tenant
+// and other admins their own, to which other tenants do not exist.
+type AdminService struct {
+	engine *engine.Engine
+}
+
+var _ switchyardv1connect.AdminServiceHandler = (*AdminService)(nil)
+
+// NewAdminService returns the AdminService handler over e.
+func NewAdminService(e *engine.Engine) *AdminService {
+	return &AdminService{engine: e}
+}
+
+// tenantFor returns the tenant a call about `requested` ("" means the caller's)
+// may act on: any for an operator, only its own for another admin.
+func tenantFor(ctx context.Context, requested string) (string, error) {
+	p := auth.FromContext(ctx)
+	if p == nil {
+		return "", auth.ErrUnauthenticated
+	}
+	switch {
+	case requested == "" || requested == p.TenantID:
+		return p.TenantID, nil
+	case p.Operator():
+		return requested, nil
+	}
+	return "", &engine.Error{Kind: engine.KindNotFound, Message: fmt.Sprintf("tenant %s not found", requested)}
+}
+
+// CreateTenant implements switchyard.v1.AdminService.CreateTenant.
+func (s *AdminService) CreateTenant(ctx context.Context, req *connect.Request[switchyardv1.CreateTenantRequest]) (*connect.Response[switchyardv1.CreateTenantResponse], error) {
+	if p := auth.FromContext(ctx); p == nil || !p.Operator() {
+		return nil, fmt.Errorf("%w: only admins of the default tenant create tenants", auth.ErrPermissionDenied)
+	}
+	t, err := s.engine.CreateTenant(ctx, req.Msg.GetId(), req.Msg.GetName(), rateLimit(req.Msg.GetRateLimit()))
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&switchyardv1.CreateTenantResponse{Tenant: tenantProto(t)}), nil
+}
+
+// UpdateTenant implements switchyard.v1.AdminService.UpdateTenant.
+func (s *AdminService) UpdateTenant(ctx context.Context, req *connect.Request[switchyardv1.UpdateTenantRequest]) (*connect.Response[switchyardv1.UpdateTenantResponse], error) {
+	if p := auth.FromContext(ctx); p == nil || !p.Operator() {
+		return nil, fmt.Errorf("%w: only admins of the default tenant update tenants", auth.ErrPermissionDenied)
+	}
+	m := req.Msg
+	var u engine.TenantUpdate
+	u.Name = m.Name
+	if m.RateLimit != nil {
+		limit := rateLimit(m.GetRateLimit())
+		u.RateLimit = &limit
+	}
+	t, err := s.engine.UpdateTenant(ctx, m.GetId(), u)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&switchyardv1.UpdateTenantResponse{Tenant: tenantProto(t)}), nil
+}
+
+// ListTenants implements switchyard.v1.AdminService.ListTenants.
+func (s *AdminService) ListTenants(ctx context.Context, req *connect.Request[switchyardv1.ListTenantsRequest]) (*connect.Response[switchyardv1.ListTenantsResponse], error) {
+	p := auth.FromContext(ctx)
+	if p == nil {
+		return nil, auth.ErrUnauthenticated
+	}
+	only := p.TenantID
+	if p.Operator() {
+		only = ""
+	}
+	ts, next, err := s.engine.ListTenants(ctx, only, engine.Page{Size: int(req.Msg.GetPageSize()), Token: req.Msg.GetPageToken()})
+	if err != nil {
+		return nil, err
+	}
+	out := &switchyardv1.ListTenantsResponse{NextPageToken: next}
+	for _, t := range ts {
+		out.Tenants = append(out.Tenants, tenantProto(t))
+	}
+	return connect.NewResponse(out), nil
+}
+
+// CreateToken implements switchyard.v1.AdminService.CreateToken.
+func (s *AdminService) CreateToken(ctx context.Context, req *connect.Request[switchyardv1.CreateTokenRequest]) (*connect.Response[switchyardv1.CreateTokenResponse], error) {
+	m := req.Msg
+	tenant, err := tenantFor(ctx, m.GetTenant())
+	if err != nil {
+		return nil, err
+	}
+	var expiresAt time.Time
+	if m.ExpiresAt != nil {
+		expiresAt = m.GetExpiresAt().AsTime()
+	}
+	tok, secret, err := s.engine.CreateToken(ctx, tenant, roleName[m.GetRole()], m.GetName(), expiresAt)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&switchyardv1.CreateTokenResponse{Token: tokenProto(tok), Secret: secret}), nil
+}
+
+// ListTokens implements switchyard.v1.AdminService.ListTokens.
+func (s *AdminService) ListTokens(ctx context.Context, req *connect.Request[switchyardv1.ListTokensRequest]) (*connect.Response[switchyardv1.ListTokensResponse], error) {
+	m := req.Msg
+	tenant, err := tenantFor(ctx, m.GetTenant())
+	if err != nil {
+		return nil, err
+	}
+	ts, next, err := s.engine.ListTokens(ctx, tenant, engine.Page{Size: int(m.GetPageSize()), Token: m.GetPageToken()})
+	if err != nil {
+		return nil, err
+	}
+	out := &switchyardv1.ListTokensResponse{NextPageToken: next}
+	for _, t := range ts {
+		out.Tokens = append(out.Tokens, tokenProto(t))
+	}
+	return connect.NewResponse(out), nil
+}
+
+// RevokeToken implements switchyard.v1.AdminService.RevokeToken.
+func (s *AdminService) RevokeToken(ctx context.Context, req *connect.Request[switchyardv1.RevokeTokenRequest]) (*connect.Response[switchyardv1.RevokeTokenResponse], error) {
+	p := auth.FromContext(ctx)
+	if p == nil {
+		return nil, auth.ErrUnauthenticated
+	}
+	tenant := p.TenantID
+	if p.Operator() {
+		tenant = "" // any tenant's token
+	}
+	tok, err := s.engine.RevokeToken(ctx, tenant, req.Msg.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&switchyardv1.RevokeTokenResponse{Token: tokenProto(tok)}), nil
+}
+
+var roleName = map[switchyardv1.Role]string{
+	switchyardv1.Role_ROLE_ADMIN:    auth.RoleAdmin,
+	switchyardv1.Role_ROLE_PRODUCER: auth.RoleProducer,
+	switchyardv1.Role_ROLE_WORKER:   auth.RoleWorker,
+	switchyardv1.Role_ROLE_VIEWER:   auth.RoleViewer,
+}
+
+var roleProto = invert(roleName)
+
+// WhoAmI implements switchyard.v1.AdminService.WhoAmI.
+func (s *AdminService) WhoAmI(ctx context.Context, _ *connect.Request[switchyardv1.WhoAmIRequest]) (*connect.Response[switchyardv1.WhoAmIResponse], error) {
+	p := auth.FromContext(ctx)
+	if p == nil {
+		return nil, auth.ErrUnauthenticated
+	}
+	token, tenant, err := s.engine.WhoAmI(ctx, p.TenantID, p.TokenID)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&switchyardv1.WhoAmIResponse{
+		Token: tokenProto(token), Tenant: tenantProto(tenant), Procedures: auth.ProceduresOf(p.Role),
+	}), nil
+}
+
+func tenantProto(t *engine.Tenant) *switchyardv1.Tenant {
+	out := &switchyardv1.Tenant{Id: t.ID, Name: t.Name, CreatedAt: timestamppb.New(t.CreatedAt)}
+	if t.RateLimit.PerSecond > 0 {
+		out.RateLimit = &switchyardv1.RateLimit{PerSecond: int32(t.RateLimit.PerSecond), Burst: int32(t.RateLimit.Burst)}
+	}
+	return out
+}
+
+func rateLimit(r *switchyardv1.RateLimit) auth.Rate {
+	return auth.Rate{PerSecond: int(r.GetPerSecond()), Burst: int(r.GetBurst())}
+}
+
+func tokenProto(t *engine.Token) *switchyardv1.Token {
+	return &switchyardv1.Token{
+		Id: t.ID, Tenant: t.TenantID, Name: t.Name, Role: roleProto[t.Role],
+		CreatedAt: timestamppb.New(t.CreatedAt), LastUsedAt: timestampOrNil(t.LastUsedAt),
+		ExpiresAt: timestampOrNil(t.ExpiresAt), RevokedAt: timestampOrNil(t.RevokedAt),
+	}
+}

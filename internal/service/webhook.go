@@ -1,0 +1,180 @@
+package service
+
+import (
+	"context"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
+	"github.com/switchyard/switchyard/internal/engine"
+	"github.com/switchyard/switchyard/internal/webhook"
+)
+
+// WebhookService implements switchyard.v1.WebhookService.
+type WebhookService struct {
+	engine *engine.Engine
+}
+
+var _ switchyardv1connect.WebhookServiceHandler = (*WebhookService)(nil)
+
+// NewWebhookService returns the WebhookService handler over e.
+func NewWebhookService(e *engine.Engine) *WebhookService {
+	return &WebhookService{engine: e}
+}
+
+// CreateWebhook implements switchyard.v1.WebhookService.CreateWebhook.
+func (s *WebhookService) CreateWebhook(ctx context.Context, req *connect.Request[switchyardv1.CreateWebhookRequest]) (*connect.Response[switchyardv1.CreateWebhookResponse], error) {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w, secret, err := s.engine.CreateWebhook(ctx, tenant, settingsFromProto(req.Msg.GetSettings()), req.Msg.GetSecret())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&switchyardv1.CreateWebhookResponse{Webhook: webhookProto(w), Secret: secret}), nil
+}
+
+// GetWebhook implements switchyard.v1.WebhookService.GetWebhook.
+func (s *WebhookService) GetWebhook(ctx context.Context, req *connect.Request[switchyardv1.GetWebhookRequest]) (*connect.Response[switchyardv1.GetWebhookResponse], error) {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w, err := s.engine.GetWebhook(ctx, tenant, req.Msg.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&switchyardv1.GetWebhookResponse{Webhook: webhookProto(w)}), nil
+}
+
+// ListWebhooks implements switchyard.v1.WebhookService.ListWebhooks.
+func (s *WebhookService) ListWebhooks(ctx context.Context, req *connect.Request[switchyardv1.ListWebhooksRequest]) (*connect.Response[switchyardv1.ListWebhooksResponse], error) {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ws, next, err := s.engine.ListWebhooks(ctx, tenant, engine.Page{Size: int(req.Msg.GetPageSize()), Token: req.Msg.GetPageToken()})
+	if err != nil {
+		return nil, err
+	}
+	out := &switchyardv1.ListWebhooksResponse{NextPageToken: next}
+	for _, w := range ws {
+		out.Webhooks = append(out.Webhooks, webhookProto(w))
+	}
+	return connect.NewResponse(out), nil
+}
+
+// UpdateWebhook implements switchyard.v1.WebhookService.UpdateWebhook.
+func (s *WebhookService) UpdateWebhook(ctx context.Context, req *connect.Request[switchyardv1.UpdateWebhookRequest]) (*connect.Response[switchyardv1.UpdateWebhookResponse], error) {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w, err := s.engine.UpdateWebhook(ctx, tenant, req.Msg.GetId(), settingsFromProto(req.Msg.GetSettings()))
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&switchyardv1.UpdateWebhookResponse{Webhook: webhookProto(w)}), nil
+}
+
+// DeleteWebhook implements switchyard.v1.WebhookService.DeleteWebhook.
+func (s *WebhookService) DeleteWebhook(ctx context.Context, req *connect.Request[switchyardv1.DeleteWebhookRequest]) (*connect.Response[switchyardv1.DeleteWebhookResponse], error) {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.engine.DeleteWebhook(ctx, tenant, req.Msg.GetId()); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&switchyardv1.DeleteWebhookResponse{}), nil
+}
+
+// RotateWebhookSecret implements switchyard.v1.WebhookService.RotateWebhookSecret.
+func (s *WebhookService) RotateWebhookSecret(ctx context.Context, req *connect.Request[switchyardv1.RotateWebhookSecretRequest]) (*connect.Response[switchyardv1.RotateWebhookSecretResponse], error) {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w, secret, err := s.engine.RotateWebhookSecret(ctx, tenant, req.Msg.GetId(), req.Msg.GetSecret())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&switchyardv1.RotateWebhookSecretResponse{Webhook: webhookProto(w), Secret: secret}), nil
+}
+
+// ListWebhookDeliveries implements switchyard.v1.WebhookService.ListWebhookDeliveries.
+func (s *WebhookService) ListWebhookDeliveries(ctx context.Context, req *connect.Request[switchyardv1.ListWebhookDeliveriesRequest]) (*connect.Response[switchyardv1.ListWebhookDeliveriesResponse], error) {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := req.Msg
+	ds, next, err := s.engine.ListWebhookDeliveries(ctx, tenant, m.GetWebhookId(), engine.Page{Size: int(m.GetPageSize()), Token: m.GetPageToken()})
+	if err != nil {
+		return nil, err
+	}
+	out := &switchyardv1.ListWebhookDeliveriesResponse{NextPageToken: next}
+	for _, d := range ds {
+		out.Deliveries = append(out.Deliveries, &switchyardv1.WebhookDelivery{
+			Id: d.ID, Outcome: deliveryOutcomeProto[d.Outcome], Reason: d.Reason, HttpStatus: d.HTTPStatus,
+			EventId: d.EventID, ReceivedAt: timestamppb.New(d.ReceivedAt),
+		})
+	}
+	return connect.NewResponse(out), nil
+}
+
+var schemeName = map[switchyardv1.WebhookScheme]string{
+	switchyardv1.WebhookScheme_WEBHOOK_SCHEME_NONE:   "NONE",
+	switchyardv1.WebhookScheme_WEBHOOK_SCHEME_GITHUB: "GITHUB",
+	switchyardv1.WebhookScheme_WEBHOOK_SCHEME_STRIPE: "STRIPE",
+	switchyardv1.WebhookScheme_WEBHOOK_SCHEME_SLACK:  "SLACK",
+	switchyardv1.WebhookScheme_WEBHOOK_SCHEME_SVIX:   "SVIX",
+	switchyardv1.WebhookScheme_WEBHOOK_SCHEME_HMAC:   "HMAC",
+	switchyardv1.WebhookScheme_WEBHOOK_SCHEME_BEARER: "BEARER",
+}
+
+var schemeProto = invert(schemeName)
+
+var deliveryOutcomeProto = map[string]switchyardv1.DeliveryOutcome{
+	engine.DeliveryAccepted:  switchyardv1.DeliveryOutcome_DELIVERY_OUTCOME_ACCEPTED,
+	engine.DeliveryDuplicate: switchyardv1.DeliveryOutcome_DELIVERY_OUTCOME_DUPLICATE,
+	engine.DeliveryRejected:  switchyardv1.DeliveryOutcome_DELIVERY_OUTCOME_REJECTED,
+}
+
+func settingsFromProto(p *switchyardv1.WebhookSettings) engine.WebhookSettings {
+	h := p.GetHmac()
+	return engine.WebhookSettings{
+		Name:                  p.GetName(),
+		Scheme:                schemeName[p.GetScheme()],
+		HMAC:                  webhook.HMACConfig{Header: h.GetHeader(), Algorithm: h.GetAlgorithm(), Encoding: h.GetEncoding(), Prefix: h.GetPrefix()},
+		Tolerance:             p.GetTolerance().AsDuration(),
+		KeyExpression:         p.GetKeyExpression(),
+		ScopeExpression:       p.GetScopeExpression(),
+		IdempotencyExpression: p.GetIdempotencyExpression(),
+	}
+}
+
+func webhookProto(w *engine.Webhook) *switchyardv1.Webhook {
+	s := w.Settings
+	settings := &switchyardv1.WebhookSettings{
+		Name:                  s.Name,
+		Scheme:                schemeProto[s.Scheme],
+		KeyExpression:         s.KeyExpression,
+		ScopeExpression:       s.ScopeExpression,
+		IdempotencyExpression: s.IdempotencyExpression,
+	}
+	if s.Tolerance != 0 {
+		settings.Tolerance = durationpb.New(s.Tolerance)
+	}
+	if s.HMAC != (webhook.HMACConfig{}) {
+		settings.Hmac = &switchyardv1.HMACConfig{Header: s.HMAC.Header, Algorithm: s.HMAC.Algorithm, Encoding: s.HMAC.Encoding, Prefix: s.HMAC.Prefix}
+	}
+	return &switchyardv1.Webhook{
+		Id: w.ID, Settings: settings, Path: WebhookPath + w.ID,
+		CreatedAt: timestamppb.New(w.CreatedAt), UpdatedAt: timestamppb.New(w.UpdatedAt),
+	}
+}

@@ -1,0 +1,152 @@
+package service
+
+import (
+	"context"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
+	"github.com/switchyard/switchyard/internal/engine"
+)
+
+// WorkerService implements switchyard.v1.WorkerService.
+type WorkerService struct {
+	engine  *engine.Engine
+	listens *streamLimit
+}
+
+var _ switchyardv1connect.WorkerServiceHandler = (*WorkerService)(nil)
+
+// NewWorkerService returns the WorkerService handler over e.
+func NewWorkerService(e *engine.Engine) *WorkerService {
+	return &WorkerService{engine: e, listens: newStreamLimit("Listen", MaxListenStreamsPerToken)}
+}
+
+// RegisterWorker implements switchyard.v1.WorkerService.RegisterWorker.
+func (s *WorkerService) RegisterWorker(ctx context.Context, req *connect.Request[switchyardv1.RegisterWorkerRequest]) (*connect.Response[switchyardv1.RegisterWorkerResponse], error) {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := req.Msg
+	id, interval, err := s.engine.RegisterWorker(ctx, tenant, engine.RegisterWorkerParams{
+		Name: m.GetName(), Actions: m.GetActions(), Slots: m.GetSlots(), Labels: m.GetLabels(), IdempotencyKey: m.GetIdempotencyKey(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&switchyardv1.RegisterWorkerResponse{WorkerId: id, HeartbeatInterval: durationpb.New(interval)}), nil
+}
+
+// Listen implements switchyard.v1.WorkerService.Listen.
+func (s *WorkerService) Listen(ctx context.Context, req *connect.Request[switchyardv1.ListenRequest], stream *connect.ServerStream[switchyardv1.ListenResponse]) error {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return err
+	}
+	release, err := s.listens.acquire(ctx, req.Msg.GetWorkerId())
+	if err != nil {
+		return err
+	}
+	defer release()
+	err = s.engine.Listen(ctx, tenant, req.Msg.GetWorkerId(), func(m *engine.Message) error {
+		return stream.Send(listenProto(m))
+	})
+	if err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
+}
+
+// Heartbeat implements switchyard.v1.WorkerService.Heartbeat.
+func (s *WorkerService) Heartbeat(ctx context.Context, req *connect.Request[switchyardv1.HeartbeatRequest]) (*connect.Response[switchyardv1.HeartbeatResponse], error) {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.engine.Heartbeat(ctx, tenant, req.Msg.GetWorkerId()); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&switchyardv1.HeartbeatResponse{}), nil
+}
+
+// CompleteTask implements switchyard.v1.WorkerService.CompleteTask.
+func (s *WorkerService) CompleteTask(ctx context.Context, req *connect.Request[switchyardv1.CompleteTaskRequest]) (*connect.Response[switchyardv1.CompleteTaskResponse], error) {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := req.Msg
+	if err := s.engine.CompleteTask(ctx, tenant, m.GetWorkerId(), m.GetTaskId(), m.GetAttempt(), m.GetOutput().AsMap()); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&switchyardv1.CompleteTaskResponse{}), nil
+}
+
+// FailTask implements switchyard.v1.WorkerService.FailTask.
+func (s *WorkerService) FailTask(ctx context.Context, req *connect.Request[switchyardv1.FailTaskRequest]) (*connect.Response[switchyardv1.FailTaskResponse], error) {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := req.Msg
+	retry, err := s.engine.FailTask(ctx, tenant, m.GetWorkerId(), m.GetTaskId(), m.GetAttempt(), m.GetError(), m.GetRetryable())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&switchyardv1.FailTaskResponse{WillRetry: retry}), nil
+}
+
+// ListWorkers implements switchyard.v1.WorkerService.ListWorkers.
+func (s *WorkerService) ListWorkers(ctx context.Context, req *connect.Request[switchyardv1.ListWorkersRequest]) (*connect.Response[switchyardv1.ListWorkersResponse], error) {
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ws, next, err := s.engine.ListWorkers(ctx, tenant, engine.Page{Size: int(req.Msg.GetPageSize()), Token: req.Msg.GetPageToken()})
+	if err != nil {
+		return nil, err
+	}
+	out := &switchyardv1.ListWorkersResponse{NextPageToken: next}
+	for _, w := range ws {
+		status := switchyardv1.WorkerStatus_WORKER_STATUS_INACTIVE
+		if w.Active {
+			status = switchyardv1.WorkerStatus_WORKER_STATUS_ACTIVE
+		}
+		labels := w.Labels
+		if len(labels) == 0 {
+			labels = nil
+		}
+		out.Workers = append(out.Workers, &switchyardv1.Worker{
+			Id: w.ID, Name: w.Name, Actions: w.Actions, Slots: w.Slots, SlotsInUse: w.SlotsInUse, Labels: labels,
+			Status: status, LastHeartbeatAt: timestamppb.New(w.LastHeartbeatAt), CreatedAt: timestamppb.New(w.CreatedAt),
+		})
+	}
+	return connect.NewResponse(out), nil
+}
+
+func listenProto(m *engine.Message) *switchyardv1.ListenResponse {
+	switch {
+	case m.Assignment != nil:
+		a := m.Assignment
+		parents := make(map[string]*structpb.Struct, len(a.ParentOutputs))
+		for name, o := range a.ParentOutputs {
+			parents[name] = structOrNil(o)
+		}
+		return &switchyardv1.ListenResponse{Message: &switchyardv1.ListenResponse_Assignment{Assignment: &switchyardv1.TaskAssignment{
+			TaskId: a.TaskID, Attempt: a.Attempt, RunId: a.RunID, Workflow: a.Workflow, TaskName: a.TaskName,
+			Action: a.Action, Input: structOrNil(a.Input), ParentOutputs: parents, Deadline: timestamppb.New(a.Deadline),
+			Traceparent: a.TraceParent,
+		}}}
+	case m.Cancellation != nil:
+		c := m.Cancellation
+		return &switchyardv1.ListenResponse{Message: &switchyardv1.ListenResponse_Cancellation{Cancellation: &switchyardv1.TaskCancellation{
+			TaskId: c.TaskID, Attempt: c.Attempt, Reason: c.Reason,
+		}}}
+	}
+	return &switchyardv1.ListenResponse{Message: &switchyardv1.ListenResponse_Keepalive{Keepalive: &switchyardv1.Keepalive{}}}
+}
