@@ -15,9 +15,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/sdk"
 	"github.com/switchyard/switchyard/internal/server/servertest"
 	"github.com/switchyard/switchyard/internal/store/storetest"
+	"github.com/switchyard/switchyard/sdk"
 )
 
 var protocols = []sdk.Protocol{sdk.ProtocolGRPC, sdk.ProtocolConnect, sdk.ProtocolGRPCWeb}

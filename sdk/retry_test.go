@@ -15,9 +15,9 @@ import (
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
-	"github.com/switchyard/switchyard/sdk"
 	"github.com/switchyard/switchyard/internal/server/servertest"
 	"github.com/switchyard/switchyard/internal/store/storetest"
+	"github.com/switchyard/switchyard/sdk"
 )
 
 // fastRetry retries quickly, for tests.

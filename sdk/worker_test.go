@@ -14,9 +14,9 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/sdk"
 	"github.com/switchyard/switchyard/internal/server/servertest"
 	"github.com/switchyard/switchyard/internal/store/storetest"
+	"github.com/switchyard/switchyard/sdk"
 )
 
 // workerSetup is what a worker test needs: a server, a client of it and a

@@ -13,8 +13,8 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
-	"github.com/switchyard/switchyard/sdk"
 	"github.com/switchyard/switchyard/internal/service"
+	"github.com/switchyard/switchyard/sdk"
 )
 
 // clientFlags are the flags every client command takes.

@@ -10,9 +10,9 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/sdk"
 	"github.com/switchyard/switchyard/internal/server/servertest"
 	"github.com/switchyard/switchyard/internal/store/storetest"
+	"github.com/switchyard/switchyard/sdk"
 )
 
 func TestReplayCommands(t *testing.T) {

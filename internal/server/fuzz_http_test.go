@@ -19,8 +19,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/internal/service"
 	"github.com/switchyard/switchyard/internal/server/servertest"
+	"github.com/switchyard/switchyard/internal/service"
 )
 
 // restRoute is a REST route that takes its request from the path and query.

@@ -24,10 +24,10 @@ import (
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
-	"github.com/switchyard/switchyard/internal/service"
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/server"
 	"github.com/switchyard/switchyard/internal/server/servertest"
+	"github.com/switchyard/switchyard/internal/service"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/store/storetest"
 )

@@ -11,8 +11,8 @@ import (
 	"connectrpc.com/connect"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/internal/service"
 	"github.com/switchyard/switchyard/internal/server/servertest"
+	"github.com/switchyard/switchyard/internal/service"
 	"github.com/switchyard/switchyard/internal/store/storetest"
 )
 

@@ -8,9 +8,9 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/switchyard/switchyard/internal/service"
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/metrics"
+	"github.com/switchyard/switchyard/internal/service"
 	"github.com/switchyard/switchyard/internal/store"
 )
 

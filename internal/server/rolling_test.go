@@ -12,10 +12,10 @@ import (
 	"connectrpc.com/connect"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/sdk"
 	"github.com/switchyard/switchyard/internal/server/servertest"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/store/storetest"
+	"github.com/switchyard/switchyard/sdk"
 )
 
 // TestRollingRestartLosesNothing restarts both of two servers on one Postgres,

@@ -24,10 +24,10 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
-	"github.com/switchyard/switchyard/internal/service"
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/engine"
 	"github.com/switchyard/switchyard/internal/metrics"
+	"github.com/switchyard/switchyard/internal/service"
 	"github.com/switchyard/switchyard/internal/store"
 )
 

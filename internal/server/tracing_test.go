@@ -17,10 +17,10 @@ import (
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
-	"github.com/switchyard/switchyard/sdk"
 	"github.com/switchyard/switchyard/internal/engine"
 	"github.com/switchyard/switchyard/internal/server/servertest"
 	"github.com/switchyard/switchyard/internal/store/storetest"
+	"github.com/switchyard/switchyard/sdk"
 )
 
 // spanRecorder is a tracer provider that keeps every ended span in memory.
