@@ -66,6 +66,7 @@ var policy = map[string][]string{
 	switchyardv1connect.WorkerServiceRegisterWorkerProcedure: {RoleAdmin, RoleWorker},
 	switchyardv1connect.WorkerServiceListenProcedure:         {RoleAdmin, RoleWorker},
 	switchyardv1connect.WorkerServiceHeartbeatProcedure:      {RoleAdmin, RoleWorker},
+	switchyardv1connect.WorkerServiceAcknowledgeProcedure:    {RoleAdmin, RoleWorker},
 	switchyardv1connect.WorkerServiceCompleteTaskProcedure:   {RoleAdmin, RoleWorker},
 	switchyardv1connect.WorkerServiceFailTaskProcedure:       {RoleAdmin, RoleWorker},
 	switchyardv1connect.WorkerServiceListWorkersProcedure:    {RoleAdmin, RoleViewer},

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -149,4 +150,9 @@ func listenProto(m *engine.Message) *switchyardv1.ListenResponse {
 		}}}
 	}
 	return &switchyardv1.ListenResponse{Message: &switchyardv1.ListenResponse_Keepalive{Keepalive: &switchyardv1.Keepalive{}}}
+}
+
+// Acknowledge implements switchyard.v1.WorkerService.Acknowledge.
+func (s *WorkerService) Acknowledge(ctx context.Context, req *connect.Request[switchyardv1.AcknowledgeRequest]) (*connect.Response[switchyardv1.AcknowledgeResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("acknowledge is not served yet"))
 }

@@ -682,9 +682,17 @@ func (x *TaskCancellation) GetReason() string {
 	return ""
 }
 
-// Keepalive carries nothing.
+// Keepalive says the stream is alive. The worker acknowledges each one with
+// Acknowledge; a worker that receives none for three intervals takes the
+// stream for dead and opens another.
 type Keepalive struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stream's id, named by Acknowledge.
+	StreamId string `protobuf:"bytes,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	// The keep-alive's number on this stream, from 1.
+	Seq uint64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	// How long until the next keep-alive at the latest.
+	Interval      *durationpb.Duration `protobuf:"bytes,3,opt,name=interval,proto3" json:"interval,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -719,6 +727,202 @@ func (*Keepalive) Descriptor() ([]byte, []int) {
 	return file_switchyard_v1_worker_proto_rawDescGZIP(), []int{7}
 }
 
+func (x *Keepalive) GetStreamId() string {
+	if x != nil {
+		return x.StreamId
+	}
+	return ""
+}
+
+func (x *Keepalive) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *Keepalive) GetInterval() *durationpb.Duration {
+	if x != nil {
+		return x.Interval
+	}
+	return nil
+}
+
+// AcknowledgeRequest names what a worker received on one Listen stream.
+type AcknowledgeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The worker's id.
+	WorkerId string `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	// The stream's id, from its keep-alives.
+	StreamId string `protobuf:"bytes,2,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	// The assignments received since the last acknowledgement.
+	Assignments []*AttemptRef `protobuf:"bytes,3,rep,name=assignments,proto3" json:"assignments,omitempty"`
+	// The latest keep-alive received on the stream; 0 when none.
+	KeepaliveSeq  uint64 `protobuf:"varint,4,opt,name=keepalive_seq,json=keepaliveSeq,proto3" json:"keepalive_seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcknowledgeRequest) Reset() {
+	*x = AcknowledgeRequest{}
+	mi := &file_switchyard_v1_worker_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcknowledgeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcknowledgeRequest) ProtoMessage() {}
+
+func (x *AcknowledgeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_worker_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcknowledgeRequest.ProtoReflect.Descriptor instead.
+func (*AcknowledgeRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_worker_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *AcknowledgeRequest) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *AcknowledgeRequest) GetStreamId() string {
+	if x != nil {
+		return x.StreamId
+	}
+	return ""
+}
+
+func (x *AcknowledgeRequest) GetAssignments() []*AttemptRef {
+	if x != nil {
+		return x.Assignments
+	}
+	return nil
+}
+
+func (x *AcknowledgeRequest) GetKeepaliveSeq() uint64 {
+	if x != nil {
+		return x.KeepaliveSeq
+	}
+	return 0
+}
+
+// AttemptRef names one attempt of a task.
+type AttemptRef struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The task.
+	TaskId string `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	// The attempt.
+	Attempt       int32 `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttemptRef) Reset() {
+	*x = AttemptRef{}
+	mi := &file_switchyard_v1_worker_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttemptRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttemptRef) ProtoMessage() {}
+
+func (x *AttemptRef) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_worker_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttemptRef.ProtoReflect.Descriptor instead.
+func (*AttemptRef) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_worker_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *AttemptRef) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *AttemptRef) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+// AcknowledgeResponse says whether the stream is still the worker's.
+type AcknowledgeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// False when the stream is no longer the worker's open stream (it ended,
+	// or a newer one replaced it): the worker should open a new one.
+	StreamOpen    bool `protobuf:"varint,1,opt,name=stream_open,json=streamOpen,proto3" json:"stream_open,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcknowledgeResponse) Reset() {
+	*x = AcknowledgeResponse{}
+	mi := &file_switchyard_v1_worker_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcknowledgeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcknowledgeResponse) ProtoMessage() {}
+
+func (x *AcknowledgeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_worker_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcknowledgeResponse.ProtoReflect.Descriptor instead.
+func (*AcknowledgeResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_worker_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AcknowledgeResponse) GetStreamOpen() bool {
+	if x != nil {
+		return x.StreamOpen
+	}
+	return false
+}
+
 // HeartbeatRequest names the worker.
 type HeartbeatRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -730,7 +934,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_switchyard_v1_worker_proto_msgTypes[8]
+	mi := &file_switchyard_v1_worker_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -742,7 +946,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_worker_proto_msgTypes[8]
+	mi := &file_switchyard_v1_worker_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -755,7 +959,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_worker_proto_rawDescGZIP(), []int{8}
+	return file_switchyard_v1_worker_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *HeartbeatRequest) GetWorkerId() string {
@@ -774,7 +978,7 @@ type HeartbeatResponse struct {
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_switchyard_v1_worker_proto_msgTypes[9]
+	mi := &file_switchyard_v1_worker_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -786,7 +990,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_worker_proto_msgTypes[9]
+	mi := &file_switchyard_v1_worker_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -799,7 +1003,7 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_worker_proto_rawDescGZIP(), []int{9}
+	return file_switchyard_v1_worker_proto_rawDescGZIP(), []int{12}
 }
 
 // CompleteTaskRequest reports a successful attempt.
@@ -819,7 +1023,7 @@ type CompleteTaskRequest struct {
 
 func (x *CompleteTaskRequest) Reset() {
 	*x = CompleteTaskRequest{}
-	mi := &file_switchyard_v1_worker_proto_msgTypes[10]
+	mi := &file_switchyard_v1_worker_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -831,7 +1035,7 @@ func (x *CompleteTaskRequest) String() string {
 func (*CompleteTaskRequest) ProtoMessage() {}
 
 func (x *CompleteTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_worker_proto_msgTypes[10]
+	mi := &file_switchyard_v1_worker_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -844,7 +1048,7 @@ func (x *CompleteTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteTaskRequest.ProtoReflect.Descriptor instead.
 func (*CompleteTaskRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_worker_proto_rawDescGZIP(), []int{10}
+	return file_switchyard_v1_worker_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CompleteTaskRequest) GetWorkerId() string {
@@ -884,7 +1088,7 @@ type CompleteTaskResponse struct {
 
 func (x *CompleteTaskResponse) Reset() {
 	*x = CompleteTaskResponse{}
-	mi := &file_switchyard_v1_worker_proto_msgTypes[11]
+	mi := &file_switchyard_v1_worker_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -896,7 +1100,7 @@ func (x *CompleteTaskResponse) String() string {
 func (*CompleteTaskResponse) ProtoMessage() {}
 
 func (x *CompleteTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_worker_proto_msgTypes[11]
+	mi := &file_switchyard_v1_worker_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -909,7 +1113,7 @@ func (x *CompleteTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteTaskResponse.ProtoReflect.Descriptor instead.
 func (*CompleteTaskResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_worker_proto_rawDescGZIP(), []int{11}
+	return file_switchyard_v1_worker_proto_rawDescGZIP(), []int{14}
 }
 
 // FailTaskRequest reports a failed attempt.
@@ -931,7 +1135,7 @@ type FailTaskRequest struct {
 
 func (x *FailTaskRequest) Reset() {
 	*x = FailTaskRequest{}
-	mi := &file_switchyard_v1_worker_proto_msgTypes[12]
+	mi := &file_switchyard_v1_worker_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -943,7 +1147,7 @@ func (x *FailTaskRequest) String() string {
 func (*FailTaskRequest) ProtoMessage() {}
 
 func (x *FailTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_worker_proto_msgTypes[12]
+	mi := &file_switchyard_v1_worker_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -956,7 +1160,7 @@ func (x *FailTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailTaskRequest.ProtoReflect.Descriptor instead.
 func (*FailTaskRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_worker_proto_rawDescGZIP(), []int{12}
+	return file_switchyard_v1_worker_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *FailTaskRequest) GetWorkerId() string {
@@ -1005,7 +1209,7 @@ type FailTaskResponse struct {
 
 func (x *FailTaskResponse) Reset() {
 	*x = FailTaskResponse{}
-	mi := &file_switchyard_v1_worker_proto_msgTypes[13]
+	mi := &file_switchyard_v1_worker_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1017,7 +1221,7 @@ func (x *FailTaskResponse) String() string {
 func (*FailTaskResponse) ProtoMessage() {}
 
 func (x *FailTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_worker_proto_msgTypes[13]
+	mi := &file_switchyard_v1_worker_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1030,7 +1234,7 @@ func (x *FailTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailTaskResponse.ProtoReflect.Descriptor instead.
 func (*FailTaskResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_worker_proto_rawDescGZIP(), []int{13}
+	return file_switchyard_v1_worker_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *FailTaskResponse) GetWillRetry() bool {
@@ -1053,7 +1257,7 @@ type ListWorkersRequest struct {
 
 func (x *ListWorkersRequest) Reset() {
 	*x = ListWorkersRequest{}
-	mi := &file_switchyard_v1_worker_proto_msgTypes[14]
+	mi := &file_switchyard_v1_worker_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1065,7 +1269,7 @@ func (x *ListWorkersRequest) String() string {
 func (*ListWorkersRequest) ProtoMessage() {}
 
 func (x *ListWorkersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_worker_proto_msgTypes[14]
+	mi := &file_switchyard_v1_worker_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1078,7 +1282,7 @@ func (x *ListWorkersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkersRequest.ProtoReflect.Descriptor instead.
 func (*ListWorkersRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_worker_proto_rawDescGZIP(), []int{14}
+	return file_switchyard_v1_worker_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListWorkersRequest) GetPageSize() int32 {
@@ -1108,7 +1312,7 @@ type ListWorkersResponse struct {
 
 func (x *ListWorkersResponse) Reset() {
 	*x = ListWorkersResponse{}
-	mi := &file_switchyard_v1_worker_proto_msgTypes[15]
+	mi := &file_switchyard_v1_worker_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1120,7 +1324,7 @@ func (x *ListWorkersResponse) String() string {
 func (*ListWorkersResponse) ProtoMessage() {}
 
 func (x *ListWorkersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_worker_proto_msgTypes[15]
+	mi := &file_switchyard_v1_worker_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1133,7 +1337,7 @@ func (x *ListWorkersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkersResponse.ProtoReflect.Descriptor instead.
 func (*ListWorkersResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_worker_proto_rawDescGZIP(), []int{15}
+	return file_switchyard_v1_worker_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListWorkersResponse) GetWorkers() []*Worker {
@@ -1211,8 +1415,23 @@ const file_switchyard_v1_worker_proto_rawDesc = "" +
 	"\x10TaskCancellation\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"\v\n" +
-	"\tKeepalive\"9\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"q\n" +
+	"\tKeepalive\x12\x1b\n" +
+	"\tstream_id\x18\x01 \x01(\tR\bstreamId\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x125\n" +
+	"\binterval\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\binterval\"\xd0\x01\n" +
+	"\x12AcknowledgeRequest\x12%\n" +
+	"\tworker_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bworkerId\x12&\n" +
+	"\tstream_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\bstreamId\x12F\n" +
+	"\vassignments\x18\x03 \x03(\v2\x19.switchyard.v1.AttemptRefB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\vassignments\x12#\n" +
+	"\rkeepalive_seq\x18\x04 \x01(\x04R\fkeepaliveSeq\"R\n" +
+	"\n" +
+	"AttemptRef\x12!\n" +
+	"\atask_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06taskId\x12!\n" +
+	"\aattempt\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x01R\aattempt\"6\n" +
+	"\x13AcknowledgeResponse\x12\x1f\n" +
+	"\vstream_open\x18\x01 \x01(\bR\n" +
+	"streamOpen\"9\n" +
 	"\x10HeartbeatRequest\x12%\n" +
 	"\tworker_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bworkerId\"\x13\n" +
 	"\x11HeartbeatResponse\"\xb3\x01\n" +
@@ -1242,10 +1461,11 @@ const file_switchyard_v1_worker_proto_rawDesc = "" +
 	"\fWorkerStatus\x12\x1d\n" +
 	"\x19WORKER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14WORKER_STATUS_ACTIVE\x10\x01\x12\x1a\n" +
-	"\x16WORKER_STATUS_INACTIVE\x10\x022\xb6\x05\n" +
+	"\x16WORKER_STATUS_INACTIVE\x10\x022\xc0\x06\n" +
 	"\rWorkerService\x12u\n" +
 	"\x0eRegisterWorker\x12$.switchyard.v1.RegisterWorkerRequest\x1a%.switchyard.v1.RegisterWorkerResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/workers\x12G\n" +
-	"\x06Listen\x12\x1c.switchyard.v1.ListenRequest\x1a\x1d.switchyard.v1.ListenResponse0\x01\x12|\n" +
+	"\x06Listen\x12\x1c.switchyard.v1.ListenRequest\x1a\x1d.switchyard.v1.ListenResponse0\x01\x12\x87\x01\n" +
+	"\vAcknowledge\x12!.switchyard.v1.AcknowledgeRequest\x1a\".switchyard.v1.AcknowledgeResponse\"1\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/workers/{worker_id}:acknowledge\x90\x02\x02\x12|\n" +
 	"\tHeartbeat\x12\x1f.switchyard.v1.HeartbeatRequest\x1a .switchyard.v1.HeartbeatResponse\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/workers/{worker_id}:heartbeat\x12\x83\x01\n" +
 	"\fCompleteTask\x12\".switchyard.v1.CompleteTaskRequest\x1a#.switchyard.v1.CompleteTaskResponse\"*\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/tasks/{task_id}:complete\x90\x02\x02\x12s\n" +
 	"\bFailTask\x12\x1e.switchyard.v1.FailTaskRequest\x1a\x1f.switchyard.v1.FailTaskResponse\"&\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/tasks/{task_id}:fail\x90\x02\x02\x12l\n" +
@@ -1264,7 +1484,7 @@ func file_switchyard_v1_worker_proto_rawDescGZIP() []byte {
 }
 
 var file_switchyard_v1_worker_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_switchyard_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_switchyard_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_switchyard_v1_worker_proto_goTypes = []any{
 	(WorkerStatus)(0),              // 0: switchyard.v1.WorkerStatus
 	(*Worker)(nil),                 // 1: switchyard.v1.Worker
@@ -1275,54 +1495,61 @@ var file_switchyard_v1_worker_proto_goTypes = []any{
 	(*TaskAssignment)(nil),         // 6: switchyard.v1.TaskAssignment
 	(*TaskCancellation)(nil),       // 7: switchyard.v1.TaskCancellation
 	(*Keepalive)(nil),              // 8: switchyard.v1.Keepalive
-	(*HeartbeatRequest)(nil),       // 9: switchyard.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),      // 10: switchyard.v1.HeartbeatResponse
-	(*CompleteTaskRequest)(nil),    // 11: switchyard.v1.CompleteTaskRequest
-	(*CompleteTaskResponse)(nil),   // 12: switchyard.v1.CompleteTaskResponse
-	(*FailTaskRequest)(nil),        // 13: switchyard.v1.FailTaskRequest
-	(*FailTaskResponse)(nil),       // 14: switchyard.v1.FailTaskResponse
-	(*ListWorkersRequest)(nil),     // 15: switchyard.v1.ListWorkersRequest
-	(*ListWorkersResponse)(nil),    // 16: switchyard.v1.ListWorkersResponse
-	nil,                            // 17: switchyard.v1.Worker.LabelsEntry
-	nil,                            // 18: switchyard.v1.RegisterWorkerRequest.LabelsEntry
-	nil,                            // 19: switchyard.v1.TaskAssignment.ParentOutputsEntry
-	(*timestamppb.Timestamp)(nil),  // 20: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 21: google.protobuf.Duration
-	(*structpb.Struct)(nil),        // 22: google.protobuf.Struct
+	(*AcknowledgeRequest)(nil),     // 9: switchyard.v1.AcknowledgeRequest
+	(*AttemptRef)(nil),             // 10: switchyard.v1.AttemptRef
+	(*AcknowledgeResponse)(nil),    // 11: switchyard.v1.AcknowledgeResponse
+	(*HeartbeatRequest)(nil),       // 12: switchyard.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),      // 13: switchyard.v1.HeartbeatResponse
+	(*CompleteTaskRequest)(nil),    // 14: switchyard.v1.CompleteTaskRequest
+	(*CompleteTaskResponse)(nil),   // 15: switchyard.v1.CompleteTaskResponse
+	(*FailTaskRequest)(nil),        // 16: switchyard.v1.FailTaskRequest
+	(*FailTaskResponse)(nil),       // 17: switchyard.v1.FailTaskResponse
+	(*ListWorkersRequest)(nil),     // 18: switchyard.v1.ListWorkersRequest
+	(*ListWorkersResponse)(nil),    // 19: switchyard.v1.ListWorkersResponse
+	nil,                            // 20: switchyard.v1.Worker.LabelsEntry
+	nil,                            // 21: switchyard.v1.RegisterWorkerRequest.LabelsEntry
+	nil,                            // 22: switchyard.v1.TaskAssignment.ParentOutputsEntry
+	(*timestamppb.Timestamp)(nil),  // 23: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 24: google.protobuf.Duration
+	(*structpb.Struct)(nil),        // 25: google.protobuf.Struct
 }
 var file_switchyard_v1_worker_proto_depIdxs = []int32{
-	17, // 0: switchyard.v1.Worker.labels:type_name -> switchyard.v1.Worker.LabelsEntry
+	20, // 0: switchyard.v1.Worker.labels:type_name -> switchyard.v1.Worker.LabelsEntry
 	0,  // 1: switchyard.v1.Worker.status:type_name -> switchyard.v1.WorkerStatus
-	20, // 2: switchyard.v1.Worker.last_heartbeat_at:type_name -> google.protobuf.Timestamp
-	20, // 3: switchyard.v1.Worker.created_at:type_name -> google.protobuf.Timestamp
-	18, // 4: switchyard.v1.RegisterWorkerRequest.labels:type_name -> switchyard.v1.RegisterWorkerRequest.LabelsEntry
-	21, // 5: switchyard.v1.RegisterWorkerResponse.heartbeat_interval:type_name -> google.protobuf.Duration
+	23, // 2: switchyard.v1.Worker.last_heartbeat_at:type_name -> google.protobuf.Timestamp
+	23, // 3: switchyard.v1.Worker.created_at:type_name -> google.protobuf.Timestamp
+	21, // 4: switchyard.v1.RegisterWorkerRequest.labels:type_name -> switchyard.v1.RegisterWorkerRequest.LabelsEntry
+	24, // 5: switchyard.v1.RegisterWorkerResponse.heartbeat_interval:type_name -> google.protobuf.Duration
 	6,  // 6: switchyard.v1.ListenResponse.assignment:type_name -> switchyard.v1.TaskAssignment
 	7,  // 7: switchyard.v1.ListenResponse.cancellation:type_name -> switchyard.v1.TaskCancellation
 	8,  // 8: switchyard.v1.ListenResponse.keepalive:type_name -> switchyard.v1.Keepalive
-	22, // 9: switchyard.v1.TaskAssignment.input:type_name -> google.protobuf.Struct
-	19, // 10: switchyard.v1.TaskAssignment.parent_outputs:type_name -> switchyard.v1.TaskAssignment.ParentOutputsEntry
-	20, // 11: switchyard.v1.TaskAssignment.deadline:type_name -> google.protobuf.Timestamp
-	22, // 12: switchyard.v1.CompleteTaskRequest.output:type_name -> google.protobuf.Struct
-	1,  // 13: switchyard.v1.ListWorkersResponse.workers:type_name -> switchyard.v1.Worker
-	22, // 14: switchyard.v1.TaskAssignment.ParentOutputsEntry.value:type_name -> google.protobuf.Struct
-	2,  // 15: switchyard.v1.WorkerService.RegisterWorker:input_type -> switchyard.v1.RegisterWorkerRequest
-	4,  // 16: switchyard.v1.WorkerService.Listen:input_type -> switchyard.v1.ListenRequest
-	9,  // 17: switchyard.v1.WorkerService.Heartbeat:input_type -> switchyard.v1.HeartbeatRequest
-	11, // 18: switchyard.v1.WorkerService.CompleteTask:input_type -> switchyard.v1.CompleteTaskRequest
-	13, // 19: switchyard.v1.WorkerService.FailTask:input_type -> switchyard.v1.FailTaskRequest
-	15, // 20: switchyard.v1.WorkerService.ListWorkers:input_type -> switchyard.v1.ListWorkersRequest
-	3,  // 21: switchyard.v1.WorkerService.RegisterWorker:output_type -> switchyard.v1.RegisterWorkerResponse
-	5,  // 22: switchyard.v1.WorkerService.Listen:output_type -> switchyard.v1.ListenResponse
-	10, // 23: switchyard.v1.WorkerService.Heartbeat:output_type -> switchyard.v1.HeartbeatResponse
-	12, // 24: switchyard.v1.WorkerService.CompleteTask:output_type -> switchyard.v1.CompleteTaskResponse
-	14, // 25: switchyard.v1.WorkerService.FailTask:output_type -> switchyard.v1.FailTaskResponse
-	16, // 26: switchyard.v1.WorkerService.ListWorkers:output_type -> switchyard.v1.ListWorkersResponse
-	21, // [21:27] is the sub-list for method output_type
-	15, // [15:21] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	25, // 9: switchyard.v1.TaskAssignment.input:type_name -> google.protobuf.Struct
+	22, // 10: switchyard.v1.TaskAssignment.parent_outputs:type_name -> switchyard.v1.TaskAssignment.ParentOutputsEntry
+	23, // 11: switchyard.v1.TaskAssignment.deadline:type_name -> google.protobuf.Timestamp
+	24, // 12: switchyard.v1.Keepalive.interval:type_name -> google.protobuf.Duration
+	10, // 13: switchyard.v1.AcknowledgeRequest.assignments:type_name -> switchyard.v1.AttemptRef
+	25, // 14: switchyard.v1.CompleteTaskRequest.output:type_name -> google.protobuf.Struct
+	1,  // 15: switchyard.v1.ListWorkersResponse.workers:type_name -> switchyard.v1.Worker
+	25, // 16: switchyard.v1.TaskAssignment.ParentOutputsEntry.value:type_name -> google.protobuf.Struct
+	2,  // 17: switchyard.v1.WorkerService.RegisterWorker:input_type -> switchyard.v1.RegisterWorkerRequest
+	4,  // 18: switchyard.v1.WorkerService.Listen:input_type -> switchyard.v1.ListenRequest
+	9,  // 19: switchyard.v1.WorkerService.Acknowledge:input_type -> switchyard.v1.AcknowledgeRequest
+	12, // 20: switchyard.v1.WorkerService.Heartbeat:input_type -> switchyard.v1.HeartbeatRequest
+	14, // 21: switchyard.v1.WorkerService.CompleteTask:input_type -> switchyard.v1.CompleteTaskRequest
+	16, // 22: switchyard.v1.WorkerService.FailTask:input_type -> switchyard.v1.FailTaskRequest
+	18, // 23: switchyard.v1.WorkerService.ListWorkers:input_type -> switchyard.v1.ListWorkersRequest
+	3,  // 24: switchyard.v1.WorkerService.RegisterWorker:output_type -> switchyard.v1.RegisterWorkerResponse
+	5,  // 25: switchyard.v1.WorkerService.Listen:output_type -> switchyard.v1.ListenResponse
+	11, // 26: switchyard.v1.WorkerService.Acknowledge:output_type -> switchyard.v1.AcknowledgeResponse
+	13, // 27: switchyard.v1.WorkerService.Heartbeat:output_type -> switchyard.v1.HeartbeatResponse
+	15, // 28: switchyard.v1.WorkerService.CompleteTask:output_type -> switchyard.v1.CompleteTaskResponse
+	17, // 29: switchyard.v1.WorkerService.FailTask:output_type -> switchyard.v1.FailTaskResponse
+	19, // 30: switchyard.v1.WorkerService.ListWorkers:output_type -> switchyard.v1.ListWorkersResponse
+	24, // [24:31] is the sub-list for method output_type
+	17, // [17:24] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_worker_proto_init() }
@@ -1341,7 +1568,7 @@ func file_switchyard_v1_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_worker_proto_rawDesc), len(file_switchyard_v1_worker_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   19,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -38,6 +38,9 @@ const (
 	WorkerServiceRegisterWorkerProcedure = "/switchyard.v1.WorkerService/RegisterWorker"
 	// WorkerServiceListenProcedure is the fully-qualified name of the WorkerService's Listen RPC.
 	WorkerServiceListenProcedure = "/switchyard.v1.WorkerService/Listen"
+	// WorkerServiceAcknowledgeProcedure is the fully-qualified name of the WorkerService's Acknowledge
+	// RPC.
+	WorkerServiceAcknowledgeProcedure = "/switchyard.v1.WorkerService/Acknowledge"
 	// WorkerServiceHeartbeatProcedure is the fully-qualified name of the WorkerService's Heartbeat RPC.
 	WorkerServiceHeartbeatProcedure = "/switchyard.v1.WorkerService/Heartbeat"
 	// WorkerServiceCompleteTaskProcedure is the fully-qualified name of the WorkerService's
@@ -64,6 +67,14 @@ type WorkerServiceClient interface {
 	// may never have arrived: a worker ignores an assignment of an attempt it
 	// runs already.
 	Listen(context.Context, *connect.Request[v1.ListenRequest]) (*connect.ServerStreamForClient[v1.ListenResponse], error)
+	// Acknowledge tells the server what the worker received on its Listen
+	// stream: the assignments it took and the latest keep-alive. It may reach
+	// any server. An assignment not acknowledged within a few seconds is given
+	// to another worker, and a stream whose keep-alives go unacknowledged is
+	// ended, so that a message or stream lost on the way (a proxy that silently
+	// drops a stream while other calls pass) costs seconds, not a lease.
+	// Repeating it is harmless.
+	Acknowledge(context.Context, *connect.Request[v1.AcknowledgeRequest]) (*connect.Response[v1.AcknowledgeResponse], error)
 	// Heartbeat tells the server the worker is alive and still running its tasks.
 	Heartbeat(context.Context, *connect.Request[v1.HeartbeatRequest]) (*connect.Response[v1.HeartbeatResponse], error)
 	// CompleteTask reports a successful attempt. It is fenced by (task, attempt,
@@ -101,6 +112,13 @@ func NewWorkerServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(workerServiceMethods.ByName("Listen")),
 			connect.WithClientOptions(opts...),
 		),
+		acknowledge: connect.NewClient[v1.AcknowledgeRequest, v1.AcknowledgeResponse](
+			httpClient,
+			baseURL+WorkerServiceAcknowledgeProcedure,
+			connect.WithSchema(workerServiceMethods.ByName("Acknowledge")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
 		heartbeat: connect.NewClient[v1.HeartbeatRequest, v1.HeartbeatResponse](
 			httpClient,
 			baseURL+WorkerServiceHeartbeatProcedure,
@@ -135,6 +153,7 @@ func NewWorkerServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 type workerServiceClient struct {
 	registerWorker *connect.Client[v1.RegisterWorkerRequest, v1.RegisterWorkerResponse]
 	listen         *connect.Client[v1.ListenRequest, v1.ListenResponse]
+	acknowledge    *connect.Client[v1.AcknowledgeRequest, v1.AcknowledgeResponse]
 	heartbeat      *connect.Client[v1.HeartbeatRequest, v1.HeartbeatResponse]
 	completeTask   *connect.Client[v1.CompleteTaskRequest, v1.CompleteTaskResponse]
 	failTask       *connect.Client[v1.FailTaskRequest, v1.FailTaskResponse]
@@ -149,6 +168,11 @@ func (c *workerServiceClient) RegisterWorker(ctx context.Context, req *connect.R
 // Listen calls switchyard.v1.WorkerService.Listen.
 func (c *workerServiceClient) Listen(ctx context.Context, req *connect.Request[v1.ListenRequest]) (*connect.ServerStreamForClient[v1.ListenResponse], error) {
 	return c.listen.CallServerStream(ctx, req)
+}
+
+// Acknowledge calls switchyard.v1.WorkerService.Acknowledge.
+func (c *workerServiceClient) Acknowledge(ctx context.Context, req *connect.Request[v1.AcknowledgeRequest]) (*connect.Response[v1.AcknowledgeResponse], error) {
+	return c.acknowledge.CallUnary(ctx, req)
 }
 
 // Heartbeat calls switchyard.v1.WorkerService.Heartbeat.
@@ -185,6 +209,14 @@ type WorkerServiceHandler interface {
 	// may never have arrived: a worker ignores an assignment of an attempt it
 	// runs already.
 	Listen(context.Context, *connect.Request[v1.ListenRequest], *connect.ServerStream[v1.ListenResponse]) error
+	// Acknowledge tells the server what the worker received on its Listen
+	// stream: the assignments it took and the latest keep-alive. It may reach
+	// any server. An assignment not acknowledged within a few seconds is given
+	// to another worker, and a stream whose keep-alives go unacknowledged is
+	// ended, so that a message or stream lost on the way (a proxy that silently
+	// drops a stream while other calls pass) costs seconds, not a lease.
+	// Repeating it is harmless.
+	Acknowledge(context.Context, *connect.Request[v1.AcknowledgeRequest]) (*connect.Response[v1.AcknowledgeResponse], error)
 	// Heartbeat tells the server the worker is alive and still running its tasks.
 	Heartbeat(context.Context, *connect.Request[v1.HeartbeatRequest]) (*connect.Response[v1.HeartbeatResponse], error)
 	// CompleteTask reports a successful attempt. It is fenced by (task, attempt,
@@ -216,6 +248,13 @@ func NewWorkerServiceHandler(svc WorkerServiceHandler, opts ...connect.HandlerOp
 		WorkerServiceListenProcedure,
 		svc.Listen,
 		connect.WithSchema(workerServiceMethods.ByName("Listen")),
+		connect.WithHandlerOptions(opts...),
+	)
+	workerServiceAcknowledgeHandler := connect.NewUnaryHandler(
+		WorkerServiceAcknowledgeProcedure,
+		svc.Acknowledge,
+		connect.WithSchema(workerServiceMethods.ByName("Acknowledge")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
 		connect.WithHandlerOptions(opts...),
 	)
 	workerServiceHeartbeatHandler := connect.NewUnaryHandler(
@@ -251,6 +290,8 @@ func NewWorkerServiceHandler(svc WorkerServiceHandler, opts ...connect.HandlerOp
 			workerServiceRegisterWorkerHandler.ServeHTTP(w, r)
 		case WorkerServiceListenProcedure:
 			workerServiceListenHandler.ServeHTTP(w, r)
+		case WorkerServiceAcknowledgeProcedure:
+			workerServiceAcknowledgeHandler.ServeHTTP(w, r)
 		case WorkerServiceHeartbeatProcedure:
 			workerServiceHeartbeatHandler.ServeHTTP(w, r)
 		case WorkerServiceCompleteTaskProcedure:
@@ -274,6 +315,10 @@ func (UnimplementedWorkerServiceHandler) RegisterWorker(context.Context, *connec
 
 func (UnimplementedWorkerServiceHandler) Listen(context.Context, *connect.Request[v1.ListenRequest], *connect.ServerStream[v1.ListenResponse]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("switchyard.v1.WorkerService.Listen is not implemented"))
+}
+
+func (UnimplementedWorkerServiceHandler) Acknowledge(context.Context, *connect.Request[v1.AcknowledgeRequest]) (*connect.Response[v1.AcknowledgeResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchyard.v1.WorkerService.Acknowledge is not implemented"))
 }
 
 func (UnimplementedWorkerServiceHandler) Heartbeat(context.Context, *connect.Request[v1.HeartbeatRequest]) (*connect.Response[v1.HeartbeatResponse], error) {

@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/worker.proto.
  */
 export const file_switchyard_v1_worker: GenFile = /*@__PURE__*/
-  fileDesc("Chpzd2l0Y2h5YXJkL3YxL3dvcmtlci5wcm90bxINc3dpdGNoeWFyZC52MSLOAgoGV29ya2VyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDwoHYWN0aW9ucxgDIAMoCRINCgVzbG90cxgEIAEoBRIUCgxzbG90c19pbl91c2UYBSABKAUSMQoGbGFiZWxzGAYgAygLMiEuc3dpdGNoeWFyZC52MS5Xb3JrZXIuTGFiZWxzRW50cnkSKwoGc3RhdHVzGAcgASgOMhsuc3dpdGNoeWFyZC52MS5Xb3JrZXJTdGF0dXMSNQoRbGFzdF9oZWFydGJlYXRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiuAIKFVJlZ2lzdGVyV29ya2VyUmVxdWVzdBIYCgRuYW1lGAEgASgJQgq6SAdyBRABGP8BEjwKB2FjdGlvbnMYAiADKAlCK7pIKJIBJQgBEIACGAEiHHIaEAEY/wEyE15bQS1aYS16MC05Ll86Ly1dKyQSGQoFc2xvdHMYAyABKAVCCrpIBxoFGOgHKAASWgoGbGFiZWxzGAQgAygLMjAuc3dpdGNoeWFyZC52MS5SZWdpc3RlcldvcmtlclJlcXVlc3QuTGFiZWxzRW50cnlCGLpIFZoBEhBAIgdyBRABGIABKgVyAxiACBIhCg9pZGVtcG90ZW5jeV9rZXkYBSABKAlCCLpIBXIDGP8BGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiYgoWUmVnaXN0ZXJXb3JrZXJSZXNwb25zZRIRCgl3b3JrZXJfaWQYASABKAkSNQoSaGVhcnRiZWF0X2ludGVydmFsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIiwKDUxpc3RlblJlcXVlc3QSGwoJd29ya2VyX2lkGAEgASgJQgi6SAVyA7ABASK4AQoOTGlzdGVuUmVzcG9uc2USMwoKYXNzaWdubWVudBgBIAEoCzIdLnN3aXRjaHlhcmQudjEuVGFza0Fzc2lnbm1lbnRIABI3CgxjYW5jZWxsYXRpb24YAiABKAsyHy5zd2l0Y2h5YXJkLnYxLlRhc2tDYW5jZWxsYXRpb25IABItCglrZWVwYWxpdmUYAyABKAsyGC5zd2l0Y2h5YXJkLnYxLktlZXBhbGl2ZUgAQgkKB21lc3NhZ2Ui+wIKDlRhc2tBc3NpZ25tZW50Eg8KB3Rhc2tfaWQYASABKAkSDwoHYXR0ZW1wdBgCIAEoBRIOCgZydW5faWQYAyABKAkSEAoId29ya2Zsb3cYBCABKAkSEQoJdGFza19uYW1lGAUgASgJEg4KBmFjdGlvbhgGIAEoCRImCgVpbnB1dBgHIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSSAoOcGFyZW50X291dHB1dHMYCCADKAsyMC5zd2l0Y2h5YXJkLnYxLlRhc2tBc3NpZ25tZW50LlBhcmVudE91dHB1dHNFbnRyeRIsCghkZWFkbGluZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLdHJhY2VwYXJlbnQYCiABKAkaTQoSUGFyZW50T3V0cHV0c0VudHJ5EgsKA2tleRgBIAEoCRImCgV2YWx1ZRgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3Q6AjgBIkQKEFRhc2tDYW5jZWxsYXRpb24SDwoHdGFza19pZBgBIAEoCRIPCgdhdHRlbXB0GAIgASgFEg4KBnJlYXNvbhgDIAEoCSILCglLZWVwYWxpdmUiLwoQSGVhcnRiZWF0UmVxdWVzdBIbCgl3b3JrZXJfaWQYASABKAlCCLpIBXIDsAEBIhMKEUhlYXJ0YmVhdFJlc3BvbnNlIpABChNDb21wbGV0ZVRhc2tSZXF1ZXN0EhsKCXdvcmtlcl9pZBgBIAEoCUIIukgFcgOwAQESGQoHdGFza19pZBgCIAEoCUIIukgFcgOwAQESGAoHYXR0ZW1wdBgDIAEoBUIHukgEGgIoARInCgZvdXRwdXQYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IhYKFENvbXBsZXRlVGFza1Jlc3BvbnNlIpABCg9GYWlsVGFza1JlcXVlc3QSGwoJd29ya2VyX2lkGAEgASgJQgi6SAVyA7ABARIZCgd0YXNrX2lkGAIgASgJQgi6SAVyA7ABARIYCgdhdHRlbXB0GAMgASgFQge6SAQaAigBEhgKBWVycm9yGAQgASgJQgm6SAZyBBiAgAESEQoJcmV0cnlhYmxlGAUgASgIIiYKEEZhaWxUYXNrUmVzcG9uc2USEgoKd2lsbF9yZXRyeRgBIAEoCCJRChJMaXN0V29ya2Vyc1JlcXVlc3QSHQoJcGFnZV9zaXplGAEgASgFQgq6SAcaBRj0AygAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIAEIlYKE0xpc3RXb3JrZXJzUmVzcG9uc2USJgoHd29ya2VycxgBIAMoCzIVLnN3aXRjaHlhcmQudjEuV29ya2VyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSpjCgxXb3JrZXJTdGF0dXMSHQoZV09SS0VSX1NUQVRVU19VTlNQRUNJRklFRBAAEhgKFFdPUktFUl9TVEFUVVNfQUNUSVZFEAESGgoWV09SS0VSX1NUQVRVU19JTkFDVElWRRACMrYFCg1Xb3JrZXJTZXJ2aWNlEnUKDlJlZ2lzdGVyV29ya2VyEiQuc3dpdGNoeWFyZC52MS5SZWdpc3RlcldvcmtlclJlcXVlc3QaJS5zd2l0Y2h5YXJkLnYxLlJlZ2lzdGVyV29ya2VyUmVzcG9uc2UiFoLT5JMCEDoBKiILL3YxL3dvcmtlcnMSRwoGTGlzdGVuEhwuc3dpdGNoeWFyZC52MS5MaXN0ZW5SZXF1ZXN0Gh0uc3dpdGNoeWFyZC52MS5MaXN0ZW5SZXNwb25zZTABEnwKCUhlYXJ0YmVhdBIfLnN3aXRjaHlhcmQudjEuSGVhcnRiZWF0UmVxdWVzdBogLnN3aXRjaHlhcmQudjEuSGVhcnRiZWF0UmVzcG9uc2UiLILT5JMCJjoBKiIhL3YxL3dvcmtlcnMve3dvcmtlcl9pZH06aGVhcnRiZWF0EoMBCgxDb21wbGV0ZVRhc2sSIi5zd2l0Y2h5YXJkLnYxLkNvbXBsZXRlVGFza1JlcXVlc3QaIy5zd2l0Y2h5YXJkLnYxLkNvbXBsZXRlVGFza1Jlc3BvbnNlIiqQAgKC0+STAiE6ASoiHC92MS90YXNrcy97dGFza19pZH06Y29tcGxldGUScwoIRmFpbFRhc2sSHi5zd2l0Y2h5YXJkLnYxLkZhaWxUYXNrUmVxdWVzdBofLnN3aXRjaHlhcmQudjEuRmFpbFRhc2tSZXNwb25zZSImkAICgtPkkwIdOgEqIhgvdjEvdGFza3Mve3Rhc2tfaWR9OmZhaWwSbAoLTGlzdFdvcmtlcnMSIS5zd2l0Y2h5YXJkLnYxLkxpc3RXb3JrZXJzUmVxdWVzdBoiLnN3aXRjaHlhcmQudjEuTGlzdFdvcmtlcnNSZXNwb25zZSIWkAIBgtPkkwINEgsvdjEvd29ya2Vyc0JBWj9naXRodWIuY29tL3N3aXRjaHlhcmQvc3dpdGNoeWFyZC9nZW4vc3dpdGNoeWFyZC92MTtzd2l0Y2h5YXJkdjFiBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Chpzd2l0Y2h5YXJkL3YxL3dvcmtlci5wcm90bxINc3dpdGNoeWFyZC52MSLOAgoGV29ya2VyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDwoHYWN0aW9ucxgDIAMoCRINCgVzbG90cxgEIAEoBRIUCgxzbG90c19pbl91c2UYBSABKAUSMQoGbGFiZWxzGAYgAygLMiEuc3dpdGNoeWFyZC52MS5Xb3JrZXIuTGFiZWxzRW50cnkSKwoGc3RhdHVzGAcgASgOMhsuc3dpdGNoeWFyZC52MS5Xb3JrZXJTdGF0dXMSNQoRbGFzdF9oZWFydGJlYXRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiuAIKFVJlZ2lzdGVyV29ya2VyUmVxdWVzdBIYCgRuYW1lGAEgASgJQgq6SAdyBRABGP8BEjwKB2FjdGlvbnMYAiADKAlCK7pIKJIBJQgBEIACGAEiHHIaEAEY/wEyE15bQS1aYS16MC05Ll86Ly1dKyQSGQoFc2xvdHMYAyABKAVCCrpIBxoFGOgHKAASWgoGbGFiZWxzGAQgAygLMjAuc3dpdGNoeWFyZC52MS5SZWdpc3RlcldvcmtlclJlcXVlc3QuTGFiZWxzRW50cnlCGLpIFZoBEhBAIgdyBRABGIABKgVyAxiACBIhCg9pZGVtcG90ZW5jeV9rZXkYBSABKAlCCLpIBXIDGP8BGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiYgoWUmVnaXN0ZXJXb3JrZXJSZXNwb25zZRIRCgl3b3JrZXJfaWQYASABKAkSNQoSaGVhcnRiZWF0X2ludGVydmFsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIiwKDUxpc3RlblJlcXVlc3QSGwoJd29ya2VyX2lkGAEgASgJQgi6SAVyA7ABASK4AQoOTGlzdGVuUmVzcG9uc2USMwoKYXNzaWdubWVudBgBIAEoCzIdLnN3aXRjaHlhcmQudjEuVGFza0Fzc2lnbm1lbnRIABI3CgxjYW5jZWxsYXRpb24YAiABKAsyHy5zd2l0Y2h5YXJkLnYxLlRhc2tDYW5jZWxsYXRpb25IABItCglrZWVwYWxpdmUYAyABKAsyGC5zd2l0Y2h5YXJkLnYxLktlZXBhbGl2ZUgAQgkKB21lc3NhZ2Ui+wIKDlRhc2tBc3NpZ25tZW50Eg8KB3Rhc2tfaWQYASABKAkSDwoHYXR0ZW1wdBgCIAEoBRIOCgZydW5faWQYAyABKAkSEAoId29ya2Zsb3cYBCABKAkSEQoJdGFza19uYW1lGAUgASgJEg4KBmFjdGlvbhgGIAEoCRImCgVpbnB1dBgHIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSSAoOcGFyZW50X291dHB1dHMYCCADKAsyMC5zd2l0Y2h5YXJkLnYxLlRhc2tBc3NpZ25tZW50LlBhcmVudE91dHB1dHNFbnRyeRIsCghkZWFkbGluZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLdHJhY2VwYXJlbnQYCiABKAkaTQoSUGFyZW50T3V0cHV0c0VudHJ5EgsKA2tleRgBIAEoCRImCgV2YWx1ZRgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3Q6AjgBIkQKEFRhc2tDYW5jZWxsYXRpb24SDwoHdGFza19pZBgBIAEoCRIPCgdhdHRlbXB0GAIgASgFEg4KBnJlYXNvbhgDIAEoCSJYCglLZWVwYWxpdmUSEQoJc3RyZWFtX2lkGAEgASgJEgsKA3NlcRgCIAEoBBIrCghpbnRlcnZhbBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiKhAQoSQWNrbm93bGVkZ2VSZXF1ZXN0EhsKCXdvcmtlcl9pZBgBIAEoCUIIukgFcgOwAQESHAoJc3RyZWFtX2lkGAIgASgJQgm6SAZyBBABGEASOQoLYXNzaWdubWVudHMYAyADKAsyGS5zd2l0Y2h5YXJkLnYxLkF0dGVtcHRSZWZCCbpIBpIBAxDoBxIVCg1rZWVwYWxpdmVfc2VxGAQgASgEIkEKCkF0dGVtcHRSZWYSGQoHdGFza19pZBgBIAEoCUIIukgFcgOwAQESGAoHYXR0ZW1wdBgCIAEoBUIHukgEGgIoASIqChNBY2tub3dsZWRnZVJlc3BvbnNlEhMKC3N0cmVhbV9vcGVuGAEgASgIIi8KEEhlYXJ0YmVhdFJlcXVlc3QSGwoJd29ya2VyX2lkGAEgASgJQgi6SAVyA7ABASITChFIZWFydGJlYXRSZXNwb25zZSKQAQoTQ29tcGxldGVUYXNrUmVxdWVzdBIbCgl3b3JrZXJfaWQYASABKAlCCLpIBXIDsAEBEhkKB3Rhc2tfaWQYAiABKAlCCLpIBXIDsAEBEhgKB2F0dGVtcHQYAyABKAVCB7pIBBoCKAESJwoGb3V0cHV0GAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCIWChRDb21wbGV0ZVRhc2tSZXNwb25zZSKQAQoPRmFpbFRhc2tSZXF1ZXN0EhsKCXdvcmtlcl9pZBgBIAEoCUIIukgFcgOwAQESGQoHdGFza19pZBgCIAEoCUIIukgFcgOwAQESGAoHYXR0ZW1wdBgDIAEoBUIHukgEGgIoARIYCgVlcnJvchgEIAEoCUIJukgGcgQYgIABEhEKCXJldHJ5YWJsZRgFIAEoCCImChBGYWlsVGFza1Jlc3BvbnNlEhIKCndpbGxfcmV0cnkYASABKAgiUQoSTGlzdFdvcmtlcnNSZXF1ZXN0Eh0KCXBhZ2Vfc2l6ZRgBIAEoBUIKukgHGgUY9AMoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiABCJWChNMaXN0V29ya2Vyc1Jlc3BvbnNlEiYKB3dvcmtlcnMYASADKAsyFS5zd2l0Y2h5YXJkLnYxLldvcmtlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqYwoMV29ya2VyU3RhdHVzEh0KGVdPUktFUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIYChRXT1JLRVJfU1RBVFVTX0FDVElWRRABEhoKFldPUktFUl9TVEFUVVNfSU5BQ1RJVkUQAjLABgoNV29ya2VyU2VydmljZRJ1Cg5SZWdpc3RlcldvcmtlchIkLnN3aXRjaHlhcmQudjEuUmVnaXN0ZXJXb3JrZXJSZXF1ZXN0GiUuc3dpdGNoeWFyZC52MS5SZWdpc3RlcldvcmtlclJlc3BvbnNlIhaC0+STAhA6ASoiCy92MS93b3JrZXJzEkcKBkxpc3RlbhIcLnN3aXRjaHlhcmQudjEuTGlzdGVuUmVxdWVzdBodLnN3aXRjaHlhcmQudjEuTGlzdGVuUmVzcG9uc2UwARKHAQoLQWNrbm93bGVkZ2USIS5zd2l0Y2h5YXJkLnYxLkFja25vd2xlZGdlUmVxdWVzdBoiLnN3aXRjaHlhcmQudjEuQWNrbm93bGVkZ2VSZXNwb25zZSIxkAICgtPkkwIoOgEqIiMvdjEvd29ya2Vycy97d29ya2VyX2lkfTphY2tub3dsZWRnZRJ8CglIZWFydGJlYXQSHy5zd2l0Y2h5YXJkLnYxLkhlYXJ0YmVhdFJlcXVlc3QaIC5zd2l0Y2h5YXJkLnYxLkhlYXJ0YmVhdFJlc3BvbnNlIiyC0+STAiY6ASoiIS92MS93b3JrZXJzL3t3b3JrZXJfaWR9OmhlYXJ0YmVhdBKDAQoMQ29tcGxldGVUYXNrEiIuc3dpdGNoeWFyZC52MS5Db21wbGV0ZVRhc2tSZXF1ZXN0GiMuc3dpdGNoeWFyZC52MS5Db21wbGV0ZVRhc2tSZXNwb25zZSIqkAICgtPkkwIhOgEqIhwvdjEvdGFza3Mve3Rhc2tfaWR9OmNvbXBsZXRlEnMKCEZhaWxUYXNrEh4uc3dpdGNoeWFyZC52MS5GYWlsVGFza1JlcXVlc3QaHy5zd2l0Y2h5YXJkLnYxLkZhaWxUYXNrUmVzcG9uc2UiJpACAoLT5JMCHToBKiIYL3YxL3Rhc2tzL3t0YXNrX2lkfTpmYWlsEmwKC0xpc3RXb3JrZXJzEiEuc3dpdGNoeWFyZC52MS5MaXN0V29ya2Vyc1JlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLkxpc3RXb3JrZXJzUmVzcG9uc2UiFpACAYLT5JMCDRILL3YxL3dvcmtlcnNCQVo/Z2l0aHViLmNvbS9zd2l0Y2h5YXJkL3N3aXRjaHlhcmQvZ2VuL3N3aXRjaHlhcmQvdjE7c3dpdGNoeWFyZHYxYgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * Worker is a registered worker.
@@ -363,11 +363,33 @@ export const TaskCancellationSchema: GenMessage<TaskCancellation> = /*@__PURE__*
   messageDesc(file_switchyard_v1_worker, 6);
 
 /**
- * Keepalive carries nothing.
+ * Keepalive says the stream is alive. The worker acknowledges each one with
+ * Acknowledge; a worker that receives none for three intervals takes the
+ * stream for dead and opens another.
  *
  * @generated from message switchyard.v1.Keepalive
  */
 export type Keepalive = Message<"switchyard.v1.Keepalive"> & {
+  /**
+   * The stream's id, named by Acknowledge.
+   *
+   * @generated from field: string stream_id = 1;
+   */
+  streamId: string;
+
+  /**
+   * The keep-alive's number on this stream, from 1.
+   *
+   * @generated from field: uint64 seq = 2;
+   */
+  seq: bigint;
+
+  /**
+   * How long until the next keep-alive at the latest.
+   *
+   * @generated from field: google.protobuf.Duration interval = 3;
+   */
+  interval?: Duration | undefined;
 };
 
 /**
@@ -376,6 +398,98 @@ export type Keepalive = Message<"switchyard.v1.Keepalive"> & {
  */
 export const KeepaliveSchema: GenMessage<Keepalive> = /*@__PURE__*/
   messageDesc(file_switchyard_v1_worker, 7);
+
+/**
+ * AcknowledgeRequest names what a worker received on one Listen stream.
+ *
+ * @generated from message switchyard.v1.AcknowledgeRequest
+ */
+export type AcknowledgeRequest = Message<"switchyard.v1.AcknowledgeRequest"> & {
+  /**
+   * The worker's id.
+   *
+   * @generated from field: string worker_id = 1;
+   */
+  workerId: string;
+
+  /**
+   * The stream's id, from its keep-alives.
+   *
+   * @generated from field: string stream_id = 2;
+   */
+  streamId: string;
+
+  /**
+   * The assignments received since the last acknowledgement.
+   *
+   * @generated from field: repeated switchyard.v1.AttemptRef assignments = 3;
+   */
+  assignments: AttemptRef[];
+
+  /**
+   * The latest keep-alive received on the stream; 0 when none.
+   *
+   * @generated from field: uint64 keepalive_seq = 4;
+   */
+  keepaliveSeq: bigint;
+};
+
+/**
+ * Describes the message switchyard.v1.AcknowledgeRequest.
+ * Use `create(AcknowledgeRequestSchema)` to create a new message.
+ */
+export const AcknowledgeRequestSchema: GenMessage<AcknowledgeRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_worker, 8);
+
+/**
+ * AttemptRef names one attempt of a task.
+ *
+ * @generated from message switchyard.v1.AttemptRef
+ */
+export type AttemptRef = Message<"switchyard.v1.AttemptRef"> & {
+  /**
+   * The task.
+   *
+   * @generated from field: string task_id = 1;
+   */
+  taskId: string;
+
+  /**
+   * The attempt.
+   *
+   * @generated from field: int32 attempt = 2;
+   */
+  attempt: number;
+};
+
+/**
+ * Describes the message switchyard.v1.AttemptRef.
+ * Use `create(AttemptRefSchema)` to create a new message.
+ */
+export const AttemptRefSchema: GenMessage<AttemptRef> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_worker, 9);
+
+/**
+ * AcknowledgeResponse says whether the stream is still the worker's.
+ *
+ * @generated from message switchyard.v1.AcknowledgeResponse
+ */
+export type AcknowledgeResponse = Message<"switchyard.v1.AcknowledgeResponse"> & {
+  /**
+   * False when the stream is no longer the worker's open stream (it ended,
+   * or a newer one replaced it): the worker should open a new one.
+   *
+   * @generated from field: bool stream_open = 1;
+   */
+  streamOpen: boolean;
+};
+
+/**
+ * Describes the message switchyard.v1.AcknowledgeResponse.
+ * Use `create(AcknowledgeResponseSchema)` to create a new message.
+ */
+export const AcknowledgeResponseSchema: GenMessage<AcknowledgeResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_worker, 10);
 
 /**
  * HeartbeatRequest names the worker.
@@ -396,7 +510,7 @@ export type HeartbeatRequest = Message<"switchyard.v1.HeartbeatRequest"> & {
  * Use `create(HeartbeatRequestSchema)` to create a new message.
  */
 export const HeartbeatRequestSchema: GenMessage<HeartbeatRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_worker, 8);
+  messageDesc(file_switchyard_v1_worker, 11);
 
 /**
  * HeartbeatResponse is empty.
@@ -411,7 +525,7 @@ export type HeartbeatResponse = Message<"switchyard.v1.HeartbeatResponse"> & {
  * Use `create(HeartbeatResponseSchema)` to create a new message.
  */
 export const HeartbeatResponseSchema: GenMessage<HeartbeatResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_worker, 9);
+  messageDesc(file_switchyard_v1_worker, 12);
 
 /**
  * CompleteTaskRequest reports a successful attempt.
@@ -453,7 +567,7 @@ export type CompleteTaskRequest = Message<"switchyard.v1.CompleteTaskRequest"> &
  * Use `create(CompleteTaskRequestSchema)` to create a new message.
  */
 export const CompleteTaskRequestSchema: GenMessage<CompleteTaskRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_worker, 10);
+  messageDesc(file_switchyard_v1_worker, 13);
 
 /**
  * CompleteTaskResponse is empty.
@@ -468,7 +582,7 @@ export type CompleteTaskResponse = Message<"switchyard.v1.CompleteTaskResponse">
  * Use `create(CompleteTaskResponseSchema)` to create a new message.
  */
 export const CompleteTaskResponseSchema: GenMessage<CompleteTaskResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_worker, 11);
+  messageDesc(file_switchyard_v1_worker, 14);
 
 /**
  * FailTaskRequest reports a failed attempt.
@@ -517,7 +631,7 @@ export type FailTaskRequest = Message<"switchyard.v1.FailTaskRequest"> & {
  * Use `create(FailTaskRequestSchema)` to create a new message.
  */
 export const FailTaskRequestSchema: GenMessage<FailTaskRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_worker, 12);
+  messageDesc(file_switchyard_v1_worker, 15);
 
 /**
  * FailTaskResponse says what happens next.
@@ -538,7 +652,7 @@ export type FailTaskResponse = Message<"switchyard.v1.FailTaskResponse"> & {
  * Use `create(FailTaskResponseSchema)` to create a new message.
  */
 export const FailTaskResponseSchema: GenMessage<FailTaskResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_worker, 13);
+  messageDesc(file_switchyard_v1_worker, 16);
 
 /**
  * ListWorkersRequest pages workers.
@@ -566,7 +680,7 @@ export type ListWorkersRequest = Message<"switchyard.v1.ListWorkersRequest"> & {
  * Use `create(ListWorkersRequestSchema)` to create a new message.
  */
 export const ListWorkersRequestSchema: GenMessage<ListWorkersRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_worker, 14);
+  messageDesc(file_switchyard_v1_worker, 17);
 
 /**
  * ListWorkersResponse is one page of workers.
@@ -594,7 +708,7 @@ export type ListWorkersResponse = Message<"switchyard.v1.ListWorkersResponse"> &
  * Use `create(ListWorkersResponseSchema)` to create a new message.
  */
 export const ListWorkersResponseSchema: GenMessage<ListWorkersResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_worker, 15);
+  messageDesc(file_switchyard_v1_worker, 18);
 
 /**
  * WorkerStatus is whether a worker takes work.
@@ -666,6 +780,22 @@ export const WorkerService: GenService<{
     methodKind: "server_streaming";
     input: typeof ListenRequestSchema;
     output: typeof ListenResponseSchema;
+  },
+  /**
+   * Acknowledge tells the server what the worker received on its Listen
+   * stream: the assignments it took and the latest keep-alive. It may reach
+   * any server. An assignment not acknowledged within a few seconds is given
+   * to another worker, and a stream whose keep-alives go unacknowledged is
+   * ended, so that a message or stream lost on the way (a proxy that silently
+   * drops a stream while other calls pass) costs seconds, not a lease.
+   * Repeating it is harmless.
+   *
+   * @generated from rpc switchyard.v1.WorkerService.Acknowledge
+   */
+  acknowledge: {
+    methodKind: "unary";
+    input: typeof AcknowledgeRequestSchema;
+    output: typeof AcknowledgeResponseSchema;
   },
   /**
    * Heartbeat tells the server the worker is alive and still running its tasks.
