@@ -64,7 +64,7 @@ checkgenerate: generate ## Fail when gen/ or web/src/gen differs from what make 
 	@test -z "$$(git status --porcelain -- gen web/src/gen)" || (git status --porcelain -- gen web/src/gen; echo "gen/ or web/src/gen is out of date"; exit 1)
 
 .PHONY: web
-web: $(WEB_DEPS) ## Type-check the dashboard and build it into web/dist (embedded in the binary; committed)
+web: $(WEB_DEPS) ## Type-check the dashboard and build it into internal/dashboard/dist (embedded in the binary; committed)
 	npm run --prefix web build
 
 .PHONY: webtest
@@ -72,8 +72,8 @@ webtest: $(WEB_DEPS) ## Unit tests of the dashboard (vitest)
 	npm test --prefix web
 
 .PHONY: checkweb
-checkweb: web ## Fail when web/dist differs from what make web builds
-	@test -z "$$(git status --porcelain --untracked-files=all -- web/dist)" || (git status --porcelain --untracked-files=all -- web/dist; echo "web/dist is out of date: run make web and commit"; exit 1)
+checkweb: web ## Fail when internal/dashboard/dist differs from what make web builds
+	@test -z "$$(git status --porcelain --untracked-files=all -- internal/dashboard/dist)" || (git status --porcelain --untracked-files=all -- internal/dashboard/dist; echo "internal/dashboard/dist is out of date: run make web and commit"; exit 1)
 
 $(WEB_DEPS): web/package.json web/package-lock.json
 	npm ci --prefix web

@@ -7,14 +7,14 @@ import { defineConfig } from "vite";
 declare const process: { env: Record<string, string | undefined> };
 const apiServer = process.env.SWITCHYARD_SERVER ?? "http://127.0.0.1:8080";
 
-// The build goes to dist/, which is committed and embedded in the Go binary
-// (web/embed.go). It must be deterministic: the same lockfile and sources give
+// The build goes to internal/dashboard/dist, committed and embedded in the Go binary
+// (internal/dashboard/embed.go). It must be deterministic: the same lockfile and sources give
 // byte-identical files (make checkweb), and it carries no source maps.
 export default defineConfig({
   base: "/",
   plugins: [react()],
   build: {
-    outDir: "dist",
+    outDir: "../internal/dashboard/dist",
     emptyOutDir: true,
     sourcemap: false,
     reportCompressedSize: false,

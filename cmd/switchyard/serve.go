@@ -17,11 +17,11 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/dashboard"
 	"github.com/switchyard/switchyard/internal/engine"
 	"github.com/switchyard/switchyard/internal/metrics"
 	"github.com/switchyard/switchyard/internal/server"
 	"github.com/switchyard/switchyard/internal/store"
-	"github.com/switchyard/switchyard/web"
 )
 
 // storeFlags are the flags that choose and bound the database.
@@ -86,7 +86,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	retention := fs.Duration("retention", engine.DefaultRetention, "how long ended runs (with their tasks), events and replay records are kept, and so the shortest time an idempotency key deduplicates; 0 keeps everything")
 	retentionInterval := fs.Duration("retention-interval", time.Minute, "how often history older than --retention is pruned")
 	secretKeyFlag := fs.String("secret-key", "", "base64 of 32 random bytes that seal stored webhook secrets; with SQLite, kept in --data-dir when not given")
-	dashboard := fs.Bool("dashboard", true, "serve the web dashboard at / (GET and HEAD of every path the API does not use); --dashboard=false serves only the API")
+	withDashboard := fs.Bool("dashboard", true, "serve the web dashboard at / (GET and HEAD of every path the API does not use); --dashboard=false serves only the API")
 	metricsAddr := fs.String("metrics-addr", "", "also serve /metrics, without authentication, on this address (keep it private); /metrics on --addr needs an admin token")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -162,8 +162,8 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		CORSOrigins: splitList(*corsOrigins),
 		Metrics:     mtr,
 	}
-	if *dashboard {
-		cfg.Dashboard = web.Assets()
+	if *withDashboard {
+		cfg.Dashboard = dashboard.Assets()
 	}
 	h, err := server.Handler(cfg)
 	if err != nil {
@@ -194,7 +194,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stdout, "metrics (no authentication) on http://%s%s\n", maddr, server.MetricsPath)
 	}
 	fmt.Fprintf(stdout, "switchyard listening on %s://%s (%s)\n", scheme, ln.Addr(), database)
-	if *dashboard {
+	if *withDashboard {
 		fmt.Fprintf(stdout, "dashboard on %s://%s/\n", scheme, browserAddr(ln.Addr()))
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "database", database)

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/switchyard/switchyard/internal/dashboard"
 	"github.com/switchyard/switchyard/internal/server/servertest"
 	"github.com/switchyard/switchyard/internal/store/storetest"
-	"github.com/switchyard/switchyard/web"
 )
 
 const (
@@ -247,7 +247,7 @@ func TestDashboardAbsent(t *testing.T) {
 // page.
 func TestDashboardEmbedded(t *testing.T) {
 	t.Parallel()
-	index, err := fs.ReadFile(web.Assets(), "index.html")
+	index, err := fs.ReadFile(dashboard.Assets(), "index.html")
 	if err != nil {
 		t.Fatalf("embedded dashboard: %v", err)
 	}

@@ -60,7 +60,7 @@ type Config struct {
 	// RateLimits are the rate limits of each role's tokens where a tenant
 	// sets none; a role it does not list gets its [auth.DefaultRateLimit].
 	RateLimits map[string]auth.Rate
-	// Dashboard is the built web dashboard (web.Assets), served without
+	// Dashboard is the built web dashboard (dashboard.Assets), served without
 	// authentication to GET and HEAD requests at / and at every other path that
 	// is not the API's, with index.html for the app's own routes; nil serves
 	// none. It holds no data: each of its API calls carries the user's token.

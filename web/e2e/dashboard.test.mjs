@@ -2,7 +2,7 @@
 // headless Chromium page shared by the tests below, which run in order (each
 // test makes what it needs when an earlier one failed to). Run with
 // `make e2e` or `npm run --prefix web e2e`; they test the dashboard in
-// web/dist, as the binary embeds it.
+// internal/dashboard/dist, as the binary embeds it.
 //
 // Environment: E2E_TASK_DELAY (a Go duration, default 3s) is how long each
 // demo.order task takes; E2E_CHROMIUM the browser (default /usr/bin/chromium);

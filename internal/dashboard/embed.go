@@ -1,8 +1,8 @@
-// Package web holds the Switchyard dashboard: a React app (TypeScript, talking
-// to the API over gRPC-Web with connect-web) whose Vite build output in dist/
+// Package dashboard holds the built Switchyard dashboard (the React app in web/,
+// talking to the API over gRPC-Web with connect-web): its Vite build output in dist/
 // is committed and embedded in the binary, so that `switchyard serve` needs no
 // Node.js and no separate web server.
-package web
+package dashboard
 
 import (
 	"embed"
