@@ -22,19 +22,29 @@ const DatabaseURLEnv = "SWITCHYARD_TEST_DATABASE_URL"
 // Engine opens stores on one database engine.
 type Engine struct {
 	Name string
-	// Open returns a migrated, empty store; cfg's DatabaseURL and DataDir are
-	// filled in.
+	// Config returns cfg with its DatabaseURL and DataDir filled in: a new
+	// temporary directory (SQLite) or schema (Postgres), removed when the test
+	// ends, unless cfg names one.
+	Config func(t testing.TB, cfg store.Config) store.Config
+	// Open returns a migrated store over Config(t, cfg), closed when the test
+	// ends.
 	Open func(t testing.TB, cfg store.Config) *store.Store
 }
+
+// sqlite and postgres are the two engines.
+var (
+	sqlite   = Engine{Name: "sqlite", Config: sqliteConfig, Open: openSQLite}
+	postgres = Engine{Name: "postgres", Config: postgresConfig, Open: openPostgres}
+)
 
 var skipOnce sync.Once
 
 // Engines returns SQLite and, when configured, Postgres. Without Postgres it says
 // once that the Postgres variants are skipped.
 func Engines(t testing.TB) []Engine {
-	engines := []Engine{{Name: "sqlite", Open: openSQLite}}
+	engines := []Engine{sqlite}
 	if os.Getenv(DatabaseURLEnv) != "" {
-		engines = append(engines, Engine{Name: "postgres", Open: openPostgres})
+		engines = append(engines, postgres)
 	} else {
 		skipOnce.Do(func() {
 			t.Logf("%s is not set: Postgres variants skipped", DatabaseURLEnv)
@@ -49,27 +59,37 @@ func Postgres(t testing.TB) Engine {
 	if os.Getenv(DatabaseURLEnv) == "" {
 		t.Skipf("%s is not set: Postgres test skipped", DatabaseURLEnv)
 	}
-	return Engine{Name: "postgres", Open: openPostgres}
+	return postgres
 }
 
-func openSQLite(t testing.TB, cfg store.Config) *store.Store {
-	t.Helper()
+func sqliteConfig(t testing.TB, cfg store.Config) store.Config {
 	cfg.DatabaseURL = ""
 	if cfg.DataDir == "" {
 		cfg.DataDir = t.TempDir()
 	}
-	return openMigrated(t, cfg)
+	return cfg
 }
 
-// openPostgres creates a fresh schema and opens a store whose connections use it.
-// A store opened again with the returned store's config shares the schema (for
-// tests of several servers on one database).
-func openPostgres(t testing.TB, cfg store.Config) *store.Store {
+func openSQLite(t testing.TB, cfg store.Config) *store.Store {
+	t.Helper()
+	return openMigrated(t, sqliteConfig(t, cfg))
+}
+
+// postgresConfig names a fresh schema unless cfg has a URL. Stores opened with
+// the same URL share the schema (for tests of several servers on one
+// database).
+func postgresConfig(t testing.TB, cfg store.Config) store.Config {
 	t.Helper()
 	if cfg.DatabaseURL == "" {
 		cfg.DatabaseURL = NewSchema(t)
 	}
-	return openMigrated(t, cfg)
+	return cfg
+}
+
+// openPostgres opens a store in a fresh schema unless cfg names a URL.
+func openPostgres(t testing.TB, cfg store.Config) *store.Store {
+	t.Helper()
+	return openMigrated(t, postgresConfig(t, cfg))
 }
 
 // NewSchema creates an empty Postgres schema, dropped when the test ends, and
