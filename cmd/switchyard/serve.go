@@ -5,21 +5,19 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/dashboard"
 	"github.com/switchyard/switchyard/internal/engine"
-	"github.com/switchyard/switchyard/internal/metrics"
 	"github.com/switchyard/switchyard/internal/server"
 	"github.com/switchyard/switchyard/internal/store"
 )
@@ -40,9 +38,14 @@ func (f *storeFlags) register(fs interface {
 	fs.IntVar(&f.maxConns, "max-db-conns", 16, "maximum open Postgres connections")
 }
 
+// config is the store config the flags ask for.
+func (f *storeFlags) config() store.Config {
+	return store.Config{DatabaseURL: f.databaseURL, DataDir: f.dataDir, MaxConns: f.maxConns}
+}
+
 // open opens and migrates the store.
 func (f *storeFlags) open(ctx context.Context) (*store.Store, error) {
-	st, err := store.Open(ctx, store.Config{DatabaseURL: f.databaseURL, DataDir: f.dataDir, MaxConns: f.maxConns})
+	st, err := store.Open(ctx, f.config())
 	if err != nil {
 		return nil, err
 	}
@@ -69,57 +72,112 @@ func migrateCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	return nil
 }
 
+// serveFlags are the flags of serve.
+type serveFlags struct {
+	store             storeFlags
+	addr              string
+	corsOrigins       string
+	tlsCert, tlsKey   string
+	adminToken        string
+	logFormat         string
+	logLevel          string
+	drain             time.Duration
+	notReadyFor       time.Duration
+	retention         time.Duration
+	retentionInterval time.Duration
+	secretKey         string
+	dashboard         bool
+	metricsAddr       string
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	f.store.register(fs)
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&f.corsOrigins, "cors-origins", "", "comma-separated browser origins allowed besides the server's own")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate file (with --tls-key); plain HTTP/1.1 and h2c without")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS key file")
+	fs.StringVar(&f.adminToken, "admin-token", "", "store this admin token for the default tenant on start (for scripts and tests)")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.logLevel, "log-level", "info", "least severe logs written: debug, info, warn or error")
+	fs.DurationVar(&f.drain, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight calls")
+	fs.DurationVar(&f.notReadyFor, "shutdown-delay", 0, "after SIGTERM, how long to keep serving while /readyz and gRPC health say not serving, so load balancers take the server out of rotation first (e.g. 5s behind a load balancer)")
+	// Retention: history older than this is pruned, by one server at a time.
+	fs.DurationVar(&f.retention, "retention", engine.DefaultRetention, "how long ended runs (with their tasks), events and replay records are kept, and so the shortest time an idempotency key deduplicates; 0 keeps everything")
+	fs.DurationVar(&f.retentionInterval, "retention-interval", time.Minute, "how often history older than --retention is pruned")
+	fs.StringVar(&f.secretKey, "secret-key", "", "base64 of 32 random bytes that seal stored webhook secrets; with SQLite, kept in --data-dir when not given")
+	fs.BoolVar(&f.dashboard, "dashboard", true, "serve the web dashboard at / (GET and HEAD of every path the API does not use); --dashboard=false serves only the API")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "also serve /metrics, without authentication, on this address (keep it private); /metrics on --addr needs an admin token")
+}
+
+// config checks the flags and turns them into the server's config.
+func (f *serveFlags) config(log *slog.Logger) (server.Config, error) {
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return server.Config{}, errors.New("--tls-cert and --tls-key go together")
+	}
+	tlsConfig, err := loadServerTLS(f.tlsCert, f.tlsKey)
+	if err != nil {
+		return server.Config{}, err
+	}
+	if f.retention < 0 || f.retentionInterval <= 0 {
+		return server.Config{}, errors.New("--retention must be 0 (keep everything) or more, --retention-interval more than 0")
+	}
+	retention := f.retention
+	if retention == 0 {
+		retention = -1 // the engine's "keep everything"
+	}
+	secretKey, err := loadSecretKey(f.secretKey, f.store)
+	if err != nil {
+		return server.Config{}, err
+	}
+	cfg := server.Config{
+		Store:         f.store.config(),
+		AdminToken:    f.adminToken,
+		Engine:        engine.Config{SecretKey: secretKey, Retention: retention, RetentionInterval: f.retentionInterval},
+		Handler:       server.HandlerConfig{CORSOrigins: splitList(f.corsOrigins)},
+		TLS:           tlsConfig,
+		MetricsAddr:   f.metricsAddr,
+		ShutdownDelay: f.notReadyFor,
+		Logger:        log,
+	}
+	if f.dashboard {
+		cfg.Handler.Dashboard = dashboard.Assets()
+	}
+	return cfg, nil
+}
+
+// newLogger returns the logger that --log-format and --log-level ask for,
+// writing to w.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
 func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
-	var sf storeFlags
-	sf.register(fs)
-	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	corsOrigins := fs.String("cors-origins", "", "comma-separated browser origins allowed besides the server's own")
-	tlsCert := fs.String("tls-cert", "", "TLS certificate file (with --tls-key); plain HTTP/1.1 and h2c without")
-	tlsKey := fs.String("tls-key", "", "TLS key file")
-	adminToken := fs.String("admin-token", "", "store this admin token for the default tenant on start (for scripts and tests)")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
-	logLevel := fs.String("log-level", "info", "least severe logs written: debug, info, warn or error")
-	drain := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight calls")
-	notReadyFor := fs.Duration("shutdown-delay", 0, "after SIGTERM, how long to keep serving while /readyz and gRPC health say not serving, so load balancers take the server out of rotation first (e.g. 5s behind a load balancer)")
-	// Retention: history older than this is pruned, by one server at a time.
-	retention := fs.Duration("retention", engine.DefaultRetention, "how long ended runs (with their tasks), events and replay records are kept, and so the shortest time an idempotency key deduplicates; 0 keeps everything")
-	retentionInterval := fs.Duration("retention-interval", time.Minute, "how often history older than --retention is pruned")
-	secretKeyFlag := fs.String("secret-key", "", "base64 of 32 random bytes that seal stored webhook secrets; with SQLite, kept in --data-dir when not given")
-	withDashboard := fs.Bool("dashboard", true, "serve the web dashboard at / (GET and HEAD of every path the API does not use); --dashboard=false serves only the API")
-	metricsAddr := fs.String("metrics-addr", "", "also serve /metrics, without authentication, on this address (keep it private); /metrics on --addr needs an admin token")
+	var f serveFlags
+	f.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if (*tlsCert == "") != (*tlsKey == "") {
-		return errors.New("--tls-cert and --tls-key go together")
-	}
-	tlsConfig, err := loadServerTLS(*tlsCert, *tlsKey)
+	log, err := newLogger(stderr, f.logFormat, f.logLevel)
 	if err != nil {
 		return err
 	}
-	if *retention < 0 || *retentionInterval <= 0 {
-		return errors.New("--retention must be 0 (keep everything) or more, --retention-interval more than 0")
+	cfg, err := f.config(log)
+	if err != nil {
+		return err
 	}
-	if *retention == 0 {
-		*retention = -1 // the engine's "keep everything"
-	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("--log-level %q: want debug, info, warn or error", *logLevel)
-	}
-	logOpts := &slog.HandlerOptions{Level: level}
-	var handler slog.Handler
-	switch *logFormat {
-	case "text":
-		handler = slog.NewTextHandler(stderr, logOpts)
-	case "json":
-		handler = slog.NewJSONHandler(stderr, logOpts)
-	default:
-		return fmt.Errorf("--log-format %q: want text or json", *logFormat)
-	}
-	log := slog.New(handler)
-	if sf.databaseURL != "" {
+	if f.store.databaseURL != "" {
 		store.SetDriverLog(log)
 	}
 	// Tracing: off unless the OTEL_* environment turns it on.
@@ -128,128 +186,64 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer stopTracing()
-
-	st, err := sf.open(ctx)
+	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	created, err := auth.Bootstrap(ctx, st, *adminToken, time.Now())
+	// Shutdown covers the delay before draining as well as the drain.
+	timeout := f.notReadyFor + f.drain
+	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
-		return err
+		return errors.Join(fmt.Errorf("listen: %w", err), shutdown(ctx, srv, timeout))
 	}
-	if created != "" {
-		fmt.Fprintf(stdout, "Created the first admin token (shown only this once; keep it):\n\n    %s\n\n", created)
-	}
-
-	secretKey, err := loadSecretKey(*secretKeyFlag, sf)
-	if err != nil {
-		return err
-	}
-	mtr := metrics.New(metrics.Config{Store: st, Logger: log})
-	eng := engine.New(engine.Config{Store: st, Logger: log, SecretKey: secretKey, Observer: mtr.Observer(),
-		Retention: *retention, RetentionInterval: *retentionInterval})
-	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopEngine()
-	eng.Start(engineCtx)
-	health := server.NewHealth(st, log)
-	cfg := server.Config{
-		Health:      health,
-		Store:       st,
-		Engine:      eng,
-		Auth:        auth.NewAuthenticator(st, nil),
-		Logger:      log,
-		CORSOrigins: splitList(*corsOrigins),
-		Metrics:     mtr,
-	}
-	if *withDashboard {
-		cfg.Dashboard = dashboard.Assets()
-	}
-	h, err := server.Handler(cfg)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	srv := server.NewHTTPServer(*addr, h, log)
-	srv.TLSConfig = tlsConfig
-	// Shutdown waits for calls to finish; streams would never, so they end first.
-	srv.RegisterOnShutdown(eng.Drain)
-	scheme := "http"
-	if tlsConfig != nil {
-		scheme = "https"
-	}
-	database := "sqlite " + sf.dataDir
-	if sf.databaseURL != "" {
-		database = "postgres"
-	}
-	if *metricsAddr != "" {
-		maddr, stopMetrics, err := serveMetrics(*metricsAddr, mtr, log)
-		if err != nil {
-			return err
-		}
-		defer stopMetrics()
-		fmt.Fprintf(stdout, "metrics (no authentication) on http://%s%s\n", maddr, server.MetricsPath)
-	}
-	fmt.Fprintf(stdout, "switchyard listening on %s://%s (%s)\n", scheme, ln.Addr(), database)
-	if *withDashboard {
-		fmt.Fprintf(stdout, "dashboard on %s://%s/\n", scheme, browserAddr(ln.Addr()))
-	}
+	database := f.announce(stdout, srv, ln.Addr(), cfg.TLS != nil)
 	log.Info("serving", "addr", ln.Addr().String(), "database", database)
-
 	serveErr := make(chan error, 1)
-	go func() {
-		if tlsConfig != nil {
-			// ALPN offers what srv.Protocols allow: h2, then http/1.1.
-			serveErr <- srv.ServeTLS(ln, "", "")
-		} else {
-			serveErr <- srv.Serve(ln)
-		}
-	}()
+	go func() { serveErr <- srv.Serve(ln) }()
 	select {
 	case err := <-serveErr:
-		return fmt.Errorf("serve: %w", err)
+		return errors.Join(err, shutdown(ctx, srv, timeout))
 	case <-ctx.Done():
 	}
-	// Not ready first, so that load balancers stop sending calls; then drain.
-	health.BeginShutdown()
-	if *notReadyFor > 0 {
-		log.Info("shutting down: not ready, still serving", "delay", *notReadyFor)
-		time.Sleep(*notReadyFor)
+	if err := shutdown(ctx, srv, timeout); err != nil {
+		return err
 	}
-	log.Info("shutting down: draining in-flight calls", "timeout", *drain)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *drain)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
+	if err := <-serveErr; err != nil {
+		return err
 	}
 	log.Info("stopped")
 	return nil
 }
 
-// serveMetrics serves m's /metrics without authentication on a listener of its
-// own, for a scraper on a private network; it keeps serving while the main
-// listener drains, until stop.
-func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger) (bound net.Addr, stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("listen for metrics: %w", err)
+// shutdown stops srv within timeout, however ctx ended.
+func shutdown(ctx context.Context, srv *server.Server, timeout time.Duration) error {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// announce prints where srv serves (and, on a first start, its admin token),
+// and returns the database it serves.
+func (f *serveFlags) announce(stdout io.Writer, srv *server.Server, addr net.Addr, tls bool) (database string) {
+	if created := srv.CreatedAdminToken(); created != "" {
+		fmt.Fprintf(stdout, "Created the first admin token (shown only this once; keep it):\n\n    %s\n\n", created)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET "+server.MetricsPath, m.Handler())
-	srv := server.NewHTTPServer(addr, mux, log)
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics listener failed", "error", err.Error())
-		}
-	}()
-	log.Info("serving metrics", "addr", ln.Addr().String(), "path", server.MetricsPath)
-	return ln.Addr(), func() { _ = srv.Close() }, nil
+	if maddr := srv.MetricsAddr(); maddr != nil {
+		fmt.Fprintf(stdout, "metrics (no authentication) on http://%s%s\n", maddr, server.MetricsPath)
+	}
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	database = "sqlite " + f.store.dataDir
+	if f.store.databaseURL != "" {
+		database = "postgres"
+	}
+	fmt.Fprintf(stdout, "switchyard listening on %s://%s (%s)\n", scheme, addr, database)
+	if f.dashboard {
+		fmt.Fprintf(stdout, "dashboard on %s://%s/\n", scheme, browserAddr(addr))
+	}
+	return database
 }
 
 // browserAddr returns addr for a URL a browser can open: a wildcard listener
@@ -298,6 +292,9 @@ func loadSecretKey(flagValue string, sf storeFlags) ([]byte, error) {
 	}
 	key := make([]byte, engine.SecretKeyBytes)
 	_, _ = rand.Read(key)
+	if err := os.MkdirAll(sf.dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("write secret key: %w", err)
+	}
 	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("write secret key: %w", err)
 	}

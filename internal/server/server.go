@@ -3,7 +3,9 @@
 // authentication and rate limits, validation), the REST routes transcoded onto
 // those same handlers by Vanguard, health (gRPC and /healthz, /readyz), server
 // reflection, CORS and the web dashboard. It also builds the [http.Server] with
-// its limits, timeouts and unencrypted HTTP/2.
+// its limits, timeouts and unencrypted HTTP/2, and runs the whole server: [New]
+// opens the store and starts the engine behind that handler, [Server.Serve]
+// serves it and [Server.Shutdown] stops it all in order.
 package server
 
 import (
@@ -35,8 +37,8 @@ import (
 // body before it): room for a full bulk push of typical events.
 const MaxRequestBytes = 16 << 20
 
-// Config wires a [Handler].
-type Config struct {
+// HandlerConfig wires a [Handler]; [New] fills in the parts it assembles.
+type HandlerConfig struct {
 	Store  *store.Store
 	Engine *engine.Engine
 	Auth   *auth.Authenticator
@@ -68,7 +70,7 @@ type Config struct {
 }
 
 // Handler returns the server's whole HTTP surface.
-func Handler(cfg Config) (http.Handler, error) {
+func Handler(cfg HandlerConfig) (http.Handler, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -77,34 +79,10 @@ func Handler(cfg Config) (http.Handler, error) {
 	if limit <= 0 {
 		limit = MaxRequestBytes
 	}
-	errs := service.Errors{Log: log}
 	limiter := auth.NewLimiter(auth.LimiterConfig{Store: cfg.Store, Defaults: cfg.RateLimits})
-	tracing, err := newTracingInterceptor(cfg.TracerProvider, cfg.Propagator)
+	opts, err := handlerOptions(cfg, log, limiter, limit)
 	if err != nil {
 		return nil, err
-	}
-	opts := []connect.HandlerOption{
-		connect.WithInterceptors(
-			restReach{},
-			tracing,
-			newCallInterceptor(log, errs),
-			auth.NewInterceptor(cfg.Auth, limiter),
-			validate.NewInterceptor(),
-			nulInterceptor{},
-		),
-		connect.WithReadMaxBytes(int(limit)),
-		connect.WithSendMaxBytes(MaxResponseBytes),
-		connect.WithCompression("gzip", newBoundedGzip(limit), newGzipCompressor),
-		// Small messages cost more to compress than to send.
-		connect.WithCompressMinBytes(1024),
-	}
-	for _, o := range jsonCodecOptions() {
-		opts = append(opts, o)
-	}
-	if cfg.Metrics != nil {
-		// Outermost (options chain in order), so that it sees the code the
-		// client gets.
-		opts = append([]connect.HandlerOption{connect.WithInterceptors(metricsInterceptor{cfg.Metrics})}, opts...)
 	}
 
 	mux := http.NewServeMux()
@@ -149,21 +127,60 @@ func Handler(cfg Config) (http.Handler, error) {
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 
-	corsMiddleware := cors.New(cors.Options{
-		AllowedOrigins:  cfg.CORSOrigins,
-		AllowOriginFunc: noOtherOrigin(cfg.CORSOrigins),
-		AllowedMethods:  connectcors.AllowedMethods(),
-		AllowedHeaders:  append(connectcors.AllowedHeaders(), "Authorization", service.RequestIDHeader),
-		ExposedHeaders:  append(connectcors.ExposedHeaders(), service.RequestIDHeader, "Retry-After"),
-		MaxAge:          7200,
-	})
 	var routes http.Handler = mux
 	if cfg.Dashboard != nil {
 		routes = withDashboard(mux, cfg.Dashboard)
 	}
 	// The body limit sits above the message limit so that an oversize message
 	// gets Connect's precise resource_exhausted; this bounds what is read at all.
-	return http.MaxBytesHandler(corsMiddleware.Handler(routes), limit+(1<<20)), nil
+	return http.MaxBytesHandler(withCORS(routes, cfg.CORSOrigins), limit+(1<<20)), nil
+}
+
+// handlerOptions are the options of every Connect handler: the interceptor
+// chain, the message limits, compression and codecs.
+func handlerOptions(cfg HandlerConfig, log *slog.Logger, limiter *auth.Limiter, limit int64) ([]connect.HandlerOption, error) {
+	tracing, err := newTracingInterceptor(cfg.TracerProvider, cfg.Propagator)
+	if err != nil {
+		return nil, err
+	}
+	var opts []connect.HandlerOption
+	if cfg.Metrics != nil {
+		// Outermost (options chain in order), so that it sees the code the
+		// client gets.
+		opts = append(opts, connect.WithInterceptors(metricsInterceptor{cfg.Metrics}))
+	}
+	opts = append(opts,
+		connect.WithInterceptors(
+			restReach{},
+			tracing,
+			newCallInterceptor(log, service.Errors{Log: log}),
+			auth.NewInterceptor(cfg.Auth, limiter),
+			validate.NewInterceptor(),
+			nulInterceptor{},
+		),
+		connect.WithReadMaxBytes(int(limit)),
+		connect.WithSendMaxBytes(MaxResponseBytes),
+		connect.WithCompression("gzip", newBoundedGzip(limit), newGzipCompressor),
+		// Small messages cost more to compress than to send.
+		connect.WithCompressMinBytes(1024),
+	)
+	for _, o := range jsonCodecOptions() {
+		opts = append(opts, o)
+	}
+	return opts, nil
+}
+
+// withCORS answers browsers' preflight requests and adds the CORS headers for
+// the server's own origin and origins.
+func withCORS(h http.Handler, origins []string) http.Handler {
+	return cors.New(cors.Options{
+		AllowedOrigins:  origins,
+		AllowOriginFunc: noOtherOrigin(origins),
+		AllowedMethods:  connectcors.AllowedMethods(),
+		AllowedHeaders:  append(connectcors.AllowedHeaders(), "Authorization", service.RequestIDHeader),
+		ExposedHeaders:  append(connectcors.ExposedHeaders(), service.RequestIDHeader, "Retry-After"),
+		MaxAge:          7200,
+	}).Handler(h)
 }
 
 // NewHTTPServer returns an http.Server for h with Switchyard's limits and

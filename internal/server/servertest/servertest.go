@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +21,6 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/engine"
-	"github.com/switchyard/switchyard/internal/metrics"
 	"github.com/switchyard/switchyard/internal/server"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/store/storetest"
@@ -67,14 +65,10 @@ type Options struct {
 
 // Server is a running test server.
 type Server struct {
-	URL    string
-	Store  *store.Store
-	Engine *engine.Engine
+	URL   string
+	Store *store.Store
 	// Health answers the server's health probes.
 	Health *server.Health
-	// Metrics are the server's Prometheus metrics, served at /metrics; they
-	// observe the engine unless Options.Engine has an observer.
-	Metrics *metrics.Metrics
 	// MaxConns is the pool size, for tests that exhaust the pool.
 	MaxConns int
 	// Stop shuts the server down as SIGTERM would (health first, then draining)
@@ -82,89 +76,61 @@ type Server struct {
 	Stop func()
 }
 
-// Start runs a server on eng until the test ends.
+// Start runs a server on eng until the test ends: the production assembly
+// ([server.New]) on a loopback listener.
 func Start(t testing.TB, eng storetest.Engine, opts Options) *Server {
 	t.Helper()
 	if opts.TracerProvider != nil {
 		opts.Store.TracerProvider, opts.Engine.TracerProvider = opts.TracerProvider, opts.TracerProvider
 	}
-	st := eng.Open(t, opts.Store)
-	ctx := context.Background()
-	if _, err := auth.Bootstrap(ctx, st, AdminToken, time.Now()); err != nil {
-		t.Fatal(err)
+	if opts.Engine.SecretKey == nil {
+		opts.Engine.SecretKey = TestSecretKey
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	cfg := server.Config{
+		Store:      eng.Config(t, opts.Store),
+		AdminToken: AdminToken,
+		Engine:     opts.Engine,
+		Handler: server.HandlerConfig{
+			TracerProvider:  opts.TracerProvider,
+			Propagator:      opts.Propagator,
+			RateLimits:      rateLimits(opts.RateLimits),
+			MaxRequestBytes: opts.MaxRequestBytes,
+			CORSOrigins:     opts.CORSOrigins,
+			Dashboard:       opts.Dashboard,
+		},
+		Logger: opts.Logger,
 	}
-	ecfg := opts.Engine
-	ecfg.Store, ecfg.Logger = st, log
-	if ecfg.SecretKey == nil {
-		ecfg.SecretKey = TestSecretKey
+	scheme := "http"
+	if opts.TLS {
+		var err error
+		if cfg.TLS, err = serverTLS(); err != nil {
+			t.Fatal(err)
+		}
+		scheme = "https"
 	}
-	mtr := metrics.New(metrics.Config{Store: st, Logger: log})
-	if ecfg.Observer == nil {
-		ecfg.Observer = mtr.Observer()
-	}
-	engn := engine.New(ecfg)
-	engineCtx, stopEngine := context.WithCancel(context.Background())
-	t.Cleanup(stopEngine)
-	engn.Start(engineCtx)
-	health := server.NewHealth(st, log)
-	h, err := server.Handler(server.Config{
-		Store:   st,
-		Engine:  engn,
-		Auth:    auth.NewAuthenticator(st, nil),
-		Logger:  log,
-		Health:  health,
-		Metrics: mtr,
-
-		TracerProvider: opts.TracerProvider,
-		Propagator:     opts.Propagator,
-		RateLimits:     rateLimits(opts.RateLimits),
-
-		MaxRequestBytes: opts.MaxRequestBytes,
-		CORSOrigins:     opts.CORSOrigins,
-		Dashboard:       opts.Dashboard,
-	})
+	srv, err := server.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		_ = srv.Shutdown(context.Background())
 		t.Fatal(err)
 	}
-	srv := server.NewHTTPServer(ln.Addr().String(), h, log)
-	srv.RegisterOnShutdown(engn.Drain)
-	scheme := "http"
-	if opts.TLS {
-		if srv.TLSConfig, err = serverTLS(); err != nil {
-			t.Fatal(err)
-		}
-		scheme = "https"
-		go func() { _ = srv.ServeTLS(ln, "", "") }()
-	} else {
-		go func() { _ = srv.Serve(ln) }()
-	}
-	var once sync.Once
+	go func() { _ = srv.Serve(ln) }()
 	stop := func() {
-		once.Do(func() {
-			health.BeginShutdown()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(ctx)
-			stopEngine()
-			_ = st.Close()
-		})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
 	}
 	t.Cleanup(stop)
 	maxConns := opts.Store.MaxConns
-	if !st.Postgres() {
+	if !srv.Store().Postgres() {
 		maxConns = 1
 	} else if maxConns == 0 {
 		maxConns = 16
 	}
-	return &Server{URL: scheme + "://" + ln.Addr().String(), Store: st, Engine: engn, Health: health, Metrics: mtr, MaxConns: maxConns, Stop: stop}
+	return &Server{URL: scheme + "://" + ln.Addr().String(), Store: srv.Store(), Health: srv.Health(), MaxConns: maxConns, Stop: stop}
 }
 
 // Unlimited is a rate limit no test reaches.
