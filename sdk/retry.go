@@ -91,6 +91,29 @@ func retryable(err error) bool {
 	return false
 }
 
+// transient reports whether a call that failed with err may succeed if made
+// again while ctx, the caller's own context, lasts: what [retryable] retries,
+// and the failures of a connection that broke or of a call that took too long
+// to answer. connect-go reports a connection reset as `canceled` and a broken
+// response (EOF) as `unknown`: these are transient unless the caller's own
+// context ended (its `canceled`) or the `unknown` came from a server.
+func transient(ctx context.Context, err error) bool {
+	if err == nil || ctx.Err() != nil {
+		return false
+	}
+	var cert *tls.CertificateVerificationError
+	if errors.As(err, &cert) {
+		return false
+	}
+	switch connect.CodeOf(err) {
+	case connect.CodeUnavailable, connect.CodeResourceExhausted, connect.CodeCanceled, connect.CodeDeadlineExceeded:
+		return true
+	case connect.CodeUnknown:
+		return !connect.IsWireError(err)
+	}
+	return false
+}
+
 // retryDelay returns the delay a google.rpc.RetryInfo detail of err asks for.
 func retryDelay(err error) time.Duration {
 	var ce *connect.Error

@@ -21,7 +21,7 @@ const (
 	// DefaultSlots is how many tasks a worker runs at once by default.
 	DefaultSlots = 10
 	// DefaultShutdownTimeout is how long a stopping worker waits for running
-	// tasks by default.
+	// tasks, and then for their reports, by default.
 	DefaultShutdownTimeout = 30 * time.Second
 	// defaultHeartbeatInterval is used when the server names no interval.
 	defaultHeartbeatInterval = 10 * time.Second
@@ -37,7 +37,8 @@ type WorkerConfig struct {
 	// Labels are shown with the worker.
 	Labels map[string]string
 	// ShutdownTimeout is how long Run waits, once its context ends, for running
-	// tasks to finish before it cancels them; 0 means [DefaultShutdownTimeout].
+	// tasks to finish before it cancels them, and then for their results to be
+	// acknowledged by a server; 0 means [DefaultShutdownTimeout].
 	ShutdownTimeout time.Duration
 	// Logger receives the worker's logs; nil discards them.
 	Logger *slog.Logger
@@ -69,13 +70,19 @@ type Worker struct {
 	tasksMu  sync.Mutex
 	attempts map[attemptKey]*attempt
 	tasks    sync.WaitGroup
-	// The latest attempts that finished here, oldest first: the server may
-	// send an attempt again on a new stream while its report is on the way.
-	finished []attemptKey
+	// The results of finished attempts until a server acknowledges them
+	// (see worker_report.go), and the latest attempts whose reports were
+	// settled: the server may send an attempt again on a new stream while its
+	// report is on the way.
+	pending     map[attemptKey]*report
+	settled     keyMemory
+	reportDone  chan struct{} // signalled whenever a report is settled
+	reportsCtx  context.Context
+	stopReports context.CancelCauseFunc
+	// reportRetry spaces the tries of each report (its MaxAttempts is unused:
+	// a report is tried until its attempt's lease ends).
+	reportRetry RetryPolicy
 }
-
-// finishedKept is how many finished attempts a worker remembers.
-const finishedKept = 1024
 
 // NewWorker returns a worker that talks to the server through c.
 func NewWorker(c *Client, cfg WorkerConfig) *Worker {
@@ -95,6 +102,7 @@ func NewWorker(c *Client, cfg WorkerConfig) *Worker {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	reportsCtx, stopReports := context.WithCancelCause(context.Background())
 	return &Worker{
 		client:   c,
 		cfg:      cfg,
@@ -102,6 +110,13 @@ func NewWorker(c *Client, cfg WorkerConfig) *Worker {
 		handlers: map[string]TaskFunc{},
 		slots:    make(chan struct{}, cfg.Slots),
 		attempts: map[attemptKey]*attempt{},
+
+		pending:     map[attemptKey]*report{},
+		settled:     newKeyMemory(settledKept),
+		reportDone:  make(chan struct{}, 1),
+		reportsCtx:  reportsCtx,
+		stopReports: stopReports,
+		reportRetry: c.retry,
 	}
 }
 
@@ -129,11 +144,17 @@ func (w *Worker) Workflow(spec *switchyardv1.WorkflowSpec) {
 
 // Run declares the worker's workflows, registers it, and runs assigned tasks
 // until ctx ends; meanwhile it heartbeats, and reconnects with backoff whenever
-// its stream breaks (registering again if the server forgot it). When ctx ends
-// it takes no more work, waits up to ShutdownTimeout for running tasks and
-// reports their results, then cancels the rest and reports them as retryable
-// failures ("worker shutting down"), and returns nil. It does not wait for a
-// TaskFunc that ignores its cancelled context.
+// its stream breaks (registering again if the server forgot it). A task's slot
+// is free as soon as its TaskFunc returns; its result is kept and sent until a
+// server acknowledges it, through any failure of the connection or the server,
+// until the attempt's deadline (see [Task].Deadline) has passed, and at once
+// when a stream opens or the server assigns the attempt again.
+//
+// When ctx ends Run takes no more work, waits up to ShutdownTimeout for running
+// tasks, then cancels the rest and reports them as retryable failures ("worker
+// shutting down"), then waits up to ShutdownTimeout for results no server has
+// acknowledged yet, and returns nil. It does not wait for a TaskFunc that
+// ignores its cancelled context.
 //
 // Run returns an error when the workflows cannot be declared or the worker
 // cannot register at start. It may be called once.
@@ -331,6 +352,7 @@ func (w *Worker) listenOnce(ctx context.Context) (bool, error) {
 	}
 	defer stream.Close()
 	w.log.Info("listening for tasks", "worker_id", workerID)
+	w.sendPendingNow(workerID, "the stream is open")
 	received := false
 	for stream.Receive() {
 		received = true

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -57,6 +58,9 @@ func TestRepeatOfAFinishedAttemptIsIgnored(t *testing.T) {
 	w.taskCtx = ctx // what Run sets up
 	w.start(workerID, a)
 	w.tasks.Wait()
+	if !w.waitReports(30 * time.Second) {
+		t.Fatal("the report was not acknowledged within 30s")
+	}
 	run, err := c.GetRun(ctx, started.GetRunId())
 	if err != nil || run.GetStatus() != switchyardv1.RunStatus_RUN_STATUS_SUCCEEDED {
 		t.Fatalf("run after the attempt: %v, %v; want SUCCEEDED", run, err)

@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime/debug"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"connectrpc.com/connect"
 	"go.opentelemetry.io/otel/trace"
@@ -31,9 +30,6 @@ var (
 	ErrShuttingDown = errors.New("worker shutting down")
 )
 
-// reportTimeout bounds each report, retries included.
-const reportTimeout = time.Minute
-
 // shutdownGrace is how long Run waits, after cancelling the attempts left at
 // shutdown, for their TaskFuncs to return.
 const shutdownGrace = 5 * time.Second
@@ -47,7 +43,8 @@ type attemptKey struct {
 	attempt int32
 }
 
-// attempt is an assigned attempt until its result is reported.
+// attempt is an assigned attempt until its result is handed to the pending
+// reports.
 type attempt struct {
 	key      attemptKey
 	workerID string
@@ -56,13 +53,14 @@ type attempt struct {
 	ctx      context.Context
 	cancel   context.CancelCauseFunc
 	span     trace.Span // the attempt's, in ctx
-	// reported is set by whoever reports the result, so that it is reported
-	// once.
+	// reported is set by whoever hands the result to the pending reports,
+	// so that there is one report.
 	reported atomic.Bool
 }
 
-// start runs an assignment in its own goroutine; a repeated assignment of an
-// attempt that is already here is ignored.
+// start runs an assignment in its own goroutine. A repeated assignment of an
+// attempt that runs here, or whose report a server acknowledged, is ignored;
+// one of an attempt whose report is pending has that report sent at once.
 func (w *Worker) start(workerID string, a *switchyardv1.TaskAssignment) {
 	key := attemptKey{taskID: a.GetTaskId(), attempt: a.GetAttempt()}
 	log := w.log.With("worker_id", workerID, "task_id", key.taskID, "attempt", key.attempt,
@@ -84,8 +82,17 @@ func (w *Worker) start(workerID string, a *switchyardv1.TaskAssignment) {
 
 	w.tasksMu.Lock()
 	defer w.tasksMu.Unlock()
-	if _, ok := w.attempts[key]; ok || slices.Contains(w.finished, key) {
+	if _, ok := w.attempts[key]; ok {
 		log.Debug("ignoring a repeated assignment")
+		return
+	}
+	if r := w.pending[key]; r != nil {
+		log.Info("repeated assignment of an attempt whose report is pending: sending the report now")
+		r.wake()
+		return
+	}
+	if w.settled.has(key) {
+		log.Debug("ignoring a repeated assignment of an attempt already reported")
 		return
 	}
 	ctx, span := startTaskSpan(w.taskCtx, w.client.tracer, workerID, a)
@@ -126,33 +133,26 @@ func (w *Worker) cancelAttempt(c *switchyardv1.TaskCancellation) {
 	at.cancel(fmt.Errorf("%w: %s", ErrTaskCancelled, c.GetReason()))
 }
 
-// execute waits for a free slot, runs the attempt and reports its result.
+// execute waits for a free slot, runs the attempt and hands its result to the
+// pending reports. The slot is free again as soon as the TaskFunc returns:
+// the report may take longer, and the worker goes on taking work meanwhile.
 func (w *Worker) execute(at *attempt) {
 	defer w.tasks.Done()
-	defer func() {
-		w.tasksMu.Lock()
-		delete(w.attempts, at.key)
-		if len(w.finished) == finishedKept {
-			w.finished = w.finished[1:]
-		}
-		w.finished = append(w.finished, at.key)
-		w.tasksMu.Unlock()
-		at.cancel(nil)
-	}()
+	defer at.cancel(nil)
+	if at.fn == nil {
+		// Another worker may handle the action: leave the task to it.
+		w.finish(at, nil, fmt.Errorf("worker has no handler for action %q", at.task.Action))
+		return
+	}
 	select {
 	case w.slots <- struct{}{}:
 	case <-at.ctx.Done():
 		w.finish(at, nil, context.Cause(at.ctx))
 		return
 	}
-	defer func() { <-w.slots }()
-	if at.fn == nil {
-		// Another worker may handle the action: leave the task to it.
-		w.finish(at, nil, fmt.Errorf("worker has no handler for action %q", at.task.Action))
-		return
-	}
 	start := time.Now()
 	out, err := w.call(at)
+	<-w.slots
 	w.log.Debug("task returned", "task_id", at.key.taskID, "attempt", at.key.attempt,
 		"duration", time.Since(start), "error", err)
 	w.finish(at, out, err)
@@ -170,92 +170,14 @@ func (w *Worker) call(at *attempt) (out map[string]any, err error) {
 	return at.fn(at.ctx, at.task)
 }
 
-// finish reports the attempt's result unless it was reported already, and
-// ends the attempt's span.
+// finish hands the attempt's result to the pending reports unless it was
+// handed over already, and ends the attempt's span.
 func (w *Worker) finish(at *attempt, out map[string]any, err error) {
 	defer endTaskSpan(at.span, err)
 	if !at.reported.CompareAndSwap(false, true) {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(at.ctx), reportTimeout)
-	defer cancel()
-	if err == nil {
-		w.complete(ctx, at, out)
-		return
-	}
-	msg, retryable := err.Error(), !IsPermanent(err)
-	cause := context.Cause(at.ctx)
-	switch {
-	case errors.Is(cause, ErrShuttingDown):
-		msg, retryable = ErrShuttingDown.Error(), true
-	case cause != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
-		msg = cause.Error()
-	}
-	w.fail(ctx, at, msg, retryable)
-}
-
-// complete reports a success. An output the server refuses (too large, say)
-// fails the task for good, as no retry can fix it.
-func (w *Worker) complete(ctx context.Context, at *attempt, out map[string]any) {
-	s, err := toStruct(out)
-	if err != nil {
-		w.fail(ctx, at, fmt.Sprintf("encode output: %v", err), false)
-		return
-	}
-	err = retry(ctx, w.client.retry, func(ctx context.Context) error {
-		_, err := w.client.workers.CompleteTask(ctx, connect.NewRequest(&switchyardv1.CompleteTaskRequest{
-			WorkerId: at.workerID,
-			TaskId:   at.key.taskID,
-			Attempt:  at.key.attempt,
-			Output:   s,
-		}))
-		return err
-	})
-	if connect.CodeOf(err) == connect.CodeInvalidArgument {
-		w.fail(ctx, at, "output refused: "+connectMessage(err), false)
-		return
-	}
-	w.logReport(at, "completed", err)
-}
-
-// fail reports a failure.
-func (w *Worker) fail(ctx context.Context, at *attempt, msg string, retryable bool) {
-	if utf8.RuneCountInString(msg) > maxErrorChars {
-		msg = string([]rune(msg)[:maxErrorChars-1]) + "…"
-	}
-	var willRetry bool
-	err := retry(ctx, w.client.retry, func(ctx context.Context) error {
-		res, err := w.client.workers.FailTask(ctx, connect.NewRequest(&switchyardv1.FailTaskRequest{
-			WorkerId:  at.workerID,
-			TaskId:    at.key.taskID,
-			Attempt:   at.key.attempt,
-			Error:     msg,
-			Retryable: retryable,
-		}))
-		if err == nil {
-			willRetry = res.Msg.GetWillRetry()
-		}
-		return err
-	})
-	w.logReport(at, "failed", err, "error", msg, "retryable", retryable, "will_retry", willRetry)
-}
-
-// logReport logs the outcome of a report. A report refused as
-// `failed_precondition` is for an attempt that is no longer this worker's (it
-// timed out, or the run was cancelled): it is dropped.
-func (w *Worker) logReport(at *attempt, outcome string, err error, attrs ...any) {
-	attrs = append([]any{"worker_id", at.workerID, "task_id", at.key.taskID, "attempt", at.key.attempt,
-		"run_id", at.task.RunID, "action", at.task.Action}, attrs...)
-	switch {
-	case err == nil:
-		w.log.Info("task "+outcome, attrs...)
-		return
-	case connect.CodeOf(err) == connect.CodeFailedPrecondition:
-		w.log.Info("report dropped: the attempt is no longer this worker's",
-			append(attrs, "outcome", outcome, "reason", connectMessage(err))...)
-		return
-	}
-	w.log.Error("report failed", append(attrs, "outcome", outcome, "code", connect.CodeOf(err).String(), "report_error", err)...)
+	w.pend(newReport(at, out, err))
 }
 
 // connectMessage returns the message of a Connect error, or err's text.
@@ -268,8 +190,10 @@ func connectMessage(err error) string {
 }
 
 // shutdown waits up to ShutdownTimeout for running attempts, then cancels the
-// rest with [ErrShuttingDown] and reports them as retryable failures.
+// rest with [ErrShuttingDown] and reports them as retryable failures; then it
+// waits up to ShutdownTimeout for the pending reports, and gives up the rest.
 func (w *Worker) shutdown(cancelTasks context.CancelCauseFunc) {
+	defer w.stopReports(errWorkerStopped)
 	done := make(chan struct{})
 	go func() {
 		w.tasks.Wait()
@@ -284,29 +208,42 @@ func (w *Worker) shutdown(cancelTasks context.CancelCauseFunc) {
 	defer timer.Stop()
 	select {
 	case <-done:
-		return
 	case <-timer.C:
+		w.abandon(cancelTasks, done)
 	}
 
+	w.tasksMu.Lock()
+	pending := len(w.pending)
+	w.tasksMu.Unlock()
+	if pending == 0 {
+		return
+	}
+	w.log.Info("worker stopping: waiting for pending reports", "worker_id", w.session(),
+		"reports", pending, "timeout", w.cfg.ShutdownTimeout)
+	if !w.waitReports(w.cfg.ShutdownTimeout) {
+		// Each delivery ends at once, logging its report given up.
+		w.stopReports(errWorkerStopped)
+		w.waitReports(shutdownGrace)
+	}
+}
+
+// errWorkerStopped ends the deliveries of reports still pending when a
+// stopping worker stops waiting for them.
+var errWorkerStopped = errors.New("worker stopped")
+
+// abandon cancels the attempts still running with [ErrShuttingDown], hands
+// their retryable failures to the pending reports, and waits up to
+// shutdownGrace for their TaskFuncs to return (done is closed when all have).
+func (w *Worker) abandon(cancelTasks context.CancelCauseFunc, done <-chan struct{}) {
 	cancelTasks(ErrShuttingDown)
 	w.tasksMu.Lock()
-	left := make([]*attempt, 0, len(w.attempts))
-	for _, at := range w.attempts {
-		left = append(left, at)
-	}
+	left := slices.Collect(maps.Values(w.attempts))
 	w.tasksMu.Unlock()
-	var reports sync.WaitGroup
 	for _, at := range left {
-		if !at.reported.CompareAndSwap(false, true) {
-			continue
+		if at.reported.CompareAndSwap(false, true) {
+			w.pend(newReport(at, nil, ErrShuttingDown))
 		}
-		reports.Go(func() {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(at.ctx), reportTimeout)
-			defer cancel()
-			w.fail(ctx, at, ErrShuttingDown.Error(), true)
-		})
 	}
-	reports.Wait()
 	select {
 	case <-done:
 	case <-time.After(shutdownGrace):
