@@ -13,7 +13,11 @@
 // handles with [Worker.Handle], holds a Listen stream open, runs each assigned
 // attempt in its own goroutine (never more than [WorkerConfig.Slots] at once),
 // heartbeats, reports each result, reconnects when the stream breaks and shuts
-// down gracefully when the context given to [Worker.Run] ends. Errors returned
+// down gracefully when the context given to [Worker.Run] ends. A result is kept
+// until a server acknowledges it: its report is sent again after any failure
+// of the connection or the server (not only `unavailable`), with backoff, until
+// the attempt's deadline, and at once when the stream reconnects; the slot is
+// free as soon as the [TaskFunc] returns. Errors returned
 // by a [TaskFunc] are retried by the server while the task's retry policy allows;
 // wrap an error with [Permanent] to fail the task at once.
 //

@@ -1,13 +1,22 @@
 package sdk
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 )
 
 func TestRetryPolicyDefaults(t *testing.T) {
@@ -87,5 +96,79 @@ func TestRetryableCodes(t *testing.T) {
 	}
 	if retryable(errors.New("plain")) {
 		t.Errorf("retryable(plain error) = true, want false")
+	}
+}
+
+// TestTransientErrors checks which failures of a report are sent again while
+// the report's own context lasts.
+func TestTransientErrors(t *testing.T) {
+	t.Parallel()
+	live := context.Background()
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	reset := &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}
+	cert := &tls.CertificateVerificationError{Err: errors.New("unknown authority")}
+	tests := []struct {
+		name string
+		ctx  context.Context
+		err  error
+		want bool
+	}{
+		{"no error", live, nil, false},
+		{"connection reset (canceled)", live, connect.NewError(connect.CodeCanceled, reset), true},
+		{"canceled by the caller's own context", ended, connect.NewError(connect.CodeCanceled, context.Canceled), false},
+		{"connection refused (unavailable)", live, connect.NewError(connect.CodeUnavailable, errors.New("dial tcp: connection refused")), true},
+		{"unavailable after the caller's context ended", ended, connect.NewError(connect.CodeUnavailable, errors.New("x")), false},
+		{"one try's timeout (deadline_exceeded)", live, connect.NewError(connect.CodeDeadlineExceeded, context.DeadlineExceeded), true},
+		{"resource_exhausted", live, connect.NewError(connect.CodeResourceExhausted, errors.New("rate limited")), true},
+		{"broken response (unknown)", live, connect.NewError(connect.CodeUnknown, io.ErrUnexpectedEOF), true},
+		{"unknown sent by a server", live, connect.NewWireError(connect.CodeUnknown, errors.New("x")), false},
+		{"canceled sent by a server", live, connect.NewWireError(connect.CodeCanceled, errors.New("x")), true},
+		{"certificate rejected", live, connect.NewError(connect.CodeUnavailable, cert), false},
+		{"invalid_argument", live, connect.NewWireError(connect.CodeInvalidArgument, errors.New("x")), false},
+		{"failed_precondition", live, connect.NewWireError(connect.CodeFailedPrecondition, errors.New("x")), false},
+		{"not_found", live, connect.NewWireError(connect.CodeNotFound, errors.New("x")), false},
+		{"unauthenticated", live, connect.NewWireError(connect.CodeUnauthenticated, errors.New("x")), false},
+		{"permission_denied", live, connect.NewWireError(connect.CodePermissionDenied, errors.New("x")), false},
+		{"internal", live, connect.NewWireError(connect.CodeInternal, errors.New("x")), false},
+	}
+	for _, tt := range tests {
+		if got := transient(tt.ctx, tt.err); got != tt.want {
+			t.Errorf("%s: transient(%v) = %v, want %v", tt.name, tt.err, got, tt.want)
+		}
+	}
+}
+
+// resetTransport fails every call as a connection reset does.
+type resetTransport struct{}
+
+func (resetTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		_ = r.Body.Close()
+	}
+	return nil, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}
+}
+
+// TestConnectionResetIsCanceledAndTransient makes a real report call over a
+// connection that resets: connect-go reports it as `canceled`, which the worker
+// sends again.
+func TestConnectionResetIsCanceledAndTransient(t *testing.T) {
+	t.Parallel()
+	c := NewClient("http://127.0.0.1:1", WithHTTPClient(&http.Client{Transport: resetTransport{}}))
+	for _, call := range []func(context.Context) error{
+		func(ctx context.Context) error {
+			_, err := c.workers.CompleteTask(ctx, connect.NewRequest(&switchyardv1.CompleteTaskRequest{TaskId: "t", Attempt: 1}))
+			return err
+		},
+		func(ctx context.Context) error {
+			_, err := c.workers.FailTask(ctx, connect.NewRequest(&switchyardv1.FailTaskRequest{TaskId: "t", Attempt: 1}))
+			return err
+		},
+	} {
+		err := call(context.Background())
+		if connect.CodeOf(err) != connect.CodeCanceled || !transient(context.Background(), err) {
+			t.Errorf("a reset report failed with %v (code %v, transient %v), want canceled and transient",
+				err, connect.CodeOf(err), transient(context.Background(), err))
+		}
 	}
 }

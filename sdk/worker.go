@@ -79,9 +79,10 @@ type Worker struct {
 	reportDone  chan struct{} // signalled whenever a report is settled
 	reportsCtx  context.Context
 	stopReports context.CancelCauseFunc
-	// reportRetry spaces the tries of each report (its MaxAttempts is unused:
-	// a report is tried until its attempt's lease ends).
-	reportRetry RetryPolicy
+	// reportBackoff is the wait before try n+2 of a report that failed with
+	// err: the client's backoff (a report has no limit of attempts, only its
+	// attempt's lease).
+	reportBackoff func(n int, err error) time.Duration
 }
 
 // NewWorker returns a worker that talks to the server through c.
@@ -111,12 +112,12 @@ func NewWorker(c *Client, cfg WorkerConfig) *Worker {
 		slots:    make(chan struct{}, cfg.Slots),
 		attempts: map[attemptKey]*attempt{},
 
-		pending:     map[attemptKey]*report{},
-		settled:     newKeyMemory(settledKept),
-		reportDone:  make(chan struct{}, 1),
-		reportsCtx:  reportsCtx,
-		stopReports: stopReports,
-		reportRetry: c.retry,
+		pending:       map[attemptKey]*report{},
+		settled:       newKeyMemory(settledKept),
+		reportDone:    make(chan struct{}, 1),
+		reportsCtx:    reportsCtx,
+		stopReports:   stopReports,
+		reportBackoff: c.retry.backoff,
 	}
 }
 

@@ -160,7 +160,7 @@ func (w *Worker) deliver(r *report) {
 		if !transient(ctx, err) {
 			break
 		}
-		d := w.reportRetry.backoff(tries-1, err)
+		d := w.reportBackoff(tries-1, err)
 		attrs := append(r.attrs(), "code", connect.CodeOf(err).String(), "error", err, "tries", tries, "retry_in", d)
 		if tries == 1 {
 			w.log.Warn("report pending: no server acknowledged it; retrying until the attempt's lease ends",
