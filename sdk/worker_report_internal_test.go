@@ -209,6 +209,36 @@ func (c *counter) get(id string) int {
 	return c.n[id]
 }
 
+// reportPendingMsg is logged when a report's first try fails.
+const reportPendingMsg = "report pending: no server acknowledged it; retrying until the attempt's lease ends"
+
+// pendingReport runs w with workflow name, one task that counts its calls in
+// calls, and starts a run; once the task runs it takes the server away, lets
+// the task return and waits until its report is pending. It returns the run
+// and task ids and a stop of Run.
+func (o *outage) pendingReport(t *testing.T, w *Worker, name string, calls *counter) (runID, taskID string, stop func() error) {
+	t.Helper()
+	action := name + ".work"
+	w.Workflow(&switchyardv1.WorkflowSpec{Name: name, Tasks: []*switchyardv1.TaskSpec{{Name: "work", Action: action}}})
+	started, release := make(chan string, 1), make(chan struct{})
+	w.Handle(action, func(_ context.Context, task *Task) (map[string]any, error) {
+		calls.add(task.ID)
+		started <- task.ID
+		<-release
+		return map[string]any{"ok": true}, nil
+	})
+	stop = runWorker(t, w, o.logs)
+	res, err := o.client.RunWorkflow(context.Background(), name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	taskID = waitFor(t, "the task to start", started)
+	o.down()
+	close(release)
+	waitLog(t, o.logs, reportPendingMsg)
+	return res.GetRunId(), taskID, stop
+}
+
 // TestPendingReportFreesTheSlot runs two attempts on a worker of one slot and
 // takes the server away while the first runs: once the first's TaskFunc
 // returns, the second runs while the first's report waits for a server; a new
@@ -301,7 +331,7 @@ func TestRepeatAssignmentSendsThePendingReport(t *testing.T) {
 
 			o.proxy.Cut()
 			close(release)
-			waitLog(t, o.logs, "report pending: no server acknowledged it; retrying until the attempt's lease ends")
+			waitLog(t, o.logs, reportPendingMsg)
 			o.proxy.Restore(t)
 			if got := runStatus(t, o.client, runID); got != switchyardv1.RunStatus_RUN_STATUS_RUNNING {
 				t.Fatalf("run is %v while its report waits, want RUNNING", got)
@@ -336,27 +366,10 @@ func TestReportSurvivesServerRestart(t *testing.T) {
 			o := newOutage(t, eng)
 			w := o.worker(WorkerConfig{Name: "restart", Slots: 1})
 			w.reportBackoff = func(int, error) time.Duration { return time.Hour }
-			w.Workflow(&switchyardv1.WorkflowSpec{Name: "restart", Tasks: []*switchyardv1.TaskSpec{{Name: "work", Action: "restart.work"}}})
 			var calls counter
-			started, release := make(chan string, 1), make(chan struct{})
-			w.Handle("restart.work", func(_ context.Context, task *Task) (map[string]any, error) {
-				calls.add(task.ID)
-				started <- task.ID
-				<-release
-				return map[string]any{"ok": true}, nil
-			})
-			stop := runWorker(t, w, o.logs)
-			res, err := o.client.RunWorkflow(context.Background(), "restart", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			taskID := waitFor(t, "the task to start", started)
-
-			o.down()
-			close(release)
-			waitLog(t, o.logs, "report pending: no server acknowledged it; retrying until the attempt's lease ends")
+			runID, taskID, stop := o.pendingReport(t, w, "restart", &calls)
 			o.up(t)
-			waitSucceeded(t, o.client, res.GetRunId())
+			waitSucceeded(t, o.client, runID)
 			if n := calls.get(taskID); n != 1 {
 				t.Errorf("the handler ran %d times, want once", n)
 			}
@@ -380,23 +393,7 @@ func TestShutdownWaitsForPendingReports(t *testing.T) {
 			t.Parallel()
 			o := newOutage(t, eng)
 			w := o.worker(WorkerConfig{Name: "stopping", Slots: 1, ShutdownTimeout: 30 * time.Second})
-			w.Workflow(&switchyardv1.WorkflowSpec{Name: "stopping", Tasks: []*switchyardv1.TaskSpec{{Name: "work", Action: "stopping.work"}}})
-			started, release := make(chan struct{}, 1), make(chan struct{})
-			w.Handle("stopping.work", func(context.Context, *Task) (map[string]any, error) {
-				started <- struct{}{}
-				<-release
-				return map[string]any{"ok": true}, nil
-			})
-			stop := runWorker(t, w, o.logs)
-			res, err := o.client.RunWorkflow(context.Background(), "stopping", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			waitFor(t, "the task to start", started)
-
-			o.down()
-			close(release)
-			waitLog(t, o.logs, "report pending: no server acknowledged it; retrying until the attempt's lease ends")
+			runID, _, stop := o.pendingReport(t, w, "stopping", &counter{})
 			stopped := make(chan error, 1)
 			go func() { stopped <- stop() }()
 			waitLog(t, o.logs, "worker stopping: waiting for pending reports")
@@ -404,7 +401,7 @@ func TestShutdownWaitsForPendingReports(t *testing.T) {
 			if err := waitFor(t, "Run to return", stopped); err != nil {
 				t.Errorf("Run returned %v, want nil", err)
 			}
-			if got := runStatus(t, o.client, res.GetRunId()); got != switchyardv1.RunStatus_RUN_STATUS_SUCCEEDED {
+			if got := runStatus(t, o.client, runID); got != switchyardv1.RunStatus_RUN_STATUS_SUCCEEDED {
 				t.Errorf("run is %v once Run returned, want SUCCEEDED (its report acknowledged before)", got)
 			}
 		})
@@ -418,21 +415,7 @@ func TestShutdownGivesUpPendingReports(t *testing.T) {
 	t.Parallel()
 	o := newOutage(t, storetest.Engines(t)[0])
 	w := o.worker(WorkerConfig{Name: "giving-up", Slots: 1, ShutdownTimeout: 200 * time.Millisecond})
-	w.Workflow(&switchyardv1.WorkflowSpec{Name: "giving-up", Tasks: []*switchyardv1.TaskSpec{{Name: "work", Action: "giving-up.work"}}})
-	started, release := make(chan struct{}, 1), make(chan struct{})
-	w.Handle("giving-up.work", func(context.Context, *Task) (map[string]any, error) {
-		started <- struct{}{}
-		<-release
-		return map[string]any{"ok": true}, nil
-	})
-	stop := runWorker(t, w, o.logs)
-	if _, err := o.client.RunWorkflow(context.Background(), "giving-up", nil); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the task to start", started)
-	o.down()
-	close(release)
-	waitLog(t, o.logs, "report pending: no server acknowledged it; retrying until the attempt's lease ends")
+	_, _, stop := o.pendingReport(t, w, "giving-up", &counter{})
 	if err := stop(); err != nil {
 		t.Errorf("Run returned %v, want nil", err)
 	}
@@ -519,7 +502,7 @@ func TestWorkerRetriesAResetReport(t *testing.T) {
 			if id := run.GetTasks()[0].GetId(); calls.get(id) != 1 || reset.count() != 2 {
 				t.Errorf("handler ran %d times with %d CompleteTask calls, want once with 2", calls.get(id), reset.count())
 			}
-			pending := waitLog(t, logs, "report pending: no server acknowledged it; retrying until the attempt's lease ends")
+			pending := waitLog(t, logs, reportPendingMsg)
 			if pending[0]["code"] != "canceled" {
 				t.Errorf("the reset report failed with code %v, want canceled", pending[0]["code"])
 			}
