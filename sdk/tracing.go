@@ -17,7 +17,9 @@ import (
 // SpanTaskRun is the name of the span of an attempt on a [Worker]: a child of
 // the server's span that assigned it, so that the trace of the event that
 // started the run goes on into the worker. The TaskFunc's context carries the
-// span, so the spans the TaskFunc starts nest under it.
+// span, so the spans the TaskFunc starts nest under it, and so do the calls
+// that report the attempt's result; it ends once a server acknowledged the
+// result (or the worker gave it up).
 const SpanTaskRun = "switchyard.task.run"
 
 const tracerName = "github.com/switchyard/switchyard/sdk"

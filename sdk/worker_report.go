@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"connectrpc.com/connect"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
@@ -53,6 +54,10 @@ type report struct {
 	until time.Time
 	// now asks for a try at once (capacity 1).
 	now chan struct{}
+	// span is the attempt's, the parent of the report's calls, ended when
+	// the report is settled with the TaskFunc's error, taskErr.
+	span    trace.Span
+	taskErr error
 	// willRetry is the server's answer to a failure.
 	willRetry bool
 }
@@ -65,7 +70,7 @@ func newReport(at *attempt, out map[string]any, err error) *report {
 		until = least
 	}
 	r := &report{key: at.key, workerID: at.workerID, runID: at.task.RunID, action: at.task.Action,
-		until: until, now: make(chan struct{}, 1)}
+		until: until, now: make(chan struct{}, 1), span: at.span, taskErr: err}
 	if err != nil {
 		r.setFailure(failureMessage(at, err))
 		return r
@@ -145,7 +150,7 @@ func (w *Worker) sendPendingNow(workerID, why string) {
 // deliver sends r until a server answers it, the attempt's lease ends or the
 // worker stops, then settles it.
 func (w *Worker) deliver(r *report) {
-	ctx, cancel := context.WithDeadline(w.reportsCtx, r.until)
+	ctx, cancel := context.WithDeadline(trace.ContextWithSpan(w.reportsCtx, r.span), r.until)
 	defer cancel()
 	var err error
 	tries := 0
@@ -201,6 +206,7 @@ func (w *Worker) send(ctx context.Context, r *report) error {
 // settle forgets r as pending, remembers its attempt as settled and logs how
 // its delivery ended: ctx is the delivery's, err the last try's error.
 func (w *Worker) settle(ctx context.Context, r *report, err error, tries int) {
+	endTaskSpan(r.span, r.taskErr)
 	w.tasksMu.Lock()
 	delete(w.pending, r.key)
 	w.settled.add(r.key)

@@ -52,7 +52,7 @@ type attempt struct {
 	fn       TaskFunc
 	ctx      context.Context
 	cancel   context.CancelCauseFunc
-	span     trace.Span // the attempt's, in ctx
+	span     trace.Span // the attempt's, in ctx, until its report is settled
 	// reported is set by whoever hands the result to the pending reports,
 	// so that there is one report.
 	reported atomic.Bool
@@ -171,10 +171,10 @@ func (w *Worker) call(at *attempt) (out map[string]any, err error) {
 }
 
 // finish hands the attempt's result to the pending reports unless it was
-// handed over already, and ends the attempt's span.
+// handed over already; the report ends the attempt's span once settled.
 func (w *Worker) finish(at *attempt, out map[string]any, err error) {
-	defer endTaskSpan(at.span, err)
 	if !at.reported.CompareAndSwap(false, true) {
+		endTaskSpan(at.span, err)
 		return
 	}
 	w.pend(newReport(at, out, err))
