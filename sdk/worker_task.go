@@ -134,8 +134,9 @@ func (w *Worker) cancelAttempt(c *switchyardv1.TaskCancellation) {
 }
 
 // execute waits for a free slot, runs the attempt and hands its result to the
-// pending reports. The slot is free again as soon as the TaskFunc returns:
-// the report may take longer, and the worker goes on taking work meanwhile.
+// pending reports. The slot is free again as soon as the result is handed
+// over, whether or not a server has it yet: the worker goes on taking work
+// while the report is sent.
 func (w *Worker) execute(at *attempt) {
 	defer w.tasks.Done()
 	defer at.cancel(nil)
@@ -152,10 +153,10 @@ func (w *Worker) execute(at *attempt) {
 	}
 	start := time.Now()
 	out, err := w.call(at)
-	<-w.slots
 	w.log.Debug("task returned", "task_id", at.key.taskID, "attempt", at.key.attempt,
 		"duration", time.Since(start), "error", err)
 	w.finish(at, out, err)
+	<-w.slots
 }
 
 // call runs the TaskFunc, turning a panic into an error.
