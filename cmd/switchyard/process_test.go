@@ -14,7 +14,7 @@ import (
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
-	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/engine"
 	"github.com/switchyard/switchyard/internal/server/servertest"
 	"github.com/switchyard/switchyard/internal/store/storetest"
 )
@@ -37,7 +37,7 @@ func startProcesses(t *testing.T, n int) []processClients {
 	storetest.Postgres(t)
 	databaseURL := storetest.NewSchema(t)
 	bin := buildBinary(t)
-	token := auth.NewSecret()
+	token := engine.NewTokenSecret()
 	servers := make([]processClients, n)
 	for i := range servers {
 		_, url, _ := startBinary(t, bin, "--database-url", databaseURL, "--admin-token", token)

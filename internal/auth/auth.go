@@ -5,24 +5,14 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/engine"
 )
-
-// secretPrefix marks Switchyard tokens so secret scanners and people recognise them.
-const secretPrefix = "sy_"
 
 // Principal is who a call acts for, taken from its credentials.
 type Principal struct {
@@ -44,19 +34,6 @@ func FromContext(ctx context.Context) *Principal {
 	return p
 }
 
-// NewSecret returns a fresh random token secret.
-func NewSecret() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	return secretPrefix + base64.RawURLEncoding.EncodeToString(b)
-}
-
-// Hash is the stored form of a secret.
-func Hash(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
-}
-
 // ErrUnauthenticated is returned for missing, unknown or expired credentials.
 var ErrUnauthenticated = errors.New("unauthenticated")
 
@@ -64,11 +41,20 @@ var ErrUnauthenticated = errors.New("unauthenticated")
 // database again: the delay before a revoked or expired token stops working.
 const cacheTTL = 5 * time.Second
 
-// Authenticator checks bearer tokens against the store, caching answers briefly
-// so that a push costs no extra query.
+// Tokens is what an [Authenticator] needs of the engine.
+type Tokens interface {
+	// TokenByHash returns the token whose secret has hash ([engine.TokenHash]);
+	// an unknown hash is an [*engine.Error] of kind not found.
+	TokenByHash(ctx context.Context, hash string) (*engine.Token, error)
+	// TouchToken records that the token id was used at.
+	TouchToken(ctx context.Context, id string, at time.Time) error
+}
+
+// Authenticator checks bearer tokens against the engine's, caching answers
+// briefly so that a push costs no extra query.
 type Authenticator struct {
-	store *store.Store
-	now   func() time.Time
+	tokens Tokens
+	now    func() time.Time
 
 	mu    sync.Mutex
 	cache map[string]cached
@@ -76,17 +62,17 @@ type Authenticator struct {
 
 type cached struct {
 	principal *Principal
-	expiresAt int64 // token expiry, Unix µs; 0 means never
+	expiresAt time.Time // zero means never
 	until     time.Time
 }
 
-// NewAuthenticator returns an authenticator over s; now is the clock (nil means
+// NewAuthenticator returns an authenticator over t; now is the clock (nil means
 // time.Now).
-func NewAuthenticator(s *store.Store, now func() time.Time) *Authenticator {
+func NewAuthenticator(t Tokens, now func() time.Time) *Authenticator {
 	if now == nil {
 		now = time.Now
 	}
-	return &Authenticator{store: s, now: now, cache: make(map[string]cached)}
+	return &Authenticator{tokens: t, now: now, cache: make(map[string]cached)}
 }
 
 // Authenticate returns the principal of an `Authorization` header value.
@@ -98,31 +84,20 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (*Princ
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
 		return nil, fmt.Errorf("%w: malformed Authorization header (want \"Bearer <token>\")", ErrUnauthenticated)
 	}
-	hash := Hash(strings.TrimSpace(secret))
+	hash := engine.TokenHash(strings.TrimSpace(secret))
 	now := a.now()
 	a.mu.Lock()
 	c, hit := a.cache[hash]
 	a.mu.Unlock()
 	if !hit || now.After(c.until) {
-		var tok *store.Token
-		err := a.store.Read(ctx, func(ctx context.Context, q store.Q) error {
-			var err error
-			tok, err = q.TokenGetByHash(ctx, hash)
-			return err
-		})
-		// The database found the row by its hash; the hashes are compared again
-		// in constant time, so that no database comparison (a collation, a
-		// case-insensitive index) decides alone.
-		if err == nil && subtle.ConstantTimeCompare([]byte(tok.TokenHash), []byte(hash)) != 1 {
-			err = store.ErrNotFound
-		}
-		if errors.Is(err, store.ErrNotFound) {
+		tok, err := a.tokens.TokenByHash(ctx, hash)
+		if ee := engine.ErrorOf(err); ee != nil && ee.Kind == engine.KindNotFound {
 			return nil, fmt.Errorf("%w: unknown token", ErrUnauthenticated)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("authenticate: %w", err)
 		}
-		if tok.RevokedAt != 0 {
+		if !tok.RevokedAt.IsZero() {
 			return nil, fmt.Errorf("%w: token revoked", ErrUnauthenticated)
 		}
 		a.touch(ctx, tok, now)
@@ -138,7 +113,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (*Princ
 		a.cache[hash] = c
 		a.mu.Unlock()
 	}
-	if c.expiresAt != 0 && now.UnixMicro() >= c.expiresAt {
+	if !c.expiresAt.IsZero() && !now.Before(c.expiresAt) {
 		return nil, fmt.Errorf("%w: token expired", ErrUnauthenticated)
 	}
 	return c.principal, nil
@@ -150,15 +125,22 @@ const lastUsedResolution = time.Minute
 
 // touch records a token's use when its stored last use is stale, without
 // holding up the call; a failure only leaves the time stale.
-func (a *Authenticator) touch(ctx context.Context, tok *store.Token, now time.Time) {
-	if now.UnixMicro()-tok.LastUsedAt < lastUsedResolution.Microseconds() {
+func (a *Authenticator) touch(ctx context.Context, tok *engine.Token, now time.Time) {
+	if now.Sub(tok.LastUsedAt) < lastUsedResolution {
 		return
 	}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		_ = a.store.Write(ctx, func(ctx context.Context, q store.Q) error { return q.TokenTouch(ctx, tok.ID, now.UnixMicro()) })
+		_ = a.tokens.TouchToken(ctx, tok.ID, now)
 	}()
+}
+
+// Bootstrapper is what [Bootstrap] needs of the engine.
+type Bootstrapper interface {
+	// BootstrapToken stores a token of the default tenant as
+	// [engine.Engine.BootstrapToken] describes.
+	BootstrapToken(ctx context.Context, role, name, secret string) (string, error)
 }
 
 // Bootstrap makes sure an admin token exists. With preset (from
@@ -166,37 +148,6 @@ func (a *Authenticator) touch(ctx context.Context, tok *store.Token, now time.Ti
 // returns "". Without, it creates a random admin token for the default tenant
 // when the database has no token at all and returns its secret, to be shown once;
 // otherwise it returns "".
-func Bootstrap(ctx context.Context, s *store.Store, preset string, now time.Time) (string, error) {
-	var created string
-	err := s.Write(ctx, func(ctx context.Context, q store.Q) error {
-		secret := preset
-		if preset != "" {
-			_, err := q.TokenGetByHash(ctx, Hash(preset))
-			if err == nil {
-				return nil
-			}
-			if !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-		} else {
-			n, err := q.TokenCount(ctx)
-			if err != nil || n > 0 {
-				return err
-			}
-			secret = NewSecret()
-			created = secret
-		}
-		return q.TokenInsert(ctx, &store.Token{
-			ID:        uuid.Must(uuid.NewV7()).String(),
-			TenantID:  store.DefaultTenant,
-			Name:      "bootstrap admin",
-			Role:      RoleAdmin,
-			TokenHash: Hash(secret),
-			CreatedAt: now.UnixMicro(),
-		})
-	})
-	if err != nil {
-		return "", fmt.Errorf("bootstrap admin token: %w", err)
-	}
-	return created, nil
+func Bootstrap(ctx context.Context, b Bootstrapper, preset string) (string, error) {
+	return b.BootstrapToken(ctx, RoleAdmin, "bootstrap admin", preset)
 }

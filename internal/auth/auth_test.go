@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/engine"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/store/storetest"
 )
@@ -22,7 +23,7 @@ func TestAuthenticate(t *testing.T) {
 			now := time.Unix(1_800_000_000, 0)
 			clock := func() time.Time { return now }
 			insert := func(id, secret string, expires time.Time) {
-				tok := &store.Token{ID: id, TenantID: store.DefaultTenant, Name: id, Role: auth.RoleAdmin, TokenHash: auth.Hash(secret), CreatedAt: 1}
+				tok := &store.Token{ID: id, TenantID: store.DefaultTenant, Name: id, Role: auth.RoleAdmin, TokenHash: engine.TokenHash(secret), CreatedAt: 1}
 				if !expires.IsZero() {
 					tok.ExpiresAt = expires.UnixMicro()
 				}
@@ -32,7 +33,7 @@ func TestAuthenticate(t *testing.T) {
 			}
 			insert("valid", "sy_valid", time.Time{})
 			insert("expiring", "sy_expiring", now.Add(time.Minute))
-			a := auth.NewAuthenticator(st, clock)
+			a := auth.NewAuthenticator(engine.New(engine.Config{Store: st}), clock)
 
 			tests := []struct {
 				header string
@@ -89,21 +90,22 @@ func TestBootstrap(t *testing.T) {
 		t.Run(eng.Name, func(t *testing.T) {
 			t.Parallel()
 			st := eng.Open(t, store.Config{})
+			e := engine.New(engine.Config{Store: st})
 			ctx := context.Background()
-			first, err := auth.Bootstrap(ctx, st, "", time.Now())
+			first, err := auth.Bootstrap(ctx, e, "")
 			if err != nil || !strings.HasPrefix(first, "sy_") || len(first) < 40 {
 				t.Fatalf("first bootstrap: %q, %v; want a new sy_ token", first, err)
 			}
-			again, err := auth.Bootstrap(ctx, st, "", time.Now())
+			again, err := auth.Bootstrap(ctx, e, "")
 			if err != nil || again != "" {
 				t.Fatalf("second bootstrap: %q, %v; want nothing new", again, err)
 			}
 			for range 2 { // a preset token is stored once, then left alone
-				if created, err := auth.Bootstrap(ctx, st, "sy_preset", time.Now()); err != nil || created != "" {
+				if created, err := auth.Bootstrap(ctx, e, "sy_preset"); err != nil || created != "" {
 					t.Fatalf("preset bootstrap: %q, %v", created, err)
 				}
 			}
-			a := auth.NewAuthenticator(st, nil)
+			a := auth.NewAuthenticator(e, nil)
 			for _, secret := range []string{first, "sy_preset"} {
 				if _, err := a.Authenticate(ctx, "Bearer "+secret); err != nil {
 					t.Fatalf("token %s...: %v", secret[:6], err)

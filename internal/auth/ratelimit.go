@@ -10,14 +10,18 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/engine"
 )
 
 // Rate is a token bucket: on average PerSecond calls a second, and up to Burst
-// calls at once after a quiet spell.
-type Rate struct {
-	PerSecond int
-	Burst     int
+// calls at once after a quiet spell. It is the engine's [engine.RateLimit], the
+// form in which a tenant stores its own limit.
+type Rate = engine.RateLimit
+
+// Tenants is what a [Limiter] needs of the engine: the tenants' own limits.
+type Tenants interface {
+	// GetTenant returns the tenant id.
+	GetTenant(ctx context.Context, id string) (*engine.Tenant, error)
 }
 
 // defaultRates are the limits of each role's tokens in a tenant that sets none.
@@ -70,8 +74,8 @@ func (e *RateLimitError) Error() string {
 
 // LimiterConfig configures a [Limiter].
 type LimiterConfig struct {
-	// Store holds the tenants' own limits; nil means only role defaults.
-	Store *store.Store
+	// Tenants holds the tenants' own limits; nil means only role defaults.
+	Tenants Tenants
 	// Defaults are the limits per role; a role it does not list (or lists with
 	// PerSecond 0) gets its [DefaultRateLimit]; Burst 0 means PerSecond.
 	Defaults map[string]Rate
@@ -85,13 +89,13 @@ type LimiterConfig struct {
 // query. Buckets live in the process: several servers each allow the full
 // rate.
 type Limiter struct {
-	store    *store.Store
+	tenants  Tenants
 	defaults map[string]Rate
 	now      func() time.Time
 
 	mu        sync.Mutex
 	buckets   map[string]*bucket
-	tenants   map[string]tenantLimit
+	limits    map[string]tenantLimit
 	lastSweep time.Time
 }
 
@@ -118,8 +122,8 @@ func NewLimiter(cfg LimiterConfig) *Limiter {
 		now = time.Now
 	}
 	return &Limiter{
-		store: cfg.Store, defaults: defaults, now: now,
-		buckets: make(map[string]*bucket), tenants: make(map[string]tenantLimit), lastSweep: now(),
+		tenants: cfg.Tenants, defaults: defaults, now: now,
+		buckets: make(map[string]*bucket), limits: make(map[string]tenantLimit), lastSweep: now(),
 	}
 }
 
@@ -186,37 +190,32 @@ func (l *Limiter) roleLimit(role string) Rate {
 // cache, refreshing a stale entry; while one call refreshes it, the others use
 // the stale one.
 func (l *Limiter) tenantLimit(ctx context.Context, tenantID string, now time.Time) Rate {
-	if l.store == nil {
+	if l.tenants == nil {
 		return Rate{}
 	}
 	l.mu.Lock()
-	cached, ok := l.tenants[tenantID]
+	cached, ok := l.limits[tenantID]
 	if ok && now.Before(cached.until) {
 		l.mu.Unlock()
 		return cached.rate
 	}
 	if ok {
-		l.tenants[tenantID] = tenantLimit{rate: cached.rate, until: now.Add(tenantLimitTTL)}
+		l.limits[tenantID] = tenantLimit{rate: cached.rate, until: now.Add(tenantLimitTTL)}
 	}
 	l.mu.Unlock()
 
-	var t *store.Tenant
-	err := l.store.Read(ctx, func(ctx context.Context, q store.Q) error {
-		var err error
-		t, err = q.TenantGet(ctx, tenantID)
-		return err
-	})
+	t, err := l.tenants.GetTenant(ctx, tenantID)
 	entry := tenantLimit{until: now.Add(tenantLimitTTL)}
 	switch {
 	case err != nil:
 		// The call goes on: it fails by itself if the database is down, and a
 		// rate limit is no reason to fail it.
 		entry = tenantLimit{rate: cached.rate, until: now.Add(tenantLimitRetry)}
-	case t.RatePerSecond > 0:
-		entry.rate = Rate{PerSecond: t.RatePerSecond, Burst: max(t.RateBurst, 1)}
+	case t.RateLimit.PerSecond > 0:
+		entry.rate = Rate{PerSecond: t.RateLimit.PerSecond, Burst: max(t.RateLimit.Burst, 1)}
 	}
 	l.mu.Lock()
-	l.tenants[tenantID] = entry
+	l.limits[tenantID] = entry
 	l.mu.Unlock()
 	return entry.rate
 }

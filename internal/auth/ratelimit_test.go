@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/engine"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/store/storetest"
 )
@@ -111,7 +112,7 @@ func TestLimiterTenantLimit(t *testing.T) {
 			}
 			write(&store.Tenant{ID: "acme", Name: "acme", RatePerSecond: 2, RateBurst: 3})
 			clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
-			l := auth.NewLimiter(auth.LimiterConfig{Store: st, Now: clock.Now})
+			l := auth.NewLimiter(auth.LimiterConfig{Tenants: engine.New(engine.Config{Store: st}), Now: clock.Now})
 			p := &auth.Principal{TenantID: "acme", TokenID: "t", Role: auth.RoleAdmin}
 
 			allowed, refused := spend(t, l, p, 5)

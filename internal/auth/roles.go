@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
-	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/engine"
 )
 
 // The roles a token may have.
@@ -112,5 +112,5 @@ func authorize(p *Principal, procedure string) error {
 // Operator reports whether p operates the installation: an admin of the
 // default tenant.
 func (p *Principal) Operator() bool {
-	return p.Role == RoleAdmin && p.TenantID == store.DefaultTenant
+	return p.Role == RoleAdmin && p.TenantID == engine.DefaultTenant
 }

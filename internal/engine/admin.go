@@ -7,9 +7,15 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/store"
 )
+
+// RateLimit is a token bucket: on average PerSecond calls a second, and up to
+// Burst calls at once after a quiet spell.
+type RateLimit struct {
+	PerSecond int
+	Burst     int
+}
 
 // Tenant is an isolated space of events, workflows, runs, workers and tokens.
 type Tenant struct {
@@ -18,14 +24,14 @@ type Tenant struct {
 	CreatedAt time.Time
 	// RateLimit is the limit of each of the tenant's tokens; zero means each
 	// token has its role's default.
-	RateLimit auth.Rate
+	RateLimit RateLimit
 }
 
 // TenantUpdate is what UpdateTenant changes; a nil field stays as it is.
 type TenantUpdate struct {
 	Name *string
-	// RateLimit replaces the limit; a zero Rate restores the role defaults.
-	RateLimit *auth.Rate
+	// RateLimit replaces the limit; a zero limit restores the role defaults.
+	RateLimit *RateLimit
 }
 
 // Token is an API token, without its secret.
@@ -42,12 +48,12 @@ type Token struct {
 
 func tenantFromRow(t *store.Tenant) *Tenant {
 	return &Tenant{ID: t.ID, Name: t.Name, CreatedAt: fromMicros(t.CreatedAt),
-		RateLimit: auth.Rate{PerSecond: t.RatePerSecond, Burst: t.RateBurst}}
+		RateLimit: RateLimit{PerSecond: t.RatePerSecond, Burst: t.RateBurst}}
 }
 
 // rateLimit checks a tenant's rate limit and fills in its burst: 0 means
 // PerSecond. A burst without a rate is invalid.
-func rateLimit(r auth.Rate) (auth.Rate, error) {
+func rateLimit(r RateLimit) (RateLimit, error) {
 	switch {
 	case r.PerSecond < 0 || r.Burst < 0:
 		return r, invalid("rate_limit", "rate_limit.non_negative", "is negative")
@@ -73,7 +79,7 @@ func notFoundTenant(id string) error {
 
 // CreateTenant creates a tenant with a rate limit for each of its tokens
 // (zero: the role defaults); an id in use is KindAlreadyExists.
-func (e *Engine) CreateTenant(ctx context.Context, id, name string, limit auth.Rate) (*Tenant, error) {
+func (e *Engine) CreateTenant(ctx context.Context, id, name string, limit RateLimit) (*Tenant, error) {
 	if name == "" {
 		name = id
 	}
@@ -95,7 +101,7 @@ func (e *Engine) CreateTenant(ctx context.Context, id, name string, limit auth.R
 // UpdateTenant changes a tenant's name or rate limit. Servers apply a new
 // limit once their cache of tenant limits expires.
 func (e *Engine) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (*Tenant, error) {
-	var limit auth.Rate
+	var limit RateLimit
 	if u.RateLimit != nil {
 		var err error
 		if limit, err = rateLimit(*u.RateLimit); err != nil {
@@ -152,8 +158,8 @@ func (e *Engine) CreateToken(ctx context.Context, tenantID, role, name string, e
 	if !expiresAt.IsZero() && !expiresAt.After(now) {
 		return nil, "", invalid("expires_at", "expires_at.future", "is not in the future")
 	}
-	secret := auth.NewSecret()
-	row := &store.Token{ID: newID(), TenantID: tenantID, Name: name, Role: role, TokenHash: auth.Hash(secret), CreatedAt: micros(now)}
+	secret := NewTokenSecret()
+	row := &store.Token{ID: newID(), TenantID: tenantID, Name: name, Role: role, TokenHash: TokenHash(secret), CreatedAt: micros(now)}
 	if !expiresAt.IsZero() {
 		row.ExpiresAt = micros(expiresAt)
 	}

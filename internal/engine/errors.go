@@ -1,8 +1,12 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/store"
 )
 
 // Kind classifies an engine [Error] by what the caller should do about it.
@@ -35,7 +39,8 @@ type Violation struct {
 	Message string
 }
 
-// Error is an error the caller caused, with what the API needs to describe it.
+// Error is a failure the caller can act on, with what the API needs to
+// describe it.
 type Error struct {
 	Kind       Kind
 	Message    string
@@ -43,9 +48,42 @@ type Error struct {
 	// Details are stable key/value facts about the failure (such as the id of
 	// the event an idempotency key belongs to).
 	Details map[string]string
+	// RetryAfter, when set, is how long the caller should wait before retrying.
+	RetryAfter time.Duration
+	// Cause is what failed behind an error the caller did not cause (a
+	// database that cannot serve), for the server's log, not for the caller.
+	Cause error
 }
 
 func (e *Error) Error() string { return e.Message }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Cause }
+
+// unavailableRetry is the back-off suggested when the database cannot serve.
+const unavailableRetry = 200 * time.Millisecond
+
+// ErrorOf returns the engine error that err is, translating the store's: the
+// [*Error] in err's chain; for a database that cannot serve now (pool
+// exhausted, unreachable, busy), a KindUnavailable error with retry advice and
+// err as its cause. It returns nil for any other error: the caller's own
+// deadline or cancellation, or a failure nobody can act on (a bug, a broken
+// database). This is the one place where store errors become engine errors.
+func ErrorOf(err error) *Error {
+	var ee *Error
+	switch {
+	case errors.As(err, &ee):
+		return ee
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return nil
+	case errors.Is(err, store.ErrUnavailable):
+		return &Error{
+			Kind: KindUnavailable, Message: "the database is unavailable or overloaded; retry with backoff",
+			RetryAfter: unavailableRetry, Cause: err,
+		}
+	}
+	return nil
+}
 
 func invalid(field, rule, format string, args ...any) *Error {
 	msg := fmt.Sprintf(format, args...)

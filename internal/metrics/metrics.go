@@ -1,8 +1,8 @@
 // Package metrics holds Switchyard's Prometheus metrics: what the API served
 // (recorded by the server's interceptor through [Metrics.ObserveRPC]), what the
 // engine did (told through [Metrics.Observer], an [engine.Observer]), and, read
-// from the store at each scrape, the queues, the workers and the connection
-// pool. Each [Metrics] has its own registry, with the Go runtime and process
+// at each scrape, the queues and the workers (from the engine, given to
+// [Metrics.CollectStats]) and the database connection pool. Each [Metrics] has its own registry, with the Go runtime and process
 // collectors, and [Metrics.Handler] serves it in the Prometheus exposition
 // format.
 //
@@ -11,6 +11,7 @@
 package metrics
 
 import (
+	"database/sql"
 	"log/slog"
 	"net/http"
 	"time"
@@ -20,7 +21,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/switchyard/switchyard/internal/engine"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // namespace prefixes every Switchyard metric.
@@ -28,12 +28,13 @@ const namespace = "switchyard"
 
 // Config wires [New].
 type Config struct {
-	// Store, when set, is read at each scrape for the queue and worker gauges,
-	// and its connection pool statistics are exported.
-	Store *store.Store
-	// Logger receives failures to read those gauges; nil discards them.
+	// Pool, when set, is the database connection pool whose statistics are
+	// exported.
+	Pool *sql.DB
+	// Logger receives failures to read the queue and worker gauges; nil
+	// discards them.
 	Logger *slog.Logger
-	// StatsTimeout bounds the store queries of one scrape; zero means 2s.
+	// StatsTimeout bounds the queries of one scrape; zero means 2s.
 	StatsTimeout time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -41,6 +42,7 @@ type Config struct {
 
 // Metrics is one server's collectors and the registry that holds them.
 type Metrics struct {
+	cfg      Config
 	registry *prometheus.Registry
 	rpc      *rpcMetrics
 	engine   *engineObserver
@@ -61,6 +63,7 @@ func New(cfg Config) *Metrics {
 	}
 	reg := prometheus.NewRegistry()
 	m := &Metrics{
+		cfg:      cfg,
 		registry: reg,
 		rpc:      newRPCMetrics(reg),
 		engine:   newEngineObserver(reg),
@@ -69,11 +72,8 @@ func New(cfg Config) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	if cfg.Store != nil {
-		reg.MustRegister(
-			newStoreCollector(cfg.Store, cfg.Logger, cfg.StatsTimeout, cfg.Now),
-			collectors.NewDBStatsCollector(cfg.Store.Pool(), "switchyard"),
-		)
+	if cfg.Pool != nil {
+		reg.MustRegister(collectors.NewDBStatsCollector(cfg.Pool, "switchyard"))
 	}
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
@@ -84,6 +84,13 @@ func New(cfg Config) *Metrics {
 		Timeout:             cfg.StatsTimeout + 3*time.Second,
 	})
 	return m
+}
+
+// CollectStats reads the queue and worker gauges from s at each scrape. The
+// engine is built with [Metrics.Observer], so it comes after the metrics; call
+// this once, when it is there.
+func (m *Metrics) CollectStats(s Stats) {
+	m.registry.MustRegister(newStatsCollector(s, m.cfg.Logger, m.cfg.StatsTimeout, m.cfg.Now))
 }
 
 // Registry is the registry the metrics are registered on, for more collectors

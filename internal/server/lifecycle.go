@@ -89,31 +89,32 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 }
 
 // assemble builds and starts what runs on the open store, in order: the
-// migrations, the admin token, metrics, the engine, health, the handler and
+// migrations, metrics, the engine, the admin token, health, the handler and
 // the HTTP servers.
 func (s *Server) assemble(ctx context.Context, cfg Config) error {
 	if err := s.store.Migrate(ctx); err != nil {
 		return err
 	}
-	created, err := auth.Bootstrap(ctx, s.store, cfg.AdminToken, time.Now())
-	if err != nil {
-		return err
-	}
-	s.createdToken = created
-	mtr := metrics.New(metrics.Config{Store: s.store, Logger: s.log})
+	mtr := metrics.New(metrics.Config{Pool: s.store.Pool(), Logger: s.log})
 	ecfg := cfg.Engine
 	ecfg.Store, ecfg.Logger = s.store, s.log
 	if ecfg.Observer == nil {
 		ecfg.Observer = mtr.Observer()
 	}
 	s.engine = engine.New(ecfg)
+	mtr.CollectStats(s.engine)
+	created, err := auth.Bootstrap(ctx, s.engine, cfg.AdminToken)
+	if err != nil {
+		return err
+	}
+	s.createdToken = created
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	s.stopEngine = stopEngine
 	s.engine.Start(engineCtx)
 	s.health = NewHealth(s.store, s.log)
 	hcfg := cfg.Handler
 	hcfg.Store, hcfg.Engine, hcfg.Logger = s.store, s.engine, s.log
-	hcfg.Auth, hcfg.Health, hcfg.Metrics = auth.NewAuthenticator(s.store, nil), s.health, mtr
+	hcfg.Auth, hcfg.Health, hcfg.Metrics = auth.NewAuthenticator(s.engine, nil), s.health, mtr
 	h, err := Handler(hcfg)
 	if err != nil {
 		return err

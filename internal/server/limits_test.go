@@ -25,6 +25,7 @@ import (
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/engine"
 	"github.com/switchyard/switchyard/internal/server"
 	"github.com/switchyard/switchyard/internal/server/servertest"
 	"github.com/switchyard/switchyard/internal/service"
@@ -399,7 +400,7 @@ func TestListenStreamsPerToken(t *testing.T) {
 	}
 
 	other := "sy_limits_other_token"
-	tok := &store.Token{ID: "limits-other", TenantID: store.DefaultTenant, Name: "other", Role: auth.RoleAdmin, TokenHash: auth.Hash(other), CreatedAt: 1}
+	tok := &store.Token{ID: "limits-other", TenantID: store.DefaultTenant, Name: "other", Role: auth.RoleAdmin, TokenHash: engine.TokenHash(other), CreatedAt: 1}
 	if err := srv.Store.Write(ctx, func(ctx context.Context, q store.Q) error { return q.TokenInsert(ctx, tok) }); err != nil {
 		t.Fatal(err)
 	}
@@ -501,7 +502,7 @@ func TestRejectedSecretsAreNotEchoed(t *testing.T) {
 	srv := servertest.Start(t, storetest.Engines(t)[0], servertest.Options{
 		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
-	secret := auth.NewSecret() + auth.NewSecret()[3:] + auth.NewSecret()[3:]
+	secret := engine.NewTokenSecret() + engine.NewTokenSecret()[3:] + engine.NewTokenSecret()[3:]
 	ctx := context.Background()
 	for _, p := range servertest.Protocols() {
 		c := client{proto: p, url: srv.URL, token: servertest.AdminToken}

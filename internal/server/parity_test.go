@@ -21,6 +21,7 @@ import (
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/engine"
 	"github.com/switchyard/switchyard/internal/server/servertest"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/store/storetest"
@@ -242,7 +243,7 @@ var parityCases = []parityCase{
 		return describe(nil, err)
 	}},
 	{"expired token is unauthenticated", func(e *env) string {
-		tok := &store.Token{ID: "expired", TenantID: store.DefaultTenant, Name: "expired", Role: auth.RoleAdmin, TokenHash: auth.Hash("sy_expired"), CreatedAt: 1, ExpiresAt: 2}
+		tok := &store.Token{ID: "expired", TenantID: store.DefaultTenant, Name: "expired", Role: auth.RoleAdmin, TokenHash: engine.TokenHash("sy_expired"), CreatedAt: 1, ExpiresAt: 2}
 		if err := e.srv.Store.Write(context.Background(), func(ctx context.Context, q store.Q) error { return q.TokenInsert(ctx, tok) }); err != nil {
 			e.t.Fatal(err)
 		}

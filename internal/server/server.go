@@ -79,7 +79,7 @@ func Handler(cfg HandlerConfig) (http.Handler, error) {
 	if limit <= 0 {
 		limit = MaxRequestBytes
 	}
-	limiter := auth.NewLimiter(auth.LimiterConfig{Store: cfg.Store, Defaults: cfg.RateLimits})
+	limiter := auth.NewLimiter(auth.LimiterConfig{Tenants: cfg.Engine, Defaults: cfg.RateLimits})
 	opts, err := handlerOptions(cfg, log, limiter, limit)
 	if err != nil {
 		return nil, err

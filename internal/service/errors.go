@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"time"
 
 	"buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	"connectrpc.com/connect"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/engine"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // errorDomain names Switchyard in google.rpc.ErrorInfo details.
@@ -64,11 +62,14 @@ func (m Errors) convert(ctx context.Context, err error) error {
 	if errors.As(err, &ce) {
 		return ce
 	}
-	var ee *engine.Error
+	if ee := engine.ErrorOf(err); ee != nil {
+		if ee.Cause != nil {
+			m.Log.WarnContext(ctx, ee.Message, "request_id", RequestID(ctx), "error", Excerpt(ee.Cause.Error()))
+		}
+		return engineError(ee)
+	}
 	var limited *auth.RateLimitError
 	switch {
-	case errors.As(err, &ee):
-		return engineError(ee)
 	case errors.As(err, &limited):
 		return rateLimited(limited)
 	case errors.Is(err, auth.ErrPermissionDenied):
@@ -80,19 +81,11 @@ func (m Errors) convert(ctx context.Context, err error) error {
 		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the deadline passed before the call completed; nothing was stored unless a retry says so"))
 	case errors.Is(err, context.Canceled):
 		return connect.NewError(connect.CodeCanceled, errors.New("the call was cancelled"))
-	case errors.Is(err, store.ErrUnavailable):
-		m.Log.WarnContext(ctx, "database unavailable", "request_id", RequestID(ctx), "error", Excerpt(err.Error()))
-		e := connect.NewError(connect.CodeUnavailable, errors.New("the database is unavailable or overloaded; retry with backoff"))
-		addDetail(e, &errdetails.RetryInfo{RetryDelay: durationpb.New(retryDelay)})
-		return e
 	}
 	id := RequestID(ctx)
 	m.Log.ErrorContext(ctx, "internal error", "request_id", id, "error", Excerpt(err.Error()))
 	return connect.NewError(connect.CodeInternal, errors.New("internal error (request id "+id+")"))
 }
-
-// retryDelay is the back-off suggested with unavailable errors.
-const retryDelay = 200 * time.Millisecond
 
 var kindCodes = map[engine.Kind]connect.Code{
 	engine.KindInvalid:            connect.CodeInvalidArgument,
@@ -122,6 +115,9 @@ func engineError(ee *engine.Error) *connect.Error {
 	}
 	if len(ee.Details) > 0 {
 		addDetail(e, &errdetails.ErrorInfo{Reason: reason(ee.Kind), Domain: errorDomain, Metadata: ee.Details})
+	}
+	if ee.RetryAfter > 0 {
+		addDetail(e, &errdetails.RetryInfo{RetryDelay: durationpb.New(ee.RetryAfter)})
 	}
 	return e
 }

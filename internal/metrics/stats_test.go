@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/switchyard/switchyard/internal/engine"
 	"github.com/switchyard/switchyard/internal/metrics"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/store/storetest"
@@ -75,7 +76,8 @@ func TestStoreGauges(t *testing.T) {
 			st := eng.Open(t, store.Config{})
 			now := time.UnixMicro(1_800_000_000_000_000)
 			us := func(d time.Duration) int64 { return now.Add(d).UnixMicro() }
-			m := metrics.New(metrics.Config{Store: st, Now: func() time.Time { return now }})
+			m := metrics.New(metrics.Config{Pool: st.Pool(), Now: func() time.Time { return now }})
+			m.CollectStats(engine.New(engine.Config{Store: st}))
 
 			ctx := context.Background()
 			if _, err := st.DB().ExecContext(ctx, "INSERT INTO tenants (tenant_id, name, created_at) VALUES ('other', 'other', 0)"); err != nil {
@@ -181,7 +183,8 @@ switchyard_workers_connected 2
 func TestStoreGaugesWhenTheDatabaseFails(t *testing.T) {
 	t.Parallel()
 	st := storetest.Engines(t)[0].Open(t, store.Config{})
-	m := metrics.New(metrics.Config{Store: st})
+	m := metrics.New(metrics.Config{Pool: st.Pool()})
+	m.CollectStats(engine.New(engine.Config{Store: st}))
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}

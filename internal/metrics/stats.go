@@ -8,14 +8,22 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/engine"
 )
 
-// storeCollector reads the queue and worker gauges from the store at each
+// Stats is what the queue and worker gauges are read from at each scrape: the
+// engine.
+type Stats interface {
+	// Stats returns the ready queues as of now and the connected workers,
+	// across tenants.
+	Stats(ctx context.Context, now time.Time) ([]engine.QueueStats, engine.WorkerStats, error)
+}
+
+// statsCollector reads the queue and worker gauges from the engine at each
 // scrape. They describe the whole database (every tenant, every server on it),
 // so every server sharing a database reports the same values.
-type storeCollector struct {
-	store   *store.Store
+type statsCollector struct {
+	stats   Stats
 	log     *slog.Logger
 	timeout time.Duration
 	now     func() time.Time
@@ -33,12 +41,12 @@ type storeCollector struct {
 	actions map[string]bool
 }
 
-func newStoreCollector(st *store.Store, log *slog.Logger, timeout time.Duration, now func() time.Time) *storeCollector {
+func newStatsCollector(st Stats, log *slog.Logger, timeout time.Duration, now func() time.Time) *statsCollector {
 	desc := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, labels, nil)
 	}
-	return &storeCollector{
-		store:       st,
+	return &statsCollector{
+		stats:       st,
 		log:         log,
 		timeout:     timeout,
 		now:         now,
@@ -52,26 +60,17 @@ func newStoreCollector(st *store.Store, log *slog.Logger, timeout time.Duration,
 	}
 }
 
-func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.up, c.queueDepth, c.queueOldest, c.workers, c.slots, c.slotsInUse} {
 		ch <- d
 	}
 }
 
-func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
 	now := c.now()
-	var queues []store.QueueStats
-	var workers *store.WorkerStats
-	err := c.store.Read(ctx, func(ctx context.Context, q store.Q) error {
-		var err error
-		if queues, err = q.StatsQueues(ctx, now.UnixMicro()); err != nil {
-			return err
-		}
-		workers, err = q.StatsWorkers(ctx)
-		return err
-	})
+	queues, workers, err := c.stats.Stats(ctx, now)
 	if err != nil {
 		c.log.Warn("metrics: read queue and worker gauges", "error", err.Error())
 		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 0)
@@ -85,7 +84,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range queues {
 		seen[s.Action] = true
 		c.actions[s.Action] = true
-		age := max(0, now.Sub(time.UnixMicro(s.OldestAvailableAt)).Seconds())
+		age := max(0, now.Sub(s.OldestReadyAt).Seconds())
 		ch <- prometheus.MustNewConstMetric(c.queueDepth, prometheus.GaugeValue, float64(s.Depth), s.Action)
 		ch <- prometheus.MustNewConstMetric(c.queueOldest, prometheus.GaugeValue, age, s.Action)
 	}

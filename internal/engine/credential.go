@@ -1,0 +1,115 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// DefaultTenant is the tenant of a fresh installation; its admins operate
+// every tenant.
+const DefaultTenant = store.DefaultTenant
+
+// secretPrefix marks Switchyard tokens so secret scanners and people recognise them.
+const secretPrefix = "sy_"
+
+// NewTokenSecret returns a fresh random token secret.
+func NewTokenSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return secretPrefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// TokenHash is the stored form of a token secret: the only form the database
+// holds, and the one a presented secret is looked up by.
+func TokenHash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// TokenByHash returns the token whose secret has hash, of any tenant; an
+// unknown hash is KindNotFound.
+func (e *Engine) TokenByHash(ctx context.Context, hash string) (*Token, error) {
+	var row *store.Token
+	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
+		var err error
+		row, err = q.TokenGetByHash(ctx, hash)
+		return err
+	})
+	// The database found the row by its hash; the hashes are compared again in
+	// constant time, so that no database comparison (a collation, a
+	// case-insensitive index) decides alone.
+	if err == nil && subtle.ConstantTimeCompare([]byte(row.TokenHash), []byte(hash)) != 1 {
+		err = store.ErrNotFound
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &Error{Kind: KindNotFound, Message: "unknown token"}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("token by hash: %w", err)
+	}
+	return tokenFromRow(row), nil
+}
+
+// TouchToken records that the token id was used at.
+func (e *Engine) TouchToken(ctx context.Context, id string, at time.Time) error {
+	return e.store.Write(ctx, func(ctx context.Context, q store.Q) error { return q.TokenTouch(ctx, id, micros(at)) })
+}
+
+// BootstrapToken makes sure the default tenant can be administered. With
+// secret set, it stores a token of role with that secret unless one is stored
+// already, and returns "". With secret "", it creates a token of role with a
+// random secret when the database holds no token at all, and returns that
+// secret, to be shown once; otherwise it returns "".
+func (e *Engine) BootstrapToken(ctx context.Context, role, name, secret string) (string, error) {
+	var created string
+	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+		s := secret
+		if secret != "" {
+			_, err := q.TokenGetByHash(ctx, TokenHash(secret))
+			if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		} else {
+			n, err := q.TokenCount(ctx)
+			if err != nil || n > 0 {
+				return err
+			}
+			s = NewTokenSecret()
+			created = s
+		}
+		return q.TokenInsert(ctx, &store.Token{
+			ID: newID(), TenantID: DefaultTenant, Name: name, Role: role,
+			TokenHash: TokenHash(s), CreatedAt: micros(e.now()),
+		})
+	})
+	if err != nil {
+		return "", fmt.Errorf("bootstrap %s token: %w", role, err)
+	}
+	return created, nil
+}
+
+// GetTenant returns the tenant id.
+func (e *Engine) GetTenant(ctx context.Context, id string) (*Tenant, error) {
+	var row *store.Tenant
+	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
+		var err error
+		row, err = q.TenantGet(ctx, id)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFoundTenant(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get tenant %s: %w", id, err)
+	}
+	return tenantFromRow(row), nil
+}
