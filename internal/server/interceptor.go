@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"runtime/debug"
 	"time"
 
@@ -73,6 +74,64 @@ func (i *callInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc
 		}()
 		return next(ctx, conn)
 	}
+}
+
+// WrapHTTP serves a plain HTTP endpoint (the webhook receiver) with what the
+// interceptor gives every RPC: a request id in its context and in the
+// X-Request-Id header, a panic turned into an internal error (answered 500
+// unless the endpoint answered already), and one log line whose procedure is
+// the request's path, protocol "http", and code the code of the error serve
+// returns (serve answers the request itself, and returns the error it answered
+// with).
+func (i *callInterceptor) WrapHTTP(serve func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := uuid.NewString()
+		ctx := service.WithRequestID(r.Context(), id)
+		w.Header().Set(service.RequestIDHeader, id)
+		rw := &answerWatch{ResponseWriter: w}
+		start := time.Now()
+		var err error
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				err = i.errs.Convert(ctx, i.panicked(ctx, p))
+				if !rw.answered {
+					http.Error(w, connect.CodeOf(err).String()+": "+errorMessage(err), http.StatusInternalServerError)
+				}
+			}
+			i.logCall(ctx, r.URL.Path, "http", id, start, err)
+		}()
+		err = serve(rw, r.WithContext(ctx))
+	})
+}
+
+// answerWatch notes whether a handler began its answer.
+type answerWatch struct {
+	http.ResponseWriter
+	answered bool
+}
+
+func (w *answerWatch) WriteHeader(status int) {
+	w.answered = true
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *answerWatch) Write(b []byte) (int, error) {
+	w.answered = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap gives [http.ResponseController] the writer underneath.
+func (w *answerWatch) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func errorMessage(err error) string {
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return ce.Message()
+	}
+	return err.Error()
 }
 
 func (i *callInterceptor) panicked(ctx context.Context, r any) error {

@@ -100,7 +100,7 @@ func Handler(cfg HandlerConfig) (http.Handler, error) {
 	events := service.NewEventService(cfg.Engine)
 	mount(switchyardv1connect.NewEventServiceHandler(events, opts...))
 	mount(switchyardv1connect.NewWebhookServiceHandler(service.NewWebhookService(cfg.Engine), opts...))
-	mux.Handle(service.WebhookPath, service.NewWebhookReceiver(cfg.Engine, events, limiter, log))
+	mux.Handle(service.WebhookPath, newCallInterceptor(log, service.Errors{Log: log}).WrapHTTP(service.NewWebhookReceiver(cfg.Engine, limiter, log).Serve))
 	mount(switchyardv1connect.NewWorkflowServiceHandler(service.NewWorkflowService(cfg.Engine), opts...))
 	mount(switchyardv1connect.NewRunServiceHandler(service.NewRunService(cfg.Engine), opts...))
 	mount(switchyardv1connect.NewWorkerServiceHandler(service.NewWorkerService(cfg.Engine), opts...))

@@ -38,21 +38,11 @@ func (s *EventService) PushEvent(ctx context.Context, req *connect.Request[switc
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.push(ctx, tenant, req.Msg)
+	res, err := s.engine.PushEvent(ctx, tenant, eventInput(req.Msg))
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(res), nil
-}
-
-// push stores one validated push request for the tenant: the one push path,
-// shared by PushEvent and the webhook receiver.
-func (s *EventService) push(ctx context.Context, tenant string, req *switchyardv1.PushEventRequest) (*switchyardv1.PushEventResponse, error) {
-	res, err := s.engine.PushEvent(ctx, tenant, eventInput(req))
-	if err != nil {
-		return nil, err
-	}
-	return pushResultProto(res), nil
+	return connect.NewResponse(pushResultProto(res)), nil
 }
 
 // BulkPushEvents implements switchyard.v1.EventService.BulkPushEvents.

@@ -31,24 +31,27 @@ const MaxWebhookBodyBytes = 1 << 20
 
 // WebhookReceiver turns third-party webhook requests into events. It verifies
 // the request against the webhook's scheme, evaluates the webhook's expressions,
-// and pushes the result through the same path as PushEvent (the API's
-// validation rules, the push transaction with its triggers, deduplication).
-// Senders speak plain HTTP, so it answers with HTTP statuses and a small JSON
-// body, and records each delivery's outcome.
+// checks the event by the API's validation rules for PushEvent, and pushes it
+// through the engine's push (the push transaction with its triggers,
+// deduplication). Senders speak plain HTTP, so it answers with HTTP statuses and
+// a small JSON body, and records each delivery's outcome.
+//
+// It is not an [http.Handler] by itself: the server serves [WebhookReceiver.Serve]
+// behind the middleware of every call (request id, panic recovery, the log
+// line), and its failures become Connect errors through [Errors.Convert], as
+// every RPC's do.
 type WebhookReceiver struct {
 	engine *engine.Engine
-	events *EventService
 	limits *auth.Limiter
 	errs   Errors
-	log    *slog.Logger
 	now    func() time.Time
 }
 
-// NewWebhookReceiver returns the receiver, pushing through events. Each
-// webhook has a rate limit of its own in l (nil means none): a delivery over it
-// is answered 429 with Retry-After, and not recorded.
-func NewWebhookReceiver(e *engine.Engine, events *EventService, l *auth.Limiter, log *slog.Logger) *WebhookReceiver {
-	return &WebhookReceiver{engine: e, events: events, limits: l, errs: Errors{Log: log}, log: log, now: time.Now}
+// NewWebhookReceiver returns the receiver. Each webhook has a rate limit of its
+// own in l (nil means none): a delivery over it is answered 429 with
+// Retry-After, and not recorded.
+func NewWebhookReceiver(e *engine.Engine, l *auth.Limiter, log *slog.Logger) *WebhookReceiver {
+	return &WebhookReceiver{engine: e, limits: l, errs: Errors{Log: log}, now: time.Now}
 }
 
 // receipt is the JSON answer to a sender.
@@ -60,7 +63,7 @@ type receipt struct {
 	RequestID    string   `json:"request_id"`
 }
 
-// httpStatus is the status a sender gets for each Connect code of the push.
+// httpStatus is the status a sender gets for each Connect code of a failure.
 var httpStatus = map[connect.Code]int{
 	connect.CodeInvalidArgument:   http.StatusBadRequest,
 	connect.CodeAlreadyExists:     http.StatusConflict,
@@ -70,103 +73,127 @@ var httpStatus = map[connect.Code]int{
 	connect.CodeCanceled:          499, // the sender went away
 }
 
-func (r *WebhookReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	ctx := WithRequestID(req.Context(), uuid.NewString())
+// Serve answers one webhook request and returns the error it answered with
+// (nil for an accepted delivery), for the log line of the middleware that
+// serves it.
+func (r *WebhookReceiver) Serve(w http.ResponseWriter, req *http.Request) error {
+	ctx := req.Context()
 	id := strings.TrimPrefix(req.URL.Path, WebhookPath)
-	answer := func(status int, rec receipt) {
-		rec.RequestID, rec.Error = RequestID(ctx), Excerpt(rec.Error)
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set(RequestIDHeader, rec.RequestID)
-		if (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) && w.Header().Get("Retry-After") == "" {
-			w.Header().Set("Retry-After", "1")
-		}
-		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(rec)
-		r.log.InfoContext(ctx, "webhook", "webhook_id", id, "status", status, "event_id", rec.EventID, "error", rec.Error, "request_id", rec.RequestID)
-	}
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		answer(http.StatusMethodNotAllowed, receipt{Error: "webhooks take POST"})
-		return
+		return answer(w, req, http.StatusMethodNotAllowed, receipt{}, refusal(connect.CodeUnimplemented, "webhooks take POST"))
 	}
 	if uuid.Validate(id) != nil {
-		answer(http.StatusNotFound, receipt{Error: "no such webhook"})
-		return
+		return answer(w, req, http.StatusNotFound, receipt{}, refusal(connect.CodeNotFound, "no such webhook"))
 	}
 	target, err := r.engine.WebhookTarget(ctx, id)
-	var ee *engine.Error
-	if errors.As(err, &ee) && ee.Kind == engine.KindNotFound {
-		answer(http.StatusNotFound, receipt{Error: "no such webhook"})
-		return
+	if ee := engine.ErrorOf(err); ee != nil && ee.Kind == engine.KindNotFound {
+		return answer(w, req, http.StatusNotFound, receipt{}, refusal(connect.CodeNotFound, "no such webhook"))
+	}
+	if err == nil {
+		err = r.limits.AllowWebhook(ctx, target.TenantID, id)
 	}
 	if err != nil {
-		ce := r.errs.Convert(ctx, err)
-		answer(statusOf(ce), receipt{Error: connectMessage(ce)})
-		return
-	}
-	var limited *auth.RateLimitError
-	if err := r.limits.AllowWebhook(ctx, target.TenantID, id); errors.As(err, &limited) {
-		w.Header().Set("Retry-After", RetryAfter(limited.RetryAfter))
-		answer(http.StatusTooManyRequests, receipt{Error: limited.Error()})
-		return
+		status, ce := r.convert(w, req, err)
+		return answer(w, req, status, receipt{}, ce)
 	}
 	// Every answer from here on is recorded as the webhook's delivery.
-	reject := func(status int, reason string) {
-		reason = Excerpt(reason)
-		r.engine.RecordDelivery(ctx, target.TenantID, id, engine.Delivery{Outcome: engine.DeliveryRejected, Reason: reason, HTTPStatus: int32(status)})
-		answer(status, receipt{Error: reason})
+	res, status, ce := r.deliver(w, req, id, target)
+	if ce != nil {
+		r.engine.RecordDelivery(ctx, target.TenantID, id, engine.Delivery{Outcome: engine.DeliveryRejected, Reason: Excerpt(ce.Message()), HTTPStatus: int32(status)})
+		return answer(w, req, status, receipt{}, ce)
 	}
+	outcome := engine.DeliveryAccepted
+	if res.Deduplicated {
+		outcome = engine.DeliveryDuplicate
+	}
+	r.engine.RecordDelivery(ctx, target.TenantID, id, engine.Delivery{Outcome: outcome, HTTPStatus: http.StatusOK, EventID: res.Event.ID})
+	return answer(w, req, http.StatusOK, receipt{EventID: res.Event.ID, RunIDs: res.RunIDs, Deduplicated: res.Deduplicated}, nil)
+}
+
+// deliver verifies, evaluates, checks and pushes the request's event, or says
+// why not and with which status.
+func (r *WebhookReceiver) deliver(w http.ResponseWriter, req *http.Request, id string, target *engine.WebhookTarget) (*engine.PushResult, int, *connect.Error) {
 	body, err := readBody(w, req)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			reject(http.StatusRequestEntityTooLarge, "body over "+strconv.Itoa(MaxWebhookBodyBytes)+" bytes")
-			return
+			return nil, http.StatusRequestEntityTooLarge, refusal(connect.CodeResourceExhausted, "body over "+strconv.Itoa(MaxWebhookBodyBytes)+" bytes")
 		}
-		reject(http.StatusBadRequest, "body could not be read")
-		return
+		return nil, http.StatusBadRequest, refusal(connect.CodeInvalidArgument, "body could not be read")
 	}
 	if err := target.Verifier.Verify(req.Header, body, r.now()); err != nil {
 		var rej *webhook.Rejection
 		if errors.As(err, &rej) {
-			reject(http.StatusUnauthorized, rej.Reason)
-			return
+			return nil, http.StatusUnauthorized, refusal(connect.CodeUnauthenticated, rej.Reason)
 		}
 		// The webhook's own configuration is broken: our fault, not the sender's.
-		ce := r.errs.Convert(ctx, err)
-		reject(statusOf(ce), connectMessage(ce))
-		return
+		status, ce := r.convert(w, req, err)
+		return nil, status, ce
 	}
 	var decoded any
 	if err := json.Unmarshal(body, &decoded); err != nil {
-		reject(http.StatusBadRequest, "body is not JSON")
-		return
+		return nil, http.StatusBadRequest, refusal(connect.CodeInvalidArgument, "body is not JSON")
 	}
 	ev, err := target.Evaluate(decoded, req.Header, req.URL.Query())
 	if err != nil {
-		reject(http.StatusBadRequest, err.Error())
-		return
+		return nil, http.StatusBadRequest, refusal(connect.CodeInvalidArgument, err.Error())
 	}
 	push, err := pushRequest(id, decoded, ev)
 	if err == nil {
+		// The rules every PushEvent request passes (the validation interceptor's).
 		err = protovalidate.Validate(push)
 	}
 	if err != nil {
-		reject(http.StatusBadRequest, "the event is invalid: "+err.Error())
-		return
+		return nil, http.StatusBadRequest, refusal(connect.CodeInvalidArgument, "the event is invalid: "+err.Error())
 	}
-	res, err := r.events.push(ctx, target.TenantID, push)
+	res, err := r.engine.PushEvent(req.Context(), target.TenantID, eventInput(push))
 	if err != nil {
-		ce := r.errs.Convert(ctx, err)
-		reject(statusOf(ce), connectMessage(ce))
-		return
+		status, ce := r.convert(w, req, err)
+		return nil, status, ce
 	}
-	outcome := engine.DeliveryAccepted
-	if res.GetDeduplicated() {
-		outcome = engine.DeliveryDuplicate
+	return res, http.StatusOK, nil
+}
+
+// refusal is the error of a request the receiver turns down itself.
+func refusal(code connect.Code, reason string) *connect.Error {
+	return connect.NewError(code, errors.New(Excerpt(reason)))
+}
+
+// convert turns err into its Connect error through [Errors.Convert], the
+// mapping of every RPC, puts that error's headers (such as a rate limit's
+// Retry-After) on the answer, and returns the status its code stands for.
+func (r *WebhookReceiver) convert(w http.ResponseWriter, req *http.Request, err error) (int, *connect.Error) {
+	var ce *connect.Error
+	if !errors.As(r.errs.Convert(req.Context(), err), &ce) {
+		ce = connect.NewError(connect.CodeInternal, errors.New("internal error (request id "+RequestID(req.Context())+")"))
 	}
-	r.engine.RecordDelivery(ctx, target.TenantID, id, engine.Delivery{Outcome: outcome, HTTPStatus: http.StatusOK, EventID: res.GetEvent().GetId()})
-	answer(http.StatusOK, receipt{EventID: res.GetEvent().GetId(), RunIDs: res.GetRunIds(), Deduplicated: res.GetDeduplicated()})
+	for k, v := range ce.Meta() {
+		w.Header()[k] = v
+	}
+	status, ok := httpStatus[ce.Code()]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	return status, ce
+}
+
+// answer writes the receipt with status, and the error's message when there is
+// one; it returns that error.
+func answer(w http.ResponseWriter, req *http.Request, status int, rec receipt, ce *connect.Error) error {
+	rec.RequestID = RequestID(req.Context())
+	w.Header().Set("Content-Type", "application/json")
+	if (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
+	}
+	w.WriteHeader(status)
+	if ce == nil {
+		_ = json.NewEncoder(w).Encode(rec)
+		return nil
+	}
+	rec.Error = Excerpt(ce.Message())
+	_ = json.NewEncoder(w).Encode(rec)
+	return ce
 }
 
 func readBody(w http.ResponseWriter, req *http.Request) ([]byte, error) {
@@ -203,19 +230,4 @@ func pushRequest(webhookID string, body any, ev *engine.WebhookEvent) (*switchya
 		req.IdempotencyKey = "webhook:" + webhookID + ":" + delivery
 	}
 	return req, nil
-}
-
-func statusOf(err error) int {
-	if s, ok := httpStatus[connect.CodeOf(err)]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
-}
-
-func connectMessage(err error) string {
-	var ce *connect.Error
-	if errors.As(err, &ce) {
-		return ce.Message()
-	}
-	return err.Error()
 }
