@@ -78,6 +78,17 @@ var policy = map[string][]string{
 	switchyardv1connect.WorkflowServiceRunWorkflowProcedure:    {RoleAdmin, RoleProducer},
 }
 
+// operatorOnly lists the procedures that, of the roles the policy lets in,
+// only operators ([Principal.Operator]) may call, with what they do.
+var operatorOnly = map[string]string{
+	switchyardv1connect.AdminServiceCreateTenantProcedure: "create tenants",
+	switchyardv1connect.AdminServiceUpdateTenantProcedure: "update tenants",
+}
+
+// metricsRoles may scrape the metrics endpoint, with tokens of the default
+// tenant only: metrics cover every tenant (workflow and action names).
+var metricsRoles = []string{RoleAdmin, RoleViewer}
+
 // Allowed returns the roles that may call procedure (nil for a procedure the
 // policy does not list).
 func Allowed(procedure string) []string { return policy[procedure] }
@@ -101,6 +112,9 @@ func ProceduresOf(role string) []string {
 func authorize(p *Principal, procedure string) error {
 	roles := policy[procedure]
 	if slices.Contains(roles, p.Role) {
+		if what, ok := operatorOnly[procedure]; ok && !p.Operator() {
+			return fmt.Errorf("%w: only admins of the default tenant %s", ErrPermissionDenied, what)
+		}
 		return nil
 	}
 	if roles == nil {
@@ -113,4 +127,13 @@ func authorize(p *Principal, procedure string) error {
 // default tenant.
 func (p *Principal) Operator() bool {
 	return p.Role == RoleAdmin && p.TenantID == engine.DefaultTenant
+}
+
+// AuthorizeMetrics refuses a scrape of the metrics endpoint to a principal
+// that is not an admin or viewer of the default tenant.
+func AuthorizeMetrics(p *Principal) error {
+	if p.TenantID == engine.DefaultTenant && slices.Contains(metricsRoles, p.Role) {
+		return nil
+	}
+	return fmt.Errorf("%w: metrics need an admin or viewer token of the default tenant", ErrPermissionDenied)
 }

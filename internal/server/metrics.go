@@ -11,7 +11,6 @@ import (
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/metrics"
 	"github.com/switchyard/switchyard/internal/service"
-	"github.com/switchyard/switchyard/internal/store"
 )
 
 // MetricsPath is where the main listener serves Prometheus metrics, to admin
@@ -62,6 +61,9 @@ func metricsEndpoint(a *auth.Authenticator, l *auth.Limiter, m *metrics.Metrics)
 		if err == nil {
 			err = l.Allow(r.Context(), p)
 		}
+		if err == nil {
+			err = auth.AuthorizeMetrics(p)
+		}
 		switch {
 		case errors.As(err, &limited):
 			w.Header().Set("Retry-After", service.RetryAfter(limited.RetryAfter))
@@ -71,12 +73,11 @@ func metricsEndpoint(a *auth.Authenticator, l *auth.Limiter, m *metrics.Metrics)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="switchyard"`)
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
+		case errors.Is(err, auth.ErrPermissionDenied):
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
 		case err != nil:
 			http.Error(w, "cannot check the token now; retry", http.StatusServiceUnavailable)
-			return
-		case p.TenantID != store.DefaultTenant || (p.Role != auth.RoleAdmin && p.Role != auth.RoleViewer):
-			// Metrics cover every tenant (workflow and action names).
-			http.Error(w, "metrics need an admin or viewer token of the default tenant", http.StatusForbidden)
 			return
 		}
 		m.Handler().ServeHTTP(w, r)
