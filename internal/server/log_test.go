@@ -70,14 +70,7 @@ func TestRPCLogLine(t *testing.T) {
 		wants[res.Header.Get(service.RequestIDHeader)] = want{procedure, "rest", tc.code}
 	}
 
-	got := map[string]map[string]any{}
-	for _, line := range sink.Lines(t, "rpc") {
-		id, _ := line["request_id"].(string)
-		if _, dup := got[id]; dup {
-			t.Errorf("request %s logged twice", id)
-		}
-		got[id] = line
-	}
+	got := rpcLines(t, sink)
 	for id, w := range wants {
 		line, ok := got[id]
 		if !ok {

@@ -95,17 +95,7 @@ func TestWebhookReceiverIsACall(t *testing.T) {
 				t.Fatalf("past the webhook's limit: headers %v, want a 429 with Retry-After: 1", limited)
 			}
 
-			got := map[string]map[string]any{}
-			for _, line := range sink.Lines(t, "rpc") {
-				id, _ := line["request_id"].(string)
-				if _, ok := wants[id]; !ok {
-					continue // the API calls that created the webhook
-				}
-				if _, dup := got[id]; dup {
-					t.Errorf("request %s logged twice", id)
-				}
-				got[id] = line
-			}
+			got := rpcLines(t, sink)
 			for id, w := range wants {
 				line, ok := got[id]
 				if !ok {
@@ -125,4 +115,19 @@ func TestWebhookReceiverIsACall(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rpcLines returns the "rpc" lines the sink holds, by request id; a request
+// logged twice is an error.
+func rpcLines(t *testing.T, sink *servertest.LogSink) map[string]map[string]any {
+	t.Helper()
+	got := map[string]map[string]any{}
+	for _, line := range sink.Lines(t, "rpc") {
+		id, _ := line["request_id"].(string)
+		if _, dup := got[id]; dup {
+			t.Errorf("request %s logged twice", id)
+		}
+		got[id] = line
+	}
+	return got
 }
