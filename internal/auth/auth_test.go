@@ -22,8 +22,8 @@ func TestAuthenticate(t *testing.T) {
 			ctx := context.Background()
 			now := time.Unix(1_800_000_000, 0)
 			clock := func() time.Time { return now }
-			insert := func(id, secret string, expires time.Time) {
-				tok := &store.Token{ID: id, TenantID: store.DefaultTenant, Name: id, Role: auth.RoleAdmin, TokenHash: engine.TokenHash(secret), CreatedAt: 1}
+			insert := func(id, secret string, expires time.Time, revoked int64) {
+				tok := &store.Token{ID: id, TenantID: store.DefaultTenant, Name: id, Role: auth.RoleAdmin, TokenHash: engine.TokenHash(secret), CreatedAt: 1, RevokedAt: revoked}
 				if !expires.IsZero() {
 					tok.ExpiresAt = expires.UnixMicro()
 				}
@@ -31,8 +31,9 @@ func TestAuthenticate(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			insert("valid", "sy_valid", time.Time{})
-			insert("expiring", "sy_expiring", now.Add(time.Minute))
+			insert("valid", "sy_valid", time.Time{}, 0)
+			insert("expiring", "sy_expiring", now.Add(time.Minute), 0)
+			insert("revoked", "sy_revoked", time.Time{}, 2)
 			a := auth.NewAuthenticator(engine.New(engine.Config{Store: st}), clock)
 
 			tests := []struct {
@@ -46,6 +47,7 @@ func TestAuthenticate(t *testing.T) {
 				{"Basic sy_valid", "malformed Authorization header"},
 				{"Bearer ", "malformed Authorization header"},
 				{"Bearer sy_unknown", "unknown token"},
+				{"Bearer sy_revoked", "token revoked"},
 				{"Bearer sy_expiring", ""},
 			}
 			for _, tt := range tests {

@@ -2,9 +2,9 @@
 // (recorded by the server's interceptor through [Metrics.ObserveRPC]), what the
 // engine did (told through [Metrics.Observer], an [engine.Observer]), and, read
 // at each scrape, the queues and the workers (from the engine, given to
-// [Metrics.CollectStats]) and the database connection pool. Each [Metrics] has its own registry, with the Go runtime and process
-// collectors, and [Metrics.Handler] serves it in the Prometheus exposition
-// format.
+// [Metrics.CollectStats]) and the database connection pool. Each [Metrics] has
+// its own registry, with the Go runtime and process collectors, and
+// [Metrics.Handler] serves it in the Prometheus exposition format.
 //
 // Label values are bounded: procedures, protocols, codes, workflow names,
 // actions, trigger kinds and statuses, never ids.
