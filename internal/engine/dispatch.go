@@ -18,7 +18,17 @@ import (
 type Message struct {
 	Assignment   *Assignment
 	Cancellation *Cancellation
-	Keepalive    bool
+	Keepalive    *Keepalive
+}
+
+// Keepalive says the stream is alive; the worker acknowledges it by its
+// stream id and number.
+type Keepalive struct {
+	StreamID string
+	// Seq numbers the stream's keep-alives from 1.
+	Seq uint64
+	// Interval is the longest wait until the next keep-alive.
+	Interval time.Duration
 }
 
 // Assignment is one attempt of a task given to a worker.
@@ -61,6 +71,8 @@ type workerConn struct {
 	mu        sync.Mutex
 	gone      bool            // the stream ended: assignments go back to the queue
 	cancelled map[string]bool // attempts already told to stop; signals may repeat
+
+	live liveness // its keep-alives and which the worker acknowledged
 }
 
 // enqueue queues assignments for the stream and returns those it cannot take
@@ -191,29 +203,40 @@ func (e *Engine) handBack(ctx context.Context, c *workerConn, msgs []*Message) {
 	if len(msgs) == 0 {
 		return
 	}
-	for _, m := range msgs {
-		m.Assignment.traceHandedBack()
+	tasks := make([]*store.Task, len(msgs))
+	for i, m := range msgs {
+		a := m.Assignment
+		a.traceHandedBack()
+		tasks[i] = &store.Task{ID: a.TaskID, Attempt: a.Attempt, WorkerID: c.workerID, RunID: a.RunID}
 	}
-	err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
-		for _, m := range msgs {
-			a := m.Assignment
-			ok, err := q.TaskHandBack(ctx, &store.Task{ID: a.TaskID, Attempt: a.Attempt, WorkerID: c.workerID})
-			if err != nil {
-				return err
-			}
-			if ok {
-				sig.add(signalTasks)
-				sig.add(signalRun + a.RunID)
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if _, err := e.returnToQueue(ctx, tasks); err != nil {
 		// The attempts stay the worker's until its lease or heartbeat lapses.
 		e.log.WarnContext(ctx, "assignments not handed back", "worker_id", c.workerID, "tasks", len(msgs), "error", err.Error())
 		return
 	}
 	e.log.InfoContext(ctx, "assignments handed back", "worker_id", c.workerID, "tasks", len(msgs))
+}
+
+// returnToQueue hands back the running, unacknowledged attempts (ID, Attempt,
+// WorkerID and RunID set) in one transaction and returns those that were
+// still their workers'.
+func (e *Engine) returnToQueue(ctx context.Context, tasks []*store.Task) (returned []*store.Task, err error) {
+	err = e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+		returned = returned[:0]
+		for _, t := range tasks {
+			ok, err := q.TaskHandBack(ctx, t)
+			if err != nil {
+				return err
+			}
+			if ok {
+				returned = append(returned, t)
+				sig.add(signalTasks)
+				sig.add(signalRun + t.RunID)
+			}
+		}
+		return nil
+	})
+	return returned, err
 }
 
 // assignments builds the messages for claimed tasks: the run's input and the
@@ -323,9 +346,9 @@ func (e *Engine) Listen(ctx context.Context, tenantID, workerID string, send fun
 	}()
 
 	e.hub.deliver(signalTasks)
-	// A first message at once, so the client sees the stream open without
-	// waiting for work or a keep-alive.
-	if err := send(&Message{Keepalive: true}); err != nil {
+	// A first message at once, so the client sees the stream open (and learns
+	// its id) without waiting for work or a keep-alive.
+	if err := send(e.keepalive(c)); err != nil {
 		return err
 	}
 	keepalive := time.NewTicker(e.cfg.KeepaliveInterval)
@@ -347,7 +370,10 @@ func (e *Engine) Listen(ctx context.Context, tenantID, workerID string, send fun
 				m.Assignment.traceSent()
 			}
 		case <-keepalive.C:
-			if err := send(&Message{Keepalive: true}); err != nil {
+			if err := e.checkAcknowledged(ctx, c); err != nil {
+				return err
+			}
+			if err := send(e.keepalive(c)); err != nil {
 				return err
 			}
 		}
@@ -358,10 +384,14 @@ func (e *Engine) Listen(ctx context.Context, tenantID, workerID string, send fun
 // holds. An assignment written to a stream just before it ended (the server
 // draining, the network failing) may never have reached the worker, which
 // would wait for it in vain until its lease ran out; a worker ignores an
-// assignment of an attempt it runs already.
+// assignment of an attempt it runs already. Those not acknowledged yet get a
+// new acknowledgement window.
 func (e *Engine) resendHeld(ctx context.Context, c *workerConn) {
 	var msgs []*Message
-	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
+	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+		if err := q.TaskResent(ctx, c.tenantID, c.workerID, micros(e.now())); err != nil {
+			return err
+		}
 		held, err := q.TaskListHeld(ctx, c.tenantID, c.workerID)
 		if err != nil || len(held) == 0 {
 			return err
@@ -487,5 +517,6 @@ func (e *Engine) runReaper(ctx context.Context) {
 			}
 			e.loseAttempt(ctx, t.TenantID, t, reason)
 		}
+		e.reapUnacked(ctx, now)
 	}
 }

@@ -27,8 +27,14 @@ type Config struct {
 	// HeartbeatInterval is how often workers heartbeat (5s); a worker silent for
 	// three intervals is taken for dead.
 	HeartbeatInterval time.Duration
-	// KeepaliveInterval spaces keep-alive messages on idle streams (15s).
+	// KeepaliveInterval spaces keep-alive messages on streams (3s). A Listen
+	// stream whose worker acknowledges keep-alives is ended when none was
+	// acknowledged for three intervals.
 	KeepaliveInterval time.Duration
+	// AckTimeout is how long an assignment may go unacknowledged (5s) before
+	// it is given to another worker, once the worker's stream has acknowledged
+	// a keep-alive.
+	AckTimeout time.Duration
 	// DispatchInterval is the fallback poll of the queue between wake-ups (250ms);
 	// it also picks up retries whose backoff passed.
 	DispatchInterval time.Duration
@@ -96,7 +102,8 @@ func New(cfg Config) *Engine {
 		cfg.Now = time.Now
 	}
 	setDefault(&cfg.HeartbeatInterval, 5*time.Second)
-	setDefault(&cfg.KeepaliveInterval, 15*time.Second)
+	setDefault(&cfg.KeepaliveInterval, 3*time.Second)
+	setDefault(&cfg.AckTimeout, 5*time.Second)
 	setDefault(&cfg.DispatchInterval, 250*time.Millisecond)
 	setDefault(&cfg.ReapInterval, time.Second)
 	setDefault(&cfg.ScheduleInterval, time.Second)

@@ -52,7 +52,7 @@ func TestUndeliveredAssignmentsGoBack(t *testing.T) {
 			ended := make(chan error, 1)
 			go func() {
 				ended <- e.Listen(ctx, tenant, workerID, func(m *Message) error {
-					if m.Keepalive {
+					if m.Keepalive != nil {
 						close(listening)
 						return nil
 					}
@@ -81,7 +81,7 @@ func TestUndeliveredAssignmentsGoBack(t *testing.T) {
 			first := make(chan error, 1)
 			opened := make(chan struct{}, 2)
 			keepOpen := func(m *Message) error {
-				if m.Keepalive {
+				if m.Keepalive != nil {
 					opened <- struct{}{}
 				}
 				return nil
@@ -128,7 +128,7 @@ func TestHeldAttemptsSentAgain(t *testing.T) {
 				go func() {
 					ended <- e.Listen(lctx, tenant, workerID, func(m *Message) error {
 						switch {
-						case m.Keepalive:
+						case m.Keepalive != nil:
 							select {
 							case <-opened:
 							default:

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -149,10 +148,27 @@ func listenProto(m *engine.Message) *switchyardv1.ListenResponse {
 			TaskId: c.TaskID, Attempt: c.Attempt, Reason: c.Reason,
 		}}}
 	}
-	return &switchyardv1.ListenResponse{Message: &switchyardv1.ListenResponse_Keepalive{Keepalive: &switchyardv1.Keepalive{}}}
+	k := &switchyardv1.Keepalive{}
+	if m.Keepalive != nil {
+		k.StreamId, k.Seq, k.Interval = m.Keepalive.StreamID, m.Keepalive.Seq, durationpb.New(m.Keepalive.Interval)
+	}
+	return &switchyardv1.ListenResponse{Message: &switchyardv1.ListenResponse_Keepalive{Keepalive: k}}
 }
 
 // Acknowledge implements switchyard.v1.WorkerService.Acknowledge.
 func (s *WorkerService) Acknowledge(ctx context.Context, req *connect.Request[switchyardv1.AcknowledgeRequest]) (*connect.Response[switchyardv1.AcknowledgeResponse], error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("acknowledge is not served yet"))
+	tenant, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := req.Msg
+	refs := make([]engine.AttemptRef, len(m.GetAssignments()))
+	for i, a := range m.GetAssignments() {
+		refs[i] = engine.AttemptRef{TaskID: a.GetTaskId(), Attempt: a.GetAttempt()}
+	}
+	open, err := s.engine.Acknowledge(ctx, tenant, m.GetWorkerId(), m.GetStreamId(), refs, m.GetKeepaliveSeq())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&switchyardv1.AcknowledgeResponse{StreamOpen: open}), nil
 }

@@ -42,9 +42,14 @@ type Task struct {
 	// ready, moved earlier by its priority (see the engine's queue rule).
 	QueueRank      int64 `bun:"queue_rank"`
 	LeaseExpiresAt int64 `bun:"lease_expires_at"`
-	StartedAt      int64 `bun:"started_at"`
-	FinishedAt     int64 `bun:"finished_at"`
-	CreatedAt      int64 `bun:"created_at"`
+	// SentAt is when the running attempt was last sent to its worker (claimed,
+	// or sent again on a new stream); AckedAt when the worker acknowledged
+	// receiving it, 0 until then.
+	SentAt     int64 `bun:"sent_at"`
+	AckedAt    int64 `bun:"acked_at"`
+	StartedAt  int64 `bun:"started_at"`
+	FinishedAt int64 `bun:"finished_at"`
+	CreatedAt  int64 `bun:"created_at"`
 }
 
 // TaskInsertMany inserts tasks.
@@ -119,11 +124,12 @@ func (q Q) TaskUpdate(ctx context.Context, t *Task) error {
 // TaskHandBack returns an attempt that was assigned but never reached its
 // worker to the queue, as if it had not been taken: its attempt number goes
 // back and it keeps its place in line. It reports whether the attempt was
-// still the worker's.
+// still the worker's and unacknowledged (an acknowledged attempt reached its
+// worker, so it is never handed back).
 func (q Q) TaskHandBack(ctx context.Context, t *Task) (bool, error) {
 	res, err := q.db.NewUpdate().Model((*Task)(nil)).
-		Set("status = ?, attempt = attempt - 1, worker_id = '', started_at = 0, lease_expires_at = 0", TaskQueued).
-		Where("id = ? AND attempt = ? AND worker_id = ? AND status = ?", t.ID, t.Attempt, t.WorkerID, TaskRunning).Exec(ctx)
+		Set("status = ?, attempt = attempt - 1, worker_id = '', started_at = 0, lease_expires_at = 0, sent_at = 0", TaskQueued).
+		Where("id = ? AND attempt = ? AND worker_id = ? AND status = ? AND acked_at = 0", t.ID, t.Attempt, t.WorkerID, TaskRunning).Exec(ctx)
 	if err != nil {
 		return false, fmt.Errorf("hand back task %s: %w", t.ID, err)
 	}
@@ -141,6 +147,17 @@ func (q Q) TaskListHeld(ctx context.Context, tenantID, workerID string) ([]*Task
 		return nil, fmt.Errorf("list tasks held by worker %s: %w", workerID, err)
 	}
 	return tasks, nil
+}
+
+// TaskResent starts a new acknowledgement window, from now, for the running
+// attempts a worker holds and has not acknowledged: they are being sent again.
+func (q Q) TaskResent(ctx context.Context, tenantID, workerID string, now int64) error {
+	_, err := q.db.NewUpdate().Model((*Task)(nil)).Set("sent_at = ?", now).
+		Where("tenant_id = ? AND worker_id = ? AND status = ? AND acked_at = 0", tenantID, workerID, TaskRunning).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("mark tasks of worker %s sent again: %w", workerID, err)
+	}
+	return nil
 }
 
 // TaskClaimParams says what a worker can take.
@@ -174,11 +191,11 @@ func (q Q) TaskClaim(ctx context.Context, p *TaskClaimParams) ([]*Task, error) {
 		)
 		UPDATE tasks SET
 			status = ?, attempt = attempt + 1, worker_id = ?, error = '',
-			started_at = ?, lease_expires_at = ? + timeout_ms * 1000
+			started_at = ?, lease_expires_at = ? + timeout_ms * 1000, sent_at = ?, acked_at = 0
 		WHERE id IN (SELECT id FROM claimable) AND status = ?
 		RETURNING *`,
 		p.TenantID, TaskQueued, bun.List(p.Actions), p.Now, p.Limit,
-		TaskRunning, p.WorkerID, p.Now, p.Now, TaskQueued,
+		TaskRunning, p.WorkerID, p.Now, p.Now, p.Now, TaskQueued,
 	).Scan(ctx, &tasks)
 	if err != nil {
 		return nil, fmt.Errorf("claim tasks: %w", err)

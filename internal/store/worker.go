@@ -22,6 +22,9 @@ type Worker struct {
 	CreatedAt       int64  `bun:"created_at"`
 	// StreamID names the worker's latest Listen stream, on whichever server.
 	StreamID string `bun:"stream_id"`
+	// StreamAckedSeq is the latest keep-alive of that stream the worker
+	// acknowledged; 0 until it acknowledges one.
+	StreamAckedSeq int64 `bun:"stream_acked_seq"`
 	// IdempotencyKey, when set, is unique in the tenant: a registration
 	// repeated with it finds this worker.
 	IdempotencyKey string `bun:"idempotency_key"`
@@ -73,10 +76,10 @@ func (q Q) WorkerTouch(ctx context.Context, tenantID, id string, now int64) erro
 }
 
 // WorkerConnect records that the worker opened Listen stream streamID (the
-// newest of its streams, on any server).
+// newest of its streams, on any server), which has acknowledged nothing yet.
 func (q Q) WorkerConnect(ctx context.Context, tenantID, id, streamID string, now int64) error {
 	return q.workerUpdate(ctx, q.db.NewUpdate().Model((*Worker)(nil)).
-		Set("last_heartbeat_at = ?, connected = TRUE, stream_id = ?", now, streamID).
+		Set("last_heartbeat_at = ?, connected = TRUE, stream_id = ?, stream_acked_seq = 0", now, streamID).
 		Where("tenant_id = ? AND id = ?", tenantID, id), id)
 }
 

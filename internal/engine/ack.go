@@ -1,0 +1,198 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// A worker acknowledges, with Acknowledge, what its Listen stream brought: the
+// assignments and the latest keep-alive. Acknowledge may reach any server, so
+// its effect is stored: tasks.acked_at for the attempts, workers.stream_acked_seq
+// for the stream. Two rules follow, for a worker whose stream has acknowledged
+// a keep-alive (a worker that never acknowledges, such as one built on an
+// older SDK, is held to neither and relies on heartbeats and leases as
+// before):
+//   - an assignment not acknowledged within AckTimeout of being sent goes back
+//     to the queue (the reaper), and so to another worker;
+//   - the server holding the stream ends it when no keep-alive was
+//     acknowledged for three keep-alive intervals, so that it stops claiming
+//     for a worker that cannot hear it.
+
+// keptKeepalives bounds how many unacknowledged keep-alives a stream
+// remembers; the oldest go first (a worker that never acknowledges would
+// otherwise grow the list for as long as its stream lasts).
+const keptKeepalives = 32
+
+// liveness tracks the keep-alives sent on one stream until the worker
+// acknowledges them.
+type liveness struct {
+	mu    sync.Mutex
+	next  uint64      // the number of the next keep-alive, from 1
+	first uint64      // the number of sent[0]
+	sent  []time.Time // when each keep-alive from first on was sent
+	acked uint64      // the latest keep-alive known acknowledged
+}
+
+// sentNow records a keep-alive sent at now and returns its number.
+func (l *liveness) sentNow(now time.Time) uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.next++
+	if len(l.sent) == 0 {
+		l.first = l.next
+	}
+	l.sent = append(l.sent, now)
+	if len(l.sent) > keptKeepalives {
+		l.sent = l.sent[1:]
+		l.first++
+	}
+	return l.next
+}
+
+// ack records that the worker acknowledged keep-alive seq (and so every
+// earlier one).
+func (l *liveness) ack(seq uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if seq <= l.acked || seq > l.next {
+		return
+	}
+	l.acked = seq
+	if seq >= l.first {
+		l.sent = l.sent[min(int(seq+1-l.first), len(l.sent)):]
+		l.first = seq + 1
+	}
+}
+
+// overdue returns how long the oldest keep-alive not known acknowledged has
+// waited, whether that is at least limit, and whether the worker acknowledged
+// any keep-alive of the stream.
+func (l *liveness) overdue(now time.Time, limit time.Duration) (waited time.Duration, late, subject bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.sent) == 0 {
+		return 0, false, l.acked > 0
+	}
+	waited = now.Sub(l.sent[0])
+	return waited, waited >= limit, l.acked > 0
+}
+
+// keepalive returns the stream's next keep-alive.
+func (e *Engine) keepalive(c *workerConn) *Message {
+	seq := c.live.sentNow(e.now())
+	return &Message{Keepalive: &Keepalive{StreamID: c.streamID, Seq: seq, Interval: e.cfg.KeepaliveInterval}}
+}
+
+// checkAcknowledged ends the stream (returning the error to end it with) when
+// the worker acknowledges keep-alives but has acknowledged none for three
+// intervals, or when a newer stream of the worker, on another server, replaced
+// it. The store is read only when a keep-alive is overdue as far as this
+// process knows: acknowledgements that reach this process update it directly.
+func (e *Engine) checkAcknowledged(ctx context.Context, c *workerConn) error {
+	limit := 3 * e.cfg.KeepaliveInterval
+	if _, late, _ := c.live.overdue(e.now(), limit); !late {
+		return nil
+	}
+	var w *store.Worker
+	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
+		w, err = q.WorkerGet(ctx, c.tenantID, c.workerID)
+		return err
+	})
+	if err != nil {
+		// The store is out of reach: the stream is given the benefit of the doubt.
+		if ctx.Err() == nil {
+			e.log.WarnContext(ctx, "stream acknowledgements not read", "worker_id", c.workerID, "error", err.Error())
+		}
+		return nil
+	}
+	if w.StreamID != c.streamID {
+		return &Error{Kind: KindFailedPrecondition, Message: "a newer Listen stream of this worker replaced this one"}
+	}
+	c.live.ack(uint64(max(w.StreamAckedSeq, 0)))
+	waited, late, subject := c.live.overdue(e.now(), limit)
+	if !late || !subject {
+		return nil
+	}
+	e.log.WarnContext(ctx, "stream ended: keep-alives not acknowledged", "worker_id", c.workerID, "waited", waited)
+	return &Error{Kind: KindUnavailable, Message: fmt.Sprintf(
+		"no keep-alive was acknowledged for %s (keep-alives come every %s): the stream is taken for dead; reconnect",
+		waited.Round(100*time.Millisecond), e.cfg.KeepaliveInterval)}
+}
+
+// AttemptRef names one attempt of a task.
+type AttemptRef struct {
+	TaskID  string
+	Attempt int32
+}
+
+// Acknowledge records what a worker received on its stream streamID: the
+// attempts, and keep-alive keepaliveSeq (0: none). It reports whether the
+// stream is still the worker's open one; the attempts are marked either way,
+// since the worker has them. Repeating it changes nothing more.
+func (e *Engine) Acknowledge(ctx context.Context, tenantID, workerID, streamID string, attempts []AttemptRef, keepaliveSeq uint64) (bool, error) {
+	refs := make([]store.AttemptRef, len(attempts))
+	for i, a := range attempts {
+		refs[i] = store.AttemptRef{TaskID: a.TaskID, Attempt: a.Attempt}
+	}
+	now := micros(e.now())
+	var open bool
+	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) (err error) {
+		if open, err = q.WorkerAcknowledge(ctx, tenantID, workerID, streamID, keepaliveSeq); err != nil {
+			return err
+		}
+		_, err = q.TaskAcknowledge(ctx, workerID, refs, now)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return false, &Error{Kind: KindNotFound, Message: fmt.Sprintf("worker %s not found: register again", workerID)}
+	}
+	if err != nil {
+		return false, fmt.Errorf("acknowledge: %w", err)
+	}
+	if open && keepaliveSeq > 0 {
+		e.disp.mu.Lock()
+		c := e.disp.conns[workerID]
+		e.disp.mu.Unlock()
+		if c != nil && c.streamID == streamID {
+			c.live.ack(keepaliveSeq)
+		}
+	}
+	return open, nil
+}
+
+// reapUnacked gives assignments that were not acknowledged within AckTimeout
+// of being sent to other workers, when their worker's stream acknowledges
+// keep-alives (so it would have acknowledged them too, had they arrived).
+//
+// They go back to the queue as handed back, without using up an attempt: as
+// far as the server knows the assignment never arrived, and a lost message
+// must not cost a task one of its attempts (nor fail a task on its last).
+// When only the acknowledgement was lost, the worker runs the attempt anyway;
+// that is the at-least-once delivery the API states, and its report is
+// refused by the fence on (task, attempt, worker) unless the same worker is
+// given the same attempt again, which it then runs once.
+func (e *Engine) reapUnacked(ctx context.Context, now time.Time) {
+	var unacked []*store.Task
+	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
+		unacked, err = q.TaskListUnacked(ctx, &store.TaskListUnackedParams{SentBefore: micros(now.Add(-e.cfg.AckTimeout)), Limit: 100})
+		return err
+	})
+	if err == nil && len(unacked) > 0 {
+		unacked, err = e.returnToQueue(ctx, unacked)
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.WarnContext(ctx, "unacknowledged assignments not handed back", "error", err.Error())
+		}
+		return
+	}
+	for _, t := range unacked {
+		e.log.InfoContext(ctx, "assignment not acknowledged: handed back", "task_id", t.ID, "attempt", t.Attempt,
+			"worker_id", t.WorkerID, "run_id", t.RunID, "ack_timeout", e.cfg.AckTimeout)
+	}
+}
