@@ -338,13 +338,15 @@ func (w *Worker) listen(ctx context.Context) {
 }
 
 // listenOnce opens one Listen stream and dispatches its messages until it ends.
-// It reports whether any message arrived.
+// It acknowledges each assignment and keep-alive in the background, and ends
+// the stream when nothing arrived on it for three keep-alive intervals or the
+// server says it is no longer open. It reports whether any message arrived.
 func (w *Worker) listenOnce(ctx context.Context) (bool, error) {
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	sctx, end := context.WithCancelCause(ctx)
+	defer end(nil)
 	w.sessMu.Lock()
 	workerID := w.workerID
-	w.streamCancel = cancel
+	w.streamCancel = func() { end(nil) }
 	w.sessMu.Unlock()
 
 	stream, err := w.client.workers.Listen(sctx, connect.NewRequest(&switchyardv1.ListenRequest{WorkerId: workerID}))
@@ -352,17 +354,30 @@ func (w *Worker) listenOnce(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	defer stream.Close()
+	dog := newWatchdog(end)
+	defer dog.stop()
+	acks := w.startAcker(workerID, end)
+	defer acks.stop()
 	w.log.Info("listening for tasks", "worker_id", workerID)
 	w.sendPendingNow(workerID, "the stream is open")
 	received := false
 	for stream.Receive() {
 		received = true
+		var interval time.Duration
 		switch m := stream.Msg().GetMessage().(type) {
 		case *switchyardv1.ListenResponse_Assignment:
 			w.start(workerID, m.Assignment)
+			acks.assignment(m.Assignment)
 		case *switchyardv1.ListenResponse_Cancellation:
 			w.cancelAttempt(m.Cancellation)
+		case *switchyardv1.ListenResponse_Keepalive:
+			interval = m.Keepalive.GetInterval().AsDuration()
+			acks.keepalive(m.Keepalive)
 		}
+		dog.fed(interval)
+	}
+	if cause := context.Cause(sctx); errors.Is(cause, errStreamSilent) || errors.Is(cause, errStreamNotOpen) {
+		return received, cause
 	}
 	if err := stream.Err(); err != nil {
 		return received, err
