@@ -682,8 +682,9 @@ func (x *TaskCancellation) GetReason() string {
 	return ""
 }
 
-// Keepalive says the stream is alive. The worker acknowledges each one with
-// Acknowledge; a worker that receives none for three intervals takes the
+// Keepalive says the stream is alive. The first message of every stream is
+// one; then one comes every interval. The worker acknowledges each with
+// Acknowledge; a worker that receives nothing for three intervals takes the
 // stream for dead and opens another.
 type Keepalive struct {
 	state protoimpl.MessageState `protogen:"open.v1"`

@@ -69,11 +69,14 @@ type WorkerServiceClient interface {
 	Listen(context.Context, *connect.Request[v1.ListenRequest]) (*connect.ServerStreamForClient[v1.ListenResponse], error)
 	// Acknowledge tells the server what the worker received on its Listen
 	// stream: the assignments it took and the latest keep-alive. It may reach
-	// any server. An assignment not acknowledged within a few seconds is given
-	// to another worker, and a stream whose keep-alives go unacknowledged is
-	// ended, so that a message or stream lost on the way (a proxy that silently
-	// drops a stream while other calls pass) costs seconds, not a lease.
-	// Repeating it is harmless.
+	// any server. Once a stream has acknowledged a keep-alive, an assignment its
+	// worker does not acknowledge within a few seconds of its sending is given
+	// to another worker (without using up an attempt), and the stream is ended
+	// (`unavailable`) when its keep-alives go unacknowledged for three
+	// intervals, so that a message or stream lost on the way (a proxy that
+	// silently drops a stream while other calls pass) costs seconds, not a
+	// lease. A worker that never acknowledges a keep-alive is held to neither
+	// rule. Repeating it is harmless.
 	Acknowledge(context.Context, *connect.Request[v1.AcknowledgeRequest]) (*connect.Response[v1.AcknowledgeResponse], error)
 	// Heartbeat tells the server the worker is alive and still running its tasks.
 	Heartbeat(context.Context, *connect.Request[v1.HeartbeatRequest]) (*connect.Response[v1.HeartbeatResponse], error)
@@ -211,11 +214,14 @@ type WorkerServiceHandler interface {
 	Listen(context.Context, *connect.Request[v1.ListenRequest], *connect.ServerStream[v1.ListenResponse]) error
 	// Acknowledge tells the server what the worker received on its Listen
 	// stream: the assignments it took and the latest keep-alive. It may reach
-	// any server. An assignment not acknowledged within a few seconds is given
-	// to another worker, and a stream whose keep-alives go unacknowledged is
-	// ended, so that a message or stream lost on the way (a proxy that silently
-	// drops a stream while other calls pass) costs seconds, not a lease.
-	// Repeating it is harmless.
+	// any server. Once a stream has acknowledged a keep-alive, an assignment its
+	// worker does not acknowledge within a few seconds of its sending is given
+	// to another worker (without using up an attempt), and the stream is ended
+	// (`unavailable`) when its keep-alives go unacknowledged for three
+	// intervals, so that a message or stream lost on the way (a proxy that
+	// silently drops a stream while other calls pass) costs seconds, not a
+	// lease. A worker that never acknowledges a keep-alive is held to neither
+	// rule. Repeating it is harmless.
 	Acknowledge(context.Context, *connect.Request[v1.AcknowledgeRequest]) (*connect.Response[v1.AcknowledgeResponse], error)
 	// Heartbeat tells the server the worker is alive and still running its tasks.
 	Heartbeat(context.Context, *connect.Request[v1.HeartbeatRequest]) (*connect.Response[v1.HeartbeatResponse], error)

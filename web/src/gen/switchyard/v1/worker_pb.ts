@@ -363,8 +363,9 @@ export const TaskCancellationSchema: GenMessage<TaskCancellation> = /*@__PURE__*
   messageDesc(file_switchyard_v1_worker, 6);
 
 /**
- * Keepalive says the stream is alive. The worker acknowledges each one with
- * Acknowledge; a worker that receives none for three intervals takes the
+ * Keepalive says the stream is alive. The first message of every stream is
+ * one; then one comes every interval. The worker acknowledges each with
+ * Acknowledge; a worker that receives nothing for three intervals takes the
  * stream for dead and opens another.
  *
  * @generated from message switchyard.v1.Keepalive
@@ -784,11 +785,14 @@ export const WorkerService: GenService<{
   /**
    * Acknowledge tells the server what the worker received on its Listen
    * stream: the assignments it took and the latest keep-alive. It may reach
-   * any server. An assignment not acknowledged within a few seconds is given
-   * to another worker, and a stream whose keep-alives go unacknowledged is
-   * ended, so that a message or stream lost on the way (a proxy that silently
-   * drops a stream while other calls pass) costs seconds, not a lease.
-   * Repeating it is harmless.
+   * any server. Once a stream has acknowledged a keep-alive, an assignment its
+   * worker does not acknowledge within a few seconds of its sending is given
+   * to another worker (without using up an attempt), and the stream is ended
+   * (`unavailable`) when its keep-alives go unacknowledged for three
+   * intervals, so that a message or stream lost on the way (a proxy that
+   * silently drops a stream while other calls pass) costs seconds, not a
+   * lease. A worker that never acknowledges a keep-alive is held to neither
+   * rule. Repeating it is harmless.
    *
    * @generated from rpc switchyard.v1.WorkerService.Acknowledge
    */
