@@ -68,6 +68,9 @@ func FuzzListen(f *testing.F) { fuzzRPCTarget(f, switchyardv1connect.WorkerServi
 func FuzzHeartbeat(f *testing.F) {
 	fuzzRPCTarget(f, switchyardv1connect.WorkerServiceHeartbeatProcedure)
 }
+func FuzzAcknowledge(f *testing.F) {
+	fuzzRPCTarget(f, switchyardv1connect.WorkerServiceAcknowledgeProcedure)
+}
 func FuzzCompleteTask(f *testing.F) {
 	fuzzRPCTarget(f, switchyardv1connect.WorkerServiceCompleteTaskProcedure)
 }
@@ -255,6 +258,14 @@ var fuzzRPCs = map[string]fuzzRPC{
 	switchyardv1connect.WorkerServiceHeartbeatProcedure: {pathID: fzWorker, valid: []proto.Message{
 		&switchyardv1.HeartbeatRequest{WorkerId: fzWorker},
 	}},
+	switchyardv1connect.WorkerServiceAcknowledgeProcedure: {
+		pathID: fzWorker, worker: true,
+		valid: []proto.Message{
+			&switchyardv1.AcknowledgeRequest{WorkerId: fzWorker, StreamId: "fuzz-stream", KeepaliveSeq: 1,
+				Assignments: []*switchyardv1.AttemptRef{{TaskId: fzTask, Attempt: 1}}},
+			&switchyardv1.AcknowledgeRequest{WorkerId: fzWorker, StreamId: "fuzz-stream"},
+		},
+	},
 	switchyardv1connect.WorkerServiceCompleteTaskProcedure: {
 		pathID: fzTask, worker: true,
 		valid: []proto.Message{

@@ -46,11 +46,12 @@ type TaskListUnackedParams struct {
 // TaskListUnacked returns running attempts of every tenant that were sent
 // before p.SentBefore and not acknowledged, of workers whose current (or last)
 // stream acknowledged a keep-alive: workers that never acknowledge anything
-// are not held to it. Oldest first.
+// are not held to it, nor are attempts claimed before sending was recorded
+// (sent_at 0). Oldest first.
 func (q Q) TaskListUnacked(ctx context.Context, p *TaskListUnackedParams) ([]*Task, error) {
 	var tasks []*Task
 	err := q.db.NewSelect().Model(&tasks).
-		Where("task.status = ? AND task.acked_at = 0 AND task.sent_at < ?", TaskRunning, p.SentBefore).
+		Where("task.status = ? AND task.acked_at = 0 AND task.sent_at > 0 AND task.sent_at < ?", TaskRunning, p.SentBefore).
 		Where("task.worker_id IN (SELECT w.id FROM workers AS w WHERE w.stream_acked_seq > 0)").
 		OrderExpr("task.sent_at").Limit(int64(p.Limit)).Scan(ctx)
 	if err != nil {
