@@ -476,7 +476,8 @@ func (e *Engine) sendCancellation(workerID, taskID string, attempt int32, reason
 }
 
 // runReaper finds attempts whose timeout passed or whose worker stopped
-// heartbeating, and gives them to other workers.
+// heartbeating, and assignments their worker did not acknowledge in time, and
+// gives them to other workers.
 func (e *Engine) runReaper(ctx context.Context) {
 	tick := time.NewTicker(e.cfg.ReapInterval)
 	defer tick.Stop()
