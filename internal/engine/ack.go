@@ -169,30 +169,27 @@ func (e *Engine) Acknowledge(ctx context.Context, tenantID, workerID, streamID s
 // of being sent to other workers, when their worker's stream acknowledges
 // keep-alives (so it would have acknowledged them too, had they arrived).
 //
-// They go back to the queue as handed back, without using up an attempt: as
-// far as the server knows the assignment never arrived, and a lost message
-// must not cost a task one of its attempts (nor fail a task on its last).
-// When only the acknowledgement was lost, the worker runs the attempt anyway;
-// that is the at-least-once delivery the API states, and its report is
-// refused by the fence on (task, attempt, worker) unless the same worker is
-// given the same attempt again, which it then runs once.
+// Such an attempt counts as lost, like one whose worker went away: the task
+// is retried at once as its next attempt while attempts remain, and the old
+// worker is told to stop. It uses up an attempt because the worker may be
+// running it after all (only the acknowledgement was lost), so the task may
+// run once more; max_attempts bounds how often a task runs. A new attempt
+// number also keeps the old worker's late report and its cancellation apart
+// from the new attempt's (the fence on task, attempt and worker refuses the
+// report), even when the same worker is given the task again.
 func (e *Engine) reapUnacked(ctx context.Context, now time.Time) {
 	var unacked []*store.Task
 	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
 		unacked, err = q.TaskListUnacked(ctx, &store.TaskListUnackedParams{SentBefore: micros(now.Add(-e.cfg.AckTimeout)), Limit: 100})
 		return err
 	})
-	if err == nil && len(unacked) > 0 {
-		unacked, err = e.returnToQueue(ctx, unacked)
-	}
 	if err != nil {
 		if ctx.Err() == nil {
-			e.log.WarnContext(ctx, "unacknowledged assignments not handed back", "error", err.Error())
+			e.log.WarnContext(ctx, "unacknowledged assignments not listed", "error", err.Error())
 		}
 		return
 	}
 	for _, t := range unacked {
-		e.log.InfoContext(ctx, "assignment not acknowledged: handed back", "task_id", t.ID, "attempt", t.Attempt,
-			"worker_id", t.WorkerID, "run_id", t.RunID, "ack_timeout", e.cfg.AckTimeout)
+		e.loseAttempt(ctx, t.TenantID, t, fmt.Sprintf("assignment not acknowledged by the worker within %s", e.cfg.AckTimeout), true)
 	}
 }

@@ -85,6 +85,9 @@ type attemptReport struct {
 	Retryable bool
 	// Immediate requeues a retry without backoff (the attempt was lost, not failed).
 	Immediate bool
+	// Unacknowledged applies the report only while the worker has not
+	// acknowledged the attempt.
+	Unacknowledged bool
 }
 
 // finishAttempt applies a report to its task, fenced by (task, attempt, worker):
@@ -113,7 +116,7 @@ func (e *Engine) finishAttempt(ctx context.Context, tenantID string, r attemptRe
 		if t == nil {
 			return store.ErrNotFound
 		}
-		if t.Status != store.TaskRunning || t.Attempt != r.Attempt || t.WorkerID != r.WorkerID {
+		if t.Status != store.TaskRunning || t.Attempt != r.Attempt || t.WorkerID != r.WorkerID || (r.Unacknowledged && t.AckedAt != 0) {
 			return repeatedOrStale(t, r, &willRetry)
 		}
 		now := micros(e.now())

@@ -203,40 +203,29 @@ func (e *Engine) handBack(ctx context.Context, c *workerConn, msgs []*Message) {
 	if len(msgs) == 0 {
 		return
 	}
-	tasks := make([]*store.Task, len(msgs))
-	for i, m := range msgs {
-		a := m.Assignment
-		a.traceHandedBack()
-		tasks[i] = &store.Task{ID: a.TaskID, Attempt: a.Attempt, WorkerID: c.workerID, RunID: a.RunID}
+	for _, m := range msgs {
+		m.Assignment.traceHandedBack()
 	}
-	if _, err := e.returnToQueue(ctx, tasks); err != nil {
+	err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+		for _, m := range msgs {
+			a := m.Assignment
+			ok, err := q.TaskHandBack(ctx, &store.Task{ID: a.TaskID, Attempt: a.Attempt, WorkerID: c.workerID})
+			if err != nil {
+				return err
+			}
+			if ok {
+				sig.add(signalTasks)
+				sig.add(signalRun + a.RunID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		// The attempts stay the worker's until its lease or heartbeat lapses.
 		e.log.WarnContext(ctx, "assignments not handed back", "worker_id", c.workerID, "tasks", len(msgs), "error", err.Error())
 		return
 	}
 	e.log.InfoContext(ctx, "assignments handed back", "worker_id", c.workerID, "tasks", len(msgs))
-}
-
-// returnToQueue hands back the running, unacknowledged attempts (ID, Attempt,
-// WorkerID and RunID set) in one transaction and returns those that were
-// still their workers'.
-func (e *Engine) returnToQueue(ctx context.Context, tasks []*store.Task) (returned []*store.Task, err error) {
-	err = e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
-		returned = returned[:0]
-		for _, t := range tasks {
-			ok, err := q.TaskHandBack(ctx, t)
-			if err != nil {
-				return err
-			}
-			if ok {
-				returned = append(returned, t)
-				sig.add(signalTasks)
-				sig.add(signalRun + t.RunID)
-			}
-		}
-		return nil
-	})
-	return returned, err
 }
 
 // assignments builds the messages for claimed tasks: the run's input and the
@@ -431,12 +420,13 @@ func (e *Engine) workerGone(ctx context.Context, c *workerConn) {
 	e.log.InfoContext(ctx, "worker disconnected", "worker_id", c.workerID)
 }
 
-// loseAttempt ends an attempt the engine gave up on (its worker went away or it
-// timed out): retried at once while attempts remain, failed otherwise.
-func (e *Engine) loseAttempt(ctx context.Context, tenantID string, t *store.Task, reason string) {
+// loseAttempt ends an attempt the engine gave up on (its worker went away, it
+// timed out, or, with unacked, its worker did not acknowledge it and still has
+// not): retried at once while attempts remain, failed otherwise.
+func (e *Engine) loseAttempt(ctx context.Context, tenantID string, t *store.Task, reason string, unacked bool) {
 	_, err := e.finishAttempt(ctx, tenantID, attemptReport{
 		TaskID: t.ID, Attempt: t.Attempt, WorkerID: t.WorkerID,
-		Error: reason, Retryable: true, Immediate: true,
+		Error: reason, Retryable: true, Immediate: true, Unacknowledged: unacked,
 	})
 	var ee *Error
 	if err != nil && !(errors.As(err, &ee) && ee.Kind == KindFailedPrecondition) {
@@ -516,7 +506,7 @@ func (e *Engine) runReaper(ctx context.Context) {
 				reason = fmt.Sprintf("attempt timed out after %s", time.Duration(t.TimeoutMS)*time.Millisecond)
 				e.obs.TaskTimedOut(t.Action)
 			}
-			e.loseAttempt(ctx, t.TenantID, t, reason)
+			e.loseAttempt(ctx, t.TenantID, t, reason, false)
 		}
 		e.reapUnacked(ctx, now)
 	}

@@ -160,9 +160,10 @@ func ackedAt(t *testing.T, st *store.Store, as *switchyardv1.TaskAssignment) int
 }
 
 // TestUnacknowledgedAssignmentGoesElsewhere gives a task to a worker that
-// acknowledges its stream's keep-alives but not the assignment: the task must
-// be handed back and run by another worker, on its first attempt, long before
-// its ten-minute lease (or the one-minute heartbeat interval) could move it.
+// acknowledges its stream's keep-alives but not the assignment: the attempt
+// must count as lost (the worker is told to stop it) and the task run by
+// another worker as a later attempt, long before its ten-minute lease (or the
+// one-minute heartbeat interval) could move it.
 func TestUnacknowledgedAssignmentGoesElsewhere(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, eng storetest.Engine) {
@@ -171,10 +172,12 @@ func TestUnacknowledgedAssignmentGoesElsewhere(t *testing.T) {
 		a := newAPI(srv.URL, grpcProtocol())
 		ctx := context.Background()
 		putWorkflow(t, a, &switchyardv1.WorkflowSpec{Name: "unacked", Tasks: []*switchyardv1.TaskSpec{
-			{Name: "job", Action: "unacked.job", Timeout: durationpb.New(10 * time.Minute)},
+			// Enough attempts for the deaf worker to be given the task again a few times.
+			{Name: "job", Action: "unacked.job", Timeout: durationpb.New(10 * time.Minute), Retry: fastRetry(20)},
 		}})
 		deaf := openStream(t, a, "unacked.job")
 		assigned := make(chan *switchyardv1.TaskAssignment, 16)
+		cancelled := make(chan *switchyardv1.TaskCancellation, 16)
 		acked := make(chan error, 1)
 		go func() {
 			// Acknowledge each keep-alive, first the first; never an assignment.
@@ -199,6 +202,12 @@ func TestUnacknowledgedAssignmentGoesElsewhere(t *testing.T) {
 					default:
 					}
 				}
+				if c := deaf.stream.Msg().GetCancellation(); c != nil {
+					select {
+					case cancelled <- c:
+					default:
+					}
+				}
 			}
 		}()
 		if err := <-acked; err != nil {
@@ -208,8 +217,9 @@ func TestUnacknowledgedAssignmentGoesElsewhere(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var first *switchyardv1.TaskAssignment
 		select {
-		case <-assigned:
+		case first = <-assigned:
 		case <-time.After(10 * time.Second):
 			t.Fatal("the acknowledging worker got no assignment in 10s")
 		}
@@ -218,19 +228,35 @@ func TestUnacknowledgedAssignmentGoesElsewhere(t *testing.T) {
 		})
 		run := waitRun(t, a, res.Msg.GetRunId(), 30*time.Second)
 		tk := taskByName(run, "job")
-		if run.GetStatus() != switchyardv1.RunStatus_RUN_STATUS_SUCCEEDED || tk.GetWorkerId() != other.id || tk.GetAttempt() != 1 {
-			t.Fatalf("run %v, attempt %d by %s; want SUCCEEDED on attempt 1 by the other worker %s", run.GetStatus(), tk.GetAttempt(), tk.GetWorkerId(), other.id)
+		if run.GetStatus() != switchyardv1.RunStatus_RUN_STATUS_SUCCEEDED || tk.GetWorkerId() != other.id || tk.GetAttempt() < 2 {
+			t.Fatalf("run %v, attempt %d by %s; want SUCCEEDED on a later attempt than 1 by the other worker %s", run.GetStatus(), tk.GetAttempt(), tk.GetWorkerId(), other.id)
 		}
-		var fromDeaf int
-		for _, l := range logs.Lines(t, "assignment not acknowledged: handed back") {
-			if l["worker_id"] == deaf.workerID && l["task_id"] == tk.GetId() {
-				fromDeaf++
+		if lost := unackedLost(t, logs, deaf.workerID, tk.GetId()); lost == 0 {
+			t.Fatalf("no attempt of task %s lost by worker %s for want of an acknowledgement, want at least one", tk.GetId(), deaf.workerID)
+		}
+		select {
+		case c := <-cancelled:
+			if c.GetTaskId() != first.GetTaskId() || c.GetAttempt() != first.GetAttempt() {
+				t.Fatalf("cancellation of %s attempt %d, want of the unacknowledged %s attempt %d", c.GetTaskId(), c.GetAttempt(), first.GetTaskId(), first.GetAttempt())
 			}
-		}
-		if fromDeaf == 0 {
-			t.Fatalf("no log of task %s handed back from worker %s for want of an acknowledgement, want at least one", tk.GetId(), deaf.workerID)
+		case <-time.After(10 * time.Second):
+			t.Fatal("the worker was not told to stop the unacknowledged attempt within 10s")
 		}
 	})
+}
+
+// unackedLost counts the logged attempts of the task that the worker lost for
+// want of an acknowledgement.
+func unackedLost(t *testing.T, logs *servertest.LogSink, workerID, taskID string) int {
+	t.Helper()
+	n := 0
+	for _, l := range logs.Lines(t, "attempt lost") {
+		reason, _ := l["reason"].(string)
+		if strings.Contains(reason, "not acknowledged") && l["worker_id"] == workerID && l["task_id"] == taskID {
+			n++
+		}
+	}
+	return n
 }
 
 // TestUnacknowledgedKeepalivesEndStream checks that a stream whose worker

@@ -787,7 +787,7 @@ export const WorkerService: GenService<{
    * stream: the assignments it took and the latest keep-alive. It may reach
    * any server. Once a stream has acknowledged a keep-alive, an assignment its
    * worker does not acknowledge within a few seconds of its sending is given
-   * to another worker (without using up an attempt), and the stream is ended
+   * to another worker as the next attempt, and the stream is ended
    * (`unavailable`) when its keep-alives go unacknowledged for three
    * intervals, so that a message or stream lost on the way (a proxy that
    * silently drops a stream while other calls pass) costs seconds, not a
