@@ -21,12 +21,13 @@ import (
 	"github.com/switchyard/switchyard/internal/store/storetest"
 )
 
-// ackEngine has short keep-alive and acknowledgement windows and a heartbeat
-// interval long enough that no worker is taken for dead during a test.
+// ackEngine has short keep-alive and acknowledgement windows (yet long enough
+// for a loaded machine to answer in) and a heartbeat interval long enough that
+// no worker is taken for dead during a test.
 var ackEngine = engine.Config{
 	HeartbeatInterval: time.Minute,
-	KeepaliveInterval: 100 * time.Millisecond,
-	AckTimeout:        500 * time.Millisecond,
+	KeepaliveInterval: 250 * time.Millisecond,
+	AckTimeout:        time.Second,
 	DispatchInterval:  50 * time.Millisecond,
 	ReapInterval:      100 * time.Millisecond,
 }
@@ -295,7 +296,7 @@ func TestUnacknowledgedKeepalivesEndStream(t *testing.T) {
 		}
 
 		older := openStream(t, a, "keepalive.job")
-		const want = 40 // thirteen times three intervals
+		const want = 20 // more than six times three intervals
 		for i := uint64(2); i <= want; i++ {
 			if !older.stream.Receive() {
 				t.Fatalf("the never-acknowledging stream ended before keep-alive %d: %v; want it open", i, older.stream.Err())
