@@ -15,10 +15,11 @@ import (
 // its effect is stored: tasks.acked_at for the attempts, workers.stream_acked_seq
 // for the stream. Two rules follow, for a worker whose stream has acknowledged
 // a keep-alive (a worker that never acknowledges, such as one built on an
-// older SDK, is held to neither and relies on heartbeats and leases as
-// before):
-//   - an assignment not acknowledged within AckTimeout of being sent goes back
-//     to the queue (the reaper), and so to another worker;
+// older SDK, is held to neither: heartbeats and leases alone move its
+// attempts):
+//   - an assignment not acknowledged within AckTimeout of being sent counts as
+//     a lost attempt (the reaper): the task is retried at once as its next
+//     attempt, and the worker told to stop the old one;
 //   - the server holding the stream ends it when no keep-alive was
 //     acknowledged for three keep-alive intervals, so that it stops claiming
 //     for a worker that cannot hear it.
