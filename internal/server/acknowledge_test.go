@@ -163,8 +163,10 @@ func ackedAt(t *testing.T, st *store.Store, as *switchyardv1.TaskAssignment) int
 // TestUnacknowledgedAssignmentGoesElsewhere gives a task to a worker that
 // acknowledges its stream's keep-alives but not the assignment: the attempt
 // must count as lost (the worker is told to stop it) and the task run by
-// another worker as a later attempt, long before its ten-minute lease (or the
-// one-minute heartbeat interval) could move it.
+// another worker as attempt 2, long before its ten-minute lease (or the
+// one-minute heartbeat interval) could move it. Meanwhile the deaf worker's
+// one slot goes to a task it acknowledges, queued before the lost one, so the
+// lost one can only go to the other worker.
 func TestUnacknowledgedAssignmentGoesElsewhere(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, eng storetest.Engine) {
@@ -172,22 +174,22 @@ func TestUnacknowledgedAssignmentGoesElsewhere(t *testing.T) {
 		srv := servertest.Start(t, eng, servertest.Options{Engine: ackEngine, Logger: logs.Logger(slog.LevelInfo)})
 		a := newAPI(srv.URL, grpcProtocol())
 		ctx := context.Background()
-		putWorkflow(t, a, &switchyardv1.WorkflowSpec{Name: "unacked", Tasks: []*switchyardv1.TaskSpec{
-			// Enough attempts for the deaf worker to be given the task again a few times.
-			{Name: "job", Action: "unacked.job", Timeout: durationpb.New(10 * time.Minute), Retry: fastRetry(20)},
-		}})
-		deaf := openStream(t, a, "unacked.job")
-		assigned := make(chan *switchyardv1.TaskAssignment, 16)
+		for _, name := range []string{"unacked", "hold"} {
+			putWorkflow(t, a, &switchyardv1.WorkflowSpec{Name: name, Tasks: []*switchyardv1.TaskSpec{
+				{Name: "job", Action: name + ".job", Timeout: durationpb.New(10 * time.Minute)},
+			}})
+		}
+		deaf := openStream(t, a, "unacked.job", "hold.job")
+		got := map[string]chan *switchyardv1.TaskAssignment{"unacked.job": make(chan *switchyardv1.TaskAssignment, 16), "hold.job": make(chan *switchyardv1.TaskAssignment, 16)}
 		cancelled := make(chan *switchyardv1.TaskCancellation, 16)
 		acked := make(chan error, 1)
 		go func() {
-			// Acknowledge each keep-alive, first the first; never an assignment.
-			k := deaf.first
+			// Acknowledge each keep-alive, first the first, and the hold
+			// assignments; never the others.
+			req := &switchyardv1.AcknowledgeRequest{WorkerId: deaf.workerID, StreamId: deaf.first.GetStreamId(), KeepaliveSeq: deaf.first.GetSeq()}
 			for {
-				if k != nil {
-					_, err := a.workers.Acknowledge(ctx, connect.NewRequest(&switchyardv1.AcknowledgeRequest{
-						WorkerId: deaf.workerID, StreamId: k.GetStreamId(), KeepaliveSeq: k.GetSeq(),
-					}))
+				if req != nil {
+					_, err := a.workers.Acknowledge(ctx, connect.NewRequest(req))
 					select {
 					case acked <- err:
 					default:
@@ -196,14 +198,22 @@ func TestUnacknowledgedAssignmentGoesElsewhere(t *testing.T) {
 				if !deaf.stream.Receive() {
 					return
 				}
-				k = deaf.stream.Msg().GetKeepalive()
-				if as := deaf.stream.Msg().GetAssignment(); as != nil {
+				req = nil
+				m := deaf.stream.Msg()
+				if k := m.GetKeepalive(); k != nil {
+					req = &switchyardv1.AcknowledgeRequest{WorkerId: deaf.workerID, StreamId: k.GetStreamId(), KeepaliveSeq: k.GetSeq()}
+				}
+				if as := m.GetAssignment(); as != nil {
+					if as.GetAction() == "hold.job" {
+						req = &switchyardv1.AcknowledgeRequest{WorkerId: deaf.workerID, StreamId: deaf.first.GetStreamId(),
+							Assignments: []*switchyardv1.AttemptRef{{TaskId: as.GetTaskId(), Attempt: as.GetAttempt()}}}
+					}
 					select {
-					case assigned <- as:
+					case got[as.GetAction()] <- as:
 					default:
 					}
 				}
-				if c := deaf.stream.Msg().GetCancellation(); c != nil {
+				if c := m.GetCancellation(); c != nil {
 					select {
 					case cancelled <- c:
 					default:
@@ -214,26 +224,36 @@ func TestUnacknowledgedAssignmentGoesElsewhere(t *testing.T) {
 		if err := <-acked; err != nil {
 			t.Fatalf("acknowledge the first keep-alive: %v", err)
 		}
+		receive := func(action string) *switchyardv1.TaskAssignment {
+			select {
+			case as := <-got[action]:
+				return as
+			case <-time.After(10 * time.Second):
+				t.Fatalf("the deaf worker got no %s assignment in 10s", action)
+				return nil
+			}
+		}
 		res, err := a.workflows.RunWorkflow(ctx, connect.NewRequest(&switchyardv1.RunWorkflowRequest{Name: "unacked"}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		var first *switchyardv1.TaskAssignment
-		select {
-		case first = <-assigned:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the acknowledging worker got no assignment in 10s")
+		first := receive("unacked.job")
+		if _, err := a.workflows.RunWorkflow(ctx, connect.NewRequest(&switchyardv1.RunWorkflowRequest{Name: "hold"})); err != nil {
+			t.Fatal(err)
 		}
 		other := startRawWorker(t, a, []string{"unacked.job"}, 1, func(w *rawWorker, as *switchyardv1.TaskAssignment) {
 			_ = w.complete(as, map[string]any{"by": "other"})
 		})
 		run := waitRun(t, a, res.Msg.GetRunId(), 30*time.Second)
 		tk := taskByName(run, "job")
-		if run.GetStatus() != switchyardv1.RunStatus_RUN_STATUS_SUCCEEDED || tk.GetWorkerId() != other.id || tk.GetAttempt() < 2 {
-			t.Fatalf("run %v, attempt %d by %s; want SUCCEEDED on a later attempt than 1 by the other worker %s", run.GetStatus(), tk.GetAttempt(), tk.GetWorkerId(), other.id)
+		if run.GetStatus() != switchyardv1.RunStatus_RUN_STATUS_SUCCEEDED || tk.GetWorkerId() != other.id || tk.GetAttempt() != 2 {
+			t.Fatalf("run %v, attempt %d by %s; want SUCCEEDED on attempt 2 by the other worker %s", run.GetStatus(), tk.GetAttempt(), tk.GetWorkerId(), other.id)
 		}
-		if lost := unackedLost(t, logs, deaf.workerID, tk.GetId()); lost == 0 {
-			t.Fatalf("no attempt of task %s lost by worker %s for want of an acknowledgement, want at least one", tk.GetId(), deaf.workerID)
+		if hold := receive("hold.job"); hold.GetAttempt() != 1 {
+			t.Fatalf("the deaf worker got the hold task's attempt %d, want 1", hold.GetAttempt())
+		}
+		if lost := unackedLost(t, logs, deaf.workerID, tk.GetId()); lost != 1 {
+			t.Fatalf("%d attempts of task %s lost by worker %s for want of an acknowledgement, want 1", lost, tk.GetId(), deaf.workerID)
 		}
 		select {
 		case c := <-cancelled:
