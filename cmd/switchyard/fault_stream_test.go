@@ -21,9 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/internal/engine"
 	"github.com/switchyard/switchyard/internal/server/servertest"
-	"github.com/switchyard/switchyard/internal/store/storetest"
 	"github.com/switchyard/switchyard/sdk"
 )
 
@@ -35,13 +33,8 @@ import (
 // the other worker within seconds, not after their five-minute lease.
 func TestFaultSilentStream(t *testing.T) {
 	t.Parallel()
-	pg := storetest.Postgres(t)
-	srv := servertest.Start(t, pg, servertest.Options{Engine: engine.Config{
-		HeartbeatInterval: time.Second, KeepaliveInterval: time.Second,
-		DispatchInterval: 50 * time.Millisecond, ReapInterval: 100 * time.Millisecond,
-	}})
+	srv, direct := startFaultServer(t, time.Second)
 	proxy := newSilencingProxy(t, srv.URL)
-	direct := sdk.NewClient(srv.URL, sdk.WithToken(servertest.AdminToken))
 	behind := sdk.NewClient(proxy.URL, sdk.WithToken(servertest.AdminToken))
 	ctx := context.Background()
 	if _, err := direct.PutWorkflow(ctx, &switchyardv1.WorkflowSpec{Name: "silenced", OnEvents: []string{"silenced.start"},
@@ -59,21 +52,9 @@ func TestFaultSilentStream(t *testing.T) {
 			return nil, nil
 		}
 	}
-	push := func(n int) []string {
-		var ids []string
-		for i := range n {
-			res, err := direct.Push(ctx, "silenced.start", map[string]any{"i": i})
-			if err != nil {
-				t.Fatalf("push %d: %v", i, err)
-			}
-			ids = append(ids, res.GetRunIds()...)
-		}
-		return ids
-	}
-
 	// Through the proxy alone first, so that it is known to forward streams.
 	startWorkers(t, "behind", nil, 8, handler("behind-0"), []string{"silenced.work"}, behind)
-	if ids := push(3); waitSucceeded(t, direct, "silenced", ids, time.Now().Add(30*time.Second)) != len(ids) {
+	if ids := pushEvents(t, direct, "silenced.start", 3); waitSucceeded(t, direct, "silenced", ids, time.Now().Add(30*time.Second)) != len(ids) {
 		t.Fatalf("runs through the proxy did not all succeed within 30s, before any fault")
 	}
 	startWorkers(t, "direct", nil, 4, handler("direct-0"), []string{"silenced.work"}, direct)
@@ -81,7 +62,7 @@ func TestFaultSilentStream(t *testing.T) {
 
 	proxy.silence()
 	silenced := time.Now()
-	runIDs := push(16) // more than the direct worker's slots, so the silenced one gets some
+	runIDs := pushEvents(t, direct, "silenced.start", 16) // more than the direct worker's slots, so the silenced one gets some
 	const bound = 10 * time.Second
 	done := waitSucceeded(t, direct, "silenced", runIDs, silenced.Add(bound))
 	recovery := time.Since(silenced)

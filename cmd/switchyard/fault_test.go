@@ -26,7 +26,9 @@ import (
 	"connectrpc.com/connect"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/engine"
 	"github.com/switchyard/switchyard/internal/server/servertest"
+	"github.com/switchyard/switchyard/internal/store/storetest"
 	"github.com/switchyard/switchyard/sdk"
 )
 
@@ -283,37 +285,43 @@ func waitSucceeded(t *testing.T, c *sdk.Client, workflow string, runIDs []string
 func runStatuses(t *testing.T, c *sdk.Client, workflow string) map[string]switchyardv1.RunStatus {
 	t.Helper()
 	out := map[string]switchyardv1.RunStatus{}
-	req := &switchyardv1.ListRunsRequest{Workflow: workflow, PageSize: 500}
-	for {
-		res, err := c.ListRuns(context.Background(), req)
-		if err != nil {
-			t.Fatalf("list runs of %s: %v", workflow, err)
-		}
+	eachPage(t, "list runs of "+workflow, func(token string) (string, error) {
+		res, err := c.ListRuns(context.Background(), &switchyardv1.ListRunsRequest{Workflow: workflow, PageSize: 500, PageToken: token})
 		for _, r := range res.GetRuns() {
 			out[r.GetId()] = r.GetStatus()
 		}
-		if req.PageToken = res.GetNextPageToken(); req.PageToken == "" {
-			return out
-		}
-	}
+		return res.GetNextPageToken(), err
+	})
+	return out
 }
 
 // storedEvents counts the stored events with key by their payload's i.
 func storedEvents(t *testing.T, c *sdk.Client, key string) map[int64]int {
 	t.Helper()
 	out := map[int64]int{}
-	req := &switchyardv1.ListEventsRequest{Key: key, PageSize: 500}
-	for {
-		res, err := c.ListEvents(context.Background(), req)
-		if err != nil {
-			t.Fatalf("list events %s: %v", key, err)
-		}
+	eachPage(t, "list events "+key, func(token string) (string, error) {
+		res, err := c.ListEvents(context.Background(), &switchyardv1.ListEventsRequest{Key: key, PageSize: 500, PageToken: token})
 		for _, e := range res.GetEvents() {
 			out[int64(e.GetPayload().GetFields()["i"].GetNumberValue())]++
 		}
-		if req.PageToken = res.GetNextPageToken(); req.PageToken == "" {
-			return out
+		return res.GetNextPageToken(), err
+	})
+	return out
+}
+
+// eachPage calls page with each page token, from the first page's (""), until
+// it returns no next token; an error fails the test.
+func eachPage(t *testing.T, what string, page func(token string) (next string, err error)) {
+	t.Helper()
+	for token := ""; ; {
+		next, err := page(token)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
 		}
+		if next == "" {
+			return
+		}
+		token = next
 	}
 }
 
@@ -391,6 +399,33 @@ func twoTasks(name, event string) *switchyardv1.WorkflowSpec {
 		{Name: "first", Action: name + ".first"},
 		{Name: "second", Action: name + ".second", Parents: []string{"first"}},
 	}}
+}
+
+// startFaultServer runs an in-process server on a fresh Postgres schema whose
+// workers heartbeat every heartbeat, with keep-alives every second and quick
+// dispatch and recovery passes, and returns it with an admin client.
+func startFaultServer(t *testing.T, heartbeat time.Duration) (*servertest.Server, *sdk.Client) {
+	t.Helper()
+	srv := servertest.Start(t, storetest.Postgres(t), servertest.Options{Engine: engine.Config{
+		HeartbeatInterval: heartbeat, KeepaliveInterval: time.Second,
+		DispatchInterval: 50 * time.Millisecond, ReapInterval: 100 * time.Millisecond,
+	}})
+	return srv, sdk.NewClient(srv.URL, sdk.WithToken(servertest.AdminToken))
+}
+
+// pushEvents pushes n events with key, one after the other, and returns the
+// ids of the runs they started.
+func pushEvents(t *testing.T, c *sdk.Client, key string, n int) []string {
+	t.Helper()
+	var ids []string
+	for i := range n {
+		res, err := c.Push(context.Background(), key, map[string]any{"i": i})
+		if err != nil {
+			t.Fatalf("push %s %d: %v", key, i, err)
+		}
+		ids = append(ids, res.GetRunIds()...)
+	}
+	return ids
 }
 
 // freePort returns a loopback port that nothing listens on now.

@@ -13,9 +13,7 @@ import (
 	"time"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/internal/engine"
 	"github.com/switchyard/switchyard/internal/server/servertest"
-	"github.com/switchyard/switchyard/internal/store/storetest"
 	"github.com/switchyard/switchyard/sdk"
 )
 
@@ -121,13 +119,8 @@ func (w *workerProcess) started(t *testing.T, n int, within time.Duration) []str
 // completes all six within two heartbeat intervals of the kill, as attempt 2.
 func TestFaultWorkerKill(t *testing.T) {
 	t.Parallel()
-	pg := storetest.Postgres(t)
 	const heartbeat = 3 * time.Second
-	srv := servertest.Start(t, pg, servertest.Options{Engine: engine.Config{
-		HeartbeatInterval: heartbeat, KeepaliveInterval: time.Second,
-		DispatchInterval: 50 * time.Millisecond, ReapInterval: 100 * time.Millisecond,
-	}})
-	client := sdk.NewClient(srv.URL, sdk.WithToken(servertest.AdminToken))
+	srv, client := startFaultServer(t, heartbeat)
 	ctx := context.Background()
 	if _, err := client.PutWorkflow(ctx, &switchyardv1.WorkflowSpec{Name: "crash", OnEvents: []string{"crash.start"},
 		Tasks: []*switchyardv1.TaskSpec{{Name: "work", Action: crashAction}}}); err != nil {
@@ -136,14 +129,7 @@ func TestFaultWorkerKill(t *testing.T) {
 
 	victim := startWorkerProcess(t, srv.URL, "hold")
 	const tasks = 6
-	var runIDs []string
-	for i := range tasks {
-		res, err := client.Push(ctx, "crash.start", map[string]any{"i": i})
-		if err != nil {
-			t.Fatalf("push %d: %v", i, err)
-		}
-		runIDs = append(runIDs, res.GetRunIds()...)
-	}
+	runIDs := pushEvents(t, client, "crash.start", tasks)
 	held := victim.started(t, tasks, 30*time.Second)
 	survivor := startWorkerProcess(t, srv.URL, "run")
 	survivorID := activeWorker(t, client, "run")
