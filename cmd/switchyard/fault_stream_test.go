@@ -80,7 +80,7 @@ func TestFaultSilentStream(t *testing.T) {
 		t.Errorf("no heartbeat passed the proxy while the stream was silenced, want some: the fault is a stream that dies while unary calls pass")
 	}
 	if done != len(runIDs) {
-		t.Errorf("%d of %d runs SUCCEEDED %s after the stream was silenced, want all: the silenced worker's assignments wait for their lease", done, len(runIDs), bound)
+		t.Fatalf("%d of %d runs SUCCEEDED %s after the stream was silenced, want all: the silenced worker's assignments wait for their lease", done, len(runIDs), bound)
 	}
 	ranMu.Lock()
 	defer ranMu.Unlock()

@@ -119,7 +119,7 @@ func (w *workerProcess) started(t *testing.T, n int, within time.Duration) []str
 // completes all six within two heartbeat intervals of the kill, as attempt 2.
 func TestFaultWorkerKill(t *testing.T) {
 	t.Parallel()
-	const heartbeat = 3 * time.Second
+	const heartbeat = 4 * time.Second
 	srv, client := startFaultServer(t, heartbeat)
 	ctx := context.Background()
 	if _, err := client.PutWorkflow(ctx, &switchyardv1.WorkflowSpec{Name: "crash", OnEvents: []string{"crash.start"},
