@@ -29,10 +29,27 @@ import (
 // the server, and makes it stop forwarding what the server sends on Listen
 // streams while it still forwards every unary call (heartbeats among them)
 // both ways: the worker's connection stays up and its heartbeats succeed, but
-// it receives nothing. The assignments the server sends it meanwhile move to
-// the other worker within seconds, not after their five-minute lease.
+// it receives nothing on its stream. The assignments the server sent into the
+// silence run within seconds, not after their five-minute lease:
+//
+//   - "open stream": the proxy silences the stream open at the fault and
+//     forwards the streams opened after it, as when a middlebox lost one
+//     stream. The tasks run, on either worker.
+//   - "every stream": the proxy silences every Listen stream from the fault
+//     on, as a proxy that never forwards a server stream does (the worker
+//     heartbeats but receives nothing). The tasks move to the other worker.
 func TestFaultSilentStream(t *testing.T) {
 	t.Parallel()
+	for _, every := range []bool{false, true} {
+		name := map[bool]string{false: "open stream", true: "every stream"}[every]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			silentStream(t, every)
+		})
+	}
+}
+
+func silentStream(t *testing.T, every bool) {
 	srv, direct := startFaultServer(t, time.Second)
 	proxy := newSilencingProxy(t, srv.URL)
 	behind := sdk.NewClient(proxy.URL, sdk.WithToken(servertest.AdminToken))
@@ -60,20 +77,28 @@ func TestFaultSilentStream(t *testing.T) {
 	startWorkers(t, "direct", nil, 4, handler("direct-0"), []string{"silenced.work"}, direct)
 	activeWorker(t, direct, "direct-0")
 
-	proxy.silence()
+	proxy.silence(every)
 	silenced := time.Now()
 	runIDs := pushEvents(t, direct, "silenced.start", 16) // more than the direct worker's slots, so the silenced one gets some
 	const bound = 10 * time.Second
 	done := waitSucceeded(t, direct, "silenced", runIDs, silenced.Add(bound))
 	recovery := time.Since(silenced)
-	moved := proxy.swallowedAssignments()
+	swallowed := proxy.swallowedAssignments()
 	// The worker's heartbeats pass the proxy all along.
 	for deadline := time.Now().Add(5 * time.Second); proxy.passed("Heartbeat") == 0 && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Logf("figures: assignments_swallowed=%d swallowed=%v unary_passed_while_silent=%v runs=%d succeeded=%d after=%s (bound %s)",
-		len(moved), proxy.swallowedKinds(), proxy.passedCounts(), len(runIDs), done, recovery.Round(time.Millisecond), bound)
-	if len(moved) == 0 {
+	ranMu.Lock()
+	defer ranMu.Unlock()
+	moved := 0
+	for id := range swallowed {
+		if ranBy[id] == "direct-0" {
+			moved++
+		}
+	}
+	t.Logf("figures: silenced=%s assignments_swallowed=%d moved_to_other_worker=%d swallowed=%v unary_passed_while_silent=%v runs=%d succeeded=%d after=%s (bound %s)",
+		map[bool]string{false: "open stream", true: "every stream"}[every], len(swallowed), moved, proxy.swallowedKinds(), proxy.passedCounts(), len(runIDs), done, recovery.Round(time.Millisecond), bound)
+	if len(swallowed) == 0 {
 		t.Fatalf("the server sent the silenced worker no assignment: nothing was tested")
 	}
 	if n := proxy.passed("Heartbeat"); n == 0 {
@@ -82,28 +107,26 @@ func TestFaultSilentStream(t *testing.T) {
 	if done != len(runIDs) {
 		t.Fatalf("%d of %d runs SUCCEEDED %s after the stream was silenced, want all: the silenced worker's assignments wait for their lease", done, len(runIDs), bound)
 	}
-	ranMu.Lock()
-	defer ranMu.Unlock()
-	for id := range moved {
-		if ranBy[id] != "direct-0" {
-			t.Errorf("task %s, sent to the silenced worker, ran on %q, want direct-0", id, ranBy[id])
-		}
+	if every && moved != len(swallowed) {
+		t.Errorf("%d of the %d tasks sent to the silenced worker ran on the other worker, want all (the silenced one receives nothing)", moved, len(swallowed))
 	}
 }
 
-// silencingProxy is an HTTP/2 (h2c) reverse proxy in front of one server. Once
-// silenced, it goes on reading what the server sends on Listen streams but
-// forwards none of it, not even a stream's end, while every other call passes
-// both ways: a proxy that silently lost a stream while the connection and
-// other calls work.
+// silencingProxy is an HTTP/2 (h2c) reverse proxy in front of one server. It
+// can silence Listen streams: it goes on reading what the server sends on them
+// but forwards none of it, not even a stream's end, while every other call
+// passes both ways, as a proxy that silently lost a stream while the
+// connection and other calls work.
 type silencingProxy struct {
-	URL    string
-	silent atomic.Bool
+	URL     string
+	faulted atomic.Bool // silence was called
 
-	mu        sync.Mutex
-	swallowed map[string]int      // messages swallowed, by kind
-	moved     map[string]struct{} // task ids of the assignments swallowed
-	unary     map[string]int      // calls forwarded while silent, by method
+	mu         sync.Mutex
+	open       map[*silencedBody]struct{} // the Listen streams open now
+	silenceNew bool                       // new Listen streams start silenced
+	swallowed  map[string]int             // messages swallowed, by kind
+	assigned   map[string]struct{}        // task ids of the assignments swallowed
+	unary      map[string]int             // calls forwarded since the fault, by method
 }
 
 func newSilencingProxy(t *testing.T, target string) *silencingProxy {
@@ -112,7 +135,7 @@ func newSilencingProxy(t *testing.T, target string) *silencingProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &silencingProxy{swallowed: map[string]int{}, moved: map[string]struct{}{}, unary: map[string]int{}}
+	p := &silencingProxy{open: map[*silencedBody]struct{}{}, swallowed: map[string]int{}, assigned: map[string]struct{}{}, unary: map[string]int{}}
 	rp := &httputil.ReverseProxy{
 		Rewrite:        func(r *httputil.ProxyRequest) { r.SetURL(u) },
 		Transport:      servertest.HTTP2Client().Transport,
@@ -133,16 +156,30 @@ func newSilencingProxy(t *testing.T, target string) *silencingProxy {
 	return p
 }
 
-// silence stops forwarding the Listen streams' responses, open and new.
-func (p *silencingProxy) silence() { p.silent.Store(true) }
+// silence stops forwarding what the server sends on the Listen streams open
+// now and, when every is true, on those opened later.
+func (p *silencingProxy) silence(every bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faulted.Store(true)
+	p.silenceNew = every
+	for b := range p.open {
+		b.silent.Store(true)
+	}
+}
 
 func (p *silencingProxy) modify(res *http.Response) error {
 	method := res.Request.URL.Path[strings.LastIndex(res.Request.URL.Path, "/")+1:]
 	if method == "Listen" {
-		res.Body = &silencedBody{ReadCloser: res.Body, p: p, ctx: res.Request.Context(), gzip: res.Header.Get("Grpc-Encoding") == "gzip"}
+		b := &silencedBody{ReadCloser: res.Body, p: p, ctx: res.Request.Context(), gzip: res.Header.Get("Grpc-Encoding") == "gzip"}
+		p.mu.Lock()
+		b.silent.Store(p.silenceNew)
+		p.open[b] = struct{}{}
+		p.mu.Unlock()
+		res.Body = b
 		return nil
 	}
-	if p.silent.Load() {
+	if p.faulted.Load() {
 		p.mu.Lock()
 		p.unary[method]++
 		p.mu.Unlock()
@@ -171,7 +208,7 @@ func (p *silencingProxy) swallowedKinds() map[string]int {
 func (p *silencingProxy) swallowedAssignments() map[string]struct{} {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return maps.Clone(p.moved)
+	return maps.Clone(p.assigned)
 }
 
 // swallow records one gRPC message of a Listen stream that was not forwarded.
@@ -201,24 +238,25 @@ func (p *silencingProxy) swallow(compressed bool, msg []byte) {
 	defer p.mu.Unlock()
 	p.swallowed[kind]++
 	if a := m.GetAssignment(); a != nil {
-		p.moved[a.GetTaskId()] = struct{}{}
+		p.assigned[a.GetTaskId()] = struct{}{}
 	}
 }
 
 // silencedBody is a Listen stream's response body as the proxy forwards it:
-// all of it until the proxy is silenced, nothing after.
+// all of it until the proxy silences it, nothing after.
 type silencedBody struct {
 	io.ReadCloser
-	p    *silencingProxy
-	ctx  context.Context // the client's request
-	gzip bool            // messages flagged compressed are gzip
-	buf  []byte          // what arrived of the gRPC message being read
+	silent atomic.Bool
+	p      *silencingProxy
+	ctx    context.Context // the client's request
+	gzip   bool            // messages flagged compressed are gzip
+	buf    []byte          // what arrived of the gRPC message being read
 }
 
 func (b *silencedBody) Read(out []byte) (int, error) {
 	for {
 		n, err := b.ReadCloser.Read(out)
-		silent := b.p.silent.Load()
+		silent := b.silent.Load()
 		b.frames(out[:n], silent)
 		if !silent {
 			return n, err
@@ -230,6 +268,14 @@ func (b *silencedBody) Read(out []byte) (int, error) {
 			return 0, b.ctx.Err()
 		}
 	}
+}
+
+// Close forgets the stream and closes the server's side of it.
+func (b *silencedBody) Close() error {
+	b.p.mu.Lock()
+	delete(b.p.open, b)
+	b.p.mu.Unlock()
+	return b.ReadCloser.Close()
 }
 
 // frames splits what arrived into gRPC messages (a flags byte, a 4-byte
