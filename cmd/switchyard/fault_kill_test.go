@@ -65,11 +65,3 @@ func TestFaultServerKills(t *testing.T) {
 		kills, maxDuration(downtimes).Round(time.Millisecond), maxDuration(restarts).Round(time.Millisecond),
 		o, ran.repeats(), len(workerLogs.Lines(t, "report failed")), l.failures())
 }
-
-func maxDuration(ds []time.Duration) time.Duration {
-	var m time.Duration
-	for _, d := range ds {
-		m = max(m, d)
-	}
-	return m
-}
