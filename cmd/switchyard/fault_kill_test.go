@@ -61,7 +61,7 @@ func TestFaultServerKills(t *testing.T) {
 	l.finish()
 
 	o := l.check(t, toSteady, spec.GetName(), time.Minute)
-	t.Logf("figures: kills=%d downtime max=%s restart max=%s %s repeats=%d reports_failed=%d push_failures=%v",
+	t.Logf("figures: kills=%d downtime max=%s restart max=%s %s repeats=%d %s push_failures=%v",
 		kills, maxDuration(downtimes).Round(time.Millisecond), maxDuration(restarts).Round(time.Millisecond),
-		o, ran.repeats(), len(workerLogs.Lines(t, "report failed")), l.failures())
+		o, ran.repeats(), reportFigures(t, workerLogs), l.failures())
 }

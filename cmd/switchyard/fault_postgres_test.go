@@ -85,9 +85,9 @@ func TestFaultPostgresRestart(t *testing.T) {
 
 	o := l.check(t, workers[0], spec.GetName(), time.Minute)
 	seen := answers.counts()
-	t.Logf("figures: postgres_restarts=%d not_ready_after max=%s ready_again_after max=%s %s repeats=%d reports_failed=%d push_answers=%v push_failures=%v",
+	t.Logf("figures: postgres_restarts=%d not_ready_after max=%s ready_again_after max=%s %s repeats=%d %s push_answers=%v push_failures=%v",
 		restarts, maxDuration(notReady).Round(time.Millisecond), maxDuration(readyAgain).Round(time.Millisecond),
-		o, ran.repeats(), len(workerLogs.Lines(t, "report failed")), seen, l.failures())
+		o, ran.repeats(), reportFigures(t, workerLogs), seen, l.failures())
 	for code, n := range seen {
 		if code != "ok" && code != connect.CodeUnavailable.String() {
 			t.Errorf("the servers answered %d pushes with %s, want only ok or unavailable", n, code)

@@ -101,6 +101,17 @@ func startWorkers(t *testing.T, name string, logs *servertest.LogSink, slots int
 	}
 }
 
+// reportFigures counts what the workers logged of their reports: those
+// delivered only after retries (their server died or the database was away),
+// and those that failed or were given up, which leave a task to its lease.
+func reportFigures(t *testing.T, logs *servertest.LogSink) string {
+	t.Helper()
+	givenUp := len(logs.Lines(t, "report given up: the worker stopped before a server acknowledged it")) +
+		len(logs.Lines(t, "report given up: the attempt's lease ended before a server acknowledged it"))
+	return fmt.Sprintf("reports_delivered_after_retries=%d reports_failed=%d reports_given_up=%d",
+		len(logs.Lines(t, "report delivered after retries")), len(logs.Lines(t, "report failed")), givenUp)
+}
+
 // twoTasks is a workflow of two tasks in a row, with the default five-minute
 // task timeout: an attempt lost on the way would wait for its lease far past
 // the tests' deadlines.
