@@ -47,8 +47,8 @@ func TestFaultServerKills(t *testing.T) {
 	const kills = 12
 	var downtimes, restarts []time.Duration
 	for range kills {
-		// Each round lasts until 40 more pushes were acknowledged, at least
-		// half a second, so the kill lands on a working pair of servers.
+		// Each round waits for 40 more acknowledged pushes, then half a second
+		// to a second, so that each kill lands on two working servers under load.
 		l.waitAcknowledged(t, l.acknowledged()+40)
 		time.Sleep(time.Duration(500+rand.IntN(500)) * time.Millisecond)
 		killed := time.Now()
