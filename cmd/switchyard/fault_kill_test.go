@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/engine"
 	"github.com/switchyard/switchyard/internal/server/servertest"
 	"github.com/switchyard/switchyard/internal/store/storetest"
 	"github.com/switchyard/switchyard/sdk"
@@ -24,7 +24,7 @@ func TestFaultServerKills(t *testing.T) {
 	storetest.Postgres(t)
 	databaseURL := storetest.NewSchema(t)
 	bin := buildBinary(t)
-	token := auth.NewSecret()
+	token := engine.NewTokenSecret()
 	victim := startServerProcess(t, bin, "--database-url", databaseURL, "--admin-token", token)
 	steady := startServerProcess(t, bin, "--database-url", databaseURL, "--admin-token", token)
 	clientOf := func(url string) *sdk.Client {

@@ -18,7 +18,7 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/engine"
 	"github.com/switchyard/switchyard/internal/server"
 	"github.com/switchyard/switchyard/internal/server/servertest"
 	"github.com/switchyard/switchyard/internal/store/storetest"
@@ -41,7 +41,7 @@ func TestFaultPostgresRestart(t *testing.T) {
 	storetest.Postgres(t)
 	pg := startPostgresCluster(t)
 	bin := buildBinary(t)
-	token := auth.NewSecret()
+	token := engine.NewTokenSecret()
 	servers := []*serverProcess{
 		startServerProcess(t, bin, "--database-url", pg.url(), "--admin-token", token),
 		startServerProcess(t, bin, "--database-url", pg.url(), "--admin-token", token),
