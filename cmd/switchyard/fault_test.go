@@ -123,12 +123,13 @@ func twoTasks(name, event string) *switchyardv1.WorkflowSpec {
 }
 
 // startFaultServer runs an in-process server on a fresh Postgres schema whose
-// workers heartbeat every heartbeat, with keep-alives every second and quick
-// dispatch and recovery passes, and returns it with an admin client.
+// workers heartbeat every heartbeat, with keep-alives every second, a 2 s
+// acknowledgement window and quick dispatch and recovery passes, and returns
+// it with an admin client.
 func startFaultServer(t *testing.T, heartbeat time.Duration) (*servertest.Server, *sdk.Client) {
 	t.Helper()
 	srv := servertest.Start(t, storetest.Postgres(t), servertest.Options{Engine: engine.Config{
-		HeartbeatInterval: heartbeat, KeepaliveInterval: time.Second,
+		HeartbeatInterval: heartbeat, KeepaliveInterval: time.Second, AckTimeout: 2 * time.Second,
 		DispatchInterval: 50 * time.Millisecond, ReapInterval: 100 * time.Millisecond,
 	}})
 	return srv, sdk.NewClient(srv.URL, sdk.WithToken(servertest.AdminToken))

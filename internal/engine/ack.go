@@ -13,16 +13,22 @@ import (
 // A worker acknowledges, with Acknowledge, what its Listen stream brought: the
 // assignments and the latest keep-alive. Acknowledge may reach any server, so
 // its effect is stored: tasks.acked_at for the attempts, workers.stream_acked_seq
-// for the stream. Two rules follow, for a worker whose stream has acknowledged
-// a keep-alive (a worker that never acknowledges, such as one built on an
-// older SDK, is held to neither: heartbeats and leases alone move its
-// attempts):
+// for the stream, workers.acknowledges for the worker (set for good by its
+// first acknowledgement). Three rules follow for a worker that acknowledges
+// (one that never does, such as one built on an older SDK, is held to none:
+// heartbeats and leases alone move its attempts):
 //   - an assignment not acknowledged within AckTimeout of being sent counts as
 //     a lost attempt (the reaper): the task is retried at once as its next
 //     attempt, and the worker told to stop the old one;
 //   - the server holding the stream ends it when no keep-alive was
 //     acknowledged for three keep-alive intervals, so that it stops claiming
-//     for a worker that cannot hear it.
+//     for a worker that cannot hear it;
+//   - a stream gets new work only after its first keep-alive was
+//     acknowledged (the dispatcher), so that a worker whose every new stream
+//     is silenced (a proxy that keeps dropping them) is not sent work again
+//     and again: only its held attempts, which then go elsewhere as above;
+//     a stream that lost an assignment must likewise acknowledge a later
+//     keep-alive before it gets new work.
 
 // keptKeepalives bounds how many unacknowledged keep-alives a stream
 // remembers; the oldest go first (a worker that never acknowledges would
@@ -116,7 +122,7 @@ func (e *Engine) checkAcknowledged(ctx context.Context, c *workerConn) error {
 	}
 	c.live.ack(uint64(max(w.StreamAckedSeq, 0)))
 	waited, late, subject := c.live.overdue(e.now(), limit)
-	if !late || !subject {
+	if !late || !(subject || w.Acknowledges) {
 		return nil
 	}
 	e.log.WarnContext(ctx, "stream ended: keep-alives not acknowledged", "worker_id", c.workerID, "waited", waited)
@@ -190,7 +196,20 @@ func (e *Engine) reapUnacked(ctx context.Context, now time.Time) {
 		}
 		return
 	}
+	doubted := map[string]bool{}
 	for _, t := range unacked {
 		e.loseAttempt(ctx, t.TenantID, t, fmt.Sprintf("assignment not acknowledged by the worker within %s", e.cfg.AckTimeout), true)
+		if doubted[t.WorkerID] {
+			continue
+		}
+		doubted[t.WorkerID] = true
+		// The stream lost an assignment: it gets no new work until a later
+		// keep-alive comes back, so the lost attempt is not sent into it again.
+		err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+			return q.WorkerStreamDoubt(ctx, t.TenantID, t.WorkerID)
+		})
+		if err != nil && ctx.Err() == nil {
+			e.log.WarnContext(ctx, "stream not marked doubtful", "worker_id", t.WorkerID, "error", err.Error())
+		}
 	}
 }

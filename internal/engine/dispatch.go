@@ -164,14 +164,20 @@ func (e *Engine) dispatchTo(ctx context.Context, c *workerConn) error {
 	now := micros(e.now())
 	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
 		claimed, msgs = nil, nil
-		lastHeartbeat, inUse, err := q.WorkerLoad(ctx, c.tenantID, c.workerID)
+		load, err := q.WorkerLoad(ctx, c.tenantID, c.workerID)
 		if err != nil {
 			return err
 		}
-		if lastHeartbeat < now-3*e.cfg.HeartbeatInterval.Microseconds() {
+		if load.LastHeartbeatAt < now-3*e.cfg.HeartbeatInterval.Microseconds() {
 			return nil // taken for dead: its attempts go elsewhere, so must new ones
 		}
-		free := c.slots - inUse
+		if load.Acknowledges && load.StreamAckedSeq == 0 {
+			// A worker that acknowledges gets new work on a stream only once
+			// the stream has shown it reaches the worker (its first keep-alive
+			// came back), so that nothing is sent into a stream a proxy silenced.
+			return nil
+		}
+		free := c.slots - load.Running
 		if free <= 0 {
 			return nil
 		}

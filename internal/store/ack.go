@@ -52,7 +52,7 @@ func (q Q) TaskListUnacked(ctx context.Context, p *TaskListUnackedParams) ([]*Ta
 	var tasks []*Task
 	err := q.db.NewSelect().Model(&tasks).
 		Where("task.status = ? AND task.acked_at = 0 AND task.sent_at > 0 AND task.sent_at < ?", TaskRunning, p.SentBefore).
-		Where("task.worker_id IN (SELECT w.id FROM workers AS w WHERE w.stream_acked_seq > 0)").
+		Where("task.worker_id IN (SELECT w.id FROM workers AS w WHERE w.acknowledges)").
 		OrderExpr("task.sent_at").Limit(int64(p.Limit)).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list unacknowledged tasks: %w", err)
@@ -66,6 +66,7 @@ func (q Q) TaskListUnacked(ctx context.Context, p *TaskListUnackedParams) ([]*Ta
 func (q Q) WorkerAcknowledge(ctx context.Context, tenantID, id, streamID string, seq uint64) (open bool, err error) {
 	res, err := q.db.NewUpdate().Model((*Worker)(nil)).
 		Set("stream_acked_seq = CASE WHEN stream_acked_seq < ? THEN ? ELSE stream_acked_seq END", int64(seq), int64(seq)).
+		Set("acknowledges = TRUE").
 		Where("tenant_id = ? AND id = ? AND stream_id = ? AND connected", tenantID, id, streamID).Exec(ctx)
 	if err != nil {
 		return false, fmt.Errorf("acknowledge stream of worker %s: %w", id, err)
@@ -73,12 +74,25 @@ func (q Q) WorkerAcknowledge(ctx context.Context, tenantID, id, streamID string,
 	if n, _ := res.RowsAffected(); n == 1 {
 		return true, nil
 	}
-	exists, err := q.db.NewSelect().Model((*Worker)(nil)).Where("tenant_id = ? AND id = ?", tenantID, id).Exists(ctx)
+	// Not the open stream: the worker still acknowledges.
+	res, err = q.db.NewUpdate().Model((*Worker)(nil)).Set("acknowledges = TRUE").
+		Where("tenant_id = ? AND id = ?", tenantID, id).Exec(ctx)
 	if err != nil {
 		return false, fmt.Errorf("acknowledge stream of worker %s: %w", id, err)
 	}
-	if !exists {
+	if n, _ := res.RowsAffected(); n == 0 {
 		return false, fmt.Errorf("acknowledge stream of worker %s: %w", id, ErrNotFound)
 	}
 	return false, nil
+}
+
+// WorkerStreamDoubt clears the acknowledged keep-alive of a worker's stream,
+// so that the stream gets no new work until the worker acknowledges a later
+// keep-alive: called when an assignment sent on it went unacknowledged.
+func (q Q) WorkerStreamDoubt(ctx context.Context, tenantID, id string) error {
+	if _, err := q.db.NewUpdate().Model((*Worker)(nil)).Set("stream_acked_seq = 0").
+		Where("tenant_id = ? AND id = ?", tenantID, id).Exec(ctx); err != nil {
+		return fmt.Errorf("doubt stream of worker %s: %w", id, translate(err))
+	}
+	return nil
 }

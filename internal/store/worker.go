@@ -25,6 +25,9 @@ type Worker struct {
 	// StreamAckedSeq is the latest keep-alive of that stream the worker
 	// acknowledged; 0 until it acknowledges one.
 	StreamAckedSeq int64 `bun:"stream_acked_seq"`
+	// Acknowledges is set by the worker's first Acknowledge and never
+	// cleared: every stream of the worker is then expected to acknowledge.
+	Acknowledges bool `bun:"acknowledges"`
 	// IdempotencyKey, when set, is unique in the tenant: a registration
 	// repeated with it finds this worker.
 	IdempotencyKey string `bun:"idempotency_key"`
@@ -117,20 +120,29 @@ func (q Q) WorkerList(ctx context.Context, tenantID, beforeID string, limit int)
 	return ws, nil
 }
 
-// WorkerLoad returns a worker's last heartbeat (Unix µs) and how many tasks it
-// holds, in one statement.
-func (q Q) WorkerLoad(ctx context.Context, tenantID, id string) (lastHeartbeatAt int64, running int, err error) {
-	var row struct {
-		LastHeartbeatAt int64 `bun:"last_heartbeat_at"`
-		Running         int   `bun:"running"`
-	}
-	err = q.db.NewSelect().Model((*Worker)(nil)).
-		Column("last_heartbeat_at").
+// WorkerLoad is what the dispatcher reads of a worker before it claims.
+type WorkerLoad struct {
+	// LastHeartbeatAt is the worker's last heartbeat, Unix µs.
+	LastHeartbeatAt int64 `bun:"last_heartbeat_at"`
+	// Running is how many attempts the worker holds.
+	Running int `bun:"running"`
+	// Acknowledges and StreamAckedSeq are the worker's columns of those names.
+	Acknowledges   bool  `bun:"acknowledges"`
+	StreamAckedSeq int64 `bun:"stream_acked_seq"`
+}
+
+// WorkerLoad returns what the dispatcher needs of a worker (its last
+// heartbeat, the attempts it holds, whether its stream acknowledges), in one
+// statement.
+func (q Q) WorkerLoad(ctx context.Context, tenantID, id string) (*WorkerLoad, error) {
+	var load WorkerLoad
+	err := q.db.NewSelect().Model((*Worker)(nil)).
+		Column("last_heartbeat_at", "acknowledges", "stream_acked_seq").
 		ColumnExpr("(SELECT COUNT(*) FROM tasks AS t WHERE t.worker_id = worker.id AND t.status = ?) AS running", TaskRunning).
 		Where("tenant_id = ? AND id = ?", tenantID, id).
-		Scan(ctx, &row)
+		Scan(ctx, &load)
 	if err != nil {
-		return 0, 0, fmt.Errorf("load of worker %s: %w", id, translate(err))
+		return nil, fmt.Errorf("load of worker %s: %w", id, translate(err))
 	}
-	return row.LastHeartbeatAt, row.Running, nil
+	return &load, nil
 }

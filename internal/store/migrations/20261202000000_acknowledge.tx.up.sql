@@ -15,4 +15,11 @@ ALTER TABLE workers ADD COLUMN stream_acked_seq BIGINT NOT NULL DEFAULT 0;
 
 --bun:split
 
+-- Whether the worker ever acknowledged anything: from then on each of its
+-- streams must acknowledge its keep-alives and assignments (one that does
+-- not is taken for dead), whichever server it reaches.
+ALTER TABLE workers ADD COLUMN acknowledges BOOLEAN NOT NULL DEFAULT FALSE;
+
+--bun:split
+
 CREATE INDEX tasks_unacked ON tasks (sent_at) WHERE status = 'RUNNING' AND acked_at = 0;

@@ -69,14 +69,16 @@ type WorkerServiceClient interface {
 	Listen(context.Context, *connect.Request[v1.ListenRequest]) (*connect.ServerStreamForClient[v1.ListenResponse], error)
 	// Acknowledge tells the server what the worker received on its Listen
 	// stream: the assignments it took and the latest keep-alive. It may reach
-	// any server. Once a stream has acknowledged a keep-alive, an assignment its
-	// worker does not acknowledge within a few seconds of its sending is given
-	// to another worker as the next attempt, and the stream is ended
-	// (`unavailable`) when its keep-alives go unacknowledged for three
-	// intervals, so that a message or stream lost on the way (a proxy that
-	// silently drops a stream while other calls pass) costs seconds, not a
-	// lease. A worker that never acknowledges a keep-alive is held to neither
-	// rule. Repeating it is harmless.
+	// any server. Once a worker has acknowledged anything, on any stream, an
+	// assignment it does not acknowledge within a few seconds of its sending is
+	// given to another worker as the next attempt; each of its streams gets new
+	// work only after it acknowledged the stream's first keep-alive, and is
+	// ended (`unavailable`) when its keep-alives go unacknowledged for three
+	// intervals. So a message or stream lost on the way (a proxy that silently
+	// drops a stream while other calls pass) costs seconds, not a lease, even
+	// when every new stream of the worker is lost the same way. A worker that
+	// never acknowledges is held to none of these rules. Repeating it is
+	// harmless.
 	Acknowledge(context.Context, *connect.Request[v1.AcknowledgeRequest]) (*connect.Response[v1.AcknowledgeResponse], error)
 	// Heartbeat tells the server the worker is alive and still running its tasks.
 	Heartbeat(context.Context, *connect.Request[v1.HeartbeatRequest]) (*connect.Response[v1.HeartbeatResponse], error)
@@ -214,14 +216,16 @@ type WorkerServiceHandler interface {
 	Listen(context.Context, *connect.Request[v1.ListenRequest], *connect.ServerStream[v1.ListenResponse]) error
 	// Acknowledge tells the server what the worker received on its Listen
 	// stream: the assignments it took and the latest keep-alive. It may reach
-	// any server. Once a stream has acknowledged a keep-alive, an assignment its
-	// worker does not acknowledge within a few seconds of its sending is given
-	// to another worker as the next attempt, and the stream is ended
-	// (`unavailable`) when its keep-alives go unacknowledged for three
-	// intervals, so that a message or stream lost on the way (a proxy that
-	// silently drops a stream while other calls pass) costs seconds, not a
-	// lease. A worker that never acknowledges a keep-alive is held to neither
-	// rule. Repeating it is harmless.
+	// any server. Once a worker has acknowledged anything, on any stream, an
+	// assignment it does not acknowledge within a few seconds of its sending is
+	// given to another worker as the next attempt; each of its streams gets new
+	// work only after it acknowledged the stream's first keep-alive, and is
+	// ended (`unavailable`) when its keep-alives go unacknowledged for three
+	// intervals. So a message or stream lost on the way (a proxy that silently
+	// drops a stream while other calls pass) costs seconds, not a lease, even
+	// when every new stream of the worker is lost the same way. A worker that
+	// never acknowledges is held to none of these rules. Repeating it is
+	// harmless.
 	Acknowledge(context.Context, *connect.Request[v1.AcknowledgeRequest]) (*connect.Response[v1.AcknowledgeResponse], error)
 	// Heartbeat tells the server the worker is alive and still running its tasks.
 	Heartbeat(context.Context, *connect.Request[v1.HeartbeatRequest]) (*connect.Response[v1.HeartbeatResponse], error)
