@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -114,6 +115,11 @@ func runParity(t *testing.T, cases []parityCase, opts parityOptions) {
 				})
 			}
 			wg.Wait()
+			if os.Getenv("PARITY_DUMP") != "" { // shows what the cases compare
+				for ci, pc := range cases {
+					t.Logf("=== %s\n%s", pc.name, outcomes[0][ci])
+				}
+			}
 			if t.Failed() {
 				return
 			}
@@ -215,6 +221,34 @@ func call[Req, Res any, PReq interface {
 		return nil, err
 	}
 	return restDo[Res, PRes](ctx, c, method, path, body)
+}
+
+// rpcOf is one unary RPC of the API with its request and response types.
+type rpcOf[Req, Res any, PReq interface {
+	*Req
+	proto.Message
+}, PRes interface {
+	*Res
+	proto.Message
+}] struct {
+	procedure string
+}
+
+// unaryOf returns the unary RPC procedure, whose request is Req and whose
+// response is Res.
+func unaryOf[Req, Res any, PReq interface {
+	*Req
+	proto.Message
+}, PRes interface {
+	*Res
+	proto.Message
+}](procedure string) rpcOf[Req, Res, PReq, PRes] {
+	return rpcOf[Req, Res, PReq, PRes]{procedure: procedure}
+}
+
+// do calls the RPC with c (see [call]).
+func (r rpcOf[Req, Res, PReq, PRes]) do(e *env, c client, req *Req) (*Res, error) {
+	return call[Req, Res, PReq, PRes](ctx(e), c, r.procedure, req)
 }
 
 // restRequest maps a request onto the REST route of procedure.
