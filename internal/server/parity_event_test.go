@@ -30,6 +30,8 @@ const (
 	replayRPC     = switchyardv1connect.EventServiceReplayEventProcedure
 )
 
+var replayEventRPC = unaryOf[switchyardv1.ReplayEventRequest, switchyardv1.ReplayEventResponse](replayRPC)
+
 // TestEventServiceParity runs every EventService case over every protocol, on
 // every database engine (and over TLS too on SQLite). Each protocol has a
 // server of its own: some cases hold the server's whole pool.
@@ -330,6 +332,51 @@ var parityCases = []parityCase{
 		releaseAfterServerGaveUp(release)
 		wantCode(e, err, connect.CodeCanceled)
 		return e.describe(nil, err) + "\n" + retryStoresOnce(e, "cancelled", "cancel-1")
+	}},
+	{"replay runs the event through the current triggers again; its repeat is deduplicated", replayRPC, func(e *env) string {
+		putFlow(e, &switchyardv1.WorkflowSpec{Name: "on-replay", OnEvents: []string{"replay.me"}, Tasks: []*switchyardv1.TaskSpec{task("only", "r.one")}})
+		pushed, err := e.c.push(ctx(e), &switchyardv1.PushEventRequest{Key: "replay.me", Payload: mustStruct(map[string]any{"n": 1.0})})
+		mustOK(e, err)
+		e.ids["replayed"] = pushed.GetEvent().GetId()
+		req := &switchyardv1.ReplayEventRequest{Id: e.ids["replayed"], IdempotencyKey: "replay-1"}
+		res, err := replayEventRPC.do(e, e.as(auth.RoleProducer), req)
+		again, err2 := replayEventRPC.do(e, e.c, req)
+		if err == nil && err2 == nil && (len(pushed.GetRunIds()) != 1 || len(res.GetRunIds()) != 1 || res.GetRunIds()[0] == pushed.GetRunIds()[0] || !again.GetDeduplicated() || !slices.Equal(again.GetRunIds(), res.GetRunIds())) {
+			e.t.Errorf("%s: push started %v, replay %v then %v; want one new run, then the same deduplicated", e.c.proto.Name, pushed.GetRunIds(), res, again)
+		}
+		return e.expect(0, res, err) + e.expect(0, again, err2)
+	}},
+	{"replay reusing its key for another event is already_exists", replayRPC, func(e *env) string {
+		res, err := replayEventRPC.do(e, e.c, &switchyardv1.ReplayEventRequest{Id: e.ids["first"], IdempotencyKey: "replay-1"})
+		return e.expect(connect.CodeAlreadyExists, res, err)
+	}},
+	{"replay of an unknown event is not_found", replayRPC, func(e *env) string {
+		res, err := replayEventRPC.do(e, e.c, &switchyardv1.ReplayEventRequest{Id: ghostID})
+		return e.expect(connect.CodeNotFound, res, err)
+	}},
+	{"replay with a malformed id is invalid_argument", replayRPC, func(e *env) string {
+		_, err := replayEventRPC.do(e, e.c, &switchyardv1.ReplayEventRequest{Id: "not-a-uuid"})
+		return e.expectViolation("id", err)
+	}},
+	{"replay by a viewer is permission_denied", replayRPC, func(e *env) string {
+		res, err := replayEventRPC.do(e, e.as(auth.RoleViewer), &switchyardv1.ReplayEventRequest{Id: e.ids["replayed"]})
+		return e.expect(connect.CodePermissionDenied, res, err)
+	}},
+	{"push by a worker is permission_denied", pushRPC, func(e *env) string {
+		_, err := e.as(auth.RoleWorker).push(ctx(e), &switchyardv1.PushEventRequest{Key: "worker.push"})
+		return e.expect(connect.CodePermissionDenied, nil, err)
+	}},
+	{"bulk push by a viewer is permission_denied", bulkRPC, func(e *env) string {
+		_, err := e.as(auth.RoleViewer).bulk(ctx(e), &switchyardv1.BulkPushEventsRequest{Events: []*switchyardv1.PushEventRequest{{Key: "viewer.bulk"}}})
+		return e.expect(connect.CodePermissionDenied, nil, err)
+	}},
+	{"get by a worker is permission_denied", getEventRPC, func(e *env) string {
+		_, err := e.as(auth.RoleWorker).get(ctx(e), e.ids["first"])
+		return e.expect(connect.CodePermissionDenied, nil, err)
+	}},
+	{"list by a worker is permission_denied", listEventsRPC, func(e *env) string {
+		_, err := e.as(auth.RoleWorker).list(ctx(e), &switchyardv1.ListEventsRequest{})
+		return e.expect(connect.CodePermissionDenied, nil, err)
 	}},
 }
 

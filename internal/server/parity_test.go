@@ -73,6 +73,9 @@ type env struct {
 	ids    map[string]string
 	norm   *normaliser
 	tables []table
+	// setup is the protocol of what the cases prepare or wait for outside
+	// the protocol under test: gRPC, over TLS to a server that serves TLS.
+	setup servertest.Protocol
 }
 
 // as returns the client calling with the tenant's token of role.
@@ -153,7 +156,12 @@ func startParityServer(t *testing.T, eng storetest.Engine, opts parityOptions, t
 // every role.
 func newEnv(t *testing.T, srv *servertest.Server, p servertest.Protocol, i int, ownServer bool) *env {
 	c := context.Background()
-	op := newAPI(srv.URL, grpcProtocol())
+	setup := grpcProtocol()
+	if p.TLS {
+		i := slices.IndexFunc(servertest.ProtocolsTLS(servertest.TestCA().Pool), func(p servertest.Protocol) bool { return p.Name == "grpc/h2+tls" })
+		setup = servertest.ProtocolsTLS(servertest.TestCA().Pool)[i]
+	}
+	op := newAPI(srv.URL, setup)
 	tenant := store.DefaultTenant
 	if !ownServer {
 		tenant = fmt.Sprintf("pt%02d", i)
@@ -173,7 +181,7 @@ func newEnv(t *testing.T, srv *servertest.Server, p servertest.Protocol, i int, 
 	e := &env{
 		t: t, srv: srv, c: operator.withToken(tokens[auth.RoleAdmin]), operator: operator,
 		tenant: tenant, tokens: tokens, ids: map[string]string{}, norm: &normaliser{ids: map[string]string{}},
-		tables: tenantTables(t, srv.Store),
+		tables: tenantTables(t, srv.Store), setup: setup,
 	}
 	if !ownServer {
 		e.norm.tenant = tenant

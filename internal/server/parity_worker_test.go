@@ -69,7 +69,7 @@ func listenFor(e *env, c client, worker, name string) (out, taskName string) {
 // closed.
 func waitInactive(e *env, worker string) {
 	e.t.Helper()
-	a := newAPIToken(e.c.url, grpcProtocol(), e.tokens[auth.RoleAdmin])
+	a := newAPIToken(e.c.url, e.setup, e.tokens[auth.RoleAdmin])
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		res, err := a.workers.ListWorkers(ctx(e), connect.NewRequest(&switchyardv1.ListWorkersRequest{}))
