@@ -23,6 +23,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/engine"
 	"github.com/switchyard/switchyard/internal/server/servertest"
@@ -624,3 +625,49 @@ func violationFields(err error) []string {
 
 // ghostID is a well-formed id that names nothing.
 const ghostID = "01890000-0000-7000-8000-000000000000"
+
+// parityTables are the parity cases of every service.
+func parityTables() map[string][]parityCase {
+	return map[string][]parityCase{
+		"EventService": parityCases, "WorkflowService": workflowCases, "RunService": runCases,
+		"WorkerService": workerCases, "WebhookService": webhookCases, "AdminService": adminCases,
+	}
+}
+
+// unservedRPC is the one RPC of the API that no server serves yet (it
+// answers unimplemented; issue 19 serves it), so no parity case can exercise
+// it. Once it is served, TestParityCoversEveryRPC fails until its cases are in
+// the WorkerService table.
+const unservedRPC = switchyardv1connect.WorkerServiceAcknowledgeProcedure
+
+// TestParityCoversEveryRPC keeps the parity tables complete: every RPC of
+// the API is the RPC under test of at least two cases of its service's
+// table (a success and a refusal), except unservedRPC while it is not served.
+func TestParityCoversEveryRPC(t *testing.T) {
+	t.Parallel()
+	cases := map[string]int{}
+	for service, table := range parityTables() {
+		for _, pc := range table {
+			if !strings.HasPrefix(pc.rpc, "/switchyard.v1."+service+"/") {
+				t.Errorf("%s case %q tests %s, of another service", service, pc.name, pc.rpc)
+			}
+			cases[pc.rpc]++
+		}
+	}
+	for name := range apiMethodsOnce() {
+		if cases[name] < 2 && name != unservedRPC {
+			t.Errorf("%s has %d parity cases, want at least a success and a refusal", name, cases[name])
+		}
+	}
+	if cases[unservedRPC] > 0 {
+		t.Errorf("%s has parity cases: it is served, remove unservedRPC", unservedRPC)
+		return
+	}
+	srv := servertest.Start(t, storetest.Engines(t)[0], servertest.Options{})
+	c := client{proto: grpcProtocol(), url: srv.URL, token: servertest.AdminToken}
+	req := &switchyardv1.AcknowledgeRequest{WorkerId: ghostID, StreamId: "s"}
+	_, err := unary[switchyardv1.AcknowledgeRequest, switchyardv1.AcknowledgeResponse](context.Background(), c, unservedRPC, req)
+	if connect.CodeOf(err) != connect.CodeUnimplemented {
+		t.Errorf("%s is served now (it answers %v, want unimplemented): add its parity cases", unservedRPC, err)
+	}
+}
