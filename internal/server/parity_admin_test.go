@@ -57,10 +57,9 @@ var adminCases = []parityCase{
 		}
 		return e.expect(0, res, err)
 	}},
-	{"create of a tenant that exists is already_exists", createTenantRPC.procedure, func(e *env) string {
-		res, err := createTenantRPC.do(e, e.operator, &switchyardv1.CreateTenantRequest{Id: e.tenant + "-new"})
-		return e.expect(connect.CodeAlreadyExists, res, err)
-	}},
+	createTenantRPC.refused("create of a tenant that exists is already_exists", operatorCaller, connect.CodeAlreadyExists, func(e *env) *switchyardv1.CreateTenantRequest {
+		return &switchyardv1.CreateTenantRequest{Id: e.tenant + "-new"}
+	}),
 	{"create with a bad id or name is invalid_argument", createTenantRPC.procedure, func(e *env) string {
 		_, err1 := createTenantRPC.do(e, e.operator, &switchyardv1.CreateTenantRequest{Id: "Bad_ID"})
 		_, err2 := createTenantRPC.do(e, e.operator, &switchyardv1.CreateTenantRequest{Id: e.tenant + "-long", Name: strings.Repeat("n", 129)})
@@ -84,10 +83,9 @@ var adminCases = []parityCase{
 		res, err := updateTenantRPC.do(e, e.operator, &switchyardv1.UpdateTenantRequest{Id: e.tenant + "-ghost", Name: &name})
 		return e.expect(connect.CodeNotFound, res, err)
 	}},
-	{"update with a negative limit is invalid_argument", updateTenantRPC.procedure, func(e *env) string {
-		_, err := updateTenantRPC.do(e, e.operator, &switchyardv1.UpdateTenantRequest{Id: e.tenant + "-new", RateLimit: &switchyardv1.RateLimit{PerSecond: -1}})
-		return e.expectViolation("rate_limit.per_second", err)
-	}},
+	updateTenantRPC.invalid("update with a negative limit is invalid_argument", operatorCaller, "rate_limit.per_second", func(e *env) *switchyardv1.UpdateTenantRequest {
+		return &switchyardv1.UpdateTenantRequest{Id: e.tenant + "-new", RateLimit: &switchyardv1.RateLimit{PerSecond: -1}}
+	}),
 	{"update by another tenant's admin is permission_denied", updateTenantRPC.procedure, func(e *env) string {
 		name := "Mine"
 		res, err := updateTenantRPC.do(e, e.c, &switchyardv1.UpdateTenantRequest{Id: e.tenant, Name: &name})
@@ -109,10 +107,9 @@ var adminCases = []parityCase{
 		_, err2 := listTenantsRPC.do(e, e.operator, &switchyardv1.ListTenantsRequest{PageSize: 501})
 		return e.expect(connect.CodeInvalidArgument, nil, err1) + "\n" + e.expectViolation("page_size", err2)
 	}},
-	{"list by a producer is permission_denied", listTenantsRPC.procedure, func(e *env) string {
-		res, err := listTenantsRPC.do(e, e.as(auth.RoleProducer), &switchyardv1.ListTenantsRequest{})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	listTenantsRPC.refused("list by a producer is permission_denied", auth.RoleProducer, connect.CodePermissionDenied, func(e *env) *switchyardv1.ListTenantsRequest {
+		return &switchyardv1.ListTenantsRequest{}
+	}),
 	{"create token returns the token and its secret, once", createTokenRPC.procedure, func(e *env) string {
 		expires := timestamppb.New(time.Now().Add(24 * time.Hour).Truncate(time.Second))
 		res, err := createTokenRPC.do(e, e.c, &switchyardv1.CreateTokenRequest{Role: switchyardv1.Role_ROLE_PRODUCER, Name: "ci", ExpiresAt: expires})
@@ -128,14 +125,12 @@ var adminCases = []parityCase{
 		_, err2 := createTokenRPC.do(e, e.c, &switchyardv1.CreateTokenRequest{Role: switchyardv1.Role_ROLE_VIEWER, Name: "past", ExpiresAt: timestamppb.New(time.Unix(1, 0))})
 		return e.expectViolation("role", err1) + "\n" + e.expect(connect.CodeInvalidArgument, nil, err2)
 	}},
-	{"create token in another tenant by its non-operator admin is not_found", createTokenRPC.procedure, func(e *env) string {
-		res, err := createTokenRPC.do(e, e.c, &switchyardv1.CreateTokenRequest{Tenant: e.tenant + "-new", Role: switchyardv1.Role_ROLE_VIEWER, Name: "elsewhere"})
-		return e.expect(connect.CodeNotFound, res, err)
-	}},
-	{"create token by a viewer is permission_denied", createTokenRPC.procedure, func(e *env) string {
-		res, err := createTokenRPC.do(e, e.as(auth.RoleViewer), &switchyardv1.CreateTokenRequest{Role: switchyardv1.Role_ROLE_ADMIN, Name: "escalate"})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	createTokenRPC.refused("create token in another tenant by its non-operator admin is not_found", auth.RoleAdmin, connect.CodeNotFound, func(e *env) *switchyardv1.CreateTokenRequest {
+		return &switchyardv1.CreateTokenRequest{Tenant: e.tenant + "-new", Role: switchyardv1.Role_ROLE_VIEWER, Name: "elsewhere"}
+	}),
+	createTokenRPC.refused("create token by a viewer is permission_denied", auth.RoleViewer, connect.CodePermissionDenied, func(e *env) *switchyardv1.CreateTokenRequest {
+		return &switchyardv1.CreateTokenRequest{Role: switchyardv1.Role_ROLE_ADMIN, Name: "escalate"}
+	}),
 	{"list tokens pages through the tenant's tokens newest first", listTokensRPC.procedure, func(e *env) string {
 		var names, out []string
 		req := &switchyardv1.ListTokensRequest{PageSize: 3}
@@ -154,18 +149,15 @@ var adminCases = []parityCase{
 		}
 		return strings.Join(out, "\n")
 	}},
-	{"list tokens of another tenant by its non-operator admin is not_found", listTokensRPC.procedure, func(e *env) string {
-		res, err := listTokensRPC.do(e, e.c, &switchyardv1.ListTokensRequest{Tenant: e.tenant + "-new"})
-		return e.expect(connect.CodeNotFound, res, err)
-	}},
-	{"list tokens with a bad page size is invalid_argument", listTokensRPC.procedure, func(e *env) string {
-		_, err := listTokensRPC.do(e, e.c, &switchyardv1.ListTokensRequest{PageSize: 501})
-		return e.expectViolation("page_size", err)
-	}},
-	{"list tokens by a producer is permission_denied", listTokensRPC.procedure, func(e *env) string {
-		res, err := listTokensRPC.do(e, e.as(auth.RoleProducer), &switchyardv1.ListTokensRequest{})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	listTokensRPC.refused("list tokens of another tenant by its non-operator admin is not_found", auth.RoleAdmin, connect.CodeNotFound, func(e *env) *switchyardv1.ListTokensRequest {
+		return &switchyardv1.ListTokensRequest{Tenant: e.tenant + "-new"}
+	}),
+	listTokensRPC.invalid("list tokens with a bad page size is invalid_argument", auth.RoleAdmin, "page_size", func(e *env) *switchyardv1.ListTokensRequest {
+		return &switchyardv1.ListTokensRequest{PageSize: 501}
+	}),
+	listTokensRPC.refused("list tokens by a producer is permission_denied", auth.RoleProducer, connect.CodePermissionDenied, func(e *env) *switchyardv1.ListTokensRequest {
+		return &switchyardv1.ListTokensRequest{}
+	}),
 	{"revoke marks the token revoked; revoking again changes nothing", revokeTokenRPC.procedure, func(e *env) string {
 		res, err := revokeTokenRPC.do(e, e.c, &switchyardv1.RevokeTokenRequest{Id: e.ids["ci token"]})
 		again, err2 := revokeTokenRPC.do(e, e.c, &switchyardv1.RevokeTokenRequest{Id: e.ids["ci token"]})
@@ -174,18 +166,15 @@ var adminCases = []parityCase{
 		}
 		return e.expect(0, res, err) + e.expect(0, again, err2)
 	}},
-	{"revoke of an unknown token is not_found", revokeTokenRPC.procedure, func(e *env) string {
-		res, err := revokeTokenRPC.do(e, e.c, &switchyardv1.RevokeTokenRequest{Id: ghostID})
-		return e.expect(connect.CodeNotFound, res, err)
-	}},
-	{"revoke with a malformed id is invalid_argument", revokeTokenRPC.procedure, func(e *env) string {
-		_, err := revokeTokenRPC.do(e, e.c, &switchyardv1.RevokeTokenRequest{Id: "not-a-uuid"})
-		return e.expectViolation("id", err)
-	}},
-	{"revoke by a producer is permission_denied", revokeTokenRPC.procedure, func(e *env) string {
-		res, err := revokeTokenRPC.do(e, e.as(auth.RoleProducer), &switchyardv1.RevokeTokenRequest{Id: e.ids["ci token"]})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	revokeTokenRPC.refused("revoke of an unknown token is not_found", auth.RoleAdmin, connect.CodeNotFound, func(e *env) *switchyardv1.RevokeTokenRequest {
+		return &switchyardv1.RevokeTokenRequest{Id: ghostID}
+	}),
+	revokeTokenRPC.invalid("revoke with a malformed id is invalid_argument", auth.RoleAdmin, "id", func(e *env) *switchyardv1.RevokeTokenRequest {
+		return &switchyardv1.RevokeTokenRequest{Id: "not-a-uuid"}
+	}),
+	revokeTokenRPC.refused("revoke by a producer is permission_denied", auth.RoleProducer, connect.CodePermissionDenied, func(e *env) *switchyardv1.RevokeTokenRequest {
+		return &switchyardv1.RevokeTokenRequest{Id: e.ids["ci token"]}
+	}),
 	{"whoami describes the caller of every role", whoAmIRPC.procedure, func(e *env) string {
 		var out []string
 		for _, role := range auth.Roles {

@@ -62,18 +62,15 @@ var runCases = []parityCase{
 		}
 		return e.expect(0, res, err)
 	}},
-	{"get of an unknown run is not_found", getRunRPC.procedure, func(e *env) string {
-		res, err := getRunRPC.do(e, e.c, &switchyardv1.GetRunRequest{Id: ghostID})
-		return e.expect(connect.CodeNotFound, res, err)
-	}},
-	{"get with a malformed id is invalid_argument", getRunRPC.procedure, func(e *env) string {
-		_, err := getRunRPC.do(e, e.c, &switchyardv1.GetRunRequest{Id: "not-a-uuid"})
-		return e.expectViolation("id", err)
-	}},
-	{"get by a worker is permission_denied", getRunRPC.procedure, func(e *env) string {
-		res, err := getRunRPC.do(e, e.as(auth.RoleWorker), &switchyardv1.GetRunRequest{Id: e.ids["first"]})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	getRunRPC.refused("get of an unknown run is not_found", auth.RoleAdmin, connect.CodeNotFound, func(e *env) *switchyardv1.GetRunRequest {
+		return &switchyardv1.GetRunRequest{Id: ghostID}
+	}),
+	getRunRPC.invalid("get with a malformed id is invalid_argument", auth.RoleAdmin, "id", func(e *env) *switchyardv1.GetRunRequest {
+		return &switchyardv1.GetRunRequest{Id: "not-a-uuid"}
+	}),
+	getRunRPC.refused("get by a worker is permission_denied", auth.RoleWorker, connect.CodePermissionDenied, func(e *env) *switchyardv1.GetRunRequest {
+		return &switchyardv1.GetRunRequest{Id: e.ids["first"]}
+	}),
 	{"list filters and pages runs newest first", listRunsRPC.procedure, func(e *env) string {
 		putFlow(e, flowSpec("billing", "b.one"))
 		startRun(e, "orders", "second", map[string]any{"order": 2.0})
@@ -102,10 +99,9 @@ var runCases = []parityCase{
 		_, err3 := listRunsRPC.do(e, e.c, &switchyardv1.ListRunsRequest{Workflow: strings.Repeat("w", 129)})
 		return strings.Join([]string{e.expect(connect.CodeInvalidArgument, nil, err1), e.expectViolation("page_size", err2), e.expectViolation("workflow", err3)}, "\n")
 	}},
-	{"list by a worker is permission_denied", listRunsRPC.procedure, func(e *env) string {
-		res, err := listRunsRPC.do(e, e.as(auth.RoleWorker), &switchyardv1.ListRunsRequest{})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	listRunsRPC.refused("list by a worker is permission_denied", auth.RoleWorker, connect.CodePermissionDenied, func(e *env) *switchyardv1.ListRunsRequest {
+		return &switchyardv1.ListRunsRequest{}
+	}),
 	{"watch of a run that has not ended sends its state", watchRunRPC, func(e *env) string {
 		return watchRun(e, e.as(auth.RoleViewer), e.ids["first"], true)
 	}},
@@ -117,18 +113,15 @@ var runCases = []parityCase{
 		}
 		return e.expect(0, res, err) + e.expect(0, again, err2)
 	}},
-	{"cancel of an unknown run is not_found", cancelRunRPC.procedure, func(e *env) string {
-		res, err := cancelRunRPC.do(e, e.c, &switchyardv1.CancelRunRequest{Id: ghostID})
-		return e.expect(connect.CodeNotFound, res, err)
-	}},
-	{"cancel with a long reason is invalid_argument", cancelRunRPC.procedure, func(e *env) string {
-		_, err := cancelRunRPC.do(e, e.c, &switchyardv1.CancelRunRequest{Id: e.ids["second"], Reason: strings.Repeat("r", 1025)})
-		return e.expectViolation("reason", err)
-	}},
-	{"cancel by a producer is permission_denied", cancelRunRPC.procedure, func(e *env) string {
-		res, err := cancelRunRPC.do(e, e.as(auth.RoleProducer), &switchyardv1.CancelRunRequest{Id: e.ids["second"]})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	cancelRunRPC.refused("cancel of an unknown run is not_found", auth.RoleAdmin, connect.CodeNotFound, func(e *env) *switchyardv1.CancelRunRequest {
+		return &switchyardv1.CancelRunRequest{Id: ghostID}
+	}),
+	cancelRunRPC.invalid("cancel with a long reason is invalid_argument", auth.RoleAdmin, "reason", func(e *env) *switchyardv1.CancelRunRequest {
+		return &switchyardv1.CancelRunRequest{Id: e.ids["second"], Reason: strings.Repeat("r", 1025)}
+	}),
+	cancelRunRPC.refused("cancel by a producer is permission_denied", auth.RoleProducer, connect.CodePermissionDenied, func(e *env) *switchyardv1.CancelRunRequest {
+		return &switchyardv1.CancelRunRequest{Id: e.ids["second"]}
+	}),
 	{"watch of an ended run sends its state and ends", watchRunRPC, func(e *env) string {
 		return watchRun(e, e.as(auth.RoleProducer), e.ids["first"], false)
 	}},
@@ -165,26 +158,22 @@ var runCases = []parityCase{
 		}
 		return e.expect(0, res, err) + e.expect(0, again, err2)
 	}},
-	{"replay of a run that has not ended is failed_precondition", replayRunRPC.procedure, func(e *env) string {
-		res, err := replayRunRPC.do(e, e.c, &switchyardv1.ReplayRunRequest{Id: e.ids["second"]})
-		return e.expect(connect.CodeFailedPrecondition, res, err)
-	}},
+	replayRunRPC.refused("replay of a run that has not ended is failed_precondition", auth.RoleAdmin, connect.CodeFailedPrecondition, func(e *env) *switchyardv1.ReplayRunRequest {
+		return &switchyardv1.ReplayRunRequest{Id: e.ids["second"]}
+	}),
 	{"replay reusing its key for another run is already_exists", replayRunRPC.procedure, func(e *env) string {
 		_, err := cancelRunRPC.do(e, e.c, &switchyardv1.CancelRunRequest{Id: e.ids["bill"]})
 		mustOK(e, err)
 		res, err := replayRunRPC.do(e, e.c, &switchyardv1.ReplayRunRequest{Id: e.ids["bill"], IdempotencyKey: "replay-1"})
 		return e.expect(connect.CodeAlreadyExists, res, err)
 	}},
-	{"replay of an unknown run is not_found", replayRunRPC.procedure, func(e *env) string {
-		res, err := replayRunRPC.do(e, e.c, &switchyardv1.ReplayRunRequest{Id: ghostID})
-		return e.expect(connect.CodeNotFound, res, err)
-	}},
-	{"replay with an unknown mode is invalid_argument", replayRunRPC.procedure, func(e *env) string {
-		_, err := replayRunRPC.do(e, e.c, &switchyardv1.ReplayRunRequest{Id: e.ids["first"], Mode: 9})
-		return e.expectViolation("mode", err)
-	}},
-	{"replay by a producer is permission_denied", replayRunRPC.procedure, func(e *env) string {
-		res, err := replayRunRPC.do(e, e.as(auth.RoleProducer), &switchyardv1.ReplayRunRequest{Id: e.ids["first"]})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	replayRunRPC.refused("replay of an unknown run is not_found", auth.RoleAdmin, connect.CodeNotFound, func(e *env) *switchyardv1.ReplayRunRequest {
+		return &switchyardv1.ReplayRunRequest{Id: ghostID}
+	}),
+	replayRunRPC.invalid("replay with an unknown mode is invalid_argument", auth.RoleAdmin, "mode", func(e *env) *switchyardv1.ReplayRunRequest {
+		return &switchyardv1.ReplayRunRequest{Id: e.ids["first"], Mode: 9}
+	}),
+	replayRunRPC.refused("replay by a producer is permission_denied", auth.RoleProducer, connect.CodePermissionDenied, func(e *env) *switchyardv1.ReplayRunRequest {
+		return &switchyardv1.ReplayRunRequest{Id: e.ids["first"]}
+	}),
 }

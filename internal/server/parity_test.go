@@ -262,6 +262,37 @@ func (r rpcOf[Req, Res, PReq, PRes]) do(e *env, c client, req *Req) (*Res, error
 	return call[Req, Res, PReq, PRes](ctx(e), c, r.procedure, req)
 }
 
+// operatorCaller names an admin of the default tenant as the caller of a case
+// built by [rpcOf.refused] or [rpcOf.invalid]; the other callers are roles.
+const operatorCaller = "operator"
+
+// caller returns the client calling as who: a role in the tenant, or
+// operatorCaller.
+func (e *env) caller(who string) client {
+	if who == operatorCaller {
+		return e.operator
+	}
+	return e.as(who)
+}
+
+// refused is a case of one call by who that must fail with code and change
+// nothing.
+func (r rpcOf[Req, Res, PReq, PRes]) refused(name, who string, code connect.Code, req func(e *env) *Req) parityCase {
+	return parityCase{name, r.procedure, func(e *env) string {
+		res, err := r.do(e, e.caller(who), req(e))
+		return e.expect(code, PRes(res), err)
+	}}
+}
+
+// invalid is a case of one call by who that must fail with invalid_argument
+// naming field among its violations.
+func (r rpcOf[Req, Res, PReq, PRes]) invalid(name, who, field string, req func(e *env) *Req) parityCase {
+	return parityCase{name, r.procedure, func(e *env) string {
+		_, err := r.do(e, e.caller(who), req(e))
+		return e.expectViolation(field, err)
+	}}
+}
+
 // restRequest maps a request onto the REST route of procedure.
 func restRequest(procedure string, m protoreflect.Message) (method, path string, body []byte, err error) {
 	md, ok := apiMethodsOnce()[procedure]

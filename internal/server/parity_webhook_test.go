@@ -68,10 +68,9 @@ var webhookCases = []parityCase{
 		_, err3 := createWebhookRPC.do(e, e.c, &switchyardv1.CreateWebhookRequest{Settings: s})
 		return strings.Join([]string{e.expectViolation("settings.name", err1), e.expectViolation("settings", err2), e.expect(connect.CodeInvalidArgument, nil, err3)}, "\n")
 	}},
-	{"create by a producer is permission_denied", createWebhookRPC.procedure, func(e *env) string {
-		res, err := createWebhookRPC.do(e, e.as(auth.RoleProducer), &switchyardv1.CreateWebhookRequest{Settings: hookSettings("producer")})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	createWebhookRPC.refused("create by a producer is permission_denied", auth.RoleProducer, connect.CodePermissionDenied, func(e *env) *switchyardv1.CreateWebhookRequest {
+		return &switchyardv1.CreateWebhookRequest{Settings: hookSettings("producer")}
+	}),
 	{"get returns the webhook without its secret", getWebhookRPC.procedure, func(e *env) string {
 		res, err := getWebhookRPC.do(e, e.as(auth.RoleViewer), &switchyardv1.GetWebhookRequest{Id: e.ids["hook"]})
 		if err == nil && res.GetWebhook().GetSettings().GetName() != "github" {
@@ -79,18 +78,15 @@ var webhookCases = []parityCase{
 		}
 		return e.expect(0, res, err)
 	}},
-	{"get of an unknown webhook is not_found", getWebhookRPC.procedure, func(e *env) string {
-		res, err := getWebhookRPC.do(e, e.c, &switchyardv1.GetWebhookRequest{Id: ghostID})
-		return e.expect(connect.CodeNotFound, res, err)
-	}},
-	{"get with a malformed id is invalid_argument", getWebhookRPC.procedure, func(e *env) string {
-		_, err := getWebhookRPC.do(e, e.c, &switchyardv1.GetWebhookRequest{Id: "not-a-uuid"})
-		return e.expectViolation("id", err)
-	}},
-	{"get by a producer is permission_denied", getWebhookRPC.procedure, func(e *env) string {
-		res, err := getWebhookRPC.do(e, e.as(auth.RoleProducer), &switchyardv1.GetWebhookRequest{Id: e.ids["hook"]})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	getWebhookRPC.refused("get of an unknown webhook is not_found", auth.RoleAdmin, connect.CodeNotFound, func(e *env) *switchyardv1.GetWebhookRequest {
+		return &switchyardv1.GetWebhookRequest{Id: ghostID}
+	}),
+	getWebhookRPC.invalid("get with a malformed id is invalid_argument", auth.RoleAdmin, "id", func(e *env) *switchyardv1.GetWebhookRequest {
+		return &switchyardv1.GetWebhookRequest{Id: "not-a-uuid"}
+	}),
+	getWebhookRPC.refused("get by a producer is permission_denied", auth.RoleProducer, connect.CodePermissionDenied, func(e *env) *switchyardv1.GetWebhookRequest {
+		return &switchyardv1.GetWebhookRequest{Id: e.ids["hook"]}
+	}),
 	{"list pages through the webhooks newest first", listWebhooksRPC.procedure, func(e *env) string {
 		second, err := createWebhookRPC.do(e, e.c, &switchyardv1.CreateWebhookRequest{Settings: hookSettings("stripe")})
 		mustOK(e, err)
@@ -117,10 +113,9 @@ var webhookCases = []parityCase{
 		_, err2 := listWebhooksRPC.do(e, e.c, &switchyardv1.ListWebhooksRequest{PageSize: 501})
 		return e.expect(connect.CodeInvalidArgument, nil, err1) + "\n" + e.expectViolation("page_size", err2)
 	}},
-	{"list by a producer is permission_denied", listWebhooksRPC.procedure, func(e *env) string {
-		res, err := listWebhooksRPC.do(e, e.as(auth.RoleProducer), &switchyardv1.ListWebhooksRequest{})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	listWebhooksRPC.refused("list by a producer is permission_denied", auth.RoleProducer, connect.CodePermissionDenied, func(e *env) *switchyardv1.ListWebhooksRequest {
+		return &switchyardv1.ListWebhooksRequest{}
+	}),
 	{"update replaces the settings", updateWebhookRPC.procedure, func(e *env) string {
 		s := hookSettings("github-renamed")
 		s.ScopeExpression = `"acme"`
@@ -130,18 +125,15 @@ var webhookCases = []parityCase{
 		}
 		return e.expect(0, res, err)
 	}},
-	{"update of an unknown webhook is not_found", updateWebhookRPC.procedure, func(e *env) string {
-		res, err := updateWebhookRPC.do(e, e.c, &switchyardv1.UpdateWebhookRequest{Id: ghostID, Settings: hookSettings("ghost")})
-		return e.expect(connect.CodeNotFound, res, err)
-	}},
-	{"update without settings is invalid_argument", updateWebhookRPC.procedure, func(e *env) string {
-		_, err := updateWebhookRPC.do(e, e.c, &switchyardv1.UpdateWebhookRequest{Id: e.ids["hook"]})
-		return e.expectViolation("settings", err)
-	}},
-	{"update by a viewer is permission_denied", updateWebhookRPC.procedure, func(e *env) string {
-		res, err := updateWebhookRPC.do(e, e.as(auth.RoleViewer), &switchyardv1.UpdateWebhookRequest{Id: e.ids["hook"], Settings: hookSettings("viewer")})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	updateWebhookRPC.refused("update of an unknown webhook is not_found", auth.RoleAdmin, connect.CodeNotFound, func(e *env) *switchyardv1.UpdateWebhookRequest {
+		return &switchyardv1.UpdateWebhookRequest{Id: ghostID, Settings: hookSettings("ghost")}
+	}),
+	updateWebhookRPC.invalid("update without settings is invalid_argument", auth.RoleAdmin, "settings", func(e *env) *switchyardv1.UpdateWebhookRequest {
+		return &switchyardv1.UpdateWebhookRequest{Id: e.ids["hook"]}
+	}),
+	updateWebhookRPC.refused("update by a viewer is permission_denied", auth.RoleViewer, connect.CodePermissionDenied, func(e *env) *switchyardv1.UpdateWebhookRequest {
+		return &switchyardv1.UpdateWebhookRequest{Id: e.ids["hook"], Settings: hookSettings("viewer")}
+	}),
 	{"rotate replaces the secret with the one given", rotateSecretRPC.procedure, func(e *env) string {
 		res, err := rotateSecretRPC.do(e, e.c, &switchyardv1.RotateWebhookSecretRequest{Id: e.ids["hook"], Secret: "rotated-secret"})
 		if err == nil && res.GetSecret() != "rotated-secret" {
@@ -149,18 +141,15 @@ var webhookCases = []parityCase{
 		}
 		return e.expect(0, res, err)
 	}},
-	{"rotate of an unknown webhook is not_found", rotateSecretRPC.procedure, func(e *env) string {
-		res, err := rotateSecretRPC.do(e, e.c, &switchyardv1.RotateWebhookSecretRequest{Id: ghostID})
-		return e.expect(connect.CodeNotFound, res, err)
-	}},
-	{"rotate to a long secret is invalid_argument", rotateSecretRPC.procedure, func(e *env) string {
-		_, err := rotateSecretRPC.do(e, e.c, &switchyardv1.RotateWebhookSecretRequest{Id: e.ids["hook"], Secret: strings.Repeat("s", 513)})
-		return e.expectViolation("secret", err)
-	}},
-	{"rotate by a viewer is permission_denied", rotateSecretRPC.procedure, func(e *env) string {
-		res, err := rotateSecretRPC.do(e, e.as(auth.RoleViewer), &switchyardv1.RotateWebhookSecretRequest{Id: e.ids["hook"]})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	rotateSecretRPC.refused("rotate of an unknown webhook is not_found", auth.RoleAdmin, connect.CodeNotFound, func(e *env) *switchyardv1.RotateWebhookSecretRequest {
+		return &switchyardv1.RotateWebhookSecretRequest{Id: ghostID}
+	}),
+	rotateSecretRPC.invalid("rotate to a long secret is invalid_argument", auth.RoleAdmin, "secret", func(e *env) *switchyardv1.RotateWebhookSecretRequest {
+		return &switchyardv1.RotateWebhookSecretRequest{Id: e.ids["hook"], Secret: strings.Repeat("s", 513)}
+	}),
+	rotateSecretRPC.refused("rotate by a viewer is permission_denied", auth.RoleViewer, connect.CodePermissionDenied, func(e *env) *switchyardv1.RotateWebhookSecretRequest {
+		return &switchyardv1.RotateWebhookSecretRequest{Id: e.ids["hook"]}
+	}),
 	{"deliveries list what came in, newest first", listDeliveriesRPC.procedure, func(e *env) string {
 		first, second := deliver(e, e.ids["hook"], `{"kind":"push","n":1}`), deliver(e, e.ids["hook"], `not json`)
 		if first != http.StatusOK || second != http.StatusBadRequest {
@@ -172,18 +161,15 @@ var webhookCases = []parityCase{
 		}
 		return e.expect(0, res, err)
 	}},
-	{"deliveries of an unknown webhook are not_found", listDeliveriesRPC.procedure, func(e *env) string {
-		res, err := listDeliveriesRPC.do(e, e.c, &switchyardv1.ListWebhookDeliveriesRequest{WebhookId: ghostID})
-		return e.expect(connect.CodeNotFound, res, err)
-	}},
-	{"deliveries with a malformed id are invalid_argument", listDeliveriesRPC.procedure, func(e *env) string {
-		_, err := listDeliveriesRPC.do(e, e.c, &switchyardv1.ListWebhookDeliveriesRequest{WebhookId: "not-a-uuid"})
-		return e.expectViolation("webhook_id", err)
-	}},
-	{"deliveries for a producer are permission_denied", listDeliveriesRPC.procedure, func(e *env) string {
-		res, err := listDeliveriesRPC.do(e, e.as(auth.RoleProducer), &switchyardv1.ListWebhookDeliveriesRequest{WebhookId: e.ids["hook"]})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	listDeliveriesRPC.refused("deliveries of an unknown webhook are not_found", auth.RoleAdmin, connect.CodeNotFound, func(e *env) *switchyardv1.ListWebhookDeliveriesRequest {
+		return &switchyardv1.ListWebhookDeliveriesRequest{WebhookId: ghostID}
+	}),
+	listDeliveriesRPC.invalid("deliveries with a malformed id are invalid_argument", auth.RoleAdmin, "webhook_id", func(e *env) *switchyardv1.ListWebhookDeliveriesRequest {
+		return &switchyardv1.ListWebhookDeliveriesRequest{WebhookId: "not-a-uuid"}
+	}),
+	listDeliveriesRPC.refused("deliveries for a producer are permission_denied", auth.RoleProducer, connect.CodePermissionDenied, func(e *env) *switchyardv1.ListWebhookDeliveriesRequest {
+		return &switchyardv1.ListWebhookDeliveriesRequest{WebhookId: e.ids["hook"]}
+	}),
 	{"delete removes the webhook", deleteWebhookRPC.procedure, func(e *env) string {
 		res, err := deleteWebhookRPC.do(e, e.c, &switchyardv1.DeleteWebhookRequest{Id: e.ids["second hook"]})
 		_, errGet := getWebhookRPC.do(e, e.c, &switchyardv1.GetWebhookRequest{Id: e.ids["second hook"]})
@@ -192,16 +178,13 @@ var webhookCases = []parityCase{
 		}
 		return e.expect(0, res, err) + "\n" + e.expect(connect.CodeNotFound, nil, errGet)
 	}},
-	{"delete of an unknown webhook is not_found", deleteWebhookRPC.procedure, func(e *env) string {
-		res, err := deleteWebhookRPC.do(e, e.c, &switchyardv1.DeleteWebhookRequest{Id: ghostID})
-		return e.expect(connect.CodeNotFound, res, err)
-	}},
-	{"delete with a malformed id is invalid_argument", deleteWebhookRPC.procedure, func(e *env) string {
-		_, err := deleteWebhookRPC.do(e, e.c, &switchyardv1.DeleteWebhookRequest{Id: "not-a-uuid"})
-		return e.expectViolation("id", err)
-	}},
-	{"delete by a viewer is permission_denied", deleteWebhookRPC.procedure, func(e *env) string {
-		res, err := deleteWebhookRPC.do(e, e.as(auth.RoleViewer), &switchyardv1.DeleteWebhookRequest{Id: e.ids["hook"]})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	deleteWebhookRPC.refused("delete of an unknown webhook is not_found", auth.RoleAdmin, connect.CodeNotFound, func(e *env) *switchyardv1.DeleteWebhookRequest {
+		return &switchyardv1.DeleteWebhookRequest{Id: ghostID}
+	}),
+	deleteWebhookRPC.invalid("delete with a malformed id is invalid_argument", auth.RoleAdmin, "id", func(e *env) *switchyardv1.DeleteWebhookRequest {
+		return &switchyardv1.DeleteWebhookRequest{Id: "not-a-uuid"}
+	}),
+	deleteWebhookRPC.refused("delete by a viewer is permission_denied", auth.RoleViewer, connect.CodePermissionDenied, func(e *env) *switchyardv1.DeleteWebhookRequest {
+		return &switchyardv1.DeleteWebhookRequest{Id: e.ids["hook"]}
+	}),
 }

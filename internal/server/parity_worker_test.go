@@ -120,18 +120,15 @@ var workerCases = []parityCase{
 		res, err := heartbeatRPC.do(e, e.as(auth.RoleWorker), &switchyardv1.HeartbeatRequest{WorkerId: e.ids["worker"]})
 		return e.expect(0, res, err)
 	}},
-	{"heartbeat of an unknown worker is not_found", heartbeatRPC.procedure, func(e *env) string {
-		res, err := heartbeatRPC.do(e, e.as(auth.RoleWorker), &switchyardv1.HeartbeatRequest{WorkerId: ghostID})
-		return e.expect(connect.CodeNotFound, res, err)
-	}},
-	{"heartbeat with a malformed id is invalid_argument", heartbeatRPC.procedure, func(e *env) string {
-		_, err := heartbeatRPC.do(e, e.as(auth.RoleWorker), &switchyardv1.HeartbeatRequest{WorkerId: "not-a-uuid"})
-		return e.expectViolation("worker_id", err)
-	}},
-	{"heartbeat by a viewer is permission_denied", heartbeatRPC.procedure, func(e *env) string {
-		res, err := heartbeatRPC.do(e, e.as(auth.RoleViewer), &switchyardv1.HeartbeatRequest{WorkerId: e.ids["worker"]})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	heartbeatRPC.refused("heartbeat of an unknown worker is not_found", auth.RoleWorker, connect.CodeNotFound, func(e *env) *switchyardv1.HeartbeatRequest {
+		return &switchyardv1.HeartbeatRequest{WorkerId: ghostID}
+	}),
+	heartbeatRPC.invalid("heartbeat with a malformed id is invalid_argument", auth.RoleWorker, "worker_id", func(e *env) *switchyardv1.HeartbeatRequest {
+		return &switchyardv1.HeartbeatRequest{WorkerId: "not-a-uuid"}
+	}),
+	heartbeatRPC.refused("heartbeat by a viewer is permission_denied", auth.RoleViewer, connect.CodePermissionDenied, func(e *env) *switchyardv1.HeartbeatRequest {
+		return &switchyardv1.HeartbeatRequest{WorkerId: e.ids["worker"]}
+	}),
 	{"listen carries the queued task to the worker", listenRPC, func(e *env) string {
 		putFlow(e, jobSpec())
 		startRun(e, "jobs", "job", map[string]any{"job": 1.0})
@@ -169,36 +166,30 @@ var workerCases = []parityCase{
 		}
 		return e.expect(0, res, err)
 	}},
-	{"list with a bad page size is invalid_argument", listWorkersRPC.procedure, func(e *env) string {
-		_, err := listWorkersRPC.do(e, e.c, &switchyardv1.ListWorkersRequest{PageSize: 501})
-		return e.expectViolation("page_size", err)
-	}},
-	{"list by a producer is permission_denied", listWorkersRPC.procedure, func(e *env) string {
-		res, err := listWorkersRPC.do(e, e.as(auth.RoleProducer), &switchyardv1.ListWorkersRequest{})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	listWorkersRPC.invalid("list with a bad page size is invalid_argument", auth.RoleAdmin, "page_size", func(e *env) *switchyardv1.ListWorkersRequest {
+		return &switchyardv1.ListWorkersRequest{PageSize: 501}
+	}),
+	listWorkersRPC.refused("list by a producer is permission_denied", auth.RoleProducer, connect.CodePermissionDenied, func(e *env) *switchyardv1.ListWorkersRequest {
+		return &switchyardv1.ListWorkersRequest{}
+	}),
 	{"complete ends the attempt and queues the next task; its repeat is accepted", completeTaskRPC.procedure, func(e *env) string {
 		req := &switchyardv1.CompleteTaskRequest{WorkerId: e.ids["worker"], TaskId: e.ids["first task"], Attempt: 1, Output: mustStruct(map[string]any{"done": true})}
 		res, err := completeTaskRPC.do(e, e.as(auth.RoleWorker), req)
 		again, err2 := completeTaskRPC.do(e, e.as(auth.RoleWorker), req)
 		return e.expect(0, res, err) + e.expect(0, again, err2)
 	}},
-	{"complete of an attempt the worker does not hold is failed_precondition", completeTaskRPC.procedure, func(e *env) string {
-		res, err := completeTaskRPC.do(e, e.as(auth.RoleWorker), &switchyardv1.CompleteTaskRequest{WorkerId: e.ids["worker"], TaskId: e.ids["first task"], Attempt: 2})
-		return e.expect(connect.CodeFailedPrecondition, res, err)
-	}},
-	{"complete of an unknown task is not_found", completeTaskRPC.procedure, func(e *env) string {
-		res, err := completeTaskRPC.do(e, e.as(auth.RoleWorker), &switchyardv1.CompleteTaskRequest{WorkerId: e.ids["worker"], TaskId: ghostID, Attempt: 1})
-		return e.expect(connect.CodeNotFound, res, err)
-	}},
-	{"complete of attempt 0 is invalid_argument", completeTaskRPC.procedure, func(e *env) string {
-		_, err := completeTaskRPC.do(e, e.as(auth.RoleWorker), &switchyardv1.CompleteTaskRequest{WorkerId: e.ids["worker"], TaskId: e.ids["first task"]})
-		return e.expectViolation("attempt", err)
-	}},
-	{"complete by a viewer is permission_denied", completeTaskRPC.procedure, func(e *env) string {
-		res, err := completeTaskRPC.do(e, e.as(auth.RoleViewer), &switchyardv1.CompleteTaskRequest{WorkerId: e.ids["worker"], TaskId: e.ids["first task"], Attempt: 1})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	completeTaskRPC.refused("complete of an attempt the worker does not hold is failed_precondition", auth.RoleWorker, connect.CodeFailedPrecondition, func(e *env) *switchyardv1.CompleteTaskRequest {
+		return &switchyardv1.CompleteTaskRequest{WorkerId: e.ids["worker"], TaskId: e.ids["first task"], Attempt: 2}
+	}),
+	completeTaskRPC.refused("complete of an unknown task is not_found", auth.RoleWorker, connect.CodeNotFound, func(e *env) *switchyardv1.CompleteTaskRequest {
+		return &switchyardv1.CompleteTaskRequest{WorkerId: e.ids["worker"], TaskId: ghostID, Attempt: 1}
+	}),
+	completeTaskRPC.invalid("complete of attempt 0 is invalid_argument", auth.RoleWorker, "attempt", func(e *env) *switchyardv1.CompleteTaskRequest {
+		return &switchyardv1.CompleteTaskRequest{WorkerId: e.ids["worker"], TaskId: e.ids["first task"]}
+	}),
+	completeTaskRPC.refused("complete by a viewer is permission_denied", auth.RoleViewer, connect.CodePermissionDenied, func(e *env) *switchyardv1.CompleteTaskRequest {
+		return &switchyardv1.CompleteTaskRequest{WorkerId: e.ids["worker"], TaskId: e.ids["first task"], Attempt: 1}
+	}),
 	{"fail without a retry fails the task and its run; its repeat is accepted", failTaskRPC.procedure, func(e *env) string {
 		out, task := listenFor(e, e.as(auth.RoleWorker), e.ids["worker"], "second task")
 		if task != "t1" {
@@ -212,20 +203,16 @@ var workerCases = []parityCase{
 		}
 		return out + "\n" + e.expect(0, res, err) + e.expect(0, again, err2)
 	}},
-	{"fail of a task that succeeded is failed_precondition", failTaskRPC.procedure, func(e *env) string {
-		res, err := failTaskRPC.do(e, e.as(auth.RoleWorker), &switchyardv1.FailTaskRequest{WorkerId: e.ids["worker"], TaskId: e.ids["first task"], Attempt: 1, Error: "late"})
-		return e.expect(connect.CodeFailedPrecondition, res, err)
-	}},
-	{"fail of an unknown task is not_found", failTaskRPC.procedure, func(e *env) string {
-		res, err := failTaskRPC.do(e, e.as(auth.RoleWorker), &switchyardv1.FailTaskRequest{WorkerId: e.ids["worker"], TaskId: ghostID, Attempt: 1})
-		return e.expect(connect.CodeNotFound, res, err)
-	}},
-	{"fail with a long error is invalid_argument", failTaskRPC.procedure, func(e *env) string {
-		_, err := failTaskRPC.do(e, e.as(auth.RoleWorker), &switchyardv1.FailTaskRequest{WorkerId: e.ids["worker"], TaskId: e.ids["second task"], Attempt: 1, Error: strings.Repeat("e", 16385)})
-		return e.expectViolation("error", err)
-	}},
-	{"fail by a producer is permission_denied", failTaskRPC.procedure, func(e *env) string {
-		res, err := failTaskRPC.do(e, e.as(auth.RoleProducer), &switchyardv1.FailTaskRequest{WorkerId: e.ids["worker"], TaskId: e.ids["second task"], Attempt: 1})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	failTaskRPC.refused("fail of a task that succeeded is failed_precondition", auth.RoleWorker, connect.CodeFailedPrecondition, func(e *env) *switchyardv1.FailTaskRequest {
+		return &switchyardv1.FailTaskRequest{WorkerId: e.ids["worker"], TaskId: e.ids["first task"], Attempt: 1, Error: "late"}
+	}),
+	failTaskRPC.refused("fail of an unknown task is not_found", auth.RoleWorker, connect.CodeNotFound, func(e *env) *switchyardv1.FailTaskRequest {
+		return &switchyardv1.FailTaskRequest{WorkerId: e.ids["worker"], TaskId: ghostID, Attempt: 1}
+	}),
+	failTaskRPC.invalid("fail with a long error is invalid_argument", auth.RoleWorker, "error", func(e *env) *switchyardv1.FailTaskRequest {
+		return &switchyardv1.FailTaskRequest{WorkerId: e.ids["worker"], TaskId: e.ids["second task"], Attempt: 1, Error: strings.Repeat("e", 16385)}
+	}),
+	failTaskRPC.refused("fail by a producer is permission_denied", auth.RoleProducer, connect.CodePermissionDenied, func(e *env) *switchyardv1.FailTaskRequest {
+		return &switchyardv1.FailTaskRequest{WorkerId: e.ids["worker"], TaskId: e.ids["second task"], Attempt: 1}
+	}),
 }

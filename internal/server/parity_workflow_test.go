@@ -82,10 +82,9 @@ var workflowCases = []parityCase{
 		}
 		return strings.Join([]string{e.expectViolation("spec.tasks", err1), e.expectViolation("spec.name", err2), e.expectViolation("spec", err3), e.describe(nil, err4)}, "\n")
 	}},
-	{"put by a viewer is permission_denied", putWorkflowRPC.procedure, func(e *env) string {
-		res, err := putWorkflowRPC.do(e, e.as(auth.RoleViewer), &switchyardv1.PutWorkflowRequest{Spec: flowSpec("viewer-flow", "a.one")})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	putWorkflowRPC.refused("put by a viewer is permission_denied", auth.RoleViewer, connect.CodePermissionDenied, func(e *env) *switchyardv1.PutWorkflowRequest {
+		return &switchyardv1.PutWorkflowRequest{Spec: flowSpec("viewer-flow", "a.one")}
+	}),
 	{"get returns the current version or the one asked for", getWorkflowRPC.procedure, func(e *env) string {
 		cur, err := getWorkflowRPC.do(e, e.as(auth.RoleViewer), &switchyardv1.GetWorkflowRequest{Name: "orders"})
 		if err == nil && (cur.GetWorkflow().GetVersion() != 2 || len(cur.GetWorkflow().GetSpec().GetTasks()) != 3) {
@@ -107,10 +106,9 @@ var workflowCases = []parityCase{
 		_, err2 := getWorkflowRPC.do(e, e.c, &switchyardv1.GetWorkflowRequest{Name: "orders", Version: -1})
 		return e.expectViolation("name", err1) + "\n" + e.expectViolation("version", err2)
 	}},
-	{"get by a worker is permission_denied", getWorkflowRPC.procedure, func(e *env) string {
-		res, err := getWorkflowRPC.do(e, e.as(auth.RoleWorker), &switchyardv1.GetWorkflowRequest{Name: "orders"})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	getWorkflowRPC.refused("get by a worker is permission_denied", auth.RoleWorker, connect.CodePermissionDenied, func(e *env) *switchyardv1.GetWorkflowRequest {
+		return &switchyardv1.GetWorkflowRequest{Name: "orders"}
+	}),
 	{"list pages through the workflows by name", listWorkflowsRPC.procedure, func(e *env) string {
 		putFlow(e, flowSpec("billing", "b.one"))
 		putFlow(e, flowSpec("shipping", "s.one"))
@@ -137,10 +135,9 @@ var workflowCases = []parityCase{
 		_, err2 := listWorkflowsRPC.do(e, e.c, &switchyardv1.ListWorkflowsRequest{PageSize: 501})
 		return e.expect(connect.CodeInvalidArgument, nil, err1) + "\n" + e.expectViolation("page_size", err2)
 	}},
-	{"list by a worker is permission_denied", listWorkflowsRPC.procedure, func(e *env) string {
-		res, err := listWorkflowsRPC.do(e, e.as(auth.RoleWorker), &switchyardv1.ListWorkflowsRequest{})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	listWorkflowsRPC.refused("list by a worker is permission_denied", auth.RoleWorker, connect.CodePermissionDenied, func(e *env) *switchyardv1.ListWorkflowsRequest {
+		return &switchyardv1.ListWorkflowsRequest{}
+	}),
 	{"run starts a run, and its repeat is deduplicated", runWorkflowRPC.procedure, func(e *env) string {
 		req := &switchyardv1.RunWorkflowRequest{Name: "orders", Input: mustStruct(map[string]any{"order": 7.0}), IdempotencyKey: "run-1", Priority: 4}
 		res, err := runWorkflowRPC.do(e, e.as(auth.RoleProducer), req)
@@ -155,22 +152,18 @@ var workflowCases = []parityCase{
 		res, err := runWorkflowRPC.do(e, e.c, &switchyardv1.RunWorkflowRequest{Name: "billing", RunAt: at})
 		return e.expect(0, res, err)
 	}},
-	{"run reusing its key for another request is already_exists", runWorkflowRPC.procedure, func(e *env) string {
-		res, err := runWorkflowRPC.do(e, e.c, &switchyardv1.RunWorkflowRequest{Name: "orders", Input: mustStruct(map[string]any{"order": 8.0}), IdempotencyKey: "run-1", Priority: 4})
-		return e.expect(connect.CodeAlreadyExists, res, err)
-	}},
-	{"run of an unknown workflow is not_found", runWorkflowRPC.procedure, func(e *env) string {
-		res, err := runWorkflowRPC.do(e, e.c, &switchyardv1.RunWorkflowRequest{Name: "ghost"})
-		return e.expect(connect.CodeNotFound, res, err)
-	}},
-	{"run with a bad priority is invalid_argument", runWorkflowRPC.procedure, func(e *env) string {
-		_, err := runWorkflowRPC.do(e, e.c, &switchyardv1.RunWorkflowRequest{Name: "orders", Priority: 10})
-		return e.expectViolation("priority", err)
-	}},
-	{"run by a viewer is permission_denied", runWorkflowRPC.procedure, func(e *env) string {
-		res, err := runWorkflowRPC.do(e, e.as(auth.RoleViewer), &switchyardv1.RunWorkflowRequest{Name: "orders"})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	runWorkflowRPC.refused("run reusing its key for another request is already_exists", auth.RoleAdmin, connect.CodeAlreadyExists, func(e *env) *switchyardv1.RunWorkflowRequest {
+		return &switchyardv1.RunWorkflowRequest{Name: "orders", Input: mustStruct(map[string]any{"order": 8.0}), IdempotencyKey: "run-1", Priority: 4}
+	}),
+	runWorkflowRPC.refused("run of an unknown workflow is not_found", auth.RoleAdmin, connect.CodeNotFound, func(e *env) *switchyardv1.RunWorkflowRequest {
+		return &switchyardv1.RunWorkflowRequest{Name: "ghost"}
+	}),
+	runWorkflowRPC.invalid("run with a bad priority is invalid_argument", auth.RoleAdmin, "priority", func(e *env) *switchyardv1.RunWorkflowRequest {
+		return &switchyardv1.RunWorkflowRequest{Name: "orders", Priority: 10}
+	}),
+	runWorkflowRPC.refused("run by a viewer is permission_denied", auth.RoleViewer, connect.CodePermissionDenied, func(e *env) *switchyardv1.RunWorkflowRequest {
+		return &switchyardv1.RunWorkflowRequest{Name: "orders"}
+	}),
 	{"delete stops the workflow; its versions stay readable", deleteWorkflowRPC.procedure, func(e *env) string {
 		res, err := deleteWorkflowRPC.do(e, e.c, &switchyardv1.DeleteWorkflowRequest{Name: "shipping"})
 		_, errGet := getWorkflowRPC.do(e, e.c, &switchyardv1.GetWorkflowRequest{Name: "shipping"})
@@ -178,16 +171,13 @@ var workflowCases = []parityCase{
 		_, errRun := runWorkflowRPC.do(e, e.c, &switchyardv1.RunWorkflowRequest{Name: "shipping"})
 		return strings.Join([]string{e.expect(0, res, err), e.expect(connect.CodeNotFound, nil, errGet), e.expect(0, old, errOld), e.expect(connect.CodeNotFound, nil, errRun)}, "\n")
 	}},
-	{"delete of an unknown workflow is not_found", deleteWorkflowRPC.procedure, func(e *env) string {
-		res, err := deleteWorkflowRPC.do(e, e.c, &switchyardv1.DeleteWorkflowRequest{Name: "ghost"})
-		return e.expect(connect.CodeNotFound, res, err)
-	}},
-	{"delete with an invalid name is invalid_argument", deleteWorkflowRPC.procedure, func(e *env) string {
-		_, err := deleteWorkflowRPC.do(e, e.c, &switchyardv1.DeleteWorkflowRequest{Name: strings.Repeat("n", 129)})
-		return e.expectViolation("name", err)
-	}},
-	{"delete by a producer is permission_denied", deleteWorkflowRPC.procedure, func(e *env) string {
-		res, err := deleteWorkflowRPC.do(e, e.as(auth.RoleProducer), &switchyardv1.DeleteWorkflowRequest{Name: "orders"})
-		return e.expect(connect.CodePermissionDenied, res, err)
-	}},
+	deleteWorkflowRPC.refused("delete of an unknown workflow is not_found", auth.RoleAdmin, connect.CodeNotFound, func(e *env) *switchyardv1.DeleteWorkflowRequest {
+		return &switchyardv1.DeleteWorkflowRequest{Name: "ghost"}
+	}),
+	deleteWorkflowRPC.invalid("delete with an invalid name is invalid_argument", auth.RoleAdmin, "name", func(e *env) *switchyardv1.DeleteWorkflowRequest {
+		return &switchyardv1.DeleteWorkflowRequest{Name: strings.Repeat("n", 129)}
+	}),
+	deleteWorkflowRPC.refused("delete by a producer is permission_denied", auth.RoleProducer, connect.CodePermissionDenied, func(e *env) *switchyardv1.DeleteWorkflowRequest {
+		return &switchyardv1.DeleteWorkflowRequest{Name: "orders"}
+	}),
 }
