@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -75,23 +76,16 @@ var runCases = []parityCase{
 		putFlow(e, flowSpec("billing", "b.one"))
 		startRun(e, "orders", "second", map[string]any{"order": 2.0})
 		startRun(e, "billing", "bill", map[string]any{"bill": 1.0})
-		var out []string
-		var orders []float64
-		req := &switchyardv1.ListRunsRequest{Workflow: "orders", Status: switchyardv1.RunStatus_RUN_STATUS_QUEUED, Trigger: switchyardv1.RunTrigger_RUN_TRIGGER_MANUAL, PageSize: 1}
-		for range 3 {
-			res, err := listRunsRPC.do(e, e.as(auth.RoleProducer), req)
-			out = append(out, e.expect(0, res, err))
+		return listPages(e, func(token string) (*switchyardv1.ListRunsResponse, error) {
+			return listRunsRPC.do(e, e.as(auth.RoleProducer), &switchyardv1.ListRunsRequest{
+				Workflow: "orders", Status: switchyardv1.RunStatus_RUN_STATUS_QUEUED, Trigger: switchyardv1.RunTrigger_RUN_TRIGGER_MANUAL, PageSize: 1, PageToken: token,
+			})
+		}, func(res *switchyardv1.ListRunsResponse) (orders []string) {
 			for _, r := range res.GetRuns() {
-				orders = append(orders, r.GetInput().GetFields()["order"].GetNumberValue())
+				orders = append(orders, fmt.Sprint(r.GetInput().GetFields()["order"].GetNumberValue()))
 			}
-			if req.PageToken = res.GetNextPageToken(); req.PageToken == "" {
-				break
-			}
-		}
-		if len(orders) != 2 || orders[0] != 2 || orders[1] != 1 {
-			e.t.Errorf("%s: listed orders %v, want [2 1]", e.c.proto.Name, orders)
-		}
-		return strings.Join(out, "\n")
+			return orders
+		}, "2 1")
 	}},
 	{"list with a bad page token or filter is invalid_argument", listRunsRPC.procedure, func(e *env) string {
 		_, err1 := listRunsRPC.do(e, e.c, &switchyardv1.ListRunsRequest{PageToken: "garbage"})

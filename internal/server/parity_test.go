@@ -262,6 +262,33 @@ func (r rpcOf[Req, Res, PReq, PRes]) do(e *env, c client, req *Req) (*Res, error
 	return call[Req, Res, PReq, PRes](ctx(e), c, r.procedure, req)
 }
 
+// listPages calls a list RPC page after page (at most four), following
+// next_page_token, and returns each page's outcome. names names a page's
+// items; the names of every page, joined by spaces, must be want.
+func listPages[Res interface {
+	proto.Message
+	GetNextPageToken() string
+}](e *env, list func(token string) (Res, error), names func(Res) []string, want string) string {
+	e.t.Helper()
+	var out, got []string
+	token := ""
+	for range 4 {
+		res, err := list(token)
+		out = append(out, e.expect(0, res, err))
+		if err != nil {
+			break
+		}
+		got = append(got, names(res)...)
+		if token = res.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	if strings.Join(got, " ") != want {
+		e.t.Errorf("%s: listed %q, want %q", e.c.proto.Name, strings.Join(got, " "), want)
+	}
+	return strings.Join(out, "\n")
+}
+
 // operatorCaller names an admin of the default tenant as the caller of a case
 // built by [rpcOf.refused] or [rpcOf.invalid]; the other callers are roles.
 const operatorCaller = "operator"

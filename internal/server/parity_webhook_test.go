@@ -91,22 +91,14 @@ var webhookCases = []parityCase{
 		second, err := createWebhookRPC.do(e, e.c, &switchyardv1.CreateWebhookRequest{Settings: hookSettings("stripe")})
 		mustOK(e, err)
 		e.ids["second hook"] = second.GetWebhook().GetId()
-		var names, out []string
-		req := &switchyardv1.ListWebhooksRequest{PageSize: 1}
-		for range 3 {
-			res, err := listWebhooksRPC.do(e, e.as(auth.RoleViewer), req)
-			out = append(out, e.expect(0, res, err))
+		return listPages(e, func(token string) (*switchyardv1.ListWebhooksResponse, error) {
+			return listWebhooksRPC.do(e, e.as(auth.RoleViewer), &switchyardv1.ListWebhooksRequest{PageSize: 1, PageToken: token})
+		}, func(res *switchyardv1.ListWebhooksResponse) (names []string) {
 			for _, w := range res.GetWebhooks() {
 				names = append(names, w.GetSettings().GetName())
 			}
-			if req.PageToken = res.GetNextPageToken(); req.PageToken == "" {
-				break
-			}
-		}
-		if got := strings.Join(names, " "); got != "stripe github" {
-			e.t.Errorf("%s: listed %q, want stripe github", e.c.proto.Name, got)
-		}
-		return strings.Join(out, "\n")
+			return names
+		}, "stripe github")
 	}},
 	{"list with a bad page token or size is invalid_argument", listWebhooksRPC.procedure, func(e *env) string {
 		_, err1 := listWebhooksRPC.do(e, e.c, &switchyardv1.ListWebhooksRequest{PageToken: "garbage"})
