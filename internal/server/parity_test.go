@@ -512,12 +512,13 @@ func tenantTables(t *testing.T, st *store.Store) []table {
 			t.Fatalf("columns of %s: %v", name, err)
 		}
 		cols, err := rows.Columns()
+		cols = slices.Clone(cols) // the driver reuses its own once the rows are closed
 		_ = rows.Close()
 		if err != nil {
 			t.Fatalf("columns of %s: %v", name, err)
 		}
 		if slices.Contains(cols, "tenant_id") {
-			out = append(out, table{name: name, columns: slices.Clone(cols)})
+			out = append(out, table{name: name, columns: cols})
 		}
 	}
 	if len(out) < 10 {
