@@ -39,7 +39,7 @@ var timeNow = time.Now
 type parityCase struct {
 	name string
 	// rpc is the procedure under test. A server-streaming one has no REST
-	// route: the case is not run over REST (see [env.runCase]).
+	// route: on REST the case streams over Connect JSON (see [env.runCase]).
 	rpc string
 	run func(e *env) string
 }
