@@ -23,7 +23,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/engine"
 	"github.com/switchyard/switchyard/internal/server/servertest"
@@ -707,15 +706,9 @@ func parityTables() map[string][]parityCase {
 	}
 }
 
-// unservedRPC is the one RPC of the API that no server serves yet (it
-// answers unimplemented; issue 19 serves it), so no parity case can exercise
-// it. Once it is served, TestParityCoversEveryRPC fails until its cases are in
-// the WorkerService table.
-const unservedRPC = switchyardv1connect.WorkerServiceAcknowledgeProcedure
-
 // TestParityCoversEveryRPC keeps the parity tables complete: every RPC of
 // the API is the RPC under test of at least two cases of its service's
-// table (a success and a refusal), except unservedRPC while it is not served.
+// table (a success and a refusal).
 func TestParityCoversEveryRPC(t *testing.T) {
 	t.Parallel()
 	cases := map[string]int{}
@@ -728,19 +721,8 @@ func TestParityCoversEveryRPC(t *testing.T) {
 		}
 	}
 	for name := range apiMethodsOnce() {
-		if cases[name] < 2 && name != unservedRPC {
+		if cases[name] < 2 {
 			t.Errorf("%s has %d parity cases, want at least a success and a refusal", name, cases[name])
 		}
-	}
-	if cases[unservedRPC] > 0 {
-		t.Errorf("%s has parity cases: it is served, remove unservedRPC", unservedRPC)
-		return
-	}
-	srv := servertest.Start(t, storetest.Engines(t)[0], servertest.Options{})
-	c := client{proto: grpcProtocol(), url: srv.URL, token: servertest.AdminToken}
-	req := &switchyardv1.AcknowledgeRequest{WorkerId: ghostID, StreamId: "s"}
-	_, err := unary[switchyardv1.AcknowledgeRequest, switchyardv1.AcknowledgeResponse](context.Background(), c, unservedRPC, req)
-	if connect.CodeOf(err) != connect.CodeUnimplemented {
-		t.Errorf("%s is served now (it answers %v, want unimplemented): add its parity cases", unservedRPC, err)
 	}
 }

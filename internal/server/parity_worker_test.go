@@ -17,6 +17,7 @@ var (
 	registerWorkerRPC = unaryOf[switchyardv1.RegisterWorkerRequest, switchyardv1.RegisterWorkerResponse](switchyardv1connect.WorkerServiceRegisterWorkerProcedure)
 	heartbeatRPC      = unaryOf[switchyardv1.HeartbeatRequest, switchyardv1.HeartbeatResponse](switchyardv1connect.WorkerServiceHeartbeatProcedure)
 	completeTaskRPC   = unaryOf[switchyardv1.CompleteTaskRequest, switchyardv1.CompleteTaskResponse](switchyardv1connect.WorkerServiceCompleteTaskProcedure)
+	acknowledgeRPC    = unaryOf[switchyardv1.AcknowledgeRequest, switchyardv1.AcknowledgeResponse](switchyardv1connect.WorkerServiceAcknowledgeProcedure)
 	failTaskRPC       = unaryOf[switchyardv1.FailTaskRequest, switchyardv1.FailTaskResponse](switchyardv1connect.WorkerServiceFailTaskProcedure)
 	listWorkersRPC    = unaryOf[switchyardv1.ListWorkersRequest, switchyardv1.ListWorkersResponse](switchyardv1connect.WorkerServiceListWorkersProcedure)
 )
@@ -42,14 +43,17 @@ func jobSpec() *switchyardv1.WorkflowSpec {
 
 // listenFor opens the worker's Listen stream until it carries an assignment,
 // remembers the assigned task's id as name, closes the stream and waits until
-// the server has seen it close. It returns the messages other than keep-alives,
-// and the assignment's task name.
+// the server has seen it close. It remembers the stream's id (from its first
+// keep-alive) as "stream", and returns the messages other than keep-alives and
+// the assignment's task name.
 func listenFor(e *env, c client, worker, name string) (out, taskName string) {
 	msgs, err := stream[switchyardv1.ListenRequest, switchyardv1.ListenResponse](ctx(e), c, listenRPC, &switchyardv1.ListenRequest{WorkerId: worker},
 		func(m *switchyardv1.ListenResponse) bool { return m.GetAssignment() != nil })
 	var lines []string
 	for _, m := range msgs {
-		if m.GetKeepalive() == nil {
+		if k := m.GetKeepalive(); k != nil {
+			e.ids["stream"] = k.GetStreamId()
+		} else {
 			lines = append(lines, e.describe(m, nil))
 		}
 		if a := m.GetAssignment(); a != nil {
@@ -138,6 +142,24 @@ var workerCases = []parityCase{
 		}
 		return out
 	}},
+	{"acknowledge records the assignment the worker took from a stream that has ended", acknowledgeRPC.procedure, func(e *env) string {
+		req := &switchyardv1.AcknowledgeRequest{WorkerId: e.ids["worker"], StreamId: e.ids["stream"], Assignments: []*switchyardv1.AttemptRef{{TaskId: e.ids["first task"], Attempt: 1}}}
+		res, err := acknowledgeRPC.do(e, e.as(auth.RoleWorker), req)
+		again, err2 := acknowledgeRPC.do(e, e.as(auth.RoleWorker), req)
+		if err == nil && err2 == nil && (e.ids["stream"] == "" || res.GetStreamOpen() || again.GetStreamOpen()) {
+			e.t.Errorf("%s: acknowledged on stream %q: %v then %v, want the stream no longer open", e.c.proto.Name, e.ids["stream"], res, again)
+		}
+		return e.expect(0, res, err) + e.expect(0, again, err2)
+	}},
+	acknowledgeRPC.refused("acknowledge of an unknown worker is not_found", auth.RoleWorker, connect.CodeNotFound, func(e *env) *switchyardv1.AcknowledgeRequest {
+		return &switchyardv1.AcknowledgeRequest{WorkerId: ghostID, StreamId: e.ids["stream"]}
+	}),
+	acknowledgeRPC.invalid("acknowledge of attempt 0 is invalid_argument", auth.RoleWorker, "assignments[0].attempt", func(e *env) *switchyardv1.AcknowledgeRequest {
+		return &switchyardv1.AcknowledgeRequest{WorkerId: e.ids["worker"], StreamId: e.ids["stream"], Assignments: []*switchyardv1.AttemptRef{{TaskId: e.ids["first task"]}}}
+	}),
+	acknowledgeRPC.refused("acknowledge by a viewer is permission_denied", auth.RoleViewer, connect.CodePermissionDenied, func(e *env) *switchyardv1.AcknowledgeRequest {
+		return &switchyardv1.AcknowledgeRequest{WorkerId: e.ids["worker"], StreamId: e.ids["stream"]}
+	}),
 	{"listen of an unknown worker is not_found", listenRPC, func(e *env) string {
 		out, _ := listenFor(e, e.as(auth.RoleWorker), ghostID, "")
 		if !strings.HasPrefix(out, "error not_found") {
