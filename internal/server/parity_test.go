@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -13,9 +15,10 @@ import (
 	"buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/prototext"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -29,56 +32,117 @@ import (
 
 var timeNow = time.Now
 
-// env is what a parity case gets: a fresh server (shared by the cases of one
-// protocol, in order) and a client for the protocol under test.
+// parityCase runs one behaviour of one RPC and returns its outcome in a form
+// that must be identical on every protocol (see [env.describe]). It also
+// asserts the expected values itself.
+type parityCase struct {
+	name string
+	// rpc is the procedure under test. A server-streaming one has no REST
+	// route: on REST the case streams over Connect JSON (see [env.runCase]).
+	rpc string
+	run func(e *env) string
+}
+
+// parityOptions say how a parity table runs.
+type parityOptions struct {
+	// ownServer gives each protocol a server of its own whose default tenant
+	// the cases use: for cases that act on the whole server (they hold its
+	// pool). Otherwise the protocols of one engine share one server, each in a
+	// fresh tenant of its own, so that each starts from the same state.
+	ownServer bool
+	// tls adds the protocols over TLS on the first engine (SQLite, there in
+	// every run); it needs ownServer.
+	tls bool
+	// engine sets the servers' engine intervals.
+	engine engine.Config
+}
+
+// env is what a parity case gets: a server, the tenant of the protocol under
+// test with a token of each role, and a client for the protocol. The cases of
+// one protocol run in order on it.
 type env struct {
 	t   *testing.T
 	srv *servertest.Server
-	c   client
-	// ids remembers event ids between cases (by name), per protocol.
-	ids map[string]string
+	// c calls as the tenant's admin.
+	c client
+	// operator calls as an admin of the default tenant.
+	operator client
+	tenant   string
+	tokens   map[string]string // role → secret, in tenant
+	// ids remembers ids between cases (by name).
+	ids    map[string]string
+	norm   *normaliser
+	tables []table
+	// setup is the protocol of what the cases prepare or wait for outside
+	// the protocol under test: gRPC, over TLS to a server that serves TLS.
+	setup servertest.Protocol
 }
 
-// parityCase runs one behaviour and returns its outcome in a form that must be
-// identical on every protocol. It also asserts the expected values itself.
-type parityCase struct {
-	name string
-	run  func(e *env) string
-}
+// as returns the client calling with the tenant's token of role.
+func (e *env) as(role string) client { return e.c.withToken(e.tokens[role]) }
 
-// TestEventServiceParity runs every EventService case over every protocol, on
-// every database engine (and over TLS too on SQLite), and asserts that each case
-// has the same outcome (result, error code, error details) and leaves the same
-// stored rows on every protocol.
-func TestEventServiceParity(t *testing.T) {
+// runParity runs cases over every protocol on every database engine and
+// asserts that each case has the same outcome (answer, error code and details)
+// and leaves the same stored rows on every protocol.
+func runParity(t *testing.T, cases []parityCase, opts parityOptions) {
 	t.Parallel()
 	for ei, eng := range storetest.Engines(t) {
 		t.Run(eng.Name, func(t *testing.T) {
 			t.Parallel()
 			protocols := servertest.Protocols()
-			if ei == 0 {
-				// TLS changes the transport, not the store: over TLS on the
-				// first engine (SQLite, there in every run) is enough.
+			if opts.tls && ei == 0 {
+				// TLS changes the transport, not the store: over TLS on one
+				// engine is enough.
 				protocols = append(protocols, servertest.ProtocolsTLS(servertest.TestCA().Pool)...)
 			}
+			var shared *servertest.Server
+			if !opts.ownServer {
+				shared = startParityServer(t, eng, opts, false)
+			}
 			outcomes := make([][]string, len(protocols)) // [protocol][case]
-			t.Run("protocols", func(t *testing.T) {
-				for i, p := range protocols {
-					t.Run(strings.ReplaceAll(p.Name, "/", "_"), func(t *testing.T) {
-						t.Parallel()
-						srv := servertest.Start(t, eng, servertest.Options{Store: store.Config{MaxConns: 4, AcquireTimeout: 2 * time.Second}, TLS: p.TLS})
-						e := &env{t: t, srv: srv, c: client{proto: p, url: srv.URL, token: servertest.AdminToken}, ids: map[string]string{}}
-						for _, pc := range parityCases {
-							out := pc.run(e) + "\nstored:\n" + storedRows(t, srv.Store)
-							outcomes[i] = append(outcomes[i], out)
-						}
-					})
+			runProtocol := func(t *testing.T, i int, p servertest.Protocol) {
+				srv := shared
+				if opts.ownServer {
+					srv = startParityServer(t, eng, opts, p.TLS)
 				}
-			})
+				e := newEnv(t, srv, p, i, opts.ownServer)
+				for _, pc := range cases {
+					outcomes[i] = append(outcomes[i], e.runCase(pc))
+				}
+			}
+			if opts.ownServer {
+				// A server each, with a small pool and a short acquire
+				// timeout: the protocols take turns as -parallel allows, so
+				// that a loaded machine does not make the other calls outwait
+				// that timeout.
+				t.Run("protocols", func(t *testing.T) {
+					for i, p := range protocols {
+						t.Run(subtestName(p), func(t *testing.T) {
+							t.Parallel()
+							runProtocol(t, i, p)
+						})
+					}
+				})
+			} else {
+				// One server: the protocols run at once, each in a subtest
+				// started from a goroutine of its own. They spend their time
+				// waiting on the server, so -parallel (the number of CPUs)
+				// would only slow them.
+				var wg sync.WaitGroup
+				for i, p := range protocols {
+					wg.Go(func() { t.Run(subtestName(p), func(t *testing.T) { runProtocol(t, i, p) }) })
+				}
+				wg.Wait()
+			}
+			if os.Getenv("PARITY_DUMP") != "" { // shows what the cases compare
+				for ci, pc := range cases {
+					t.Logf("=== %s\n%s", pc.name, outcomes[0][ci])
+				}
+			}
 			if t.Failed() {
 				return
 			}
-			for ci, pc := range parityCases {
+			for ci, pc := range cases {
 				want := outcomes[0][ci]
 				for pi := 1; pi < len(protocols); pi++ {
 					if got := outcomes[pi][ci]; got != want {
@@ -90,345 +154,460 @@ func TestEventServiceParity(t *testing.T) {
 	}
 }
 
-var parityCases = []parityCase{
-	{"push stores the event", func(e *env) string {
-		req := fullRequest("first")
-		res, err := e.c.push(ctx(e), req)
-		mustOK(e, err)
-		ev := res.GetEvent()
-		if res.GetDeduplicated() || ev.GetId() == "" || ev.GetKey() != "user.created" || ev.GetScope() != "acme" || ev.GetPriority() != 3 ||
-			!proto.Equal(ev.GetPayload(), req.GetPayload()) || ev.GetMetadata()["region"] != "eu" ||
-			!ev.GetOccurredAt().AsTime().Equal(req.GetOccurredAt().AsTime()) || ev.GetCreatedAt() == nil || len(res.GetRunIds()) != 0 {
-			e.t.Errorf("push: unexpected response %v", res)
-		}
-		e.ids["first"] = ev.GetId()
-		got, err := e.c.get(ctx(e), ev.GetId())
-		mustOK(e, err)
-		if !proto.Equal(got.GetEvent(), ev) {
-			e.t.Errorf("get after push: %v, want %v", got.GetEvent(), ev)
-		}
-		return describe(res, nil)
-	}},
-	{"repeat with the same idempotency key is deduplicated", func(e *env) string {
-		res, err := e.c.push(ctx(e), fullRequest("first"))
-		mustOK(e, err)
-		if !res.GetDeduplicated() || res.GetEvent().GetId() != e.ids["first"] {
-			e.t.Errorf("repeat: deduplicated=%v id=%s, want true and %s", res.GetDeduplicated(), res.GetEvent().GetId(), e.ids["first"])
-		}
-		return describe(res, nil)
-	}},
-	{"same idempotency key with a different request is already_exists", func(e *env) string {
-		req := fullRequest("first")
-		req.Payload.Fields["amount"] = structpb.NewNumberValue(43)
-		_, err := e.c.push(ctx(e), req)
-		wantCode(e, err, connect.CodeAlreadyExists)
-		if !strings.Contains(errMessage(err), e.ids["first"]) {
-			e.t.Errorf("already_exists message %q does not name the original event %s", errMessage(err), e.ids["first"])
-		}
-		return describe(nil, err)
-	}},
-	{"concurrent duplicates store one event", func(e *env) string {
-		const n = 8
-		results := make([]*switchyardv1.PushEventResponse, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() { results[i], errs[i] = e.c.push(ctx(e), fullRequest("concurrent")) })
-		}
-		wg.Wait()
-		fresh := 0
-		for i := range n {
-			mustOK(e, errs[i])
-			if errs[i] != nil {
-				return "error"
-			}
-			if !results[i].GetDeduplicated() {
-				fresh++
-			}
-			if results[i].GetEvent().GetId() != results[0].GetEvent().GetId() {
-				e.t.Errorf("concurrent duplicates got different events: %s and %s", results[i].GetEvent().GetId(), results[0].GetEvent().GetId())
-			}
-		}
-		if fresh != 1 {
-			e.t.Errorf("%d of %d concurrent duplicates were stored, want exactly 1", fresh, n)
-		}
-		return fmt.Sprintf("fresh=%d", fresh)
-	}},
-	{"unknown fields are ignored", func(e *env) string {
-		var body []byte
-		if isJSON(e.c.proto) {
-			body = []byte(`{"key":"unknown.fields","idempotencyKey":"unknown-1","notAField":{"x":1}}`)
-		} else {
-			body, _ = proto.Marshal(&switchyardv1.PushEventRequest{Key: "unknown.fields", IdempotencyKey: "unknown-1"})
-			body = protowire.AppendTag(body, 99, protowire.BytesType)
-			body = protowire.AppendString(body, "not a field")
-		}
-		err := e.c.pushRaw(ctx(e), body)
-		mustOK(e, err)
-		return describe(nil, err)
-	}},
-	{"malformed body is invalid_argument", func(e *env) string {
-		body := []byte{0x0a, 0xff, 0xff} // a length prefix running past the end
-		if isJSON(e.c.proto) {
-			body = []byte(`{"key":`)
-		}
-		err := e.c.pushRaw(ctx(e), body)
-		wantCode(e, err, connect.CodeInvalidArgument)
-		return describe(nil, err)
-	}},
-	{"wrong field type is invalid_argument", func(e *env) string {
-		body := protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 5) // key as a number
-		if isJSON(e.c.proto) {
-			body = []byte(`{"key":5}`)
-		}
-		err := e.c.pushRaw(ctx(e), body)
-		wantCode(e, err, connect.CodeInvalidArgument)
-		// Only the code can match: protobuf reads a field of the wrong wire type
-		// as an unknown field (so validation then names the missing key), while
-		// JSON fails to decode.
-		return connect.CodeOf(err).String()
-	}},
-	{"invalid requests name the field", func(e *env) string {
-		big := strings.Repeat("x", 600<<10)
-		tooManyMetadata := map[string]string{}
-		for i := range 65 {
-			tooManyMetadata[fmt.Sprint("k", i)] = "v"
-		}
-		cases := []struct {
-			name  string
-			req   *switchyardv1.PushEventRequest
-			field string
-		}{
-			{"empty key", &switchyardv1.PushEventRequest{}, "key"},
-			{"bad key", &switchyardv1.PushEventRequest{Key: "user created!"}, "key"},
-			{"long key", &switchyardv1.PushEventRequest{Key: strings.Repeat("k", 256)}, "key"},
-			{"priority", &switchyardv1.PushEventRequest{Key: "a", Priority: 10}, "priority"},
-			{"negative priority", &switchyardv1.PushEventRequest{Key: "a", Priority: -1}, "priority"},
-			{"long idempotency key", &switchyardv1.PushEventRequest{Key: "a", IdempotencyKey: strings.Repeat("i", 256)}, "idempotency_key"},
-			{"bad scope", &switchyardv1.PushEventRequest{Key: "a", Scope: "a b"}, "scope"},
-			{"metadata count", &switchyardv1.PushEventRequest{Key: "a", Metadata: tooManyMetadata}, "metadata"},
-			{"long metadata value", &switchyardv1.PushEventRequest{Key: "a", Metadata: map[string]string{"k": strings.Repeat("v", 1025)}}, "metadata"},
-			{"payload size", &switchyardv1.PushEventRequest{Key: "a", Payload: mustStruct(map[string]any{"big": big})}, "payload"},
-		}
-		var out []string
-		for _, tc := range cases {
-			_, err := e.c.push(ctx(e), tc.req)
-			wantCode(e, err, connect.CodeInvalidArgument)
-			fields := violationFields(err)
-			if !slices.ContainsFunc(fields, func(f string) bool { return strings.HasPrefix(f, tc.field) }) {
-				e.t.Errorf("%s: violations %v do not name %s", tc.name, fields, tc.field)
-			}
-			out = append(out, tc.name+": "+describe(nil, err))
-		}
-		return strings.Join(out, "\n")
-	}},
-	{"get unknown event is not_found", func(e *env) string {
-		_, err := e.c.get(ctx(e), "01890000-0000-7000-8000-000000000000")
-		wantCode(e, err, connect.CodeNotFound)
-		return describe(nil, err)
-	}},
-	{"get with a malformed id is invalid_argument", func(e *env) string {
-		_, err := e.c.get(ctx(e), "not-a-uuid")
-		wantCode(e, err, connect.CodeInvalidArgument)
-		return describe(nil, err)
-	}},
-	{"missing token is unauthenticated", func(e *env) string {
-		_, err := e.c.withToken("").push(ctx(e), &switchyardv1.PushEventRequest{Key: "no.token"})
-		wantCode(e, err, connect.CodeUnauthenticated)
-		return describe(nil, err)
-	}},
-	{"wrong token is unauthenticated", func(e *env) string {
-		_, err := e.c.withToken("sy_wrong").get(ctx(e), e.ids["first"])
-		wantCode(e, err, connect.CodeUnauthenticated)
-		return describe(nil, err)
-	}},
-	{"expired token is unauthenticated", func(e *env) string {
-		tok := &store.Token{ID: "expired", TenantID: store.DefaultTenant, Name: "expired", Role: auth.RoleAdmin, TokenHash: engine.TokenHash("sy_expired"), CreatedAt: 1, ExpiresAt: 2}
-		if err := e.srv.Store.Write(context.Background(), func(ctx context.Context, q store.Q) error { return q.TokenInsert(ctx, tok) }); err != nil {
-			e.t.Fatal(err)
-		}
-		_, err := e.c.withToken("sy_expired").push(ctx(e), &switchyardv1.PushEventRequest{Key: "expired.token"})
-		wantCode(e, err, connect.CodeUnauthenticated)
-		if !strings.Contains(errMessage(err), "expired") {
-			e.t.Errorf("%s: message %q does not say the token expired", e.c.proto.Name, errMessage(err))
-		}
-		return describe(nil, err)
-	}},
-	{"oversize body is resource_exhausted", func(e *env) string {
-		req := &switchyardv1.PushEventRequest{Key: "too.big", Payload: mustStruct(map[string]any{"big": strings.Repeat("x", 16<<20+1000)})}
-		_, err := e.c.push(ctx(e), req)
-		wantCode(e, err, connect.CodeResourceExhausted)
-		return describe(nil, err)
-	}},
-	{"bulk push stores every event", func(e *env) string {
-		req := &switchyardv1.BulkPushEventsRequest{Events: []*switchyardv1.PushEventRequest{
-			{Key: "bulk.a", IdempotencyKey: "bulk-1"},
-			{Key: "bulk.b", Payload: mustStruct(map[string]any{"n": 1})},
-			{Key: "bulk.a", IdempotencyKey: "bulk-1"}, // the same as the first: deduplicated
-			fullRequest("first"),                      // stored earlier: deduplicated
-		}}
-		res, err := e.c.bulk(ctx(e), req)
-		mustOK(e, err)
-		if err == nil {
-			r := res.GetResults()
-			if len(r) != 4 || r[0].GetDeduplicated() || r[1].GetDeduplicated() || !r[2].GetDeduplicated() || !r[3].GetDeduplicated() ||
-				r[2].GetEvent().GetId() != r[0].GetEvent().GetId() || r[3].GetEvent().GetId() != e.ids["first"] {
-				e.t.Errorf("bulk results: %v", r)
-			}
-		}
-		return describe(res, err)
-	}},
-	{"bulk push with one invalid event stores nothing", func(e *env) string {
-		req := &switchyardv1.BulkPushEventsRequest{Events: []*switchyardv1.PushEventRequest{
-			{Key: "bulk.ok"}, {Key: "bulk bad"},
-		}}
-		_, err := e.c.bulk(ctx(e), req)
-		wantCode(e, err, connect.CodeInvalidArgument)
-		if fields := violationFields(err); !slices.Contains(fields, "events[1].key") {
-			e.t.Errorf("violations %v do not name events[1].key", fields)
-		}
-		return describe(nil, err)
-	}},
-	{"bulk push reusing a key for another request stores nothing", func(e *env) string {
-		conflict := fullRequest("first")
-		conflict.Scope = "other"
-		req := &switchyardv1.BulkPushEventsRequest{Events: []*switchyardv1.PushEventRequest{{Key: "bulk.ok2"}, conflict}}
-		_, err := e.c.bulk(ctx(e), req)
-		wantCode(e, err, connect.CodeAlreadyExists)
-		in := &switchyardv1.BulkPushEventsRequest{Events: []*switchyardv1.PushEventRequest{
-			{Key: "bulk.x", IdempotencyKey: "same"}, {Key: "bulk.y", IdempotencyKey: "same"},
-		}}
-		_, err2 := e.c.bulk(ctx(e), in)
-		wantCode(e, err2, connect.CodeAlreadyExists)
-		return describe(nil, err) + "\n" + describe(nil, err2)
-	}},
-	{"bulk push of nothing is invalid_argument", func(e *env) string {
-		_, err := e.c.bulk(ctx(e), &switchyardv1.BulkPushEventsRequest{})
-		wantCode(e, err, connect.CodeInvalidArgument)
-		return describe(nil, err)
-	}},
-	{"list pages through events newest first", func(e *env) string {
-		for i := range 5 {
-			_, err := e.c.push(ctx(e), &switchyardv1.PushEventRequest{Key: "list.me", Payload: mustStruct(map[string]any{"i": i})})
-			mustOK(e, err)
-		}
-		var seen []float64
-		token := ""
-		pages := 0
-		for {
-			res, err := e.c.list(ctx(e), &switchyardv1.ListEventsRequest{Key: "list.me", PageSize: 2, PageToken: token})
-			mustOK(e, err)
-			if err != nil {
-				break
-			}
-			pages++
-			for _, ev := range res.GetEvents() {
-				seen = append(seen, ev.GetPayload().GetFields()["i"].GetNumberValue())
-			}
-			token = res.GetNextPageToken()
-			if token == "" || pages > 5 {
-				break
-			}
-		}
-		if fmt.Sprint(seen) != "[4 3 2 1 0]" || pages != 3 {
-			e.t.Errorf("paged list: %v in %d pages, want [4 3 2 1 0] in 3", seen, pages)
-		}
-		return fmt.Sprint(seen, pages)
-	}},
-	{"list with a bad or reused page token is invalid_argument", func(e *env) string {
-		_, err := e.c.list(ctx(e), &switchyardv1.ListEventsRequest{PageToken: "garbage"})
-		wantCode(e, err, connect.CodeInvalidArgument)
-		first, err2 := e.c.list(ctx(e), &switchyardv1.ListEventsRequest{Key: "list.me", PageSize: 1})
-		mustOK(e, err2)
-		_, err3 := e.c.list(ctx(e), &switchyardv1.ListEventsRequest{Key: "other", PageSize: 1, PageToken: first.GetNextPageToken()})
-		wantCode(e, err3, connect.CodeInvalidArgument)
-		_, err4 := e.c.list(ctx(e), &switchyardv1.ListEventsRequest{PageSize: 501})
-		wantCode(e, err4, connect.CodeInvalidArgument)
-		return describe(nil, err) + "\n" + describe(nil, err3) + "\n" + describe(nil, err4)
-	}},
-	{"list filters by creation time", func(e *env) string {
-		res, err := e.c.list(ctx(e), &switchyardv1.ListEventsRequest{CreatedAfter: timestamppb.New(time.Now().Add(time.Hour))})
-		mustOK(e, err)
-		if len(res.GetEvents()) != 0 {
-			e.t.Errorf("events created in the future: %d", len(res.GetEvents()))
-		}
-		return describe(res, err)
-	}},
-	{"exhausted database pool is unavailable, and leaves nothing behind", func(e *env) string {
-		release := e.srv.HoldPool(e.t)
-		_, err := e.c.push(ctx(e), &switchyardv1.PushEventRequest{Key: "pool.exhausted", IdempotencyKey: "pool-1"})
-		release()
-		wantCode(e, err, connect.CodeUnavailable)
-		res, err2 := e.c.push(ctx(e), &switchyardv1.PushEventRequest{Key: "pool.exhausted", IdempotencyKey: "pool-1"})
-		mustOK(e, err2)
-		if res.GetDeduplicated() {
-			e.t.Errorf("the push refused as unavailable was stored after all")
-		}
-		return describe(nil, err)
-	}},
-	{"expired deadline is deadline_exceeded and stores nothing", func(e *env) string {
-		release := e.srv.HoldPool(e.t)
-		c, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		_, err := e.c.push(c, &switchyardv1.PushEventRequest{Key: "deadline.passed", IdempotencyKey: "deadline-1"})
-		cancel()
-		releaseAfterServerGaveUp(release)
-		wantCode(e, err, connect.CodeDeadlineExceeded)
-		return describe(nil, err) + "\n" + retryStoresOnce(e, "deadline.passed", "deadline-1")
-	}},
-	{"cancelled call stores nothing", func(e *env) string {
-		release := e.srv.HoldPool(e.t)
-		c, cancel := context.WithCancel(context.Background())
-		time.AfterFunc(100*time.Millisecond, cancel)
-		_, err := e.c.push(c, &switchyardv1.PushEventRequest{Key: "cancelled", IdempotencyKey: "cancel-1"})
-		releaseAfterServerGaveUp(release)
-		wantCode(e, err, connect.CodeCanceled)
-		return describe(nil, err) + "\n" + retryStoresOnce(e, "cancelled", "cancel-1")
-	}},
+func subtestName(p servertest.Protocol) string { return strings.ReplaceAll(p.Name, "/", "_") }
+
+// startParityServer starts a server for one protocol (ownServer) or for all:
+// a server of one protocol has a small pool and gives up waiting for it soon,
+// for the cases that exhaust it; a shared one waits long enough for the calls
+// of every protocol at once.
+func startParityServer(t *testing.T, eng storetest.Engine, opts parityOptions, tls bool) *servertest.Server {
+	cfg := store.Config{MaxConns: 4, AcquireTimeout: 2 * time.Second}
+	if !opts.ownServer {
+		cfg = store.Config{MaxConns: 6, AcquireTimeout: 20 * time.Second}
+	}
+	return servertest.Start(t, eng, servertest.Options{Store: cfg, Engine: opts.engine, TLS: tls})
 }
 
-// releaseAfterServerGaveUp releases the held pool once the server has seen the
-// call's deadline pass or its client go away: the client's own deadline fires a
-// little before the server's, and a disconnect reaches the server a little after
-// the client gave up. In that window the server may still commit, which is
-// allowed (the call commits fully or not at all); this test checks the "not at
-// all" side, so it waits the window out.
-func releaseAfterServerGaveUp(release func()) {
-	time.Sleep(400 * time.Millisecond)
-	release()
+// newEnv prepares the tenant of protocol i: the default tenant on a server of
+// its own, a new tenant on a shared server. Either way it has a token of
+// every role.
+func newEnv(t *testing.T, srv *servertest.Server, p servertest.Protocol, i int, ownServer bool) *env {
+	c := context.Background()
+	setup := grpcProtocol()
+	if p.TLS {
+		i := slices.IndexFunc(servertest.ProtocolsTLS(servertest.TestCA().Pool), func(p servertest.Protocol) bool { return p.Name == "grpc/h2+tls" })
+		setup = servertest.ProtocolsTLS(servertest.TestCA().Pool)[i]
+	}
+	op := newAPI(srv.URL, setup)
+	tenant := store.DefaultTenant
+	if !ownServer {
+		tenant = fmt.Sprintf("pt%02d", i)
+		if _, err := op.admin.CreateTenant(c, connect.NewRequest(&switchyardv1.CreateTenantRequest{Id: tenant})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tokens := map[string]string{}
+	for _, role := range auth.Roles {
+		if role == auth.RoleAdmin && ownServer {
+			tokens[role] = servertest.AdminToken
+			continue
+		}
+		tokens[role] = createToken(t, op, tenant, roleOf[role])
+	}
+	operator := client{proto: p, url: srv.URL, token: servertest.AdminToken}
+	e := &env{
+		t: t, srv: srv, c: operator.withToken(tokens[auth.RoleAdmin]), operator: operator,
+		tenant: tenant, tokens: tokens, ids: map[string]string{}, norm: &normaliser{ids: map[string]string{}},
+		tables: tenantTables(t, srv.Store), setup: setup,
+	}
+	if !ownServer {
+		e.norm.tenant = tenant
+	}
+	return e
 }
 
-// retryStoresOnce checks that nothing was stored for the idempotency key by the
-// failed call, and that a retry stores it once.
-func retryStoresOnce(e *env, key, idem string) string {
+// runCase runs one case and returns its outcome followed by the tenant's
+// stored rows.
+func (e *env) runCase(pc parityCase) string {
+	md, ok := apiMethodsOnce()[pc.rpc]
+	if !ok {
+		e.t.Fatalf("case %q: %s is not an RPC of the API", pc.name, pc.rpc)
+	}
+	if md.IsStreamingServer() && e.c.proto.REST {
+		// A server stream has no google.api.http rule, so the transcoder has
+		// no route for it. A REST caller streams over Connect with JSON on the
+		// same HTTP version, as here, so that the cases after this one find
+		// the state it leaves.
+		if rule, _, _ := restRule(md); rule != nil {
+			e.t.Errorf("%s is a stream with a REST route %v", pc.rpc, rule)
+		}
+		streaming := *e
+		streaming.c.proto = servertest.Protocol{Name: e.c.proto.Name + " streaming over connect-json", HTTP: e.c.proto.HTTP, Options: []connect.ClientOption{connect.WithProtoJSON()}}
+		return pc.run(&streaming) + "\nstored:\n" + e.stored()
+	}
+	return pc.run(e) + "\nstored:\n" + e.stored()
+}
+
+var apiMethodsOnce = sync.OnceValue(apiMethods)
+
+// call makes one unary call of procedure over the client's protocol: with a
+// Connect client, or on REST on the RPC's google.api.http route, with the
+// request's fields in the path and in the query string or the body.
+func call[Req, Res any, PReq interface {
+	*Req
+	proto.Message
+}, PRes interface {
+	*Res
+	proto.Message
+}](ctx context.Context, c client, procedure string, req *Req) (*Res, error) {
+	if !c.proto.REST {
+		return unary[Req, Res](ctx, c, procedure, req)
+	}
+	method, path, body, err := restRequest(procedure, PReq(req).ProtoReflect())
+	if err != nil {
+		return nil, err
+	}
+	return restDo[Res, PRes](ctx, c, method, path, body)
+}
+
+// rpcOf is one unary RPC of the API with its request and response types.
+type rpcOf[Req, Res any, PReq interface {
+	*Req
+	proto.Message
+}, PRes interface {
+	*Res
+	proto.Message
+}] struct {
+	procedure string
+}
+
+// unaryOf returns the unary RPC procedure, whose request is Req and whose
+// response is Res.
+func unaryOf[Req, Res any, PReq interface {
+	*Req
+	proto.Message
+}, PRes interface {
+	*Res
+	proto.Message
+}](procedure string) rpcOf[Req, Res, PReq, PRes] {
+	return rpcOf[Req, Res, PReq, PRes]{procedure: procedure}
+}
+
+// do calls the RPC with c (see [call]).
+func (r rpcOf[Req, Res, PReq, PRes]) do(e *env, c client, req *Req) (*Res, error) {
+	return call[Req, Res, PReq, PRes](ctx(e), c, r.procedure, req)
+}
+
+// listPages calls a list RPC page after page (at most four), following
+// next_page_token, and returns each page's outcome. names names a page's
+// items; the names of every page, joined by spaces, must be want.
+func listPages[Res interface {
+	proto.Message
+	GetNextPageToken() string
+}](e *env, list func(token string) (Res, error), names func(Res) []string, want string) string {
 	e.t.Helper()
-	n, err := e.srv.Store.DB().NewSelect().Model((*store.Event)(nil)).Where("idempotency_key = ?", idem).Count(context.Background())
-	if err != nil || n != 0 {
-		e.t.Errorf("after the failed call %d events carry %q (err %v), want 0", n, idem, err)
+	var out, got []string
+	token := ""
+	for range 4 {
+		res, err := list(token)
+		out = append(out, e.expect(0, res, err))
+		if err != nil {
+			break
+		}
+		got = append(got, names(res)...)
+		if token = res.GetNextPageToken(); token == "" {
+			break
+		}
 	}
-	res, err := e.c.push(ctx(e), &switchyardv1.PushEventRequest{Key: key, IdempotencyKey: idem})
-	mustOK(e, err)
-	if res.GetDeduplicated() {
-		e.t.Errorf("retry of the failed call was deduplicated: the failed call had stored it")
+	if strings.Join(got, " ") != want {
+		e.t.Errorf("%s: listed %q, want %q", e.c.proto.Name, strings.Join(got, " "), want)
 	}
-	return "retry: " + describe(res, err)
+	return strings.Join(out, "\n")
+}
+
+// operatorCaller names an admin of the default tenant as the caller of a case
+// built by [rpcOf.refused] or [rpcOf.invalid]; the other callers are roles.
+const operatorCaller = "operator"
+
+// caller returns the client calling as who: a role in the tenant, or
+// operatorCaller.
+func (e *env) caller(who string) client {
+	if who == operatorCaller {
+		return e.operator
+	}
+	return e.as(who)
+}
+
+// refused is a case of one call by who that must fail with code and change
+// nothing.
+func (r rpcOf[Req, Res, PReq, PRes]) refused(name, who string, code connect.Code, req func(e *env) *Req) parityCase {
+	return parityCase{name, r.procedure, func(e *env) string {
+		res, err := r.do(e, e.caller(who), req(e))
+		return e.expect(code, PRes(res), err)
+	}}
+}
+
+// invalid is a case of one call by who that must fail with invalid_argument
+// naming field among its violations.
+func (r rpcOf[Req, Res, PReq, PRes]) invalid(name, who, field string, req func(e *env) *Req) parityCase {
+	return parityCase{name, r.procedure, func(e *env) string {
+		_, err := r.do(e, e.caller(who), req(e))
+		return e.expectViolation(field, err)
+	}}
+}
+
+// restRequest maps a request onto the REST route of procedure.
+func restRequest(procedure string, m protoreflect.Message) (method, path string, body []byte, err error) {
+	md, ok := apiMethodsOnce()[procedure]
+	if !ok {
+		return "", "", nil, fmt.Errorf("no RPC %s", procedure)
+	}
+	rule, method, template := restRule(md)
+	if rule == nil {
+		return "", "", nil, fmt.Errorf("%s has no REST route", procedure)
+	}
+	fields := m.Descriptor().Fields()
+	inPath := map[protoreflect.Name]bool{}
+	path = fillPath(template, func(v string) string {
+		inPath[protoreflect.Name(v)] = true
+		return url.PathEscape(m.Get(fields.ByName(protoreflect.Name(v))).String())
+	})
+	if rule.GetBody() == "*" {
+		body, err = protojson.Marshal(m.Interface())
+		return method, path, body, err
+	}
+	q := url.Values{}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if !inPath[fd.Name()] {
+			var s string
+			s, err = queryValue(fd, v)
+			q.Set(string(fd.Name()), s)
+		}
+		return err == nil
+	})
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	return method, path, nil, err
+}
+
+// queryValue renders a field of a GET or DELETE request as the query string
+// carries it.
+func queryValue(fd protoreflect.FieldDescriptor, v protoreflect.Value) (string, error) {
+	switch {
+	case fd.IsList() || fd.IsMap():
+		return "", fmt.Errorf("field %s: lists and maps are not sent in a query string here", fd.Name())
+	case fd.Kind() == protoreflect.EnumKind:
+		return string(fd.Enum().Values().ByNumber(v.Enum()).Name()), nil
+	case fd.Kind() == protoreflect.MessageKind:
+		ts, ok := v.Message().Interface().(*timestamppb.Timestamp)
+		if !ok {
+			return "", fmt.Errorf("field %s: only timestamps among messages are sent in a query string here", fd.Name())
+		}
+		return ts.AsTime().Format(time.RFC3339Nano), nil
+	}
+	return v.String(), nil
+}
+
+// stream opens a server stream of procedure and returns its messages until it
+// ends or until done says the last one received is enough (then it closes
+// the stream), with the stream's error.
+func stream[Req, Res any](ctx context.Context, c client, procedure string, req *Req, done func(*Res) bool) ([]*Res, error) {
+	cl := connect.NewClient[Req, Res](c.proto.HTTP, c.url+procedure, c.options()...)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st, err := cl.CallServerStream(ctx, connect.NewRequest(req))
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	var out []*Res
+	for st.Receive() {
+		out = append(out, st.Msg())
+		if done(st.Msg()) {
+			return out, nil
+		}
+	}
+	return out, st.Err()
+}
+
+// normaliser replaces what necessarily differs between protocols in a text:
+// each id by a placeholder numbered in the order the ids first appear (the
+// same order on every protocol, as the cases run in the same order), and the
+// protocol's tenant by "<tenant>".
+type normaliser struct {
+	tenant string // "" when every protocol has the same tenant
+	mu     sync.Mutex
+	ids    map[string]string
+}
+
+func (n *normaliser) text(s string) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	s = uuidPattern.ReplaceAllStringFunc(s, func(id string) string {
+		p, ok := n.ids[id]
+		if !ok {
+			p = fmt.Sprintf("<id%d>", len(n.ids)+1)
+			n.ids[id] = p
+		}
+		return p
+	})
+	if n.tenant != "" {
+		s = strings.ReplaceAll(s, n.tenant, "<tenant>")
+	}
+	return s
+}
+
+// describe renders an outcome without what legitimately differs between
+// protocols (see [normaliser] and [scrub]) and without protocol-specific error
+// wording: the code, the violated fields and the error's facts must match.
+func (e *env) describe(res proto.Message, err error) string {
+	if err != nil {
+		var info []string
+		var ce *connect.Error
+		if errors.As(err, &ce) {
+			for _, d := range ce.Details() {
+				if v, derr := d.Value(); derr == nil {
+					if ei, ok := v.(*errdetails.ErrorInfo); ok {
+						info = append(info, ei.GetReason(), fmt.Sprint(len(ei.GetMetadata())))
+					}
+				}
+			}
+		}
+		return fmt.Sprintf("error %s %v %v", connect.CodeOf(err), violationFields(err), info)
+	}
+	if res == nil {
+		return "ok"
+	}
+	m := proto.Clone(res)
+	scrub(m.ProtoReflect())
+	return e.norm.text(prototext.Format(m))
+}
+
+// volatileFields are answer fields whose values differ on every call: secrets
+// and page tokens (which carry ids and times), stream ids, trace contexts, and
+// a token's last use (written in the background).
+var volatileFields = map[protoreflect.Name]bool{
+	"secret": true, "next_page_token": true, "stream_id": true, "traceparent": true, "last_used_at": true,
+}
+
+// scrub replaces every set timestamp by the zero time and every set volatile
+// field by its name, in m and every message inside it.
+func scrub(m protoreflect.Message) {
+	var fds []protoreflect.FieldDescriptor
+	m.Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+		fds = append(fds, fd)
+		return true
+	})
+	for _, fd := range fds {
+		v := m.Get(fd)
+		switch {
+		case volatileFields[fd.Name()] && fd.Kind() == protoreflect.StringKind:
+			m.Set(fd, protoreflect.ValueOfString("<"+string(fd.Name())+">"))
+		case volatileFields[fd.Name()]:
+			m.Clear(fd)
+		case fd.IsList() && fd.Message() != nil:
+			for i := range v.List().Len() {
+				scrub(v.List().Get(i).Message())
+			}
+		case fd.IsMap() && fd.MapValue().Message() != nil:
+			v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+				scrub(mv.Message())
+				return true
+			})
+		case fd.IsMap() || fd.IsList() || fd.Message() == nil:
+		case fd.Message().FullName() == "google.protobuf.Timestamp":
+			m.Set(fd, protoreflect.ValueOfMessage((&timestamppb.Timestamp{}).ProtoReflect()))
+		default:
+			scrub(v.Message())
+		}
+	}
+}
+
+// table is a table that holds tenants' rows, with its columns.
+type table struct {
+	name    string
+	columns []string
+}
+
+// tenantTables lists every table with a tenant_id column, by name, with its
+// columns in their order.
+func tenantTables(t *testing.T, st *store.Store) []table {
+	c := context.Background()
+	tablesQ := "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+	columnsQ := "SELECT name FROM pragma_table_info(?) ORDER BY cid"
+	if st.Postgres() {
+		tablesQ = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name"
+		columnsQ = "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position"
+	}
+	var names []string
+	if err := st.DB().NewRaw(tablesQ).Scan(c, &names); err != nil {
+		t.Fatalf("list tables: %v", err)
+	}
+	var out []table
+	for _, name := range names {
+		var cols []string
+		if err := st.DB().NewRaw(columnsQ, name).Scan(c, &cols); err != nil {
+			t.Fatalf("columns of %s: %v", name, err)
+		}
+		if slices.Contains(cols, "tenant_id") {
+			out = append(out, table{name: name, columns: cols})
+		}
+	}
+	if len(out) < 10 {
+		t.Fatalf("found %d tables with tenants' rows: %v", len(out), out)
+	}
+	return out
+}
+
+// Stored columns that differ between protocols: secrets (random or sealed
+// with a random nonce) and stream and trace ids are shown as set or not;
+// volatile ones (written in the background, or derived from a time) not at
+// all. Times (columns ending in _at, and cron ticks) are shown as set or not.
+var (
+	opaqueColumns   = map[string]bool{"token_hash": true, "secret": true, "stream_id": true, "trace_parent": true, "cron_tick": true}
+	volatileColumns = map[string]bool{"last_used_at": true, "queue_rank": true}
+)
+
+// stored renders every row of the tenant (and of the tenants named after it),
+// each table's rows in the order of their columns, normalised.
+func (e *env) stored() string {
+	c := context.Background()
+	var b strings.Builder
+	for _, tb := range e.tables {
+		order := make([]string, len(tb.columns))
+		for i := range order {
+			order[i] = fmt.Sprint(i + 1)
+		}
+		rows, err := e.srv.Store.DB().QueryContext(c, fmt.Sprintf("SELECT * FROM %s WHERE tenant_id = ? OR tenant_id LIKE ? ORDER BY %s", tb.name, strings.Join(order, ", ")), e.tenant, e.tenant+"-%")
+		if err != nil {
+			e.t.Fatalf("read %s: %v", tb.name, err)
+		}
+		vals := make([]any, len(tb.columns))
+		ptrs := make([]any, len(vals))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				e.t.Fatalf("read %s: %v", tb.name, err)
+			}
+			b.WriteString(tb.name + ":")
+			for i, col := range tb.columns {
+				b.WriteString(" " + col + "=" + e.cell(col, vals[i]))
+			}
+			b.WriteString("\n")
+		}
+		if err := rows.Err(); err != nil {
+			e.t.Fatalf("read %s: %v", tb.name, err)
+		}
+		_ = rows.Close()
+	}
+	return b.String()
+}
+
+// cell renders one stored value (see opaqueColumns and volatileColumns).
+func (e *env) cell(col string, v any) string {
+	if b, ok := v.([]byte); ok {
+		v = string(b)
+	}
+	set := v != nil && v != "" && v != int64(0)
+	switch {
+	case volatileColumns[col]:
+		return "<volatile>"
+	case opaqueColumns[col] || strings.HasSuffix(col, "_at"):
+		if set {
+			return "<set>"
+		}
+		return "<unset>"
+	}
+	return e.norm.text(fmt.Sprintf("%q", fmt.Sprint(v)))
 }
 
 func ctx(e *env) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	e.t.Cleanup(cancel)
 	return c
-}
-
-func fullRequest(idem string) *switchyardv1.PushEventRequest {
-	return &switchyardv1.PushEventRequest{
-		Key:            "user.created",
-		Payload:        mustStruct(map[string]any{"user": map[string]any{"id": "u1", "tags": []any{"a", true, nil}}, "amount": 42.5}),
-		Metadata:       map[string]string{"region": "eu", "source": "test"},
-		Scope:          "acme",
-		Priority:       3,
-		OccurredAt:     timestamppb.New(time.Date(2026, 1, 2, 3, 4, 5, 600000000, time.UTC)),
-		IdempotencyKey: idem,
-	}
 }
 
 func mustStruct(m map[string]any) *structpb.Struct {
@@ -451,6 +630,29 @@ func wantCode(e *env, err error, want connect.Code) {
 	if got := connect.CodeOf(err); err == nil || got != want {
 		e.t.Errorf("%s: got %v (code %s), want code %s", e.c.proto.Name, err, got, want)
 	}
+}
+
+// expect asserts that a call failed with want (or succeeded, for want 0)
+// and returns its outcome.
+func (e *env) expect(want connect.Code, res proto.Message, err error) string {
+	e.t.Helper()
+	if want == 0 {
+		mustOK(e, err)
+	} else {
+		wantCode(e, err, want)
+	}
+	return e.describe(res, err)
+}
+
+// expectViolation asserts that a call failed with invalid_argument naming
+// field among its violations, and returns its outcome.
+func (e *env) expectViolation(field string, err error) string {
+	e.t.Helper()
+	wantCode(e, err, connect.CodeInvalidArgument)
+	if fields := violationFields(err); !slices.Contains(fields, field) {
+		e.t.Errorf("%s: violations %v do not name %s", e.c.proto.Name, fields, field)
+	}
+	return e.describe(nil, err)
 }
 
 func errMessage(err error) string {
@@ -493,68 +695,34 @@ func violationFields(err error) []string {
 	return out
 }
 
-// describe renders an outcome without what legitimately differs between servers
-// (ids, server times, request ids) and without protocol-specific error wording:
-// the code, violated fields and error facts must match exactly.
-func describe(res proto.Message, err error) string {
-	if err != nil {
-		var info []string
-		var ce *connect.Error
-		if errors.As(err, &ce) {
-			for _, d := range ce.Details() {
-				if v, derr := d.Value(); derr == nil {
-					if ei, ok := v.(*errdetails.ErrorInfo); ok {
-						info = append(info, ei.GetReason(), fmt.Sprint(len(ei.GetMetadata())))
-					}
-				}
+// ghostID is a well-formed id that names nothing.
+const ghostID = "01890000-0000-7000-8000-000000000000"
+
+// parityTables are the parity cases of every service.
+func parityTables() map[string][]parityCase {
+	return map[string][]parityCase{
+		"EventService": parityCases, "WorkflowService": workflowCases, "RunService": runCases,
+		"WorkerService": workerCases, "WebhookService": webhookCases, "AdminService": adminCases,
+	}
+}
+
+// TestParityCoversEveryRPC keeps the parity tables complete: every RPC of
+// the API is the RPC under test of at least two cases of its service's
+// table (a success and a refusal).
+func TestParityCoversEveryRPC(t *testing.T) {
+	t.Parallel()
+	cases := map[string]int{}
+	for service, table := range parityTables() {
+		for _, pc := range table {
+			if !strings.HasPrefix(pc.rpc, "/switchyard.v1."+service+"/") {
+				t.Errorf("%s case %q tests %s, of another service", service, pc.name, pc.rpc)
 			}
-		}
-		return fmt.Sprintf("error %s %v %v", connect.CodeOf(err), violationFields(err), info)
-	}
-	if res == nil {
-		return "ok"
-	}
-	m := proto.Clone(res)
-	scrub(m.ProtoReflect().Interface())
-	return prototext.Format(m)
-}
-
-func scrub(m proto.Message) {
-	switch v := m.(type) {
-	case *switchyardv1.Event:
-		if proto.Equal(v.OccurredAt, v.CreatedAt) {
-			v.OccurredAt = nil // defaulted by the server
-		}
-		v.Id, v.CreatedAt = "", nil
-	case *switchyardv1.PushEventResponse:
-		scrub(v.GetEvent())
-	case *switchyardv1.BulkPushEventsResponse:
-		for _, r := range v.GetResults() {
-			scrub(r)
-		}
-	case *switchyardv1.ListEventsResponse:
-		for _, ev := range v.GetEvents() {
-			scrub(ev)
-		}
-		if v.NextPageToken != "" {
-			v.NextPageToken = "<token>"
+			cases[pc.rpc]++
 		}
 	}
-}
-
-// storedRows renders every stored event without ids and server times.
-func storedRows(t *testing.T, st *store.Store) string {
-	var rows []store.Event
-	if err := st.DB().NewSelect().Model(&rows).OrderExpr("id").Scan(context.Background()); err != nil {
-		t.Fatalf("read stored events: %v", err)
-	}
-	var b strings.Builder
-	for _, r := range rows {
-		occurred := "created"
-		if r.OccurredAt != r.CreatedAt {
-			occurred = time.UnixMicro(r.OccurredAt).UTC().Format(time.RFC3339Nano)
+	for name := range apiMethodsOnce() {
+		if cases[name] < 2 {
+			t.Errorf("%s has %d parity cases, want at least a success and a refusal", name, cases[name])
 		}
-		fmt.Fprintf(&b, "%s %s %s %s %q %d %s %q\n", r.TenantID, r.Key, r.Payload, r.Metadata, r.Scope, r.Priority, occurred, r.IdempotencyKey)
 	}
-	return b.String()
 }
