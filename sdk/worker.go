@@ -38,7 +38,8 @@ type WorkerConfig struct {
 	Labels map[string]string
 	// ShutdownTimeout is how long Run waits, once its context ends, for running
 	// tasks to finish before it cancels them, and then for their results to be
-	// acknowledged by a server; 0 means [DefaultShutdownTimeout].
+	// acknowledged by a server (for those at least 5 s); 0 means
+	// [DefaultShutdownTimeout].
 	ShutdownTimeout time.Duration
 	// Logger receives the worker's logs; nil discards them.
 	Logger *slog.Logger

@@ -151,12 +151,22 @@ func TestWorkerRunsAtMostSlotsTasks(t *testing.T) {
 			s.worker.Workflow(blockingWorkflow("slots", "slots.start"))
 			var mu sync.Mutex
 			running, most := 0, 0
+			// A task waits (up to 10 s) until two run at once, so that the
+			// slots are used whatever the machine's speed; a third never may.
+			full := make(chan struct{})
 			s.worker.Handle("test.block", func(context.Context, *sdk.Task) (map[string]any, error) {
 				mu.Lock()
 				running++
+				if running == 2 && most < 2 {
+					close(full)
+				}
 				most = max(most, running)
 				mu.Unlock()
-				time.Sleep(100 * time.Millisecond)
+				select {
+				case <-full:
+				case <-time.After(10 * time.Second):
+				}
+				time.Sleep(50 * time.Millisecond)
 				mu.Lock()
 				running--
 				mu.Unlock()

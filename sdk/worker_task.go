@@ -192,7 +192,8 @@ func connectMessage(err error) string {
 
 // shutdown waits up to ShutdownTimeout for running attempts, then cancels the
 // rest with [ErrShuttingDown] and reports them as retryable failures; then it
-// waits up to ShutdownTimeout for the pending reports, and gives up the rest.
+// waits up to ShutdownTimeout (at least shutdownGrace) for the pending
+// reports, and gives up the rest.
 func (w *Worker) shutdown(cancelTasks context.CancelCauseFunc) {
 	defer w.stopReports(errWorkerStopped)
 	done := make(chan struct{})
@@ -219,9 +220,12 @@ func (w *Worker) shutdown(cancelTasks context.CancelCauseFunc) {
 	if pending == 0 {
 		return
 	}
+	// Reports are short calls: even a worker told to stop quickly gives them
+	// shutdownGrace, so that a loaded server's answer is not given up.
+	wait := max(w.cfg.ShutdownTimeout, shutdownGrace)
 	w.log.Info("worker stopping: waiting for pending reports", "worker_id", w.session(),
-		"reports", pending, "timeout", w.cfg.ShutdownTimeout)
-	if !w.waitReports(w.cfg.ShutdownTimeout) {
+		"reports", pending, "timeout", wait)
+	if !w.waitReports(wait) {
 		// Each delivery ends at once, logging its report given up.
 		w.stopReports(errWorkerStopped)
 		w.waitReports(shutdownGrace)
