@@ -22,13 +22,18 @@ const (
 )
 
 // RetryPolicy says how a [Client] retries calls that failed with `unavailable`
-// or `resource_exhausted`: up to MaxAttempts attempts in all, waiting a random
+// or `resource_exhausted`, or on the way (a connection refused, reset or cut
+// mid-answer, which connect-go reports as `unavailable`, `canceled`,
+// `unknown` or `internal` without a server's answer, or a server's
+// `deadline_exceeded`): up to MaxAttempts attempts in all, waiting a random
 // time between zero and InitialBackoff·2ⁿ (at most MaxBackoff) before retry n+1
 // ("full jitter"), and at least as long as the server's RetryInfo asks, even
 // past MaxBackoff (a call over a rate limit says when the next one is allowed;
-// an earlier retry would only be refused again). No other error is retried
-// (nor a server certificate the client rejected), and no wait outlives the
-// call's context.
+// an earlier retry would only be refused again). Every call the client makes
+// is safe to repeat (its writes carry an idempotency key chosen before the
+// first attempt). No other error is retried (nor a server certificate the
+// client rejected, nor a call whose own context ended), and no wait outlives
+// the call's context.
 type RetryPolicy struct {
 	// MaxAttempts counts the first attempt; 1 means no retries, 0 means
 	// [DefaultMaxAttempts].
@@ -75,28 +80,14 @@ func (p RetryPolicy) backoff(n int, err error) time.Duration {
 	return max(rand.N(p.ceiling(n)+1), retryDelay(err))
 }
 
-// retryable reports whether err is worth another attempt: `unavailable` (the
-// server or its database is down or overloaded, or the connection failed) or
-// `resource_exhausted` (a limit that may clear), except a server certificate
-// the client does not accept, which fails the same way every time.
-func retryable(err error) bool {
-	var cert *tls.CertificateVerificationError
-	if errors.As(err, &cert) {
-		return false
-	}
-	switch connect.CodeOf(err) {
-	case connect.CodeUnavailable, connect.CodeResourceExhausted:
-		return true
-	}
-	return false
-}
-
 // transient reports whether a call that failed with err may succeed if made
-// again while ctx, the caller's own context, lasts: what [retryable] retries,
-// and the failures of a connection that broke or of a call that took too long
-// to answer. connect-go reports a connection reset as `canceled` and a broken
-// response (EOF) as `unknown`: these are transient unless the caller's own
-// context ended (its `canceled`) or the `unknown` came from a server.
+// again while ctx, the caller's own context, lasts: `unavailable` (the server
+// or its database is down or overloaded, or the connection failed),
+// `resource_exhausted` (a limit that may clear), and the failures of a
+// connection that broke or of a call that took too long to answer. connect-go reports a connection reset as `canceled` and a broken
+// response (EOF) as `unknown` or `internal` ("incomplete envelope"): these are
+// transient unless the caller's own context ended (its `canceled`) or the
+// `unknown` or `internal` came from a server.
 func transient(ctx context.Context, err error) bool {
 	if err == nil || ctx.Err() != nil {
 		return false
@@ -108,7 +99,7 @@ func transient(ctx context.Context, err error) bool {
 	switch connect.CodeOf(err) {
 	case connect.CodeUnavailable, connect.CodeResourceExhausted, connect.CodeCanceled, connect.CodeDeadlineExceeded:
 		return true
-	case connect.CodeUnknown:
+	case connect.CodeUnknown, connect.CodeInternal:
 		return !connect.IsWireError(err)
 	}
 	return false
@@ -133,13 +124,13 @@ func retryDelay(err error) time.Duration {
 }
 
 // retry calls call until it succeeds, fails with an error that is not
-// [retryable], or has been attempted p.MaxAttempts times, sleeping between
+// [transient], or has been attempted p.MaxAttempts times, sleeping between
 // attempts. When ctx ends during a wait, the last error is returned joined with
 // the context's.
 func retry(ctx context.Context, p RetryPolicy, call func(context.Context) error) error {
 	for n := 0; ; n++ {
 		err := call(ctx)
-		if err == nil || !retryable(err) || n+1 >= p.MaxAttempts || ctx.Err() != nil {
+		if err == nil || !transient(ctx, err) || n+1 >= p.MaxAttempts {
 			return err
 		}
 		if serr := sleep(ctx, p.backoff(n, err)); serr != nil {

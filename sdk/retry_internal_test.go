@@ -81,24 +81,6 @@ func TestBackoffHonoursRetryInfo(t *testing.T) {
 	}
 }
 
-func TestRetryableCodes(t *testing.T) {
-	t.Parallel()
-	for _, code := range []connect.Code{
-		connect.CodeCanceled, connect.CodeUnknown, connect.CodeInvalidArgument, connect.CodeDeadlineExceeded,
-		connect.CodeNotFound, connect.CodeAlreadyExists, connect.CodePermissionDenied, connect.CodeResourceExhausted,
-		connect.CodeFailedPrecondition, connect.CodeAborted, connect.CodeOutOfRange, connect.CodeUnimplemented,
-		connect.CodeInternal, connect.CodeUnavailable, connect.CodeDataLoss, connect.CodeUnauthenticated,
-	} {
-		want := code == connect.CodeUnavailable || code == connect.CodeResourceExhausted
-		if got := retryable(connect.NewError(code, errors.New("x"))); got != want {
-			t.Errorf("retryable(%v) = %v, want %v", code, got, want)
-		}
-	}
-	if retryable(errors.New("plain")) {
-		t.Errorf("retryable(plain error) = true, want false")
-	}
-}
-
 // TestTransientErrors checks which failures of a report are sent again while
 // the report's own context lasts.
 func TestTransientErrors(t *testing.T) {
@@ -130,7 +112,8 @@ func TestTransientErrors(t *testing.T) {
 		{"not_found", live, connect.NewWireError(connect.CodeNotFound, errors.New("x")), false},
 		{"unauthenticated", live, connect.NewWireError(connect.CodeUnauthenticated, errors.New("x")), false},
 		{"permission_denied", live, connect.NewWireError(connect.CodePermissionDenied, errors.New("x")), false},
-		{"internal", live, connect.NewWireError(connect.CodeInternal, errors.New("x")), false},
+		{"internal sent by a server", live, connect.NewWireError(connect.CodeInternal, errors.New("x")), false},
+		{"broken envelope (internal, not from a server)", live, connect.NewError(connect.CodeInternal, errors.New("protocol error: incomplete envelope: unexpected EOF")), true},
 	}
 	for _, tt := range tests {
 		if got := transient(tt.ctx, tt.err); got != tt.want {

@@ -95,7 +95,7 @@ func (c *Client) WatchRun(ctx context.Context, id string, fn func(*switchyardv1.
 			failures = 0
 		}
 		failures++
-		if !retryable(err) || failures >= c.retry.MaxAttempts || ctx.Err() != nil {
+		if !transient(ctx, err) || failures >= c.retry.MaxAttempts {
 			return last, fmt.Errorf("watch run %s: %w", id, err)
 		}
 		if serr := sleep(ctx, c.retry.backoff(failures-1, err)); serr != nil {
