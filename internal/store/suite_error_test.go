@@ -12,10 +12,12 @@ import (
 )
 
 // The error cases provoke each driver error for real and check the sentinel
-// the store returns for it. The pool's own limits are in store_test.go
-// (TestExhaustedPoolIsUnavailable, TestUnreachablePostgresIsUnavailable,
-// TestDeadlineReachesQueries).
+// the store returns for it, and that a failed write leaves nothing behind. The
+// cases of a store opened with limits of its own are in store_test.go
+// (TestExhaustedPoolIsUnavailable, TestUnreachablePostgresIsUnavailable).
 var errorCases = []suiteCase{
+	{"WriteRollsBackOnError", testWriteRollsBackOnError},
+	{"DeadlineReachesQueries", testDeadlineReachesQueries},
 	{"NoRowsIsNotFound", testErrNoRows},
 	{"UniqueViolationIsConflict", testErrUniqueViolation},
 	{"LockConflictIsUnavailable", testErrLockConflict},

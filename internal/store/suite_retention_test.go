@@ -7,11 +7,18 @@ import (
 	"github.com/switchyard/switchyard/internal/store"
 )
 
-// The retention queries' own cases are in retention_test.go (RunPrune,
-// EventPrune, ReplayPrune, leases) and store_test.go (WebhookDeliveryPrune);
-// these add that pruning reaches every tenant and what is left unknown.
+// The retention cases: pruning (in retention_test.go and store_test.go for
+// webhook deliveries) and the leases that let one process at a time prune.
 var retentionCases = []suiteCase{
+	{"RunPruneTakesEndedRunsWithTheirTasks", testRunPruneTakesEndedRunsWithTheirTasks},
+	{"RunPruneInBatches", testRunPruneInBatches},
+	{"EventPruneKeepsEventsThatRunsReferTo", testEventPruneKeepsEventsThatRunsReferTo},
+	{"EventPruneInBatches", testEventPruneInBatches},
+	{"ReplayPrune", testReplayPrune},
+	{"WebhookDeliveryPrune", testWebhookDeliveryPrune},
 	{"PruneReachesEveryTenant", testPruneEveryTenant},
+	{"LeaseAcquire", testLeaseAcquire},
+	{"LeaseAcquireRace", testLeaseAcquireRace},
 	{"LeaseGetUnknown", testLeaseGetUnknown},
 }
 

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/switchyard/switchyard/internal/store"
@@ -57,8 +58,14 @@ func testWebhookUpdate(t *testing.T, f *fixture) {
 	wantEqual(t, "update by A", update(&store.Webhook{ID: "w1", TenantID: tenantA, Settings: `{"name":"new"}`, Secret: "sealed-new", CreatedAt: 50, UpdatedAt: 9}), nil)
 	got, _ = getWebhook(f, tenantA, "w1")
 	wantEqual(t, "webhook after A's update (created_at kept)", got, want)
+	// Only WebhookGetAnyTenant, the receiver's lookup, looks across tenants;
+	// an empty tenant matches no webhook.
 	got, _ = readErr(f, func(ctx context.Context, q store.Q) (*store.Webhook, error) { return q.WebhookGetAnyTenant(ctx, "w1") })
 	wantEqual(t, "WebhookGetAnyTenant", got, want)
+	for _, tenant := range []string{tenantB, ""} {
+		_, err := getWebhook(f, tenant, "w1")
+		wantErr(t, fmt.Sprintf("WebhookGet of A's webhook by tenant %q", tenant), err, store.ErrNotFound)
+	}
 	err := f.st.Write(f.ctx, func(ctx context.Context, q store.Q) error { return q.WebhookInsert(ctx, webhookOf(tenantB, "w1")) })
 	wantErr(t, "webhook id of another webhook", err, store.ErrConflict)
 }
