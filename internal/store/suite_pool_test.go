@@ -13,16 +13,18 @@ import (
 
 // storePool lends migrated stores of one engine to the suite's cases, each
 // store to one case at a time and emptied of the previous case's rows: every
-// case has a database of its own, and the suite migrates as many as run at
-// once (-test.parallel) rather than one per case, which would take most of
-// its time (SQLite under the race detector most of all).
+// case has a database of its own, and the suite migrates a few rather than one
+// per case, which would take most of its time (SQLite under the race detector
+// most of all).
 type storePool struct {
 	free chan *store.Store
 }
 
 func newStorePool(t *testing.T, eng storetest.Engine) *storePool {
 	t.Helper()
-	size := flag.Lookup("test.parallel").Value.(flag.Getter).Get().(int)
+	// As many as cases run at once, up to 8: a case waits for a free store,
+	// and migrating more takes longer than the cases do.
+	size := min(flag.Lookup("test.parallel").Value.(flag.Getter).Get().(int), 8)
 	p := &storePool{free: make(chan *store.Store, size)}
 	for i := range size {
 		st := eng.Open(t, store.Config{})
