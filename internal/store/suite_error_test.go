@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -78,18 +79,32 @@ func testErrLockConflict(t *testing.T, f *fixture) {
 }
 
 func testErrSQLiteBusy(t *testing.T, f *fixture) {
-	// A store of its own: the case changes its connection's busy wait.
-	st := f.eng.Open(t, store.Config{})
+	// The store's one connection waits for no lock during the case.
+	st := f.st
 	var path string
+	var busyTimeout int
+	setBusyTimeout := func(ms int) error {
+		return st.Read(f.ctx, func(ctx context.Context, q store.Q) error {
+			return q.ExecRaw(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", ms))
+		})
+	}
 	err := st.Read(f.ctx, func(ctx context.Context, q store.Q) error {
 		if err := q.ScanRaw(ctx, "SELECT file FROM pragma_database_list WHERE name = 'main'", &path); err != nil {
 			return err
 		}
-		return q.ExecRaw(ctx, "PRAGMA busy_timeout = 0")
+		return q.ScanRaw(ctx, "PRAGMA busy_timeout", &busyTimeout)
 	})
+	if err == nil {
+		err = setBusyTimeout(0)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() {
+		if err := setBusyTimeout(busyTimeout); err != nil {
+			t.Errorf("restore the busy wait of %dms: %v", busyTimeout, err)
+		}
+	}()
 	other, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
