@@ -56,14 +56,14 @@ func testClaimOrder(t *testing.T, f *fixture) {
 func testClaimedAttempt(t *testing.T, f *fixture) {
 	insertRunsOf(f, runOf(tenantA, "r1", 1))
 	before := queuedTask("t1", "act", 10)
-	before.Attempt, before.Error, before.AvailableAt = 1, "previous attempt failed", 900
+	before.Attempt, before.Error, before.AvailableAt, before.SentAt, before.AckedAt = 1, "previous attempt failed", 900, 500, 600
 	insertTasksOf(f, before)
 	got := writeResult(f, func(ctx context.Context, q store.Q) ([]*store.Task, error) {
 		return q.TaskClaim(ctx, &store.TaskClaimParams{TenantID: tenantA, WorkerID: "w1", Actions: []string{"act"}, Limit: 5, Now: 1000})
 	})
 	want := queuedTask("t1", "act", 10)
 	want.Status, want.Attempt, want.WorkerID, want.Error, want.AvailableAt = store.TaskRunning, 2, "w1", "", 900
-	want.StartedAt, want.LeaseExpiresAt = 1000, 1000+30_000*1000
+	want.StartedAt, want.LeaseExpiresAt, want.SentAt = 1000, 1000+30_000*1000, 1000
 	wantEqual(t, "claimed task", got, []*store.Task{want})
 	wantEqual(t, "stored task", tasksOfRun(f, "r1"), []*store.Task{want})
 }

@@ -47,6 +47,7 @@ var families = []struct {
 	{"Runs", runCases, nil},
 	{"Tasks", taskCases, nil},
 	{"TaskClaim", claimCases, nil},
+	{"Acknowledge", ackCases, nil},
 	{"Admission", admissionCases, nil},
 	{"Cron", cronCases, nil},
 	{"Replays", replayCases, nil},
