@@ -13,6 +13,7 @@ var ackCases = []suiteCase{
 	{"TaskResent", testTaskResent},
 	{"HandBackRefusesAcknowledged", testHandBackAcknowledged},
 	{"WorkerAcknowledge", testWorkerAcknowledge},
+	{"WorkerStreamDoubt", testWorkerStreamDoubt},
 }
 
 // sentTo makes t the running attempt of the worker, sent at sent and
@@ -56,15 +57,15 @@ func testTaskAcknowledge(t *testing.T, f *fixture) {
 }
 
 // testTaskListUnacked: running attempts of every tenant sent before the time
-// and not acknowledged are listed, oldest sent first, but only for workers
-// whose stream acknowledged a keep-alive, and not those never recorded sent.
+// and not acknowledged are listed, oldest sent first, but only of workers that
+// acknowledge, and not those never recorded sent.
 func testTaskListUnacked(t *testing.T, f *fixture) {
-	acking := func(tenant, id string, seq int64) *store.Worker {
+	acking := func(tenant, id string, acknowledges bool) *store.Worker {
 		w := workerOf(tenant, id, 1, true)
-		w.StreamAckedSeq = seq
+		w.Acknowledges = acknowledges
 		return w
 	}
-	insertWorkersOf(f, acking(tenantA, "w1", 3), acking(tenantA, "w-silent", 0), acking(tenantB, "w-b", 1))
+	insertWorkersOf(f, acking(tenantA, "w1", true), acking(tenantA, "w-silent", false), acking(tenantB, "w-b", true))
 	insertRunsOf(f, runOf(tenantA, "r1", 1), runOf(tenantB, "rb", 1))
 	insertTasksOf(f,
 		sentTo(taskOf(tenantA, "r1", "late", store.TaskQueued), "w1", 1, 30, 0),
@@ -124,23 +125,28 @@ func testWorkerAcknowledge(t *testing.T, f *fixture) {
 		})
 		return open, err
 	}
-	seq := func() int64 {
+	worker := func() *store.Worker {
 		w, err := getWorker(f, tenantA, "w1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		return w.StreamAckedSeq
+		return w
 	}
+	seq := func() int64 { return worker().StreamAckedSeq }
+	_, err := ack(tenantB, "s1", 1)
+	wantErr(t, "acknowledgement for A's worker by B", err, store.ErrNotFound)
+	wantEqual(t, "A's worker acknowledges after B's acknowledgement", worker().Acknowledges, false)
 	open, _ := ack(tenantA, "s1", 1)
 	wantEqual(t, "acknowledgement on a stream never opened", open, false)
+	wantEqual(t, "the worker acknowledges after it", worker().Acknowledges, true)
 	step(func(ctx context.Context, q store.Q) error { return q.WorkerConnect(ctx, tenantA, "w1", "s1", 10) })
 	open, _ = ack(tenantA, "s1", 3)
 	wantEqual(t, "acknowledgement of keep-alive 3 on the open stream", open, true)
 	open, _ = ack(tenantA, "s1", 2)
 	wantEqual(t, "a late acknowledgement of keep-alive 2", open, true)
 	wantEqual(t, "acknowledged keep-alive", seq(), int64(3))
-	_, err := ack(tenantB, "s1", 4)
-	wantErr(t, "acknowledgement for A's worker by B", err, store.ErrNotFound)
+	_, err = ack(tenantB, "s1", 4)
+	wantErr(t, "acknowledgement for A's worker by B on its open stream", err, store.ErrNotFound)
 	wantEqual(t, "acknowledged keep-alive after B's", seq(), int64(3))
 	step(func(ctx context.Context, q store.Q) error { return q.WorkerConnect(ctx, tenantA, "w1", "s2", 20) })
 	wantEqual(t, "acknowledged keep-alive of a new stream", seq(), int64(0))
@@ -150,4 +156,20 @@ func testWorkerAcknowledge(t *testing.T, f *fixture) {
 	open, _ = ack(tenantA, "s2", 1)
 	wantEqual(t, "acknowledgement on a closed stream", open, false)
 	wantEqual(t, "acknowledged keep-alive after refused acknowledgements", seq(), int64(0))
+}
+
+func testWorkerStreamDoubt(t *testing.T, f *fixture) {
+	w := workerOf(tenantA, "w1", 1, true)
+	w.StreamID, w.StreamAckedSeq, w.Acknowledges = "s1", 5, true
+	insertWorkersOf(f, w)
+	doubt := func(tenant string) {
+		f.write(func(ctx context.Context, q store.Q) error { return q.WorkerStreamDoubt(ctx, tenant, "w1") })
+	}
+	doubt(tenantB)
+	got, _ := getWorker(f, tenantA, "w1")
+	wantEqual(t, "worker after B's doubt", got, w)
+	doubt(tenantA)
+	w.StreamAckedSeq = 0
+	got, _ = getWorker(f, tenantA, "w1")
+	wantEqual(t, "worker after its stream was doubted", got, w)
 }

@@ -127,24 +127,19 @@ func testWorkerTouch(t *testing.T, f *fixture) {
 }
 
 func testWorkerLoad(t *testing.T, f *fixture) {
-	insertWorkersOf(f, workerOf(tenantA, "w1", 70, true), workerOf(tenantA, "w2", 80, true))
+	acking := workerOf(tenantA, "w1", 70, true)
+	acking.Acknowledges, acking.StreamAckedSeq = true, 4
+	insertWorkersOf(f, acking, workerOf(tenantA, "w2", 80, true))
 	insertRunsOf(f, runOf(tenantA, "r1", 1))
 	insertTasksOf(f, heldBy(taskOf(tenantA, "r1", "t1", store.TaskQueued), "w1", 1, 1),
 		heldBy(taskOf(tenantA, "r1", "t2", store.TaskQueued), "w1", 1, 1), taskOf(tenantA, "r1", "t3", store.TaskQueued))
-	type load struct {
-		heartbeat int64
-		running   int
-	}
-	loadOf := func(tenant, id string) (load, error) {
-		return readErr(f, func(ctx context.Context, q store.Q) (load, error) {
-			hb, n, err := q.WorkerLoad(ctx, tenant, id)
-			return load{hb, n}, err
-		})
+	loadOf := func(tenant, id string) (*store.WorkerLoad, error) {
+		return readErr(f, func(ctx context.Context, q store.Q) (*store.WorkerLoad, error) { return q.WorkerLoad(ctx, tenant, id) })
 	}
 	got, _ := loadOf(tenantA, "w1")
-	wantEqual(t, "load of w1", got, load{70, 2})
+	wantEqual(t, "load of w1", got, &store.WorkerLoad{LastHeartbeatAt: 70, Running: 2, Acknowledges: true, StreamAckedSeq: 4})
 	got, _ = loadOf(tenantA, "w2")
-	wantEqual(t, "load of w2", got, load{80, 0})
+	wantEqual(t, "load of w2", got, &store.WorkerLoad{LastHeartbeatAt: 80})
 	_, err := loadOf(tenantB, "w1")
 	wantErr(t, "load of A's worker read by B", err, store.ErrNotFound)
 }
