@@ -220,7 +220,29 @@ func (s *Store) with(ctx context.Context, fn func(ctx context.Context, conn bun.
 		return err
 	}
 	defer conn.Close()
-	return translate(fn(ctx, conn))
+	err = fn(ctx, conn)
+	if err != nil && errors.Is(translate(err), ErrUnavailable) {
+		if cause := ended(ctx); cause != nil {
+			// The context cut a query off, and the driver said so in its own
+			// words (on Postgres, a network timeout): the cause is the
+			// context, not the database.
+			return fmt.Errorf("%w: %v", cause, err)
+		}
+	}
+	return translate(err)
+}
+
+// ended returns why ctx ended, or nil while it has not. A passed deadline
+// counts before the context's own timer fires: the driver's network deadline,
+// set from it, may fire first.
+func ended(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if deadline, ok := ctx.Deadline(); ok && !time.Now().Before(deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // acquire borrows a connection, waiting at most the acquire timeout.
