@@ -47,8 +47,25 @@ func jobSpec() *switchyardv1.WorkflowSpec {
 // keep-alive) as "stream", and returns the messages other than keep-alives and
 // the assignment's task name.
 func listenFor(e *env, c client, worker, name string) (out, taskName string) {
+	// The worker acknowledges what the stream brings, as a worker does: once
+	// it has acknowledged anything, a stream gets work only after its first
+	// keep-alive came back, and an unacknowledged assignment is lost.
+	var streamID string
 	msgs, err := stream[switchyardv1.ListenRequest, switchyardv1.ListenResponse](ctx(e), c, listenRPC, &switchyardv1.ListenRequest{WorkerId: worker},
-		func(m *switchyardv1.ListenResponse) bool { return m.GetAssignment() != nil })
+		func(m *switchyardv1.ListenResponse) bool {
+			req := &switchyardv1.AcknowledgeRequest{WorkerId: worker, StreamId: streamID}
+			if k := m.GetKeepalive(); k != nil {
+				streamID = k.GetStreamId()
+				req.StreamId, req.KeepaliveSeq = streamID, k.GetSeq()
+			}
+			if a := m.GetAssignment(); a != nil {
+				req.Assignments = []*switchyardv1.AttemptRef{{TaskId: a.GetTaskId(), Attempt: a.GetAttempt()}}
+			}
+			if _, err := acknowledgeRPC.do(e, c, req); err != nil {
+				e.t.Errorf("%s: acknowledge %v: %v", e.c.proto.Name, req, err)
+			}
+			return m.GetAssignment() != nil
+		})
 	var lines []string
 	for _, m := range msgs {
 		if k := m.GetKeepalive(); k != nil {
