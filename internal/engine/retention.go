@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/switchyard/switchyard/internal/store"
@@ -35,16 +36,23 @@ func (p *pruned) add(o pruned) {
 
 func (p pruned) any() bool { return p.runs+p.tasks+p.events+p.replays > 0 }
 
-// runRetention deletes history older than the retention, every
-// RetentionInterval, on one server process at a time: the one that holds the
-// retention lease. The lease lasts three intervals and its holder renews it, so
-// that another server takes over within three intervals of the holder's end
-// (at once when the holder stops cleanly and gives it up). Two servers pruning
+// retention prunes history: it deletes what is older than the retention, every
+// interval, on one server process at a time. It owns the retention lease.
+type retention struct {
+	write    writeFunc
+	now      func() time.Time
+	log      *slog.Logger
+	keep     time.Duration // Retention
+	interval time.Duration // RetentionInterval
+	batch    int           // RetentionBatch
+}
+
+// Run prunes every interval while this server holds the retention lease. The
+// lease lasts three intervals and its holder renews it, so that another server
+// takes over within three intervals of the holder's end (at once when the
+// holder stops cleanly and gives it up). Two servers pruning
 // at once (with clocks far apart) would do nothing wrong, only the same work.
-func (e *Engine) runRetention(ctx context.Context) {
-	if e.cfg.Retention < 0 {
-		return
-	}
+func (r *retention) Run(ctx context.Context) {
 	holder := newID()
 	held := false
 	defer func() {
@@ -54,11 +62,11 @@ func (e *Engine) runRetention(ctx context.Context) {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		defer cancel()
 		// Best effort: a lease not given up expires by itself.
-		_ = e.store.Write(rctx, func(ctx context.Context, q store.Q) error {
+		_ = r.write(rctx, func(ctx context.Context, q store.Q, _ *signals) error {
 			return q.LeaseRelease(ctx, retentionLease, holder)
 		})
 	}()
-	tick := time.NewTicker(e.cfg.RetentionInterval)
+	tick := time.NewTicker(r.interval)
 	defer tick.Stop()
 	for {
 		select {
@@ -66,42 +74,42 @@ func (e *Engine) runRetention(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		ok, err := e.retentionLeaseAcquire(ctx, holder)
+		ok, err := r.leaseAcquire(ctx, holder)
 		if err != nil {
 			if ctx.Err() == nil {
-				e.log.WarnContext(ctx, "retention lease", "error", err.Error())
+				r.log.WarnContext(ctx, "retention lease", "error", err.Error())
 			}
 			continue
 		}
 		if ok && !held {
-			e.log.InfoContext(ctx, "this server prunes history now", "retention", e.cfg.Retention)
+			r.log.InfoContext(ctx, "this server prunes history now", "retention", r.keep)
 		}
 		held = ok
 		if !held {
 			continue
 		}
 		start := time.Now()
-		n, err := e.prune(ctx, holder)
+		n, err := r.prune(ctx, holder)
 		if n.any() {
-			e.log.InfoContext(ctx, "pruned", "events", n.events, "runs", n.runs, "tasks", n.tasks, "replays", n.replays,
+			r.log.InfoContext(ctx, "pruned", "events", n.events, "runs", n.runs, "tasks", n.tasks, "replays", n.replays,
 				"duration", time.Since(start))
 		}
 		switch {
 		case errors.Is(err, errLeaseLost):
 			held = false
 		case err != nil && ctx.Err() == nil:
-			e.log.WarnContext(ctx, "prune", "error", err.Error())
+			r.log.WarnContext(ctx, "prune", "error", err.Error())
 		}
 	}
 }
 
-// retentionLeaseAcquire takes or renews the retention lease for three
-// intervals and reports whether this server holds it.
-func (e *Engine) retentionLeaseAcquire(ctx context.Context, holder string) (bool, error) {
-	now := e.now()
+// leaseAcquire takes or renews the retention lease for three intervals and
+// reports whether this server holds it.
+func (r *retention) leaseAcquire(ctx context.Context, holder string) (bool, error) {
+	now := r.now()
 	var ok bool
-	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) (err error) {
-		ok, err = q.LeaseAcquire(ctx, retentionLease, holder, micros(now), micros(now.Add(3*e.cfg.RetentionInterval)))
+	err := r.write(ctx, func(ctx context.Context, q store.Q, _ *signals) (err error) {
+		ok, err = q.LeaseAcquire(ctx, retentionLease, holder, micros(now), micros(now.Add(3*r.interval)))
 		return err
 	})
 	return ok, err
@@ -112,9 +120,9 @@ func (e *Engine) retentionLeaseAcquire(ctx context.Context, holder string) (bool
 // stored before it that no run refers to any more, then the replay records
 // made before it. It renews the lease between batches as needed and stops when
 // it was lost. It returns what it deleted, also when it fails halfway.
-func (e *Engine) prune(ctx context.Context, holder string) (pruned, error) {
-	before := micros(e.now().Add(-e.cfg.Retention))
-	limit := e.cfg.RetentionBatch
+func (r *retention) prune(ctx context.Context, holder string) (pruned, error) {
+	before := micros(r.now().Add(-r.keep))
+	limit := r.batch
 	steps := []func(ctx context.Context, q store.Q) (pruned, int64, error){
 		func(ctx context.Context, q store.Q) (pruned, int64, error) {
 			runs, tasks, err := q.RunPrune(ctx, before, limit)
@@ -130,12 +138,12 @@ func (e *Engine) prune(ctx context.Context, holder string) (pruned, error) {
 		},
 	}
 	var total pruned
-	renewed := e.now()
+	renewed := r.now()
 	for _, step := range steps {
 		for {
 			var batch pruned
 			var rows int64
-			err := e.store.Write(ctx, func(ctx context.Context, q store.Q) (err error) {
+			err := r.write(ctx, func(ctx context.Context, q store.Q, _ *signals) (err error) {
 				batch, rows, err = step(ctx, q)
 				return err
 			})
@@ -151,15 +159,15 @@ func (e *Engine) prune(ctx context.Context, holder string) (pruned, error) {
 				return total, ctx.Err()
 			case <-time.After(retentionPause):
 			}
-			if e.now().Sub(renewed) >= e.cfg.RetentionInterval {
-				ok, err := e.retentionLeaseAcquire(ctx, holder)
+			if r.now().Sub(renewed) >= r.interval {
+				ok, err := r.leaseAcquire(ctx, holder)
 				if err != nil {
 					return total, err
 				}
 				if !ok {
 					return total, errLeaseLost
 				}
-				renewed = e.now()
+				renewed = r.now()
 			}
 		}
 	}
