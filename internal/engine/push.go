@@ -142,8 +142,7 @@ func (e *Engine) insertEvents(ctx context.Context, q store.Q, sig *signals, item
 			// The row that held the key vanished between the insert and the read.
 			return fmt.Errorf("%w: idempotency key %q is being written concurrently", store.ErrUnavailable, it.row.IdempotencyKey)
 		}
-		if !sameRequest(orig, it.row) {
-			it.err = keyReused(it.row.IdempotencyKey, orig.ID, "")
+		if it.err = sameEvent(orig, it.row, orig.ID); it.err != nil {
 			continue
 		}
 		it.result = &PushResult{Event: eventFromRow(orig), RunIDs: []string{}, Deduplicated: true}
@@ -155,11 +154,16 @@ func (e *Engine) insertEvents(ctx context.Context, q store.Q, sig *signals, item
 	deduplicated := len(items) - stored
 	sig.record(change{observe: func(o Observer) { o.EventsPushed(stored, deduplicated) }})
 	for it, f := range sameAs {
+		var reused error
 		switch {
-		case !sameRequest(f.row, it.row) && f.label != "":
-			it.err = keyReused(it.row.IdempotencyKey, "", f.label)
-		case !sameRequest(f.row, it.row) && f.result != nil:
-			it.err = keyReused(it.row.IdempotencyKey, f.result.Event.ID, "")
+		case f.label != "":
+			reused = sameEventInCall(f.row, it.row, f.label)
+		case f.result != nil:
+			reused = sameEvent(f.row, it.row, f.result.Event.ID)
+		}
+		switch {
+		case reused != nil:
+			it.err = reused
 		case f.err != nil:
 			it.err = f.err
 		default:
