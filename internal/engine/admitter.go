@@ -7,9 +7,8 @@ import (
 	"github.com/switchyard/switchyard/internal/store"
 )
 
-// runAdmitter starts the stored runs that wait: SCHEDULED runs whose time came,
-// and WAITING runs whose concurrency group has room. It owns the moves out of
-// those two states; the engine's run rules decide what starting a run does.
+// runAdmitter starts stored runs that wait: SCHEDULED ones whose time came, WAITING ones whose group has room.
+// It owns the moves out of those two states; the engine's run rules say what starting a run does.
 type runAdmitter struct {
 	store *store.Store
 	write writeFunc

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -45,71 +46,67 @@ type retention struct {
 	keep     time.Duration // Retention
 	interval time.Duration // RetentionInterval
 	batch    int           // RetentionBatch
+
+	holder string // this server's name for the lease
+	held   bool   // whether it holds the lease
 }
 
 // Run prunes every interval while this server holds the retention lease. The
 // lease lasts three intervals and its holder renews it, so that another server
 // takes over within three intervals of the holder's end (at once when the
-// holder stops cleanly and gives it up). Two servers pruning
-// at once (with clocks far apart) would do nothing wrong, only the same work.
+// holder stops cleanly and gives it up). Two servers pruning at once (with
+// clocks far apart) would do nothing wrong, only the same work.
 func (r *retention) Run(ctx context.Context) {
-	holder := newID()
-	held := false
-	defer func() {
-		if !held {
-			return
-		}
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		defer cancel()
-		// Best effort: a lease not given up expires by itself.
-		_ = r.write(rctx, func(ctx context.Context, q store.Q, _ *signals) error {
-			return q.LeaseRelease(ctx, retentionLease, holder)
-		})
-	}()
-	tick := time.NewTicker(r.interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		ok, err := r.leaseAcquire(ctx, holder)
-		if err != nil {
-			if ctx.Err() == nil {
-				r.log.WarnContext(ctx, "retention lease", "error", err.Error())
-			}
-			continue
-		}
-		if ok && !held {
-			r.log.InfoContext(ctx, "this server prunes history now", "retention", r.keep)
-		}
-		held = ok
-		if !held {
-			continue
-		}
-		start := time.Now()
-		n, err := r.prune(ctx, holder)
-		if n.any() {
-			r.log.InfoContext(ctx, "pruned", "events", n.events, "runs", n.runs, "tasks", n.tasks, "replays", n.replays,
-				"duration", time.Since(start))
-		}
-		switch {
-		case errors.Is(err, errLeaseLost):
-			held = false
-		case err != nil && ctx.Err() == nil:
-			r.log.WarnContext(ctx, "prune", "error", err.Error())
-		}
+	r.holder = newID()
+	defer r.release(ctx)
+	periodic{name: "prune history", interval: r.interval, job: r.pass, log: r.log}.Run(ctx)
+}
+
+// pass takes or renews the lease and, holding it, prunes.
+func (r *retention) pass(ctx context.Context) error {
+	ok, err := r.leaseAcquire(ctx)
+	if err != nil {
+		return fmt.Errorf("retention lease: %w", err)
 	}
+	if ok && !r.held {
+		r.log.InfoContext(ctx, "this server prunes history now", "retention", r.keep)
+	}
+	if r.held = ok; !ok {
+		return nil
+	}
+	start := time.Now()
+	n, err := r.prune(ctx)
+	if n.any() {
+		r.log.InfoContext(ctx, "pruned", "events", n.events, "runs", n.runs, "tasks", n.tasks, "replays", n.replays,
+			"duration", time.Since(start))
+	}
+	if errors.Is(err, errLeaseLost) {
+		r.held = false
+		return nil
+	}
+	return err
+}
+
+// release gives the lease up, if this server holds it, so that another server
+// takes over at once. It is best effort: a lease not given up expires by itself.
+func (r *retention) release(ctx context.Context) {
+	if !r.held {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	_ = r.write(rctx, func(ctx context.Context, q store.Q, _ *signals) error {
+		return q.LeaseRelease(ctx, retentionLease, r.holder)
+	})
 }
 
 // leaseAcquire takes or renews the retention lease for three intervals and
 // reports whether this server holds it.
-func (r *retention) leaseAcquire(ctx context.Context, holder string) (bool, error) {
+func (r *retention) leaseAcquire(ctx context.Context) (bool, error) {
 	now := r.now()
 	var ok bool
 	err := r.write(ctx, func(ctx context.Context, q store.Q, _ *signals) (err error) {
-		ok, err = q.LeaseAcquire(ctx, retentionLease, holder, micros(now), micros(now.Add(3*r.interval)))
+		ok, err = q.LeaseAcquire(ctx, retentionLease, r.holder, micros(now), micros(now.Add(3*r.interval)))
 		return err
 	})
 	return ok, err
@@ -120,7 +117,7 @@ func (r *retention) leaseAcquire(ctx context.Context, holder string) (bool, erro
 // stored before it that no run refers to any more, then the replay records
 // made before it. It renews the lease between batches as needed and stops when
 // it was lost. It returns what it deleted, also when it fails halfway.
-func (r *retention) prune(ctx context.Context, holder string) (pruned, error) {
+func (r *retention) prune(ctx context.Context) (pruned, error) {
 	before := micros(r.now().Add(-r.keep))
 	limit := r.batch
 	steps := []func(ctx context.Context, q store.Q) (pruned, int64, error){
@@ -160,7 +157,7 @@ func (r *retention) prune(ctx context.Context, holder string) (pruned, error) {
 			case <-time.After(retentionPause):
 			}
 			if r.now().Sub(renewed) >= r.interval {
-				ok, err := r.leaseAcquire(ctx, holder)
+				ok, err := r.leaseAcquire(ctx)
 				if err != nil {
 					return total, err
 				}

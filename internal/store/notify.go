@@ -91,9 +91,8 @@ const (
 // signalSeparator separates the signals that share a notification payload.
 const signalSeparator = "\n"
 
-// Notifier sends signals to the other server processes sharing the database and
-// receives theirs. It owns the NOTIFY batching, the payload size limit and the
-// LISTEN connection; it does nothing on SQLite.
+// Notifier carries signals between the server processes sharing a Postgres database.
+// It owns the NOTIFY batching and payload limit and the LISTEN connection; on SQLite it does nothing.
 //
 // Postgres serialises the commits of notifying transactions, so the signals of
 // a write are sent after it committed, outside it: concurrent writes' signals

@@ -1,7 +1,5 @@
-// Package groupcommit gathers requests that arrive while others commit, so that
-// they share a transaction and a disk flush. It owns the queue of waiting
-// requests, the bound on transactions committing at once, and the abandoning of
-// a transaction whose callers all left.
+// Package groupcommit shares one transaction among requests that arrive while others commit.
+// It owns the queue of waiting requests, the bound on transactions in flight and abandoning a group its callers left.
 package groupcommit
 
 import (
