@@ -1,18 +1,16 @@
-// Package engine holds Switchyard's business rules: what an event is, how a push
-// is stored and deduplicated, and (as the engine grows) how events trigger runs
-// and tasks reach workers. It knows nothing of protocols: the handlers in package
-// service convert requests into the engine's types and its errors into Connect
-// codes.
+// Package engine holds Switchyard's business rules behind one API facade, [Engine].
+// It owns how events are stored and start runs, and how tasks reach workers; its parts work behind the facade.
+//
+// It knows nothing of protocols: the handlers in package service convert
+// requests into the engine's types and its errors into Connect codes.
 package engine
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchyard/switchyard/internal/engine/groupcommit"
@@ -188,14 +186,3 @@ func (e *Engine) Drain() {
 
 // errDraining ends streams while the server shuts down.
 var errDraining = &Error{Kind: KindUnavailable, Message: "the server is shutting down; reconnect"}
-
-func jsonDecode(s string, v any) error { return json.Unmarshal([]byte(s), v) }
-
-// newID returns a UUIDv7: time-ordered, so ids make good index keys and cursors.
-func newID() string {
-	return uuid.Must(uuid.NewV7()).String()
-}
-
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
-func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
