@@ -122,6 +122,50 @@ func displacedReason(by *store.Run) string {
 func (e *Engine) startRuns(ctx context.Context, q store.Q, sig *signals, plans []*plannedRun, now int64) (inserted map[string]bool, err error) {
 	spans := e.startRunSpans(ctx, plans)
 	defer func() { endRunSpans(spans, plans, inserted, err) }()
+	displacedBy, err := e.admitPlans(ctx, q, plans, now)
+	if err != nil {
+		return nil, err
+	}
+	runs := make([]*store.Run, len(plans))
+	for i, p := range plans {
+		runs[i] = p.run
+	}
+	inserted, err = q.RunInsertMany(ctx, runs)
+	if err != nil {
+		return nil, err
+	}
+	var tasks []*store.Task
+	for _, p := range plans {
+		if inserted[p.run.ID] {
+			tasks = append(tasks, p.tasks...)
+		}
+	}
+	if err := q.TaskInsertMany(ctx, tasks); err != nil {
+		return nil, err
+	}
+	sig.add(signalTasks)
+	for _, p := range plans {
+		if inserted[p.run.ID] {
+			recordStart(sig, p)
+		}
+	}
+	for _, p := range plans {
+		if !inserted[p.run.ID] {
+			continue
+		}
+		for _, d := range displacedBy[p] {
+			if err := e.cancelActive(ctx, q, sig, d, displacedReason(p.run), now); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return inserted, nil
+}
+
+// admitPlans sets each planned run's status: SCHEDULED when its time is ahead,
+// else through its concurrency group's gate (locked here) or at once without
+// one. It returns the stored runs each plan displaces.
+func (e *Engine) admitPlans(ctx context.Context, q store.Q, plans []*plannedRun, now int64) (map[*plannedRun][]*store.Run, error) {
 	groups := map[store.ConcurrencyGroup][]*plannedRun{}
 	for _, p := range plans {
 		switch r := p.run; {
@@ -166,40 +210,7 @@ func (e *Engine) startRuns(ctx context.Context, q store.Q, sig *signals, plans [
 			}
 		}
 	}
-	runs := make([]*store.Run, len(plans))
-	for i, p := range plans {
-		runs[i] = p.run
-	}
-	inserted, err = q.RunInsertMany(ctx, runs)
-	if err != nil {
-		return nil, err
-	}
-	var tasks []*store.Task
-	for _, p := range plans {
-		if inserted[p.run.ID] {
-			tasks = append(tasks, p.tasks...)
-		}
-	}
-	if err := q.TaskInsertMany(ctx, tasks); err != nil {
-		return nil, err
-	}
-	sig.add(signalTasks)
-	for _, p := range plans {
-		if inserted[p.run.ID] {
-			recordStart(sig, p)
-		}
-	}
-	for _, p := range plans {
-		if !inserted[p.run.ID] {
-			continue
-		}
-		for _, d := range displacedBy[p] {
-			if err := e.cancelActive(ctx, q, sig, d, displacedReason(p.run), now); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return inserted, nil
+	return displacedBy, nil
 }
 
 // recordStart tells the observer about a new run and its queued tasks.

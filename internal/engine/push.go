@@ -153,6 +153,14 @@ func (e *Engine) insertEvents(ctx context.Context, q store.Q, sig *signals, item
 	stored := len(inserted)
 	deduplicated := len(items) - stored
 	sig.record(change{observe: func(o Observer) { o.EventsPushed(stored, deduplicated) }})
+	answerRepeats(sameAs)
+	return nil
+}
+
+// answerRepeats answers the items that repeat the idempotency key of an earlier
+// item of the same call (sameAs: repeat → earlier): the earlier item's answer,
+// deduplicated, for the same request; a refusal for another.
+func answerRepeats(sameAs map[*pushItem]*pushItem) {
 	for it, f := range sameAs {
 		var reused error
 		switch {
@@ -173,7 +181,6 @@ func (e *Engine) insertEvents(ctx context.Context, q store.Q, sig *signals, item
 			it.result = &r
 		}
 	}
-	return nil
 }
 
 // matchEvents finds the workflows each event starts, and records on the event

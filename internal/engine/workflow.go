@@ -104,7 +104,13 @@ func (s *WorkflowSpec) normalize() error {
 			seen[p] = true
 		}
 	}
-	// Depth-first search for a cycle; the message names the tasks on it.
+	return s.checkAcyclic(index)
+}
+
+// checkAcyclic refuses a spec whose tasks' parents form a cycle, naming the
+// tasks on it; index maps task names to their positions. It searches depth
+// first.
+func (s *WorkflowSpec) checkAcyclic(index map[string]int) error {
 	const (
 		unvisited = iota
 		visiting
