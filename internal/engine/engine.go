@@ -81,11 +81,11 @@ type Config struct {
 //     concurrent single pushes;
 //   - the hub fans signals out inside this process, and the store's notifier
 //     ([store.Notifier]) carries them to and from the other server processes;
-//   - the dispatcher hands queued tasks to the workers whose streams this
-//     process holds, and its reaper finds attempts lost with their workers;
+//   - the dispatcher ([dispatcher]) hands queued tasks to the workers whose
+//     streams this process holds, and its reaper takes back lost attempts;
 //   - the schedulers start what waits for a time or for room: cron ticks
-//     ([cronScheduler]), scheduled and waiting runs ([runAdmitter]), and the
-//     pruning of old history ([retention]).
+//     ([cronScheduler]), scheduled and waiting runs ([runAdmitter]); and they
+//     prune old history ([retention]) and webhook deliveries.
 //
 // Every transaction goes through one write path, [Engine.write], which hands
 // the signals a write collected to the hub and the notifier once it committed.
@@ -96,7 +96,7 @@ type Engine struct {
 	cfg      Config
 	hub      *hub
 	notifier *store.Notifier
-	disp     dispatcher
+	disp     *dispatcher
 	triggers triggerCache
 	webhooks webhookCache
 	group    *groupcommit.Committer[*pushItem]
@@ -113,20 +113,22 @@ type Engine struct {
 func New(cfg Config) *Engine {
 	cfg = cfg.withDefaults()
 	e := &Engine{store: cfg.Store, log: cfg.Logger, now: cfg.Now, cfg: cfg, obs: cfg.Observer, hub: newHub(), draining: make(chan struct{})}
-	e.disp.conns = make(map[string]*workerConn)
-	e.hub.cancelFn = e.sendCancellation
+	e.tracer = newTracer(cfg.TracerProvider)
+	e.disp = &dispatcher{store: cfg.Store, write: e.write, log: cfg.Logger, now: cfg.Now, cfg: cfg, obs: cfg.Observer, tracer: e.tracer,
+		hub: e.hub, attempts: e, draining: e.draining, conns: make(map[string]*workerConn)}
+	e.hub.cancelFn = e.disp.sendCancellation
 	e.notifier = cfg.Store.NewNotifier(cfg.Logger, e.hub.deliver)
 	e.group = groupcommit.New(pushGroups, e.commitPushes)
-	e.tracer = newTracer(cfg.TracerProvider)
 	admitter := &runAdmitter{store: cfg.Store, write: e.write, now: cfg.Now, runs: e}
 	cron := &cronScheduler{store: cfg.Store, write: e.write, now: cfg.Now, log: cfg.Logger, catchUp: cfg.CronCatchUp, triggers: &e.triggers, starter: e}
 	e.services = []service{
-		serviceFunc(e.runDispatcher),
-		serviceFunc(e.runReaper),
 		e.notifier,
+		e.every("dispatch", cfg.DispatchInterval, e.hub.wake, func(ctx context.Context) error { e.disp.dispatchOnce(ctx); return nil }),
+		e.every("reap lost attempts", cfg.ReapInterval, nil, e.disp.reap),
 		e.every("start scheduled runs", cfg.ScheduleInterval, nil, admitter.admitDue),
 		e.every("start waiting runs", cfg.ScheduleInterval, e.hub.admit, admitter.admitWaiting),
 		e.every("fire cron ticks", cfg.ScheduleInterval, nil, cron.fire),
+		e.every("prune webhook deliveries", deliveryPruneInterval, nil, e.pruneDeliveries),
 	}
 	if cfg.Retention >= 0 {
 		e.services = append(e.services, &retention{write: e.write, now: cfg.Now, log: cfg.Logger,

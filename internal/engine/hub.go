@@ -97,12 +97,3 @@ func (h *hub) subscribeRun(ctx context.Context, runID string) <-chan struct{} {
 	})
 	return ch
 }
-
-// signal delivers sigs to this process's parts and sends them to the other
-// server processes.
-func (e *Engine) signal(sigs ...string) {
-	for _, s := range sigs {
-		e.hub.deliver(s)
-	}
-	e.notifier.Send(sigs...)
-}

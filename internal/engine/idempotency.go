@@ -77,3 +77,19 @@ func sameRun(stored *store.Run, retry runRequest) error {
 func sameReplay(stored *store.Replay, source string) error {
 	return sameRetry(stored.IdempotencyKey, stored.Source, source, "what is replayed or how", "a replay of "+stored.Source, "", "")
 }
+
+// workerRequest is what a registration must repeat under its idempotency key.
+type workerRequest struct {
+	name, actions, labels string
+	slots                 int32
+}
+
+func workerRequestOf(w *store.Worker) workerRequest {
+	return workerRequest{name: w.Name, actions: w.Actions, labels: w.Labels, slots: w.Slots}
+}
+
+// sameWorker compares a registration with the stored worker that holds its key.
+func sameWorker(stored, retry *store.Worker) error {
+	return sameRetry(retry.IdempotencyKey, workerRequestOf(stored), workerRequestOf(retry), "name, actions, slots or labels",
+		"worker "+stored.ID, "worker_id", stored.ID)
+}

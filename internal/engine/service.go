@@ -4,26 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"time"
-
-	"github.com/switchyard/switchyard/internal/store"
 )
-
-// writeFunc is the engine's one write path, [Engine.write], as the parts take
-// it: fn runs in a transaction, and the signals it adds are delivered once the
-// transaction committed.
-type writeFunc func(ctx context.Context, fn func(ctx context.Context, q store.Q, sig *signals) error) error
 
 // service is a part of the engine that works in the background: [Engine.Start]
 // runs each in its own goroutine, and Run returns when ctx ends.
 type service interface {
 	Run(ctx context.Context)
 }
-
-// serviceFunc runs a function as a service.
-type serviceFunc func(ctx context.Context)
-
-// Run calls f.
-func (f serviceFunc) Run(ctx context.Context) { f(ctx) }
 
 // periodic is a service that runs a job every interval, and whenever its
 // wake-up channel receives, until ctx ends. A failed job is logged and runs

@@ -247,15 +247,17 @@ func (e *Engine) RecordDelivery(ctx context.Context, tenantID, webhookID string,
 	}
 }
 
-// pruneDeliveries deletes deliveries older than [DeliveryRetention].
-func (e *Engine) pruneDeliveries(ctx context.Context, now time.Time) {
-	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
-		_, err := q.WebhookDeliveryPrune(ctx, micros(now.Add(-DeliveryRetention)))
+// deliveryPruneInterval spaces the pruning of old webhook deliveries.
+const deliveryPruneInterval = 10 * time.Minute
+
+// pruneDeliveries deletes deliveries older than [DeliveryRetention]; every
+// server process does, every deliveryPruneInterval.
+func (e *Engine) pruneDeliveries(ctx context.Context) error {
+	before := micros(e.now().Add(-DeliveryRetention))
+	return e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
+		_, err := q.WebhookDeliveryPrune(ctx, before)
 		return err
 	})
-	if err != nil && ctx.Err() == nil {
-		e.log.WarnContext(ctx, "prune webhook deliveries", "error", err.Error())
-	}
 }
 
 // ListWebhookDeliveries returns one page of a webhook's deliveries, newest first.
