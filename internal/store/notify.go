@@ -52,9 +52,9 @@ func (q Q) Notify(ctx context.Context, payloads ...string) error {
 	return nil
 }
 
-// listen calls fn with each notification payload until ctx ends. It returns at
+// Listen calls fn with each notification payload until ctx ends. It returns at
 // once on SQLite.
-func (s *Store) listen(ctx context.Context, fn func(payload string)) error {
+func (s *Store) Listen(ctx context.Context, fn func(payload string)) error {
 	if !s.postgres {
 		return nil
 	}
@@ -189,7 +189,7 @@ drain:
 // listening again a second after the connection fails.
 func (n *Notifier) listen(ctx context.Context) {
 	for ctx.Err() == nil {
-		err := n.store.listen(ctx, func(payload string) {
+		err := n.store.Listen(ctx, func(payload string) {
 			for s := range strings.SplitSeq(payload, signalSeparator) {
 				n.receive(s)
 			}
