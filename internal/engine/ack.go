@@ -90,9 +90,9 @@ func (l *liveness) overdue(now time.Time, limit time.Duration) (waited time.Dura
 }
 
 // keepalive returns the stream's next keep-alive.
-func (e *Engine) keepalive(c *workerConn) *Message {
-	seq := c.live.sentNow(e.now())
-	return &Message{Keepalive: &Keepalive{StreamID: c.streamID, Seq: seq, Interval: e.cfg.KeepaliveInterval}}
+func (d *dispatcher) keepalive(c *workerConn) *Message {
+	seq := c.live.sentNow(d.now())
+	return &Message{Keepalive: &Keepalive{StreamID: c.streamID, Seq: seq, Interval: d.cfg.KeepaliveInterval}}
 }
 
 // checkAcknowledged ends the stream (returning the error to end it with) when
@@ -100,20 +100,20 @@ func (e *Engine) keepalive(c *workerConn) *Message {
 // intervals, or when a newer stream of the worker, on another server, replaced
 // it. The store is read only when a keep-alive is overdue as far as this
 // process knows: acknowledgements that reach this process update it directly.
-func (e *Engine) checkAcknowledged(ctx context.Context, c *workerConn) error {
-	limit := 3 * e.cfg.KeepaliveInterval
-	if _, late, _ := c.live.overdue(e.now(), limit); !late {
+func (d *dispatcher) checkAcknowledged(ctx context.Context, c *workerConn) error {
+	limit := 3 * d.cfg.KeepaliveInterval
+	if _, late, _ := c.live.overdue(d.now(), limit); !late {
 		return nil
 	}
 	var w *store.Worker
-	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
+	err := d.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
 		w, err = q.WorkerGet(ctx, c.tenantID, c.workerID)
 		return err
 	})
 	if err != nil {
 		// The store is out of reach: the stream is given the benefit of the doubt.
 		if ctx.Err() == nil {
-			e.log.WarnContext(ctx, "stream acknowledgements not read", "worker_id", c.workerID, "error", err.Error())
+			d.log.WarnContext(ctx, "stream acknowledgements not read", "worker_id", c.workerID, "error", err.Error())
 		}
 		return nil
 	}
@@ -121,14 +121,14 @@ func (e *Engine) checkAcknowledged(ctx context.Context, c *workerConn) error {
 		return &Error{Kind: KindFailedPrecondition, Message: "a newer Listen stream of this worker replaced this one"}
 	}
 	c.live.ack(uint64(max(w.StreamAckedSeq, 0)))
-	waited, late, subject := c.live.overdue(e.now(), limit)
+	waited, late, subject := c.live.overdue(d.now(), limit)
 	if !late || !(subject || w.Acknowledges) {
 		return nil
 	}
-	e.log.WarnContext(ctx, "stream ended: keep-alives not acknowledged", "worker_id", c.workerID, "waited", waited)
+	d.log.WarnContext(ctx, "stream ended: keep-alives not acknowledged", "worker_id", c.workerID, "waited", waited)
 	return &Error{Kind: KindUnavailable, Message: fmt.Sprintf(
 		"no keep-alive was acknowledged for %s (keep-alives come every %s): the stream is taken for dead; reconnect",
-		waited.Round(100*time.Millisecond), e.cfg.KeepaliveInterval)}
+		waited.Round(100*time.Millisecond), d.cfg.KeepaliveInterval)}
 }
 
 // AttemptRef names one attempt of a task.
@@ -137,18 +137,17 @@ type AttemptRef struct {
 	Attempt int32
 }
 
-// Acknowledge records what a worker received on its stream streamID: the
-// attempts, and keep-alive keepaliveSeq (0: none). It reports whether the
-// stream is still the worker's open one; the attempts are marked either way,
-// since the worker has them. Repeating it changes nothing more.
-func (e *Engine) Acknowledge(ctx context.Context, tenantID, workerID, streamID string, attempts []AttemptRef, keepaliveSeq uint64) (bool, error) {
+// acknowledge records what a worker received on its stream
+// ([Engine.Acknowledge]), in the store and, for a stream this process holds,
+// in the stream's keep-alive tracking.
+func (d *dispatcher) acknowledge(ctx context.Context, tenantID, workerID, streamID string, attempts []AttemptRef, keepaliveSeq uint64) (bool, error) {
 	refs := make([]store.AttemptRef, len(attempts))
 	for i, a := range attempts {
 		refs[i] = store.AttemptRef{TaskID: a.TaskID, Attempt: a.Attempt}
 	}
-	now := micros(e.now())
+	now := micros(d.now())
 	var open bool
-	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) (err error) {
+	err := d.write(ctx, func(ctx context.Context, q store.Q, _ *signals) (err error) {
 		if open, err = q.WorkerAcknowledge(ctx, tenantID, workerID, streamID, keepaliveSeq); err != nil {
 			return err
 		}
@@ -162,9 +161,9 @@ func (e *Engine) Acknowledge(ctx context.Context, tenantID, workerID, streamID s
 		return false, fmt.Errorf("acknowledge: %w", err)
 	}
 	if open && keepaliveSeq > 0 {
-		e.disp.mu.Lock()
-		c := e.disp.conns[workerID]
-		e.disp.mu.Unlock()
+		d.mu.Lock()
+		c := d.conns[workerID]
+		d.mu.Unlock()
 		if c != nil && c.streamID == streamID {
 			c.live.ack(keepaliveSeq)
 		}
@@ -184,32 +183,32 @@ func (e *Engine) Acknowledge(ctx context.Context, tenantID, workerID, streamID s
 // number also keeps the old worker's late report and its cancellation apart
 // from the new attempt's (the fence on task, attempt and worker refuses the
 // report), even when the same worker is given the task again.
-func (e *Engine) reapUnacked(ctx context.Context, now time.Time) {
+func (d *dispatcher) reapUnacked(ctx context.Context, now time.Time) {
 	var unacked []*store.Task
-	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
-		unacked, err = q.TaskListUnacked(ctx, &store.TaskListUnackedParams{SentBefore: micros(now.Add(-e.cfg.AckTimeout)), Limit: 100})
+	err := d.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
+		unacked, err = q.TaskListUnacked(ctx, &store.TaskListUnackedParams{SentBefore: micros(now.Add(-d.cfg.AckTimeout)), Limit: 100})
 		return err
 	})
 	if err != nil {
 		if ctx.Err() == nil {
-			e.log.WarnContext(ctx, "unacknowledged assignments not listed", "error", err.Error())
+			d.log.WarnContext(ctx, "unacknowledged assignments not listed", "error", err.Error())
 		}
 		return
 	}
 	doubted := map[string]bool{}
 	for _, t := range unacked {
-		e.loseAttempt(ctx, t.TenantID, t, fmt.Sprintf("assignment not acknowledged by the worker within %s", e.cfg.AckTimeout), true)
+		d.loseAttempt(ctx, t.TenantID, t, fmt.Sprintf("assignment not acknowledged by the worker within %s", d.cfg.AckTimeout), true)
 		if doubted[t.WorkerID] {
 			continue
 		}
 		doubted[t.WorkerID] = true
 		// The stream lost an assignment: it gets no new work until a later
 		// keep-alive comes back, so the lost attempt is not sent into it again.
-		err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+		err := d.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
 			return q.WorkerStreamDoubt(ctx, t.TenantID, t.WorkerID)
 		})
 		if err != nil && ctx.Err() == nil {
-			e.log.WarnContext(ctx, "stream not marked doubtful", "worker_id", t.WorkerID, "error", err.Error())
+			d.log.WarnContext(ctx, "stream not marked doubtful", "worker_id", t.WorkerID, "error", err.Error())
 		}
 	}
 }

@@ -32,7 +32,7 @@ func TestAcknowledgedAttemptIsNotLostForWantOfIt(t *testing.T) {
 				t.Fatalf("claim: %d tasks, %v; want 2", len(claimed), err)
 			}
 			for _, c := range claimed {
-				e.loseAttempt(ctx, tenant, c, "assignment not acknowledged", true)
+				e.disp.loseAttempt(ctx, tenant, c, "assignment not acknowledged", true)
 			}
 			want := map[string]struct {
 				status  string

@@ -88,7 +88,7 @@ func (e *Engine) CreateTenant(ctx context.Context, id, name string, limit RateLi
 		return nil, err
 	}
 	row := &store.Tenant{ID: id, Name: name, CreatedAt: micros(e.now()), RatePerSecond: limit.PerSecond, RateBurst: limit.Burst}
-	err = e.store.Write(ctx, func(ctx context.Context, q store.Q) error { return q.TenantInsert(ctx, row) })
+	err = e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error { return q.TenantInsert(ctx, row) })
 	if errors.Is(err, store.ErrConflict) {
 		return nil, &Error{Kind: KindAlreadyExists, Message: fmt.Sprintf("tenant %s already exists", id), Details: map[string]string{"tenant": id}}
 	}
@@ -109,7 +109,7 @@ func (e *Engine) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (*
 		}
 	}
 	var row *store.Tenant
-	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
 		var err error
 		if row, err = q.TenantGet(ctx, id); err != nil {
 			return err
@@ -163,7 +163,7 @@ func (e *Engine) CreateToken(ctx context.Context, tenantID, role, name string, e
 	if !expiresAt.IsZero() {
 		row.ExpiresAt = micros(expiresAt)
 	}
-	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
 		if _, err := q.TenantGet(ctx, tenantID); err != nil {
 			return err
 		}
@@ -218,7 +218,7 @@ func (e *Engine) ListTokens(ctx context.Context, tenantID string, page Page) ([]
 // changes nothing.
 func (e *Engine) RevokeToken(ctx context.Context, tenantID, id string) (*Token, error) {
 	var row *store.Token
-	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
 		if tenantID == "" {
 			t, err := q.TokenGetByID(ctx, id)
 			if err != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/switchyard/switchyard/internal/store"
 )
@@ -123,6 +122,50 @@ func displacedReason(by *store.Run) string {
 func (e *Engine) startRuns(ctx context.Context, q store.Q, sig *signals, plans []*plannedRun, now int64) (inserted map[string]bool, err error) {
 	spans := e.startRunSpans(ctx, plans)
 	defer func() { endRunSpans(spans, plans, inserted, err) }()
+	displacedBy, err := e.admitPlans(ctx, q, plans, now)
+	if err != nil {
+		return nil, err
+	}
+	runs := make([]*store.Run, len(plans))
+	for i, p := range plans {
+		runs[i] = p.run
+	}
+	inserted, err = q.RunInsertMany(ctx, runs)
+	if err != nil {
+		return nil, err
+	}
+	var tasks []*store.Task
+	for _, p := range plans {
+		if inserted[p.run.ID] {
+			tasks = append(tasks, p.tasks...)
+		}
+	}
+	if err := q.TaskInsertMany(ctx, tasks); err != nil {
+		return nil, err
+	}
+	sig.add(signalTasks)
+	for _, p := range plans {
+		if inserted[p.run.ID] {
+			recordStart(sig, p)
+		}
+	}
+	for _, p := range plans {
+		if !inserted[p.run.ID] {
+			continue
+		}
+		for _, d := range displacedBy[p] {
+			if err := e.cancelActive(ctx, q, sig, d, displacedReason(p.run), now); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return inserted, nil
+}
+
+// admitPlans sets each planned run's status: SCHEDULED when its time is ahead,
+// else through its concurrency group's gate (locked here) or at once without
+// one. It returns the stored runs each plan displaces.
+func (e *Engine) admitPlans(ctx context.Context, q store.Q, plans []*plannedRun, now int64) (map[*plannedRun][]*store.Run, error) {
 	groups := map[store.ConcurrencyGroup][]*plannedRun{}
 	for _, p := range plans {
 		switch r := p.run; {
@@ -167,40 +210,7 @@ func (e *Engine) startRuns(ctx context.Context, q store.Q, sig *signals, plans [
 			}
 		}
 	}
-	runs := make([]*store.Run, len(plans))
-	for i, p := range plans {
-		runs[i] = p.run
-	}
-	inserted, err = q.RunInsertMany(ctx, runs)
-	if err != nil {
-		return nil, err
-	}
-	var tasks []*store.Task
-	for _, p := range plans {
-		if inserted[p.run.ID] {
-			tasks = append(tasks, p.tasks...)
-		}
-	}
-	if err := q.TaskInsertMany(ctx, tasks); err != nil {
-		return nil, err
-	}
-	sig.add(signalTasks)
-	for _, p := range plans {
-		if inserted[p.run.ID] {
-			recordStart(sig, p)
-		}
-	}
-	for _, p := range plans {
-		if !inserted[p.run.ID] {
-			continue
-		}
-		for _, d := range displacedBy[p] {
-			if err := e.cancelActive(ctx, q, sig, d, displacedReason(p.run), now); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return inserted, nil
+	return displacedBy, nil
 }
 
 // recordStart tells the observer about a new run and its queued tasks.
@@ -248,132 +258,4 @@ func (e *Engine) cancelActive(ctx context.Context, q store.Q, sig *signals, r *s
 		return err
 	}
 	return e.endRun(ctx, q, sig, run, tasks, store.RunCancelled, reason, now)
-}
-
-// admitStored moves a stored run on from SCHEDULED or WAITING (from) when it
-// passes its gate; the move is a compare-and-set, so exactly one process makes
-// it. g is the run's locked group (nil without a concurrency key).
-func (e *Engine) admitStored(ctx context.Context, q store.Q, sig *signals, g *gate, r *store.Run, from string, now int64) error {
-	var displaced []*store.Run
-	if g == nil {
-		r.Status = store.RunActive
-	} else if displaced = g.admit(r); r.Status == store.RunWaiting && from == store.RunWaiting {
-		return nil // still waiting
-	}
-	r.UpdatedAt = now
-	if r.Status == store.RunCancelled {
-		r.FinishedAt = now
-	}
-	ok, err := q.RunSetStatusIf(ctx, r, from)
-	if err != nil || !ok {
-		return err
-	}
-	sig.add(signalRun + r.ID)
-	sig.record(change{msg: "run admitted", attrs: []any{"run_id", r.ID, "workflow", r.WorkflowName, "from", from, "status", r.Status}})
-	for _, d := range displaced {
-		if err := e.cancelActive(ctx, q, sig, d, displacedReason(r), now); err != nil {
-			return err
-		}
-	}
-	if r.Status == store.RunWaiting {
-		return nil
-	}
-	tasks, err := q.TaskListByRun(ctx, r.ID)
-	if err != nil {
-		return err
-	}
-	if r.Status == store.RunCancelled {
-		return e.endRun(ctx, q, sig, r, tasks, store.RunCancelled, r.Error, now)
-	}
-	return e.advance(ctx, q, sig, r, tasks, now)
-}
-
-// admitDue starts (or queues behind their gates) the scheduled runs whose time
-// came.
-func (e *Engine) admitDue(ctx context.Context) error {
-	var due []*store.Run
-	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
-		due, err = q.RunListDue(ctx, micros(e.now()), 100)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	for _, r := range due {
-		err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
-			now := micros(e.now())
-			var g *gate
-			if r.ConcurrencyKey != "" {
-				var err error
-				if g, _, err = loadGate(ctx, q, groupOf(r), now); err != nil {
-					return err
-				}
-			}
-			run := *r
-			return e.admitStored(ctx, q, sig, g, &run, store.RunScheduled, now)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// admitWaiting starts the waiting runs of groups that have room, oldest first.
-func (e *Engine) admitWaiting(ctx context.Context) error {
-	var groups []store.ConcurrencyGroup
-	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
-		groups, err = q.RunWaitingGroups(ctx, 100)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	for _, k := range groups {
-		err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
-			g, waiting, err := loadGate(ctx, q, k, micros(e.now()))
-			if err != nil {
-				return err
-			}
-			g.waiting = 0 // the oldest waiting run is first in line
-			now := micros(e.now())
-			for _, w := range waiting {
-				if err := e.admitStored(ctx, q, sig, g, w, store.RunWaiting, now); err != nil {
-					return err
-				}
-				if w.Status == store.RunWaiting {
-					break // the oldest waits, so do the rest
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// runScheduler starts due scheduled runs, waiting runs that have room and cron
-// ticks, on every tick and whenever a run with a concurrency key ends, until
-// ctx ends.
-func (e *Engine) runScheduler(ctx context.Context) {
-	t := time.NewTicker(e.cfg.ScheduleInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-e.hub.admit:
-		}
-		for _, step := range []struct {
-			what string
-			fn   func(context.Context) error
-		}{{"start scheduled runs", e.admitDue}, {"start waiting runs", e.admitWaiting}, {"fire cron ticks", e.fireCron}} {
-			if err := step.fn(ctx); err != nil && ctx.Err() == nil {
-				e.log.WarnContext(ctx, step.what, "error", err.Error())
-			}
-		}
-	}
 }

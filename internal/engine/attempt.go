@@ -4,64 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/switchyard/switchyard/internal/store"
 )
-
-// signals collects what one write tells others once it committed: signals for
-// the engine's parts, and the state changes for the observer and the log.
-type signals struct {
-	names   []string
-	changes []change
-}
-
-func (s *signals) add(sig string) {
-	if !slices.Contains(s.names, sig) {
-		s.names = append(s.names, sig)
-	}
-}
-
-// record has a state change observed and logged once the write committed.
-func (s *signals) record(c change) {
-	s.changes = append(s.changes, c)
-}
-
-// write runs fn in a transaction and, once it committed, delivers the signals it
-// added to this process, hands them to the notifier for the others and tells
-// the observer what changed.
-func (e *Engine) write(ctx context.Context, fn func(ctx context.Context, q store.Q, sig *signals) error) error {
-	var sig signals
-	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
-		sig = signals{}
-		return fn(ctx, q, &sig)
-	})
-	if err != nil {
-		return err
-	}
-	e.committed(&sig)
-	return nil
-}
-
-// committed delivers what a committed write collected. State changes are
-// logged at debug level.
-func (e *Engine) committed(sig *signals) {
-	e.signal(sig.names...)
-	debug := e.log.Enabled(context.Background(), slog.LevelDebug)
-	for _, c := range sig.changes {
-		if c.observe != nil {
-			c.observe(e.obs)
-		}
-		if debug && c.msg != "" {
-			e.log.Debug(c.msg, c.attrs...)
-		}
-	}
-}
 
 // cancelSignal tells t's worker to stop its attempt, saying why (cut to fit a
 // Postgres notification).

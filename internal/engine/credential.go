@@ -61,7 +61,7 @@ func (e *Engine) TokenByHash(ctx context.Context, hash string) (*Token, error) {
 
 // TouchToken records that the token id was used at.
 func (e *Engine) TouchToken(ctx context.Context, id string, at time.Time) error {
-	return e.store.Write(ctx, func(ctx context.Context, q store.Q) error { return q.TokenTouch(ctx, id, micros(at)) })
+	return e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error { return q.TokenTouch(ctx, id, micros(at)) })
 }
 
 // BootstrapToken makes sure the default tenant can be administered. With
@@ -71,7 +71,7 @@ func (e *Engine) TouchToken(ctx context.Context, id string, at time.Time) error 
 // secret, to be shown once; otherwise it returns "".
 func (e *Engine) BootstrapToken(ctx context.Context, role, name, secret string) (string, error) {
 	var created string
-	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
 		s := secret
 		if secret != "" {
 			_, err := q.TokenGetByHash(ctx, TokenHash(secret))

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/switchyard/switchyard/internal/store"
@@ -20,7 +21,7 @@ import (
 // replaceCron makes the workflow's cron triggers its stored schedules. A
 // schedule the previous version had keeps its next tick, so putting a new
 // version neither skips nor repeats a tick.
-func (e *Engine) replaceCron(ctx context.Context, q store.Q, tenantID string, spec WorkflowSpec, now int64) error {
+func replaceCron(ctx context.Context, q store.Q, tenantID string, spec WorkflowSpec, now int64) error {
 	old, err := q.CronList(ctx, tenantID, spec.Name)
 	if err != nil {
 		return err
@@ -44,21 +45,39 @@ func (e *Engine) replaceCron(ctx context.Context, q store.Q, tenantID string, sp
 	return q.CronReplace(ctx, tenantID, spec.Name, rows)
 }
 
-// fireCron fires the cron ticks that came, each in its own transaction, until
-// none is due (a late schedule may have several ticks to catch up).
-func (e *Engine) fireCron(ctx context.Context) error {
+// cronScheduler fires due cron ticks, each exactly once across server
+// processes. It owns the moving on of the cron_schedules rows' next ticks.
+type cronScheduler struct {
+	store    *store.Store
+	write    writeFunc
+	now      func() time.Time
+	log      *slog.Logger
+	catchUp  time.Duration // CronCatchUp
+	triggers *triggerCache
+	starter  runStarter
+}
+
+// runStarter admits and stores planned runs in the caller's transaction:
+// [Engine.startRuns].
+type runStarter interface {
+	startRuns(ctx context.Context, q store.Q, sig *signals, plans []*plannedRun, now int64) (inserted map[string]bool, err error)
+}
+
+// fire fires the cron ticks that came, each in its own transaction, until none
+// is due (a late schedule may have several ticks to catch up).
+func (c *cronScheduler) fire(ctx context.Context) error {
 	for range 10 {
 		var due []*store.CronSchedule
-		err := e.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
-			due, err = q.CronListDue(ctx, micros(e.now()), 100)
+		err := c.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
+			due, err = q.CronListDue(ctx, micros(c.now()), 100)
 			return err
 		})
 		if err != nil || len(due) == 0 {
 			return err
 		}
 		for _, s := range due {
-			if err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
-				return e.fireTick(ctx, q, sig, s)
+			if err := c.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+				return c.fireTick(ctx, q, sig, s)
 			}); err != nil {
 				return fmt.Errorf("workflow %s, schedule %q: %w", s.Workflow, s.Schedule, err)
 			}
@@ -69,21 +88,21 @@ func (e *Engine) fireCron(ctx context.Context) error {
 
 // fireTick starts the run of one due tick, if this transaction is the one that
 // moves the schedule on.
-func (e *Engine) fireTick(ctx context.Context, q store.Q, sig *signals, s *store.CronSchedule) error {
-	now := micros(e.now())
+func (c *cronScheduler) fireTick(ctx context.Context, q store.Q, sig *signals, s *store.CronSchedule) error {
+	now := micros(c.now())
 	sched, err := parseCron(CronTrigger{Schedule: s.Schedule, TimeZone: s.TimeZone})
 	if err != nil {
 		return err
 	}
 	next := sched.Next(fromMicros(s.NextTickAt))
-	if next.Before(fromMicros(now).Add(-e.cfg.CronCatchUp)) {
+	if next.Before(fromMicros(now).Add(-c.catchUp)) {
 		next = sched.Next(fromMicros(now)) // missed while no server ran: skip the rest
 	}
 	moved, err := q.CronAdvance(ctx, s, micros(next))
 	if err != nil || !moved {
 		return err
 	}
-	idx, err := e.triggers.index(ctx, q, s.TenantID)
+	idx, err := c.triggers.index(ctx, q, s.TenantID)
 	if err != nil {
 		return err
 	}
@@ -95,10 +114,10 @@ func (e *Engine) fireTick(ctx context.Context, q store.Q, sig *signals, s *store
 	input, _ := canonicalJSON(map[string]any{"cron": s.Schedule, "time_zone": s.TimeZone, "tick": tick.Format(time.RFC3339)})
 	key, err := wf.concurrencyKey(inputVars(input))
 	if err != nil {
-		e.log.WarnContext(ctx, "cron tick skipped", "workflow", s.Workflow, "schedule", s.Schedule, "error", err.Error())
+		c.log.WarnContext(ctx, "cron tick skipped", "workflow", s.Workflow, "schedule", s.Schedule, "error", err.Error())
 		return nil
 	}
 	p := newRun{wf: wf, input: input, trigger: store.TriggerCron, cronTick: s.NextTickAt, concurrencyKey: key}.plan(s.TenantID, now)
-	_, err = e.startRuns(ctx, q, sig, []*plannedRun{p}, now)
+	_, err = c.starter.startRuns(ctx, q, sig, []*plannedRun{p}, now)
 	return err
 }

@@ -1,20 +1,19 @@
-// Package engine holds Switchyard's business rules: what an event is, how a push
-// is stored and deduplicated, and (as the engine grows) how events trigger runs
-// and tasks reach workers. It knows nothing of protocols: the handlers in package
-// service convert requests into the engine's types and its errors into Connect
-// codes.
+// Package engine holds Switchyard's business rules behind one API facade, [Engine].
+// It owns how events are stored and start runs, and how tasks reach workers; its parts work behind the facade.
+//
+// It knows nothing of protocols: the handlers in package service convert
+// requests into the engine's types and its errors into Connect codes.
 package engine
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/switchyard/switchyard/internal/engine/groupcommit"
 	"github.com/switchyard/switchyard/internal/store"
 )
 
@@ -74,27 +73,72 @@ type Config struct {
 	RetentionBatch int
 }
 
-// Engine carries out every operation of the API against the store.
+// Engine is the API facade: it carries out every operation of the API against
+// the store, and assembles the engine's parts, which work behind it.
+//
+// The parts, each its own type with narrow dependencies:
+//   - the group committer ([groupcommit.Committer]) shares one transaction among
+//     concurrent single pushes;
+//   - the hub fans signals out inside this process, and the store's notifier
+//     ([store.Notifier]) carries them to and from the other server processes;
+//   - the dispatcher ([dispatcher]) hands queued tasks to the workers whose
+//     streams this process holds, and its reaper takes back lost attempts;
+//   - the schedulers start what waits for a time or for room: cron ticks
+//     ([cronScheduler]), scheduled and waiting runs ([runAdmitter]); and they
+//     prune old history ([retention]) and webhook deliveries.
+//
+// Every transaction goes through one write path, [Engine.write], which hands
+// the signals a write collected to the hub and the notifier once it committed.
 type Engine struct {
 	store    *store.Store
 	log      *slog.Logger
 	now      func() time.Time
 	cfg      Config
 	hub      *hub
-	disp     dispatcher
+	notifier *store.Notifier
+	disp     *dispatcher
 	triggers triggerCache
 	webhooks webhookCache
-	group    groupCommit
-	notify   notifier
+	group    *groupcommit.Committer[*pushItem]
 	obs      Observer
 	tracer   trace.Tracer
+	services []service     // the parts that work in the background
 	draining chan struct{} // closed by Drain
 	drainMu  sync.Once
 }
 
 // New returns an engine over the config's store. Call [Engine.Start] to run its
-// background work (dispatch, recovery of lost attempts, notifications).
+// background work (dispatch, recovery of lost attempts, notifications,
+// schedulers).
 func New(cfg Config) *Engine {
+	cfg = cfg.withDefaults()
+	e := &Engine{store: cfg.Store, log: cfg.Logger, now: cfg.Now, cfg: cfg, obs: cfg.Observer, hub: newHub(), draining: make(chan struct{})}
+	e.tracer = newTracer(cfg.TracerProvider)
+	e.disp = &dispatcher{store: cfg.Store, write: e.write, log: cfg.Logger, now: cfg.Now, cfg: cfg, obs: cfg.Observer, tracer: e.tracer,
+		hub: e.hub, attempts: e, draining: e.draining, conns: make(map[string]*workerConn)}
+	e.hub.cancelFn = e.disp.sendCancellation
+	e.notifier = cfg.Store.NewNotifier(cfg.Logger, e.hub.deliver)
+	e.group = groupcommit.New(pushGroups, e.commitPushes)
+	admitter := &runAdmitter{store: cfg.Store, write: e.write, now: cfg.Now, runs: e}
+	cron := &cronScheduler{store: cfg.Store, write: e.write, now: cfg.Now, log: cfg.Logger, catchUp: cfg.CronCatchUp, triggers: &e.triggers, starter: e}
+	e.services = []service{
+		e.notifier,
+		e.every("dispatch", cfg.DispatchInterval, e.hub.wake, func(ctx context.Context) error { e.disp.dispatchOnce(ctx); return nil }),
+		e.every("reap lost attempts", cfg.ReapInterval, nil, e.disp.reap),
+		e.every("start scheduled runs", cfg.ScheduleInterval, nil, admitter.admitDue),
+		e.every("start waiting runs", cfg.ScheduleInterval, e.hub.admit, admitter.admitWaiting),
+		e.every("fire cron ticks", cfg.ScheduleInterval, nil, cron.fire),
+		e.every("prune webhook deliveries", deliveryPruneInterval, nil, e.pruneDeliveries),
+	}
+	if cfg.Retention >= 0 {
+		e.services = append(e.services, &retention{write: e.write, now: cfg.Now, log: cfg.Logger,
+			keep: cfg.Retention, interval: cfg.RetentionInterval, batch: cfg.RetentionBatch})
+	}
+	return e
+}
+
+// withDefaults returns the config with its zero values replaced by defaults.
+func (cfg Config) withDefaults() Config {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -119,12 +163,7 @@ func New(cfg Config) *Engine {
 	if cfg.Observer == nil {
 		cfg.Observer = noObserver{}
 	}
-	e := &Engine{store: cfg.Store, log: cfg.Logger, now: cfg.Now, cfg: cfg, obs: cfg.Observer, hub: newHub(), draining: make(chan struct{})}
-	e.disp.conns = make(map[string]*workerConn)
-	e.notify.in = make(chan string, 10_000)
-	e.hub.cancelFn = e.sendCancellation
-	e.tracer = newTracer(cfg.TracerProvider)
-	return e
+	return cfg
 }
 
 func setDefault(d *time.Duration, def time.Duration) {
@@ -133,26 +172,11 @@ func setDefault(d *time.Duration, def time.Duration) {
 	}
 }
 
-// Start runs the engine's background work until ctx ends; it returns at once.
+// Start runs the engine's background parts until ctx ends; it returns at once.
 func (e *Engine) Start(ctx context.Context) {
-	go e.runDispatcher(ctx)
-	go e.runReaper(ctx)
-	go e.runScheduler(ctx)
-	go e.runNotifier(ctx)
-	go e.runRetention(ctx)
-	go func() {
-		for ctx.Err() == nil {
-			err := e.store.Listen(ctx, e.hub.deliver)
-			if err == nil || ctx.Err() != nil {
-				return
-			}
-			e.log.WarnContext(ctx, "notification listener failed; retrying", "error", err.Error())
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
-		}
-	}()
+	for _, s := range e.services {
+		go s.Run(ctx)
+	}
 }
 
 // Drain ends every Listen and WatchRun stream this process serves with an
@@ -164,14 +188,3 @@ func (e *Engine) Drain() {
 
 // errDraining ends streams while the server shuts down.
 var errDraining = &Error{Kind: KindUnavailable, Message: "the server is shutting down; reconnect"}
-
-func jsonDecode(s string, v any) error { return json.Unmarshal([]byte(s), v) }
-
-// newID returns a UUIDv7: time-ordered, so ids make good index keys and cursors.
-func newID() string {
-	return uuid.Must(uuid.NewV7()).String()
-}
-
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
-func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }

@@ -55,24 +55,6 @@ type PushResult struct {
 	Deduplicated bool
 }
 
-func keyReused(key, eventID, item string) *Error {
-	e := &Error{Kind: KindAlreadyExists, Details: map[string]string{"idempotency_key": key}}
-	if eventID != "" {
-		e.Message = fmt.Sprintf("idempotency key %q was already used by event %s for a different request (key, payload, metadata, scope or priority differ)", key, eventID)
-		e.Details["event_id"] = eventID
-	} else {
-		e.Message = fmt.Sprintf("idempotency key %q is used by %s of this call for a different request", key, item)
-	}
-	return e
-}
-
-// sameRequest reports whether two rows record the same push request: what a
-// retry must repeat exactly. Times the server filled in are not compared.
-func sameRequest(a, b *store.Event) bool {
-	return a.Key == b.Key && a.Payload == b.Payload && a.Metadata == b.Metadata &&
-		a.Scope == b.Scope && a.Priority == b.Priority
-}
-
 func eventRow(tenantID string, in EventInput, now int64) (*store.Event, error) {
 	payload := in.Payload
 	if payload == nil {

@@ -61,7 +61,7 @@ func TestUndeliveredAssignmentsGoBack(t *testing.T) {
 				})
 			}()
 			<-listening
-			e.dispatchOnce(ctx)
+			e.disp.dispatchOnce(ctx)
 			if err := <-ended; !errors.Is(err, broken) {
 				t.Fatalf("listen ended with %v, want the send error", err)
 			}
@@ -146,7 +146,7 @@ func TestHeldAttemptsSentAgain(t *testing.T) {
 			}
 
 			first, firstEnded, stopFirst := listen(nil)
-			e.dispatchOnce(ctx)
+			e.disp.dispatchOnce(ctx)
 			a := <-first
 			stopFirst()
 			<-firstEnded

@@ -3,12 +3,12 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 
 	"go.opentelemetry.io/otel/codes"
 
+	"github.com/switchyard/switchyard/internal/engine/groupcommit"
 	"github.com/switchyard/switchyard/internal/store"
 )
 
@@ -22,9 +22,7 @@ type pushItem struct {
 	err    error       // a refusal of this item alone (its idempotency key was reused)
 	starts []triggered // the workflows the event starts, if it is stored
 
-	// Set for a single push waiting for its group's commit.
-	ctx  context.Context
-	done chan struct{}
+	ctx context.Context // the caller's, for tracing
 }
 
 // PushEvent stores one event and the runs it triggers. Concurrent pushes share
@@ -35,17 +33,19 @@ func (e *Engine) PushEvent(ctx context.Context, tenantID string, in EventInput) 
 	if err != nil {
 		return nil, err
 	}
-	it := &pushItem{tenantID: tenantID, row: row, ctx: ctx, done: make(chan struct{})}
-	if !e.group.add(e, it) {
-		return nil, fmt.Errorf("%w: %d pushes are waiting for the database already", store.ErrUnavailable, maxGroupPending)
-	}
-	select {
-	case <-it.done:
+	it := &pushItem{tenantID: tenantID, row: row, ctx: ctx}
+	err = e.group.Do(ctx, it)
+	switch {
+	case err == nil:
 		return it.result, it.err
-	case <-ctx.Done():
+	case errors.Is(err, groupcommit.ErrFull):
+		return nil, fmt.Errorf("%w: %d pushes are waiting for the database already", store.ErrUnavailable, pushGroups.MaxPending)
+	case ctx.Err() != nil:
 		// The group may still commit this event; a retry with the same
 		// idempotency key finds it.
 		return nil, ctx.Err()
+	default:
+		return nil, fmt.Errorf("push event: %w", err)
 	}
 }
 
@@ -142,8 +142,7 @@ func (e *Engine) insertEvents(ctx context.Context, q store.Q, sig *signals, item
 			// The row that held the key vanished between the insert and the read.
 			return fmt.Errorf("%w: idempotency key %q is being written concurrently", store.ErrUnavailable, it.row.IdempotencyKey)
 		}
-		if !sameRequest(orig, it.row) {
-			it.err = keyReused(it.row.IdempotencyKey, orig.ID, "")
+		if it.err = sameEvent(orig, it.row, orig.ID); it.err != nil {
 			continue
 		}
 		it.result = &PushResult{Event: eventFromRow(orig), RunIDs: []string{}, Deduplicated: true}
@@ -154,12 +153,25 @@ func (e *Engine) insertEvents(ctx context.Context, q store.Q, sig *signals, item
 	stored := len(inserted)
 	deduplicated := len(items) - stored
 	sig.record(change{observe: func(o Observer) { o.EventsPushed(stored, deduplicated) }})
+	answerRepeats(sameAs)
+	return nil
+}
+
+// answerRepeats answers the items that repeat the idempotency key of an earlier
+// item of the same call (sameAs: repeat → earlier): the earlier item's answer,
+// deduplicated, for the same request; a refusal for another.
+func answerRepeats(sameAs map[*pushItem]*pushItem) {
 	for it, f := range sameAs {
+		var reused error
 		switch {
-		case !sameRequest(f.row, it.row) && f.label != "":
-			it.err = keyReused(it.row.IdempotencyKey, "", f.label)
-		case !sameRequest(f.row, it.row) && f.result != nil:
-			it.err = keyReused(it.row.IdempotencyKey, f.result.Event.ID, "")
+		case f.label != "":
+			reused = sameEventInCall(f.row, it.row, f.label)
+		case f.result != nil:
+			reused = sameEvent(f.row, it.row, f.result.Event.ID)
+		}
+		switch {
+		case reused != nil:
+			it.err = reused
 		case f.err != nil:
 			it.err = f.err
 		default:
@@ -169,7 +181,6 @@ func (e *Engine) insertEvents(ctx context.Context, q store.Q, sig *signals, item
 			it.result = &r
 		}
 	}
-	return nil
 }
 
 // matchEvents finds the workflows each event starts, and records on the event
@@ -241,96 +252,23 @@ func (e *Engine) trigger(ctx context.Context, q store.Q, sig *signals, items []*
 	return err
 }
 
-// Group commit bounds.
-const (
-	maxGroupSize      = 256  // events in one transaction
-	maxGroupsInFlight = 4    // transactions committing at once
-	maxGroupPending   = 4096 // pushes waiting; more is overload, answered unavailable
-)
-
-// groupCommit gathers single pushes that arrive while others commit, so that
-// they share a transaction and a disk flush.
-type groupCommit struct {
-	mu       sync.Mutex
-	pending  []*pushItem
-	inFlight int
+// pushGroups bounds the group commit of single pushes.
+var pushGroups = groupcommit.Bounds{
+	MaxSize:     256,  // events in one transaction
+	MaxInFlight: 4,    // transactions committing at once
+	MaxPending:  4096, // pushes waiting; more is overload, answered unavailable
 }
 
-// add queues it for the next group; false means the queue is full.
-func (g *groupCommit) add(e *Engine, it *pushItem) bool {
-	g.mu.Lock()
-	if len(g.pending) >= maxGroupPending {
-		g.mu.Unlock()
-		return false
-	}
-	g.pending = append(g.pending, it)
-	start := g.inFlight < maxGroupsInFlight
-	if start {
-		g.inFlight++
-	}
-	g.mu.Unlock()
-	if start {
-		go e.commitGroups()
-	}
-	return true
-}
-
-// commitGroups commits what is pending, group after group, until nothing is.
-func (e *Engine) commitGroups() {
-	for {
-		e.group.mu.Lock()
-		if len(e.group.pending) == 0 {
-			e.group.inFlight--
-			e.group.mu.Unlock()
-			return
-		}
-		n := min(len(e.group.pending), maxGroupSize)
-		batch := e.group.pending[:n:n]
-		e.group.pending = append([]*pushItem(nil), e.group.pending[n:]...)
-		e.group.mu.Unlock()
-		e.commitGroup(batch)
-	}
-}
-
-// commitGroup writes a group in one transaction. The transaction is abandoned
-// (rolled back) only when every caller in it has gone (deadline or cancel), so
-// that a caller that gave up before anything was written leaves nothing behind.
-func (e *Engine) commitGroup(batch []*pushItem) {
-	var live []*pushItem
-	for _, it := range batch {
-		if err := it.ctx.Err(); err != nil {
-			it.err = err
-			close(it.done)
-			continue
-		}
-		live = append(live, it)
-	}
-	if len(live) == 0 {
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	remaining := int32(len(live))
-	for _, it := range live {
-		stop := context.AfterFunc(it.ctx, func() {
-			if atomic.AddInt32(&remaining, -1) == 0 {
-				cancel()
-			}
-		})
-		defer stop()
-	}
-	ctx, span := e.startCommitSpan(ctx, live)
+// commitPushes writes a group of single pushes in one transaction, traced as
+// one span.
+func (e *Engine) commitPushes(ctx context.Context, items []*pushItem) error {
+	ctx, span := e.startCommitSpan(ctx, items)
+	defer span.End()
 	err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
-		return e.insertEvents(ctx, q, sig, live, micros(e.now()))
+		return e.insertEvents(ctx, q, sig, items, micros(e.now()))
 	})
 	if err != nil {
 		span.SetStatus(codes.Error, err.Error())
 	}
-	span.End()
-	for _, it := range live {
-		if err != nil {
-			it.result, it.err = nil, fmt.Errorf("push event: %w", err)
-		}
-		close(it.done)
-	}
+	return err
 }

@@ -39,12 +39,8 @@ func recordReplay(ctx context.Context, q store.Q, tenantID, key, source string, 
 	if err != nil {
 		return nil, err
 	}
-	if prev.Source != source {
-		return nil, &Error{
-			Kind:    KindAlreadyExists,
-			Message: fmt.Sprintf("idempotency key %q was already used for another replay (%s)", key, prev.Source),
-			Details: map[string]string{"idempotency_key": key},
-		}
+	if err := sameReplay(prev, source); err != nil {
+		return nil, err
 	}
 	orig = []string{}
 	_ = json.Unmarshal([]byte(prev.RunIDs), &orig)

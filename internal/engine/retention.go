@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/switchyard/switchyard/internal/store"
@@ -35,73 +37,76 @@ func (p *pruned) add(o pruned) {
 
 func (p pruned) any() bool { return p.runs+p.tasks+p.events+p.replays > 0 }
 
-// runRetention deletes history older than the retention, every
-// RetentionInterval, on one server process at a time: the one that holds the
-// retention lease. The lease lasts three intervals and its holder renews it, so
-// that another server takes over within three intervals of the holder's end
-// (at once when the holder stops cleanly and gives it up). Two servers pruning
-// at once (with clocks far apart) would do nothing wrong, only the same work.
-func (e *Engine) runRetention(ctx context.Context) {
-	if e.cfg.Retention < 0 {
-		return
-	}
-	holder := newID()
-	held := false
-	defer func() {
-		if !held {
-			return
-		}
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		defer cancel()
-		// Best effort: a lease not given up expires by itself.
-		_ = e.store.Write(rctx, func(ctx context.Context, q store.Q) error {
-			return q.LeaseRelease(ctx, retentionLease, holder)
-		})
-	}()
-	tick := time.NewTicker(e.cfg.RetentionInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		ok, err := e.retentionLeaseAcquire(ctx, holder)
-		if err != nil {
-			if ctx.Err() == nil {
-				e.log.WarnContext(ctx, "retention lease", "error", err.Error())
-			}
-			continue
-		}
-		if ok && !held {
-			e.log.InfoContext(ctx, "this server prunes history now", "retention", e.cfg.Retention)
-		}
-		held = ok
-		if !held {
-			continue
-		}
-		start := time.Now()
-		n, err := e.prune(ctx, holder)
-		if n.any() {
-			e.log.InfoContext(ctx, "pruned", "events", n.events, "runs", n.runs, "tasks", n.tasks, "replays", n.replays,
-				"duration", time.Since(start))
-		}
-		switch {
-		case errors.Is(err, errLeaseLost):
-			held = false
-		case err != nil && ctx.Err() == nil:
-			e.log.WarnContext(ctx, "prune", "error", err.Error())
-		}
-	}
+// retention prunes history: it deletes what is older than the retention, every
+// interval, on one server process at a time. It owns the retention lease.
+type retention struct {
+	write    writeFunc
+	now      func() time.Time
+	log      *slog.Logger
+	keep     time.Duration // Retention
+	interval time.Duration // RetentionInterval
+	batch    int           // RetentionBatch
+
+	holder string // this server's name for the lease
+	held   bool   // whether it holds the lease
 }
 
-// retentionLeaseAcquire takes or renews the retention lease for three
-// intervals and reports whether this server holds it.
-func (e *Engine) retentionLeaseAcquire(ctx context.Context, holder string) (bool, error) {
-	now := e.now()
+// Run prunes every interval while this server holds the retention lease. The
+// lease lasts three intervals and its holder renews it, so that another server
+// takes over within three intervals of the holder's end (at once when the
+// holder stops cleanly and gives it up). Two servers pruning at once (with
+// clocks far apart) would do nothing wrong, only the same work.
+func (r *retention) Run(ctx context.Context) {
+	r.holder = newID()
+	defer r.release(ctx)
+	periodic{name: "prune history", interval: r.interval, job: r.pass, log: r.log}.Run(ctx)
+}
+
+// pass takes or renews the lease and, holding it, prunes.
+func (r *retention) pass(ctx context.Context) error {
+	ok, err := r.leaseAcquire(ctx)
+	if err != nil {
+		return fmt.Errorf("retention lease: %w", err)
+	}
+	if ok && !r.held {
+		r.log.InfoContext(ctx, "this server prunes history now", "retention", r.keep)
+	}
+	if r.held = ok; !ok {
+		return nil
+	}
+	start := time.Now()
+	n, err := r.prune(ctx)
+	if n.any() {
+		r.log.InfoContext(ctx, "pruned", "events", n.events, "runs", n.runs, "tasks", n.tasks, "replays", n.replays,
+			"duration", time.Since(start))
+	}
+	if errors.Is(err, errLeaseLost) {
+		r.held = false
+		return nil
+	}
+	return err
+}
+
+// release gives the lease up, if this server holds it, so that another server
+// takes over at once. It is best effort: a lease not given up expires by itself.
+func (r *retention) release(ctx context.Context) {
+	if !r.held {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	_ = r.write(rctx, func(ctx context.Context, q store.Q, _ *signals) error {
+		return q.LeaseRelease(ctx, retentionLease, r.holder)
+	})
+}
+
+// leaseAcquire takes or renews the retention lease for three intervals and
+// reports whether this server holds it.
+func (r *retention) leaseAcquire(ctx context.Context) (bool, error) {
+	now := r.now()
 	var ok bool
-	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) (err error) {
-		ok, err = q.LeaseAcquire(ctx, retentionLease, holder, micros(now), micros(now.Add(3*e.cfg.RetentionInterval)))
+	err := r.write(ctx, func(ctx context.Context, q store.Q, _ *signals) (err error) {
+		ok, err = q.LeaseAcquire(ctx, retentionLease, r.holder, micros(now), micros(now.Add(3*r.interval)))
 		return err
 	})
 	return ok, err
@@ -112,9 +117,9 @@ func (e *Engine) retentionLeaseAcquire(ctx context.Context, holder string) (bool
 // stored before it that no run refers to any more, then the replay records
 // made before it. It renews the lease between batches as needed and stops when
 // it was lost. It returns what it deleted, also when it fails halfway.
-func (e *Engine) prune(ctx context.Context, holder string) (pruned, error) {
-	before := micros(e.now().Add(-e.cfg.Retention))
-	limit := e.cfg.RetentionBatch
+func (r *retention) prune(ctx context.Context) (pruned, error) {
+	before := micros(r.now().Add(-r.keep))
+	limit := r.batch
 	steps := []func(ctx context.Context, q store.Q) (pruned, int64, error){
 		func(ctx context.Context, q store.Q) (pruned, int64, error) {
 			runs, tasks, err := q.RunPrune(ctx, before, limit)
@@ -130,12 +135,12 @@ func (e *Engine) prune(ctx context.Context, holder string) (pruned, error) {
 		},
 	}
 	var total pruned
-	renewed := e.now()
+	renewed := r.now()
 	for _, step := range steps {
 		for {
 			var batch pruned
 			var rows int64
-			err := e.store.Write(ctx, func(ctx context.Context, q store.Q) (err error) {
+			err := r.write(ctx, func(ctx context.Context, q store.Q, _ *signals) (err error) {
 				batch, rows, err = step(ctx, q)
 				return err
 			})
@@ -151,15 +156,15 @@ func (e *Engine) prune(ctx context.Context, holder string) (pruned, error) {
 				return total, ctx.Err()
 			case <-time.After(retentionPause):
 			}
-			if e.now().Sub(renewed) >= e.cfg.RetentionInterval {
-				ok, err := e.retentionLeaseAcquire(ctx, holder)
+			if r.now().Sub(renewed) >= r.interval {
+				ok, err := r.leaseAcquire(ctx)
 				if err != nil {
 					return total, err
 				}
 				if !ok {
 					return total, errLeaseLost
 				}
-				renewed = e.now()
+				renewed = r.now()
 			}
 		}
 	}

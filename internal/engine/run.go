@@ -301,12 +301,8 @@ func (e *Engine) RunWorkflow(ctx context.Context, tenantID, name string, in RunI
 		if err != nil {
 			return err
 		}
-		if orig.WorkflowName != name || !sameJSON(orig.Input, inputJSON) || orig.Priority != in.Priority || orig.ScheduledAt != scheduledAt {
-			return &Error{
-				Kind:    KindAlreadyExists,
-				Message: fmt.Sprintf("idempotency key %q was already used by run %s for a different request (workflow, input, run_at or priority differ)", in.IdempotencyKey, orig.ID),
-				Details: map[string]string{"idempotency_key": in.IdempotencyKey, "run_id": orig.ID},
-			}
+		if err := sameRun(orig, runRequest{workflow: name, input: inputJSON, priority: in.Priority, scheduledAt: scheduledAt}); err != nil {
+			return err
 		}
 		runID, deduplicated = orig.ID, true
 		return nil
@@ -318,11 +314,6 @@ func (e *Engine) RunWorkflow(ctx context.Context, tenantID, name string, in RunI
 		return "", false, fmt.Errorf("run workflow %s: %w", name, err)
 	}
 	return runID, deduplicated, nil
-}
-
-func sameJSON(a, b string) bool {
-	var x, y any
-	return json.Unmarshal([]byte(a), &x) == nil && json.Unmarshal([]byte(b), &y) == nil && reflect.DeepEqual(x, y)
 }
 
 // WatchRun calls send with the run's current state, then with every new state,

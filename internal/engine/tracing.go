@@ -181,14 +181,14 @@ func endRunSpans(spans []trace.Span, plans []*plannedRun, inserted map[string]bo
 // its run's span, from start (when the claim began), and puts its trace
 // context on the assignment. The span ends when the assignment is sent
 // ([Assignment.traceSent]) or handed back ([Assignment.traceHandedBack]).
-func (e *Engine) traceAssignments(msgs []*Message, workerID string, start time.Time) {
+func (d *dispatcher) traceAssignments(msgs []*Message, workerID string, start time.Time) {
 	for _, m := range msgs {
 		a := m.Assignment
 		ctx := context.Background()
 		if parent := parseTraceParent(a.runTraceParent); parent.IsValid() {
 			ctx = trace.ContextWithRemoteSpanContext(ctx, parent)
 		}
-		_, a.span = e.tracer.Start(ctx, SpanTaskAssign, trace.WithTimestamp(start), trace.WithSpanKind(trace.SpanKindProducer))
+		_, a.span = d.tracer.Start(ctx, SpanTaskAssign, trace.WithTimestamp(start), trace.WithSpanKind(trace.SpanKindProducer))
 		if a.span.IsRecording() {
 			a.span.SetAttributes(
 				AttrWorkflow.String(a.Workflow), AttrRunID.String(a.RunID), AttrTaskID.String(a.TaskID),

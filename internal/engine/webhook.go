@@ -98,7 +98,7 @@ func (e *Engine) CreateWebhook(ctx context.Context, tenantID string, s WebhookSe
 	settings, _ := json.Marshal(s)
 	now := micros(e.now())
 	row := &store.Webhook{ID: newID(), TenantID: tenantID, Settings: string(settings), Secret: sealed, CreatedAt: now, UpdatedAt: now}
-	if err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error { return q.WebhookInsert(ctx, row) }); err != nil {
+	if err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error { return q.WebhookInsert(ctx, row) }); err != nil {
 		return nil, "", fmt.Errorf("create webhook: %w", err)
 	}
 	return webhookFromRow(row), secret, nil
@@ -184,7 +184,7 @@ func (e *Engine) RotateWebhookSecret(ctx context.Context, tenantID, id, secret s
 
 func (e *Engine) changeWebhook(ctx context.Context, tenantID, id string, change func(*store.Webhook) error) (*Webhook, error) {
 	var row *store.Webhook
-	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
 		var err error
 		if row, err = q.WebhookGet(ctx, tenantID, id); err != nil {
 			return err
@@ -206,7 +206,7 @@ func (e *Engine) changeWebhook(ctx context.Context, tenantID, id string, change 
 
 // DeleteWebhook deletes a webhook and its deliveries.
 func (e *Engine) DeleteWebhook(ctx context.Context, tenantID, id string) error {
-	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error { return q.WebhookDelete(ctx, tenantID, id) })
+	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error { return q.WebhookDelete(ctx, tenantID, id) })
 	if errors.Is(err, store.ErrNotFound) {
 		return notFoundWebhook(id)
 	}
@@ -241,21 +241,23 @@ func (e *Engine) RecordDelivery(ctx context.Context, tenantID, webhookID string,
 		ID: newID(), TenantID: tenantID, WebhookID: webhookID, Outcome: d.Outcome, Reason: d.Reason,
 		HTTPStatus: d.HTTPStatus, EventID: d.EventID, ReceivedAt: micros(e.now()),
 	}
-	err := e.store.Write(context.WithoutCancel(ctx), func(ctx context.Context, q store.Q) error { return q.WebhookDeliveryInsert(ctx, row) })
+	err := e.write(context.WithoutCancel(ctx), func(ctx context.Context, q store.Q, _ *signals) error { return q.WebhookDeliveryInsert(ctx, row) })
 	if err != nil {
 		e.log.WarnContext(ctx, "webhook delivery not recorded", "webhook_id", webhookID, "error", err.Error())
 	}
 }
 
-// pruneDeliveries deletes deliveries older than [DeliveryRetention].
-func (e *Engine) pruneDeliveries(ctx context.Context, now time.Time) {
-	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
-		_, err := q.WebhookDeliveryPrune(ctx, micros(now.Add(-DeliveryRetention)))
+// deliveryPruneInterval spaces the pruning of old webhook deliveries.
+const deliveryPruneInterval = 10 * time.Minute
+
+// pruneDeliveries deletes deliveries older than [DeliveryRetention]; every
+// server process does, every deliveryPruneInterval.
+func (e *Engine) pruneDeliveries(ctx context.Context) error {
+	before := micros(e.now().Add(-DeliveryRetention))
+	return e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
+		_, err := q.WebhookDeliveryPrune(ctx, before)
 		return err
 	})
-	if err != nil && ctx.Err() == nil {
-		e.log.WarnContext(ctx, "prune webhook deliveries", "error", err.Error())
-	}
 }
 
 // ListWebhookDeliveries returns one page of a webhook's deliveries, newest first.

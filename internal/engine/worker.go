@@ -25,6 +25,11 @@ type Worker struct {
 	CreatedAt       time.Time
 }
 
+// deadAfter is the liveness rule: a worker that has not heartbeated for three
+// heartbeat intervals is taken for dead (one whose stream also closed, for
+// half that), and its attempts go to other workers.
+func (c Config) deadAfter() time.Duration { return 3 * c.HeartbeatInterval }
+
 // RegisterWorker stores a worker and returns its id and heartbeat interval.
 func (e *Engine) RegisterWorker(ctx context.Context, tenantID string, p RegisterWorkerParams) (string, time.Duration, error) {
 	if p.Slots == 0 {
@@ -39,21 +44,32 @@ func (e *Engine) RegisterWorker(ctx context.Context, tenantID string, p Register
 	w := &store.Worker{ID: newID(), TenantID: tenantID, Name: p.Name, Actions: actionsJSON, Slots: p.Slots, Labels: labelsJSON,
 		LastHeartbeatAt: now, CreatedAt: now, IdempotencyKey: p.IdempotencyKey}
 	var stored *store.Worker
-	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) (err error) {
+	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) (err error) {
 		stored, err = q.WorkerInsertOnce(ctx, w)
 		return err
 	})
 	if err != nil {
 		return "", 0, fmt.Errorf("register worker: %w", err)
 	}
-	if stored.Name != w.Name || stored.Actions != w.Actions || stored.Slots != w.Slots || stored.Labels != w.Labels {
-		return "", 0, &Error{
-			Kind:    KindAlreadyExists,
-			Message: fmt.Sprintf("idempotency key %q was already used to register worker %s, with another name, actions, slots or labels", p.IdempotencyKey, stored.ID),
-			Details: map[string]string{"idempotency_key": p.IdempotencyKey},
-		}
+	if err := sameWorker(stored, w); err != nil {
+		return "", 0, err
 	}
 	return stored.ID, e.cfg.HeartbeatInterval, nil
+}
+
+// Listen serves a worker's stream: it sends assignments, cancellations and
+// keep-alives through send until ctx ends or send fails. When the stream ends,
+// the attempts the worker still holds are given to other workers.
+func (e *Engine) Listen(ctx context.Context, tenantID, workerID string, send func(*Message) error) error {
+	return e.disp.listen(ctx, tenantID, workerID, send)
+}
+
+// Acknowledge records what a worker received on its stream streamID: the
+// attempts, and keep-alive keepaliveSeq (0: none). It reports whether the
+// stream is still the worker's open one; the attempts are marked either way,
+// since the worker has them. Repeating it changes nothing more.
+func (e *Engine) Acknowledge(ctx context.Context, tenantID, workerID, streamID string, attempts []AttemptRef, keepaliveSeq uint64) (bool, error) {
+	return e.disp.acknowledge(ctx, tenantID, workerID, streamID, attempts, keepaliveSeq)
 }
 
 // RegisterWorkerParams describes a worker to register.
@@ -70,7 +86,7 @@ type RegisterWorkerParams struct {
 
 // Heartbeat records that a worker is alive.
 func (e *Engine) Heartbeat(ctx context.Context, tenantID, workerID string) error {
-	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
 		return q.WorkerTouch(ctx, tenantID, workerID, micros(e.now()))
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -106,7 +122,7 @@ func (e *Engine) FailTask(ctx context.Context, tenantID, workerID, taskID string
 // ListWorkers returns one page of the tenant's workers, newest first.
 func (e *Engine) ListWorkers(ctx context.Context, tenantID string, page Page) ([]*Worker, string, error) {
 	var inUse map[string]int32
-	aliveSince := e.now().Add(-3 * e.cfg.HeartbeatInterval)
+	aliveSince := e.now().Add(-e.cfg.deadAfter())
 	ws, next, err := listPage(ctx, e, page, struct{}{},
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Worker, error) {
 			rows, err := q.WorkerList(ctx, tenantID, after, limit)

@@ -104,7 +104,13 @@ func (s *WorkflowSpec) normalize() error {
 			seen[p] = true
 		}
 	}
-	// Depth-first search for a cycle; the message names the tasks on it.
+	return s.checkAcyclic(index)
+}
+
+// checkAcyclic refuses a spec whose tasks' parents form a cycle, naming the
+// tasks on it; index maps task names to their positions. It searches depth
+// first.
+func (s *WorkflowSpec) checkAcyclic(index map[string]int) error {
 	const (
 		unvisited = iota
 		visiting
@@ -158,7 +164,7 @@ func (e *Engine) PutWorkflow(ctx context.Context, tenantID string, spec Workflow
 	sum := sha256.Sum256(specJSON)
 	hash := hex.EncodeToString(sum[:])
 	now := micros(e.now())
-	err = e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+	err = e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
 		// Bumping first serialises workflow changes of the tenant.
 		if err := q.WorkflowsGenerationBump(ctx, tenantID); err != nil {
 			return err
@@ -188,7 +194,7 @@ func (e *Engine) PutWorkflow(ctx context.Context, tenantID string, spec Workflow
 		if err := q.WorkflowHeadUpsert(ctx, &store.WorkflowHead{TenantID: tenantID, Name: spec.Name, Version: row.Version, UpdatedAt: now}); err != nil {
 			return err
 		}
-		if err := e.replaceCron(ctx, q, tenantID, spec, now); err != nil {
+		if err := replaceCron(ctx, q, tenantID, spec, now); err != nil {
 			return err
 		}
 		wf, changed = workflowFromRow(row), true
@@ -248,7 +254,7 @@ func (e *Engine) ListWorkflows(ctx context.Context, tenantID string, page Page) 
 
 // DeleteWorkflow stops the workflow from being triggered; its runs go on.
 func (e *Engine) DeleteWorkflow(ctx context.Context, tenantID, name string) error {
-	err := e.store.Write(ctx, func(ctx context.Context, q store.Q) error {
+	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
 		if err := q.WorkflowsGenerationBump(ctx, tenantID); err != nil {
 			return err
 		}

@@ -1,0 +1,132 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// runAdmitter starts stored runs that wait: SCHEDULED ones whose time came, WAITING ones whose group has room.
+// It owns the moves out of those two states; the engine's run rules say what starting a run does.
+type runAdmitter struct {
+	store *store.Store
+	write writeFunc
+	now   func() time.Time
+	runs  runRules
+}
+
+// runRules are the engine's rules for a run's progress that the admitter
+// applies once a run is admitted.
+type runRules interface {
+	// advance queues the tasks that became ready and ends the run when all succeeded.
+	advance(ctx context.Context, q store.Q, sig *signals, run *store.Run, tasks []*store.Task, now int64) error
+	// endRun ends an active run as failed or cancelled.
+	endRun(ctx context.Context, q store.Q, sig *signals, run *store.Run, tasks []*store.Task, status, msg string, now int64) error
+	// cancelActive cancels a stored run that is still active.
+	cancelActive(ctx context.Context, q store.Q, sig *signals, r *store.Run, reason string, now int64) error
+}
+
+// admitStored moves a stored run on from SCHEDULED or WAITING (from) when it
+// passes its gate; the move is a compare-and-set, so exactly one process makes
+// it. g is the run's locked group (nil without a concurrency key).
+func (a *runAdmitter) admitStored(ctx context.Context, q store.Q, sig *signals, g *gate, r *store.Run, from string, now int64) error {
+	var displaced []*store.Run
+	if g == nil {
+		r.Status = store.RunActive
+	} else if displaced = g.admit(r); r.Status == store.RunWaiting && from == store.RunWaiting {
+		return nil // still waiting
+	}
+	r.UpdatedAt = now
+	if r.Status == store.RunCancelled {
+		r.FinishedAt = now
+	}
+	ok, err := q.RunSetStatusIf(ctx, r, from)
+	if err != nil || !ok {
+		return err
+	}
+	sig.add(signalRun + r.ID)
+	sig.record(change{msg: "run admitted", attrs: []any{"run_id", r.ID, "workflow", r.WorkflowName, "from", from, "status", r.Status}})
+	for _, d := range displaced {
+		if err := a.runs.cancelActive(ctx, q, sig, d, displacedReason(r), now); err != nil {
+			return err
+		}
+	}
+	if r.Status == store.RunWaiting {
+		return nil
+	}
+	tasks, err := q.TaskListByRun(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	if r.Status == store.RunCancelled {
+		return a.runs.endRun(ctx, q, sig, r, tasks, store.RunCancelled, r.Error, now)
+	}
+	return a.runs.advance(ctx, q, sig, r, tasks, now)
+}
+
+// admitDue starts (or queues behind their gates) the scheduled runs whose time
+// came.
+func (a *runAdmitter) admitDue(ctx context.Context) error {
+	var due []*store.Run
+	err := a.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
+		due, err = q.RunListDue(ctx, micros(a.now()), 100)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range due {
+		err := a.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+			now := micros(a.now())
+			var g *gate
+			if r.ConcurrencyKey != "" {
+				var err error
+				if g, _, err = loadGate(ctx, q, groupOf(r), now); err != nil {
+					return err
+				}
+			}
+			run := *r
+			return a.admitStored(ctx, q, sig, g, &run, store.RunScheduled, now)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// admitWaiting starts the waiting runs of groups that have room, oldest first.
+func (a *runAdmitter) admitWaiting(ctx context.Context) error {
+	var groups []store.ConcurrencyGroup
+	err := a.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
+		groups, err = q.RunWaitingGroups(ctx, 100)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range groups {
+		err := a.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+			g, waiting, err := loadGate(ctx, q, k, micros(a.now()))
+			if err != nil {
+				return err
+			}
+			g.waiting = 0 // the oldest waiting run is first in line
+			now := micros(a.now())
+			for _, w := range waiting {
+				if err := a.admitStored(ctx, q, sig, g, w, store.RunWaiting, now); err != nil {
+					return err
+				}
+				if w.Status == store.RunWaiting {
+					break // the oldest waits, so do the rest
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
