@@ -139,4 +139,3 @@ func TestLayers(t *testing.T) {
 		}
 	}
 }
-
