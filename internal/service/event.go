@@ -34,74 +34,50 @@ func NewEventService(e *engine.Engine) *EventService {
 
 // PushEvent implements switchyard.v1.EventService.PushEvent.
 func (s *EventService) PushEvent(ctx context.Context, req *connect.Request[switchyardv1.PushEventRequest]) (*connect.Response[switchyardv1.PushEventResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	res, err := s.engine.PushEvent(ctx, tenant, eventInput(req.Msg))
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(pushResultProto(res)), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.PushEventRequest) (*switchyardv1.PushEventResponse, error) {
+		res, err := s.engine.PushEvent(ctx, tenant, eventInput(m))
+		if err != nil {
+			return nil, err
+		}
+		return pushResultProto(res), nil
+	})
 }
 
 // BulkPushEvents implements switchyard.v1.EventService.BulkPushEvents.
 func (s *EventService) BulkPushEvents(ctx context.Context, req *connect.Request[switchyardv1.BulkPushEventsRequest]) (*connect.Response[switchyardv1.BulkPushEventsResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	inputs := make([]engine.EventInput, len(req.Msg.GetEvents()))
-	for i, ev := range req.Msg.GetEvents() {
-		inputs[i] = eventInput(ev)
-	}
-	results, err := s.engine.PushEvents(ctx, tenant, inputs)
-	if err != nil {
-		return nil, err
-	}
-	out := &switchyardv1.BulkPushEventsResponse{Results: make([]*switchyardv1.PushEventResponse, len(results))}
-	for i, r := range results {
-		out.Results[i] = pushResultProto(r)
-	}
-	return connect.NewResponse(out), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.BulkPushEventsRequest) (*switchyardv1.BulkPushEventsResponse, error) {
+		results, err := s.engine.PushEvents(ctx, tenant, protos(m.GetEvents(), eventInput))
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.BulkPushEventsResponse{Results: protos(results, pushResultProto)}, nil
+	})
 }
 
 // GetEvent implements switchyard.v1.EventService.GetEvent.
 func (s *EventService) GetEvent(ctx context.Context, req *connect.Request[switchyardv1.GetEventRequest]) (*connect.Response[switchyardv1.GetEventResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ev, err := s.engine.GetEvent(ctx, tenant, req.Msg.GetId())
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&switchyardv1.GetEventResponse{Event: eventProto(ev)}), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.GetEventRequest) (*switchyardv1.GetEventResponse, error) {
+		ev, err := s.engine.GetEvent(ctx, tenant, m.GetId())
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.GetEventResponse{Event: eventProto(ev)}, nil
+	})
 }
 
 // ListEvents implements switchyard.v1.EventService.ListEvents.
 func (s *EventService) ListEvents(ctx context.Context, req *connect.Request[switchyardv1.ListEventsRequest]) (*connect.Response[switchyardv1.ListEventsResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m := req.Msg
-	filter := engine.EventFilter{Key: m.GetKey(), Scope: m.GetScope()}
-	if m.CreatedAfter != nil {
-		filter.CreatedAfter = m.GetCreatedAfter().AsTime()
-	}
-	if m.CreatedBefore != nil {
-		filter.CreatedBefore = m.GetCreatedBefore().AsTime()
-	}
-	events, next, err := s.engine.ListEvents(ctx, tenant, filter, engine.Page{Size: int(m.GetPageSize()), Token: m.GetPageToken()})
-	if err != nil {
-		return nil, err
-	}
-	out := &switchyardv1.ListEventsResponse{Events: make([]*switchyardv1.Event, len(events)), NextPageToken: next}
-	for i, ev := range events {
-		out.Events[i] = eventProto(ev)
-	}
-	return connect.NewResponse(out), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.ListEventsRequest) (*switchyardv1.ListEventsResponse, error) {
+		filter := engine.EventFilter{
+			Key: m.GetKey(), Scope: m.GetScope(),
+			CreatedAfter: timeOrZero(m.GetCreatedAfter()), CreatedBefore: timeOrZero(m.GetCreatedBefore()),
+		}
+		events, next, err := s.engine.ListEvents(ctx, tenant, filter, pageOf(m))
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.ListEventsResponse{Events: protos(events, eventProto), NextPageToken: next}, nil
+	})
 }
 
 // tenantOf returns the tenant the call acts for, from its credentials.
@@ -167,13 +143,11 @@ func skippedProto(skipped []engine.SkippedTrigger) []*switchyardv1.SkippedTrigge
 
 // ReplayEvent implements switchyard.v1.EventService.ReplayEvent.
 func (s *EventService) ReplayEvent(ctx context.Context, req *connect.Request[switchyardv1.ReplayEventRequest]) (*connect.Response[switchyardv1.ReplayEventResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	res, err := s.engine.ReplayEvent(ctx, tenant, req.Msg.GetId(), req.Msg.GetIdempotencyKey())
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&switchyardv1.ReplayEventResponse{RunIds: res.RunIDs, SkippedTriggers: skippedProto(res.Skipped), Deduplicated: res.Deduplicated}), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.ReplayEventRequest) (*switchyardv1.ReplayEventResponse, error) {
+		res, err := s.engine.ReplayEvent(ctx, tenant, m.GetId(), m.GetIdempotencyKey())
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.ReplayEventResponse{RunIds: res.RunIDs, SkippedTriggers: skippedProto(res.Skipped), Deduplicated: res.Deduplicated}, nil
+	})
 }

@@ -29,80 +29,53 @@ func NewRunService(e *engine.Engine) *RunService {
 
 // GetRun implements switchyard.v1.RunService.GetRun.
 func (s *RunService) GetRun(ctx context.Context, req *connect.Request[switchyardv1.GetRunRequest]) (*connect.Response[switchyardv1.GetRunResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	run, err := s.engine.GetRun(ctx, tenant, req.Msg.GetId())
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&switchyardv1.GetRunResponse{Run: runProto(run)}), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.GetRunRequest) (*switchyardv1.GetRunResponse, error) {
+		run, err := s.engine.GetRun(ctx, tenant, m.GetId())
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.GetRunResponse{Run: runProto(run)}, nil
+	})
 }
 
 // ListRuns implements switchyard.v1.RunService.ListRuns.
 func (s *RunService) ListRuns(ctx context.Context, req *connect.Request[switchyardv1.ListRunsRequest]) (*connect.Response[switchyardv1.ListRunsResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m := req.Msg
-	f := engine.RunFilter{Workflow: m.GetWorkflow(), EventID: m.GetEventId(), Trigger: runTriggerName[m.GetTrigger()]}
-	if m.GetStatus() != switchyardv1.RunStatus_RUN_STATUS_UNSPECIFIED {
-		f.Status = runStatusName[m.GetStatus()]
-	}
-	if m.CreatedAfter != nil {
-		f.CreatedAfter = m.GetCreatedAfter().AsTime()
-	}
-	if m.CreatedBefore != nil {
-		f.CreatedBefore = m.GetCreatedBefore().AsTime()
-	}
-	runs, next, err := s.engine.ListRuns(ctx, tenant, f, engine.Page{Size: int(m.GetPageSize()), Token: m.GetPageToken()})
-	if err != nil {
-		return nil, err
-	}
-	out := &switchyardv1.ListRunsResponse{NextPageToken: next}
-	for _, r := range runs {
-		out.Runs = append(out.Runs, runProto(r))
-	}
-	return connect.NewResponse(out), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.ListRunsRequest) (*switchyardv1.ListRunsResponse, error) {
+		f := engine.RunFilter{Workflow: m.GetWorkflow(), EventID: m.GetEventId(), Trigger: runTriggerName[m.GetTrigger()]}
+		if m.GetStatus() != switchyardv1.RunStatus_RUN_STATUS_UNSPECIFIED {
+			f.Status = runStatusName[m.GetStatus()]
+		}
+		f.CreatedAfter, f.CreatedBefore = timeOrZero(m.GetCreatedAfter()), timeOrZero(m.GetCreatedBefore())
+		runs, next, err := s.engine.ListRuns(ctx, tenant, f, pageOf(m))
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.ListRunsResponse{Runs: protos(runs, runProto), NextPageToken: next}, nil
+	})
 }
 
 // CancelRun implements switchyard.v1.RunService.CancelRun.
 func (s *RunService) CancelRun(ctx context.Context, req *connect.Request[switchyardv1.CancelRunRequest]) (*connect.Response[switchyardv1.CancelRunResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	run, err := s.engine.CancelRun(ctx, tenant, req.Msg.GetId(), req.Msg.GetReason())
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&switchyardv1.CancelRunResponse{Run: runProto(run)}), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.CancelRunRequest) (*switchyardv1.CancelRunResponse, error) {
+		run, err := s.engine.CancelRun(ctx, tenant, m.GetId(), m.GetReason())
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.CancelRunResponse{Run: runProto(run)}, nil
+	})
 }
 
 // WatchRun implements switchyard.v1.RunService.WatchRun.
 func (s *RunService) WatchRun(ctx context.Context, req *connect.Request[switchyardv1.WatchRunRequest], stream *connect.ServerStream[switchyardv1.WatchRunResponse]) error {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return err
-	}
 	// Every stream takes its own place.
-	release, err := s.watches.acquire(ctx, uuid.NewString())
-	if err != nil {
-		return err
-	}
-	defer release()
-	err = s.engine.WatchRun(ctx, tenant, req.Msg.GetId(), func(run *engine.Run) error {
-		if run == nil {
-			return stream.Send(&switchyardv1.WatchRunResponse{Keepalive: true})
-		}
-		return stream.Send(&switchyardv1.WatchRunResponse{Run: runProto(run)})
+	return serve(ctx, s.watches, uuid.NewString(), func(tenant string) error {
+		return s.engine.WatchRun(ctx, tenant, req.Msg.GetId(), func(run *engine.Run) error {
+			if run == nil {
+				return stream.Send(&switchyardv1.WatchRunResponse{Keepalive: true})
+			}
+			return stream.Send(&switchyardv1.WatchRunResponse{Run: runProto(run)})
+		})
 	})
-	if err != nil && ctx.Err() == nil {
-		return err
-	}
-	return nil
 }
 
 var runStatusName = map[switchyardv1.RunStatus]string{
@@ -134,16 +107,13 @@ var replayModeName = map[switchyardv1.ReplayMode]string{
 
 // ReplayRun implements switchyard.v1.RunService.ReplayRun.
 func (s *RunService) ReplayRun(ctx context.Context, req *connect.Request[switchyardv1.ReplayRunRequest]) (*connect.Response[switchyardv1.ReplayRunResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m := req.Msg
-	run, dedup, err := s.engine.ReplayRun(ctx, tenant, m.GetId(), replayModeName[m.GetMode()], m.GetIdempotencyKey())
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&switchyardv1.ReplayRunResponse{Run: runProto(run), Deduplicated: dedup}), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.ReplayRunRequest) (*switchyardv1.ReplayRunResponse, error) {
+		run, dedup, err := s.engine.ReplayRun(ctx, tenant, m.GetId(), replayModeName[m.GetMode()], m.GetIdempotencyKey())
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.ReplayRunResponse{Run: runProto(run), Deduplicated: dedup}, nil
+	})
 }
 
 var taskStatusProto = map[string]switchyardv1.TaskStatus{
@@ -161,6 +131,14 @@ func invert[K, V comparable](m map[K]V) map[V]K {
 		out[v] = k
 	}
 	return out
+}
+
+// timeOrZero returns the time t holds, or the zero time when t is unset.
+func timeOrZero(t *timestamppb.Timestamp) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.AsTime()
 }
 
 func timestampOrNil(t time.Time) *timestamppb.Timestamp {

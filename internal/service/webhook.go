@@ -27,104 +27,78 @@ func NewWebhookService(e *engine.Engine) *WebhookService {
 
 // CreateWebhook implements switchyard.v1.WebhookService.CreateWebhook.
 func (s *WebhookService) CreateWebhook(ctx context.Context, req *connect.Request[switchyardv1.CreateWebhookRequest]) (*connect.Response[switchyardv1.CreateWebhookResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	w, secret, err := s.engine.CreateWebhook(ctx, tenant, settingsFromProto(req.Msg.GetSettings()), req.Msg.GetSecret())
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&switchyardv1.CreateWebhookResponse{Webhook: webhookProto(w), Secret: secret}), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.CreateWebhookRequest) (*switchyardv1.CreateWebhookResponse, error) {
+		w, secret, err := s.engine.CreateWebhook(ctx, tenant, settingsFromProto(m.GetSettings()), m.GetSecret())
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.CreateWebhookResponse{Webhook: webhookProto(w), Secret: secret}, nil
+	})
 }
 
 // GetWebhook implements switchyard.v1.WebhookService.GetWebhook.
 func (s *WebhookService) GetWebhook(ctx context.Context, req *connect.Request[switchyardv1.GetWebhookRequest]) (*connect.Response[switchyardv1.GetWebhookResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	w, err := s.engine.GetWebhook(ctx, tenant, req.Msg.GetId())
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&switchyardv1.GetWebhookResponse{Webhook: webhookProto(w)}), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.GetWebhookRequest) (*switchyardv1.GetWebhookResponse, error) {
+		w, err := s.engine.GetWebhook(ctx, tenant, m.GetId())
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.GetWebhookResponse{Webhook: webhookProto(w)}, nil
+	})
 }
 
 // ListWebhooks implements switchyard.v1.WebhookService.ListWebhooks.
 func (s *WebhookService) ListWebhooks(ctx context.Context, req *connect.Request[switchyardv1.ListWebhooksRequest]) (*connect.Response[switchyardv1.ListWebhooksResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ws, next, err := s.engine.ListWebhooks(ctx, tenant, engine.Page{Size: int(req.Msg.GetPageSize()), Token: req.Msg.GetPageToken()})
-	if err != nil {
-		return nil, err
-	}
-	out := &switchyardv1.ListWebhooksResponse{NextPageToken: next}
-	for _, w := range ws {
-		out.Webhooks = append(out.Webhooks, webhookProto(w))
-	}
-	return connect.NewResponse(out), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.ListWebhooksRequest) (*switchyardv1.ListWebhooksResponse, error) {
+		ws, next, err := s.engine.ListWebhooks(ctx, tenant, pageOf(m))
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.ListWebhooksResponse{Webhooks: protos(ws, webhookProto), NextPageToken: next}, nil
+	})
 }
 
 // UpdateWebhook implements switchyard.v1.WebhookService.UpdateWebhook.
 func (s *WebhookService) UpdateWebhook(ctx context.Context, req *connect.Request[switchyardv1.UpdateWebhookRequest]) (*connect.Response[switchyardv1.UpdateWebhookResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	w, err := s.engine.UpdateWebhook(ctx, tenant, req.Msg.GetId(), settingsFromProto(req.Msg.GetSettings()))
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&switchyardv1.UpdateWebhookResponse{Webhook: webhookProto(w)}), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.UpdateWebhookRequest) (*switchyardv1.UpdateWebhookResponse, error) {
+		w, err := s.engine.UpdateWebhook(ctx, tenant, m.GetId(), settingsFromProto(m.GetSettings()))
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.UpdateWebhookResponse{Webhook: webhookProto(w)}, nil
+	})
 }
 
 // DeleteWebhook implements switchyard.v1.WebhookService.DeleteWebhook.
 func (s *WebhookService) DeleteWebhook(ctx context.Context, req *connect.Request[switchyardv1.DeleteWebhookRequest]) (*connect.Response[switchyardv1.DeleteWebhookResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.engine.DeleteWebhook(ctx, tenant, req.Msg.GetId()); err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&switchyardv1.DeleteWebhookResponse{}), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.DeleteWebhookRequest) (*switchyardv1.DeleteWebhookResponse, error) {
+		if err := s.engine.DeleteWebhook(ctx, tenant, m.GetId()); err != nil {
+			return nil, err
+		}
+		return &switchyardv1.DeleteWebhookResponse{}, nil
+	})
 }
 
 // RotateWebhookSecret implements switchyard.v1.WebhookService.RotateWebhookSecret.
 func (s *WebhookService) RotateWebhookSecret(ctx context.Context, req *connect.Request[switchyardv1.RotateWebhookSecretRequest]) (*connect.Response[switchyardv1.RotateWebhookSecretResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	w, secret, err := s.engine.RotateWebhookSecret(ctx, tenant, req.Msg.GetId(), req.Msg.GetSecret())
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&switchyardv1.RotateWebhookSecretResponse{Webhook: webhookProto(w), Secret: secret}), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.RotateWebhookSecretRequest) (*switchyardv1.RotateWebhookSecretResponse, error) {
+		w, secret, err := s.engine.RotateWebhookSecret(ctx, tenant, m.GetId(), m.GetSecret())
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.RotateWebhookSecretResponse{Webhook: webhookProto(w), Secret: secret}, nil
+	})
 }
 
 // ListWebhookDeliveries implements switchyard.v1.WebhookService.ListWebhookDeliveries.
 func (s *WebhookService) ListWebhookDeliveries(ctx context.Context, req *connect.Request[switchyardv1.ListWebhookDeliveriesRequest]) (*connect.Response[switchyardv1.ListWebhookDeliveriesResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m := req.Msg
-	ds, next, err := s.engine.ListWebhookDeliveries(ctx, tenant, m.GetWebhookId(), engine.Page{Size: int(m.GetPageSize()), Token: m.GetPageToken()})
-	if err != nil {
-		return nil, err
-	}
-	out := &switchyardv1.ListWebhookDeliveriesResponse{NextPageToken: next}
-	for _, d := range ds {
-		out.Deliveries = append(out.Deliveries, &switchyardv1.WebhookDelivery{
-			Id: d.ID, Outcome: deliveryOutcomeProto[d.Outcome], Reason: d.Reason, HttpStatus: d.HTTPStatus,
-			EventId: d.EventID, ReceivedAt: timestamppb.New(d.ReceivedAt),
-		})
-	}
-	return connect.NewResponse(out), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.ListWebhookDeliveriesRequest) (*switchyardv1.ListWebhookDeliveriesResponse, error) {
+		ds, next, err := s.engine.ListWebhookDeliveries(ctx, tenant, m.GetWebhookId(), pageOf(m))
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.ListWebhookDeliveriesResponse{Deliveries: protos(ds, deliveryProto), NextPageToken: next}, nil
+	})
 }
 
 var schemeName = map[switchyardv1.WebhookScheme]string{
@@ -176,5 +150,12 @@ func webhookProto(w *engine.Webhook) *switchyardv1.Webhook {
 	return &switchyardv1.Webhook{
 		Id: w.ID, Settings: settings, Path: WebhookPath + w.ID,
 		CreatedAt: timestamppb.New(w.CreatedAt), UpdatedAt: timestamppb.New(w.UpdatedAt),
+	}
+}
+
+func deliveryProto(d *engine.Delivery) *switchyardv1.WebhookDelivery {
+	return &switchyardv1.WebhookDelivery{
+		Id: d.ID, Outcome: deliveryOutcomeProto[d.Outcome], Reason: d.Reason, HttpStatus: d.HTTPStatus,
+		EventId: d.EventID, ReceivedAt: timestamppb.New(d.ReceivedAt),
 	}
 }

@@ -28,105 +28,66 @@ func NewWorkerService(e *engine.Engine) *WorkerService {
 
 // RegisterWorker implements switchyard.v1.WorkerService.RegisterWorker.
 func (s *WorkerService) RegisterWorker(ctx context.Context, req *connect.Request[switchyardv1.RegisterWorkerRequest]) (*connect.Response[switchyardv1.RegisterWorkerResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m := req.Msg
-	id, interval, err := s.engine.RegisterWorker(ctx, tenant, engine.RegisterWorkerParams{
-		Name: m.GetName(), Actions: m.GetActions(), Slots: m.GetSlots(), Labels: m.GetLabels(), IdempotencyKey: m.GetIdempotencyKey(),
+	return unary(ctx, req, func(tenant string, m *switchyardv1.RegisterWorkerRequest) (*switchyardv1.RegisterWorkerResponse, error) {
+		id, interval, err := s.engine.RegisterWorker(ctx, tenant, engine.RegisterWorkerParams{
+			Name: m.GetName(), Actions: m.GetActions(), Slots: m.GetSlots(), Labels: m.GetLabels(), IdempotencyKey: m.GetIdempotencyKey(),
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.RegisterWorkerResponse{WorkerId: id, HeartbeatInterval: durationpb.New(interval)}, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&switchyardv1.RegisterWorkerResponse{WorkerId: id, HeartbeatInterval: durationpb.New(interval)}), nil
 }
 
 // Listen implements switchyard.v1.WorkerService.Listen.
 func (s *WorkerService) Listen(ctx context.Context, req *connect.Request[switchyardv1.ListenRequest], stream *connect.ServerStream[switchyardv1.ListenResponse]) error {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return err
-	}
-	release, err := s.listens.acquire(ctx, req.Msg.GetWorkerId())
-	if err != nil {
-		return err
-	}
-	defer release()
-	err = s.engine.Listen(ctx, tenant, req.Msg.GetWorkerId(), func(m *engine.Message) error {
-		return stream.Send(listenProto(m))
+	return serve(ctx, s.listens, req.Msg.GetWorkerId(), func(tenant string) error {
+		return s.engine.Listen(ctx, tenant, req.Msg.GetWorkerId(), func(m *engine.Message) error {
+			return stream.Send(listenProto(m))
+		})
 	})
-	if err != nil && ctx.Err() == nil {
-		return err
-	}
-	return nil
 }
 
 // Heartbeat implements switchyard.v1.WorkerService.Heartbeat.
 func (s *WorkerService) Heartbeat(ctx context.Context, req *connect.Request[switchyardv1.HeartbeatRequest]) (*connect.Response[switchyardv1.HeartbeatResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.engine.Heartbeat(ctx, tenant, req.Msg.GetWorkerId()); err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&switchyardv1.HeartbeatResponse{}), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.HeartbeatRequest) (*switchyardv1.HeartbeatResponse, error) {
+		if err := s.engine.Heartbeat(ctx, tenant, m.GetWorkerId()); err != nil {
+			return nil, err
+		}
+		return &switchyardv1.HeartbeatResponse{}, nil
+	})
 }
 
 // CompleteTask implements switchyard.v1.WorkerService.CompleteTask.
 func (s *WorkerService) CompleteTask(ctx context.Context, req *connect.Request[switchyardv1.CompleteTaskRequest]) (*connect.Response[switchyardv1.CompleteTaskResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m := req.Msg
-	if err := s.engine.CompleteTask(ctx, tenant, m.GetWorkerId(), m.GetTaskId(), m.GetAttempt(), m.GetOutput().AsMap()); err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&switchyardv1.CompleteTaskResponse{}), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.CompleteTaskRequest) (*switchyardv1.CompleteTaskResponse, error) {
+		if err := s.engine.CompleteTask(ctx, tenant, m.GetWorkerId(), m.GetTaskId(), m.GetAttempt(), m.GetOutput().AsMap()); err != nil {
+			return nil, err
+		}
+		return &switchyardv1.CompleteTaskResponse{}, nil
+	})
 }
 
 // FailTask implements switchyard.v1.WorkerService.FailTask.
 func (s *WorkerService) FailTask(ctx context.Context, req *connect.Request[switchyardv1.FailTaskRequest]) (*connect.Response[switchyardv1.FailTaskResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m := req.Msg
-	retry, err := s.engine.FailTask(ctx, tenant, m.GetWorkerId(), m.GetTaskId(), m.GetAttempt(), m.GetError(), m.GetRetryable())
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&switchyardv1.FailTaskResponse{WillRetry: retry}), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.FailTaskRequest) (*switchyardv1.FailTaskResponse, error) {
+		retry, err := s.engine.FailTask(ctx, tenant, m.GetWorkerId(), m.GetTaskId(), m.GetAttempt(), m.GetError(), m.GetRetryable())
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.FailTaskResponse{WillRetry: retry}, nil
+	})
 }
 
 // ListWorkers implements switchyard.v1.WorkerService.ListWorkers.
 func (s *WorkerService) ListWorkers(ctx context.Context, req *connect.Request[switchyardv1.ListWorkersRequest]) (*connect.Response[switchyardv1.ListWorkersResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ws, next, err := s.engine.ListWorkers(ctx, tenant, engine.Page{Size: int(req.Msg.GetPageSize()), Token: req.Msg.GetPageToken()})
-	if err != nil {
-		return nil, err
-	}
-	out := &switchyardv1.ListWorkersResponse{NextPageToken: next}
-	for _, w := range ws {
-		status := switchyardv1.WorkerStatus_WORKER_STATUS_INACTIVE
-		if w.Active {
-			status = switchyardv1.WorkerStatus_WORKER_STATUS_ACTIVE
+	return unary(ctx, req, func(tenant string, m *switchyardv1.ListWorkersRequest) (*switchyardv1.ListWorkersResponse, error) {
+		ws, next, err := s.engine.ListWorkers(ctx, tenant, pageOf(m))
+		if err != nil {
+			return nil, err
 		}
-		labels := w.Labels
-		if len(labels) == 0 {
-			labels = nil
-		}
-		out.Workers = append(out.Workers, &switchyardv1.Worker{
-			Id: w.ID, Name: w.Name, Actions: w.Actions, Slots: w.Slots, SlotsInUse: w.SlotsInUse, Labels: labels,
-			Status: status, LastHeartbeatAt: timestamppb.New(w.LastHeartbeatAt), CreatedAt: timestamppb.New(w.CreatedAt),
-		})
-	}
-	return connect.NewResponse(out), nil
+		return &switchyardv1.ListWorkersResponse{Workers: protos(ws, workerProto), NextPageToken: next}, nil
+	})
 }
 
 func listenProto(m *engine.Message) *switchyardv1.ListenResponse {
@@ -157,18 +118,30 @@ func listenProto(m *engine.Message) *switchyardv1.ListenResponse {
 
 // Acknowledge implements switchyard.v1.WorkerService.Acknowledge.
 func (s *WorkerService) Acknowledge(ctx context.Context, req *connect.Request[switchyardv1.AcknowledgeRequest]) (*connect.Response[switchyardv1.AcknowledgeResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
+	return unary(ctx, req, func(tenant string, m *switchyardv1.AcknowledgeRequest) (*switchyardv1.AcknowledgeResponse, error) {
+		refs := make([]engine.AttemptRef, len(m.GetAssignments()))
+		for i, a := range m.GetAssignments() {
+			refs[i] = engine.AttemptRef{TaskID: a.GetTaskId(), Attempt: a.GetAttempt()}
+		}
+		open, err := s.engine.Acknowledge(ctx, tenant, m.GetWorkerId(), m.GetStreamId(), refs, m.GetKeepaliveSeq())
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.AcknowledgeResponse{StreamOpen: open}, nil
+	})
+}
+
+func workerProto(w *engine.Worker) *switchyardv1.Worker {
+	status := switchyardv1.WorkerStatus_WORKER_STATUS_INACTIVE
+	if w.Active {
+		status = switchyardv1.WorkerStatus_WORKER_STATUS_ACTIVE
 	}
-	m := req.Msg
-	refs := make([]engine.AttemptRef, len(m.GetAssignments()))
-	for i, a := range m.GetAssignments() {
-		refs[i] = engine.AttemptRef{TaskID: a.GetTaskId(), Attempt: a.GetAttempt()}
+	labels := w.Labels
+	if len(labels) == 0 {
+		labels = nil
 	}
-	open, err := s.engine.Acknowledge(ctx, tenant, m.GetWorkerId(), m.GetStreamId(), refs, m.GetKeepaliveSeq())
-	if err != nil {
-		return nil, err
+	return &switchyardv1.Worker{
+		Id: w.ID, Name: w.Name, Actions: w.Actions, Slots: w.Slots, SlotsInUse: w.SlotsInUse, Labels: labels,
+		Status: status, LastHeartbeatAt: timestamppb.New(w.LastHeartbeatAt), CreatedAt: timestamppb.New(w.CreatedAt),
 	}
-	return connect.NewResponse(&switchyardv1.AcknowledgeResponse{StreamOpen: open}), nil
 }

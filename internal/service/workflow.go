@@ -26,75 +26,59 @@ func NewWorkflowService(e *engine.Engine) *WorkflowService {
 
 // PutWorkflow implements switchyard.v1.WorkflowService.PutWorkflow.
 func (s *WorkflowService) PutWorkflow(ctx context.Context, req *connect.Request[switchyardv1.PutWorkflowRequest]) (*connect.Response[switchyardv1.PutWorkflowResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	wf, changed, err := s.engine.PutWorkflow(ctx, tenant, specFromProto(req.Msg.GetSpec()))
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&switchyardv1.PutWorkflowResponse{Workflow: workflowProto(wf), Changed: changed}), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.PutWorkflowRequest) (*switchyardv1.PutWorkflowResponse, error) {
+		wf, changed, err := s.engine.PutWorkflow(ctx, tenant, specFromProto(m.GetSpec()))
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.PutWorkflowResponse{Workflow: workflowProto(wf), Changed: changed}, nil
+	})
 }
 
 // GetWorkflow implements switchyard.v1.WorkflowService.GetWorkflow.
 func (s *WorkflowService) GetWorkflow(ctx context.Context, req *connect.Request[switchyardv1.GetWorkflowRequest]) (*connect.Response[switchyardv1.GetWorkflowResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	wf, err := s.engine.GetWorkflow(ctx, tenant, req.Msg.GetName(), req.Msg.GetVersion())
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&switchyardv1.GetWorkflowResponse{Workflow: workflowProto(wf)}), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.GetWorkflowRequest) (*switchyardv1.GetWorkflowResponse, error) {
+		wf, err := s.engine.GetWorkflow(ctx, tenant, m.GetName(), m.GetVersion())
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.GetWorkflowResponse{Workflow: workflowProto(wf)}, nil
+	})
 }
 
 // ListWorkflows implements switchyard.v1.WorkflowService.ListWorkflows.
 func (s *WorkflowService) ListWorkflows(ctx context.Context, req *connect.Request[switchyardv1.ListWorkflowsRequest]) (*connect.Response[switchyardv1.ListWorkflowsResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	wfs, next, err := s.engine.ListWorkflows(ctx, tenant, engine.Page{Size: int(req.Msg.GetPageSize()), Token: req.Msg.GetPageToken()})
-	if err != nil {
-		return nil, err
-	}
-	out := &switchyardv1.ListWorkflowsResponse{NextPageToken: next}
-	for _, wf := range wfs {
-		out.Workflows = append(out.Workflows, workflowProto(wf))
-	}
-	return connect.NewResponse(out), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.ListWorkflowsRequest) (*switchyardv1.ListWorkflowsResponse, error) {
+		wfs, next, err := s.engine.ListWorkflows(ctx, tenant, pageOf(m))
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.ListWorkflowsResponse{Workflows: protos(wfs, workflowProto), NextPageToken: next}, nil
+	})
 }
 
 // DeleteWorkflow implements switchyard.v1.WorkflowService.DeleteWorkflow.
 func (s *WorkflowService) DeleteWorkflow(ctx context.Context, req *connect.Request[switchyardv1.DeleteWorkflowRequest]) (*connect.Response[switchyardv1.DeleteWorkflowResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.engine.DeleteWorkflow(ctx, tenant, req.Msg.GetName()); err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&switchyardv1.DeleteWorkflowResponse{}), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.DeleteWorkflowRequest) (*switchyardv1.DeleteWorkflowResponse, error) {
+		if err := s.engine.DeleteWorkflow(ctx, tenant, m.GetName()); err != nil {
+			return nil, err
+		}
+		return &switchyardv1.DeleteWorkflowResponse{}, nil
+	})
 }
 
 // RunWorkflow implements switchyard.v1.WorkflowService.RunWorkflow.
 func (s *WorkflowService) RunWorkflow(ctx context.Context, req *connect.Request[switchyardv1.RunWorkflowRequest]) (*connect.Response[switchyardv1.RunWorkflowResponse], error) {
-	tenant, err := tenantOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m := req.Msg
-	in := engine.RunInput{Input: m.GetInput().AsMap(), IdempotencyKey: m.GetIdempotencyKey(), Priority: m.GetPriority()}
-	if m.RunAt != nil {
-		in.RunAt = m.GetRunAt().AsTime()
-	}
-	id, dedup, err := s.engine.RunWorkflow(ctx, tenant, m.GetName(), in)
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&switchyardv1.RunWorkflowResponse{RunId: id, Deduplicated: dedup}), nil
+	return unary(ctx, req, func(tenant string, m *switchyardv1.RunWorkflowRequest) (*switchyardv1.RunWorkflowResponse, error) {
+		in := engine.RunInput{
+			Input: m.GetInput().AsMap(), IdempotencyKey: m.GetIdempotencyKey(), Priority: m.GetPriority(), RunAt: timeOrZero(m.GetRunAt()),
+		}
+		id, dedup, err := s.engine.RunWorkflow(ctx, tenant, m.GetName(), in)
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.RunWorkflowResponse{RunId: id, Deduplicated: dedup}, nil
+	})
 }
 
 func specFromProto(p *switchyardv1.WorkflowSpec) engine.WorkflowSpec {
