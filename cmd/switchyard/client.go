@@ -100,6 +100,11 @@ func pageFlags(fs *flag.FlagSet, what string) (limit *int, pageToken *string) {
 	return limit, pageToken
 }
 
+// priorityFlag adds the --priority flag of the commands that start work.
+func priorityFlag(fs *flag.FlagSet) *int {
+	return fs.Int("priority", 0, "priority, 0 (default) to 9 (most urgent)")
+}
+
 // parseArgs parses args whose flags may come before, between or after the
 // positional arguments (everything after "--" is positional), applies the
 // SWITCHYARD_* fallbacks, and returns the positional arguments.

@@ -2,24 +2,20 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 
+	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/sdk"
 )
 
 // eventsCommand is `switchyard events replay`; events are pushed with the
 // top-level `switchyard push`.
 func eventsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return errors.New("usage: switchyard events replay ID [flags]")
-	}
-	if args[0] == "replay" {
-		return eventsReplayCommand(ctx, args[1:], stdout, stderr)
-	}
-	return fmt.Errorf("events %s: unknown subcommand; want replay", args[0])
+	return dispatch(ctx, "events", "usage: switchyard events replay ID [flags]", []subcommand{
+		{"replay", eventsReplayCommand},
+	}, args, stdout, stderr)
 }
 
 // eventsReplayCommand is `switchyard events replay ID`: it prints the runs the
@@ -37,12 +33,12 @@ func eventsReplayCommand(ctx context.Context, args []string, stdout, stderr io.W
 		opts = append(opts, sdk.WithIdempotencyKey(*key))
 	}
 	res, err := c.ReplayEvent(ctx, args[0], opts...)
-	if err != nil {
-		return explain(err)
-	}
-	if cf.json() {
-		return printJSON(stdout, res)
-	}
+	return show(cf, stdout, res, err, func(res *switchyardv1.ReplayEventResponse) error { return printReplayEvent(stdout, res) })
+}
+
+// printReplayEvent prints the runs an event's replay started and the triggers
+// that matched but started no run.
+func printReplayEvent(stdout io.Writer, res *switchyardv1.ReplayEventResponse) error {
 	t := newTable(stdout)
 	t.row("RUNS", strings.Join(res.GetRunIds(), ","))
 	t.row("DEDUPLICATED", fmt.Sprint(res.GetDeduplicated()))

@@ -61,35 +61,26 @@ and so on.
 Run 'switchyard <command> -h' for a command's flags.
 `
 
+// commands are the top-level commands but help.
+var commands = []subcommand{
+	{"serve", serveCommand}, {"migrate", migrateCommand}, {"push", pushCommand}, {"events", eventsCommand},
+	{"runs", runsCommand}, {"workflows", workflowsCommand}, {"workers", workersCommand},
+	{"tenants", tenantsCommand}, {"tokens", tokensCommand}, {"whoami", whoamiCommand},
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
 	}
-	switch args[0] {
-	case "serve":
-		return serveCommand(ctx, args[1:], stdout, stderr)
-	case "migrate":
-		return migrateCommand(ctx, args[1:], stdout, stderr)
-	case "push":
-		return pushCommand(ctx, args[1:], stdout, stderr)
-	case "events":
-		return eventsCommand(ctx, args[1:], stdout, stderr)
-	case "runs":
-		return runsCommand(ctx, args[1:], stdout, stderr)
-	case "workflows":
-		return workflowsCommand(ctx, args[1:], stdout, stderr)
-	case "workers":
-		return workersCommand(ctx, args[1:], stdout, stderr)
-	case "tenants":
-		return tenantsCommand(ctx, args[1:], stdout, stderr)
-	case "tokens":
-		return tokensCommand(ctx, args[1:], stdout, stderr)
-	case "whoami":
-		return whoamiCommand(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "--help":
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stdout, usage)
 		return nil
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], stdout, stderr)
+		}
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", args[0])

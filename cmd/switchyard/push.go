@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
+	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/sdk"
 )
 
@@ -18,16 +18,16 @@ func pushCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	key := fs.String("idempotency-key", "", "makes the push safe to repeat: a repeat returns the original event")
 	scope := fs.String("scope", "", "the event's scope, such as a customer or region")
 	metadata := fs.String("metadata", "", "string metadata as k=v,k2=v2")
-	priority := fs.Int("priority", 0, "priority, 0 (default) to 9 (most urgent)")
+	priority := priorityFlag(fs)
 	occurred := fs.String("occurred-at", "", "when the event happened (RFC 3339); now by default")
 	args, c, err := cf.parse(fs, args, "KEY")
 	if err != nil {
 		return err
 	}
 
-	var body map[string]any
-	if err := json.Unmarshal([]byte(*payload), &body); err != nil {
-		return fmt.Errorf("--payload: want a JSON object: %w", err)
+	body, err := parseObject("payload", *payload)
+	if err != nil {
+		return err
 	}
 	opts := []sdk.PushOption{sdk.WithScope(*scope), sdk.WithPriority(int32(*priority))}
 	if *key != "" {
@@ -49,20 +49,16 @@ func pushCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 
 	res, err := c.Push(ctx, args[0], body, opts...)
-	if err != nil {
-		return explain(err)
-	}
-	if cf.json() {
-		return printJSON(stdout, res)
-	}
-	t := newTable(stdout)
-	t.row("EVENT", res.GetEvent().GetId())
-	t.row("KEY", res.GetEvent().GetKey())
-	t.row("CREATED", formatTime(res.GetEvent().GetCreatedAt()))
-	t.row("IDEMPOTENCY KEY", res.GetEvent().GetIdempotencyKey())
-	t.row("DEDUPLICATED", fmt.Sprint(res.GetDeduplicated()))
-	t.row("RUNS", strings.Join(res.GetRunIds(), ","))
-	return t.flush()
+	return show(cf, stdout, res, err, func(res *switchyardv1.PushEventResponse) error {
+		t := newTable(stdout)
+		t.row("EVENT", res.GetEvent().GetId())
+		t.row("KEY", res.GetEvent().GetKey())
+		t.row("CREATED", formatTime(res.GetEvent().GetCreatedAt()))
+		t.row("IDEMPOTENCY KEY", res.GetEvent().GetIdempotencyKey())
+		t.row("DEDUPLICATED", fmt.Sprint(res.GetDeduplicated()))
+		t.row("RUNS", strings.Join(res.GetRunIds(), ","))
+		return t.flush()
+	})
 }
 
 // parsePairs parses "k=v,k2=v2".

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -16,20 +15,9 @@ import (
 
 // runsCommand is `switchyard runs list|get|watch|replay`.
 func runsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return errors.New("usage: switchyard runs list|get ID|watch ID|replay ID [flags]")
-	}
-	switch args[0] {
-	case "list":
-		return runsListCommand(ctx, args[1:], stdout, stderr)
-	case "get":
-		return runsGetCommand(ctx, args[1:], stdout, stderr)
-	case "watch":
-		return runsWatchCommand(ctx, args[1:], stdout, stderr)
-	case "replay":
-		return runsReplayCommand(ctx, args[1:], stdout, stderr)
-	}
-	return fmt.Errorf("runs %s: unknown subcommand; want list, get, watch or replay", args[0])
+	return dispatch(ctx, "runs", "usage: switchyard runs list|get ID|watch ID|replay ID [flags]", []subcommand{
+		{"list", runsListCommand}, {"get", runsGetCommand}, {"watch", runsWatchCommand}, {"replay", runsReplayCommand},
+	}, args, stdout, stderr)
 }
 
 // The values --status and --trigger accept, from the enums.
@@ -65,19 +53,9 @@ func runsListCommand(ctx context.Context, args []string, stdout, stderr io.Write
 		req.Trigger = switchyardv1.RunTrigger(v)
 	}
 	res, err := c.ListRuns(ctx, req)
-	if err != nil {
-		return explain(err)
-	}
-	if cf.json() {
-		return printJSON(stdout, res)
-	}
-	if err := printRunList(stdout, res.GetRuns()); err != nil {
-		return err
-	}
-	if res.GetNextPageToken() != "" {
-		fmt.Fprintf(stderr, "more runs: --page-token %s\n", res.GetNextPageToken())
-	}
-	return nil
+	return showPage(cf, stdout, stderr, "runs", res, err, func(res *switchyardv1.ListRunsResponse) error {
+		return printRunList(stdout, res.GetRuns())
+	})
 }
 
 // parseEnum accepts "succeeded", "SUCCEEDED" or "RUN_STATUS_SUCCEEDED" for the
@@ -105,10 +83,7 @@ func enumChoices(names map[int32]string, prefix string) string {
 			choices = append(choices, strings.ToLower(strings.TrimPrefix(names[n], prefix)))
 		}
 	}
-	if len(choices) < 2 {
-		return strings.Join(choices, "")
-	}
-	return strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
+	return orList(choices)
 }
 
 func runsGetCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -118,13 +93,7 @@ func runsGetCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	run, err := c.GetRun(ctx, args[0])
-	if err != nil {
-		return explain(err)
-	}
-	if cf.json() {
-		return printJSON(stdout, run)
-	}
-	return printRun(stdout, run)
+	return show(cf, stdout, run, err, func(run *switchyardv1.Run) error { return printRun(stdout, run) })
 }
 
 // runsWatchCommand prints the run's state on every change until it ends: a line
@@ -171,15 +140,11 @@ func runsReplayCommand(ctx context.Context, args []string, stdout, stderr io.Wri
 		opts = append(opts, sdk.WithIdempotencyKey(*key))
 	}
 	res, err := c.ReplayRun(ctx, args[0], mode, opts...)
-	if err != nil {
-		return explain(err)
-	}
-	if cf.json() {
-		return printJSON(stdout, res)
-	}
-	if res.GetDeduplicated() {
-		fmt.Fprintln(stderr, "deduplicated: an earlier replay with this idempotency key started this run")
-	}
-	_, err = fmt.Fprintln(stdout, res.GetRun().GetId())
-	return err
+	return show(cf, stdout, res, err, func(res *switchyardv1.ReplayRunResponse) error {
+		if res.GetDeduplicated() {
+			fmt.Fprintln(stderr, "deduplicated: an earlier replay with this idempotency key started this run")
+		}
+		_, err := fmt.Fprintln(stdout, res.GetRun().GetId())
+		return err
+	})
 }

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
-	"strings"
 
 	"connectrpc.com/connect"
 
@@ -15,18 +12,9 @@ import (
 // tenantsCommand is `switchyard tenants create|list`. Only admin tokens may
 // call them; only admins of the default tenant (operators) create tenants.
 func tenantsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return errors.New("usage: switchyard tenants create ID|list|update ID [flags]")
-	}
-	switch args[0] {
-	case "create":
-		return tenantsCreateCommand(ctx, args[1:], stdout, stderr)
-	case "list":
-		return tenantsListCommand(ctx, args[1:], stdout, stderr)
-	case "update":
-		return tenantsUpdateCommand(ctx, args[1:], stdout, stderr)
-	}
-	return fmt.Errorf("tenants %s: unknown subcommand; want create, list or update", args[0])
+	return dispatch(ctx, "tenants", "usage: switchyard tenants create ID|list|update ID [flags]", []subcommand{
+		{"create", tenantsCreateCommand}, {"list", tenantsListCommand}, {"update", tenantsUpdateCommand},
+	}, args, stdout, stderr)
 }
 
 // tenantsCreateCommand is `switchyard tenants create ID`: it prints the new
@@ -38,18 +26,12 @@ func tenantsCreateCommand(ctx context.Context, args []string, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	res, err := c.Admin().CreateTenant(ctx, connect.NewRequest(&switchyardv1.CreateTenantRequest{Id: args[0], Name: *name}))
-	if err != nil {
-		return explain(err)
-	}
-	if cf.json() {
-		return printJSON(stdout, res.Msg)
-	}
-	t := newTable(stdout)
-	t.row("ID", res.Msg.GetTenant().GetId())
-	t.row("NAME", res.Msg.GetTenant().GetName())
-	t.row("CREATED", formatTime(res.Msg.GetTenant().GetCreatedAt()))
-	return t.flush()
+	res, err := message(c.Admin().CreateTenant(ctx, connect.NewRequest(&switchyardv1.CreateTenantRequest{Id: args[0], Name: *name})))
+	return show(cf, stdout, res, err, func(res *switchyardv1.CreateTenantResponse) error {
+		t := newTable(stdout)
+		tenantRows(t, res.GetTenant())
+		return t.flush()
+	})
 }
 
 // tenantsListCommand is `switchyard tenants list`: every tenant for an
@@ -61,22 +43,19 @@ func tenantsListCommand(ctx context.Context, args []string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	res, err := c.Admin().ListTenants(ctx, connect.NewRequest(&switchyardv1.ListTenantsRequest{PageSize: int32(*limit), PageToken: *pageToken}))
-	if err != nil {
-		return explain(err)
-	}
-	if cf.json() {
-		return printJSON(stdout, res.Msg)
-	}
-	t := newTable(stdout, "ID", "NAME", "CREATED")
-	for _, tn := range res.Msg.GetTenants() {
-		t.row(tn.GetId(), tn.GetName(), formatTime(tn.GetCreatedAt()))
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	if res.Msg.GetNextPageToken() != "" {
-		fmt.Fprintf(stderr, "more tenants: --page-token %s\n", res.Msg.GetNextPageToken())
-	}
-	return nil
+	res, err := message(c.Admin().ListTenants(ctx, connect.NewRequest(&switchyardv1.ListTenantsRequest{PageSize: int32(*limit), PageToken: *pageToken})))
+	return showPage(cf, stdout, stderr, "tenants", res, err, func(res *switchyardv1.ListTenantsResponse) error {
+		t := newTable(stdout, "ID", "NAME", "CREATED")
+		for _, tn := range res.GetTenants() {
+			t.row(tn.GetId(), tn.GetName(), formatTime(tn.GetCreatedAt()))
+		}
+		return t.flush()
+	})
+}
+
+// tenantRows adds a tenant's id, name and creation time to a two-column table.
+func tenantRows(t *table, tn *switchyardv1.Tenant) {
+	t.row("ID", tn.GetId())
+	t.row("NAME", tn.GetName())
+	t.row("CREATED", formatTime(tn.GetCreatedAt()))
 }

@@ -35,20 +35,13 @@ func tenantsUpdateCommand(ctx context.Context, args []string, stdout, stderr io.
 	if req.Name == nil && req.RateLimit == nil {
 		return fmt.Errorf("tenants update: nothing to change; give --name, --rate or --burst")
 	}
-	res, err := c.Admin().UpdateTenant(ctx, connect.NewRequest(req))
-	if err != nil {
-		return explain(err)
-	}
-	if cf.json() {
-		return printJSON(stdout, res.Msg)
-	}
-	tn := res.Msg.GetTenant()
-	t := newTable(stdout)
-	t.row("ID", tn.GetId())
-	t.row("NAME", tn.GetName())
-	t.row("CREATED", formatTime(tn.GetCreatedAt()))
-	t.row("RATE LIMIT", formatRateLimit(tn.GetRateLimit()))
-	return t.flush()
+	res, err := message(c.Admin().UpdateTenant(ctx, connect.NewRequest(req)))
+	return show(cf, stdout, res, err, func(res *switchyardv1.UpdateTenantResponse) error {
+		t := newTable(stdout)
+		tenantRows(t, res.GetTenant())
+		t.row("RATE LIMIT", formatRateLimit(res.GetTenant().GetRateLimit()))
+		return t.flush()
+	})
 }
 
 // formatRateLimit describes a tenant's rate limit.

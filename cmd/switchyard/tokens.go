@@ -18,18 +18,9 @@ import (
 // call them; an operator (an admin of the default tenant) names any tenant with
 // --tenant, other admins only their own.
 func tokensCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return errors.New("usage: switchyard tokens create|list|revoke ID [flags]")
-	}
-	switch args[0] {
-	case "create":
-		return tokensCreateCommand(ctx, args[1:], stdout, stderr)
-	case "list":
-		return tokensListCommand(ctx, args[1:], stdout, stderr)
-	case "revoke":
-		return tokensRevokeCommand(ctx, args[1:], stdout, stderr)
-	}
-	return fmt.Errorf("tokens %s: unknown subcommand; want create, list or revoke", args[0])
+	return dispatch(ctx, "tokens", "usage: switchyard tokens create|list|revoke ID [flags]", []subcommand{
+		{"create", tokensCreateCommand}, {"list", tokensListCommand}, {"revoke", tokensRevokeCommand},
+	}, args, stdout, stderr)
 }
 
 // roleChoices are the values --role accepts, from the enum.
@@ -65,22 +56,18 @@ func tokensCreateCommand(ctx context.Context, args []string, stdout, stderr io.W
 		req.ExpiresAt = timestamppb.New(expiry)
 	}
 
-	res, err := c.Admin().CreateToken(ctx, connect.NewRequest(req))
-	if err != nil {
-		return explain(err)
-	}
-	if cf.json() {
-		return printJSON(stdout, res.Msg)
-	}
-	tok := res.Msg.GetToken()
-	expires := "never expires"
-	if tok.GetExpiresAt() != nil {
-		expires = "expires " + formatTime(tok.GetExpiresAt())
-	}
-	fmt.Fprintf(stderr, "created token %s (tenant %s, role %s, %s); its secret is shown only this once\n",
-		tok.GetId(), tok.GetTenant(), strings.ToLower(tokenRole(tok.GetRole())), expires)
-	_, err = fmt.Fprintln(stdout, res.Msg.GetSecret())
-	return err
+	res, err := message(c.Admin().CreateToken(ctx, connect.NewRequest(req)))
+	return show(cf, stdout, res, err, func(res *switchyardv1.CreateTokenResponse) error {
+		tok := res.GetToken()
+		expires := "never expires"
+		if tok.GetExpiresAt() != nil {
+			expires = "expires " + formatTime(tok.GetExpiresAt())
+		}
+		fmt.Fprintf(stderr, "created token %s (tenant %s, role %s, %s); its secret is shown only this once\n",
+			tok.GetId(), tok.GetTenant(), strings.ToLower(tokenRole(tok.GetRole())), expires)
+		_, err := fmt.Fprintln(stdout, res.GetSecret())
+		return err
+	})
 }
 
 // tokenExpiry reads --expires-in and --expires-at, at most one of them; the
@@ -113,27 +100,17 @@ func tokensListCommand(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	res, err := c.Admin().ListTokens(ctx, connect.NewRequest(&switchyardv1.ListTokensRequest{
+	res, err := message(c.Admin().ListTokens(ctx, connect.NewRequest(&switchyardv1.ListTokensRequest{
 		Tenant: *tenant, PageSize: int32(*limit), PageToken: *pageToken,
-	}))
-	if err != nil {
-		return explain(err)
-	}
-	if cf.json() {
-		return printJSON(stdout, res.Msg)
-	}
-	t := newTable(stdout, "ID", "NAME", "ROLE", "CREATED", "LAST USED", "EXPIRES", "REVOKED")
-	for _, tok := range res.Msg.GetTokens() {
-		t.row(tok.GetId(), tok.GetName(), tokenRole(tok.GetRole()), formatTime(tok.GetCreatedAt()),
-			formatTime(tok.GetLastUsedAt()), formatTime(tok.GetExpiresAt()), formatTime(tok.GetRevokedAt()))
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	if res.Msg.GetNextPageToken() != "" {
-		fmt.Fprintf(stderr, "more tokens: --page-token %s\n", res.Msg.GetNextPageToken())
-	}
-	return nil
+	})))
+	return showPage(cf, stdout, stderr, "tokens", res, err, func(res *switchyardv1.ListTokensResponse) error {
+		t := newTable(stdout, "ID", "NAME", "ROLE", "CREATED", "LAST USED", "EXPIRES", "REVOKED")
+		for _, tok := range res.GetTokens() {
+			t.row(tok.GetId(), tok.GetName(), tokenRole(tok.GetRole()), formatTime(tok.GetCreatedAt()),
+				formatTime(tok.GetLastUsedAt()), formatTime(tok.GetExpiresAt()), formatTime(tok.GetRevokedAt()))
+		}
+		return t.flush()
+	})
 }
 
 // tokensRevokeCommand is `switchyard tokens revoke ID`: it prints the revoked
@@ -144,17 +121,13 @@ func tokensRevokeCommand(ctx context.Context, args []string, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	res, err := c.Admin().RevokeToken(ctx, connect.NewRequest(&switchyardv1.RevokeTokenRequest{Id: args[0]}))
-	if err != nil {
-		return explain(err)
-	}
-	if cf.json() {
-		return printJSON(stdout, res.Msg)
-	}
-	fmt.Fprintln(stderr, "revoked: the token stops working on every server within 5 seconds")
-	t := newTable(stdout)
-	tokenRows(t, res.Msg.GetToken())
-	return t.flush()
+	res, err := message(c.Admin().RevokeToken(ctx, connect.NewRequest(&switchyardv1.RevokeTokenRequest{Id: args[0]})))
+	return show(cf, stdout, res, err, func(res *switchyardv1.RevokeTokenResponse) error {
+		fmt.Fprintln(stderr, "revoked: the token stops working on every server within 5 seconds")
+		t := newTable(stdout)
+		tokenRows(t, res.GetToken())
+		return t.flush()
+	})
 }
 
 // tokenRows adds a token's fields to a two-column table.
@@ -177,17 +150,13 @@ func whoamiCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	res, err := c.Admin().WhoAmI(ctx, connect.NewRequest(&switchyardv1.WhoAmIRequest{}))
-	if err != nil {
-		return explain(err)
-	}
-	if cf.json() {
-		return printJSON(stdout, res.Msg)
-	}
-	t := newTable(stdout)
-	tokenRows(t, res.Msg.GetToken())
-	t.row("TENANT NAME", res.Msg.GetTenant().GetName())
-	return t.flush()
+	res, err := message(c.Admin().WhoAmI(ctx, connect.NewRequest(&switchyardv1.WhoAmIRequest{})))
+	return show(cf, stdout, res, err, func(res *switchyardv1.WhoAmIResponse) error {
+		t := newTable(stdout)
+		tokenRows(t, res.GetToken())
+		t.row("TENANT NAME", res.GetTenant().GetName())
+		return t.flush()
+	})
 }
 
 // tokenRole is "PRODUCER" for ROLE_PRODUCER.

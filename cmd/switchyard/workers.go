@@ -21,22 +21,12 @@ func workersCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	res, err := c.ListWorkers(ctx, &switchyardv1.ListWorkersRequest{PageSize: int32(*limit), PageToken: *pageToken})
-	if err != nil {
-		return explain(err)
-	}
-	if cf.json() {
-		return printJSON(stdout, res)
-	}
-	t := newTable(stdout, "ID", "NAME", "STATUS", "SLOTS", "ACTIONS", "LABELS", "LAST HEARTBEAT")
-	for _, w := range res.GetWorkers() {
-		t.row(w.GetId(), w.GetName(), workerStatus(w.GetStatus()), fmt.Sprintf("%d/%d", w.GetSlotsInUse(), w.GetSlots()),
-			strings.Join(w.GetActions(), ","), formatMap(w.GetLabels()), formatTime(w.GetLastHeartbeatAt()))
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	if res.GetNextPageToken() != "" {
-		fmt.Fprintf(stderr, "more workers: --page-token %s\n", res.GetNextPageToken())
-	}
-	return nil
+	return showPage(cf, stdout, stderr, "workers", res, err, func(res *switchyardv1.ListWorkersResponse) error {
+		t := newTable(stdout, "ID", "NAME", "STATUS", "SLOTS", "ACTIONS", "LABELS", "LAST HEARTBEAT")
+		for _, w := range res.GetWorkers() {
+			t.row(w.GetId(), w.GetName(), workerStatus(w.GetStatus()), fmt.Sprintf("%d/%d", w.GetSlotsInUse(), w.GetSlots()),
+				strings.Join(w.GetActions(), ","), formatMap(w.GetLabels()), formatTime(w.GetLastHeartbeatAt()))
+		}
+		return t.flush()
+	})
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,16 +14,9 @@ import (
 
 // workflowsCommand is `switchyard workflows list|run`.
 func workflowsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return errors.New("usage: switchyard workflows list|run NAME [flags]")
-	}
-	switch args[0] {
-	case "list":
-		return workflowsListCommand(ctx, args[1:], stdout, stderr)
-	case "run":
-		return workflowsRunCommand(ctx, args[1:], stdout, stderr)
-	}
-	return fmt.Errorf("workflows %s: unknown subcommand; want list or run", args[0])
+	return dispatch(ctx, "workflows", "usage: switchyard workflows list|run NAME [flags]", []subcommand{
+		{"list", workflowsListCommand}, {"run", workflowsRunCommand},
+	}, args, stdout, stderr)
 }
 
 func workflowsListCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -35,24 +27,14 @@ func workflowsListCommand(ctx context.Context, args []string, stdout, stderr io.
 		return err
 	}
 	res, err := c.ListWorkflows(ctx, &switchyardv1.ListWorkflowsRequest{PageSize: int32(*limit), PageToken: *pageToken})
-	if err != nil {
-		return explain(err)
-	}
-	if cf.json() {
-		return printJSON(stdout, res)
-	}
-	t := newTable(stdout, "NAME", "VERSION", "TASKS", "ON EVENTS", "CREATED")
-	for _, w := range res.GetWorkflows() {
-		t.row(w.GetSpec().GetName(), fmt.Sprint(w.GetVersion()), fmt.Sprint(len(w.GetSpec().GetTasks())),
-			strings.Join(w.GetSpec().GetOnEvents(), ","), formatTime(w.GetCreatedAt()))
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	if res.GetNextPageToken() != "" {
-		fmt.Fprintf(stderr, "more workflows: --page-token %s\n", res.GetNextPageToken())
-	}
-	return nil
+	return showPage(cf, stdout, stderr, "workflows", res, err, func(res *switchyardv1.ListWorkflowsResponse) error {
+		t := newTable(stdout, "NAME", "VERSION", "TASKS", "ON EVENTS", "CREATED")
+		for _, w := range res.GetWorkflows() {
+			t.row(w.GetSpec().GetName(), fmt.Sprint(w.GetVersion()), fmt.Sprint(len(w.GetSpec().GetTasks())),
+				strings.Join(w.GetSpec().GetOnEvents(), ","), formatTime(w.GetCreatedAt()))
+		}
+		return t.flush()
+	})
 }
 
 // workflowsRunCommand is `switchyard workflows run NAME`: it starts a manual
@@ -62,16 +44,16 @@ func workflowsRunCommand(ctx context.Context, args []string, stdout, stderr io.W
 	input := fs.String("input", "{}", "the run's input: a JSON object")
 	runAt := fs.String("run-at", "", "when the run starts: an RFC 3339 time, or +DURATION from now such as +10m; now by default "+
 		"(with --idempotency-key prefer RFC 3339: a repeat must give the same time)")
-	priority := fs.Int("priority", 0, "priority, 0 (default) to 9 (most urgent)")
+	priority := priorityFlag(fs)
 	key := fs.String("idempotency-key", "", "makes the run safe to repeat: a repeat prints the original run")
 	args, c, err := cf.parse(fs, args, "NAME")
 	if err != nil {
 		return err
 	}
 
-	var body map[string]any
-	if err := json.Unmarshal([]byte(*input), &body); err != nil {
-		return fmt.Errorf("--input: want a JSON object: %w", err)
+	body, err := parseObject("input", *input)
+	if err != nil {
+		return err
 	}
 	opts := []sdk.RunOption{sdk.WithPriority(int32(*priority))}
 	if *runAt != "" {
@@ -86,17 +68,13 @@ func workflowsRunCommand(ctx context.Context, args []string, stdout, stderr io.W
 	}
 
 	res, err := c.RunWorkflow(ctx, args[0], body, opts...)
-	if err != nil {
-		return explain(err)
-	}
-	if cf.json() {
-		return printJSON(stdout, res)
-	}
-	if res.GetDeduplicated() {
-		fmt.Fprintln(stderr, "deduplicated: an earlier call with this idempotency key started this run")
-	}
-	_, err = fmt.Fprintln(stdout, res.GetRunId())
-	return err
+	return show(cf, stdout, res, err, func(res *switchyardv1.RunWorkflowResponse) error {
+		if res.GetDeduplicated() {
+			fmt.Fprintln(stderr, "deduplicated: an earlier call with this idempotency key started this run")
+		}
+		_, err := fmt.Fprintln(stdout, res.GetRunId())
+		return err
+	})
 }
 
 // parseRunAt reads an RFC 3339 time, or "+DURATION" (a positive Go duration
