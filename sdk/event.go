@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
@@ -27,15 +26,7 @@ func (c *Client) Push(ctx context.Context, key string, payload map[string]any, o
 	if req.IdempotencyKey == "" {
 		req.IdempotencyKey = newIdempotencyKey()
 	}
-	var res *connect.Response[switchyardv1.PushEventResponse]
-	err = retry(ctx, c.retry, func(ctx context.Context) (err error) {
-		res, err = c.events.PushEvent(ctx, connect.NewRequest(req))
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("push event %s: %w", key, err)
-	}
-	return res.Msg, nil
+	return invoke(ctx, c, "push event "+key, c.events.PushEvent, req)
 }
 
 // PushBulk stores 1 to 1000 events all-or-nothing. Items without an idempotency
@@ -50,45 +41,19 @@ func (c *Client) PushBulk(ctx context.Context, events []*switchyardv1.PushEventR
 		}
 		req.Events[i] = e
 	}
-	var res *connect.Response[switchyardv1.BulkPushEventsResponse]
-	err := retry(ctx, c.retry, func(ctx context.Context) (err error) {
-		res, err = c.events.BulkPushEvents(ctx, connect.NewRequest(req))
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("push %d events: %w", len(events), err)
-	}
-	return res.Msg, nil
+	return invoke(ctx, c, fmt.Sprintf("push %d events", len(events)), c.events.BulkPushEvents, req)
 }
 
 // GetEvent returns one event.
 func (c *Client) GetEvent(ctx context.Context, id string) (*switchyardv1.Event, error) {
-	var res *connect.Response[switchyardv1.GetEventResponse]
-	err := retry(ctx, c.retry, func(ctx context.Context) (err error) {
-		res, err = c.events.GetEvent(ctx, connect.NewRequest(&switchyardv1.GetEventRequest{Id: id}))
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("get event %s: %w", id, err)
-	}
-	return res.Msg.GetEvent(), nil
+	res, err := invoke(ctx, c, "get event "+id, c.events.GetEvent, &switchyardv1.GetEventRequest{Id: id})
+	return res.GetEvent(), err
 }
 
 // ListEvents returns one page of events, newest first; req may be nil for the
 // first page without filters.
 func (c *Client) ListEvents(ctx context.Context, req *switchyardv1.ListEventsRequest) (*switchyardv1.ListEventsResponse, error) {
-	if req == nil {
-		req = &switchyardv1.ListEventsRequest{}
-	}
-	var res *connect.Response[switchyardv1.ListEventsResponse]
-	err := retry(ctx, c.retry, func(ctx context.Context) (err error) {
-		res, err = c.events.ListEvents(ctx, connect.NewRequest(req))
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
-	}
-	return res.Msg, nil
+	return invoke(ctx, c, "list events", c.events.ListEvents, req)
 }
 
 // ReplayEvent runs a stored event through the current triggers again and
@@ -100,13 +65,5 @@ func (c *Client) ListEvents(ctx context.Context, req *switchyardv1.ListEventsReq
 func (c *Client) ReplayEvent(ctx context.Context, id string, opts ...ReplayOption) (*switchyardv1.ReplayEventResponse, error) {
 	cfg := newReplayConfig(opts)
 	req := &switchyardv1.ReplayEventRequest{Id: id, IdempotencyKey: cfg.idempotencyKey}
-	var res *connect.Response[switchyardv1.ReplayEventResponse]
-	err := retry(ctx, c.retry, func(ctx context.Context) (err error) {
-		res, err = c.events.ReplayEvent(ctx, connect.NewRequest(req))
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("replay event %s: %w", id, err)
-	}
-	return res.Msg, nil
+	return invoke(ctx, c, "replay event "+id, c.events.ReplayEvent, req)
 }

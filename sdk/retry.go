@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -152,4 +153,22 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// invoke makes one unary call of rpc with req (nil means an empty request) under
+// the client's [RetryPolicy] and returns the answer's message; an error says
+// what the call was for.
+func invoke[Req, Resp any](ctx context.Context, c *Client, what string, rpc func(context.Context, *connect.Request[Req]) (*connect.Response[Resp], error), req *Req) (*Resp, error) {
+	if req == nil {
+		req = new(Req)
+	}
+	var res *connect.Response[Resp]
+	err := retry(ctx, c.retry, func(ctx context.Context) (err error) {
+		res, err = rpc(ctx, connect.NewRequest(req))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return res.Msg, nil
 }

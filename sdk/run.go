@@ -12,46 +12,21 @@ import (
 
 // GetRun returns a run with its tasks.
 func (c *Client) GetRun(ctx context.Context, id string) (*switchyardv1.Run, error) {
-	var res *connect.Response[switchyardv1.GetRunResponse]
-	err := retry(ctx, c.retry, func(ctx context.Context) (err error) {
-		res, err = c.runs.GetRun(ctx, connect.NewRequest(&switchyardv1.GetRunRequest{Id: id}))
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("get run %s: %w", id, err)
-	}
-	return res.Msg.GetRun(), nil
+	res, err := invoke(ctx, c, "get run "+id, c.runs.GetRun, &switchyardv1.GetRunRequest{Id: id})
+	return res.GetRun(), err
 }
 
 // ListRuns returns one page of runs, newest first, without their tasks; req may
 // be nil for the first page without filters.
 func (c *Client) ListRuns(ctx context.Context, req *switchyardv1.ListRunsRequest) (*switchyardv1.ListRunsResponse, error) {
-	if req == nil {
-		req = &switchyardv1.ListRunsRequest{}
-	}
-	var res *connect.Response[switchyardv1.ListRunsResponse]
-	err := retry(ctx, c.retry, func(ctx context.Context) (err error) {
-		res, err = c.runs.ListRuns(ctx, connect.NewRequest(req))
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
-	}
-	return res.Msg, nil
+	return invoke(ctx, c, "list runs", c.runs.ListRuns, req)
 }
 
 // CancelRun cancels a run that has not ended and returns it; an ended run is
 // returned unchanged.
 func (c *Client) CancelRun(ctx context.Context, id, reason string) (*switchyardv1.Run, error) {
-	var res *connect.Response[switchyardv1.CancelRunResponse]
-	err := retry(ctx, c.retry, func(ctx context.Context) (err error) {
-		res, err = c.runs.CancelRun(ctx, connect.NewRequest(&switchyardv1.CancelRunRequest{Id: id, Reason: reason}))
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("cancel run %s: %w", id, err)
-	}
-	return res.Msg.GetRun(), nil
+	res, err := invoke(ctx, c, "cancel run "+id, c.runs.CancelRun, &switchyardv1.CancelRunRequest{Id: id, Reason: reason})
+	return res.GetRun(), err
 }
 
 // RunEnded reports whether status is final: succeeded, failed or cancelled.
@@ -146,13 +121,5 @@ func (c *Client) watchOnce(ctx context.Context, id string, fn func(*switchyardv1
 func (c *Client) ReplayRun(ctx context.Context, id string, mode switchyardv1.ReplayMode, opts ...ReplayOption) (*switchyardv1.ReplayRunResponse, error) {
 	cfg := newReplayConfig(opts)
 	req := &switchyardv1.ReplayRunRequest{Id: id, Mode: mode, IdempotencyKey: cfg.idempotencyKey}
-	var res *connect.Response[switchyardv1.ReplayRunResponse]
-	err := retry(ctx, c.retry, func(ctx context.Context) (err error) {
-		res, err = c.runs.ReplayRun(ctx, connect.NewRequest(req))
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("replay run %s: %w", id, err)
-	}
-	return res.Msg, nil
+	return invoke(ctx, c, "replay run "+id, c.runs.ReplayRun, req)
 }
