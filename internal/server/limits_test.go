@@ -462,24 +462,6 @@ func TestWatchRunStreamsPerToken(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects a server's logs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // quotesMoreThan reports whether text holds more than n consecutive
 // characters of secret.
 func quotesMoreThan(text, secret string, n int) bool {
@@ -498,9 +480,9 @@ func quotesMoreThan(text, secret string, n int) bool {
 // more than service.MaxQuoted characters of the secret.
 func TestRejectedSecretsAreNotEchoed(t *testing.T) {
 	t.Parallel()
-	logs := &lockedBuffer{}
+	logs := &servertest.LogSink{}
 	srv := servertest.Start(t, storetest.Engines(t)[0], servertest.Options{
-		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger: logs.Logger(slog.LevelDebug),
 	})
 	secret := engine.NewTokenSecret() + engine.NewTokenSecret()[3:] + engine.NewTokenSecret()[3:]
 	ctx := context.Background()

@@ -15,10 +15,18 @@ type LogSink struct {
 	buf bytes.Buffer
 }
 
+// Write appends p to the lines logged.
 func (s *LogSink) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.buf.Write(p)
+}
+
+// String returns everything logged so far.
+func (s *LogSink) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
 }
 
 // Logger logs JSON lines at level and above into s.
