@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -72,76 +71,64 @@ func (s *AdminService) UpdateTenant(ctx context.Context, req *connect.Request[sw
 
 // ListTenants implements switchyard.v1.AdminService.ListTenants.
 func (s *AdminService) ListTenants(ctx context.Context, req *connect.Request[switchyardv1.ListTenantsRequest]) (*connect.Response[switchyardv1.ListTenantsResponse], error) {
-	p := auth.FromContext(ctx)
-	if p == nil {
-		return nil, auth.ErrUnauthenticated
-	}
-	only := p.TenantID
-	if p.Operator() {
-		only = ""
-	}
-	ts, next, err := s.engine.ListTenants(ctx, only, engine.Page{Size: int(req.Msg.GetPageSize()), Token: req.Msg.GetPageToken()})
-	if err != nil {
-		return nil, err
-	}
-	out := &switchyardv1.ListTenantsResponse{NextPageToken: next}
-	for _, t := range ts {
-		out.Tenants = append(out.Tenants, tenantProto(t))
-	}
-	return connect.NewResponse(out), nil
+	only, err := reachOf(ctx)
+	return respondFor(req, only, err, func(only string, m *switchyardv1.ListTenantsRequest) (*switchyardv1.ListTenantsResponse, error) {
+		ts, next, err := s.engine.ListTenants(ctx, only, pageOf(m))
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.ListTenantsResponse{Tenants: protos(ts, tenantProto), NextPageToken: next}, nil
+	})
 }
 
 // CreateToken implements switchyard.v1.AdminService.CreateToken.
 func (s *AdminService) CreateToken(ctx context.Context, req *connect.Request[switchyardv1.CreateTokenRequest]) (*connect.Response[switchyardv1.CreateTokenResponse], error) {
-	m := req.Msg
-	tenant, err := tenantFor(ctx, m.GetTenant())
-	if err != nil {
-		return nil, err
-	}
-	var expiresAt time.Time
-	if m.ExpiresAt != nil {
-		expiresAt = m.GetExpiresAt().AsTime()
-	}
-	tok, secret, err := s.engine.CreateToken(ctx, tenant, roleName[m.GetRole()], m.GetName(), expiresAt)
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&switchyardv1.CreateTokenResponse{Token: tokenProto(tok), Secret: secret}), nil
+	tenant, err := tenantFor(ctx, req.Msg.GetTenant())
+	return respondFor(req, tenant, err, func(tenant string, m *switchyardv1.CreateTokenRequest) (*switchyardv1.CreateTokenResponse, error) {
+		tok, secret, err := s.engine.CreateToken(ctx, tenant, roleName[m.GetRole()], m.GetName(), timeOrZero(m.GetExpiresAt()))
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.CreateTokenResponse{Token: tokenProto(tok), Secret: secret}, nil
+	})
 }
 
 // ListTokens implements switchyard.v1.AdminService.ListTokens.
 func (s *AdminService) ListTokens(ctx context.Context, req *connect.Request[switchyardv1.ListTokensRequest]) (*connect.Response[switchyardv1.ListTokensResponse], error) {
-	m := req.Msg
-	tenant, err := tenantFor(ctx, m.GetTenant())
-	if err != nil {
-		return nil, err
-	}
-	ts, next, err := s.engine.ListTokens(ctx, tenant, engine.Page{Size: int(m.GetPageSize()), Token: m.GetPageToken()})
-	if err != nil {
-		return nil, err
-	}
-	out := &switchyardv1.ListTokensResponse{NextPageToken: next}
-	for _, t := range ts {
-		out.Tokens = append(out.Tokens, tokenProto(t))
-	}
-	return connect.NewResponse(out), nil
+	tenant, err := tenantFor(ctx, req.Msg.GetTenant())
+	return respondFor(req, tenant, err, func(tenant string, m *switchyardv1.ListTokensRequest) (*switchyardv1.ListTokensResponse, error) {
+		ts, next, err := s.engine.ListTokens(ctx, tenant, pageOf(m))
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.ListTokensResponse{Tokens: protos(ts, tokenProto), NextPageToken: next}, nil
+	})
 }
 
-// RevokeToken implements switchyard.v1.AdminService.RevokeToken.
+// RevokeToken implements switchyard.v1.AdminService.RevokeToken: an operator
+// revokes any tenant's token.
 func (s *AdminService) RevokeToken(ctx context.Context, req *connect.Request[switchyardv1.RevokeTokenRequest]) (*connect.Response[switchyardv1.RevokeTokenResponse], error) {
+	tenant, err := reachOf(ctx)
+	return respondFor(req, tenant, err, func(tenant string, m *switchyardv1.RevokeTokenRequest) (*switchyardv1.RevokeTokenResponse, error) {
+		tok, err := s.engine.RevokeToken(ctx, tenant, m.GetId())
+		if err != nil {
+			return nil, err
+		}
+		return &switchyardv1.RevokeTokenResponse{Token: tokenProto(tok)}, nil
+	})
+}
+
+// reachOf returns the tenant the caller reaches: "" (every tenant) for an
+// operator, its own for another admin.
+func reachOf(ctx context.Context) (string, error) {
 	p := auth.FromContext(ctx)
 	if p == nil {
-		return nil, auth.ErrUnauthenticated
+		return "", auth.ErrUnauthenticated
 	}
-	tenant := p.TenantID
 	if p.Operator() {
-		tenant = "" // any tenant's token
+		return "", nil
 	}
-	tok, err := s.engine.RevokeToken(ctx, tenant, req.Msg.GetId())
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&switchyardv1.RevokeTokenResponse{Token: tokenProto(tok)}), nil
+	return p.TenantID, nil
 }
 
 var roleName = map[switchyardv1.Role]string{

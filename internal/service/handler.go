@@ -12,6 +12,12 @@ import (
 // name and wraps the message the body returns in a Connect response.
 func unary[Req, Resp any](ctx context.Context, req *connect.Request[Req], body func(tenant string, m *Req) (*Resp, error)) (*connect.Response[Resp], error) {
 	tenant, err := tenantOf(ctx)
+	return respondFor(req, tenant, err, body)
+}
+
+// respondFor runs the body of a unary handler for tenant, unless finding the tenant
+// failed with err, and wraps the message the body returns in a Connect response.
+func respondFor[Req, Resp any](req *connect.Request[Req], tenant string, err error, body func(tenant string, m *Req) (*Resp, error)) (*connect.Response[Resp], error) {
 	if err != nil {
 		return nil, err
 	}
