@@ -3,7 +3,6 @@ package engine
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -37,10 +36,8 @@ func readyTasks(tasks []*store.Task) []*store.Task {
 		if t.Status != store.TaskPending {
 			continue
 		}
-		var parents []string
-		_ = json.Unmarshal([]byte(t.Parents), &parents)
 		ok := true
-		for _, p := range parents {
+		for _, p := range t.Parents.V {
 			ok = ok && status[p] == store.TaskSucceeded
 		}
 		if ok {

@@ -111,7 +111,7 @@ func (c *cronScheduler) fireTick(ctx context.Context, q store.Q, sig *signals, s
 		return nil // deleted meanwhile
 	}
 	tick := fromMicros(s.NextTickAt)
-	input, _ := canonicalJSON(map[string]any{"cron": s.Schedule, "time_zone": s.TimeZone, "tick": tick.Format(time.RFC3339)})
+	input, _ := store.EncodeJSON(map[string]any{"cron": s.Schedule, "time_zone": s.TimeZone, "tick": tick.Format(time.RFC3339)})
 	key, err := wf.concurrencyKey(inputVars(input))
 	if err != nil {
 		c.log.WarnContext(ctx, "cron tick skipped", "workflow", s.Workflow, "schedule", s.Schedule, "error", err.Error())

@@ -217,9 +217,7 @@ func assignments(ctx context.Context, q store.Q, tenantID string, claimed []*sto
 			runTraceParent: run.TraceParent,
 		}
 		_ = json.Unmarshal([]byte(run.Input), &a.Input)
-		var parents []string
-		_ = json.Unmarshal([]byte(t.Parents), &parents)
-		outputs, err := q.TaskOutputs(ctx, t.RunID, parents)
+		outputs, err := q.TaskOutputs(ctx, t.RunID, t.Parents.V)
 		if err != nil {
 			return nil, err
 		}

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -60,7 +59,7 @@ func eventRow(tenantID string, in EventInput, now int64) (*store.Event, error) {
 	if payload == nil {
 		payload = map[string]any{}
 	}
-	payloadJSON, err := canonicalJSON(payload)
+	payloadJSON, err := store.EncodeJSON(payload)
 	if err != nil {
 		return nil, invalid("payload", "payload.json", "not representable as JSON: %v", err)
 	}
@@ -71,7 +70,7 @@ func eventRow(tenantID string, in EventInput, now int64) (*store.Event, error) {
 	if metadata == nil {
 		metadata = map[string]string{}
 	}
-	metadataJSON, err := canonicalJSON(metadata)
+	metadataJSON, err := store.EncodeJSON(metadata)
 	if err != nil {
 		return nil, invalid("metadata", "metadata.json", "not representable as JSON: %v", err)
 	}
@@ -92,18 +91,6 @@ func eventRow(tenantID string, in EventInput, now int64) (*store.Event, error) {
 		IdempotencyKey: in.IdempotencyKey,
 		Skipped:        "[]",
 	}, nil
-}
-
-// canonicalJSON encodes v with sorted object keys and no HTML escaping, so equal
-// values always encode to equal strings.
-func canonicalJSON(v any) (string, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return "", err
-	}
-	return string(bytes.TrimRight(buf.Bytes(), "\n")), nil
 }
 
 func eventFromRow(row *store.Event) *Event {

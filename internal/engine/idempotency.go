@@ -85,7 +85,7 @@ type workerRequest struct {
 }
 
 func workerRequestOf(w *store.Worker) workerRequest {
-	return workerRequest{name: w.Name, actions: w.Actions, labels: w.Labels, slots: w.Slots}
+	return workerRequest{name: w.Name, actions: fmt.Sprintf("%q", w.Actions.V), labels: fmt.Sprintf("%q", w.Labels.V), slots: w.Slots}
 }
 
 // sameWorker compares a registration with the stored worker that holds its key.

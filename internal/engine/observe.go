@@ -66,7 +66,7 @@ func taskStarted(t *store.Task, now int64) change {
 		Attempt:      t.Attempt,
 		Waited:       time.Duration(max(0, now-t.AvailableAt)) * time.Microsecond,
 		SinceCreated: time.Duration(max(0, now-t.CreatedAt)) * time.Microsecond,
-		Root:         t.Parents == "[]" || t.Parents == "",
+		Root:         len(t.Parents.V) == 0,
 	}
 	return change{
 		observe: func(o Observer) { o.TaskStarted(s) },

@@ -125,7 +125,14 @@ func rowBytes(row any) int {
 	case *store.Workflow:
 		return len(r.Spec)
 	case *store.Worker:
-		return len(r.Actions) + len(r.Labels)
+		n := 0
+		for _, a := range r.Actions.V {
+			n += len(a)
+		}
+		for k, v := range r.Labels.V {
+			n += len(k) + len(v)
+		}
+		return n
 	case *store.Webhook:
 		return len(r.Settings)
 	}

@@ -112,13 +112,13 @@ func runFromRow(row *store.Run, running bool, tasks []*store.Task) *Run {
 			Status:      t.Status,
 			Attempt:     t.Attempt,
 			MaxAttempts: t.MaxAttempts,
+			Parents:     t.Parents.V,
 			WorkerID:    t.WorkerID,
 			Error:       t.Error,
 			StartedAt:   timeOrZero(t.StartedAt),
 			FinishedAt:  timeOrZero(t.FinishedAt),
 			AvailableAt: timeOrZero(t.AvailableAt),
 		}
-		_ = json.Unmarshal([]byte(t.Parents), &task.Parents)
 		if t.Output != nil {
 			_ = json.Unmarshal([]byte(*t.Output), &task.Output)
 		}
@@ -258,7 +258,7 @@ func (e *Engine) RunWorkflow(ctx context.Context, tenantID, name string, in RunI
 	if in.Input == nil {
 		in.Input = map[string]any{}
 	}
-	inputJSON, err := canonicalJSON(in.Input)
+	inputJSON, err := store.EncodeJSON(in.Input)
 	if err != nil {
 		return "", false, invalid("input", "input.json", "not representable as JSON: %v", err)
 	}

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -129,13 +128,11 @@ func (d *dispatcher) connect(ctx context.Context, tenantID, workerID string) (*w
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	var actions []string
-	_ = json.Unmarshal([]byte(w.Actions), &actions)
 	c := &workerConn{
 		tenantID: tenantID,
 		workerID: workerID,
 		streamID: streamID,
-		actions:  actions,
+		actions:  w.Actions.V,
 		slots:    int(w.Slots),
 		out:      make(chan *Message, int(w.Slots)+64),
 		closed:   make(chan struct{}),

@@ -275,9 +275,9 @@ func (n newRun) plan(tenantID string, now int64) *plannedRun {
 	}
 	tasks := make([]*store.Task, len(wf.spec.Tasks))
 	for i, ts := range wf.spec.Tasks {
-		parents, _ := json.Marshal(ts.Parents)
-		if ts.Parents == nil {
-			parents = []byte("[]")
+		parents := ts.Parents
+		if parents == nil {
+			parents = []string{}
 		}
 		tasks[i] = &store.Task{
 			ID:               newID(),
@@ -285,7 +285,7 @@ func (n newRun) plan(tenantID string, now int64) *plannedRun {
 			RunID:            run.ID,
 			Name:             ts.Name,
 			Action:           ts.Action,
-			Parents:          string(parents),
+			Parents:          store.JSONOf(parents),
 			Status:           store.TaskPending,
 			MaxAttempts:      ts.Retry.MaxAttempts,
 			InitialBackoffMS: ts.Retry.InitialBackoff.Milliseconds(),

@@ -38,10 +38,8 @@ func (e *Engine) RegisterWorker(ctx context.Context, tenantID string, p Register
 	if p.Labels == nil {
 		p.Labels = map[string]string{}
 	}
-	actionsJSON, _ := canonicalJSON(p.Actions)
-	labelsJSON, _ := canonicalJSON(p.Labels)
 	now := micros(e.now())
-	w := &store.Worker{ID: newID(), TenantID: tenantID, Name: p.Name, Actions: actionsJSON, Slots: p.Slots, Labels: labelsJSON,
+	w := &store.Worker{ID: newID(), TenantID: tenantID, Name: p.Name, Actions: store.JSONOf(p.Actions), Slots: p.Slots, Labels: store.JSONOf(p.Labels),
 		LastHeartbeatAt: now, CreatedAt: now, IdempotencyKey: p.IdempotencyKey}
 	var stored *store.Worker
 	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) (err error) {
@@ -103,7 +101,7 @@ func (e *Engine) CompleteTask(ctx context.Context, tenantID, workerID, taskID st
 	if output == nil {
 		output = map[string]any{}
 	}
-	outJSON, err := canonicalJSON(output)
+	outJSON, err := store.EncodeJSON(output)
 	if err != nil {
 		return invalid("output", "output.json", "not representable as JSON: %v", err)
 	}
@@ -141,10 +139,9 @@ func (e *Engine) ListWorkers(ctx context.Context, tenantID string, page Page) ([
 			wk := &Worker{
 				ID: w.ID, Name: w.Name, Slots: w.Slots, SlotsInUse: inUse[w.ID],
 				LastHeartbeatAt: fromMicros(w.LastHeartbeatAt), CreatedAt: fromMicros(w.CreatedAt),
+				Actions: w.Actions.V, Labels: w.Labels.V,
 			}
 			wk.Active = w.Connected && wk.LastHeartbeatAt.After(aliveSince)
-			_ = jsonDecode(w.Actions, &wk.Actions)
-			_ = jsonDecode(w.Labels, &wk.Labels)
 			return wk
 		})
 	if err != nil {

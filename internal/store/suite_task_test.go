@@ -22,7 +22,7 @@ var taskCases = []suiteCase{
 // taskOf is a task of the tenant's run, named as its id, of action "act".
 func taskOf(tenant, runID, id, status string) *store.Task {
 	return &store.Task{
-		ID: id, TenantID: tenant, RunID: runID, Name: id, Action: "act", Parents: `[]`, Status: status,
+		ID: id, TenantID: tenant, RunID: runID, Name: id, Action: "act", Parents: store.JSONOf([]string{}), Status: status,
 		MaxAttempts: 3, InitialBackoffMS: 100, MaxBackoffMS: 1000, TimeoutMS: 30_000, CreatedAt: 1,
 	}
 }
@@ -50,7 +50,7 @@ func taskIDs(tasks []*store.Task) []string {
 func testTaskListByRun(t *testing.T, f *fixture) {
 	insertRunsOf(f, runOf(tenantA, "r1", 1), runOf(tenantA, "r2", 1))
 	t2 := taskOf(tenantA, "r1", "t2", store.TaskPending)
-	t2.Parents, t2.Priority, t2.QueueRank, t2.AvailableAt = `["t1"]`, 4, -5, 6
+	t2.Parents, t2.Priority, t2.QueueRank, t2.AvailableAt = store.JSONOf([]string{"t1"}), 4, -5, 6
 	insertTasksOf(f, t2, taskOf(tenantA, "r1", "t1", store.TaskQueued), taskOf(tenantA, "r2", "t3", store.TaskQueued), taskOf(tenantA, "r1", "t0", store.TaskQueued))
 	got := tasksOfRun(f, "r1")
 	wantEqual(t, "tasks of r1", taskIDs(got), []string{"t0", "t1", "t2"})

@@ -15,6 +15,7 @@ var workerCases = []suiteCase{
 	{"Heartbeat", testWorkerTouch},
 	{"Load", testWorkerLoad},
 	{"ListPages", testWorkerList},
+	{"MalformedJSONIsAnError", testWorkerMalformedJSON},
 }
 
 var statsCases = []suiteCase{
@@ -25,7 +26,7 @@ var statsCases = []suiteCase{
 // workerOf is a worker of the tenant with action "act" and 4 slots.
 func workerOf(tenant, id string, heartbeat int64, connected bool) *store.Worker {
 	return &store.Worker{
-		ID: id, TenantID: tenant, Name: "worker " + id, Actions: `["act"]`, Slots: 4, Labels: `{}`,
+		ID: id, TenantID: tenant, Name: "worker " + id, Actions: store.JSONOf([]string{"act"}), Slots: 4, Labels: store.JSONOf(map[string]string{}),
 		Connected: connected, LastHeartbeatAt: heartbeat, CreatedAt: 1,
 	}
 }
@@ -48,7 +49,7 @@ func getWorker(f *fixture, tenant, id string) (*store.Worker, error) {
 
 func testWorkerRegister(t *testing.T, f *fixture) {
 	want := &store.Worker{
-		ID: "w1", TenantID: tenantA, Name: "billing", Actions: `["a","b"]`, Slots: 3, Labels: `{"zone":"x"}`,
+		ID: "w1", TenantID: tenantA, Name: "billing", Actions: store.JSONOf([]string{"a", "b"}), Slots: 3, Labels: store.JSONOf(map[string]string{"zone": "x"}),
 		Connected: true, LastHeartbeatAt: 5, CreatedAt: 4, StreamID: "s1", IdempotencyKey: "idem",
 	}
 	insertWorkersOf(f, want)
@@ -177,4 +178,20 @@ func testStatsWorkers(t *testing.T, f *fixture) {
 		heldBy(taskOf(tenantB, "rb", "t4", store.TaskQueued), "w4", 1, 1))
 	got := read(f, func(ctx context.Context, q store.Q) (*store.WorkerStats, error) { return q.StatsWorkers(ctx) })
 	wantEqual(t, "connected workers", got, &store.WorkerStats{Connected: 3, Slots: 7, SlotsInUse: 3})
+}
+
+// testWorkerMalformedJSON: a JSON column that does not hold its type's JSON is
+// an error when read, not an empty value.
+func testWorkerMalformedJSON(t *testing.T, f *fixture) {
+	insertWorkersOf(f, workerOf(tenantA, "w1", 1, true), workerOf(tenantA, "w2", 1, true))
+	f.write(func(ctx context.Context, q store.Q) error {
+		if err := q.ExecRaw(ctx, "UPDATE workers SET labels = 'not json' WHERE id = 'w1'"); err != nil {
+			return err
+		}
+		return q.ExecRaw(ctx, `UPDATE workers SET actions = '{"a":1}' WHERE id = 'w2'`)
+	})
+	_, err := getWorker(f, tenantA, "w1")
+	wantErr(t, "WorkerGet of labels 'not json'", err, store.ErrJSONColumn)
+	_, err = getWorker(f, tenantA, "w2")
+	wantErr(t, "WorkerGet of actions that are an object", err, store.ErrJSONColumn)
 }

@@ -21,23 +21,23 @@ const (
 type Task struct {
 	bun.BaseModel `bun:"table:tasks,alias:task"`
 
-	ID               string  `bun:"id,pk"`
-	TenantID         string  `bun:"tenant_id"`
-	RunID            string  `bun:"run_id"`
-	Name             string  `bun:"name"`
-	Action           string  `bun:"action"`
-	Parents          string  `bun:"parents"` // a JSON array of task names
-	Status           string  `bun:"status"`
-	Attempt          int32   `bun:"attempt"`
-	MaxAttempts      int32   `bun:"max_attempts"`
-	InitialBackoffMS int64   `bun:"initial_backoff_ms"`
-	MaxBackoffMS     int64   `bun:"max_backoff_ms"`
-	TimeoutMS        int64   `bun:"timeout_ms"`
-	Priority         int32   `bun:"priority"`
-	WorkerID         string  `bun:"worker_id"`
-	Output           *string `bun:"output"` // a JSON object once succeeded
-	Error            string  `bun:"error"`
-	AvailableAt      int64   `bun:"available_at"`
+	ID               string         `bun:"id,pk"`
+	TenantID         string         `bun:"tenant_id"`
+	RunID            string         `bun:"run_id"`
+	Name             string         `bun:"name"`
+	Action           string         `bun:"action"`
+	Parents          JSON[[]string] `bun:"parents"` // the names of the tasks it waits for
+	Status           string         `bun:"status"`
+	Attempt          int32          `bun:"attempt"`
+	MaxAttempts      int32          `bun:"max_attempts"`
+	InitialBackoffMS int64          `bun:"initial_backoff_ms"`
+	MaxBackoffMS     int64          `bun:"max_backoff_ms"`
+	TimeoutMS        int64          `bun:"timeout_ms"`
+	Priority         int32          `bun:"priority"`
+	WorkerID         string         `bun:"worker_id"`
+	Output           *string        `bun:"output"` // a JSON object once succeeded
+	Error            string         `bun:"error"`
+	AvailableAt      int64          `bun:"available_at"`
 	// QueueRank orders queued tasks, lowest first: the time the task became
 	// ready, moved earlier by its priority (see the engine's queue rule).
 	QueueRank      int64 `bun:"queue_rank"`

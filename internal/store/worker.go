@@ -11,15 +11,15 @@ import (
 type Worker struct {
 	bun.BaseModel `bun:"table:workers"`
 
-	ID              string `bun:"id,pk"`
-	TenantID        string `bun:"tenant_id"`
-	Name            string `bun:"name"`
-	Actions         string `bun:"actions"` // a JSON array
-	Slots           int32  `bun:"slots"`
-	Labels          string `bun:"labels"` // a JSON object
-	Connected       bool   `bun:"connected"`
-	LastHeartbeatAt int64  `bun:"last_heartbeat_at"`
-	CreatedAt       int64  `bun:"created_at"`
+	ID              string                  `bun:"id,pk"`
+	TenantID        string                  `bun:"tenant_id"`
+	Name            string                  `bun:"name"`
+	Actions         JSON[[]string]          `bun:"actions"`
+	Slots           int32                   `bun:"slots"`
+	Labels          JSON[map[string]string] `bun:"labels"`
+	Connected       bool                    `bun:"connected"`
+	LastHeartbeatAt int64                   `bun:"last_heartbeat_at"`
+	CreatedAt       int64                   `bun:"created_at"`
 	// StreamID names the worker's latest Listen stream, on whichever server.
 	StreamID string `bun:"stream_id"`
 	// StreamAckedSeq is the latest keep-alive of that stream the worker
