@@ -121,7 +121,7 @@ func (d *dispatcher) dispatchTo(ctx context.Context, c *workerConn) error {
 		if err != nil {
 			return err
 		}
-		if load.LastHeartbeatAt < now-d.cfg.deadAfter().Microseconds() {
+		if load.LastHeartbeatAt.Micros() < now-d.cfg.deadAfter().Microseconds() {
 			return nil // taken for dead: its attempts go elsewhere, so must new ones
 		}
 		if load.Acknowledges && load.StreamAckedSeq == 0 {

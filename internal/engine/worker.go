@@ -38,7 +38,7 @@ func (e *Engine) RegisterWorker(ctx context.Context, tenantID string, p Register
 	if p.Labels == nil {
 		p.Labels = map[string]string{}
 	}
-	now := micros(e.now())
+	now := store.TimeOf(e.now())
 	w := &store.Worker{ID: newID(), TenantID: tenantID, Name: p.Name, Actions: store.JSONOf(p.Actions), Slots: p.Slots, Labels: store.JSONOf(p.Labels),
 		LastHeartbeatAt: now, CreatedAt: now, IdempotencyKey: p.IdempotencyKey}
 	var stored *store.Worker
@@ -138,7 +138,7 @@ func (e *Engine) ListWorkers(ctx context.Context, tenantID string, page Page) ([
 		func(w *store.Worker) *Worker {
 			wk := &Worker{
 				ID: w.ID, Name: w.Name, Slots: w.Slots, SlotsInUse: inUse[w.ID],
-				LastHeartbeatAt: fromMicros(w.LastHeartbeatAt), CreatedAt: fromMicros(w.CreatedAt),
+				LastHeartbeatAt: w.LastHeartbeatAt.Time, CreatedAt: w.CreatedAt.Time,
 				Actions: w.Actions.V, Labels: w.Labels.V,
 			}
 			wk.Active = w.Connected && wk.LastHeartbeatAt.After(aliveSince)

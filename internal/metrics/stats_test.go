@@ -92,7 +92,7 @@ func TestStoreGauges(t *testing.T) {
 				if run == "r2" {
 					tenant = "other"
 				}
-				return &store.Task{ID: id, TenantID: tenant, RunID: run, Name: id, Action: action, Parents: `[]`, Status: status,
+				return &store.Task{ID: id, TenantID: tenant, RunID: run, Name: id, Action: action, Parents: store.JSONOf([]string{}), Status: status,
 					MaxAttempts: 1, WorkerID: worker, AvailableAt: availableAt, CreatedAt: us(-time.Minute)}
 			}
 			tasks := []*store.Task{
@@ -105,9 +105,9 @@ func TestStoreGauges(t *testing.T) {
 				task("t7", "r2", "img.publish", store.TaskRunning, "w3", us(-time.Minute)), // on a gone worker
 			}
 			workers := []*store.Worker{
-				{ID: "w1", TenantID: store.DefaultTenant, Name: "a", Actions: `[]`, Slots: 4, Labels: `{}`, Connected: true},
-				{ID: "w2", TenantID: "other", Name: "b", Actions: `[]`, Slots: 2, Labels: `{}`, Connected: true},
-				{ID: "w3", TenantID: "other", Name: "c", Actions: `[]`, Slots: 8, Labels: `{}`, Connected: false},
+				{ID: "w1", TenantID: store.DefaultTenant, Name: "a", Actions: store.JSONOf([]string{}), Slots: 4, Labels: store.JSONOf(map[string]string{}), Connected: true},
+				{ID: "w2", TenantID: "other", Name: "b", Actions: store.JSONOf([]string{}), Slots: 2, Labels: store.JSONOf(map[string]string{}), Connected: true},
+				{ID: "w3", TenantID: "other", Name: "c", Actions: store.JSONOf([]string{}), Slots: 8, Labels: store.JSONOf(map[string]string{}), Connected: false},
 			}
 			err := st.Write(ctx, func(ctx context.Context, q store.Q) error {
 				if _, err := q.RunInsertMany(ctx, runs); err != nil {

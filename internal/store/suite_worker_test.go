@@ -27,7 +27,7 @@ var statsCases = []suiteCase{
 func workerOf(tenant, id string, heartbeat int64, connected bool) *store.Worker {
 	return &store.Worker{
 		ID: id, TenantID: tenant, Name: "worker " + id, Actions: store.JSONOf([]string{"act"}), Slots: 4, Labels: store.JSONOf(map[string]string{}),
-		Connected: connected, LastHeartbeatAt: heartbeat, CreatedAt: 1,
+		Connected: connected, LastHeartbeatAt: store.TimeMicros(heartbeat), CreatedAt: store.TimeMicros(1),
 	}
 }
 
@@ -50,7 +50,7 @@ func getWorker(f *fixture, tenant, id string) (*store.Worker, error) {
 func testWorkerRegister(t *testing.T, f *fixture) {
 	want := &store.Worker{
 		ID: "w1", TenantID: tenantA, Name: "billing", Actions: store.JSONOf([]string{"a", "b"}), Slots: 3, Labels: store.JSONOf(map[string]string{"zone": "x"}),
-		Connected: true, LastHeartbeatAt: 5, CreatedAt: 4, StreamID: "s1", IdempotencyKey: "idem",
+		Connected: true, LastHeartbeatAt: store.TimeMicros(5), CreatedAt: store.TimeMicros(4), StreamID: "s1", IdempotencyKey: "idem",
 	}
 	insertWorkersOf(f, want)
 	got, err := getWorker(f, tenantA, "w1")
@@ -112,7 +112,7 @@ func fmtState(w *store.Worker) string {
 	if w.Connected {
 		s = "connected"
 	}
-	return fmt.Sprintf("%s %s at %d", s, w.StreamID, w.LastHeartbeatAt)
+	return fmt.Sprintf("%s %s at %d", s, w.StreamID, w.LastHeartbeatAt.Micros())
 }
 
 func testWorkerTouch(t *testing.T, f *fixture) {
@@ -138,9 +138,9 @@ func testWorkerLoad(t *testing.T, f *fixture) {
 		return readErr(f, func(ctx context.Context, q store.Q) (*store.WorkerLoad, error) { return q.WorkerLoad(ctx, tenant, id) })
 	}
 	got, _ := loadOf(tenantA, "w1")
-	wantEqual(t, "load of w1", got, &store.WorkerLoad{LastHeartbeatAt: 70, Running: 2, Acknowledges: true, StreamAckedSeq: 4})
+	wantEqual(t, "load of w1", got, &store.WorkerLoad{LastHeartbeatAt: store.TimeMicros(70), Running: 2, Acknowledges: true, StreamAckedSeq: 4})
 	got, _ = loadOf(tenantA, "w2")
-	wantEqual(t, "load of w2", got, &store.WorkerLoad{LastHeartbeatAt: 80})
+	wantEqual(t, "load of w2", got, &store.WorkerLoad{LastHeartbeatAt: store.TimeMicros(80)})
 	_, err := loadOf(tenantB, "w1")
 	wantErr(t, "load of A's worker read by B", err, store.ErrNotFound)
 }

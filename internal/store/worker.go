@@ -18,8 +18,8 @@ type Worker struct {
 	Slots           int32                   `bun:"slots"`
 	Labels          JSON[map[string]string] `bun:"labels"`
 	Connected       bool                    `bun:"connected"`
-	LastHeartbeatAt int64                   `bun:"last_heartbeat_at"`
-	CreatedAt       int64                   `bun:"created_at"`
+	LastHeartbeatAt Time                    `bun:"last_heartbeat_at"`
+	CreatedAt       Time                    `bun:"created_at"`
 	// StreamID names the worker's latest Listen stream, on whichever server.
 	StreamID string `bun:"stream_id"`
 	// StreamAckedSeq is the latest keep-alive of that stream the worker
@@ -122,8 +122,8 @@ func (q Q) WorkerList(ctx context.Context, tenantID, beforeID string, limit int)
 
 // WorkerLoad is what the dispatcher reads of a worker before it claims.
 type WorkerLoad struct {
-	// LastHeartbeatAt is the worker's last heartbeat, Unix µs.
-	LastHeartbeatAt int64 `bun:"last_heartbeat_at"`
+	// LastHeartbeatAt is the worker's last heartbeat.
+	LastHeartbeatAt Time `bun:"last_heartbeat_at"`
 	// Running is how many attempts the worker holds.
 	Running int `bun:"running"`
 	// Acknowledges and StreamAckedSeq are the worker's columns of those names.
