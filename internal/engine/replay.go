@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -30,8 +29,7 @@ func recordReplay(ctx context.Context, q store.Q, tenantID, key, source string, 
 	if key == "" {
 		return nil, nil
 	}
-	ids, _ := json.Marshal(runIDs)
-	ok, err := q.ReplayInsert(ctx, &store.Replay{TenantID: tenantID, IdempotencyKey: key, Source: source, RunIDs: string(ids), CreatedAt: now})
+	ok, err := q.ReplayInsert(ctx, &store.Replay{TenantID: tenantID, IdempotencyKey: key, Source: source, RunIDs: store.JSONOf(runIDs), CreatedAt: now})
 	if err != nil || ok {
 		return nil, err
 	}
@@ -42,9 +40,7 @@ func recordReplay(ctx context.Context, q store.Q, tenantID, key, source string, 
 	if err := sameReplay(prev, source); err != nil {
 		return nil, err
 	}
-	orig = []string{}
-	_ = json.Unmarshal([]byte(prev.RunIDs), &orig)
-	return orig, nil
+	return append([]string{}, prev.RunIDs.V...), nil
 }
 
 // ReplayEvent runs a stored event through the tenant's current triggers again;

@@ -11,11 +11,11 @@ import (
 type Replay struct {
 	bun.BaseModel `bun:"table:replays"`
 
-	TenantID       string `bun:"tenant_id,pk"`
-	IdempotencyKey string `bun:"idempotency_key,pk"`
-	Source         string `bun:"source"`  // what was replayed, and how
-	RunIDs         string `bun:"run_ids"` // a JSON array
-	CreatedAt      int64  `bun:"created_at"`
+	TenantID       string         `bun:"tenant_id,pk"`
+	IdempotencyKey string         `bun:"idempotency_key,pk"`
+	Source         string         `bun:"source"`  // what was replayed, and how
+	RunIDs         JSON[[]string] `bun:"run_ids"` // the runs it started
+	CreatedAt      int64          `bun:"created_at"`
 }
 
 // ReplayInsert records r unless the tenant used its key before; it reports

@@ -237,7 +237,7 @@ func testReplayPrune(t *testing.T, f *fixture) {
 	ctx := context.Background()
 	err := st.Write(ctx, func(ctx context.Context, q store.Q) error {
 		for i, created := range []int64{10, 20, 30, 100} {
-			r := &store.Replay{TenantID: store.DefaultTenant, IdempotencyKey: fmt.Sprint("k", i), Source: "event x", RunIDs: `[]`, CreatedAt: created}
+			r := &store.Replay{TenantID: store.DefaultTenant, IdempotencyKey: fmt.Sprint("k", i), Source: "event x", RunIDs: store.JSONOf([]string{}), CreatedAt: created}
 			if _, err := q.ReplayInsert(ctx, r); err != nil {
 				return err
 			}
@@ -265,7 +265,7 @@ func testReplayPrune(t *testing.T, f *fixture) {
 		if _, err := q.ReplayGet(ctx, store.DefaultTenant, "k3"); err != nil {
 			return fmt.Errorf("recent replay: %w", err)
 		}
-		ok, err := q.ReplayInsert(ctx, &store.Replay{TenantID: store.DefaultTenant, IdempotencyKey: "k0", Source: "event y", RunIDs: `[]`, CreatedAt: 200})
+		ok, err := q.ReplayInsert(ctx, &store.Replay{TenantID: store.DefaultTenant, IdempotencyKey: "k0", Source: "event y", RunIDs: store.JSONOf([]string{}), CreatedAt: 200})
 		if !ok {
 			return fmt.Errorf("pruned key k0 not usable again (err %v)", err)
 		}

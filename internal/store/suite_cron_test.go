@@ -96,10 +96,10 @@ func testReplayInsert(t *testing.T, f *fixture) {
 	insert := func(r *store.Replay) bool {
 		return writeResult(f, func(ctx context.Context, q store.Q) (bool, error) { return q.ReplayInsert(ctx, r) })
 	}
-	first := &store.Replay{TenantID: tenantA, IdempotencyKey: "k", Source: "event e1", RunIDs: `["r1"]`, CreatedAt: 10}
+	first := &store.Replay{TenantID: tenantA, IdempotencyKey: "k", Source: "event e1", RunIDs: store.JSONOf([]string{"r1"}), CreatedAt: 10}
 	wantEqual(t, "first use of the key", insert(first), true)
-	wantEqual(t, "second use of the key", insert(&store.Replay{TenantID: tenantA, IdempotencyKey: "k", Source: "event e2", RunIDs: `[]`, CreatedAt: 20}), false)
-	inB := &store.Replay{TenantID: tenantB, IdempotencyKey: "k", Source: "run r9", RunIDs: `["r10"]`, CreatedAt: 30}
+	wantEqual(t, "second use of the key", insert(&store.Replay{TenantID: tenantA, IdempotencyKey: "k", Source: "event e2", RunIDs: store.JSONOf([]string{}), CreatedAt: 20}), false)
+	inB := &store.Replay{TenantID: tenantB, IdempotencyKey: "k", Source: "run r9", RunIDs: store.JSONOf([]string{"r10"}), CreatedAt: 30}
 	wantEqual(t, "the key in tenant B", insert(inB), true)
 	get := func(tenant, key string) (*store.Replay, error) {
 		return readErr(f, func(ctx context.Context, q store.Q) (*store.Replay, error) { return q.ReplayGet(ctx, tenant, key) })
