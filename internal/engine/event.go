@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/switchyard/switchyard/internal/store"
@@ -70,10 +71,6 @@ func eventRow(tenantID string, in EventInput, now int64) (*store.Event, error) {
 	if metadata == nil {
 		metadata = map[string]string{}
 	}
-	metadataJSON, err := store.EncodeJSON(metadata)
-	if err != nil {
-		return nil, invalid("metadata", "metadata.json", "not representable as JSON: %v", err)
-	}
 	occurred := now
 	if !in.OccurredAt.IsZero() {
 		occurred = micros(in.OccurredAt)
@@ -83,7 +80,7 @@ func eventRow(tenantID string, in EventInput, now int64) (*store.Event, error) {
 		TenantID:       tenantID,
 		Key:            in.Key,
 		Payload:        payloadJSON,
-		Metadata:       metadataJSON,
+		Metadata:       store.JSONOf(metadata),
 		Scope:          in.Scope,
 		Priority:       in.Priority,
 		OccurredAt:     occurred,
@@ -102,10 +99,10 @@ func eventFromRow(row *store.Event) *Event {
 		OccurredAt:     fromMicros(row.OccurredAt),
 		CreatedAt:      fromMicros(row.CreatedAt),
 		IdempotencyKey: row.IdempotencyKey,
+		Metadata:       maps.Clone(row.Metadata.V),
 	}
 	// Both columns hold JSON the engine wrote itself.
 	_ = json.Unmarshal([]byte(row.Payload), &ev.Payload)
-	_ = json.Unmarshal([]byte(row.Metadata), &ev.Metadata)
 	_ = json.Unmarshal([]byte(row.Skipped), &ev.Skipped)
 	return ev
 }

@@ -42,7 +42,7 @@ type eventRequest struct {
 const eventRequestParts = "key, payload, metadata, scope or priority"
 
 func eventRequestOf(ev *store.Event) eventRequest {
-	return eventRequest{key: ev.Key, payload: ev.Payload, metadata: ev.Metadata, scope: ev.Scope, priority: ev.Priority}
+	return eventRequest{key: ev.Key, payload: ev.Payload, metadata: fmt.Sprintf("%q", ev.Metadata.V), scope: ev.Scope, priority: ev.Priority}
 }
 
 // sameEvent compares a pushed event with the first push under its key, which

@@ -119,22 +119,28 @@ func listPage[R, T any](ctx context.Context, e *Engine, page Page, filter any,
 func rowBytes(row any) int {
 	switch r := row.(type) {
 	case *store.Event:
-		return len(r.Payload) + len(r.Metadata) + len(r.Skipped)
+		return len(r.Payload) + stringsBytes(r.Metadata.V) + len(r.Skipped)
 	case *store.Run:
 		return len(r.Input) + len(r.Error)
 	case *store.Workflow:
 		return len(r.Spec)
 	case *store.Worker:
-		n := 0
+		n := stringsBytes(r.Labels.V)
 		for _, a := range r.Actions.V {
 			n += len(a)
-		}
-		for k, v := range r.Labels.V {
-			n += len(k) + len(v)
 		}
 		return n
 	case *store.Webhook:
 		return len(r.Settings)
 	}
 	return 0
+}
+
+// stringsBytes is the size of a map of strings' keys and values.
+func stringsBytes(m map[string]string) int {
+	n := 0
+	for k, v := range m {
+		n += len(k) + len(v)
+	}
+	return n
 }

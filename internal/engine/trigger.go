@@ -207,10 +207,8 @@ func (idx *triggerIndex) matchEvent(ev *store.Event) (starts []triggered, skippe
 // rowVars are the CEL variables of a stored event.
 func rowVars(ev *store.Event) eventVars {
 	var payload map[string]any
-	var metadata map[string]string
 	_ = json.Unmarshal([]byte(ev.Payload), &payload) // stored by the engine
-	_ = json.Unmarshal([]byte(ev.Metadata), &metadata)
-	return newEventVars(ev.Key, payload, metadata, ev.Scope)
+	return newEventVars(ev.Key, payload, ev.Metadata.V, ev.Scope)
 }
 
 // inputVars are the CEL variables of a run started without an event.

@@ -197,7 +197,7 @@ func TestRetentionOneServerAtATime(t *testing.T) {
 		var events []*store.Event
 		for i := range n {
 			events = append(events, &store.Event{
-				ID: fmt.Sprintf("%s-%04d", prefix, i), TenantID: store.DefaultTenant, Key: "old", Payload: `{}`, Metadata: `{}`,
+				ID: fmt.Sprintf("%s-%04d", prefix, i), TenantID: store.DefaultTenant, Key: "old", Payload: `{}`, Metadata: store.JSONOf(map[string]string{}),
 				OccurredAt: old, CreatedAt: old, Skipped: `[]`,
 			})
 		}

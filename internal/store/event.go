@@ -12,16 +12,16 @@ import (
 type Event struct {
 	bun.BaseModel `bun:"table:events"`
 
-	ID             string `bun:"id,pk"`
-	TenantID       string `bun:"tenant_id"`
-	Key            string `bun:"key"`
-	Payload        string `bun:"payload"`  // a JSON object
-	Metadata       string `bun:"metadata"` // a JSON object of strings
-	Scope          string `bun:"scope"`
-	Priority       int32  `bun:"priority"`
-	OccurredAt     int64  `bun:"occurred_at"`
-	CreatedAt      int64  `bun:"created_at"`
-	IdempotencyKey string `bun:"idempotency_key,nullzero"`
+	ID             string                  `bun:"id,pk"`
+	TenantID       string                  `bun:"tenant_id"`
+	Key            string                  `bun:"key"`
+	Payload        string                  `bun:"payload"` // a JSON object
+	Metadata       JSON[map[string]string] `bun:"metadata"`
+	Scope          string                  `bun:"scope"`
+	Priority       int32                   `bun:"priority"`
+	OccurredAt     int64                   `bun:"occurred_at"`
+	CreatedAt      int64                   `bun:"created_at"`
+	IdempotencyKey string                  `bun:"idempotency_key,nullzero"`
 	// Skipped is a JSON array of the triggers that matched but started no run.
 	Skipped string `bun:"skipped"`
 }

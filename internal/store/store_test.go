@@ -24,7 +24,7 @@ func forEachEngine(t *testing.T, fn func(t *testing.T, eng storetest.Engine)) {
 
 func event(id, key, idem string, created int64) *store.Event {
 	return &store.Event{
-		ID: id, TenantID: store.DefaultTenant, Key: key, Payload: `{}`, Metadata: `{}`,
+		ID: id, TenantID: store.DefaultTenant, Key: key, Payload: `{}`, Metadata: store.JSONOf(map[string]string{}),
 		OccurredAt: created, CreatedAt: created, IdempotencyKey: idem,
 	}
 }

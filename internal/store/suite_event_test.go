@@ -55,7 +55,7 @@ func testEventInsertTakenID(t *testing.T, f *fixture) {
 
 func testEventGet(t *testing.T, f *fixture) {
 	want := &store.Event{
-		ID: "a1", TenantID: tenantA, Key: "order.created", Payload: `{"n":1}`, Metadata: `{"m":"v"}`,
+		ID: "a1", TenantID: tenantA, Key: "order.created", Payload: `{"n":1}`, Metadata: store.JSONOf(map[string]string{"m": "v"}),
 		Scope: "s", Priority: 3, OccurredAt: 10, CreatedAt: 20, IdempotencyKey: "idem", Skipped: `["wf"]`,
 	}
 	insertEventsOf(f, want, eventOf(tenantB, "b1", "k", "", 1))
