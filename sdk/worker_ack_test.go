@@ -69,7 +69,7 @@ func TestWorkerAcknowledgesAssignments(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(stored) != 1 || stored[0].AckedAt == 0 {
+			if len(stored) != 1 || stored[0].AckedAt.IsZero() {
 				t.Errorf("stored tasks %v, want one with its acknowledgement time set", stored)
 			}
 			var lost int

@@ -21,7 +21,7 @@ import (
 // became ready at most (difference in priority × PriorityAging) after it:
 // nothing waits forever.
 func (e *Engine) queue(t *store.Task, at int64) {
-	t.Status, t.AvailableAt = store.TaskQueued, at
+	t.Status, t.AvailableAt = store.TaskQueued, store.TimeMicros(at)
 	t.QueueRank = at - int64(t.Priority)*e.cfg.PriorityAging.Microseconds()
 }
 
@@ -236,7 +236,7 @@ func cancelPlanned(p *plannedRun, reason string, now int64) {
 	p.run.Status, p.run.Error, p.run.FinishedAt = store.RunCancelled, reason, now
 	for _, t := range p.tasks {
 		if t.Status != store.TaskSucceeded {
-			t.Status, t.FinishedAt = store.TaskCancelled, now
+			t.Status, t.FinishedAt = store.TaskCancelled, store.TimeMicros(now)
 		}
 	}
 }

@@ -65,13 +65,13 @@ func (e *Engine) finishAttempt(ctx context.Context, tenantID string, r attemptRe
 		if t == nil {
 			return store.ErrNotFound
 		}
-		if t.Status != store.TaskRunning || t.Attempt != r.Attempt || t.WorkerID != r.WorkerID || (r.Unacknowledged && t.AckedAt != 0) {
+		if t.Status != store.TaskRunning || t.Attempt != r.Attempt || t.WorkerID != r.WorkerID || (r.Unacknowledged && !t.AckedAt.IsZero()) {
 			return repeatedOrStale(t, r, &willRetry)
 		}
 		now := micros(e.now())
-		t.LeaseExpiresAt = 0
+		t.LeaseExpiresAt = store.Time{}
 		if r.Success {
-			t.Status, t.Output, t.FinishedAt, t.Error = store.TaskSucceeded, &r.Output, now, ""
+			t.Status, t.Output, t.FinishedAt, t.Error = store.TaskSucceeded, &r.Output, store.TimeMicros(now), ""
 			if err := q.TaskUpdate(ctx, t); err != nil {
 				return err
 			}
@@ -98,7 +98,7 @@ func (e *Engine) finishAttempt(ctx context.Context, tenantID string, r attemptRe
 				}
 				sig.add(signalTasks)
 			} else {
-				t.Status, t.FinishedAt = store.TaskFailed, now
+				t.Status, t.FinishedAt = store.TaskFailed, store.TimeMicros(now)
 				if err := q.TaskUpdate(ctx, t); err != nil {
 					return err
 				}
@@ -181,7 +181,7 @@ func (e *Engine) endRun(ctx context.Context, q store.Q, sig *signals, run *store
 		default:
 			continue
 		}
-		t.Status, t.FinishedAt, t.LeaseExpiresAt = store.TaskCancelled, now, 0
+		t.Status, t.FinishedAt, t.LeaseExpiresAt = store.TaskCancelled, store.TimeMicros(now), store.Time{}
 		if err := q.TaskUpdate(ctx, t); err != nil {
 			return err
 		}

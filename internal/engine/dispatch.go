@@ -212,7 +212,7 @@ func assignments(ctx context.Context, q store.Q, tenantID string, claimed []*sto
 			TaskName:      t.Name,
 			Action:        t.Action,
 			ParentOutputs: map[string]map[string]any{},
-			Deadline:      fromMicros(t.LeaseExpiresAt),
+			Deadline:      t.LeaseExpiresAt.Time,
 
 			runTraceParent: run.TraceParent,
 		}

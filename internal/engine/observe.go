@@ -64,8 +64,8 @@ func taskStarted(t *store.Task, now int64) change {
 	s := TaskStart{
 		Action:       t.Action,
 		Attempt:      t.Attempt,
-		Waited:       time.Duration(max(0, now-t.AvailableAt)) * time.Microsecond,
-		SinceCreated: time.Duration(max(0, now-t.CreatedAt)) * time.Microsecond,
+		Waited:       time.Duration(max(0, now-t.AvailableAt.Micros())) * time.Microsecond,
+		SinceCreated: time.Duration(max(0, now-t.CreatedAt.Micros())) * time.Microsecond,
 		Root:         len(t.Parents.V) == 0,
 	}
 	return change{
@@ -80,7 +80,7 @@ func taskQueued(t *store.Task) change {
 	return change{
 		observe: func(o Observer) { o.TaskQueued(action) },
 		msg:     "task queued",
-		attrs:   []any{"task_id", t.ID, "run_id", t.RunID, "action", t.Action, "available_at", fromMicros(t.AvailableAt)},
+		attrs:   []any{"task_id", t.ID, "run_id", t.RunID, "action", t.Action, "available_at", t.AvailableAt.Time},
 	}
 }
 
@@ -89,7 +89,7 @@ func taskRetried(t *store.Task, reason string) change {
 	return change{
 		observe: func(o Observer) { o.TaskRetried(action); o.TaskQueued(action) },
 		msg:     "task queued for a retry",
-		attrs:   []any{"task_id", t.ID, "run_id", t.RunID, "action", t.Action, "attempt", t.Attempt, "available_at", fromMicros(t.AvailableAt), "error", reason},
+		attrs:   []any{"task_id", t.ID, "run_id", t.RunID, "action", t.Action, "attempt", t.Attempt, "available_at", t.AvailableAt.Time, "error", reason},
 	}
 }
 

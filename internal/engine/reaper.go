@@ -48,7 +48,7 @@ func (d *dispatcher) reap(ctx context.Context) error {
 	}
 	for _, t := range lost {
 		reason := "worker went away (stream closed or heartbeats stopped)"
-		if t.LeaseExpiresAt < micros(now) {
+		if t.LeaseExpiresAt.Before(now) {
 			reason = fmt.Sprintf("attempt timed out after %s", time.Duration(t.TimeoutMS)*time.Millisecond)
 			d.obs.TaskTimedOut(t.Action)
 		}

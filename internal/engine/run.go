@@ -115,9 +115,9 @@ func runFromRow(row *store.Run, running bool, tasks []*store.Task) *Run {
 			Parents:     t.Parents.V,
 			WorkerID:    t.WorkerID,
 			Error:       t.Error,
-			StartedAt:   timeOrZero(t.StartedAt),
-			FinishedAt:  timeOrZero(t.FinishedAt),
-			AvailableAt: timeOrZero(t.AvailableAt),
+			StartedAt:   t.StartedAt.Time,
+			FinishedAt:  t.FinishedAt.Time,
+			AvailableAt: t.AvailableAt.Time,
 		}
 		if t.Output != nil {
 			_ = json.Unmarshal([]byte(*t.Output), &task.Output)

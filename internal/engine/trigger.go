@@ -290,8 +290,8 @@ func (n newRun) plan(tenantID string, now int64) *plannedRun {
 			MaxBackoffMS:     ts.Retry.MaxBackoff.Milliseconds(),
 			TimeoutMS:        ts.Timeout.Milliseconds(),
 			Priority:         n.priority,
-			AvailableAt:      now,
-			CreatedAt:        now,
+			AvailableAt:      store.TimeMicros(now),
+			CreatedAt:        store.TimeMicros(now),
 		}
 	}
 	return &plannedRun{run: run, tasks: tasks, parent: n.parent}

@@ -93,7 +93,7 @@ func TestStoreGauges(t *testing.T) {
 					tenant = "other"
 				}
 				return &store.Task{ID: id, TenantID: tenant, RunID: run, Name: id, Action: action, Parents: store.JSONOf([]string{}), Status: status,
-					MaxAttempts: 1, WorkerID: worker, AvailableAt: availableAt, CreatedAt: us(-time.Minute)}
+					MaxAttempts: 1, WorkerID: worker, AvailableAt: store.TimeMicros(availableAt), CreatedAt: store.TimeMicros(us(-time.Minute))}
 			}
 			tasks := []*store.Task{
 				task("t1", "r1", "img.resize", store.TaskQueued, "", us(-10*time.Second)),

@@ -153,7 +153,7 @@ func ackedAt(t *testing.T, st *store.Store, as *switchyardv1.TaskAssignment) int
 	}
 	for _, tk := range tasks {
 		if tk.ID == as.GetTaskId() {
-			return tk.AckedAt
+			return tk.AckedAt.Micros()
 		}
 	}
 	t.Fatalf("task %s not in run %s", as.GetTaskId(), as.GetRunId())

@@ -20,7 +20,7 @@ func retentionRun(id, status, eventID string, created, finished int64, tasks int
 	for i := range tasks {
 		ts = append(ts, &store.Task{
 			ID: fmt.Sprintf("%s-t%d", id, i), TenantID: store.DefaultTenant, RunID: id, Name: fmt.Sprint("t", i), Action: "a",
-			Parents: store.JSONOf([]string{}), Status: store.TaskSucceeded, MaxAttempts: 1, AvailableAt: created, CreatedAt: created,
+			Parents: store.JSONOf([]string{}), Status: store.TaskSucceeded, MaxAttempts: 1, AvailableAt: store.TimeMicros(created), CreatedAt: store.TimeMicros(created),
 		})
 	}
 	return r, ts

@@ -20,7 +20,7 @@ var ackCases = []suiteCase{
 // acknowledged at acked (0: not).
 func sentTo(t *store.Task, worker string, attempt int32, sent, acked int64) *store.Task {
 	heldBy(t, worker, attempt, sent)
-	t.SentAt, t.AckedAt = sent, acked
+	t.SentAt, t.AckedAt = store.TimeMicros(sent), store.TimeMicros(acked)
 	return t
 }
 
@@ -29,7 +29,7 @@ func ackedAt(f *fixture, runID string) map[string]int64 {
 	f.t.Helper()
 	out := map[string]int64{}
 	for _, t := range tasksOfRun(f, runID) {
-		out[t.ID] = t.AckedAt
+		out[t.ID] = t.AckedAt.Micros()
 	}
 	return out
 }
@@ -97,7 +97,7 @@ func testTaskResent(t *testing.T, f *fixture) {
 	sent := map[string]int64{}
 	for _, run := range []string{"r1", "rb"} {
 		for _, task := range tasksOfRun(f, run) {
-			sent[task.ID] = task.SentAt
+			sent[task.ID] = task.SentAt.Micros()
 		}
 	}
 	wantEqual(t, "sent times", sent, map[string]int64{"unacked": 70, "acked": 10, "other-worker": 10, "of-b": 10})

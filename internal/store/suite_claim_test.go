@@ -56,14 +56,14 @@ func testClaimOrder(t *testing.T, f *fixture) {
 func testClaimedAttempt(t *testing.T, f *fixture) {
 	insertRunsOf(f, runOf(tenantA, "r1", 1))
 	before := queuedTask("t1", "act", 10)
-	before.Attempt, before.Error, before.AvailableAt, before.SentAt, before.AckedAt = 1, "previous attempt failed", 900, 500, 600
+	before.Attempt, before.Error, before.AvailableAt, before.SentAt, before.AckedAt = 1, "previous attempt failed", store.TimeMicros(900), store.TimeMicros(500), store.TimeMicros(600)
 	insertTasksOf(f, before)
 	got := writeResult(f, func(ctx context.Context, q store.Q) ([]*store.Task, error) {
 		return q.TaskClaim(ctx, &store.TaskClaimParams{TenantID: tenantA, WorkerID: "w1", Actions: []string{"act"}, Limit: 5, Now: 1000})
 	})
 	want := queuedTask("t1", "act", 10)
-	want.Status, want.Attempt, want.WorkerID, want.Error, want.AvailableAt = store.TaskRunning, 2, "w1", "", 900
-	want.StartedAt, want.LeaseExpiresAt, want.SentAt = 1000, 1000+30_000*1000, 1000
+	want.Status, want.Attempt, want.WorkerID, want.Error, want.AvailableAt = store.TaskRunning, 2, "w1", "", store.TimeMicros(900)
+	want.StartedAt, want.LeaseExpiresAt, want.SentAt = store.TimeMicros(1000), store.TimeMicros(1000+30_000*1000), store.TimeMicros(1000)
 	wantEqual(t, "claimed task", got, []*store.Task{want})
 	wantEqual(t, "stored task", tasksOfRun(f, "r1"), []*store.Task{want})
 }
@@ -90,9 +90,9 @@ func testClaimActions(t *testing.T, f *fixture) {
 func testClaimAvailableAt(t *testing.T, f *fixture) {
 	insertRunsOf(f, runOf(tenantA, "r1", 1))
 	later := queuedTask("later", "act", 1)
-	later.AvailableAt = 1001
+	later.AvailableAt = store.TimeMicros(1001)
 	now := queuedTask("now", "act", 2)
-	now.AvailableAt = 1000
+	now.AvailableAt = store.TimeMicros(1000)
 	insertTasksOf(f, later, now)
 	wantEqual(t, "claim at 1000", claim(f, "w", 10, "act"), []string{"now"})
 	wantEqual(t, "claim at 1001", claimAt(f, store.TaskClaimParams{TenantID: tenantA, WorkerID: "w", Actions: []string{"act"}, Limit: 10, Now: 1001}), []string{"later"})

@@ -23,13 +23,13 @@ var taskCases = []suiteCase{
 func taskOf(tenant, runID, id, status string) *store.Task {
 	return &store.Task{
 		ID: id, TenantID: tenant, RunID: runID, Name: id, Action: "act", Parents: store.JSONOf([]string{}), Status: status,
-		MaxAttempts: 3, InitialBackoffMS: 100, MaxBackoffMS: 1000, TimeoutMS: 30_000, CreatedAt: 1,
+		MaxAttempts: 3, InitialBackoffMS: 100, MaxBackoffMS: 1000, TimeoutMS: 30_000, CreatedAt: store.TimeMicros(1),
 	}
 }
 
 // heldBy makes t the running attempt of the worker, started at started.
 func heldBy(t *store.Task, worker string, attempt int32, started int64) *store.Task {
-	t.Status, t.WorkerID, t.Attempt, t.StartedAt, t.LeaseExpiresAt = store.TaskRunning, worker, attempt, started, started+t.TimeoutMS*1000
+	t.Status, t.WorkerID, t.Attempt, t.StartedAt, t.LeaseExpiresAt = store.TaskRunning, worker, attempt, store.TimeMicros(started), store.TimeMicros(started+t.TimeoutMS*1000)
 	return t
 }
 
@@ -50,7 +50,7 @@ func taskIDs(tasks []*store.Task) []string {
 func testTaskListByRun(t *testing.T, f *fixture) {
 	insertRunsOf(f, runOf(tenantA, "r1", 1), runOf(tenantA, "r2", 1))
 	t2 := taskOf(tenantA, "r1", "t2", store.TaskPending)
-	t2.Parents, t2.Priority, t2.QueueRank, t2.AvailableAt = store.JSONOf([]string{"t1"}), 4, -5, 6
+	t2.Parents, t2.Priority, t2.QueueRank, t2.AvailableAt = store.JSONOf([]string{"t1"}), 4, -5, store.TimeMicros(6)
 	insertTasksOf(f, t2, taskOf(tenantA, "r1", "t1", store.TaskQueued), taskOf(tenantA, "r2", "t3", store.TaskQueued), taskOf(tenantA, "r1", "t0", store.TaskQueued))
 	got := tasksOfRun(f, "r1")
 	wantEqual(t, "tasks of r1", taskIDs(got), []string{"t0", "t1", "t2"})
@@ -64,8 +64,8 @@ func testTaskUpdate(t *testing.T, f *fixture) {
 	insertTasksOf(f, taskOf(tenantA, "r1", "t1", store.TaskRunning))
 	out := `{"ok":true}`
 	want := taskOf(tenantA, "r1", "t1", store.TaskSucceeded)
-	want.Attempt, want.WorkerID, want.Output, want.Error, want.AvailableAt = 2, "w1", &out, "", 3
-	want.QueueRank, want.LeaseExpiresAt, want.StartedAt, want.FinishedAt = 4, 5, 6, 7
+	want.Attempt, want.WorkerID, want.Output, want.Error, want.AvailableAt = 2, "w1", &out, "", store.TimeMicros(3)
+	want.QueueRank, want.LeaseExpiresAt, want.StartedAt, want.FinishedAt = 4, store.TimeMicros(5), store.TimeMicros(6), store.TimeMicros(7)
 	f.write(func(ctx context.Context, q store.Q) error { return q.TaskUpdate(ctx, want) })
 	wantEqual(t, "task after TaskUpdate", tasksOfRun(f, "r1")[0], want)
 }
@@ -100,7 +100,7 @@ func testTaskRunningRuns(t *testing.T, f *fixture) {
 func testTaskHandBack(t *testing.T, f *fixture) {
 	insertRunsOf(f, runOf(tenantA, "r1", 1))
 	held := heldBy(taskOf(tenantA, "r1", "t1", store.TaskQueued), "w1", 2, 50)
-	held.QueueRank, held.AvailableAt = 40, 45
+	held.QueueRank, held.AvailableAt = 40, store.TimeMicros(45)
 	insertTasksOf(f, held)
 	handBack := func(attempt int32, worker string) bool {
 		return writeResult(f, func(ctx context.Context, q store.Q) (bool, error) {
@@ -112,7 +112,7 @@ func testTaskHandBack(t *testing.T, f *fixture) {
 	wantEqual(t, "task after refused hand backs", tasksOfRun(f, "r1")[0], held)
 	wantEqual(t, "hand back by its worker", handBack(2, "w1"), true)
 	want := taskOf(tenantA, "r1", "t1", store.TaskQueued)
-	want.Attempt, want.QueueRank, want.AvailableAt = 1, 40, 45
+	want.Attempt, want.QueueRank, want.AvailableAt = 1, 40, store.TimeMicros(45)
 	wantEqual(t, "task after the hand back", tasksOfRun(f, "r1")[0], want)
 	wantEqual(t, "the same hand back again", handBack(2, "w1"), false)
 }
@@ -139,7 +139,7 @@ func testTaskFinishFenced(t *testing.T, f *fixture) {
 				return nil
 			}
 			ok = true
-			task.Status, task.FinishedAt, task.LeaseExpiresAt = store.TaskSucceeded, int64(100+i), 0
+			task.Status, task.FinishedAt, task.LeaseExpiresAt = store.TaskSucceeded, store.TimeMicros(int64(100+i)), store.Time{}
 			return q.TaskUpdate(ctx, task)
 		})
 		return ok, err
@@ -182,7 +182,7 @@ func testTaskListLost(t *testing.T, f *fixture) {
 	insertWorkersOf(f, workerOf(tenantA, "w-live", 1000, true), workerOf(tenantA, "w-silent", 400, true),
 		workerOf(tenantA, "w-gone", 800, false), workerOf(tenantB, "w-b", 1000, true))
 	lease := func(task *store.Task, expires int64) *store.Task {
-		task.LeaseExpiresAt = expires
+		task.LeaseExpiresAt = store.TimeMicros(expires)
 		return task
 	}
 	insertTasksOf(f,

@@ -155,7 +155,7 @@ func testStatsQueues(t *testing.T, f *fixture) {
 	insertRunsOf(f, runOf(tenantA, "r1", 1), runOf(tenantB, "rb", 1))
 	q := func(tenant, run, id, action string, availableAt int64) *store.Task {
 		task := taskOf(tenant, run, id, store.TaskQueued)
-		task.Action, task.AvailableAt = action, availableAt
+		task.Action, task.AvailableAt = action, store.TimeMicros(availableAt)
 		return task
 	}
 	insertTasksOf(f, q(tenantA, "r1", "t1", "a", 100), q(tenantA, "r1", "t2", "a", 200), q(tenantA, "r1", "t3", "b", 300),

@@ -37,19 +37,19 @@ type Task struct {
 	WorkerID         string         `bun:"worker_id"`
 	Output           *string        `bun:"output"` // a JSON object once succeeded
 	Error            string         `bun:"error"`
-	AvailableAt      int64          `bun:"available_at"`
+	AvailableAt      Time           `bun:"available_at"`
 	// QueueRank orders queued tasks, lowest first: the time the task became
 	// ready, moved earlier by its priority (see the engine's queue rule).
 	QueueRank      int64 `bun:"queue_rank"`
-	LeaseExpiresAt int64 `bun:"lease_expires_at"`
+	LeaseExpiresAt Time  `bun:"lease_expires_at"`
 	// SentAt is when the running attempt was last sent to its worker (claimed,
 	// or sent again on a new stream); AckedAt when the worker acknowledged
 	// receiving it, 0 until then.
-	SentAt     int64 `bun:"sent_at"`
-	AckedAt    int64 `bun:"acked_at"`
-	StartedAt  int64 `bun:"started_at"`
-	FinishedAt int64 `bun:"finished_at"`
-	CreatedAt  int64 `bun:"created_at"`
+	SentAt     Time `bun:"sent_at"`
+	AckedAt    Time `bun:"acked_at"`
+	StartedAt  Time `bun:"started_at"`
+	FinishedAt Time `bun:"finished_at"`
+	CreatedAt  Time `bun:"created_at"`
 }
 
 // TaskInsertMany inserts tasks.
