@@ -166,7 +166,7 @@ func (e *Engine) admitPlans(ctx context.Context, q store.Q, plans []*plannedRun,
 	groups := map[store.ConcurrencyGroup][]*plannedRun{}
 	for _, p := range plans {
 		switch r := p.run; {
-		case r.ScheduledAt > now:
+		case r.ScheduledAt.Micros() > now:
 			r.Status = store.RunScheduled
 		case r.ConcurrencyKey == "":
 			e.activate(p, now)
@@ -233,7 +233,7 @@ func (e *Engine) activate(p *plannedRun, now int64) {
 
 // cancelPlanned makes a planned run cancelled before it is stored.
 func cancelPlanned(p *plannedRun, reason string, now int64) {
-	p.run.Status, p.run.Error, p.run.FinishedAt = store.RunCancelled, reason, now
+	p.run.Status, p.run.Error, p.run.FinishedAt = store.RunCancelled, reason, store.TimeMicros(now)
 	for _, t := range p.tasks {
 		if t.Status != store.TaskSucceeded {
 			t.Status, t.FinishedAt = store.TaskCancelled, store.TimeMicros(now)

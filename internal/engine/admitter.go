@@ -37,9 +37,9 @@ func (a *runAdmitter) admitStored(ctx context.Context, q store.Q, sig *signals, 
 	} else if displaced = g.admit(r); r.Status == store.RunWaiting && from == store.RunWaiting {
 		return nil // still waiting
 	}
-	r.UpdatedAt = now
+	r.UpdatedAt = store.TimeMicros(now)
 	if r.Status == store.RunCancelled {
-		r.FinishedAt = now
+		r.FinishedAt = r.UpdatedAt
 	}
 	ok, err := q.RunSetStatusIf(ctx, r, from)
 	if err != nil || !ok {

@@ -161,7 +161,8 @@ func (e *Engine) advance(ctx context.Context, q store.Q, sig *signals, run *stor
 	if run.Status != store.RunActive {
 		return nil
 	}
-	run.Status, run.FinishedAt, run.UpdatedAt = store.RunSucceeded, now, now
+	at := store.TimeMicros(now)
+	run.Status, run.FinishedAt, run.UpdatedAt = store.RunSucceeded, at, at
 	if run.ConcurrencyKey != "" {
 		sig.add(signalAdmit)
 	}
@@ -172,6 +173,7 @@ func (e *Engine) advance(ctx context.Context, q store.Q, sig *signals, run *stor
 // endRun ends an active run as failed or cancelled: tasks that have not ended are
 // cancelled, and the workers running them are told to stop.
 func (e *Engine) endRun(ctx context.Context, q store.Q, sig *signals, run *store.Run, tasks []*store.Task, status, msg string, now int64) error {
+	at := store.TimeMicros(now)
 	for _, t := range tasks {
 		switch t.Status {
 		case store.TaskRunning:
@@ -181,12 +183,12 @@ func (e *Engine) endRun(ctx context.Context, q store.Q, sig *signals, run *store
 		default:
 			continue
 		}
-		t.Status, t.FinishedAt, t.LeaseExpiresAt = store.TaskCancelled, store.TimeMicros(now), store.Time{}
+		t.Status, t.FinishedAt, t.LeaseExpiresAt = store.TaskCancelled, at, store.Time{}
 		if err := q.TaskUpdate(ctx, t); err != nil {
 			return err
 		}
 	}
-	run.Status, run.Error, run.FinishedAt, run.UpdatedAt = status, msg, now, now
+	run.Status, run.Error, run.FinishedAt, run.UpdatedAt = status, msg, at, at
 	sig.add(signalRun + run.ID)
 	if run.ConcurrencyKey != "" {
 		sig.add(signalAdmit)

@@ -117,7 +117,7 @@ func (c *cronScheduler) fireTick(ctx context.Context, q store.Q, sig *signals, s
 		c.log.WarnContext(ctx, "cron tick skipped", "workflow", s.Workflow, "schedule", s.Schedule, "error", err.Error())
 		return nil
 	}
-	p := newRun{wf: wf, input: input, trigger: store.TriggerCron, cronTick: s.NextTickAt, concurrencyKey: key}.plan(s.TenantID, now)
+	p := newRun{wf: wf, input: input, trigger: store.TriggerCron, cronTick: store.TimeMicros(s.NextTickAt), concurrencyKey: key}.plan(s.TenantID, now)
 	_, err = c.starter.startRuns(ctx, q, sig, []*plannedRun{p}, now)
 	return err
 }

@@ -63,7 +63,7 @@ func sameEventInCall(earlier, pushed *store.Event, label string) error {
 type runRequest struct {
 	workflow, input string
 	priority        int32
-	scheduledAt     int64
+	scheduledAt     store.Time
 }
 
 // sameRun compares a manual run with the stored run that holds its key.

@@ -88,13 +88,13 @@ func runFromRow(row *store.Run, running bool, tasks []*store.Task) *Run {
 		Status:          row.Status,
 		EventID:         row.EventID,
 		Error:           row.Error,
-		CreatedAt:       fromMicros(row.CreatedAt),
-		FinishedAt:      timeOrZero(row.FinishedAt),
+		CreatedAt:       row.CreatedAt.Time,
+		FinishedAt:      row.FinishedAt.Time,
 		Trigger:         row.TriggerKind,
 		ReplayOf:        row.ReplayOf,
-		CronTick:        timeOrZero(row.CronTick),
+		CronTick:        row.CronTick.Time,
 		Priority:        row.Priority,
-		ScheduledAt:     timeOrZero(row.ScheduledAt),
+		ScheduledAt:     row.ScheduledAt.Time,
 		ConcurrencyKey:  row.ConcurrencyKey,
 	}
 	_ = json.Unmarshal([]byte(row.Input), &r.Input)
@@ -265,12 +265,13 @@ func (e *Engine) RunWorkflow(ctx context.Context, tenantID, name string, in RunI
 	if len(inputJSON) > MaxPayloadBytes {
 		return "", false, invalid("input", "input.max_bytes", "is %d bytes encoded as JSON; the limit is %d", len(inputJSON), MaxPayloadBytes)
 	}
-	var scheduledAt int64
+	var scheduledAt store.Time
 	if !in.RunAt.IsZero() {
 		if in.RunAt.After(e.now().Add(maxRunDelay)) {
 			return "", false, invalid("run_at", "run_at.max", "is more than a year (366 days) ahead")
 		}
-		scheduledAt = micros(in.RunAt)
+		// At the stored precision, so that a retry compares equal to the stored run.
+		scheduledAt = store.TimeMicros(in.RunAt.UnixMicro())
 	}
 	err = e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
 		deduplicated = false

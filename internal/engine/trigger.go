@@ -228,8 +228,8 @@ type newRun struct {
 	priority       int32
 	trigger        string
 	replayOf       string
-	cronTick       int64
-	scheduledAt    int64
+	cronTick       store.Time
+	scheduledAt    store.Time
 	concurrencyKey string
 	idempotencyKey string
 	// parent, when not nil, is the span of the call that asked for the run,
@@ -259,8 +259,8 @@ func (n newRun) plan(tenantID string, now int64) *plannedRun {
 		Input:           n.input,
 		Priority:        n.priority,
 		IdempotencyKey:  n.idempotencyKey,
-		CreatedAt:       now,
-		UpdatedAt:       now,
+		CreatedAt:       store.TimeMicros(now),
+		UpdatedAt:       store.TimeMicros(now),
 		TriggerKind:     n.trigger,
 		ReplayOf:        n.replayOf,
 		CronTick:        n.cronTick,

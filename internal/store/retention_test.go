@@ -14,7 +14,7 @@ import (
 func retentionRun(id, status, eventID string, created, finished int64, tasks int) (*store.Run, []*store.Task) {
 	r := &store.Run{
 		ID: id, TenantID: store.DefaultTenant, WorkflowName: "wf", WorkflowVersion: 1, Status: status,
-		EventID: eventID, Input: `{}`, CreatedAt: created, UpdatedAt: created, FinishedAt: finished, TriggerKind: store.TriggerEvent,
+		EventID: eventID, Input: `{}`, CreatedAt: store.TimeMicros(created), UpdatedAt: store.TimeMicros(created), FinishedAt: store.TimeMicros(finished), TriggerKind: store.TriggerEvent,
 	}
 	var ts []*store.Task
 	for i := range tasks {

@@ -49,13 +49,13 @@ type Run struct {
 	Error           string `bun:"error"`
 	Priority        int32  `bun:"priority"`
 	IdempotencyKey  string `bun:"idempotency_key,nullzero"`
-	CreatedAt       int64  `bun:"created_at"`
-	UpdatedAt       int64  `bun:"updated_at"`
-	FinishedAt      int64  `bun:"finished_at"`
+	CreatedAt       Time   `bun:"created_at"`
+	UpdatedAt       Time   `bun:"updated_at"`
+	FinishedAt      Time   `bun:"finished_at"`
 	TriggerKind     string `bun:"trigger_kind"`
 	ReplayOf        string `bun:"replay_of"`
-	CronTick        int64  `bun:"cron_tick"`
-	ScheduledAt     int64  `bun:"scheduled_at"`
+	CronTick        Time   `bun:"cron_tick"`
+	ScheduledAt     Time   `bun:"scheduled_at"`
 	// The concurrency rule the run was created under; an empty key means none.
 	ConcurrencyKey      string `bun:"concurrency_key"`
 	ConcurrencyMax      int32  `bun:"concurrency_max"`

@@ -49,7 +49,7 @@ func testRunListInGroup(t *testing.T, f *fixture) {
 func testRunListDue(t *testing.T, f *fixture) {
 	scheduled := func(tenant, id, status string, at int64) *store.Run {
 		r := runOf(tenant, id, 1)
-		r.Status, r.ScheduledAt = status, at
+		r.Status, r.ScheduledAt = status, store.TimeMicros(at)
 		return r
 	}
 	insertRunsOf(f,

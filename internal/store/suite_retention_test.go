@@ -25,7 +25,7 @@ var retentionCases = []suiteCase{
 func testPruneEveryTenant(t *testing.T, f *fixture) {
 	ended := func(tenant, id string, finished int64) *store.Run {
 		r := runOf(tenant, id, 1)
-		r.Status, r.FinishedAt = store.RunSucceeded, finished
+		r.Status, r.FinishedAt = store.RunSucceeded, store.TimeMicros(finished)
 		return r
 	}
 	insertRunsOf(f, ended(tenantA, "ra", 10), ended(tenantB, "rb", 20), ended(tenantB, "rb-new", 200))

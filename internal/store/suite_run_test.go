@@ -21,7 +21,7 @@ var runCases = []suiteCase{
 func runOf(tenant, id string, created int64) *store.Run {
 	return &store.Run{
 		ID: id, TenantID: tenant, WorkflowName: "wf", WorkflowVersion: 1, Status: store.RunActive,
-		Input: `{}`, CreatedAt: created, UpdatedAt: created, TriggerKind: store.TriggerManual,
+		Input: `{}`, CreatedAt: store.TimeMicros(created), UpdatedAt: store.TimeMicros(created), TriggerKind: store.TriggerManual,
 	}
 }
 
@@ -59,8 +59,8 @@ func testRunInsertMany(t *testing.T, f *fixture) {
 func testRunGet(t *testing.T, f *fixture) {
 	want := &store.Run{
 		ID: "a1", TenantID: tenantA, WorkflowName: "wf", WorkflowVersion: 3, Status: store.RunWaiting, EventID: "ev",
-		Input: `{"x":1}`, Error: "", Priority: 2, IdempotencyKey: "idem", CreatedAt: 10, UpdatedAt: 11, FinishedAt: 0,
-		TriggerKind: store.TriggerCron, ReplayOf: "r0", CronTick: 7, ScheduledAt: 9, ConcurrencyKey: "ck",
+		Input: `{"x":1}`, Error: "", Priority: 2, IdempotencyKey: "idem", CreatedAt: store.TimeMicros(10), UpdatedAt: store.TimeMicros(11),
+		TriggerKind: store.TriggerCron, ReplayOf: "r0", CronTick: store.TimeMicros(7), ScheduledAt: store.TimeMicros(9), ConcurrencyKey: "ck",
 		ConcurrencyMax: 2, ConcurrencyStrategy: "QUEUE", TraceParent: "00-aa-bb-01",
 	}
 	insertRunsOf(f, want, runOf(tenantB, "b1", 1))
@@ -164,12 +164,12 @@ func testRunSetStatusIf(t *testing.T, f *fixture) {
 	setIf := func(r *store.Run, from string) bool {
 		return writeResult(f, func(ctx context.Context, q store.Q) (bool, error) { return q.RunSetStatusIf(ctx, r, from) })
 	}
-	done := &store.Run{ID: "a1", Status: store.RunFailed, Error: "boom", UpdatedAt: 5, FinishedAt: 5}
+	done := &store.Run{ID: "a1", Status: store.RunFailed, Error: "boom", UpdatedAt: store.TimeMicros(5), FinishedAt: store.TimeMicros(5)}
 	wantEqual(t, "ACTIVE to FAILED from WAITING", setIf(done, store.RunWaiting), false)
 	wantEqual(t, "status after the refused move", runStatus(f, tenantA, "a1"), store.RunActive)
 	wantEqual(t, "ACTIVE to FAILED from ACTIVE", setIf(done, store.RunActive), true)
 	want := runOf(tenantA, "a1", 1)
-	want.Status, want.Error, want.UpdatedAt, want.FinishedAt = store.RunFailed, "boom", 5, 5
+	want.Status, want.Error, want.UpdatedAt, want.FinishedAt = store.RunFailed, "boom", store.TimeMicros(5), store.TimeMicros(5)
 	got := read(f, func(ctx context.Context, q store.Q) (*store.Run, error) { return q.RunGet(ctx, tenantA, "a1") })
 	wantEqual(t, "run after the move", got, want)
 	wantEqual(t, "the same move again", setIf(done, store.RunActive), false)
@@ -177,7 +177,7 @@ func testRunSetStatusIf(t *testing.T, f *fixture) {
 	// Of concurrent cancellers of one run, exactly one moves it.
 	moved := concurrently(t, 8, func(int) (ok bool, err error) {
 		err = f.st.Write(f.ctx, func(ctx context.Context, q store.Q) (err error) {
-			ok, err = q.RunSetStatusIf(ctx, &store.Run{ID: "a2", Status: store.RunCancelled, FinishedAt: 9, UpdatedAt: 9}, store.RunActive)
+			ok, err = q.RunSetStatusIf(ctx, &store.Run{ID: "a2", Status: store.RunCancelled, FinishedAt: store.TimeMicros(9), UpdatedAt: store.TimeMicros(9)}, store.RunActive)
 			return err
 		})
 		return ok, err
@@ -186,7 +186,7 @@ func testRunSetStatusIf(t *testing.T, f *fixture) {
 	wantEqual(t, "status after concurrent cancels", runStatus(f, tenantA, "a2"), store.RunCancelled)
 
 	f.write(func(ctx context.Context, q store.Q) error {
-		return q.RunSetStatus(ctx, &store.Run{ID: "a2", Status: store.RunSucceeded, UpdatedAt: 10, FinishedAt: 10})
+		return q.RunSetStatus(ctx, &store.Run{ID: "a2", Status: store.RunSucceeded, UpdatedAt: store.TimeMicros(10), FinishedAt: store.TimeMicros(10)})
 	})
 	wantEqual(t, "status after RunSetStatus", runStatus(f, tenantA, "a2"), store.RunSucceeded)
 }
@@ -202,7 +202,7 @@ func testRunGetForUpdate(t *testing.T, f *fixture) {
 				return err
 			}
 			won = true
-			r.Status, r.FinishedAt = store.RunCancelled, int64(i+1)
+			r.Status, r.FinishedAt = store.RunCancelled, store.TimeMicros(int64(i+1))
 			return q.RunSetStatus(ctx, r)
 		})
 		return won, err
