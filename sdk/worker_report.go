@@ -207,14 +207,18 @@ func (w *Worker) send(ctx context.Context, r *report) error {
 // its delivery ended: ctx is the delivery's, err the last try's error.
 func (w *Worker) settle(ctx context.Context, r *report, err error, tries int) {
 	endTaskSpan(r.span, r.taskErr)
-	w.tasksMu.Lock()
-	delete(w.pending, r.key)
-	w.settled.add(r.key)
-	w.tasksMu.Unlock()
-	select {
-	case w.reportDone <- struct{}{}:
-	default:
-	}
+	// The outcome is logged before the report stops being pending, so that
+	// whoever waits for the pending reports (a stopping Run) sees it logged.
+	defer func() {
+		w.tasksMu.Lock()
+		delete(w.pending, r.key)
+		w.settled.add(r.key)
+		w.tasksMu.Unlock()
+		select {
+		case w.reportDone <- struct{}{}:
+		default:
+		}
+	}()
 
 	attrs := append(r.attrs(), "tries", tries)
 	if !r.ok {
