@@ -1,8 +1,26 @@
-// Small shared pieces of the pages: loading and empty states, status badges,
-// JSON blocks, the confirm dialog, cursor paging and a ticking clock.
+// Small shared pieces of the pages: page heads, loading and empty states,
+// status badges, JSON blocks, links to runs, events and workflows, the frame
+// of a drawn DAG, buttons that say when they are busy or ask first, the
+// confirm dialog and a ticking clock.
 import { useEffect, useRef, useState, type ReactNode } from "react";
-import { Link, useSearchParams } from "react-router";
+import { Link } from "react-router";
+import type { Layout } from "./dag";
 import { prettyJson, shortId } from "./format";
+
+/** PageHead is the head of a page: its title, "live" when live names how it is refreshed, and more beside them. */
+export function PageHead({ title, live, children }: { title: ReactNode; live?: string; children?: ReactNode }) {
+  return (
+    <div className="page-head">
+      <h1>{title}</h1>
+      {live && (
+        <span className="live" title={live}>
+          live
+        </span>
+      )}
+      {children}
+    </div>
+  );
+}
 
 /** Loading is shown while data is on its way. */
 export function Loading({ what }: { what: string }) {
@@ -42,12 +60,103 @@ export function Json({ value, testId }: { value: unknown; testId?: string }) {
   );
 }
 
-/** RunLink links to a run. */
-export function RunLink({ id, testId }: { id: string; testId?: string }) {
+/** IdLink links to a run or an event by its id, shown shortened unless full. */
+function IdLink({ kind, id, full, testId }: { kind: "run" | "event"; id: string; full?: boolean; testId?: string }) {
+  const data = { [`data-${kind}-id`]: id };
   return (
-    <Link to={`/runs/${id}`} data-testid={testId} data-run-id={id} className="mono" title={id}>
-      {shortId(id)}
+    <Link to={`/${kind}s/${id}`} data-testid={testId} {...data} className="mono" title={id}>
+      {full ? id : shortId(id)}
     </Link>
+  );
+}
+
+/** RunLink links to a run. */
+export function RunLink(props: { id: string; full?: boolean; testId?: string }) {
+  return <IdLink kind="run" {...props} />;
+}
+
+/** EventLink links to an event. */
+export function EventLink(props: { id: string; full?: boolean; testId?: string }) {
+  return <IdLink kind="event" {...props} />;
+}
+
+/** WorkflowLink links to a workflow. */
+export function WorkflowLink({ name, className }: { name: string; className?: string }) {
+  return (
+    <Link to={`/workflows/${encodeURIComponent(name)}`} className={className}>
+      {name}
+    </Link>
+  );
+}
+
+/** DagSvg draws a laid-out DAG: children are its edges and nodes; edges end in the arrow url(#markerId). */
+export function DagSvg({
+  graph,
+  label,
+  markerId,
+  testId,
+  children,
+}: {
+  graph: Layout;
+  label: string;
+  markerId: string;
+  testId?: string;
+  children: ReactNode;
+}) {
+  return (
+    <svg
+      className="dag"
+      data-testid={testId}
+      width={graph.width}
+      height={graph.height}
+      viewBox={`0 0 ${graph.width} ${graph.height}`}
+      role="img"
+      aria-label={label}
+    >
+      <defs>
+        <marker id={markerId} viewBox="0 0 10 10" refX="8" refY="5" markerWidth="7" markerHeight="7" orient="auto">
+          <path d="M0,0 L10,5 L0,10 z" className="dag-arrow" />
+        </marker>
+      </defs>
+      {children}
+    </svg>
+  );
+}
+
+/** BusyButton is a button that is disabled and says busyLabel while its action is under way. */
+export function BusyButton({
+  label,
+  busyLabel,
+  busy,
+  testId,
+  variant,
+  type = "button",
+  disabled,
+  onClick,
+  title,
+}: {
+  label: string;
+  busyLabel: string;
+  busy: boolean;
+  testId: string;
+  /** variant is added to the button's classes: primary, danger, wide. */
+  variant?: string;
+  type?: "button" | "submit";
+  disabled?: boolean;
+  onClick?: () => void;
+  title?: string;
+}) {
+  return (
+    <button
+      type={type}
+      className={variant ? `button ${variant}` : "button"}
+      data-testid={testId}
+      disabled={disabled || busy}
+      onClick={onClick}
+      title={title}
+    >
+      {busy ? busyLabel : label}
+    </button>
   );
 }
 
@@ -88,49 +197,37 @@ export function Confirm({
   );
 }
 
-/** usePager keeps the page tokens of a cursor-paged list: the current one and those before it. */
-export function usePager(resetKey: string) {
-  const [stack, setStack] = useState<string[]>([""]);
-  const [key, setKey] = useState(resetKey);
-  if (key !== resetKey) {
-    setKey(resetKey);
-    setStack([""]);
-  }
-  const token = stack[stack.length - 1];
-  return {
-    token,
-    page: stack.length,
-    hasPrev: stack.length > 1,
-    next: (t: string) => setStack((s) => [...s, t]),
-    prev: () => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)),
-    first: () => setStack([""]),
-  };
-}
-
-/** Pager shows the previous and next buttons of a cursor-paged list. */
-export function Pager({
-  pager,
-  nextToken,
-}: {
-  pager: ReturnType<typeof usePager>;
-  nextToken: string | undefined;
+/** ConfirmButton is a BusyButton that asks in a Confirm dialog (title, okLabel, children) before it calls onOk. */
+export function ConfirmButton({
+  title,
+  okLabel,
+  onOk,
+  children,
+  ...button
+}: Omit<Parameters<typeof BusyButton>[0], "onClick" | "type"> & {
+  title: string;
+  okLabel: string;
+  onOk: () => void;
+  children: ReactNode;
 }) {
+  const [asking, setAsking] = useState(false);
   return (
-    <div className="pager">
-      <button type="button" className="button" data-testid="page-prev" disabled={!pager.hasPrev} onClick={pager.prev}>
-        ← Newer
-      </button>
-      <span className="muted">Page {pager.page}</span>
-      <button
-        type="button"
-        className="button"
-        data-testid="page-next"
-        disabled={!nextToken}
-        onClick={() => nextToken && pager.next(nextToken)}
-      >
-        Older →
-      </button>
-    </div>
+    <>
+      <BusyButton {...button} onClick={() => setAsking(true)} />
+      {asking && (
+        <Confirm
+          title={title}
+          okLabel={okLabel}
+          onCancel={() => setAsking(false)}
+          onOk={() => {
+            setAsking(false);
+            onOk();
+          }}
+        >
+          {children}
+        </Confirm>
+      )}
+    </>
   );
 }
 
@@ -159,51 +256,4 @@ export function parseJsonObject(text: string): { value?: Record<string, unknown>
     return { error: "Must be a JSON object, such as {\"user_id\": \"u1\"}." };
   }
   return { value: v as Record<string, unknown> };
-}
-
-/** useFilterParam keeps a text filter in the URL, applied once typing pauses. */
-export function useFilterParam(name: string): [string, string, (v: string) => void] {
-  const [params, setParams] = useSearchParams();
-  const applied = params.get(name) ?? "";
-  const [text, setText] = useState(applied);
-  useEffect(() => setText(applied), [applied]);
-  useEffect(() => {
-    if (text.trim() === applied) {
-      return;
-    }
-    const t = window.setTimeout(() => {
-      setParams(
-        (p) => {
-          const n = new URLSearchParams(p);
-          if (text.trim()) {
-            n.set(name, text.trim());
-          } else {
-            n.delete(name);
-          }
-          return n;
-        },
-        { replace: true },
-      );
-    }, 250);
-    return () => window.clearTimeout(t);
-  }, [text, applied, name, setParams]);
-  return [applied, text, setText];
-}
-
-
-/**
- * usePagingPlaceholder keeps a list's previous page on screen while the next
- * page loads, but not after a filter changed (rows of the old filter would
- * look like answers to the new one). Call settle with the query each render.
- */
-export function usePagingPlaceholder<T>(filterKey: string) {
-  const shown = useRef(filterKey);
-  return {
-    placeholderData: (prev: T | undefined) => (shown.current === filterKey ? prev : undefined),
-    settle: (q: { data: unknown; isPlaceholderData: boolean }) => {
-      if (q.data !== undefined && !q.isPlaceholderData) {
-        shown.current = filterKey;
-      }
-    },
-  };
 }

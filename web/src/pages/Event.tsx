@@ -1,11 +1,12 @@
 // The event page: payload, metadata, the runs it started, skipped triggers.
 import { useMutation, useQuery } from "@connectrpc/connect-query";
-import { Link, useParams } from "react-router";
-import { Json, Loading, Status, useNow } from "../components";
+import { useParams } from "react-router";
+import { BusyButton, Json, PageHead, RunLink, Status, useNow, WorkflowLink } from "../components";
 import { ApiError } from "../errors";
 import { age, formatTime, runStatusName } from "../format";
-import { EventService, type SkippedTrigger } from "../gen/switchyard/v1/event_pb";
+import { EventService, type Event, type SkippedTrigger } from "../gen/switchyard/v1/event_pb";
 import { RunService } from "../gen/switchyard/v1/run_pb";
+import { QueryView } from "../lists";
 import { useCan } from "../whoami";
 
 /** SkippedTriggers lists the triggers that matched an event but started no run. */
@@ -17,8 +18,7 @@ export function SkippedTriggers({ skipped }: { skipped: SkippedTrigger[] }) {
     <ul className="skipped">
       {skipped.map((s, i) => (
         <li key={i} data-workflow={s.workflow}>
-          <Link to={`/workflows/${encodeURIComponent(s.workflow)}`}>{s.workflow}</Link>{" "}
-          <span className="muted">v{s.workflowVersion}</span>, trigger <code>{s.trigger}</code>:{" "}
+          <WorkflowLink name={s.workflow} /> <span className="muted">v{s.workflowVersion}</span>, trigger <code>{s.trigger}</code>:{" "}
           <span className="reason">{s.reason}</span>
         </li>
       ))}
@@ -28,28 +28,30 @@ export function SkippedTriggers({ skipped }: { skipped: SkippedTrigger[] }) {
 
 export function EventPage() {
   const { id = "" } = useParams();
-  const now = useNow();
   const q = useQuery(EventService.method.getEvent, { id });
-  const runs = useQuery(RunService.method.listRuns, { eventId: id, pageSize: 100 }, { refetchInterval: 3000 });
-  const replay = useMutation(EventService.method.replayEvent, { onSuccess: () => void q.refetch() });
-  const canReplay = useCan(EventService.method.replayEvent);
+  return (
+    <QueryView q={q} what="the event">
+      {(d) => d.event && <EventView e={d.event} onReplayed={() => void q.refetch()} />}
+    </QueryView>
+  );
+}
 
-  if (q.error) {
-    return <ApiError error={q.error} onRetry={() => q.refetch()} />;
-  }
-  if (!q.data?.event) {
-    return <Loading what="the event" />;
-  }
-  const e = q.data.event;
+function EventView({ e, onReplayed }: { e: Event; onReplayed: () => void }) {
+  const now = useNow();
+  const runs = useQuery(RunService.method.listRuns, { eventId: e.id, pageSize: 100 }, { refetchInterval: 3000 });
+  const replay = useMutation(EventService.method.replayEvent, { onSuccess: onReplayed });
+  const canReplay = useCan(EventService.method.replayEvent);
   const statusOf = new Map((runs.data?.runs ?? []).map((r) => [r.id, r]));
   const metadata = Object.entries(e.metadata).sort(([a], [b]) => a.localeCompare(b));
   return (
     <section data-testid="event-page" data-event-id={e.id}>
-      <div className="page-head">
-        <h1>
-          Event <span className="mono subtle">{e.id}</span>
-        </h1>
-      </div>
+      <PageHead
+        title={
+          <>
+            Event <span className="mono subtle">{e.id}</span>
+          </>
+        }
+      />
       <div className="card">
         <dl className="facts wide">
           <dt>Key</dt>
@@ -97,16 +99,14 @@ export function EventPage() {
         <div className="card-head">
           <h2>Runs started</h2>
           {canReplay && (
-            <button
-              type="button"
-              className="button"
-              data-testid="event-replay"
-              disabled={replay.isPending}
+            <BusyButton
+              label="Replay event"
+              busyLabel="Replaying…"
+              busy={replay.isPending}
+              testId="event-replay"
               onClick={() => replay.mutate({ id: e.id })}
               title="Run the event through the current triggers again"
-            >
-              {replay.isPending ? "Replaying…" : "Replay event"}
-            </button>
+            />
           )}
         </div>
         {replay.error && <ApiError error={replay.error} compact onRetry={() => replay.mutate({ id: e.id })} />}
@@ -124,9 +124,7 @@ export function EventPage() {
               const r = statusOf.get(rid);
               return (
                 <li key={rid}>
-                  <Link to={`/runs/${rid}`} data-testid="event-run-link" data-run-id={rid} className="mono">
-                    {rid}
-                  </Link>{" "}
+                  <RunLink id={rid} full testId="event-run-link" />{" "}
                   {r && (
                     <>
                       <Status name={runStatusName(r.status)} /> <span className="muted">{r.workflow}</span>

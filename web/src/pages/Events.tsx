@@ -1,113 +1,70 @@
 // The events list: filters by key and scope, cursor paging, live.
-import { useQuery } from "@connectrpc/connect-query";
 import { Link } from "react-router";
-import { Empty, Loading, Pager, useFilterParam, useNow, usePager, usePagingPlaceholder } from "../components";
-import { ApiError } from "../errors";
-import { age, shortId } from "../format";
-import { EventService, type ListEventsResponse } from "../gen/switchyard/v1/event_pb";
-
+import { Empty, EventLink, useNow } from "../components";
+import { TextFilter, useFilterParam } from "../fields";
+import { age } from "../format";
+import { EventService, type Event } from "../gen/switchyard/v1/event_pb";
+import { DataTable, ListPage, usePagedList, type Column } from "../lists";
 
 function preview(v: unknown): string {
   const s = JSON.stringify(v ?? {});
   return s.length > 80 ? `${s.slice(0, 79)}…` : s;
 }
 
+function columns(now: number): Column<Event>[] {
+  return [
+    { head: "Event", cell: (e) => <EventLink id={e.id} /> },
+    { head: "Key", className: "mono", cell: (e) => e.key },
+    { head: "Scope", className: "mono", cell: (e) => e.scope || <span className="muted">—</span> },
+    { head: "Payload", className: "mono muted clip", cell: (e) => preview(e.payload) },
+    { head: "Priority", cell: (e) => e.priority },
+    { head: "Age", cell: (e) => age(e.createdAt, now) },
+  ];
+}
+
+const noEvents = (
+  <Empty title="No events yet.">
+    <Link to="/push">Push an event</Link> here, or send one with <code>curl -X POST /v1/events</code>.
+  </Empty>
+);
+
 export function EventsPage() {
-  const [key, keyText, setKeyText] = useFilterParam("key");
-  const [scope, scopeText, setScopeText] = useFilterParam("scope");
-  const pager = usePager(`${key}|${scope}`);
-  const placeholder = usePagingPlaceholder<ListEventsResponse>(`${key}|${scope}`);
+  const key = useFilterParam("key");
+  const scope = useFilterParam("scope");
   const now = useNow();
-  const q = useQuery(
+  const list = usePagedList(
     EventService.method.listEvents,
-    { key, scope, pageSize: 25, pageToken: pager.token },
-    { refetchInterval: 5000, placeholderData: placeholder.placeholderData },
+    { key: key.applied, scope: scope.applied },
+    { pageSize: 25, refetchInterval: 5000 },
   );
-  placeholder.settle(q);
   return (
-    <section>
-      <div className="page-head">
-        <h1>Events</h1>
-        <span className="live" title="Refreshed every 5 seconds">
-          live
-        </span>
-        <span className="spacer" />
-        <Link to="/push" className="button primary">
-          Push an event
-        </Link>
-      </div>
-      <div className="filters">
-        <label className="field inline">
-          <span>Key</span>
-          <input
-            data-testid="filter-key"
-            placeholder="exact key, such as user.created"
-            value={keyText}
-            onChange={(e) => setKeyText(e.target.value)}
-            spellCheck={false}
-          />
-        </label>
-        <label className="field inline">
-          <span>Scope</span>
-          <input
-            data-testid="filter-scope"
-            placeholder="any scope"
-            value={scopeText}
-            onChange={(e) => setScopeText(e.target.value)}
-            spellCheck={false}
-          />
-        </label>
-      </div>
-      {q.error && !q.data ? (
-        <ApiError error={q.error} onRetry={() => q.refetch()} />
-      ) : !q.data ? (
-        <Loading what="events" />
-      ) : (
+    <ListPage
+      title="Events"
+      live="Refreshed every 5 seconds"
+      actions={
         <>
-          {q.error && <ApiError error={q.error} onRetry={() => q.refetch()} compact />}
-          {q.data.events.length === 0 ? (
-            key || scope ? (
-              <Empty title="No events match these filters." />
-            ) : pager.hasPrev ? (
-              <Empty title="No more events." />
-            ) : (
-              <Empty title="No events yet.">
-                <Link to="/push">Push an event</Link> here, or send one with <code>curl -X POST /v1/events</code>.
-              </Empty>
-            )
-          ) : (
-            <table className="table">
-              <thead>
-                <tr>
-                  <th>Event</th>
-                  <th>Key</th>
-                  <th>Scope</th>
-                  <th>Payload</th>
-                  <th>Priority</th>
-                  <th>Age</th>
-                </tr>
-              </thead>
-              <tbody>
-                {q.data.events.map((e) => (
-                  <tr key={e.id} data-testid="event-row" data-event-id={e.id} data-key={e.key}>
-                    <td>
-                      <Link to={`/events/${e.id}`} className="mono" title={e.id}>
-                        {shortId(e.id)}
-                      </Link>
-                    </td>
-                    <td className="mono">{e.key}</td>
-                    <td className="mono">{e.scope || <span className="muted">—</span>}</td>
-                    <td className="mono muted clip">{preview(e.payload)}</td>
-                    <td>{e.priority}</td>
-                    <td>{age(e.createdAt, now)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
-          <Pager pager={pager} nextToken={q.data.nextPageToken} />
+          <span className="spacer" />
+          <Link to="/push" className="button primary">
+            Push an event
+          </Link>
         </>
+      }
+      filters={
+        <>
+          <TextFilter label="Key" testId="filter-key" placeholder="exact key, such as user.created" filter={key} />
+          <TextFilter label="Scope" testId="filter-scope" placeholder="any scope" filter={scope} />
+        </>
+      }
+      list={list}
+      what="events"
+      items={(d) => d.events}
+      filtered={!!(key.applied || scope.applied)}
+      empty={noEvents}
+    >
+      {(events) => (
+        <DataTable rows={events} rowKey={(e) => e.id} columns={columns(now)} rowTestId="event-row"
+          rowData={(e) => ({ "event-id": e.id, key: e.key })} />
       )}
-    </section>
+    </ListPage>
   );
 }

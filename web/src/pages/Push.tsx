@@ -1,9 +1,9 @@
 // The push form: one event, its JSON payload checked in the browser.
 import { useMutation } from "@connectrpc/connect-query";
 import { useState, type FormEvent } from "react";
-import { Link } from "react-router";
-import { parseJsonObject } from "../components";
+import { BusyButton, EventLink, PageHead, parseJsonObject, RunLink } from "../components";
 import { ApiError } from "../errors";
+import { Field, TextAreaField, TextField } from "../fields";
 import { EventService, type PushEventRequest } from "../gen/switchyard/v1/event_pb";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { PushEventRequestSchema } from "../gen/switchyard/v1/event_pb";
@@ -58,73 +58,44 @@ export function PushPage() {
   const res = push.data;
   return (
     <section>
-      <div className="page-head">
-        <h1>Push an event</h1>
-      </div>
+      <PageHead title="Push an event" />
       <form className="card form" onSubmit={submit} noValidate>
-        <label className="field">
-          <span>Key</span>
-          <input
-            data-testid="push-key"
-            value={key}
-            onChange={(e) => setKey(e.target.value)}
-            placeholder="user.created"
-            spellCheck={false}
-            required
-          />
-          {keyError && <small className="field-error">{keyError}</small>}
-        </label>
-        <label className="field">
-          <span>Payload (a JSON object)</span>
-          <textarea
-            data-testid="push-payload"
-            className={parsedPayload.error ? "invalid" : ""}
-            value={payload}
-            onChange={(e) => setPayload(e.target.value)}
-            rows={8}
-            spellCheck={false}
-            aria-invalid={!!parsedPayload.error}
-          />
-          {parsedPayload.error && (
-            <small className="field-error" data-testid="push-payload-error" role="alert">
-              {parsedPayload.error}
-            </small>
-          )}
-        </label>
-        <label className="field">
-          <span>Metadata (a JSON object of strings; optional)</span>
-          <textarea
-            data-testid="push-metadata"
-            className={parsedMetadata.error ? "invalid" : ""}
-            value={metadata}
-            onChange={(e) => setMetadata(e.target.value)}
-            rows={3}
-            placeholder='{"source": "dashboard"}'
-            spellCheck={false}
-          />
-          {parsedMetadata.error && (
-            <small className="field-error" data-testid="push-metadata-error" role="alert">
-              {parsedMetadata.error}
-            </small>
-          )}
-        </label>
+        <TextField
+          label="Key"
+          testId="push-key"
+          value={key}
+          onText={setKey}
+          placeholder="user.created"
+          required
+          error={keyError}
+        />
+        <TextAreaField
+          label="Payload (a JSON object)"
+          testId="push-payload"
+          value={payload}
+          onText={setPayload}
+          rows={8}
+          error={parsedPayload.error}
+        />
+        <TextAreaField
+          label="Metadata (a JSON object of strings; optional)"
+          testId="push-metadata"
+          value={metadata}
+          onText={setMetadata}
+          rows={3}
+          placeholder='{"source": "dashboard"}'
+          error={parsedMetadata.error}
+        />
         <div className="row">
-          <label className="field">
-            <span>Idempotency key (optional)</span>
-            <input
-              data-testid="push-idempotency-key"
-              value={idempotencyKey}
-              onChange={(e) => setIdempotencyKey(e.target.value)}
-              placeholder="makes the push safe to retry"
-              spellCheck={false}
-            />
-          </label>
-          <label className="field">
-            <span>Scope (optional)</span>
-            <input data-testid="push-scope" value={scope} onChange={(e) => setScope(e.target.value)} spellCheck={false} />
-          </label>
-          <label className="field narrow">
-            <span>Priority</span>
+          <TextField
+            label="Idempotency key (optional)"
+            testId="push-idempotency-key"
+            value={idempotencyKey}
+            onText={setIdempotencyKey}
+            placeholder="makes the push safe to retry"
+          />
+          <TextField label="Scope (optional)" testId="push-scope" value={scope} onText={setScope} />
+          <Field label="Priority" variant="narrow">
             <input
               data-testid="push-priority"
               type="number"
@@ -133,12 +104,18 @@ export function PushPage() {
               value={priority}
               onChange={(e) => setPriority(Math.max(0, Math.min(9, Number(e.target.value) || 0)))}
             />
-          </label>
+          </Field>
         </div>
         <div className="form-buttons">
-          <button type="submit" className="button primary" data-testid="push-submit" disabled={invalid || push.isPending}>
-            {push.isPending ? "Pushing…" : "Push event"}
-          </button>
+          <BusyButton
+            type="submit"
+            variant="primary"
+            testId="push-submit"
+            label="Push event"
+            busyLabel="Pushing…"
+            busy={push.isPending}
+            disabled={invalid}
+          />
           <span className="muted">
             The event and the runs it starts are stored in one transaction; with an idempotency key a retry is safe.
           </span>
@@ -149,10 +126,7 @@ export function PushPage() {
         <div className="card result" data-testid="push-result" data-event-id={res.event.id} data-deduplicated={res.deduplicated}>
           <h2>{res.deduplicated ? "Already pushed (deduplicated)" : "Event stored"}</h2>
           <p>
-            Event{" "}
-            <Link to={`/events/${res.event.id}`} className="mono" data-testid="push-event-link">
-              {res.event.id}
-            </Link>
+            Event <EventLink id={res.event.id} full testId="push-event-link" />
             {res.deduplicated && " — this idempotency key was used before, so the original event is shown and nothing new was stored."}
           </p>
           {res.runIds.length === 0 ? (
@@ -165,9 +139,7 @@ export function PushPage() {
               <ul className="run-links">
                 {res.runIds.map((id) => (
                   <li key={id}>
-                    <Link to={`/runs/${id}`} data-testid="push-run-link" data-run-id={id} className="mono">
-                      {id}
-                    </Link>
+                    <RunLink id={id} full testId="push-run-link" />
                   </li>
                 ))}
               </ul>

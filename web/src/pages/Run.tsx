@@ -3,8 +3,8 @@
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { useMutation } from "@connectrpc/connect-query";
 import { useEffect, useMemo, useState } from "react";
-import { Link, useParams } from "react-router";
-import { Confirm, Json, Loading, RunLink, Status, useNow } from "../components";
+import { useParams } from "react-router";
+import { ConfirmButton, DagSvg, EventLink, Json, Loading, PageHead, RunLink, Status, useNow, WorkflowLink } from "../components";
 import { layout, NODE_H, NODE_W } from "../dag";
 import { ApiError, errorText } from "../errors";
 import {
@@ -96,20 +96,7 @@ function Dag({ run, selected, onSelect }: { run: Run; selected: string; onSelect
   const byName = new Map(run.tasks.map((t) => [t.name, t]));
   return (
     <div className="dag-wrap">
-      <svg
-        className="dag"
-        data-testid="run-dag"
-        width={g.width}
-        height={g.height}
-        viewBox={`0 0 ${g.width} ${g.height}`}
-        role="img"
-        aria-label="The run's tasks and their dependencies"
-      >
-        <defs>
-          <marker id="arrow" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="7" markerHeight="7" orient="auto">
-            <path d="M0,0 L10,5 L0,10 z" className="dag-arrow" />
-          </marker>
-        </defs>
+      <DagSvg graph={g} label="The run's tasks and their dependencies" markerId="arrow" testId="run-dag">
         {g.edges.map((e) => (
           <path
             key={`${e.from}>${e.to}`}
@@ -148,7 +135,7 @@ function Dag({ run, selected, onSelect }: { run: Run; selected: string; onSelect
             </g>
           );
         })}
-      </svg>
+      </DagSvg>
       <ul className="legend" aria-label="Legend">
         {[
           TaskStatus.PENDING,
@@ -229,103 +216,67 @@ function TaskDetail({ run, task, now }: { run: Run; task: Task; now: number }) {
   );
 }
 
+const replayModes = [
+  { mode: ReplayMode.WHOLE, value: "whole", label: "Whole: every task runs again" },
+  { mode: ReplayMode.FROM_FAILED, value: "from_failed", label: "From failed: tasks that succeeded keep their outputs" },
+];
+
+function ReplayModes({ run, mode, setMode }: { run: Run; mode: ReplayMode; setMode: (m: ReplayMode) => void }) {
+  return (
+    <fieldset className="radios" data-testid="replay-mode">
+      {replayModes.map((m) => {
+        const nothingFailed = m.mode === ReplayMode.FROM_FAILED && run.status === RunStatus.SUCCEEDED;
+        return (
+          <label key={m.value}>
+            <input
+              type="radio"
+              name="mode"
+              value={m.value}
+              checked={mode === m.mode}
+              disabled={nothingFailed}
+              onChange={() => setMode(m.mode)}
+            />{" "}
+            {m.label}
+            {nothingFailed && <span className="muted"> (nothing failed in this run)</span>}
+          </label>
+        );
+      })}
+    </fieldset>
+  );
+}
+
 function Actions({ run, onChanged }: { run: Run; onChanged: (r: Run) => void }) {
-  const [asking, setAsking] = useState<"cancel" | "replay" | null>(null);
   const [mode, setMode] = useState(ReplayMode.WHOLE);
   const cancel = useMutation(RunService.method.cancelRun, { onSuccess: (res) => res.run && onChanged(res.run) });
   const replay = useMutation(RunService.method.replayRun);
   const ended = runEnded(run.status);
   const canCancel = useCan(RunService.method.cancelRun);
   const canReplay = useCan(RunService.method.replayRun);
+  const cancelRun = () => cancel.mutate({ id: run.id, reason: "cancelled from the dashboard" });
+  const replayRun = () => replay.mutate({ id: run.id, mode });
   return (
     <div className="actions">
       {!ended && canCancel && (
-        <button
-          type="button"
-          className="button danger"
-          data-testid="run-cancel"
-          disabled={cancel.isPending}
-          onClick={() => setAsking("cancel")}
-        >
-          {cancel.isPending ? "Cancelling…" : "Cancel run"}
-        </button>
+        <ConfirmButton label="Cancel run" busyLabel="Cancelling…" busy={cancel.isPending} testId="run-cancel" variant="danger"
+          title="Cancel this run?" okLabel="Cancel run" onOk={cancelRun}>
+          <p>Pending tasks are cancelled and the workers running its tasks are told to stop. This cannot be undone.</p>
+        </ConfirmButton>
       )}
       {ended && canReplay && (
-        <button
-          type="button"
-          className="button"
-          data-testid="run-replay"
-          disabled={replay.isPending}
-          onClick={() => setAsking("replay")}
-        >
-          {replay.isPending ? "Replaying…" : "Replay…"}
-        </button>
+        <ConfirmButton label="Replay…" busyLabel="Replaying…" busy={replay.isPending} testId="run-replay"
+          title="Replay this run?" okLabel="Replay" onOk={replayRun}>
+          <p>A new run starts with the same workflow version and input.</p>
+          <ReplayModes run={run} mode={mode} setMode={setMode} />
+        </ConfirmButton>
       )}
       {replay.data?.run && (
         <span className="notice">
           {replay.data.deduplicated ? "Replayed earlier as" : "Replayed as"}{" "}
-          <Link
-            to={`/runs/${replay.data.run.id}`}
-            data-testid="replay-run-link"
-            data-run-id={replay.data.run.id}
-            className="mono"
-          >
-            {replay.data.run.id}
-          </Link>
+          <RunLink id={replay.data.run.id} full testId="replay-run-link" />
         </span>
       )}
-      {cancel.error && <ApiError error={cancel.error} compact onRetry={() => cancel.mutate({ id: run.id, reason: "cancelled from the dashboard" })} />}
-      {replay.error && <ApiError error={replay.error} compact onRetry={() => replay.mutate({ id: run.id, mode })} />}
-      {asking === "cancel" && (
-        <Confirm
-          title="Cancel this run?"
-          okLabel="Cancel run"
-          onCancel={() => setAsking(null)}
-          onOk={() => {
-            setAsking(null);
-            cancel.mutate({ id: run.id, reason: "cancelled from the dashboard" });
-          }}
-        >
-          <p>Pending tasks are cancelled and the workers running its tasks are told to stop. This cannot be undone.</p>
-        </Confirm>
-      )}
-      {asking === "replay" && (
-        <Confirm
-          title="Replay this run?"
-          okLabel="Replay"
-          onCancel={() => setAsking(null)}
-          onOk={() => {
-            setAsking(null);
-            replay.mutate({ id: run.id, mode });
-          }}
-        >
-          <p>A new run starts with the same workflow version and input.</p>
-          <fieldset className="radios" data-testid="replay-mode">
-            <label>
-              <input
-                type="radio"
-                name="mode"
-                value="whole"
-                checked={mode === ReplayMode.WHOLE}
-                onChange={() => setMode(ReplayMode.WHOLE)}
-              />{" "}
-              Whole: every task runs again
-            </label>
-            <label>
-              <input
-                type="radio"
-                name="mode"
-                value="from_failed"
-                checked={mode === ReplayMode.FROM_FAILED}
-                disabled={run.status === RunStatus.SUCCEEDED}
-                onChange={() => setMode(ReplayMode.FROM_FAILED)}
-              />{" "}
-              From failed: tasks that succeeded keep their outputs
-              {run.status === RunStatus.SUCCEEDED && <span className="muted"> (nothing failed in this run)</span>}
-            </label>
-          </fieldset>
-        </Confirm>
-      )}
+      {cancel.error && <ApiError error={cancel.error} compact onRetry={cancelRun} />}
+      {replay.error && <ApiError error={replay.error} compact onRetry={replayRun} />}
     </div>
   );
 }
@@ -359,10 +310,13 @@ function RunView({ id }: { id: string }) {
   const task = run.tasks.find((t) => t.name === selected) ?? run.tasks.find((t) => t.status === TaskStatus.FAILED);
   return (
     <section data-testid="run-page" data-run-id={run.id} data-status={status}>
-      <div className="page-head">
-        <h1>
-          Run <span className="mono subtle">{run.id}</span>
-        </h1>
+      <PageHead
+        title={
+          <>
+            Run <span className="mono subtle">{run.id}</span>
+          </>
+        }
+      >
         <span className={`status big status-${status}`} data-testid="run-status">
           {status}
         </span>
@@ -371,7 +325,7 @@ function RunView({ id }: { id: string }) {
             {watch.retrying ? "reconnecting" : "live"}
           </span>
         )}
-      </div>
+      </PageHead>
       {watch.retrying && watch.error !== undefined && (
         <p className="notice warn">Lost the live stream ({errorText(watch.error)}); reconnecting…</p>
       )}
@@ -379,8 +333,7 @@ function RunView({ id }: { id: string }) {
         <dl className="facts wide">
           <dt>Workflow</dt>
           <dd>
-            <Link to={`/workflows/${encodeURIComponent(run.workflow)}`}>{run.workflow}</Link>{" "}
-            <span className="muted">version {run.workflowVersion}</span>
+            <WorkflowLink name={run.workflow} /> <span className="muted">version {run.workflowVersion}</span>
           </dd>
           <dt>Trigger</dt>
           <dd>
@@ -388,10 +341,7 @@ function RunView({ id }: { id: string }) {
             {run.eventId && (
               <>
                 {" "}
-                by event{" "}
-                <Link to={`/events/${run.eventId}`} className="mono">
-                  {run.eventId}
-                </Link>
+                by event <EventLink id={run.eventId} full />
               </>
             )}
             {run.replayOf && (

@@ -1,10 +1,10 @@
 // The runs list: filters, cursor paging, live.
-import { useQuery } from "@connectrpc/connect-query";
-import { Link, useSearchParams } from "react-router";
-import { Empty, Loading, Pager, RunLink, Status, useFilterParam, useNow, usePager, usePagingPlaceholder } from "../components";
-import { ApiError } from "../errors";
+import { Link } from "react-router";
+import { Empty, RunLink, Status, useNow, WorkflowLink } from "../components";
+import { ChoiceFilter, TextFilter, useChoiceParam, useFilterParam } from "../fields";
 import { age, formatTime, runStatusName, span, triggerName } from "../format";
-import { RunService, RunStatus, RunTrigger, type ListRunsResponse, type Run } from "../gen/switchyard/v1/run_pb";
+import { RunService, RunStatus, RunTrigger, type Run } from "../gen/switchyard/v1/run_pb";
+import { DataTable, ListPage, usePagedList } from "../lists";
 
 const statuses = [
   RunStatus.QUEUED,
@@ -18,165 +18,69 @@ const statuses = [
 
 const triggers = [RunTrigger.EVENT, RunTrigger.CRON, RunTrigger.MANUAL, RunTrigger.REPLAY];
 
-function triggerFromName(name: string | null): RunTrigger {
-  return triggers.find((t) => triggerName(t) === name) ?? RunTrigger.UNSPECIFIED;
-}
-
-/** setParam returns an updater of URL search params that sets (or, with "", removes) one. */
-function setParam(name: string, value: string) {
-  return (p: URLSearchParams) => {
-    const n = new URLSearchParams(p);
-    if (value) {
-      n.set(name, value);
-    } else {
-      n.delete(name);
-    }
-    return n;
-  };
-}
-
-function statusFromName(name: string | null): RunStatus {
-  return statuses.find((s) => runStatusName(s) === name) ?? RunStatus.UNSPECIFIED;
-}
-
 /** RunsTable shows runs as rows; it is shared with the workflow page. */
 export function RunsTable({ runs, showWorkflow = true }: { runs: Run[]; showWorkflow?: boolean }) {
   const now = useNow();
   return (
-    <table className="table">
-      <thead>
-        <tr>
-          <th>Run</th>
-          <th>Status</th>
-          {showWorkflow && <th>Workflow</th>}
-          <th>Trigger</th>
-          <th>Age</th>
-          <th>Duration</th>
-        </tr>
-      </thead>
-      <tbody>
-        {runs.map((r) => (
-          <tr
-            key={r.id}
-            data-testid="run-row"
-            data-run-id={r.id}
-            data-status={runStatusName(r.status)}
-            data-workflow={r.workflow}
-          >
-            <td>
-              <RunLink id={r.id} />
-            </td>
-            <td>
-              <Status name={runStatusName(r.status)} />
-            </td>
-            {showWorkflow && (
-              <td>
-                <Link to={`/workflows/${encodeURIComponent(r.workflow)}`}>{r.workflow}</Link>{" "}
-                <span className="muted">v{r.workflowVersion}</span>
-              </td>
-            )}
-            <td>{triggerName(r.trigger)}</td>
-            <td title={formatTime(r.createdAt)}>
-              {age(r.createdAt, now)}
-            </td>
-            <td>{span(r.createdAt, r.finishedAt, now)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <DataTable
+      rows={runs}
+      rowKey={(r) => r.id}
+      rowTestId="run-row"
+      rowData={(r) => ({ "run-id": r.id, status: runStatusName(r.status), workflow: r.workflow })}
+      columns={[
+        { head: "Run", cell: (r) => <RunLink id={r.id} /> },
+        { head: "Status", cell: (r) => <Status name={runStatusName(r.status)} /> },
+        showWorkflow && {
+          head: "Workflow",
+          cell: (r) => (
+            <>
+              <WorkflowLink name={r.workflow} /> <span className="muted">v{r.workflowVersion}</span>
+            </>
+          ),
+        },
+        { head: "Trigger", cell: (r) => triggerName(r.trigger) },
+        { head: "Age", title: (r) => formatTime(r.createdAt), cell: (r) => age(r.createdAt, now) },
+        { head: "Duration", cell: (r) => span(r.createdAt, r.finishedAt, now) },
+      ]}
+    />
   );
 }
 
+const noRuns = (
+  <Empty title="No runs yet.">
+    Push an event that a workflow listens to (<Link to="/push">Push event</Link>), or start one by hand from{" "}
+    <Link to="/workflows">Workflows</Link>.
+  </Empty>
+);
+
 export function RunsPage() {
-  const [params, setParams] = useSearchParams();
-  const status = statusFromName(params.get("status"));
-  const trigger = triggerFromName(params.get("trigger"));
-  const [workflow, workflowText, setWorkflowText] = useFilterParam("workflow");
-  const filterKey = `${status}|${workflow}|${trigger}`;
-  const pager = usePager(filterKey);
-  const placeholder = usePagingPlaceholder<ListRunsResponse>(filterKey);
-
-  const q = useQuery(
+  const status = useChoiceParam("status", statuses, runStatusName, RunStatus.UNSPECIFIED);
+  const trigger = useChoiceParam("trigger", triggers, triggerName, RunTrigger.UNSPECIFIED);
+  const workflow = useFilterParam("workflow");
+  const list = usePagedList(
     RunService.method.listRuns,
-    { status, workflow, trigger, pageSize: 25, pageToken: pager.token },
-    { refetchInterval: 2000, placeholderData: placeholder.placeholderData },
+    { status: status.value, workflow: workflow.applied, trigger: trigger.value },
+    { pageSize: 25, refetchInterval: 2000 },
   );
-  placeholder.settle(q);
-
   return (
-    <section>
-      <div className="page-head">
-        <h1>Runs</h1>
-        <span className="live" title="Refreshed every 2 seconds">
-          live
-        </span>
-      </div>
-      <div className="filters">
-        <label className="field inline">
-          <span>Status</span>
-          <select
-            data-testid="filter-status"
-            value={status === RunStatus.UNSPECIFIED ? "" : runStatusName(status)}
-            onChange={(e) => setParams(setParam("status", e.target.value), { replace: true })}
-          >
-            <option value="">any</option>
-            {statuses.map((s) => (
-              <option key={s} value={runStatusName(s)}>
-                {runStatusName(s)}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="field inline">
-          <span>Workflow</span>
-          <input
-            data-testid="filter-workflow"
-            placeholder="any workflow"
-            value={workflowText}
-            onChange={(e) => setWorkflowText(e.target.value)}
-            spellCheck={false}
-          />
-        </label>
-        <label className="field inline">
-          <span>Trigger</span>
-          <select
-            data-testid="filter-trigger"
-            value={trigger === RunTrigger.UNSPECIFIED ? "" : triggerName(trigger)}
-            onChange={(e) => setParams(setParam("trigger", e.target.value), { replace: true })}
-          >
-            <option value="">any</option>
-            {triggers.map((t) => (
-              <option key={t} value={triggerName(t)}>
-                {triggerName(t)}
-              </option>
-            ))}
-          </select>
-        </label>
-      </div>
-      {q.error && !q.data ? (
-        <ApiError error={q.error} onRetry={() => q.refetch()} />
-      ) : !q.data ? (
-        <Loading what="runs" />
-      ) : (
+    <ListPage
+      title="Runs"
+      live="Refreshed every 2 seconds"
+      filters={
         <>
-          {q.error && <ApiError error={q.error} onRetry={() => q.refetch()} compact />}
-          {q.data.runs.length === 0 ? (
-            status !== RunStatus.UNSPECIFIED || workflow || trigger !== RunTrigger.UNSPECIFIED ? (
-              <Empty title="No runs match these filters.">Clear the filters to see every run.</Empty>
-            ) : pager.hasPrev ? (
-              <Empty title="No more runs." />
-            ) : (
-              <Empty title="No runs yet.">
-                Push an event that a workflow listens to (<Link to="/push">Push event</Link>), or start one by hand
-                from <Link to="/workflows">Workflows</Link>.
-              </Empty>
-            )
-          ) : (
-            <RunsTable runs={q.data.runs} />
-          )}
-          <Pager pager={pager} nextToken={q.data.nextPageToken} />
+          <ChoiceFilter label="Status" testId="filter-status" choice={status} />
+          <TextFilter label="Workflow" testId="filter-workflow" placeholder="any workflow" filter={workflow} />
+          <ChoiceFilter label="Trigger" testId="filter-trigger" choice={trigger} />
         </>
-      )}
-    </section>
+      }
+      list={list}
+      what="runs"
+      items={(d) => d.runs}
+      filtered={!!(status.name || workflow.applied || trigger.name)}
+      filteredHint="Clear the filters to see every run."
+      empty={noRuns}
+    >
+      {(runs) => <RunsTable runs={runs} />}
+    </ListPage>
   );
 }

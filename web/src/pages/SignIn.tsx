@@ -3,6 +3,8 @@ import { useState, type FormEvent } from "react";
 import { Navigate, useLocation, useNavigate } from "react-router";
 import { checkToken, isUnauthenticated, normalizeServer } from "../api";
 import { explain } from "../errors";
+import { BusyButton } from "../components";
+import { TextField } from "../fields";
 import { storedServer, UNAUTHENTICATED_NOTICE, useSession } from "../session";
 
 export function SignInPage() {
@@ -66,36 +68,37 @@ export function SignInPage() {
             {shown.detail && <div className="form-error-detail">{shown.detail}</div>}
           </div>
         )}
-        <label className="field">
-          <span>API token</span>
-          <input
-            type="password"
-            autoComplete="off"
-            spellCheck={false}
-            placeholder="sy_…"
-            value={token}
-            onChange={(e) => setToken(e.target.value)}
-            data-testid="token-input"
-            autoFocus
-          />
-        </label>
-        <label className="field">
-          <span>Server</span>
-          <input
-            type="url"
-            spellCheck={false}
-            value={server}
-            onChange={(e) => setServer(e.target.value)}
-            data-testid="server-input"
-          />
-          <small className="muted">
-            The dashboard talks to this origin over gRPC-Web. Another origin must allow this page with{" "}
-            <code>--cors-origins</code>.
-          </small>
-        </label>
-        <button type="submit" className="button primary wide" disabled={busy} data-testid="signin-submit">
-          {busy ? "Checking the token…" : "Sign in"}
-        </button>
+        <TextField
+          label="API token"
+          testId="token-input"
+          type="password"
+          autoComplete="off"
+          placeholder="sy_…"
+          value={token}
+          onText={setToken}
+          autoFocus
+        />
+        <TextField
+          label="Server"
+          testId="server-input"
+          type="url"
+          value={server}
+          onText={setServer}
+          hint={
+            <>
+              The dashboard talks to this origin over gRPC-Web. Another origin must allow this page with{" "}
+              <code>--cors-origins</code>.
+            </>
+          }
+        />
+        <BusyButton
+          type="submit"
+          variant="primary wide"
+          testId="signin-submit"
+          label="Sign in"
+          busyLabel="Checking the token…"
+          busy={busy}
+        />
         <p className="muted small-print">
           The token stays in this browser tab only (session storage) and is sent as{" "}
           <code>Authorization: Bearer</code>.

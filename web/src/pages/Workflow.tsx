@@ -3,31 +3,29 @@ import { toJson } from "@bufbuild/protobuf";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router";
-import { Empty, Json, Loading, parseJsonObject } from "../components";
+import { BusyButton, DagSvg, Empty, Json, PageHead, parseJsonObject, RunLink } from "../components";
 import { layout, NODE_H, NODE_W } from "../dag";
 import { ApiError } from "../errors";
+import { Field, TextAreaField } from "../fields";
 import { formatTime } from "../format";
 import { RunService } from "../gen/switchyard/v1/run_pb";
 import {
   WorkflowService,
   WorkflowSpecSchema,
   type RunWorkflowRequest,
+  type Workflow,
   type WorkflowSpec,
 } from "../gen/switchyard/v1/workflow_pb";
 import { RunsTable } from "./Runs";
 import { triggersOf } from "./Workflows";
 import { useCan } from "../whoami";
+import { DataTable, QueryView } from "../lists";
 
 function SpecDag({ spec }: { spec: WorkflowSpec }) {
   const g = layout(spec.tasks.map((t) => ({ name: t.name, parents: t.parents })));
   return (
     <div className="dag-wrap">
-      <svg className="dag" width={g.width} height={g.height} viewBox={`0 0 ${g.width} ${g.height}`} role="img" aria-label="The workflow's tasks">
-        <defs>
-          <marker id="arrow-spec" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="7" markerHeight="7" orient="auto">
-            <path d="M0,0 L10,5 L0,10 z" className="dag-arrow" />
-          </marker>
-        </defs>
+      <DagSvg graph={g} label="The workflow's tasks" markerId="arrow-spec">
         {g.edges.map((e) => (
           <path key={`${e.from}>${e.to}`} d={e.path} className="dag-edge" markerEnd="url(#arrow-spec)" />
         ))}
@@ -45,7 +43,7 @@ function SpecDag({ spec }: { spec: WorkflowSpec }) {
             </g>
           );
         })}
-      </svg>
+      </DagSvg>
     </div>
   );
 }
@@ -63,32 +61,27 @@ function RunNow({ name }: { name: string }) {
   return (
     <form className="card form" onSubmit={submit} noValidate>
       <h2>Run now</h2>
-      <label className="field">
-        <span>Input (a JSON object, what an event's payload is to triggered runs)</span>
-        <textarea
-          data-testid="workflow-run-input"
-          className={parsed.error ? "invalid" : ""}
-          rows={5}
-          value={input}
-          onChange={(e) => setInput(e.target.value)}
-          spellCheck={false}
-        />
-        {parsed.error && (
-          <small className="field-error" data-testid="workflow-run-input-error" role="alert">
-            {parsed.error}
-          </small>
-        )}
-      </label>
+      <TextAreaField
+        label="Input (a JSON object, what an event's payload is to triggered runs)"
+        testId="workflow-run-input"
+        rows={5}
+        value={input}
+        onText={setInput}
+        error={parsed.error}
+      />
       <div className="form-buttons">
-        <button type="submit" className="button primary" data-testid="workflow-run-submit" disabled={!!parsed.error || run.isPending}>
-          {run.isPending ? "Starting…" : "Run now"}
-        </button>
+        <BusyButton
+          type="submit"
+          variant="primary"
+          testId="workflow-run-submit"
+          label="Run now"
+          busyLabel="Starting…"
+          busy={run.isPending}
+          disabled={!!parsed.error}
+        />
         {run.data && (
           <span className="notice">
-            Started run{" "}
-            <Link to={`/runs/${run.data.runId}`} data-testid="workflow-run-link" data-run-id={run.data.runId} className="mono">
-              {run.data.runId}
-            </Link>
+            Started run <RunLink id={run.data.runId} full testId="workflow-run-link" />
           </span>
         )}
       </div>
@@ -104,28 +97,54 @@ export function WorkflowPage() {
   const [version, setVersion] = useState(0);
   const q = useQuery(WorkflowService.method.getWorkflow, { name, version });
   const current = useQuery(WorkflowService.method.getWorkflow, { name, version: 0 });
-  const runs = useQuery(RunService.method.listRuns, { workflow: name, pageSize: 10 }, { refetchInterval: 3000 });
-  const canRun = useCan(RunWorkflowMethod);
+  return (
+    <QueryView q={q} what="the workflow">
+      {(d) =>
+        d.workflow?.spec && (
+          <WorkflowView
+            w={d.workflow}
+            spec={d.workflow.spec}
+            latest={current.data?.workflow?.version ?? d.workflow.version}
+            version={version}
+            setVersion={setVersion}
+          />
+        )
+      }
+    </QueryView>
+  );
+}
 
-  if (q.error && !q.data) {
-    return <ApiError error={q.error} onRetry={() => q.refetch()} />;
-  }
-  if (!q.data?.workflow?.spec) {
-    return <Loading what="the workflow" />;
-  }
-  const w = q.data.workflow;
-  const spec = w.spec!;
-  const latest = current.data?.workflow?.version ?? w.version;
+function WorkflowView({
+  w,
+  spec,
+  latest,
+  version,
+  setVersion,
+}: {
+  w: Workflow;
+  spec: WorkflowSpec;
+  latest: number;
+  version: number;
+  setVersion: (v: number) => void;
+}) {
+  const runs = useQuery(RunService.method.listRuns, { workflow: spec.name, pageSize: 10 }, { refetchInterval: 3000 });
+  const canRun = useCan(RunWorkflowMethod);
   const triggers = triggersOf(spec);
   return (
     <section data-testid="workflow-page" data-name={spec.name}>
-      <div className="page-head">
-        <h1>
-          Workflow <span className="mono">{spec.name}</span>
-        </h1>
-        <label className="field inline">
-          <span>Version</span>
-          <select data-testid="workflow-version" value={version || latest} onChange={(e) => setVersion(Number(e.target.value) === latest ? 0 : Number(e.target.value))}>
+      <PageHead
+        title={
+          <>
+            Workflow <span className="mono">{spec.name}</span>
+          </>
+        }
+      >
+        <Field label="Version" variant="inline">
+          <select
+            data-testid="workflow-version"
+            value={version || latest}
+            onChange={(e) => setVersion(Number(e.target.value) === latest ? 0 : Number(e.target.value))}
+          >
             {Array.from({ length: latest }, (_, i) => latest - i).map((v) => (
               <option key={v} value={v}>
                 v{v}
@@ -133,8 +152,8 @@ export function WorkflowPage() {
               </option>
             ))}
           </select>
-        </label>
-      </div>
+        </Field>
+      </PageHead>
       {spec.description && <p className="lead">{spec.description}</p>}
       <div className="two-col">
         <div className="card">
@@ -160,41 +179,31 @@ export function WorkflowPage() {
       <div className="card">
         <h2>Tasks</h2>
         <SpecDag spec={spec} />
-        <table className="table">
-          <thead>
-            <tr>
-              <th>Task</th>
-              <th>Action</th>
-              <th>Parents</th>
-              <th>Attempts</th>
-            </tr>
-          </thead>
-          <tbody>
-            {spec.tasks.map((t) => (
-              <tr key={t.name}>
-                <td className="mono">{t.name}</td>
-                <td className="mono">{t.action}</td>
-                <td className="mono">{t.parents.join(", ") || "—"}</td>
-                <td>{t.retry?.maxAttempts || 3}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          rows={spec.tasks}
+          rowKey={(t) => t.name}
+          columns={[
+            { head: "Task", className: "mono", cell: (t) => t.name },
+            { head: "Action", className: "mono", cell: (t) => t.action },
+            { head: "Parents", className: "mono", cell: (t) => t.parents.join(", ") || "—" },
+            { head: "Attempts", cell: (t) => t.retry?.maxAttempts || 3 },
+          ]}
+        />
       </div>
       <div className="card">
         <div className="card-head">
           <h2>Recent runs</h2>
           <Link to={`/runs?workflow=${encodeURIComponent(spec.name)}`}>All runs of this workflow →</Link>
         </div>
-        {runs.error ? (
-          <ApiError error={runs.error} compact onRetry={() => runs.refetch()} />
-        ) : !runs.data ? (
-          <Loading what="runs" />
-        ) : runs.data.runs.length === 0 ? (
-          <Empty title="No runs of this workflow yet.">Use Run now above, or push an event that matches a trigger.</Empty>
-        ) : (
-          <RunsTable runs={runs.data.runs} showWorkflow={false} />
-        )}
+        <QueryView q={runs} what="runs" compact>
+          {(d) =>
+            d.runs.length === 0 ? (
+              <Empty title="No runs of this workflow yet.">Use Run now above, or push an event that matches a trigger.</Empty>
+            ) : (
+              <RunsTable runs={d.runs} showWorkflow={false} />
+            )
+          }
+        </QueryView>
       </div>
       <details className="card">
         <summary>Spec (JSON)</summary>

@@ -1,11 +1,8 @@
 // The workflows list.
-import { useQuery } from "@connectrpc/connect-query";
-import { keepPreviousData } from "@tanstack/react-query";
-import { Link } from "react-router";
-import { Empty, Loading, Pager, useNow, usePager } from "../components";
-import { ApiError } from "../errors";
+import { Empty, useNow, WorkflowLink } from "../components";
 import { age } from "../format";
-import { WorkflowService, type WorkflowSpec } from "../gen/switchyard/v1/workflow_pb";
+import { WorkflowService, type Workflow, type WorkflowSpec } from "../gen/switchyard/v1/workflow_pb";
+import { DataTable, ListPage, usePagedList, type Column } from "../lists";
 
 /** triggersOf lists a spec's triggers in words. */
 export function triggersOf(spec: WorkflowSpec | undefined): string[] {
@@ -21,66 +18,43 @@ export function triggersOf(spec: WorkflowSpec | undefined): string[] {
   ];
 }
 
+function nameOf(w: Workflow): string {
+  return w.spec?.name ?? "";
+}
+
+function columns(now: number): Column<Workflow>[] {
+  return [
+    {
+      head: "Name",
+      cell: (w) => (
+        <>
+          <WorkflowLink name={nameOf(w)} className="mono" />
+          {w.spec?.description && <div className="muted small">{w.spec.description}</div>}
+        </>
+      ),
+    },
+    { head: "Version", cell: (w) => `v${w.version}` },
+    { head: "Tasks", cell: (w) => w.spec?.tasks.length ?? 0 },
+    { head: "Triggers", className: "mono small", cell: (w) => triggersOf(w.spec).join(", ") || <span className="muted">manual only</span> },
+    { head: "Updated", cell: (w) => age(w.createdAt, now) },
+  ];
+}
+
 export function WorkflowsPage() {
-  const pager = usePager("");
   const now = useNow(5000);
-  const q = useQuery(
-    WorkflowService.method.listWorkflows,
-    { pageSize: 50, pageToken: pager.token },
-    { refetchInterval: 10000, placeholderData: keepPreviousData },
+  const list = usePagedList(WorkflowService.method.listWorkflows, {}, { pageSize: 50, refetchInterval: 10000 });
+  const empty = (
+    <Empty title="No workflows yet.">
+      Workers declare their workflows with <code>PutWorkflow</code> when they start, or send one with{" "}
+      <code>curl -X POST /v1/workflows</code>.
+    </Empty>
   );
   return (
-    <section>
-      <div className="page-head">
-        <h1>Workflows</h1>
-      </div>
-      {q.error && !q.data ? (
-        <ApiError error={q.error} onRetry={() => q.refetch()} />
-      ) : !q.data ? (
-        <Loading what="workflows" />
-      ) : q.data.workflows.length === 0 && !pager.hasPrev ? (
-        <Empty title="No workflows yet.">
-          Workers declare their workflows with <code>PutWorkflow</code> when they start, or send one with{" "}
-          <code>curl -X POST /v1/workflows</code>.
-        </Empty>
-      ) : (
-        <>
-          <table className="table">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Version</th>
-                <th>Tasks</th>
-                <th>Triggers</th>
-                <th>Updated</th>
-              </tr>
-            </thead>
-            <tbody>
-              {q.data.workflows.map((w) => {
-                const name = w.spec?.name ?? "";
-                const triggers = triggersOf(w.spec);
-                return (
-                  <tr key={name} data-testid="workflow-row" data-name={name}>
-                    <td>
-                      <Link to={`/workflows/${encodeURIComponent(name)}`} className="mono">
-                        {name}
-                      </Link>
-                      {w.spec?.description && <div className="muted small">{w.spec.description}</div>}
-                    </td>
-                    <td>v{w.version}</td>
-                    <td>{w.spec?.tasks.length ?? 0}</td>
-                    <td className="mono small">
-                      {triggers.length ? triggers.join(", ") : <span className="muted">manual only</span>}
-                    </td>
-                    <td>{age(w.createdAt, now)}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-          <Pager pager={pager} nextToken={q.data.nextPageToken} />
-        </>
+    <ListPage title="Workflows" list={list} what="workflows" items={(d) => d.workflows} empty={empty}>
+      {(workflows) => (
+        <DataTable rows={workflows} rowKey={nameOf} columns={columns(now)} rowTestId="workflow-row"
+          rowData={(w) => ({ name: nameOf(w) })} />
       )}
-    </section>
+    </ListPage>
   );
 }
