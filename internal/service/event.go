@@ -8,29 +8,12 @@ package service
 
 import (
 	"context"
-	"errors"
 
 	"connectrpc.com/connect"
-	"google.golang.org/protobuf/types/known/structpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
-	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/engine"
 )
-
-// EventService implements switchyard.v1.EventService.
-type EventService struct {
-	engine *engine.Engine
-}
-
-var _ switchyardv1connect.EventServiceHandler = (*EventService)(nil)
-
-// NewEventService returns the EventService handler over e.
-func NewEventService(e *engine.Engine) *EventService {
-	return &EventService{engine: e}
-}
 
 // PushEvent implements switchyard.v1.EventService.PushEvent.
 func (s *EventService) PushEvent(ctx context.Context, req *connect.Request[switchyardv1.PushEventRequest]) (*connect.Response[switchyardv1.PushEventResponse], error) {
@@ -78,67 +61,6 @@ func (s *EventService) ListEvents(ctx context.Context, req *connect.Request[swit
 		}
 		return &switchyardv1.ListEventsResponse{Events: protos(events, eventProto), NextPageToken: next}, nil
 	})
-}
-
-// tenantOf returns the tenant the call acts for, from its credentials.
-func tenantOf(ctx context.Context) (string, error) {
-	p := auth.FromContext(ctx)
-	if p == nil {
-		return "", errors.New("handler reached without an authenticated principal")
-	}
-	return p.TenantID, nil
-}
-
-func eventInput(m *switchyardv1.PushEventRequest) engine.EventInput {
-	in := engine.EventInput{
-		Key:            m.GetKey(),
-		Payload:        m.GetPayload().AsMap(),
-		Metadata:       m.GetMetadata(),
-		Scope:          m.GetScope(),
-		Priority:       m.GetPriority(),
-		IdempotencyKey: m.GetIdempotencyKey(),
-	}
-	if m.OccurredAt != nil {
-		in.OccurredAt = m.GetOccurredAt().AsTime()
-	}
-	return in
-}
-
-func pushResultProto(r *engine.PushResult) *switchyardv1.PushEventResponse {
-	return &switchyardv1.PushEventResponse{Event: eventProto(r.Event), RunIds: r.RunIDs, Deduplicated: r.Deduplicated}
-}
-
-func eventProto(ev *engine.Event) *switchyardv1.Event {
-	payload, err := structpb.NewStruct(ev.Payload)
-	if err != nil {
-		// Stored payloads were JSON objects when they came in; they stay so.
-		payload = &structpb.Struct{}
-	}
-	metadata := ev.Metadata
-	if len(metadata) == 0 {
-		metadata = nil
-	}
-	return &switchyardv1.Event{
-		Id:              ev.ID,
-		Key:             ev.Key,
-		Payload:         payload,
-		Metadata:        metadata,
-		Scope:           ev.Scope,
-		Priority:        ev.Priority,
-		OccurredAt:      timestamppb.New(ev.OccurredAt),
-		CreatedAt:       timestamppb.New(ev.CreatedAt),
-		IdempotencyKey:  ev.IdempotencyKey,
-		RunIds:          ev.RunIDs,
-		SkippedTriggers: skippedProto(ev.Skipped),
-	}
-}
-
-func skippedProto(skipped []engine.SkippedTrigger) []*switchyardv1.SkippedTrigger {
-	out := make([]*switchyardv1.SkippedTrigger, len(skipped))
-	for i, s := range skipped {
-		out[i] = &switchyardv1.SkippedTrigger{Workflow: s.Workflow, WorkflowVersion: s.WorkflowVersion, Trigger: s.Trigger, Reason: s.Reason}
-	}
-	return out
 }
 
 // ReplayEvent implements switchyard.v1.EventService.ReplayEvent.

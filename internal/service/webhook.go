@@ -4,26 +4,9 @@ import (
 	"context"
 
 	"connectrpc.com/connect"
-	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
-	"github.com/switchyard/switchyard/internal/engine"
-	"github.com/switchyard/switchyard/internal/webhook"
 )
-
-// WebhookService implements switchyard.v1.WebhookService.
-type WebhookService struct {
-	engine *engine.Engine
-}
-
-var _ switchyardv1connect.WebhookServiceHandler = (*WebhookService)(nil)
-
-// NewWebhookService returns the WebhookService handler over e.
-func NewWebhookService(e *engine.Engine) *WebhookService {
-	return &WebhookService{engine: e}
-}
 
 // CreateWebhook implements switchyard.v1.WebhookService.CreateWebhook.
 func (s *WebhookService) CreateWebhook(ctx context.Context, req *connect.Request[switchyardv1.CreateWebhookRequest]) (*connect.Response[switchyardv1.CreateWebhookResponse], error) {
@@ -99,63 +82,4 @@ func (s *WebhookService) ListWebhookDeliveries(ctx context.Context, req *connect
 		}
 		return &switchyardv1.ListWebhookDeliveriesResponse{Deliveries: protos(ds, deliveryProto), NextPageToken: next}, nil
 	})
-}
-
-var schemeName = map[switchyardv1.WebhookScheme]string{
-	switchyardv1.WebhookScheme_WEBHOOK_SCHEME_NONE:   "NONE",
-	switchyardv1.WebhookScheme_WEBHOOK_SCHEME_GITHUB: "GITHUB",
-	switchyardv1.WebhookScheme_WEBHOOK_SCHEME_STRIPE: "STRIPE",
-	switchyardv1.WebhookScheme_WEBHOOK_SCHEME_SLACK:  "SLACK",
-	switchyardv1.WebhookScheme_WEBHOOK_SCHEME_SVIX:   "SVIX",
-	switchyardv1.WebhookScheme_WEBHOOK_SCHEME_HMAC:   "HMAC",
-	switchyardv1.WebhookScheme_WEBHOOK_SCHEME_BEARER: "BEARER",
-}
-
-var schemeProto = invert(schemeName)
-
-var deliveryOutcomeProto = map[string]switchyardv1.DeliveryOutcome{
-	engine.DeliveryAccepted:  switchyardv1.DeliveryOutcome_DELIVERY_OUTCOME_ACCEPTED,
-	engine.DeliveryDuplicate: switchyardv1.DeliveryOutcome_DELIVERY_OUTCOME_DUPLICATE,
-	engine.DeliveryRejected:  switchyardv1.DeliveryOutcome_DELIVERY_OUTCOME_REJECTED,
-}
-
-func settingsFromProto(p *switchyardv1.WebhookSettings) engine.WebhookSettings {
-	h := p.GetHmac()
-	return engine.WebhookSettings{
-		Name:                  p.GetName(),
-		Scheme:                schemeName[p.GetScheme()],
-		HMAC:                  webhook.HMACConfig{Header: h.GetHeader(), Algorithm: h.GetAlgorithm(), Encoding: h.GetEncoding(), Prefix: h.GetPrefix()},
-		Tolerance:             p.GetTolerance().AsDuration(),
-		KeyExpression:         p.GetKeyExpression(),
-		ScopeExpression:       p.GetScopeExpression(),
-		IdempotencyExpression: p.GetIdempotencyExpression(),
-	}
-}
-
-func webhookProto(w *engine.Webhook) *switchyardv1.Webhook {
-	s := w.Settings
-	settings := &switchyardv1.WebhookSettings{
-		Name:                  s.Name,
-		Scheme:                schemeProto[s.Scheme],
-		KeyExpression:         s.KeyExpression,
-		ScopeExpression:       s.ScopeExpression,
-		IdempotencyExpression: s.IdempotencyExpression,
-	}
-	if s.Tolerance != 0 {
-		settings.Tolerance = durationpb.New(s.Tolerance)
-	}
-	if s.HMAC != (webhook.HMACConfig{}) {
-		settings.Hmac = &switchyardv1.HMACConfig{Header: s.HMAC.Header, Algorithm: s.HMAC.Algorithm, Encoding: s.HMAC.Encoding, Prefix: s.HMAC.Prefix}
-	}
-	return &switchyardv1.Webhook{
-		Id: w.ID, Settings: settings, Path: WebhookPath + w.ID,
-		CreatedAt: timestamppb.New(w.CreatedAt), UpdatedAt: timestamppb.New(w.UpdatedAt),
-	}
-}
-
-func deliveryProto(d *engine.Delivery) *switchyardv1.WebhookDelivery {
-	return &switchyardv1.WebhookDelivery{
-		Id: d.ID, Outcome: deliveryOutcomeProto[d.Outcome], Reason: d.Reason, HttpStatus: d.HTTPStatus,
-		EventId: d.EventID, ReceivedAt: timestamppb.New(d.ReceivedAt),
-	}
 }

@@ -5,26 +5,10 @@ import (
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/structpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
 	"github.com/switchyard/switchyard/internal/engine"
 )
-
-// WorkerService implements switchyard.v1.WorkerService.
-type WorkerService struct {
-	engine  *engine.Engine
-	listens *streamLimit
-}
-
-var _ switchyardv1connect.WorkerServiceHandler = (*WorkerService)(nil)
-
-// NewWorkerService returns the WorkerService handler over e.
-func NewWorkerService(e *engine.Engine) *WorkerService {
-	return &WorkerService{engine: e, listens: newStreamLimit("Listen", MaxListenStreamsPerToken)}
-}
 
 // RegisterWorker implements switchyard.v1.WorkerService.RegisterWorker.
 func (s *WorkerService) RegisterWorker(ctx context.Context, req *connect.Request[switchyardv1.RegisterWorkerRequest]) (*connect.Response[switchyardv1.RegisterWorkerResponse], error) {
@@ -90,32 +74,6 @@ func (s *WorkerService) ListWorkers(ctx context.Context, req *connect.Request[sw
 	})
 }
 
-func listenProto(m *engine.Message) *switchyardv1.ListenResponse {
-	switch {
-	case m.Assignment != nil:
-		a := m.Assignment
-		parents := make(map[string]*structpb.Struct, len(a.ParentOutputs))
-		for name, o := range a.ParentOutputs {
-			parents[name] = structOrNil(o)
-		}
-		return &switchyardv1.ListenResponse{Message: &switchyardv1.ListenResponse_Assignment{Assignment: &switchyardv1.TaskAssignment{
-			TaskId: a.TaskID, Attempt: a.Attempt, RunId: a.RunID, Workflow: a.Workflow, TaskName: a.TaskName,
-			Action: a.Action, Input: structOrNil(a.Input), ParentOutputs: parents, Deadline: timestamppb.New(a.Deadline),
-			Traceparent: a.TraceParent,
-		}}}
-	case m.Cancellation != nil:
-		c := m.Cancellation
-		return &switchyardv1.ListenResponse{Message: &switchyardv1.ListenResponse_Cancellation{Cancellation: &switchyardv1.TaskCancellation{
-			TaskId: c.TaskID, Attempt: c.Attempt, Reason: c.Reason,
-		}}}
-	}
-	k := &switchyardv1.Keepalive{}
-	if m.Keepalive != nil {
-		k.StreamId, k.Seq, k.Interval = m.Keepalive.StreamID, m.Keepalive.Seq, durationpb.New(m.Keepalive.Interval)
-	}
-	return &switchyardv1.ListenResponse{Message: &switchyardv1.ListenResponse_Keepalive{Keepalive: k}}
-}
-
 // Acknowledge implements switchyard.v1.WorkerService.Acknowledge.
 func (s *WorkerService) Acknowledge(ctx context.Context, req *connect.Request[switchyardv1.AcknowledgeRequest]) (*connect.Response[switchyardv1.AcknowledgeResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.AcknowledgeRequest) (*switchyardv1.AcknowledgeResponse, error) {
@@ -129,19 +87,4 @@ func (s *WorkerService) Acknowledge(ctx context.Context, req *connect.Request[sw
 		}
 		return &switchyardv1.AcknowledgeResponse{StreamOpen: open}, nil
 	})
-}
-
-func workerProto(w *engine.Worker) *switchyardv1.Worker {
-	status := switchyardv1.WorkerStatus_WORKER_STATUS_INACTIVE
-	if w.Active {
-		status = switchyardv1.WorkerStatus_WORKER_STATUS_ACTIVE
-	}
-	labels := w.Labels
-	if len(labels) == 0 {
-		labels = nil
-	}
-	return &switchyardv1.Worker{
-		Id: w.ID, Name: w.Name, Actions: w.Actions, Slots: w.Slots, SlotsInUse: w.SlotsInUse, Labels: labels,
-		Status: status, LastHeartbeatAt: timestamppb.New(w.LastHeartbeatAt), CreatedAt: timestamppb.New(w.CreatedAt),
-	}
 }
