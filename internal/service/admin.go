@@ -57,10 +57,7 @@ func (s *AdminService) ListTenants(ctx context.Context, req *connect.Request[swi
 	only, err := reachOf(ctx)
 	return respondFor(req, only, err, func(only string, m *switchyardv1.ListTenantsRequest) (*switchyardv1.ListTenantsResponse, error) {
 		ts, next, err := s.engine.ListTenants(ctx, only, pageOf(m))
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.ListTenantsResponse{Tenants: protos(ts, tenantProto), NextPageToken: next}, nil
+		return &switchyardv1.ListTenantsResponse{Tenants: protos(ts, tenantProto), NextPageToken: next}, err
 	})
 }
 
@@ -69,10 +66,7 @@ func (s *AdminService) CreateToken(ctx context.Context, req *connect.Request[swi
 	tenant, err := tenantFor(ctx, req.Msg.GetTenant())
 	return respondFor(req, tenant, err, func(tenant string, m *switchyardv1.CreateTokenRequest) (*switchyardv1.CreateTokenResponse, error) {
 		tok, secret, err := s.engine.CreateToken(ctx, tenant, roles.name(m.GetRole()), m.GetName(), timeOrZero(m.GetExpiresAt()))
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.CreateTokenResponse{Token: tokenProto(tok), Secret: secret}, nil
+		return &switchyardv1.CreateTokenResponse{Token: tokenProto(tok), Secret: secret}, err
 	})
 }
 
@@ -81,10 +75,7 @@ func (s *AdminService) ListTokens(ctx context.Context, req *connect.Request[swit
 	tenant, err := tenantFor(ctx, req.Msg.GetTenant())
 	return respondFor(req, tenant, err, func(tenant string, m *switchyardv1.ListTokensRequest) (*switchyardv1.ListTokensResponse, error) {
 		ts, next, err := s.engine.ListTokens(ctx, tenant, pageOf(m))
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.ListTokensResponse{Tokens: protos(ts, tokenProto), NextPageToken: next}, nil
+		return &switchyardv1.ListTokensResponse{Tokens: protos(ts, tokenProto), NextPageToken: next}, err
 	})
 }
 
@@ -94,10 +85,7 @@ func (s *AdminService) RevokeToken(ctx context.Context, req *connect.Request[swi
 	tenant, err := reachOf(ctx)
 	return respondFor(req, tenant, err, func(tenant string, m *switchyardv1.RevokeTokenRequest) (*switchyardv1.RevokeTokenResponse, error) {
 		tok, err := s.engine.RevokeToken(ctx, tenant, m.GetId())
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.RevokeTokenResponse{Token: tokenProto(tok)}, nil
+		return &switchyardv1.RevokeTokenResponse{Token: tokenProto(tok)}, err
 	})
 }
 

@@ -1,6 +1,8 @@
 package service
 
-// Conversions between the API's messages and the engine's types.
+// Conversions between the API's messages and the engine's types. A conversion
+// of an engine result takes nil to nil: a handler's body builds its answer from
+// what the engine returned, also when the engine failed (see [unary]).
 
 import (
 	"time"
@@ -31,10 +33,23 @@ func eventInput(m *switchyardv1.PushEventRequest) engine.EventInput {
 }
 
 func pushResultProto(r *engine.PushResult) *switchyardv1.PushEventResponse {
+	if r == nil {
+		return nil
+	}
 	return &switchyardv1.PushEventResponse{Event: eventProto(r.Event), RunIds: r.RunIDs, Deduplicated: r.Deduplicated}
 }
 
+func replayEventProto(r *engine.ReplayResult) *switchyardv1.ReplayEventResponse {
+	if r == nil {
+		return nil
+	}
+	return &switchyardv1.ReplayEventResponse{RunIds: r.RunIDs, SkippedTriggers: skippedProto(r.Skipped), Deduplicated: r.Deduplicated}
+}
+
 func eventProto(ev *engine.Event) *switchyardv1.Event {
+	if ev == nil {
+		return nil
+	}
 	payload, err := structpb.NewStruct(ev.Payload)
 	if err != nil {
 		// Stored payloads were JSON objects when they came in; they stay so.
@@ -81,6 +96,9 @@ func settingsFromProto(p *switchyardv1.WebhookSettings) engine.WebhookSettings {
 }
 
 func webhookProto(w *engine.Webhook) *switchyardv1.Webhook {
+	if w == nil {
+		return nil
+	}
 	s := w.Settings
 	settings := &switchyardv1.WebhookSettings{
 		Name:                  s.Name,
@@ -136,6 +154,9 @@ func specFromProto(p *switchyardv1.WorkflowSpec) engine.WorkflowSpec {
 }
 
 func workflowProto(wf *engine.Workflow) *switchyardv1.Workflow {
+	if wf == nil {
+		return nil
+	}
 	spec := &switchyardv1.WorkflowSpec{Name: wf.Spec.Name, Description: wf.Spec.Description, OnEvents: wf.Spec.OnEvents}
 	for _, t := range wf.Spec.EventTriggers {
 		spec.EventTriggers = append(spec.EventTriggers, &switchyardv1.EventTrigger{Key: t.Key, Filter: t.Filter, Scope: t.Scope})
@@ -189,6 +210,9 @@ func structOrNil(m map[string]any) *structpb.Struct {
 }
 
 func runProto(r *engine.Run) *switchyardv1.Run {
+	if r == nil {
+		return nil
+	}
 	out := &switchyardv1.Run{
 		Id:              r.ID,
 		Workflow:        r.Workflow,
@@ -280,6 +304,9 @@ func rateLimit(r *switchyardv1.RateLimit) auth.Rate {
 }
 
 func tokenProto(t *engine.Token) *switchyardv1.Token {
+	if t == nil {
+		return nil
+	}
 	return &switchyardv1.Token{
 		Id: t.ID, Tenant: t.TenantID, Name: t.Name, Role: roles.proto(t.Role),
 		CreatedAt: timestamppb.New(t.CreatedAt), LastUsedAt: timestampOrNil(t.LastUsedAt),

@@ -19,10 +19,7 @@ import (
 func (s *EventService) PushEvent(ctx context.Context, req *connect.Request[switchyardv1.PushEventRequest]) (*connect.Response[switchyardv1.PushEventResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.PushEventRequest) (*switchyardv1.PushEventResponse, error) {
 		res, err := s.engine.PushEvent(ctx, tenant, eventInput(m))
-		if err != nil {
-			return nil, err
-		}
-		return pushResultProto(res), nil
+		return pushResultProto(res), err
 	})
 }
 
@@ -30,10 +27,7 @@ func (s *EventService) PushEvent(ctx context.Context, req *connect.Request[switc
 func (s *EventService) BulkPushEvents(ctx context.Context, req *connect.Request[switchyardv1.BulkPushEventsRequest]) (*connect.Response[switchyardv1.BulkPushEventsResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.BulkPushEventsRequest) (*switchyardv1.BulkPushEventsResponse, error) {
 		results, err := s.engine.PushEvents(ctx, tenant, protos(m.GetEvents(), eventInput))
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.BulkPushEventsResponse{Results: protos(results, pushResultProto)}, nil
+		return &switchyardv1.BulkPushEventsResponse{Results: protos(results, pushResultProto)}, err
 	})
 }
 
@@ -41,10 +35,7 @@ func (s *EventService) BulkPushEvents(ctx context.Context, req *connect.Request[
 func (s *EventService) GetEvent(ctx context.Context, req *connect.Request[switchyardv1.GetEventRequest]) (*connect.Response[switchyardv1.GetEventResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.GetEventRequest) (*switchyardv1.GetEventResponse, error) {
 		ev, err := s.engine.GetEvent(ctx, tenant, m.GetId())
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.GetEventResponse{Event: eventProto(ev)}, nil
+		return &switchyardv1.GetEventResponse{Event: eventProto(ev)}, err
 	})
 }
 
@@ -56,10 +47,7 @@ func (s *EventService) ListEvents(ctx context.Context, req *connect.Request[swit
 			CreatedAfter: timeOrZero(m.GetCreatedAfter()), CreatedBefore: timeOrZero(m.GetCreatedBefore()),
 		}
 		events, next, err := s.engine.ListEvents(ctx, tenant, filter, pageOf(m))
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.ListEventsResponse{Events: protos(events, eventProto), NextPageToken: next}, nil
+		return &switchyardv1.ListEventsResponse{Events: protos(events, eventProto), NextPageToken: next}, err
 	})
 }
 
@@ -67,9 +55,6 @@ func (s *EventService) ListEvents(ctx context.Context, req *connect.Request[swit
 func (s *EventService) ReplayEvent(ctx context.Context, req *connect.Request[switchyardv1.ReplayEventRequest]) (*connect.Response[switchyardv1.ReplayEventResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.ReplayEventRequest) (*switchyardv1.ReplayEventResponse, error) {
 		res, err := s.engine.ReplayEvent(ctx, tenant, m.GetId(), m.GetIdempotencyKey())
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.ReplayEventResponse{RunIds: res.RunIDs, SkippedTriggers: skippedProto(res.Skipped), Deduplicated: res.Deduplicated}, nil
+		return replayEventProto(res), err
 	})
 }

@@ -73,7 +73,10 @@ func NewWorkerService(e *engine.Engine) *WorkerService {
 func NewAdminService(e *engine.Engine) *AdminService { return &AdminService{handler{e}} }
 
 // unary runs the body of a unary handler for the tenant the call's credentials
-// name and wraps the message the body returns in a Connect response.
+// name and wraps the message the body returns in a Connect response. When the
+// body fails, the message it returns is not used, so a body returns the answer
+// it builds from an engine call together with the call's error, without a
+// check of its own.
 func unary[Req, Resp any](ctx context.Context, req *connect.Request[Req], body func(tenant string, m *Req) (*Resp, error)) (*connect.Response[Resp], error) {
 	tenant, err := tenantOf(ctx)
 	return respondFor(req, tenant, err, body)
@@ -89,7 +92,8 @@ func tenantOf(ctx context.Context) (string, error) {
 }
 
 // respondFor runs the body of a unary handler for tenant, unless finding the tenant
-// failed with err, and wraps the message the body returns in a Connect response.
+// failed with err, and wraps the message the body returns in a Connect response,
+// or returns the body's error and drops its message.
 func respondFor[Req, Resp any](req *connect.Request[Req], tenant string, err error, body func(tenant string, m *Req) (*Resp, error)) (*connect.Response[Resp], error) {
 	if err != nil {
 		return nil, err

@@ -14,10 +14,7 @@ import (
 func (s *RunService) GetRun(ctx context.Context, req *connect.Request[switchyardv1.GetRunRequest]) (*connect.Response[switchyardv1.GetRunResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.GetRunRequest) (*switchyardv1.GetRunResponse, error) {
 		run, err := s.engine.GetRun(ctx, tenant, m.GetId())
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.GetRunResponse{Run: runProto(run)}, nil
+		return &switchyardv1.GetRunResponse{Run: runProto(run)}, err
 	})
 }
 
@@ -30,10 +27,7 @@ func (s *RunService) ListRuns(ctx context.Context, req *connect.Request[switchya
 		}
 		f.CreatedAfter, f.CreatedBefore = timeOrZero(m.GetCreatedAfter()), timeOrZero(m.GetCreatedBefore())
 		runs, next, err := s.engine.ListRuns(ctx, tenant, f, pageOf(m))
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.ListRunsResponse{Runs: protos(runs, runProto), NextPageToken: next}, nil
+		return &switchyardv1.ListRunsResponse{Runs: protos(runs, runProto), NextPageToken: next}, err
 	})
 }
 
@@ -41,10 +35,7 @@ func (s *RunService) ListRuns(ctx context.Context, req *connect.Request[switchya
 func (s *RunService) CancelRun(ctx context.Context, req *connect.Request[switchyardv1.CancelRunRequest]) (*connect.Response[switchyardv1.CancelRunResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.CancelRunRequest) (*switchyardv1.CancelRunResponse, error) {
 		run, err := s.engine.CancelRun(ctx, tenant, m.GetId(), m.GetReason())
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.CancelRunResponse{Run: runProto(run)}, nil
+		return &switchyardv1.CancelRunResponse{Run: runProto(run)}, err
 	})
 }
 
@@ -65,9 +56,6 @@ func (s *RunService) WatchRun(ctx context.Context, req *connect.Request[switchya
 func (s *RunService) ReplayRun(ctx context.Context, req *connect.Request[switchyardv1.ReplayRunRequest]) (*connect.Response[switchyardv1.ReplayRunResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.ReplayRunRequest) (*switchyardv1.ReplayRunResponse, error) {
 		run, dedup, err := s.engine.ReplayRun(ctx, tenant, m.GetId(), replayModeName[m.GetMode()], m.GetIdempotencyKey())
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.ReplayRunResponse{Run: runProto(run), Deduplicated: dedup}, nil
+		return &switchyardv1.ReplayRunResponse{Run: runProto(run), Deduplicated: dedup}, err
 	})
 }

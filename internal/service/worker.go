@@ -16,10 +16,7 @@ func (s *WorkerService) RegisterWorker(ctx context.Context, req *connect.Request
 		id, interval, err := s.engine.RegisterWorker(ctx, tenant, engine.RegisterWorkerParams{
 			Name: m.GetName(), Actions: m.GetActions(), Slots: m.GetSlots(), Labels: m.GetLabels(), IdempotencyKey: m.GetIdempotencyKey(),
 		})
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.RegisterWorkerResponse{WorkerId: id, HeartbeatInterval: durationpb.New(interval)}, nil
+		return &switchyardv1.RegisterWorkerResponse{WorkerId: id, HeartbeatInterval: durationpb.New(interval)}, err
 	})
 }
 
@@ -35,20 +32,14 @@ func (s *WorkerService) Listen(ctx context.Context, req *connect.Request[switchy
 // Heartbeat implements switchyard.v1.WorkerService.Heartbeat.
 func (s *WorkerService) Heartbeat(ctx context.Context, req *connect.Request[switchyardv1.HeartbeatRequest]) (*connect.Response[switchyardv1.HeartbeatResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.HeartbeatRequest) (*switchyardv1.HeartbeatResponse, error) {
-		if err := s.engine.Heartbeat(ctx, tenant, m.GetWorkerId()); err != nil {
-			return nil, err
-		}
-		return &switchyardv1.HeartbeatResponse{}, nil
+		return &switchyardv1.HeartbeatResponse{}, s.engine.Heartbeat(ctx, tenant, m.GetWorkerId())
 	})
 }
 
 // CompleteTask implements switchyard.v1.WorkerService.CompleteTask.
 func (s *WorkerService) CompleteTask(ctx context.Context, req *connect.Request[switchyardv1.CompleteTaskRequest]) (*connect.Response[switchyardv1.CompleteTaskResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.CompleteTaskRequest) (*switchyardv1.CompleteTaskResponse, error) {
-		if err := s.engine.CompleteTask(ctx, tenant, m.GetWorkerId(), m.GetTaskId(), m.GetAttempt(), m.GetOutput().AsMap()); err != nil {
-			return nil, err
-		}
-		return &switchyardv1.CompleteTaskResponse{}, nil
+		return &switchyardv1.CompleteTaskResponse{}, s.engine.CompleteTask(ctx, tenant, m.GetWorkerId(), m.GetTaskId(), m.GetAttempt(), m.GetOutput().AsMap())
 	})
 }
 
@@ -56,10 +47,7 @@ func (s *WorkerService) CompleteTask(ctx context.Context, req *connect.Request[s
 func (s *WorkerService) FailTask(ctx context.Context, req *connect.Request[switchyardv1.FailTaskRequest]) (*connect.Response[switchyardv1.FailTaskResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.FailTaskRequest) (*switchyardv1.FailTaskResponse, error) {
 		retry, err := s.engine.FailTask(ctx, tenant, m.GetWorkerId(), m.GetTaskId(), m.GetAttempt(), m.GetError(), m.GetRetryable())
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.FailTaskResponse{WillRetry: retry}, nil
+		return &switchyardv1.FailTaskResponse{WillRetry: retry}, err
 	})
 }
 
@@ -67,10 +55,7 @@ func (s *WorkerService) FailTask(ctx context.Context, req *connect.Request[switc
 func (s *WorkerService) ListWorkers(ctx context.Context, req *connect.Request[switchyardv1.ListWorkersRequest]) (*connect.Response[switchyardv1.ListWorkersResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.ListWorkersRequest) (*switchyardv1.ListWorkersResponse, error) {
 		ws, next, err := s.engine.ListWorkers(ctx, tenant, pageOf(m))
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.ListWorkersResponse{Workers: protos(ws, workerProto), NextPageToken: next}, nil
+		return &switchyardv1.ListWorkersResponse{Workers: protos(ws, workerProto), NextPageToken: next}, err
 	})
 }
 
@@ -82,9 +67,6 @@ func (s *WorkerService) Acknowledge(ctx context.Context, req *connect.Request[sw
 			refs[i] = engine.AttemptRef{TaskID: a.GetTaskId(), Attempt: a.GetAttempt()}
 		}
 		open, err := s.engine.Acknowledge(ctx, tenant, m.GetWorkerId(), m.GetStreamId(), refs, m.GetKeepaliveSeq())
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.AcknowledgeResponse{StreamOpen: open}, nil
+		return &switchyardv1.AcknowledgeResponse{StreamOpen: open}, err
 	})
 }

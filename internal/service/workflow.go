@@ -13,10 +13,7 @@ import (
 func (s *WorkflowService) PutWorkflow(ctx context.Context, req *connect.Request[switchyardv1.PutWorkflowRequest]) (*connect.Response[switchyardv1.PutWorkflowResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.PutWorkflowRequest) (*switchyardv1.PutWorkflowResponse, error) {
 		wf, changed, err := s.engine.PutWorkflow(ctx, tenant, specFromProto(m.GetSpec()))
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.PutWorkflowResponse{Workflow: workflowProto(wf), Changed: changed}, nil
+		return &switchyardv1.PutWorkflowResponse{Workflow: workflowProto(wf), Changed: changed}, err
 	})
 }
 
@@ -24,10 +21,7 @@ func (s *WorkflowService) PutWorkflow(ctx context.Context, req *connect.Request[
 func (s *WorkflowService) GetWorkflow(ctx context.Context, req *connect.Request[switchyardv1.GetWorkflowRequest]) (*connect.Response[switchyardv1.GetWorkflowResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.GetWorkflowRequest) (*switchyardv1.GetWorkflowResponse, error) {
 		wf, err := s.engine.GetWorkflow(ctx, tenant, m.GetName(), m.GetVersion())
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.GetWorkflowResponse{Workflow: workflowProto(wf)}, nil
+		return &switchyardv1.GetWorkflowResponse{Workflow: workflowProto(wf)}, err
 	})
 }
 
@@ -35,20 +29,14 @@ func (s *WorkflowService) GetWorkflow(ctx context.Context, req *connect.Request[
 func (s *WorkflowService) ListWorkflows(ctx context.Context, req *connect.Request[switchyardv1.ListWorkflowsRequest]) (*connect.Response[switchyardv1.ListWorkflowsResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.ListWorkflowsRequest) (*switchyardv1.ListWorkflowsResponse, error) {
 		wfs, next, err := s.engine.ListWorkflows(ctx, tenant, pageOf(m))
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.ListWorkflowsResponse{Workflows: protos(wfs, workflowProto), NextPageToken: next}, nil
+		return &switchyardv1.ListWorkflowsResponse{Workflows: protos(wfs, workflowProto), NextPageToken: next}, err
 	})
 }
 
 // DeleteWorkflow implements switchyard.v1.WorkflowService.DeleteWorkflow.
 func (s *WorkflowService) DeleteWorkflow(ctx context.Context, req *connect.Request[switchyardv1.DeleteWorkflowRequest]) (*connect.Response[switchyardv1.DeleteWorkflowResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.DeleteWorkflowRequest) (*switchyardv1.DeleteWorkflowResponse, error) {
-		if err := s.engine.DeleteWorkflow(ctx, tenant, m.GetName()); err != nil {
-			return nil, err
-		}
-		return &switchyardv1.DeleteWorkflowResponse{}, nil
+		return &switchyardv1.DeleteWorkflowResponse{}, s.engine.DeleteWorkflow(ctx, tenant, m.GetName())
 	})
 }
 
@@ -59,9 +47,6 @@ func (s *WorkflowService) RunWorkflow(ctx context.Context, req *connect.Request[
 			Input: m.GetInput().AsMap(), IdempotencyKey: m.GetIdempotencyKey(), Priority: m.GetPriority(), RunAt: timeOrZero(m.GetRunAt()),
 		}
 		id, dedup, err := s.engine.RunWorkflow(ctx, tenant, m.GetName(), in)
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.RunWorkflowResponse{RunId: id, Deduplicated: dedup}, nil
+		return &switchyardv1.RunWorkflowResponse{RunId: id, Deduplicated: dedup}, err
 	})
 }
