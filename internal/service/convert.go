@@ -32,6 +32,13 @@ func eventInput(m *switchyardv1.PushEventRequest) engine.EventInput {
 	return in
 }
 
+func eventFilter(m *switchyardv1.ListEventsRequest) engine.EventFilter {
+	return engine.EventFilter{
+		Key: m.GetKey(), Scope: m.GetScope(),
+		CreatedAfter: timeOrZero(m.GetCreatedAfter()), CreatedBefore: timeOrZero(m.GetCreatedBefore()),
+	}
+}
+
 func pushResultProto(r *engine.PushResult) *switchyardv1.PushEventResponse {
 	if r == nil {
 		return nil
@@ -209,6 +216,21 @@ func structOrNil(m map[string]any) *structpb.Struct {
 	return s
 }
 
+func runFilter(m *switchyardv1.ListRunsRequest) engine.RunFilter {
+	f := engine.RunFilter{Workflow: m.GetWorkflow(), EventID: m.GetEventId(), Trigger: runTriggers.name(m.GetTrigger())}
+	if m.GetStatus() != switchyardv1.RunStatus_RUN_STATUS_UNSPECIFIED {
+		f.Status = runStatuses.name(m.GetStatus())
+	}
+	f.CreatedAfter, f.CreatedBefore = timeOrZero(m.GetCreatedAfter()), timeOrZero(m.GetCreatedBefore())
+	return f
+}
+
+func runInput(m *switchyardv1.RunWorkflowRequest) engine.RunInput {
+	return engine.RunInput{
+		Input: m.GetInput().AsMap(), IdempotencyKey: m.GetIdempotencyKey(), Priority: m.GetPriority(), RunAt: timeOrZero(m.GetRunAt()),
+	}
+}
+
 func runProto(r *engine.Run) *switchyardv1.Run {
 	if r == nil {
 		return nil
@@ -248,6 +270,20 @@ func runProto(r *engine.Run) *switchyardv1.Run {
 		})
 	}
 	return out
+}
+
+func workerParams(m *switchyardv1.RegisterWorkerRequest) engine.RegisterWorkerParams {
+	return engine.RegisterWorkerParams{
+		Name: m.GetName(), Actions: m.GetActions(), Slots: m.GetSlots(), Labels: m.GetLabels(), IdempotencyKey: m.GetIdempotencyKey(),
+	}
+}
+
+func attemptRefs(m *switchyardv1.AcknowledgeRequest) []engine.AttemptRef {
+	refs := make([]engine.AttemptRef, len(m.GetAssignments()))
+	for i, a := range m.GetAssignments() {
+		refs[i] = engine.AttemptRef{TaskID: a.GetTaskId(), Attempt: a.GetAttempt()}
+	}
+	return refs
 }
 
 func listenProto(m *engine.Message) *switchyardv1.ListenResponse {

@@ -12,7 +12,6 @@ import (
 	"connectrpc.com/connect"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/internal/engine"
 )
 
 // PushEvent implements switchyard.v1.EventService.PushEvent.
@@ -42,11 +41,7 @@ func (s *EventService) GetEvent(ctx context.Context, req *connect.Request[switch
 // ListEvents implements switchyard.v1.EventService.ListEvents.
 func (s *EventService) ListEvents(ctx context.Context, req *connect.Request[switchyardv1.ListEventsRequest]) (*connect.Response[switchyardv1.ListEventsResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.ListEventsRequest) (*switchyardv1.ListEventsResponse, error) {
-		filter := engine.EventFilter{
-			Key: m.GetKey(), Scope: m.GetScope(),
-			CreatedAfter: timeOrZero(m.GetCreatedAfter()), CreatedBefore: timeOrZero(m.GetCreatedBefore()),
-		}
-		events, next, err := s.engine.ListEvents(ctx, tenant, filter, pageOf(m))
+		events, next, err := s.engine.ListEvents(ctx, tenant, eventFilter(m), pageOf(m))
 		return &switchyardv1.ListEventsResponse{Events: protos(events, eventProto), NextPageToken: next}, err
 	})
 }

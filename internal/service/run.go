@@ -21,12 +21,7 @@ func (s *RunService) GetRun(ctx context.Context, req *connect.Request[switchyard
 // ListRuns implements switchyard.v1.RunService.ListRuns.
 func (s *RunService) ListRuns(ctx context.Context, req *connect.Request[switchyardv1.ListRunsRequest]) (*connect.Response[switchyardv1.ListRunsResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.ListRunsRequest) (*switchyardv1.ListRunsResponse, error) {
-		f := engine.RunFilter{Workflow: m.GetWorkflow(), EventID: m.GetEventId(), Trigger: runTriggers.name(m.GetTrigger())}
-		if m.GetStatus() != switchyardv1.RunStatus_RUN_STATUS_UNSPECIFIED {
-			f.Status = runStatuses.name(m.GetStatus())
-		}
-		f.CreatedAfter, f.CreatedBefore = timeOrZero(m.GetCreatedAfter()), timeOrZero(m.GetCreatedBefore())
-		runs, next, err := s.engine.ListRuns(ctx, tenant, f, pageOf(m))
+		runs, next, err := s.engine.ListRuns(ctx, tenant, runFilter(m), pageOf(m))
 		return &switchyardv1.ListRunsResponse{Runs: protos(runs, runProto), NextPageToken: next}, err
 	})
 }

@@ -13,9 +13,7 @@ import (
 // RegisterWorker implements switchyard.v1.WorkerService.RegisterWorker.
 func (s *WorkerService) RegisterWorker(ctx context.Context, req *connect.Request[switchyardv1.RegisterWorkerRequest]) (*connect.Response[switchyardv1.RegisterWorkerResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.RegisterWorkerRequest) (*switchyardv1.RegisterWorkerResponse, error) {
-		id, interval, err := s.engine.RegisterWorker(ctx, tenant, engine.RegisterWorkerParams{
-			Name: m.GetName(), Actions: m.GetActions(), Slots: m.GetSlots(), Labels: m.GetLabels(), IdempotencyKey: m.GetIdempotencyKey(),
-		})
+		id, interval, err := s.engine.RegisterWorker(ctx, tenant, workerParams(m))
 		return &switchyardv1.RegisterWorkerResponse{WorkerId: id, HeartbeatInterval: durationpb.New(interval)}, err
 	})
 }
@@ -62,11 +60,7 @@ func (s *WorkerService) ListWorkers(ctx context.Context, req *connect.Request[sw
 // Acknowledge implements switchyard.v1.WorkerService.Acknowledge.
 func (s *WorkerService) Acknowledge(ctx context.Context, req *connect.Request[switchyardv1.AcknowledgeRequest]) (*connect.Response[switchyardv1.AcknowledgeResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.AcknowledgeRequest) (*switchyardv1.AcknowledgeResponse, error) {
-		refs := make([]engine.AttemptRef, len(m.GetAssignments()))
-		for i, a := range m.GetAssignments() {
-			refs[i] = engine.AttemptRef{TaskID: a.GetTaskId(), Attempt: a.GetAttempt()}
-		}
-		open, err := s.engine.Acknowledge(ctx, tenant, m.GetWorkerId(), m.GetStreamId(), refs, m.GetKeepaliveSeq())
+		open, err := s.engine.Acknowledge(ctx, tenant, m.GetWorkerId(), m.GetStreamId(), attemptRefs(m), m.GetKeepaliveSeq())
 		return &switchyardv1.AcknowledgeResponse{StreamOpen: open}, err
 	})
 }

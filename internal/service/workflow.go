@@ -6,7 +6,6 @@ import (
 	"connectrpc.com/connect"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/internal/engine"
 )
 
 // PutWorkflow implements switchyard.v1.WorkflowService.PutWorkflow.
@@ -43,10 +42,7 @@ func (s *WorkflowService) DeleteWorkflow(ctx context.Context, req *connect.Reque
 // RunWorkflow implements switchyard.v1.WorkflowService.RunWorkflow.
 func (s *WorkflowService) RunWorkflow(ctx context.Context, req *connect.Request[switchyardv1.RunWorkflowRequest]) (*connect.Response[switchyardv1.RunWorkflowResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.RunWorkflowRequest) (*switchyardv1.RunWorkflowResponse, error) {
-		in := engine.RunInput{
-			Input: m.GetInput().AsMap(), IdempotencyKey: m.GetIdempotencyKey(), Priority: m.GetPriority(), RunAt: timeOrZero(m.GetRunAt()),
-		}
-		id, dedup, err := s.engine.RunWorkflow(ctx, tenant, m.GetName(), in)
+		id, dedup, err := s.engine.RunWorkflow(ctx, tenant, m.GetName(), runInput(m))
 		return &switchyardv1.RunWorkflowResponse{RunId: id, Deduplicated: dedup}, err
 	})
 }
