@@ -216,6 +216,15 @@ func structOrNil(m map[string]any) *structpb.Struct {
 	return s
 }
 
+// watchRunProto is what WatchRun sends for the run's latest state, or a
+// keepalive when run is nil.
+func watchRunProto(run *engine.Run) *switchyardv1.WatchRunResponse {
+	if run == nil {
+		return &switchyardv1.WatchRunResponse{Keepalive: true}
+	}
+	return &switchyardv1.WatchRunResponse{Run: runProto(run)}
+}
+
 func runFilter(m *switchyardv1.ListRunsRequest) engine.RunFilter {
 	f := engine.RunFilter{Workflow: m.GetWorkflow(), EventID: m.GetEventId(), Trigger: runTriggers.name(m.GetTrigger())}
 	if m.GetStatus() != switchyardv1.RunStatus_RUN_STATUS_UNSPECIFIED {
@@ -270,6 +279,10 @@ func runProto(r *engine.Run) *switchyardv1.Run {
 		})
 	}
 	return out
+}
+
+func registeredProto(id string, interval time.Duration) *switchyardv1.RegisterWorkerResponse {
+	return &switchyardv1.RegisterWorkerResponse{WorkerId: id, HeartbeatInterval: durationpb.New(interval)}
 }
 
 func workerParams(m *switchyardv1.RegisterWorkerRequest) engine.RegisterWorkerParams {

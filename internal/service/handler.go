@@ -128,6 +128,12 @@ func protos[T, P any](items []T, convert func(T) P) []P {
 	return out
 }
 
+// sender returns the function that sends each value the engine streams on
+// stream, converted with convert.
+func sender[T, P any](stream *connect.ServerStream[P], convert func(T) *P) func(T) error {
+	return func(v T) error { return stream.Send(convert(v)) }
+}
+
 // serve runs the body of a server-streaming handler for the tenant the call's
 // credentials name, holding a place under key in limit while it runs. A stream
 // that ends because the client went away ends without error.

@@ -7,7 +7,6 @@ import (
 	"github.com/google/uuid"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/internal/engine"
 )
 
 // GetRun implements switchyard.v1.RunService.GetRun.
@@ -38,12 +37,7 @@ func (s *RunService) CancelRun(ctx context.Context, req *connect.Request[switchy
 func (s *RunService) WatchRun(ctx context.Context, req *connect.Request[switchyardv1.WatchRunRequest], stream *connect.ServerStream[switchyardv1.WatchRunResponse]) error {
 	// Every stream takes its own place.
 	return serve(ctx, s.watches, uuid.NewString(), func(tenant string) error {
-		return s.engine.WatchRun(ctx, tenant, req.Msg.GetId(), func(run *engine.Run) error {
-			if run == nil {
-				return stream.Send(&switchyardv1.WatchRunResponse{Keepalive: true})
-			}
-			return stream.Send(&switchyardv1.WatchRunResponse{Run: runProto(run)})
-		})
+		return s.engine.WatchRun(ctx, tenant, req.Msg.GetId(), sender(stream, watchRunProto))
 	})
 }
 

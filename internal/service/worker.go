@@ -4,26 +4,22 @@ import (
 	"context"
 
 	"connectrpc.com/connect"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/internal/engine"
 )
 
 // RegisterWorker implements switchyard.v1.WorkerService.RegisterWorker.
 func (s *WorkerService) RegisterWorker(ctx context.Context, req *connect.Request[switchyardv1.RegisterWorkerRequest]) (*connect.Response[switchyardv1.RegisterWorkerResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.RegisterWorkerRequest) (*switchyardv1.RegisterWorkerResponse, error) {
 		id, interval, err := s.engine.RegisterWorker(ctx, tenant, workerParams(m))
-		return &switchyardv1.RegisterWorkerResponse{WorkerId: id, HeartbeatInterval: durationpb.New(interval)}, err
+		return registeredProto(id, interval), err
 	})
 }
 
 // Listen implements switchyard.v1.WorkerService.Listen.
 func (s *WorkerService) Listen(ctx context.Context, req *connect.Request[switchyardv1.ListenRequest], stream *connect.ServerStream[switchyardv1.ListenResponse]) error {
 	return serve(ctx, s.listens, req.Msg.GetWorkerId(), func(tenant string) error {
-		return s.engine.Listen(ctx, tenant, req.Msg.GetWorkerId(), func(m *engine.Message) error {
-			return stream.Send(listenProto(m))
-		})
+		return s.engine.Listen(ctx, tenant, req.Msg.GetWorkerId(), sender(stream, listenProto))
 	})
 }
 
