@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -46,20 +47,12 @@ type RetryPolicy struct {
 	MaxBackoff time.Duration
 }
 
-// withDefaults fills in the zero fields.
+// withDefaults fills in the zero (or negative) fields, and raises MaxBackoff
+// to InitialBackoff.
 func (p RetryPolicy) withDefaults() RetryPolicy {
-	if p.MaxAttempts <= 0 {
-		p.MaxAttempts = DefaultMaxAttempts
-	}
-	if p.InitialBackoff <= 0 {
-		p.InitialBackoff = DefaultInitialBackoff
-	}
-	if p.MaxBackoff <= 0 {
-		p.MaxBackoff = DefaultMaxBackoff
-	}
-	if p.MaxBackoff < p.InitialBackoff {
-		p.MaxBackoff = p.InitialBackoff
-	}
+	p.MaxAttempts = cmp.Or(max(p.MaxAttempts, 0), DefaultMaxAttempts)
+	p.InitialBackoff = cmp.Or(max(p.InitialBackoff, 0), DefaultInitialBackoff)
+	p.MaxBackoff = max(cmp.Or(max(p.MaxBackoff, 0), DefaultMaxBackoff), p.InitialBackoff)
 	return p
 }
 

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,8 +24,6 @@ const (
 	// DefaultShutdownTimeout is how long a stopping worker waits for running
 	// tasks, and then for their reports, by default.
 	DefaultShutdownTimeout = 30 * time.Second
-	// defaultHeartbeatInterval is used when the server names no interval.
-	defaultHeartbeatInterval = 10 * time.Second
 )
 
 // WorkerConfig describes a [Worker].
@@ -94,12 +93,8 @@ func NewWorker(c *Client, cfg WorkerConfig) *Worker {
 			cfg.Name = "worker"
 		}
 	}
-	if cfg.Slots <= 0 {
-		cfg.Slots = DefaultSlots
-	}
-	if cfg.ShutdownTimeout <= 0 {
-		cfg.ShutdownTimeout = DefaultShutdownTimeout
-	}
+	cfg.Slots = cmp.Or(max(cfg.Slots, 0), DefaultSlots)
+	cfg.ShutdownTimeout = cmp.Or(max(cfg.ShutdownTimeout, 0), DefaultShutdownTimeout)
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -225,6 +220,9 @@ func (w *Worker) handler(action string) TaskFunc {
 	return w.handlers[action]
 }
 
+// defaultHeartbeatInterval is used when the server names no interval.
+const defaultHeartbeatInterval = 10 * time.Second
+
 // register registers the worker and records its id and heartbeat interval.
 // Its retries share one idempotency key, so a registration whose answer was
 // lost does not leave a second worker behind.
@@ -244,10 +242,7 @@ func (w *Worker) register(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("register worker %s: %w", w.cfg.Name, err)
 	}
-	interval := res.Msg.GetHeartbeatInterval().AsDuration()
-	if interval <= 0 {
-		interval = defaultHeartbeatInterval
-	}
+	interval := cmp.Or(max(res.Msg.GetHeartbeatInterval().AsDuration(), 0), defaultHeartbeatInterval)
 	w.sessMu.Lock()
 	w.workerID = res.Msg.GetWorkerId()
 	w.interval = interval

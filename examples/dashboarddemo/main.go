@@ -50,11 +50,16 @@ var order = &switchyardv1.WorkflowSpec{
 	Description: "Validate an order, charge and reserve it in parallel, then ship it.",
 	OnEvents:    []string{"demo.order.created"},
 	Tasks: []*switchyardv1.TaskSpec{
-		{Name: "validate", Action: "demo.validate"},
-		{Name: "charge", Action: "demo.charge", Parents: []string{"validate"}},
-		{Name: "reserve", Action: "demo.reserve", Parents: []string{"validate"}},
-		{Name: "ship", Action: "demo.ship", Parents: []string{"charge", "reserve"}},
+		demoTask("validate"),
+		demoTask("charge", "validate"),
+		demoTask("reserve", "validate"),
+		demoTask("ship", "charge", "reserve"),
 	},
+}
+
+// demoTask is a task of demo.order: its action is "demo." and its name.
+func demoTask(name string, parents ...string) *switchyardv1.TaskSpec {
+	return &switchyardv1.TaskSpec{Name: name, Action: "demo." + name, Parents: parents}
 }
 
 // slow is the one-task workflow of demo.slow.requested events, made to be

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -54,16 +55,11 @@ type HTTPLimits struct {
 	MaxConcurrentStreams int
 }
 
+// withDefaults fills in the zero (or negative) fields.
 func (l HTTPLimits) withDefaults() HTTPLimits {
-	if l.ReadHeaderTimeout <= 0 {
-		l.ReadHeaderTimeout = DefaultReadHeaderTimeout
-	}
-	if l.IdleTimeout <= 0 {
-		l.IdleTimeout = DefaultIdleTimeout
-	}
-	if l.MaxConcurrentStreams <= 0 {
-		l.MaxConcurrentStreams = DefaultMaxConcurrentStreams
-	}
+	l.ReadHeaderTimeout = cmp.Or(max(l.ReadHeaderTimeout, 0), DefaultReadHeaderTimeout)
+	l.IdleTimeout = cmp.Or(max(l.IdleTimeout, 0), DefaultIdleTimeout)
+	l.MaxConcurrentStreams = cmp.Or(max(l.MaxConcurrentStreams, 0), DefaultMaxConcurrentStreams)
 	return l
 }
 

@@ -5,28 +5,11 @@ import (
 	"fmt"
 
 	"connectrpc.com/connect"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/engine"
 )
-
-// AdminService implements switchyard.v1.AdminService. The role table lets only
-// admins in, except to WhoAmI, and only operators (admins of the default
-// tenant) create and update tenants; here operators reach every tenant and
-// other admins their own, to which other tenants do not exist.
-type AdminService struct {
-	engine *engine.Engine
-}
-
-var _ switchyardv1connect.AdminServiceHandler = (*AdminService)(nil)
-
-// NewAdminService returns the AdminService handler over e.
-func NewAdminService(e *engine.Engine) *AdminService {
-	return &AdminService{engine: e}
-}
 
 // tenantFor returns the tenant a call about `requested` ("" means the caller's)
 // may act on: any for an operator, only its own for another admin.
@@ -74,10 +57,7 @@ func (s *AdminService) ListTenants(ctx context.Context, req *connect.Request[swi
 	only, err := reachOf(ctx)
 	return respondFor(req, only, err, func(only string, m *switchyardv1.ListTenantsRequest) (*switchyardv1.ListTenantsResponse, error) {
 		ts, next, err := s.engine.ListTenants(ctx, only, pageOf(m))
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.ListTenantsResponse{Tenants: protos(ts, tenantProto), NextPageToken: next}, nil
+		return &switchyardv1.ListTenantsResponse{Tenants: protos(ts, tenantProto), NextPageToken: next}, err
 	})
 }
 
@@ -85,11 +65,8 @@ func (s *AdminService) ListTenants(ctx context.Context, req *connect.Request[swi
 func (s *AdminService) CreateToken(ctx context.Context, req *connect.Request[switchyardv1.CreateTokenRequest]) (*connect.Response[switchyardv1.CreateTokenResponse], error) {
 	tenant, err := tenantFor(ctx, req.Msg.GetTenant())
 	return respondFor(req, tenant, err, func(tenant string, m *switchyardv1.CreateTokenRequest) (*switchyardv1.CreateTokenResponse, error) {
-		tok, secret, err := s.engine.CreateToken(ctx, tenant, roleName[m.GetRole()], m.GetName(), timeOrZero(m.GetExpiresAt()))
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.CreateTokenResponse{Token: tokenProto(tok), Secret: secret}, nil
+		tok, secret, err := s.engine.CreateToken(ctx, tenant, roles.name(m.GetRole()), m.GetName(), timeOrZero(m.GetExpiresAt()))
+		return &switchyardv1.CreateTokenResponse{Token: tokenProto(tok), Secret: secret}, err
 	})
 }
 
@@ -98,10 +75,7 @@ func (s *AdminService) ListTokens(ctx context.Context, req *connect.Request[swit
 	tenant, err := tenantFor(ctx, req.Msg.GetTenant())
 	return respondFor(req, tenant, err, func(tenant string, m *switchyardv1.ListTokensRequest) (*switchyardv1.ListTokensResponse, error) {
 		ts, next, err := s.engine.ListTokens(ctx, tenant, pageOf(m))
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.ListTokensResponse{Tokens: protos(ts, tokenProto), NextPageToken: next}, nil
+		return &switchyardv1.ListTokensResponse{Tokens: protos(ts, tokenProto), NextPageToken: next}, err
 	})
 }
 
@@ -111,10 +85,7 @@ func (s *AdminService) RevokeToken(ctx context.Context, req *connect.Request[swi
 	tenant, err := reachOf(ctx)
 	return respondFor(req, tenant, err, func(tenant string, m *switchyardv1.RevokeTokenRequest) (*switchyardv1.RevokeTokenResponse, error) {
 		tok, err := s.engine.RevokeToken(ctx, tenant, m.GetId())
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.RevokeTokenResponse{Token: tokenProto(tok)}, nil
+		return &switchyardv1.RevokeTokenResponse{Token: tokenProto(tok)}, err
 	})
 }
 
@@ -131,15 +102,6 @@ func reachOf(ctx context.Context) (string, error) {
 	return p.TenantID, nil
 }
 
-var roleName = map[switchyardv1.Role]string{
-	switchyardv1.Role_ROLE_ADMIN:    auth.RoleAdmin,
-	switchyardv1.Role_ROLE_PRODUCER: auth.RoleProducer,
-	switchyardv1.Role_ROLE_WORKER:   auth.RoleWorker,
-	switchyardv1.Role_ROLE_VIEWER:   auth.RoleViewer,
-}
-
-var roleProto = invert(roleName)
-
 // WhoAmI implements switchyard.v1.AdminService.WhoAmI.
 func (s *AdminService) WhoAmI(ctx context.Context, _ *connect.Request[switchyardv1.WhoAmIRequest]) (*connect.Response[switchyardv1.WhoAmIResponse], error) {
 	p := auth.FromContext(ctx)
@@ -153,24 +115,4 @@ func (s *AdminService) WhoAmI(ctx context.Context, _ *connect.Request[switchyard
 	return connect.NewResponse(&switchyardv1.WhoAmIResponse{
 		Token: tokenProto(token), Tenant: tenantProto(tenant), Procedures: auth.ProceduresOf(p.Role),
 	}), nil
-}
-
-func tenantProto(t *engine.Tenant) *switchyardv1.Tenant {
-	out := &switchyardv1.Tenant{Id: t.ID, Name: t.Name, CreatedAt: timestamppb.New(t.CreatedAt)}
-	if t.RateLimit.PerSecond > 0 {
-		out.RateLimit = &switchyardv1.RateLimit{PerSecond: int32(t.RateLimit.PerSecond), Burst: int32(t.RateLimit.Burst)}
-	}
-	return out
-}
-
-func rateLimit(r *switchyardv1.RateLimit) auth.Rate {
-	return auth.Rate{PerSecond: int(r.GetPerSecond()), Burst: int(r.GetBurst())}
-}
-
-func tokenProto(t *engine.Token) *switchyardv1.Token {
-	return &switchyardv1.Token{
-		Id: t.ID, Tenant: t.TenantID, Name: t.Name, Role: roleProto[t.Role],
-		CreatedAt: timestamppb.New(t.CreatedAt), LastUsedAt: timestampOrNil(t.LastUsedAt),
-		ExpiresAt: timestampOrNil(t.ExpiresAt), RevokedAt: timestampOrNil(t.RevokedAt),
-	}
 }

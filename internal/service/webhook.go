@@ -4,35 +4,15 @@ import (
 	"context"
 
 	"connectrpc.com/connect"
-	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
-	"github.com/switchyard/switchyard/internal/engine"
-	"github.com/switchyard/switchyard/internal/webhook"
 )
-
-// WebhookService implements switchyard.v1.WebhookService.
-type WebhookService struct {
-	engine *engine.Engine
-}
-
-var _ switchyardv1connect.WebhookServiceHandler = (*WebhookService)(nil)
-
-// NewWebhookService returns the WebhookService handler over e.
-func NewWebhookService(e *engine.Engine) *WebhookService {
-	return &WebhookService{engine: e}
-}
 
 // CreateWebhook implements switchyard.v1.WebhookService.CreateWebhook.
 func (s *WebhookService) CreateWebhook(ctx context.Context, req *connect.Request[switchyardv1.CreateWebhookRequest]) (*connect.Response[switchyardv1.CreateWebhookResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.CreateWebhookRequest) (*switchyardv1.CreateWebhookResponse, error) {
 		w, secret, err := s.engine.CreateWebhook(ctx, tenant, settingsFromProto(m.GetSettings()), m.GetSecret())
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.CreateWebhookResponse{Webhook: webhookProto(w), Secret: secret}, nil
+		return &switchyardv1.CreateWebhookResponse{Webhook: webhookProto(w), Secret: secret}, err
 	})
 }
 
@@ -40,10 +20,7 @@ func (s *WebhookService) CreateWebhook(ctx context.Context, req *connect.Request
 func (s *WebhookService) GetWebhook(ctx context.Context, req *connect.Request[switchyardv1.GetWebhookRequest]) (*connect.Response[switchyardv1.GetWebhookResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.GetWebhookRequest) (*switchyardv1.GetWebhookResponse, error) {
 		w, err := s.engine.GetWebhook(ctx, tenant, m.GetId())
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.GetWebhookResponse{Webhook: webhookProto(w)}, nil
+		return &switchyardv1.GetWebhookResponse{Webhook: webhookProto(w)}, err
 	})
 }
 
@@ -51,10 +28,7 @@ func (s *WebhookService) GetWebhook(ctx context.Context, req *connect.Request[sw
 func (s *WebhookService) ListWebhooks(ctx context.Context, req *connect.Request[switchyardv1.ListWebhooksRequest]) (*connect.Response[switchyardv1.ListWebhooksResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.ListWebhooksRequest) (*switchyardv1.ListWebhooksResponse, error) {
 		ws, next, err := s.engine.ListWebhooks(ctx, tenant, pageOf(m))
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.ListWebhooksResponse{Webhooks: protos(ws, webhookProto), NextPageToken: next}, nil
+		return &switchyardv1.ListWebhooksResponse{Webhooks: protos(ws, webhookProto), NextPageToken: next}, err
 	})
 }
 
@@ -62,20 +36,14 @@ func (s *WebhookService) ListWebhooks(ctx context.Context, req *connect.Request[
 func (s *WebhookService) UpdateWebhook(ctx context.Context, req *connect.Request[switchyardv1.UpdateWebhookRequest]) (*connect.Response[switchyardv1.UpdateWebhookResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.UpdateWebhookRequest) (*switchyardv1.UpdateWebhookResponse, error) {
 		w, err := s.engine.UpdateWebhook(ctx, tenant, m.GetId(), settingsFromProto(m.GetSettings()))
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.UpdateWebhookResponse{Webhook: webhookProto(w)}, nil
+		return &switchyardv1.UpdateWebhookResponse{Webhook: webhookProto(w)}, err
 	})
 }
 
 // DeleteWebhook implements switchyard.v1.WebhookService.DeleteWebhook.
 func (s *WebhookService) DeleteWebhook(ctx context.Context, req *connect.Request[switchyardv1.DeleteWebhookRequest]) (*connect.Response[switchyardv1.DeleteWebhookResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.DeleteWebhookRequest) (*switchyardv1.DeleteWebhookResponse, error) {
-		if err := s.engine.DeleteWebhook(ctx, tenant, m.GetId()); err != nil {
-			return nil, err
-		}
-		return &switchyardv1.DeleteWebhookResponse{}, nil
+		return &switchyardv1.DeleteWebhookResponse{}, s.engine.DeleteWebhook(ctx, tenant, m.GetId())
 	})
 }
 
@@ -83,10 +51,7 @@ func (s *WebhookService) DeleteWebhook(ctx context.Context, req *connect.Request
 func (s *WebhookService) RotateWebhookSecret(ctx context.Context, req *connect.Request[switchyardv1.RotateWebhookSecretRequest]) (*connect.Response[switchyardv1.RotateWebhookSecretResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.RotateWebhookSecretRequest) (*switchyardv1.RotateWebhookSecretResponse, error) {
 		w, secret, err := s.engine.RotateWebhookSecret(ctx, tenant, m.GetId(), m.GetSecret())
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.RotateWebhookSecretResponse{Webhook: webhookProto(w), Secret: secret}, nil
+		return &switchyardv1.RotateWebhookSecretResponse{Webhook: webhookProto(w), Secret: secret}, err
 	})
 }
 
@@ -94,68 +59,6 @@ func (s *WebhookService) RotateWebhookSecret(ctx context.Context, req *connect.R
 func (s *WebhookService) ListWebhookDeliveries(ctx context.Context, req *connect.Request[switchyardv1.ListWebhookDeliveriesRequest]) (*connect.Response[switchyardv1.ListWebhookDeliveriesResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.ListWebhookDeliveriesRequest) (*switchyardv1.ListWebhookDeliveriesResponse, error) {
 		ds, next, err := s.engine.ListWebhookDeliveries(ctx, tenant, m.GetWebhookId(), pageOf(m))
-		if err != nil {
-			return nil, err
-		}
-		return &switchyardv1.ListWebhookDeliveriesResponse{Deliveries: protos(ds, deliveryProto), NextPageToken: next}, nil
+		return &switchyardv1.ListWebhookDeliveriesResponse{Deliveries: protos(ds, deliveryProto), NextPageToken: next}, err
 	})
-}
-
-var schemeName = map[switchyardv1.WebhookScheme]string{
-	switchyardv1.WebhookScheme_WEBHOOK_SCHEME_NONE:   "NONE",
-	switchyardv1.WebhookScheme_WEBHOOK_SCHEME_GITHUB: "GITHUB",
-	switchyardv1.WebhookScheme_WEBHOOK_SCHEME_STRIPE: "STRIPE",
-	switchyardv1.WebhookScheme_WEBHOOK_SCHEME_SLACK:  "SLACK",
-	switchyardv1.WebhookScheme_WEBHOOK_SCHEME_SVIX:   "SVIX",
-	switchyardv1.WebhookScheme_WEBHOOK_SCHEME_HMAC:   "HMAC",
-	switchyardv1.WebhookScheme_WEBHOOK_SCHEME_BEARER: "BEARER",
-}
-
-var schemeProto = invert(schemeName)
-
-var deliveryOutcomeProto = map[string]switchyardv1.DeliveryOutcome{
-	engine.DeliveryAccepted:  switchyardv1.DeliveryOutcome_DELIVERY_OUTCOME_ACCEPTED,
-	engine.DeliveryDuplicate: switchyardv1.DeliveryOutcome_DELIVERY_OUTCOME_DUPLICATE,
-	engine.DeliveryRejected:  switchyardv1.DeliveryOutcome_DELIVERY_OUTCOME_REJECTED,
-}
-
-func settingsFromProto(p *switchyardv1.WebhookSettings) engine.WebhookSettings {
-	h := p.GetHmac()
-	return engine.WebhookSettings{
-		Name:                  p.GetName(),
-		Scheme:                schemeName[p.GetScheme()],
-		HMAC:                  webhook.HMACConfig{Header: h.GetHeader(), Algorithm: h.GetAlgorithm(), Encoding: h.GetEncoding(), Prefix: h.GetPrefix()},
-		Tolerance:             p.GetTolerance().AsDuration(),
-		KeyExpression:         p.GetKeyExpression(),
-		ScopeExpression:       p.GetScopeExpression(),
-		IdempotencyExpression: p.GetIdempotencyExpression(),
-	}
-}
-
-func webhookProto(w *engine.Webhook) *switchyardv1.Webhook {
-	s := w.Settings
-	settings := &switchyardv1.WebhookSettings{
-		Name:                  s.Name,
-		Scheme:                schemeProto[s.Scheme],
-		KeyExpression:         s.KeyExpression,
-		ScopeExpression:       s.ScopeExpression,
-		IdempotencyExpression: s.IdempotencyExpression,
-	}
-	if s.Tolerance != 0 {
-		settings.Tolerance = durationpb.New(s.Tolerance)
-	}
-	if s.HMAC != (webhook.HMACConfig{}) {
-		settings.Hmac = &switchyardv1.HMACConfig{Header: s.HMAC.Header, Algorithm: s.HMAC.Algorithm, Encoding: s.HMAC.Encoding, Prefix: s.HMAC.Prefix}
-	}
-	return &switchyardv1.Webhook{
-		Id: w.ID, Settings: settings, Path: WebhookPath + w.ID,
-		CreatedAt: timestamppb.New(w.CreatedAt), UpdatedAt: timestamppb.New(w.UpdatedAt),
-	}
-}
-
-func deliveryProto(d *engine.Delivery) *switchyardv1.WebhookDelivery {
-	return &switchyardv1.WebhookDelivery{
-		Id: d.ID, Outcome: deliveryOutcomeProto[d.Outcome], Reason: d.Reason, HttpStatus: d.HTTPStatus,
-		EventId: d.EventID, ReceivedAt: timestamppb.New(d.ReceivedAt),
-	}
 }

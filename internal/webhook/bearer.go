@@ -14,9 +14,9 @@ const authorizationHeader = "Authorization"
 // comparison so that neither their content nor the secret's length leaks
 // through timing.
 func verifyBearer(h http.Header, secret string) error {
-	value := strings.TrimSpace(h.Get(authorizationHeader))
-	if value == "" {
-		return missing(authorizationHeader)
+	value, r := headerValue(h, authorizationHeader)
+	if r != nil {
+		return r
 	}
 	scheme, token, ok := strings.Cut(value, " ")
 	token = strings.TrimLeft(token, " ")

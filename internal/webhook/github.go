@@ -1,35 +1,17 @@
 package webhook
 
-import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"net/http"
-	"strings"
-)
+import "net/http"
 
 const (
 	githubSignatureHeader = "X-Hub-Signature-256"
 	githubDeliveryHeader  = "X-GitHub-Delivery"
-	githubPrefix          = "sha256="
 )
 
-// verifyGitHub checks X-Hub-Signature-256, "sha256=<hex HMAC-SHA256 of body>".
+// githubHMAC is how GitHub signs: X-Hub-Signature-256, "sha256=<hex
+// HMAC-SHA256 of body>", which is a generic HMAC header.
+var githubHMAC = HMACConfig{Header: githubSignatureHeader, Algorithm: algorithmSHA256, Encoding: encodingHex, Prefix: "sha256="}
+
+// verifyGitHub checks X-Hub-Signature-256.
 func verifyGitHub(h http.Header, body, key []byte) error {
-	value := strings.TrimSpace(h.Get(githubSignatureHeader))
-	if value == "" {
-		return missing(githubSignatureHeader)
-	}
-	hexSig, ok := strings.CutPrefix(value, githubPrefix)
-	if !ok {
-		return malformed(githubSignatureHeader)
-	}
-	sig, err := hex.DecodeString(hexSig)
-	if err != nil || len(sig) != sha256.Size {
-		return malformed(githubSignatureHeader)
-	}
-	if !hmac.Equal(sig, macSHA256(key, body)) {
-		return reject(reasonMismatch)
-	}
-	return nil
+	return verifyHMAC(h, body, key, githubHMAC)
 }

@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
@@ -75,13 +74,25 @@ func hmacHash(algorithm string) (func() hash.Hash, bool) {
 // verifyHMAC checks the header c names: c.Prefix, then the encoded HMAC of the
 // body keyed with key. c must have passed [ValidateHMACConfig].
 func verifyHMAC(h http.Header, body, key []byte, c HMACConfig) error {
-	value := strings.TrimSpace(h.Get(c.Header))
-	if value == "" {
-		return missing(c.Header)
+	sig, r := signatureOf(h, c)
+	if r != nil {
+		return r
+	}
+	newHash, _ := hmacHash(c.Algorithm)
+	return matchAny(mac(newHash, key, body), sig)
+}
+
+// signatureOf reads the signature from the header c names: c.Prefix, then the
+// signature written in c.Encoding, as long as c.Algorithm's hash. c must have
+// passed [ValidateHMACConfig].
+func signatureOf(h http.Header, c HMACConfig) ([]byte, *Rejection) {
+	value, r := headerValue(h, c.Header)
+	if r != nil {
+		return nil, r
 	}
 	encoded, ok := strings.CutPrefix(value, c.Prefix)
 	if !ok {
-		return malformed(c.Header)
+		return nil, malformed(c.Header)
 	}
 	var (
 		sig []byte
@@ -93,13 +104,8 @@ func verifyHMAC(h http.Header, body, key []byte, c HMACConfig) error {
 		sig, err = base64.StdEncoding.DecodeString(encoded)
 	}
 	newHash, _ := hmacHash(c.Algorithm)
-	m := hmac.New(newHash, key)
-	if err != nil || len(sig) != m.Size() {
-		return malformed(c.Header)
+	if err != nil || len(sig) != newHash().Size() {
+		return nil, malformed(c.Header)
 	}
-	m.Write(body)
-	if !hmac.Equal(sig, m.Sum(nil)) {
-		return reject(reasonMismatch)
-	}
-	return nil
+	return sig, nil
 }

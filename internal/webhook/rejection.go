@@ -1,5 +1,10 @@
 package webhook
 
+import (
+	"net/http"
+	"strings"
+)
+
 // Reasons shared by several schemes. Header-specific reasons name the header,
 // as in "missing X-Hub-Signature-256 header".
 const (
@@ -31,4 +36,14 @@ func missing(header string) *Rejection {
 
 func malformed(header string) *Rejection {
 	return reject("malformed " + header + " header")
+}
+
+// headerValue returns the value of the header name in h, trimmed, or a
+// rejection naming the header when it is missing or blank.
+func headerValue(h http.Header, name string) (string, *Rejection) {
+	value := strings.TrimSpace(h.Get(name))
+	if value == "" {
+		return "", missing(name)
+	}
+	return value, nil
 }

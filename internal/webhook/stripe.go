@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -16,9 +15,9 @@ const stripeSignatureHeader = "Stripe-Signature"
 // so any one matching suffices. v0 and unknown keys are ignored, as are v1
 // values that are not 32 bytes of hex, as Stripe's own libraries do.
 func verifyStripe(h http.Header, body, key []byte, now time.Time, tolerance time.Duration) error {
-	value := strings.TrimSpace(h.Get(stripeSignatureHeader))
-	if value == "" {
-		return missing(stripeSignatureHeader)
+	value, r := headerValue(h, stripeSignatureHeader)
+	if r != nil {
+		return r
 	}
 	var (
 		timestamp string
@@ -48,11 +47,5 @@ func verifyStripe(h http.Header, body, key []byte, now time.Time, tolerance time
 	if r := checkTimestamp(stripeSignatureHeader, timestamp, now, tolerance); r != nil {
 		return r
 	}
-	want := macSHA256(key, []byte(timestamp), []byte("."), body)
-	for _, sig := range sigs {
-		if hmac.Equal(sig, want) {
-			return nil
-		}
-	}
-	return reject(reasonMismatch)
+	return matchAny(macSHA256(key, []byte(timestamp), []byte("."), body), sigs...)
 }

@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -55,17 +54,17 @@ func svixKey(secret string) ([]byte, error) {
 // versions (such as the asymmetric v1a) are ignored.
 func verifySvix(h http.Header, body, key []byte, now time.Time, tolerance time.Duration) error {
 	names := svixHeaderNames(h)
-	id := strings.TrimSpace(h.Get(names.id))
-	if id == "" {
-		return missing(names.id)
+	id, r := headerValue(h, names.id)
+	if r != nil {
+		return r
 	}
-	timestamp := strings.TrimSpace(h.Get(names.timestamp))
-	if timestamp == "" {
-		return missing(names.timestamp)
+	timestamp, r := headerValue(h, names.timestamp)
+	if r != nil {
+		return r
 	}
-	value := strings.TrimSpace(h.Get(names.signature))
-	if value == "" {
-		return missing(names.signature)
+	value, r := headerValue(h, names.signature)
+	if r != nil {
+		return r
 	}
 	var sigs [][]byte
 	for entry := range strings.FieldsSeq(value) {
@@ -84,11 +83,5 @@ func verifySvix(h http.Header, body, key []byte, now time.Time, tolerance time.D
 	if r := checkTimestamp(names.timestamp, timestamp, now, tolerance); r != nil {
 		return r
 	}
-	want := macSHA256(key, []byte(id+"."+timestamp+"."), body)
-	for _, sig := range sigs {
-		if hmac.Equal(sig, want) {
-			return nil
-		}
-	}
-	return reject(reasonMismatch)
+	return matchAny(macSHA256(key, []byte(id+"."+timestamp+"."), body), sigs...)
 }
