@@ -77,6 +77,10 @@ web: $(WEB_DEPS) ## Type-check the dashboard and build it into internal/dashboar
 webtest: $(WEB_DEPS) ## Unit tests of the dashboard (vitest)
 	npm test --prefix web
 
+.PHONY: tstest
+tstest: $(SDKTS_DEPS) ## Build the TypeScript SDK and run its tests against a real switchyard serve (needs go and node)
+	npm test --prefix sdk-ts
+
 .PHONY: checkweb
 checkweb: web ## Fail when internal/dashboard/dist differs from what make web builds
 	@test -z "$$(git status --porcelain --untracked-files=all -- internal/dashboard/dist)" || (git status --porcelain --untracked-files=all -- internal/dashboard/dist; echo "internal/dashboard/dist is out of date: run make web and commit"; exit 1)
