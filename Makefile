@@ -78,7 +78,10 @@ webtest: $(WEB_DEPS) ## Unit tests of the dashboard (vitest)
 	npm test --prefix web
 
 .PHONY: tstest
-tstest: $(SDKTS_DEPS) ## Build the TypeScript SDK and run its tests against a real switchyard serve (needs go and node)
+tstest: $(SDKTS_DEPS) ## Build the TypeScript SDK and examples/imagepipeline-ts, run the SDK's tests against a real switchyard serve (needs go and node)
+	npm run --prefix sdk-ts build
+	npm ci --prefix examples/imagepipeline-ts
+	npm run --prefix examples/imagepipeline-ts build
 	npm test --prefix sdk-ts
 
 .PHONY: checkweb
