@@ -191,7 +191,7 @@ describe("across a server restart", () => {
     await srv?.close();
   });
 
-  test("a push retried while the server is down succeeds once it is back; the worker reconnects and runs new work", async () => {
+  test("a push retried while the server is down succeeds once it is back; the worker reconnects, runs new work, and finishes an attempt that ran across the restart once", async () => {
     const c = client(srv.url, transports[1], { maxAttempts: 100, initialBackoffMs: 50, maxBackoffMs: 300 });
     let ran = 0;
     const w = startWorker(c, { "after.restart": async () => ({ n: ++ran }) });
@@ -210,6 +210,38 @@ describe("across a server restart", () => {
       const run = await finalState(c, pushed.runIds[0]);
       assert.equal(run.status, RunStatus.SUCCEEDED, "the worker reconnected and ran the task");
       assert.equal(ran, 2);
+
+      // A task that runs across a restart: the new stream carries its
+      // assignment again, which the worker ignores; its report is taken.
+      let calls = 0;
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let entered!: () => void;
+      const inside = new Promise<void>((r) => (entered = r));
+      const w2 = startWorker(c, {
+        "across.restart": async (task) => {
+          calls++;
+          entered();
+          await gate;
+          return { attempt: task.attempt };
+        },
+      }, [oneTask("wf-across", "across.go", "across.restart")]);
+      try {
+        await waitFor(async () => (await c.workers.listWorkers({}, c.callOptions())).workers.some((x) => x.id === w2.worker.id && x.status === 1));
+        const across = await c.push("across.go", {});
+        await inside;
+        await srv.stop();
+        await srv.startAgain();
+        await waitFor(async () => (await c.workers.listWorkers({}, c.callOptions())).workers.some((x) => x.id === w2.worker.id && x.status === 1));
+        release();
+        const done = await finalState(c, across.runIds[0]);
+        assert.equal(done.status, RunStatus.SUCCEEDED);
+        assert.equal(calls, 1, "the repeated assignment was not run again");
+        const detail = await c.getRun(across.runIds[0]);
+        assert.deepEqual(detail?.tasks[0]?.output, { attempt: 1 });
+      } finally {
+        await w2.stop();
+      }
 
       const noRetry = client(srv.url, transports[1], { maxAttempts: 1 });
       await srv.stop();
