@@ -19,3 +19,9 @@
     if (.value | type) == "object" and (.value.responses.default != null) then
       .value.responses.default.description = "An error: a google.rpc.Status whose code sets the HTTP status (400, 401, 403, 404, 409, 429, 500, 503 or 504)."
     else . end))
+# A google.protobuf.Struct field (a JSON object such as an event's payload) is
+# emitted as a bare object schema: say that it holds any properties, as the
+# JSON Schema default does, so that client generators do not read it as empty.
+| walk(if type == "object" and .type == "object" and (has("properties") | not)
+         and (has("additionalProperties") | not) and (has("$ref") | not)
+       then .additionalProperties = true else . end)
