@@ -161,6 +161,49 @@ describe("against a running switchyard serve", () => {
     }
   });
 
+  test("graceful shutdown: a running task may finish; one that outlasts the timeout is reported as a retryable failure and runs again elsewhere", async () => {
+    const c = client(srv.url, transports[0]);
+    let entered!: () => void;
+    let inside = new Promise<void>((r) => (entered = r));
+    const first = startWorker(c, {
+      finishing: async () => {
+        entered();
+        await new Promise((r) => setTimeout(r, 300));
+        return { finished: true };
+      },
+      stuck: (task) => new Promise((_, reject) => {
+        entered();
+        task.signal.addEventListener("abort", () => reject(task.signal.reason));
+      }),
+    }, [oneTask("wf-finishing", "finishing.go", "finishing"), oneTask("wf-stuck", "stuck.go", "stuck")], { shutdownTimeoutMs: 1000 });
+    await waitFor(async () => (await c.workers.listWorkers({}, c.callOptions())).workers.some((x) => x.id === first.worker.id && x.status === 1));
+    const finishing = await c.push("finishing.go", {});
+    await inside;
+    await first.stop();
+    assert.equal((await finalState(c, finishing.runIds[0])).status, RunStatus.SUCCEEDED, "the task finished during the shutdown");
+
+    inside = new Promise<void>((r) => (entered = r));
+    const second = startWorker(c, {
+      stuck: (task) => new Promise((_, reject) => {
+        entered();
+        task.signal.addEventListener("abort", () => reject(task.signal.reason));
+      }),
+    }, [], { shutdownTimeoutMs: 300 });
+    await waitFor(async () => (await c.workers.listWorkers({}, c.callOptions())).workers.some((x) => x.id === second.worker.id && x.status === 1));
+    const stuck = await c.push("stuck.go", {});
+    await inside;
+    await second.stop();
+    const afterStop = await c.getRun(stuck.runIds[0]);
+    assert.equal(afterStop?.tasks[0]?.error, "worker shutting down");
+    const third = startWorker(c, { stuck: async (task) => ({ attempt: task.attempt }) });
+    try {
+      assert.equal((await finalState(c, stuck.runIds[0])).status, RunStatus.SUCCEEDED);
+      assert.deepEqual((await c.getRun(stuck.runIds[0]))?.tasks[0]?.output, { attempt: 2 });
+    } finally {
+      await third.stop();
+    }
+  });
+
   test("typed errors: the Connect code and field violations of a bad request", async () => {
     const c = client(srv.url, transports[0]);
     await assert.rejects(c.push("bad key!", {}), (e: unknown) => {
