@@ -204,6 +204,27 @@ describe("against a running switchyard serve", () => {
     }
   });
 
+  test("acknowledged assignments: a task that runs past the server's acknowledgement timeout (5 s) keeps its attempt", async () => {
+    const c = client(srv.url, transports[0]);
+    let calls = 0;
+    const w = startWorker(c, {
+      long: async (task) => {
+        calls++;
+        await new Promise((r) => setTimeout(r, 6500));
+        return { attempt: task.attempt };
+      },
+    }, [oneTask("wf-long", "long.go", "long")]);
+    try {
+      await waitFor(async () => (await c.workers.listWorkers({}, c.callOptions())).workers.some((x) => x.id === w.worker.id && x.status === 1));
+      const pushed = await c.push("long.go", {});
+      assert.equal((await finalState(c, pushed.runIds[0])).status, RunStatus.SUCCEEDED);
+      assert.deepEqual((await c.getRun(pushed.runIds[0]))?.tasks[0]?.output, { attempt: 1 });
+      assert.equal(calls, 1);
+    } finally {
+      await w.stop();
+    }
+  });
+
   test("typed errors: the Connect code and field violations of a bad request", async () => {
     const c = client(srv.url, transports[0]);
     await assert.rejects(c.push("bad key!", {}), (e: unknown) => {
