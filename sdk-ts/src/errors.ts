@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
 
+/** Connect's error codes and error type, re-exported for `instanceof` and `switch`. */
 export { Code, ConnectError };
 
 /**

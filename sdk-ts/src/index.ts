@@ -15,5 +15,7 @@ export * from "./client.js";
 export * from "./errors.js";
 export * from "./retry.js";
 export * from "./worker.js";
+/** The generated run types the client's methods return (a run's task is `RunTask`). */
 export { RunStatus, TaskStatus, ReplayMode, type Run, type Task as RunTask } from "./gen/switchyard/v1/run_pb.js";
+/** The generated workflow types a worker declares. */
 export type { WorkflowSpec, TaskSpec } from "./gen/switchyard/v1/workflow_pb.js";

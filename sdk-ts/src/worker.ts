@@ -46,9 +46,13 @@ export type TaskFunc = (task: Task) => Promise<JsonObject | void>;
 
 /** Where a worker logs; `console` fits. Each method takes a message and attributes. */
 export interface Logger {
+  /** Details: each assignment, acknowledgement retries. */
   debug(msg: string, attrs?: Record<string, unknown>): void;
+  /** The worker's life: registered, listening, each task's outcome. */
   info(msg: string, attrs?: Record<string, unknown>): void;
+  /** Trouble it works around: a stream that ended, a report not yet taken. */
   warn(msg: string, attrs?: Record<string, unknown>): void;
+  /** A report given up. */
   error(msg: string, attrs?: Record<string, unknown>): void;
 }
 

@@ -49,6 +49,7 @@ export class Reports {
   readonly #settled = new Set<AttemptKey>();
   #waiters: (() => void)[] = [];
 
+  /** Returns an empty set of reports, sent through client. */
   constructor(client: SwitchyardClient, log: Logger) {
     this.#client = client;
     this.#log = log;
