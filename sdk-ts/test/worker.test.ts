@@ -8,6 +8,8 @@ import { after, before, describe, test } from "node:test";
 import type { JsonObject } from "@bufbuild/protobuf";
 
 import { Code, PermanentError, type RetryPolicy, type Run, RunStatus, SwitchyardClient, SwitchyardError, type Task, Worker, type WorkerOptions } from "../src/index.js";
+import { createGrpcWebTransport } from "@connectrpc/connect-web";
+
 import { type Protocol, createNodeTransport } from "../src/node.js";
 import { TestServer, adminToken } from "./server.js";
 
@@ -98,6 +100,19 @@ describe("against a running switchyard serve", () => {
       }
     });
   }
+
+  test("push → run → worker → SUCCEEDED over the browser's gRPC-Web transport (@connectrpc/connect-web, fetch)", async () => {
+    const c = new SwitchyardClient({ transport: createGrpcWebTransport({ baseUrl: srv.url }), token: adminToken });
+    const w = startWorker(c, { "web.echo": async (task) => ({ echoed: task.input.msg ?? null }) }, [oneTask("wf-web", "web.go", "web.echo")]);
+    try {
+      await waitFor(async () => (await c.workers.listWorkers({}, c.callOptions())).workers.some((x) => x.id === w.worker.id && x.status === 1));
+      const pushed = await c.push("web.go", { msg: "hi" });
+      assert.equal((await finalState(c, pushed.runIds[0])).status, RunStatus.SUCCEEDED);
+      assert.deepEqual((await c.getRun(pushed.runIds[0]))?.tasks[0]?.output, { echoed: "hi" });
+    } finally {
+      await w.stop();
+    }
+  });
 
   test("a failed task is retried and the run succeeds; a PermanentError fails the run at once", async () => {
     const c = client(srv.url, transports[1]);
