@@ -104,6 +104,11 @@ export class TestServer {
     await exited;
   }
 
+  /** Removes the data of a stopped server, so that it starts again empty. */
+  wipe(): void {
+    rmSync(this.#dataDir, { recursive: true, force: true });
+  }
+
   /** Stops the server and removes its data. */
   async close(): Promise<void> {
     await this.stop();

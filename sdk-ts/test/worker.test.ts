@@ -270,7 +270,7 @@ describe("across a server restart", () => {
     await srv?.close();
   });
 
-  test("a push retried while the server is down succeeds once it is back; the worker reconnects, runs new work, and finishes an attempt that ran across the restart once", async () => {
+  test("a push retried while the server is down succeeds once it is back; the worker reconnects, runs new work, finishes an attempt that ran across the restart once, and registers again with a server that lost its data", async () => {
     const c = client(srv.url, transports[1], { maxAttempts: 100, initialBackoffMs: 50, maxBackoffMs: 300 });
     let ran = 0;
     const w = startWorker(c, { "after.restart": async () => ({ n: ++ran }) });
@@ -321,6 +321,17 @@ describe("across a server restart", () => {
       } finally {
         await w2.stop();
       }
+
+      // A server that lost its data has forgotten the worker: it registers again.
+      const firstId = w.worker.id;
+      await srv.stop();
+      srv.wipe();
+      await srv.startAgain();
+      await c.putWorkflow(oneTask("wf-restart", "restart.go", "after.restart"));
+      await waitFor(async () => (await c.workers.listWorkers({}, c.callOptions())).workers.some((x) => x.id === w.worker.id && x.status === 1));
+      assert.notEqual(w.worker.id, firstId, "registered again under a new id");
+      const afterWipe = await c.push("restart.go", {});
+      assert.equal((await finalState(c, afterWipe.runIds[0])).status, RunStatus.SUCCEEDED);
 
       const noRetry = client(srv.url, transports[1], { maxAttempts: 1 });
       await srv.stop();
