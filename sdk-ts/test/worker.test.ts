@@ -80,7 +80,7 @@ describe("against a running switchyard serve", () => {
       }, [oneTask(`wf-${t.name}`, `image.${t.name}`, action)]);
       try {
         // The worker puts its workflow before it registers; wait until it listens.
-        await waitFor(async () => (await c.workers.listWorkers({}, c.callOptions())).workers.some((x) => x.id === w.worker.id && x.status === 1));
+        await listening(c, w.worker);
         const pushed = await c.push(`image.${t.name}`, { url: "s3://bucket/cat.png" });
         assert.equal(pushed.runIds.length, 1);
         assert.equal(pushed.deduplicated, false);
@@ -105,7 +105,7 @@ describe("against a running switchyard serve", () => {
     const c = new SwitchyardClient({ transport: createGrpcWebTransport({ baseUrl: srv.url }), token: adminToken });
     const w = startWorker(c, { "web.echo": async (task) => ({ echoed: task.input.msg ?? null }) }, [oneTask("wf-web", "web.go", "web.echo")]);
     try {
-      await waitFor(async () => (await c.workers.listWorkers({}, c.callOptions())).workers.some((x) => x.id === w.worker.id && x.status === 1));
+      await listening(c, w.worker);
       const pushed = await c.push("web.go", { msg: "hi" });
       assert.equal((await finalState(c, pushed.runIds[0])).status, RunStatus.SUCCEEDED);
       assert.deepEqual((await c.getRun(pushed.runIds[0]))?.tasks[0]?.output, { echoed: "hi" });
@@ -186,12 +186,12 @@ describe("against a running switchyard serve", () => {
         await new Promise((r) => setTimeout(r, 300));
         return { finished: true };
       },
-      stuck: (task) => new Promise((_, reject) => {
+      stuck: (task) => {
         entered();
-        task.signal.addEventListener("abort", () => reject(task.signal.reason));
-      }),
+        return untilAborted(task);
+      },
     }, [oneTask("wf-finishing", "finishing.go", "finishing"), oneTask("wf-stuck", "stuck.go", "stuck")], { shutdownTimeoutMs: 1000 });
-    await waitFor(async () => (await c.workers.listWorkers({}, c.callOptions())).workers.some((x) => x.id === first.worker.id && x.status === 1));
+    await listening(c, first.worker);
     const finishing = await c.push("finishing.go", {});
     await inside;
     await first.stop();
@@ -199,12 +199,12 @@ describe("against a running switchyard serve", () => {
 
     inside = new Promise<void>((r) => (entered = r));
     const second = startWorker(c, {
-      stuck: (task) => new Promise((_, reject) => {
+      stuck: (task) => {
         entered();
-        task.signal.addEventListener("abort", () => reject(task.signal.reason));
-      }),
+        return untilAborted(task);
+      },
     }, [], { shutdownTimeoutMs: 300 });
-    await waitFor(async () => (await c.workers.listWorkers({}, c.callOptions())).workers.some((x) => x.id === second.worker.id && x.status === 1));
+    await listening(c, second.worker);
     const stuck = await c.push("stuck.go", {});
     await inside;
     await second.stop();
@@ -230,7 +230,7 @@ describe("against a running switchyard serve", () => {
       },
     }, [oneTask("wf-long", "long.go", "long")]);
     try {
-      await waitFor(async () => (await c.workers.listWorkers({}, c.callOptions())).workers.some((x) => x.id === w.worker.id && x.status === 1));
+      await listening(c, w.worker);
       const pushed = await c.push("long.go", {});
       assert.equal((await finalState(c, pushed.runIds[0])).status, RunStatus.SUCCEEDED);
       assert.deepEqual((await c.getRun(pushed.runIds[0]))?.tasks[0]?.output, { attempt: 1 });
@@ -306,12 +306,12 @@ describe("across a server restart", () => {
         },
       }, [oneTask("wf-across", "across.go", "across.restart")]);
       try {
-        await waitFor(async () => (await c.workers.listWorkers({}, c.callOptions())).workers.some((x) => x.id === w2.worker.id && x.status === 1));
+        await listening(c, w2.worker);
         const across = await c.push("across.go", {});
         await inside;
         await srv.stop();
         await srv.startAgain();
-        await waitFor(async () => (await c.workers.listWorkers({}, c.callOptions())).workers.some((x) => x.id === w2.worker.id && x.status === 1));
+        await listening(c, w2.worker);
         release();
         const done = await finalState(c, across.runIds[0]);
         assert.equal(done.status, RunStatus.SUCCEEDED);
@@ -328,7 +328,7 @@ describe("across a server restart", () => {
       srv.wipe();
       await srv.startAgain();
       await c.putWorkflow(oneTask("wf-restart", "restart.go", "after.restart"));
-      await waitFor(async () => (await c.workers.listWorkers({}, c.callOptions())).workers.some((x) => x.id === w.worker.id && x.status === 1));
+      await listening(c, w.worker);
       assert.notEqual(w.worker.id, firstId, "registered again under a new id");
       const afterWipe = await c.push("restart.go", {});
       assert.equal((await finalState(c, afterWipe.runIds[0])).status, RunStatus.SUCCEEDED);
@@ -342,6 +342,16 @@ describe("across a server restart", () => {
     }
   });
 });
+
+/** Waits until the worker's Listen stream is open. */
+function listening(c: SwitchyardClient, w: Worker): Promise<void> {
+  return waitFor(async () => (await c.workers.listWorkers({}, c.callOptions())).workers.some((x) => x.id === w.id && x.status === 1));
+}
+
+/** Rejects with the reason of the task's signal once it aborts. */
+function untilAborted(task: Task): Promise<never> {
+  return new Promise((_, reject) => task.signal.addEventListener("abort", () => reject(task.signal.reason)));
+}
 
 /** Polls cond until it holds (30 s at most). */
 async function waitFor(cond: () => Promise<boolean>): Promise<void> {
