@@ -8,6 +8,9 @@ PROTODEPS := $(TMP)/protodeps
 # web/node_modules, installed from web/package-lock.json by npm ci; the stamp is
 # inside node_modules so that a removed node_modules is installed again.
 WEB_DEPS := web/node_modules/.installed
+SDKTS_DEPS := sdk-ts/node_modules/.installed
+# What make generate writes from proto/.
+GENERATED := gen web/src/gen sdk-ts/src/gen internal/server/openapi.json
 export PATH := $(BIN):$(PATH)
 
 # Tool and proto dependency versions, pinned in one place.
@@ -16,6 +19,8 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_CONNECT_GO_VERSION := v1.21.1
 PROTOVALIDATE_VERSION := v1.2.2
 GOOGLE_PROTO_FILES_VERSION := 6.0.1
+# protoc-gen-openapiv3 and openapiv3-merge: the OpenAPI 3.1 document of the REST routes.
+GRPC_GATEWAY_VERSION := v2.33.0
 
 .PHONY: help
 help: ## Describe the useful make targets
@@ -54,14 +59,15 @@ lint: $(BIN)/buf $(PROTODEPS)/.done ## Run buf lint, gofmt and go vet
 	go vet ./...
 
 .PHONY: generate
-generate: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-connect-go $(PROTODEPS)/.done $(WEB_DEPS) ## Regenerate gen/ (Go) and web/src/gen (TypeScript) from proto/
-	rm -rf gen web/src/gen
+generate: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-connect-go $(BIN)/protoc-gen-openapiv3 $(BIN)/openapiv3-merge $(PROTODEPS)/.done $(WEB_DEPS) $(SDKTS_DEPS) ## Regenerate gen/ (Go), web/src/gen and sdk-ts/src/gen (TypeScript) and internal/server/openapi.json from proto/
+	rm -rf $(GENERATED) $(TMP)/openapi
 	buf generate
+	openapiv3-merge $$(find $(TMP)/openapi -name '*.openapi.json' | LC_ALL=C sort) | jq -f internal/server/openapi.jq > internal/server/openapi.json
 
 .PHONY: checkgenerate
-checkgenerate: generate ## Fail when gen/ or web/src/gen differs from what make generate produces
-	@git add -N gen web/src/gen && git diff --exit-code -- gen web/src/gen || (echo "gen/ or web/src/gen is out of date: run make generate and commit"; exit 1)
-	@test -z "$$(git status --porcelain -- gen web/src/gen)" || (git status --porcelain -- gen web/src/gen; echo "gen/ or web/src/gen is out of date"; exit 1)
+checkgenerate: generate ## Fail when gen/, web/src/gen, sdk-ts/src/gen or internal/server/openapi.json differs from what make generate produces
+	@git add -N $(GENERATED) && git diff --exit-code -- $(GENERATED) || (echo "$(GENERATED): out of date: run make generate and commit"; exit 1)
+	@test -z "$$(git status --porcelain -- $(GENERATED))" || (git status --porcelain -- $(GENERATED); echo "$(GENERATED): out of date"; exit 1)
 
 .PHONY: web
 web: $(WEB_DEPS) ## Type-check the dashboard and build it into internal/dashboard/dist (embedded in the binary; committed)
@@ -71,6 +77,13 @@ web: $(WEB_DEPS) ## Type-check the dashboard and build it into internal/dashboar
 webtest: $(WEB_DEPS) ## Unit tests of the dashboard (vitest)
 	npm test --prefix web
 
+.PHONY: tstest
+tstest: $(SDKTS_DEPS) ## Build the TypeScript SDK and examples/imagepipeline-ts, run the SDK's tests against a real switchyard serve (needs go and node)
+	npm run --prefix sdk-ts build
+	npm ci --prefix examples/imagepipeline-ts
+	npm run --prefix examples/imagepipeline-ts build
+	npm test --prefix sdk-ts
+
 .PHONY: checkweb
 checkweb: web ## Fail when internal/dashboard/dist differs from what make web builds
 	@test -z "$$(git status --porcelain --untracked-files=all -- internal/dashboard/dist)" || (git status --porcelain --untracked-files=all -- internal/dashboard/dist; echo "internal/dashboard/dist is out of date: run make web and commit"; exit 1)
@@ -78,6 +91,16 @@ checkweb: web ## Fail when internal/dashboard/dist differs from what make web bu
 $(WEB_DEPS): web/package.json web/package-lock.json
 	npm ci --prefix web
 	touch $@
+
+$(SDKTS_DEPS): sdk-ts/package.json sdk-ts/package-lock.json
+	npm ci --prefix sdk-ts
+	touch $@
+
+$(BIN)/protoc-gen-openapiv3:
+	GOBIN=$(BIN) go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv3@$(GRPC_GATEWAY_VERSION)
+
+$(BIN)/openapiv3-merge:
+	GOBIN=$(BIN) go install github.com/grpc-ecosystem/grpc-gateway/v2/openapiv3-merge@$(GRPC_GATEWAY_VERSION)
 
 $(BIN)/buf:
 	GOBIN=$(BIN) go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)

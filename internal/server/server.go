@@ -120,6 +120,7 @@ func Handler(cfg HandlerConfig) (http.Handler, error) {
 		health = NewHealth(cfg.Store, log)
 	}
 	mountHealth(mux, health, names)
+	mountOpenAPI(mux)
 	if cfg.Metrics != nil {
 		mux.Handle("GET "+MetricsPath, metricsEndpoint(cfg.Auth, limiter, cfg.Metrics))
 	}
