@@ -145,7 +145,7 @@ func (d *dispatcher) acknowledge(ctx context.Context, tenantID, workerID, stream
 	for i, a := range attempts {
 		refs[i] = store.AttemptRef{TaskID: a.TaskID, Attempt: a.Attempt}
 	}
-	now := micros(d.now())
+	now := d.now()
 	var open bool
 	err := d.write(ctx, func(ctx context.Context, q store.Q, _ *signals) (err error) {
 		if open, err = q.WorkerAcknowledge(ctx, tenantID, workerID, streamID, keepaliveSeq); err != nil {
@@ -186,7 +186,7 @@ func (d *dispatcher) acknowledge(ctx context.Context, tenantID, workerID, stream
 func (d *dispatcher) reapUnacked(ctx context.Context, now time.Time) {
 	var unacked []*store.Task
 	err := d.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
-		unacked, err = q.TaskListUnacked(ctx, &store.TaskListUnackedParams{SentBefore: micros(now.Add(-d.cfg.AckTimeout)), Limit: 100})
+		unacked, err = q.TaskListUnacked(ctx, &store.TaskListUnackedParams{SentBefore: now.Add(-d.cfg.AckTimeout), Limit: 100})
 		return err
 	})
 	if err != nil {

@@ -47,7 +47,7 @@ type Token struct {
 }
 
 func tenantFromRow(t *store.Tenant) *Tenant {
-	return &Tenant{ID: t.ID, Name: t.Name, CreatedAt: fromMicros(t.CreatedAt),
+	return &Tenant{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt.Time,
 		RateLimit: RateLimit{PerSecond: t.RatePerSecond, Burst: t.RateBurst}}
 }
 
@@ -68,8 +68,8 @@ func rateLimit(r RateLimit) (RateLimit, error) {
 func tokenFromRow(t *store.Token) *Token {
 	return &Token{
 		ID: t.ID, TenantID: t.TenantID, Name: t.Name, Role: t.Role,
-		CreatedAt: fromMicros(t.CreatedAt), LastUsedAt: timeOrZero(t.LastUsedAt),
-		ExpiresAt: timeOrZero(t.ExpiresAt), RevokedAt: timeOrZero(t.RevokedAt),
+		CreatedAt: t.CreatedAt.Time, LastUsedAt: t.LastUsedAt.Time,
+		ExpiresAt: t.ExpiresAt.Time, RevokedAt: t.RevokedAt.Time,
 	}
 }
 
@@ -87,7 +87,7 @@ func (e *Engine) CreateTenant(ctx context.Context, id, name string, limit RateLi
 	if err != nil {
 		return nil, err
 	}
-	row := &store.Tenant{ID: id, Name: name, CreatedAt: micros(e.now()), RatePerSecond: limit.PerSecond, RateBurst: limit.Burst}
+	row := &store.Tenant{ID: id, Name: name, CreatedAt: store.TimeOf(e.now()), RatePerSecond: limit.PerSecond, RateBurst: limit.Burst}
 	err = e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error { return q.TenantInsert(ctx, row) })
 	if errors.Is(err, store.ErrConflict) {
 		return nil, &Error{Kind: KindAlreadyExists, Message: fmt.Sprintf("tenant %s already exists", id), Details: map[string]string{"tenant": id}}
@@ -144,7 +144,7 @@ func (e *Engine) ListTenants(ctx context.Context, only string, page Page) ([]*Te
 			t, err := q.TenantGet(ctx, only)
 			return []*store.Tenant{t}, err
 		},
-		func(t *store.Tenant) string { return t.ID }, tenantFromRow)
+		func(t *store.Tenant) string { return t.ID }, always(tenantFromRow))
 	if err != nil {
 		return nil, "", fmt.Errorf("list tenants: %w", err)
 	}
@@ -159,10 +159,7 @@ func (e *Engine) CreateToken(ctx context.Context, tenantID, role, name string, e
 		return nil, "", invalid("expires_at", "expires_at.future", "is not in the future")
 	}
 	secret := NewTokenSecret()
-	row := &store.Token{ID: newID(), TenantID: tenantID, Name: name, Role: role, TokenHash: TokenHash(secret), CreatedAt: micros(now)}
-	if !expiresAt.IsZero() {
-		row.ExpiresAt = micros(expiresAt)
-	}
+	row := &store.Token{ID: newID(), TenantID: tenantID, Name: name, Role: role, TokenHash: TokenHash(secret), CreatedAt: store.TimeOf(now), ExpiresAt: store.TimeOf(expiresAt)}
 	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
 		if _, err := q.TenantGet(ctx, tenantID); err != nil {
 			return err
@@ -206,7 +203,7 @@ func (e *Engine) ListTokens(ctx context.Context, tenantID string, page Page) ([]
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Token, error) {
 			return q.TokenList(ctx, tenantID, after, limit)
 		},
-		func(t *store.Token) string { return t.ID }, tokenFromRow)
+		func(t *store.Token) string { return t.ID }, always(tokenFromRow))
 	if err != nil {
 		return nil, "", fmt.Errorf("list tokens: %w", err)
 	}
@@ -226,7 +223,7 @@ func (e *Engine) RevokeToken(ctx context.Context, tenantID, id string) (*Token, 
 			}
 			tenantID = t.TenantID
 		}
-		if err := q.TokenRevoke(ctx, tenantID, id, micros(e.now())); err != nil {
+		if err := q.TokenRevoke(ctx, tenantID, id, e.now()); err != nil {
 			return err
 		}
 		var err error

@@ -61,7 +61,7 @@ func (e *Engine) TokenByHash(ctx context.Context, hash string) (*Token, error) {
 
 // TouchToken records that the token id was used at.
 func (e *Engine) TouchToken(ctx context.Context, id string, at time.Time) error {
-	return e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error { return q.TokenTouch(ctx, id, micros(at)) })
+	return e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error { return q.TokenTouch(ctx, id, at) })
 }
 
 // BootstrapToken makes sure the default tenant can be administered. With
@@ -88,7 +88,7 @@ func (e *Engine) BootstrapToken(ctx context.Context, role, name, secret string) 
 		}
 		return q.TokenInsert(ctx, &store.Token{
 			ID: newID(), TenantID: DefaultTenant, Name: name, Role: role,
-			TokenHash: TokenHash(s), CreatedAt: micros(e.now()),
+			TokenHash: TokenHash(s), CreatedAt: store.TimeOf(e.now()),
 		})
 	})
 	if err != nil {

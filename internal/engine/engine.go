@@ -145,6 +145,7 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	cfg.Now = storedPrecision(cfg.Now)
 	setDefault(&cfg.HeartbeatInterval, 5*time.Second)
 	setDefault(&cfg.KeepaliveInterval, 3*time.Second)
 	setDefault(&cfg.AckTimeout, 5*time.Second)
@@ -164,6 +165,15 @@ func (cfg Config) withDefaults() Config {
 		cfg.Observer = noObserver{}
 	}
 	return cfg
+}
+
+// storedPrecision reads clock to the microsecond, the precision times are
+// stored at, so that a time the engine compares is the time it stores.
+func storedPrecision(clock func() time.Time) func() time.Time {
+	return func() time.Time {
+		t := clock()
+		return t.Add(-time.Duration(t.Nanosecond() % 1000))
+	}
 }
 
 func setDefault(d *time.Duration, def time.Duration) {

@@ -36,9 +36,9 @@ func (d *dispatcher) reap(ctx context.Context) error {
 	err := d.store.Read(ctx, func(ctx context.Context, q store.Q) error {
 		var err error
 		lost, err = q.TaskListLost(ctx, &store.TaskListLostParams{
-			Now:                     micros(now),
-			ConnectedSilentSince:    micros(now.Add(-d.cfg.deadAfter())),
-			DisconnectedSilentSince: micros(now.Add(-d.cfg.deadAfter() / 2)),
+			Now:                     now,
+			ConnectedSilentSince:    now.Add(-d.cfg.deadAfter()),
+			DisconnectedSilentSince: now.Add(-d.cfg.deadAfter() / 2),
 			Limit:                   100,
 		})
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/switchyard/switchyard/internal/store"
 )
@@ -25,11 +26,11 @@ type ReplayResult struct {
 // recordReplay records a replay under its idempotency key (when there is one)
 // and reports whether it is new. A repeat of the same replay returns the runs
 // the first one started; the key used for another replay is KindAlreadyExists.
-func recordReplay(ctx context.Context, q store.Q, tenantID, key, source string, runIDs []string, now int64) (orig []string, err error) {
+func recordReplay(ctx context.Context, q store.Q, tenantID, key, source string, runIDs []string, now time.Time) (orig []string, err error) {
 	if key == "" {
 		return nil, nil
 	}
-	ok, err := q.ReplayInsert(ctx, &store.Replay{TenantID: tenantID, IdempotencyKey: key, Source: source, RunIDs: store.JSONOf(runIDs), CreatedAt: now})
+	ok, err := q.ReplayInsert(ctx, &store.Replay{TenantID: tenantID, IdempotencyKey: key, Source: source, RunIDs: store.JSONOf(runIDs), CreatedAt: store.TimeOf(now)})
 	if err != nil || ok {
 		return nil, err
 	}
@@ -56,7 +57,7 @@ func (e *Engine) ReplayEvent(ctx context.Context, tenantID, id, idempotencyKey s
 		if err != nil {
 			return err
 		}
-		now := micros(e.now())
+		now := e.now()
 		starts, skipped := idx.matchEvent(ev)
 		res = &ReplayResult{RunIDs: []string{}, Skipped: skipped}
 		plans := make([]*plannedRun, len(starts))
@@ -106,7 +107,7 @@ func (e *Engine) ReplayRun(ctx context.Context, tenantID, id, mode, idempotencyK
 		if err != nil {
 			return err
 		}
-		now := micros(e.now())
+		now := e.now()
 		p := newRun{wf: wf, eventID: run.EventID, input: run.Input, priority: run.Priority, trigger: store.TriggerReplay,
 			replayOf: run.ID, concurrencyKey: run.ConcurrencyKey}.plan(tenantID, now)
 		if mode == ReplayFromFailed {

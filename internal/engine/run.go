@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -73,13 +72,6 @@ type Task struct {
 	AvailableAt time.Time
 }
 
-func timeOrZero(us int64) time.Time {
-	if us == 0 {
-		return time.Time{}
-	}
-	return fromMicros(us)
-}
-
 func runFromRow(row *store.Run, running bool, tasks []*store.Task) *Run {
 	r := &Run{
 		ID:              row.ID,
@@ -96,8 +88,8 @@ func runFromRow(row *store.Run, running bool, tasks []*store.Task) *Run {
 		Priority:        row.Priority,
 		ScheduledAt:     row.ScheduledAt.Time,
 		ConcurrencyKey:  row.ConcurrencyKey,
+		Input:           row.Input.Map(),
 	}
-	_ = json.Unmarshal([]byte(row.Input), &r.Input)
 	if row.Status == store.RunActive {
 		r.Status = RunQueued
 		if running {
@@ -118,9 +110,7 @@ func runFromRow(row *store.Run, running bool, tasks []*store.Task) *Run {
 			StartedAt:   t.StartedAt.Time,
 			FinishedAt:  t.FinishedAt.Time,
 			AvailableAt: t.AvailableAt.Time,
-		}
-		if t.Output != nil {
-			_ = json.Unmarshal([]byte(*t.Output), &task.Output)
+			Output:      t.Output.Map(),
 		}
 		r.Tasks = append(r.Tasks, task)
 	}
@@ -176,13 +166,8 @@ type RunFilter struct {
 
 // ListRuns returns one page of the tenant's runs, newest first, without tasks.
 func (e *Engine) ListRuns(ctx context.Context, tenantID string, f RunFilter, page Page) ([]*Run, string, error) {
-	p := &store.RunListParams{TenantID: tenantID, Workflow: f.Workflow, Status: f.Status, EventID: f.EventID, Trigger: f.Trigger}
-	if !f.CreatedAfter.IsZero() {
-		p.CreatedAfter = micros(f.CreatedAfter)
-	}
-	if !f.CreatedBefore.IsZero() {
-		p.CreatedBefore = micros(f.CreatedBefore)
-	}
+	p := &store.RunListParams{TenantID: tenantID, Workflow: f.Workflow, Status: f.Status, EventID: f.EventID, Trigger: f.Trigger,
+		CreatedAfter: f.CreatedAfter, CreatedBefore: f.CreatedBefore}
 	var running map[string]bool
 	runs, next, err := listPage(ctx, e, page, f,
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Run, error) {
@@ -199,7 +184,7 @@ func (e *Engine) ListRuns(ctx context.Context, tenantID string, f RunFilter, pag
 			return rows, err
 		},
 		func(r *store.Run) string { return r.ID },
-		func(r *store.Run) *Run { return runFromRow(r, running[r.ID], nil) })
+		func(r *store.Run) (*Run, error) { return runFromRow(r, running[r.ID], nil), nil })
 	if err != nil {
 		return nil, "", fmt.Errorf("list runs: %w", err)
 	}
@@ -229,7 +214,7 @@ func (e *Engine) CancelRun(ctx context.Context, tenantID, id, reason string) (*R
 		if err != nil {
 			return err
 		}
-		return e.endRun(ctx, q, sig, run, tasks, store.RunCancelled, reason, micros(e.now()))
+		return e.endRun(ctx, q, sig, run, tasks, store.RunCancelled, reason, e.now())
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFoundRun(id)
@@ -255,15 +240,9 @@ const maxRunDelay = 366 * 24 * time.Hour
 // idempotency key, a repeat returns the original run (deduplicated); the same key
 // for another workflow, input, start time or priority is KindAlreadyExists.
 func (e *Engine) RunWorkflow(ctx context.Context, tenantID, name string, in RunInput) (runID string, deduplicated bool, err error) {
-	if in.Input == nil {
-		in.Input = map[string]any{}
-	}
-	inputJSON, err := store.EncodeJSON(in.Input)
+	input, err := objectOf("input", in.Input)
 	if err != nil {
-		return "", false, invalid("input", "input.json", "not representable as JSON: %v", err)
-	}
-	if len(inputJSON) > MaxPayloadBytes {
-		return "", false, invalid("input", "input.max_bytes", "is %d bytes encoded as JSON; the limit is %d", len(inputJSON), MaxPayloadBytes)
+		return "", false, err
 	}
 	var scheduledAt store.Time
 	if !in.RunAt.IsZero() {
@@ -271,7 +250,7 @@ func (e *Engine) RunWorkflow(ctx context.Context, tenantID, name string, in RunI
 			return "", false, invalid("run_at", "run_at.max", "is more than a year (366 days) ahead")
 		}
 		// At the stored precision, so that a retry compares equal to the stored run.
-		scheduledAt = store.TimeMicros(in.RunAt.UnixMicro())
+		scheduledAt = store.TimeOf(in.RunAt)
 	}
 	err = e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
 		deduplicated = false
@@ -283,12 +262,12 @@ func (e *Engine) RunWorkflow(ctx context.Context, tenantID, name string, in RunI
 		if wf == nil {
 			return store.ErrNotFound
 		}
-		key, err := wf.concurrencyKey(inputVars(inputJSON))
+		key, err := wf.concurrencyKey(inputVars(input))
 		if err != nil {
 			return invalid("input", "concurrency.key", "the workflow's concurrency key cannot be evaluated on the input: %v", err)
 		}
-		now := micros(e.now())
-		p := newRun{wf: wf, input: inputJSON, priority: in.Priority, trigger: store.TriggerManual, scheduledAt: scheduledAt,
+		now := e.now()
+		p := newRun{wf: wf, input: input, priority: in.Priority, trigger: store.TriggerManual, scheduledAt: scheduledAt,
 			concurrencyKey: key, idempotencyKey: in.IdempotencyKey}.plan(tenantID, now)
 		inserted, err := e.startRuns(ctx, q, sig, []*plannedRun{p}, now)
 		if err != nil {
@@ -302,7 +281,7 @@ func (e *Engine) RunWorkflow(ctx context.Context, tenantID, name string, in RunI
 		if err != nil {
 			return err
 		}
-		if err := sameRun(orig, runRequest{workflow: name, input: inputJSON, priority: in.Priority, scheduledAt: scheduledAt}); err != nil {
+		if err := sameRun(orig, runRequest{workflow: name, input: input.Text(), priority: in.Priority, scheduledAt: scheduledAt}); err != nil {
 			return err
 		}
 		runID, deduplicated = orig.ID, true

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -72,10 +71,12 @@ func (s *WebhookSettings) check() error {
 	return nil
 }
 
-func webhookFromRow(row *store.Webhook) *Webhook {
-	w := &Webhook{ID: row.ID, CreatedAt: fromMicros(row.CreatedAt), UpdatedAt: fromMicros(row.UpdatedAt)}
-	_ = jsonDecode(row.Settings, &w.Settings)
-	return w
+func webhookFromRow(row *store.Webhook) (*Webhook, error) {
+	w := &Webhook{ID: row.ID, CreatedAt: row.CreatedAt.Time, UpdatedAt: row.UpdatedAt.Time}
+	if err := decodeStored("webhook "+row.ID+" settings", row.Settings, &w.Settings); err != nil {
+		return nil, err
+	}
+	return w, nil
 }
 
 func notFoundWebhook(id string) error {
@@ -95,13 +96,20 @@ func (e *Engine) CreateWebhook(ctx context.Context, tenantID string, s WebhookSe
 	if err != nil {
 		return nil, "", err
 	}
-	settings, _ := json.Marshal(s)
-	now := micros(e.now())
-	row := &store.Webhook{ID: newID(), TenantID: tenantID, Settings: string(settings), Secret: sealed, CreatedAt: now, UpdatedAt: now}
+	settings, err := storedJSON(s)
+	if err != nil {
+		return nil, "", err
+	}
+	now := store.TimeOf(e.now())
+	row := &store.Webhook{ID: newID(), TenantID: tenantID, Settings: settings, Secret: sealed, CreatedAt: now, UpdatedAt: now}
 	if err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error { return q.WebhookInsert(ctx, row) }); err != nil {
 		return nil, "", fmt.Errorf("create webhook: %w", err)
 	}
-	return webhookFromRow(row), secret, nil
+	w, err := webhookFromRow(row)
+	if err != nil {
+		return nil, "", err
+	}
+	return w, secret, nil
 }
 
 // GetWebhook returns a webhook of the tenant.
@@ -110,7 +118,7 @@ func (e *Engine) GetWebhook(ctx context.Context, tenantID, id string) (*Webhook,
 	if err != nil {
 		return nil, err
 	}
-	return webhookFromRow(row), nil
+	return webhookFromRow(row)
 }
 
 // webhookRow reads a tenant's webhook.
@@ -155,9 +163,12 @@ func (e *Engine) UpdateWebhook(ctx context.Context, tenantID, id string, s Webho
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	settings, _ := json.Marshal(s)
+	settings, err := storedJSON(s)
+	if err != nil {
+		return nil, err
+	}
 	return e.changeWebhook(ctx, tenantID, id, func(row *store.Webhook) error {
-		row.Settings = string(settings)
+		row.Settings = settings
 		return nil
 	})
 }
@@ -192,7 +203,7 @@ func (e *Engine) changeWebhook(ctx context.Context, tenantID, id string, change 
 		if err := change(row); err != nil {
 			return err
 		}
-		row.UpdatedAt = micros(e.now())
+		row.UpdatedAt = store.TimeOf(e.now())
 		return q.WebhookUpdate(ctx, row)
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -201,7 +212,7 @@ func (e *Engine) changeWebhook(ctx context.Context, tenantID, id string, change 
 	if err != nil {
 		return nil, fmt.Errorf("update webhook %s: %w", id, err)
 	}
-	return webhookFromRow(row), nil
+	return webhookFromRow(row)
 }
 
 // DeleteWebhook deletes a webhook and its deliveries.
@@ -239,7 +250,7 @@ type Delivery struct {
 func (e *Engine) RecordDelivery(ctx context.Context, tenantID, webhookID string, d Delivery) {
 	row := &store.WebhookDelivery{
 		ID: newID(), TenantID: tenantID, WebhookID: webhookID, Outcome: d.Outcome, Reason: d.Reason,
-		HTTPStatus: d.HTTPStatus, EventID: d.EventID, ReceivedAt: micros(e.now()),
+		HTTPStatus: d.HTTPStatus, EventID: d.EventID, ReceivedAt: store.TimeOf(e.now()),
 	}
 	err := e.write(context.WithoutCancel(ctx), func(ctx context.Context, q store.Q, _ *signals) error { return q.WebhookDeliveryInsert(ctx, row) })
 	if err != nil {
@@ -253,7 +264,7 @@ const deliveryPruneInterval = 10 * time.Minute
 // pruneDeliveries deletes deliveries older than [DeliveryRetention]; every
 // server process does, every deliveryPruneInterval.
 func (e *Engine) pruneDeliveries(ctx context.Context) error {
-	before := micros(e.now().Add(-DeliveryRetention))
+	before := e.now().Add(-DeliveryRetention)
 	return e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
 		_, err := q.WebhookDeliveryPrune(ctx, before)
 		return err
@@ -270,9 +281,9 @@ func (e *Engine) ListWebhookDeliveries(ctx context.Context, tenantID, webhookID 
 			return q.WebhookDeliveryList(ctx, tenantID, webhookID, after, limit)
 		},
 		func(r *store.WebhookDelivery) string { return r.ID },
-		func(r *store.WebhookDelivery) *Delivery {
-			return &Delivery{ID: r.ID, Outcome: r.Outcome, Reason: r.Reason, HTTPStatus: r.HTTPStatus, EventID: r.EventID, ReceivedAt: fromMicros(r.ReceivedAt)}
-		})
+		always(func(r *store.WebhookDelivery) *Delivery {
+			return &Delivery{ID: r.ID, Outcome: r.Outcome, Reason: r.Reason, HTTPStatus: r.HTTPStatus, EventID: r.EventID, ReceivedAt: r.ReceivedAt.Time}
+		}))
 	if err != nil {
 		return nil, "", fmt.Errorf("list deliveries: %w", err)
 	}
@@ -308,7 +319,10 @@ func (e *Engine) WebhookTarget(ctx context.Context, id string) (*WebhookTarget, 
 	if t != nil {
 		return t, nil
 	}
-	w := webhookFromRow(row)
+	w, err := webhookFromRow(row)
+	if err != nil {
+		return nil, err
+	}
 	secret, err := e.open(row.Secret)
 	if err != nil {
 		return nil, err

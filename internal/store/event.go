@@ -2,28 +2,63 @@ package store
 
 import (
 	"context"
+	"database/sql/driver"
+	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 )
 
-// Event is a stored event. Times are Unix microseconds, the one time format both
-// engines compare correctly.
+// Event is a stored event.
 type Event struct {
 	bun.BaseModel `bun:"table:events"`
 
 	ID             string                  `bun:"id,pk"`
 	TenantID       string                  `bun:"tenant_id"`
 	Key            string                  `bun:"key"`
-	Payload        string                  `bun:"payload"` // a JSON object
+	Payload        Object                  `bun:"payload"`
 	Metadata       JSON[map[string]string] `bun:"metadata"`
 	Scope          string                  `bun:"scope"`
 	Priority       int32                   `bun:"priority"`
-	OccurredAt     int64                   `bun:"occurred_at"`
-	CreatedAt      int64                   `bun:"created_at"`
+	OccurredAt     Time                    `bun:"occurred_at"`
+	CreatedAt      Time                    `bun:"created_at"`
 	IdempotencyKey string                  `bun:"idempotency_key,nullzero"`
-	// Skipped is a JSON array of the triggers that matched but started no run.
-	Skipped string `bun:"skipped"`
+	// Skipped are the triggers that matched but started no run.
+	Skipped SkippedTriggers `bun:"skipped"`
+}
+
+// SkippedTrigger is a trigger whose key and scope matched an event but that
+// started no run, and why.
+type SkippedTrigger struct {
+	Workflow        string `json:"workflow"`
+	WorkflowVersion int32  `json:"workflow_version"`
+	Trigger         string `json:"trigger"`
+	Reason          string `json:"reason"`
+}
+
+// SkippedTriggers is an event's skipped triggers, stored as a JSON array in
+// encoding/json's form ("[]" when there are none).
+type SkippedTriggers []SkippedTrigger
+
+// Value encodes the triggers.
+func (s SkippedTriggers) Value() (driver.Value, error) {
+	if len(s) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal([]SkippedTrigger(s))
+	return string(b), err
+}
+
+// Scan decodes a column's JSON array; a column that does not decode is an
+// error wrapping [ErrJSONColumn].
+func (s *SkippedTriggers) Scan(src any) error {
+	var j JSON[[]SkippedTrigger]
+	if err := j.Scan(src); err != nil {
+		return err
+	}
+	*s = j.V
+	return nil
 }
 
 // EventInsertMany inserts events in one statement. An event whose idempotency key
@@ -79,41 +114,58 @@ func (q Q) EventGetByIdempotencyKeys(ctx context.Context, tenantID string, keys 
 // EventListParams filters and pages EventList.
 type EventListParams struct {
 	TenantID      string
-	Key           string // exact match when set
-	Scope         string // exact match when set
-	CreatedAfter  int64  // inclusive, Unix µs; 0 means unbounded
-	CreatedBefore int64  // exclusive, Unix µs; 0 means unbounded
-	BeforeID      string // the cursor: only ids below it
+	Key           string    // exact match when set
+	Scope         string    // exact match when set
+	CreatedAfter  time.Time // inclusive; zero means unbounded
+	CreatedBefore time.Time // exclusive; zero means unbounded
+	BeforeID      string    // the cursor: only ids below it
 	Limit         int
 }
 
 // EventList returns the tenant's events, newest (highest id) first.
 func (q Q) EventList(ctx context.Context, p *EventListParams) ([]*Event, error) {
-	var events []*Event
-	sel := q.db.NewSelect().Model(&events).Where("tenant_id = ?", p.TenantID)
-	if p.Key != "" {
-		sel.Where("key = ?", p.Key)
-	}
-	if p.Scope != "" {
-		sel.Where("scope = ?", p.Scope)
-	}
-	if err := newestFirst(sel, p.CreatedAfter, p.CreatedBefore, p.BeforeID, p.Limit).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
-	}
-	return events, nil
+	return list[Event](ctx, q, "events", listPage{p.CreatedAfter, p.CreatedBefore, p.BeforeID, p.Limit}, func(sel *bun.SelectQuery) {
+		sel.Where("tenant_id = ?", p.TenantID)
+		if p.Key != "" {
+			sel.Where("key = ?", p.Key)
+		}
+		if p.Scope != "" {
+			sel.Where("scope = ?", p.Scope)
+		}
+	})
 }
 
-// newestFirst adds what every list shares: a creation-time range (Unix µs, 0 for
-// unbounded), the cursor (ids below beforeID) and the page size, newest first.
-func newestFirst(sel *bun.SelectQuery, createdAfter, createdBefore int64, beforeID string, limit int) *bun.SelectQuery {
-	if createdAfter != 0 {
-		sel.Where("created_at >= ?", createdAfter)
+// listPage is what every list shares: a creation-time range, the cursor and
+// the page size.
+type listPage struct {
+	createdAfter  time.Time // inclusive; zero means unbounded
+	createdBefore time.Time // exclusive; zero means unbounded
+	beforeID      string    // the cursor: only ids below it
+	limit         int
+}
+
+// list returns one page of the rows of model R that filter selects, newest
+// (highest id) first; what names them in an error.
+func list[R any](ctx context.Context, q Q, what string, p listPage, filter func(*bun.SelectQuery)) ([]*R, error) {
+	var rows []*R
+	sel := q.db.NewSelect().Model(&rows)
+	filter(sel)
+	if !p.createdAfter.IsZero() {
+		sel.Where("created_at >= ?", TimeOf(p.createdAfter))
 	}
-	if createdBefore != 0 {
-		sel.Where("created_at < ?", createdBefore)
+	if !p.createdBefore.IsZero() {
+		sel.Where("created_at < ?", TimeOf(p.createdBefore))
 	}
-	if beforeID != "" {
-		sel.Where("id < ?", beforeID)
+	if p.beforeID != "" {
+		sel.Where("id < ?", p.beforeID)
 	}
-	return sel.OrderExpr("id DESC").Limit(int64(limit))
+	if err := sel.OrderExpr("id DESC").Limit(int64(p.limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	return rows, nil
+}
+
+// byTenant selects the rows of one tenant.
+func byTenant(tenantID string) func(*bun.SelectQuery) {
+	return func(sel *bun.SelectQuery) { sel.Where("tenant_id = ?", tenantID) }
 }

@@ -15,7 +15,7 @@ type Replay struct {
 	IdempotencyKey string         `bun:"idempotency_key,pk"`
 	Source         string         `bun:"source"`  // what was replayed, and how
 	RunIDs         JSON[[]string] `bun:"run_ids"` // the runs it started
-	CreatedAt      int64          `bun:"created_at"`
+	CreatedAt      Time           `bun:"created_at"`
 }
 
 // ReplayInsert records r unless the tenant used its key before; it reports

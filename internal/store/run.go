@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 )
@@ -45,7 +46,7 @@ type Run struct {
 	WorkflowVersion int32  `bun:"workflow_version"`
 	Status          string `bun:"status"`
 	EventID         string `bun:"event_id"`
-	Input           string `bun:"input"` // a JSON object
+	Input           Object `bun:"input"`
 	Error           string `bun:"error"`
 	Priority        int32  `bun:"priority"`
 	IdempotencyKey  string `bun:"idempotency_key,nullzero"`
@@ -195,36 +196,33 @@ type RunListParams struct {
 	Status        string
 	EventID       string
 	Trigger       string
-	CreatedAfter  int64
-	CreatedBefore int64
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
 	BeforeID      string
 	Limit         int
 }
 
 // RunList returns the tenant's runs, newest first.
 func (q Q) RunList(ctx context.Context, p *RunListParams) ([]*Run, error) {
-	var runs []*Run
-	sel := q.db.NewSelect().Model(&runs).Where("tenant_id = ?", p.TenantID)
-	if p.Workflow != "" {
-		sel.Where("workflow_name = ?", p.Workflow)
-	}
-	switch p.Status {
-	case "":
-	case RunQueuedDerived:
-		sel.Where("status = ? AND NOT EXISTS (SELECT 1 FROM tasks AS t WHERE t.run_id = run.id AND t.status = ?)", RunActive, TaskRunning)
-	case RunRunningDerived:
-		sel.Where("status = ? AND EXISTS (SELECT 1 FROM tasks AS t WHERE t.run_id = run.id AND t.status = ?)", RunActive, TaskRunning)
-	default:
-		sel.Where("status = ?", p.Status)
-	}
-	if p.EventID != "" {
-		sel.Where("event_id = ?", p.EventID)
-	}
-	if p.Trigger != "" {
-		sel.Where("trigger_kind = ?", p.Trigger)
-	}
-	if err := newestFirst(sel, p.CreatedAfter, p.CreatedBefore, p.BeforeID, p.Limit).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
-	}
-	return runs, nil
+	return list[Run](ctx, q, "runs", listPage{p.CreatedAfter, p.CreatedBefore, p.BeforeID, p.Limit}, func(sel *bun.SelectQuery) {
+		sel.Where("tenant_id = ?", p.TenantID)
+		if p.Workflow != "" {
+			sel.Where("workflow_name = ?", p.Workflow)
+		}
+		switch p.Status {
+		case "":
+		case RunQueuedDerived:
+			sel.Where("status = ? AND NOT EXISTS (SELECT 1 FROM tasks AS t WHERE t.run_id = run.id AND t.status = ?)", RunActive, TaskRunning)
+		case RunRunningDerived:
+			sel.Where("status = ? AND EXISTS (SELECT 1 FROM tasks AS t WHERE t.run_id = run.id AND t.status = ?)", RunActive, TaskRunning)
+		default:
+			sel.Where("status = ?", p.Status)
+		}
+		if p.EventID != "" {
+			sel.Where("event_id = ?", p.EventID)
+		}
+		if p.Trigger != "" {
+			sel.Where("trigger_kind = ?", p.Trigger)
+		}
+	})
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/uptrace/bun"
@@ -11,12 +12,14 @@ import (
 type Workflow struct {
 	bun.BaseModel `bun:"table:workflows"`
 
-	TenantID  string `bun:"tenant_id,pk"`
-	Name      string `bun:"name,pk"`
-	Version   int32  `bun:"version,pk"`
-	Spec      string `bun:"spec"` // the engine's JSON form of the spec
-	SpecHash  string `bun:"spec_hash"`
-	CreatedAt int64  `bun:"created_at"`
+	TenantID string `bun:"tenant_id,pk"`
+	Name     string `bun:"name,pk"`
+	Version  int32  `bun:"version,pk"`
+	// Spec is the engine's JSON form of the spec, kept as written: SpecHash
+	// is the SHA-256 of it.
+	Spec      JSON[json.RawMessage] `bun:"spec"`
+	SpecHash  string                `bun:"spec_hash"`
+	CreatedAt Time                  `bun:"created_at"`
 }
 
 // WorkflowHead points at a workflow's current version.
@@ -27,7 +30,7 @@ type WorkflowHead struct {
 	Name      string `bun:"name,pk"`
 	Version   int32  `bun:"version"`
 	Deleted   bool   `bun:"deleted"`
-	UpdatedAt int64  `bun:"updated_at"`
+	UpdatedAt Time   `bun:"updated_at"`
 }
 
 // WorkflowsGeneration returns the tenant's workflow generation: a number that
