@@ -5,7 +5,6 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/uptrace/bun"
 )
@@ -68,30 +67,12 @@ func (q Q) EventInsertMany(ctx context.Context, events []*Event) (map[string]boo
 	if len(events) == 0 {
 		return nil, nil
 	}
-	var ids []string
-	err := q.db.NewInsert().
-		Model(&events).
-		On("CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING").
-		Returning("id").
-		Scan(ctx, &ids)
-	if err != nil {
-		return nil, fmt.Errorf("insert events: %w", err)
-	}
-	inserted := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		inserted[id] = true
-	}
-	return inserted, nil
+	return insertNew(ctx, q, &events, "events")
 }
 
 // EventGet returns one event of the tenant.
 func (q Q) EventGet(ctx context.Context, tenantID, id string) (*Event, error) {
-	ev := new(Event)
-	err := q.db.NewSelect().Model(ev).Where("tenant_id = ? AND id = ?", tenantID, id).Scan(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("get event %s: %w", id, translate(err))
-	}
-	return ev, nil
+	return getOne[Event](ctx, q, false, "event "+id, "tenant_id = ? AND id = ?", tenantID, id)
 }
 
 // EventGetByIdempotencyKeys returns the tenant's events that carry any of the
@@ -113,18 +94,15 @@ func (q Q) EventGetByIdempotencyKeys(ctx context.Context, tenantID string, keys 
 
 // EventListParams filters and pages EventList.
 type EventListParams struct {
-	TenantID      string
-	Key           string    // exact match when set
-	Scope         string    // exact match when set
-	CreatedAfter  time.Time // inclusive; zero means unbounded
-	CreatedBefore time.Time // exclusive; zero means unbounded
-	BeforeID      string    // the cursor: only ids below it
-	Limit         int
+	TenantID string
+	Key      string // exact match when set
+	Scope    string // exact match when set
+	ListPage
 }
 
 // EventList returns the tenant's events, newest (highest id) first.
 func (q Q) EventList(ctx context.Context, p *EventListParams) ([]*Event, error) {
-	return list[Event](ctx, q, "events", listPage{p.CreatedAfter, p.CreatedBefore, p.BeforeID, p.Limit}, func(sel *bun.SelectQuery) {
+	return list[Event](ctx, q, "events", p.ListPage, func(sel *bun.SelectQuery) {
 		sel.Where("tenant_id = ?", p.TenantID)
 		if p.Key != "" {
 			sel.Where("key = ?", p.Key)
@@ -133,39 +111,4 @@ func (q Q) EventList(ctx context.Context, p *EventListParams) ([]*Event, error) 
 			sel.Where("scope = ?", p.Scope)
 		}
 	})
-}
-
-// listPage is what every list shares: a creation-time range, the cursor and
-// the page size.
-type listPage struct {
-	createdAfter  time.Time // inclusive; zero means unbounded
-	createdBefore time.Time // exclusive; zero means unbounded
-	beforeID      string    // the cursor: only ids below it
-	limit         int
-}
-
-// list returns one page of the rows of model R that filter selects, newest
-// (highest id) first; what names them in an error.
-func list[R any](ctx context.Context, q Q, what string, p listPage, filter func(*bun.SelectQuery)) ([]*R, error) {
-	var rows []*R
-	sel := q.db.NewSelect().Model(&rows)
-	filter(sel)
-	if !p.createdAfter.IsZero() {
-		sel.Where("created_at >= ?", TimeOf(p.createdAfter))
-	}
-	if !p.createdBefore.IsZero() {
-		sel.Where("created_at < ?", TimeOf(p.createdBefore))
-	}
-	if p.beforeID != "" {
-		sel.Where("id < ?", p.beforeID)
-	}
-	if err := sel.OrderExpr("id DESC").Limit(int64(p.limit)).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("list %s: %w", what, err)
-	}
-	return rows, nil
-}
-
-// byTenant selects the rows of one tenant.
-func byTenant(tenantID string) func(*bun.SelectQuery) {
-	return func(sel *bun.SelectQuery) { sel.Where("tenant_id = ?", tenantID) }
 }

@@ -31,9 +31,5 @@ func (q Q) ReplayInsert(ctx context.Context, r *Replay) (bool, error) {
 
 // ReplayGet returns the tenant's replay made with key.
 func (q Q) ReplayGet(ctx context.Context, tenantID, key string) (*Replay, error) {
-	r := new(Replay)
-	if err := q.db.NewSelect().Model(r).Where("tenant_id = ? AND idempotency_key = ?", tenantID, key).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get replay: %w", translate(err))
-	}
-	return r, nil
+	return getOne[Replay](ctx, q, false, "replay", "tenant_id = ? AND idempotency_key = ?", tenantID, key)
 }

@@ -109,9 +109,5 @@ func (q Q) LeaseRelease(ctx context.Context, name, holder string) error {
 
 // LeaseGet returns the named lease, expired or not.
 func (q Q) LeaseGet(ctx context.Context, name string) (*Lease, error) {
-	l := new(Lease)
-	if err := q.db.NewSelect().Model(l).Where("name = ?", name).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get lease %s: %w", name, translate(err))
-	}
-	return l, nil
+	return getOne[Lease](ctx, q, false, "lease "+name, "name = ?", name)
 }

@@ -113,7 +113,7 @@ func testConcurrencyLock(t *testing.T, f *fixture, strategy, others string) {
 		})
 	})
 	runs := read(f, func(ctx context.Context, q store.Q) ([]*store.Run, error) {
-		return q.RunList(ctx, &store.RunListParams{TenantID: tenantA, Workflow: "wf", Limit: 100})
+		return q.RunList(ctx, &store.RunListParams{TenantID: tenantA, Workflow: "wf", ListPage: store.ListPage{Limit: 100}})
 	})
 	count := map[string]int{}
 	for _, r := range runs {

@@ -100,7 +100,7 @@ func testEventList(t *testing.T, f *fixture) {
 	}
 	var pages [][]string
 	for cursor := ""; ; {
-		page := list(store.EventListParams{TenantID: tenantA, BeforeID: cursor, Limit: 3})
+		page := list(store.EventListParams{TenantID: tenantA, ListPage: store.ListPage{BeforeID: cursor, Limit: 3}})
 		pages = append(pages, page)
 		if len(page) < 3 {
 			break
@@ -113,12 +113,12 @@ func testEventList(t *testing.T, f *fixture) {
 		p    store.EventListParams
 		want []string
 	}{
-		{"key", store.EventListParams{TenantID: tenantA, Key: "odd", Limit: 10}, []string{"a6", "a4", "a2"}},
-		{"scope", store.EventListParams{TenantID: tenantA, Scope: "x", Limit: 10}, []string{"a7", "a4", "a1"}},
-		{"created range", store.EventListParams{TenantID: tenantA, CreatedAfter: at(200), CreatedBefore: at(500), Limit: 10}, []string{"a4", "a3", "a2"}},
-		{"key and cursor", store.EventListParams{TenantID: tenantA, Key: "even", BeforeID: "a5", Limit: 10}, []string{"a3", "a1"}},
-		{"tenant B", store.EventListParams{TenantID: tenantB, Limit: 10}, []string{"b2", "b1"}},
-		{"unknown tenant", store.EventListParams{TenantID: "nobody", Limit: 10}, []string{}},
+		{"key", store.EventListParams{TenantID: tenantA, Key: "odd", ListPage: store.ListPage{Limit: 10}}, []string{"a6", "a4", "a2"}},
+		{"scope", store.EventListParams{TenantID: tenantA, Scope: "x", ListPage: store.ListPage{Limit: 10}}, []string{"a7", "a4", "a1"}},
+		{"created range", store.EventListParams{TenantID: tenantA, ListPage: store.ListPage{CreatedAfter: at(200), CreatedBefore: at(500), Limit: 10}}, []string{"a4", "a3", "a2"}},
+		{"key and cursor", store.EventListParams{TenantID: tenantA, Key: "even", ListPage: store.ListPage{BeforeID: "a5", Limit: 10}}, []string{"a3", "a1"}},
+		{"tenant B", store.EventListParams{TenantID: tenantB, ListPage: store.ListPage{Limit: 10}}, []string{"b2", "b1"}},
+		{"unknown tenant", store.EventListParams{TenantID: "nobody", ListPage: store.ListPage{Limit: 10}}, []string{}},
 	}
 	for _, tt := range tests {
 		wantEqual(t, tt.name, list(tt.p), tt.want)

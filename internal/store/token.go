@@ -46,34 +46,22 @@ func (q Q) TokenCount(ctx context.Context) (int, error) {
 
 // TokenGetByHash returns the token whose secret hashes to hash.
 func (q Q) TokenGetByHash(ctx context.Context, hash string) (*Token, error) {
-	t := new(Token)
-	if err := q.db.NewSelect().Model(t).Where("token_hash = ?", hash).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get token: %w", translate(err))
-	}
-	return t, nil
+	return getOne[Token](ctx, q, false, "token", "token_hash = ?", hash)
 }
 
 // TokenGet returns one token of the tenant.
 func (q Q) TokenGet(ctx context.Context, tenantID, id string) (*Token, error) {
-	t := new(Token)
-	if err := q.db.NewSelect().Model(t).Where("tenant_id = ? AND id = ?", tenantID, id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get token %s: %w", id, translate(err))
-	}
-	return t, nil
+	return getOne[Token](ctx, q, false, "token "+id, "tenant_id = ? AND id = ?", tenantID, id)
 }
 
 // TokenGetByID returns a token of any tenant.
 func (q Q) TokenGetByID(ctx context.Context, id string) (*Token, error) {
-	t := new(Token)
-	if err := q.db.NewSelect().Model(t).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get token %s: %w", id, translate(err))
-	}
-	return t, nil
+	return getOne[Token](ctx, q, false, "token "+id, "id = ?", id)
 }
 
 // TokenList returns the tenant's tokens, newest first.
 func (q Q) TokenList(ctx context.Context, tenantID, beforeID string, limit int) ([]*Token, error) {
-	return list[Token](ctx, q, "tokens", listPage{beforeID: beforeID, limit: limit}, byTenant(tenantID))
+	return list[Token](ctx, q, "tokens", ListPage{BeforeID: beforeID, Limit: limit}, byTenant(tenantID))
 }
 
 // TokenRevoke revokes a token that is not revoked yet.
@@ -117,11 +105,7 @@ func (q Q) TenantInsert(ctx context.Context, t *Tenant) error {
 
 // TenantGet returns a tenant.
 func (q Q) TenantGet(ctx context.Context, id string) (*Tenant, error) {
-	t := new(Tenant)
-	if err := q.db.NewSelect().Model(t).Where("tenant_id = ?", id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get tenant %s: %w", id, translate(err))
-	}
-	return t, nil
+	return getOne[Tenant](ctx, q, false, "tenant "+id, "tenant_id = ?", id)
 }
 
 // TenantUpdate stores a tenant's name and rate limit; a missing tenant is

@@ -47,25 +47,13 @@ func (q Q) WebhookInsert(ctx context.Context, w *Webhook) error {
 // WebhookGet returns a tenant's webhook by id. An empty tenantID matches no
 // webhook: only [Q.WebhookGetAnyTenant] looks across tenants.
 func (q Q) WebhookGet(ctx context.Context, tenantID, id string) (*Webhook, error) {
-	return q.webhookGet(ctx, id, tenantID, true)
+	return getOne[Webhook](ctx, q, false, "webhook "+id, "id = ? AND tenant_id = ?", id, tenantID)
 }
 
 // WebhookGetAnyTenant returns a webhook by id, whatever its tenant: the
 // receiver learns the tenant from the webhook.
 func (q Q) WebhookGetAnyTenant(ctx context.Context, id string) (*Webhook, error) {
-	return q.webhookGet(ctx, id, "", false)
-}
-
-func (q Q) webhookGet(ctx context.Context, id, tenantID string, byTenant bool) (*Webhook, error) {
-	w := new(Webhook)
-	sel := q.db.NewSelect().Model(w).Where("id = ?", id)
-	if byTenant {
-		sel.Where("tenant_id = ?", tenantID)
-	}
-	if err := sel.Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get webhook %s: %w", id, translate(err))
-	}
-	return w, nil
+	return getOne[Webhook](ctx, q, false, "webhook "+id, "id = ?", id)
 }
 
 // WebhookUpdate writes a webhook's settings, secret and update time; it returns
@@ -100,7 +88,7 @@ func (q Q) WebhookDelete(ctx context.Context, tenantID, id string) error {
 
 // WebhookList returns the tenant's webhooks, newest first.
 func (q Q) WebhookList(ctx context.Context, tenantID, beforeID string, limit int) ([]*Webhook, error) {
-	return list[Webhook](ctx, q, "webhooks", listPage{beforeID: beforeID, limit: limit}, byTenant(tenantID))
+	return list[Webhook](ctx, q, "webhooks", ListPage{BeforeID: beforeID, Limit: limit}, byTenant(tenantID))
 }
 
 // WebhookDeliveryInsert records a delivery.
@@ -113,7 +101,7 @@ func (q Q) WebhookDeliveryInsert(ctx context.Context, d *WebhookDelivery) error 
 
 // WebhookDeliveryList returns a webhook's deliveries, newest first.
 func (q Q) WebhookDeliveryList(ctx context.Context, tenantID, webhookID, beforeID string, limit int) ([]*WebhookDelivery, error) {
-	return list[WebhookDelivery](ctx, q, "deliveries", listPage{beforeID: beforeID, limit: limit}, func(sel *bun.SelectQuery) {
+	return list[WebhookDelivery](ctx, q, "deliveries", ListPage{BeforeID: beforeID, Limit: limit}, func(sel *bun.SelectQuery) {
 		sel.Where("tenant_id = ? AND webhook_id = ?", tenantID, webhookID)
 	})
 }

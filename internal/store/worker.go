@@ -55,21 +55,12 @@ func (q Q) WorkerInsertOnce(ctx context.Context, w *Worker) (*Worker, error) {
 	if n, err := res.RowsAffected(); err != nil || n == 1 {
 		return w, err
 	}
-	earlier := new(Worker)
-	err = q.db.NewSelect().Model(earlier).Where("tenant_id = ? AND idempotency_key = ?", w.TenantID, w.IdempotencyKey).Scan(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("get worker by idempotency key: %w", translate(err))
-	}
-	return earlier, nil
+	return getOne[Worker](ctx, q, false, "worker by idempotency key", "tenant_id = ? AND idempotency_key = ?", w.TenantID, w.IdempotencyKey)
 }
 
 // WorkerGet returns one worker of the tenant.
 func (q Q) WorkerGet(ctx context.Context, tenantID, id string) (*Worker, error) {
-	w := new(Worker)
-	if err := q.db.NewSelect().Model(w).Where("tenant_id = ? AND id = ?", tenantID, id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get worker %s: %w", id, translate(err))
-	}
-	return w, nil
+	return getOne[Worker](ctx, q, false, "worker "+id, "tenant_id = ? AND id = ?", tenantID, id)
 }
 
 // WorkerTouch records a sign of life. It returns ErrNotFound for an unknown
@@ -113,7 +104,7 @@ func (q Q) workerUpdate(ctx context.Context, upd *bun.UpdateQuery, id string) er
 
 // WorkerList returns the tenant's workers, newest first.
 func (q Q) WorkerList(ctx context.Context, tenantID, beforeID string, limit int) ([]*Worker, error) {
-	return list[Worker](ctx, q, "workers", listPage{beforeID: beforeID, limit: limit}, byTenant(tenantID))
+	return list[Worker](ctx, q, "workers", ListPage{BeforeID: beforeID, Limit: limit}, byTenant(tenantID))
 }
 
 // WorkerLoad is what the dispatcher reads of a worker before it claims.
