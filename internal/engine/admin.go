@@ -122,18 +122,15 @@ func (e *Engine) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (*
 		}
 		return q.TenantUpdate(ctx, row)
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, notFoundTenant(id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("update tenant %s: %w", id, err)
+	if err = answer(err, notFoundTenant(id), "update tenant %s", id); err != nil {
+		return nil, err
 	}
 	return tenantFromRow(row), nil
 }
 
 // ListTenants returns one page of tenants by id; with only set, just that one.
 func (e *Engine) ListTenants(ctx context.Context, only string, page Page) ([]*Tenant, string, error) {
-	ts, next, err := listPage(ctx, e, page, only,
+	return listPage(ctx, e, "tenants", page, only,
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Tenant, error) {
 			if only == "" {
 				return q.TenantList(ctx, after, limit)
@@ -145,10 +142,6 @@ func (e *Engine) ListTenants(ctx context.Context, only string, page Page) ([]*Te
 			return []*store.Tenant{t}, err
 		},
 		func(t *store.Tenant) string { return t.ID }, always(tenantFromRow))
-	if err != nil {
-		return nil, "", fmt.Errorf("list tenants: %w", err)
-	}
-	return ts, next, nil
 }
 
 // CreateToken creates a token of the tenant and returns it with its secret,
@@ -166,11 +159,8 @@ func (e *Engine) CreateToken(ctx context.Context, tenantID, role, name string, e
 		}
 		return q.TokenInsert(ctx, row)
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, "", notFoundTenant(tenantID)
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("create token: %w", err)
+	if err = answer(err, notFoundTenant(tenantID), "create token"); err != nil {
+		return nil, "", err
 	}
 	return tokenFromRow(row), secret, nil
 }
@@ -187,27 +177,20 @@ func (e *Engine) WhoAmI(ctx context.Context, tenantID, tokenID string) (*Token, 
 		tenant, err = q.TenantGet(ctx, tenantID)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		// The token was deleted since it was authenticated (tokens are cached).
-		return nil, nil, &Error{Kind: KindNotFound, Message: fmt.Sprintf("token %s not found", tokenID)}
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("who am I: %w", err)
+	// The token was deleted since it was authenticated (tokens are cached).
+	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("token %s not found", tokenID)}, "who am I"); err != nil {
+		return nil, nil, err
 	}
 	return tokenFromRow(token), tenantFromRow(tenant), nil
 }
 
 // ListTokens returns one page of the tenant's tokens, newest first.
 func (e *Engine) ListTokens(ctx context.Context, tenantID string, page Page) ([]*Token, string, error) {
-	ts, next, err := listPage(ctx, e, page, tenantID,
+	return listPage(ctx, e, "tokens", page, tenantID,
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Token, error) {
 			return q.TokenList(ctx, tenantID, after, limit)
 		},
 		func(t *store.Token) string { return t.ID }, always(tokenFromRow))
-	if err != nil {
-		return nil, "", fmt.Errorf("list tokens: %w", err)
-	}
-	return ts, next, nil
 }
 
 // RevokeToken revokes one of the tenant's tokens ("" means of any tenant); it
@@ -230,11 +213,8 @@ func (e *Engine) RevokeToken(ctx context.Context, tenantID, id string) (*Token, 
 		row, err = q.TokenGet(ctx, tenantID, id)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, &Error{Kind: KindNotFound, Message: fmt.Sprintf("token %s not found", id)}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("revoke token %s: %w", id, err)
+	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("token %s not found", id)}, "revoke token %s", id); err != nil {
+		return nil, err
 	}
 	return tokenFromRow(row), nil
 }

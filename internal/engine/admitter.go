@@ -68,11 +68,7 @@ func (a *runAdmitter) admitStored(ctx context.Context, q store.Q, sig *signals, 
 // admitDue starts (or queues behind their gates) the scheduled runs whose time
 // came.
 func (a *runAdmitter) admitDue(ctx context.Context) error {
-	var due []*store.Run
-	err := a.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
-		due, err = q.RunListDue(ctx, a.now(), 100)
-		return err
-	})
+	due, err := read(ctx, a.store, func(ctx context.Context, q store.Q) ([]*store.Run, error) { return q.RunListDue(ctx, a.now(), 100) })
 	if err != nil {
 		return err
 	}
@@ -98,10 +94,8 @@ func (a *runAdmitter) admitDue(ctx context.Context) error {
 
 // admitWaiting starts the waiting runs of groups that have room, oldest first.
 func (a *runAdmitter) admitWaiting(ctx context.Context) error {
-	var groups []store.ConcurrencyGroup
-	err := a.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
-		groups, err = q.RunWaitingGroups(ctx, 100)
-		return err
+	groups, err := read(ctx, a.store, func(ctx context.Context, q store.Q) ([]store.ConcurrencyGroup, error) {
+		return q.RunWaitingGroups(ctx, 100)
 	})
 	if err != nil {
 		return err

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -113,11 +112,8 @@ func (e *Engine) finishAttempt(ctx context.Context, tenantID string, r attemptRe
 		sig.add(signalTasks) // a slot was freed
 		return nil
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return false, &Error{Kind: KindNotFound, Message: fmt.Sprintf("task %s not found", r.TaskID)}
-	}
-	if err != nil {
-		return false, fmt.Errorf("finish attempt %d of task %s: %w", r.Attempt, r.TaskID, err)
+	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("task %s not found", r.TaskID)}, "finish attempt %d of task %s", r.Attempt, r.TaskID); err != nil {
+		return false, err
 	}
 	return willRetry, nil
 }

@@ -67,10 +67,8 @@ type runStarter interface {
 // is due (a late schedule may have several ticks to catch up).
 func (c *cronScheduler) fire(ctx context.Context) error {
 	for range 10 {
-		var due []*store.CronSchedule
-		err := c.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
-			due, err = q.CronListDue(ctx, c.now(), 100)
-			return err
+		due, err := read(ctx, c.store, func(ctx context.Context, q store.Q) ([]*store.CronSchedule, error) {
+			return q.CronListDue(ctx, c.now(), 100)
 		})
 		if err != nil || len(due) == 0 {
 			return err

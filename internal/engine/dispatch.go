@@ -189,11 +189,7 @@ func (d *dispatcher) handBack(ctx context.Context, c *workerConn, msgs []*Messag
 // assignments builds the messages for claimed tasks: the run's input and the
 // outputs of each task's parents.
 func assignments(ctx context.Context, q store.Q, tenantID string, claimed []*store.Task) ([]*Message, error) {
-	ids := make([]string, len(claimed))
-	for i, t := range claimed {
-		ids[i] = t.RunID
-	}
-	runs, err := q.RunGetMany(ctx, tenantID, ids)
+	runs, err := q.RunGetMany(ctx, tenantID, pluck(claimed, func(t *store.Task) string { return t.RunID }))
 	if err != nil {
 		return nil, err
 	}

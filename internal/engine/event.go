@@ -146,15 +146,12 @@ type EventFilter struct {
 // ListEvents returns one page of the tenant's events, newest first, and the token
 // of the next page ("" on the last).
 func (e *Engine) ListEvents(ctx context.Context, tenantID string, f EventFilter, page Page) ([]*Event, string, error) {
-	p := &store.EventListParams{TenantID: tenantID, Key: f.Key, Scope: f.Scope, CreatedAfter: f.CreatedAfter, CreatedBefore: f.CreatedBefore}
-	events, next, err := listPage(ctx, e, page, f,
+	p := &store.EventListParams{TenantID: tenantID, Key: f.Key, Scope: f.Scope,
+		ListPage: store.ListPage{CreatedAfter: f.CreatedAfter, CreatedBefore: f.CreatedBefore}}
+	return listPage(ctx, e, "events", page, f,
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Event, error) {
 			p.BeforeID, p.Limit = after, limit
 			return q.EventList(ctx, p)
 		},
 		func(r *store.Event) string { return r.ID }, always(eventFromRow))
-	if err != nil {
-		return nil, "", fmt.Errorf("list events: %w", err)
-	}
-	return events, next, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 
 	"github.com/switchyard/switchyard/internal/store"
 )
@@ -77,23 +78,20 @@ func (p Page) next(filter any, lastID string) string {
 // listPage reads one page of a list: fetch returns the rows after the cursor
 // (asked for one more than the page holds, to learn whether another page
 // follows), key gives a row's cursor position and convert makes a result of a
-// row (an error: the row is damaged). It returns the results and the next page's token ("" on the last page).
-func listPage[R, T any](ctx context.Context, e *Engine, page Page, filter any,
+// row (an error: the row is damaged). It returns the results and the next
+// page's token ("" on the last page); an error says which list (what) failed.
+func listPage[R, T any](ctx context.Context, e *Engine, what string, page Page, filter any,
 	fetch func(ctx context.Context, q store.Q, after string, limit int) ([]R, error),
 	key func(R) string, convert func(R) (T, error),
 ) ([]T, string, error) {
+	fail := func(err error) ([]T, string, error) { return nil, "", fmt.Errorf("list %s: %w", what, err) }
 	after, limit, err := page.decode(filter)
 	if err != nil {
-		return nil, "", err
+		return fail(err)
 	}
-	var rows []R
-	err = e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
-		var err error
-		rows, err = fetch(ctx, q, after, limit+1)
-		return err
-	})
+	rows, err := read(ctx, e.store, func(ctx context.Context, q store.Q) ([]R, error) { return fetch(ctx, q, after, limit+1) })
 	if err != nil {
-		return nil, "", err
+		return fail(err)
 	}
 	size := 0
 	for i, r := range rows {
@@ -110,7 +108,7 @@ func listPage[R, T any](ctx context.Context, e *Engine, page Page, filter any,
 	out := make([]T, len(rows))
 	for i, r := range rows {
 		if out[i], err = convert(r); err != nil {
-			return nil, "", err
+			return fail(err)
 		}
 	}
 	return out, next, nil

@@ -41,7 +41,7 @@ func TestListPageByteBudget(t *testing.T) {
 	var sizes []int
 	page := Page{Size: MaxPageSize}
 	for range len(rows) {
-		got, next, err := listPage(context.Background(), e, page, "filter", fetch,
+		got, next, err := listPage(context.Background(), e, "events", page, "filter", fetch,
 			func(r *store.Event) string { return r.ID }, always(func(r *store.Event) string { return r.ID }))
 		if err != nil {
 			t.Fatal(err)

@@ -224,11 +224,7 @@ func (e *Engine) trigger(ctx context.Context, q store.Q, sig *signals, items []*
 		}
 	}
 	for tenantID, its := range deduped {
-		ids := make([]string, len(its))
-		for i, it := range its {
-			ids[i] = it.result.Event.ID
-		}
-		byEvent, err := q.RunIDsByEvents(ctx, tenantID, ids)
+		byEvent, err := q.RunIDsByEvents(ctx, tenantID, pluck(its, func(it *pushItem) string { return it.result.Event.ID }))
 		if err != nil {
 			return err
 		}

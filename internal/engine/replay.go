@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -76,11 +75,8 @@ func (e *Engine) ReplayEvent(ctx context.Context, tenantID, id, idempotencyKey s
 		_, err = e.startRuns(ctx, q, sig, plans, now)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, &Error{Kind: KindNotFound, Message: fmt.Sprintf("event %s not found", id)}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("replay event %s: %w", id, err)
+	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("event %s not found", id)}, "replay event %s", id); err != nil {
+		return nil, err
 	}
 	return res, nil
 }
@@ -127,11 +123,8 @@ func (e *Engine) ReplayRun(ctx context.Context, tenantID, id, mode, idempotencyK
 		_, err = e.startRuns(ctx, q, sig, []*plannedRun{p}, now)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, false, notFoundRun(id)
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("replay run %s: %w", id, err)
+	if err = answer(err, notFoundRun(id), "replay run %s", id); err != nil {
+		return nil, false, err
 	}
 	r, err := e.GetRun(ctx, tenantID, replayID)
 	return r, deduplicated, err

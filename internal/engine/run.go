@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"time"
@@ -145,11 +144,8 @@ func (e *Engine) GetRun(ctx context.Context, tenantID, id string) (*Run, error) 
 		run = runFromRow(row, hasRunning(tasks), tasks)
 		return nil
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, notFoundRun(id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get run %s: %w", id, err)
+	if err = answer(err, notFoundRun(id), "get run %s", id); err != nil {
+		return nil, err
 	}
 	return run, nil
 }
@@ -167,28 +163,19 @@ type RunFilter struct {
 // ListRuns returns one page of the tenant's runs, newest first, without tasks.
 func (e *Engine) ListRuns(ctx context.Context, tenantID string, f RunFilter, page Page) ([]*Run, string, error) {
 	p := &store.RunListParams{TenantID: tenantID, Workflow: f.Workflow, Status: f.Status, EventID: f.EventID, Trigger: f.Trigger,
-		CreatedAfter: f.CreatedAfter, CreatedBefore: f.CreatedBefore}
+		ListPage: store.ListPage{CreatedAfter: f.CreatedAfter, CreatedBefore: f.CreatedBefore}}
 	var running map[string]bool
-	runs, next, err := listPage(ctx, e, page, f,
+	id := func(r *store.Run) string { return r.ID }
+	return listPage(ctx, e, "runs", page, f,
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Run, error) {
 			p.BeforeID, p.Limit = after, limit
 			rows, err := q.RunList(ctx, p)
-			if err != nil {
-				return nil, err
+			if err == nil {
+				running, err = q.TaskRunningRuns(ctx, pluck(rows, id))
 			}
-			ids := make([]string, len(rows))
-			for i, r := range rows {
-				ids[i] = r.ID
-			}
-			running, err = q.TaskRunningRuns(ctx, ids)
 			return rows, err
 		},
-		func(r *store.Run) string { return r.ID },
-		func(r *store.Run) (*Run, error) { return runFromRow(r, running[r.ID], nil), nil })
-	if err != nil {
-		return nil, "", fmt.Errorf("list runs: %w", err)
-	}
-	return runs, next, nil
+		id, always(func(r *store.Run) *Run { return runFromRow(r, running[r.ID], nil) }))
 }
 
 func runEnded(status string) bool {
@@ -216,11 +203,8 @@ func (e *Engine) CancelRun(ctx context.Context, tenantID, id, reason string) (*R
 		}
 		return e.endRun(ctx, q, sig, run, tasks, store.RunCancelled, reason, e.now())
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, notFoundRun(id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cancel run %s: %w", id, err)
+	if err = answer(err, notFoundRun(id), "cancel run %s", id); err != nil {
+		return nil, err
 	}
 	return e.GetRun(ctx, tenantID, id)
 }
@@ -287,11 +271,8 @@ func (e *Engine) RunWorkflow(ctx context.Context, tenantID, name string, in RunI
 		runID, deduplicated = orig.ID, true
 		return nil
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return "", false, &Error{Kind: KindNotFound, Message: fmt.Sprintf("workflow %s not found", name)}
-	}
-	if err != nil {
-		return "", false, fmt.Errorf("run workflow %s: %w", name, err)
+	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("workflow %s not found", name)}, "run workflow %s", name); err != nil {
+		return "", false, err
 	}
 	return runID, deduplicated, nil
 }

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -122,11 +121,8 @@ func (d *dispatcher) connect(ctx context.Context, tenantID, workerID string) (*w
 		}
 		return q.WorkerConnect(ctx, tenantID, workerID, streamID, d.now())
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, &Error{Kind: KindNotFound, Message: fmt.Sprintf("worker %s not found: register first", workerID)}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
+	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("worker %s not found: register first", workerID)}, "listen"); err != nil {
+		return nil, err
 	}
 	c := &workerConn{
 		tenantID: tenantID,

@@ -14,6 +14,15 @@ func newID() string {
 	return uuid.Must(uuid.NewV7()).String()
 }
 
+// pluck is f of each of xs, in order.
+func pluck[X, Y any](xs []X, f func(X) Y) []Y {
+	out := make([]Y, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
+	}
+	return out
+}
+
 // storedJSON is a value of the engine's own (a workflow spec, webhook
 // settings) as its column holds it: encoding/json's form, kept as written.
 func storedJSON(v any) (store.JSON[json.RawMessage], error) {

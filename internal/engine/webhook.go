@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -130,32 +129,20 @@ func (e *Engine) webhookRow(ctx context.Context, tenantID, id string) (*store.We
 
 // readWebhook reads the webhook id with get.
 func (e *Engine) readWebhook(ctx context.Context, id string, get func(context.Context, store.Q) (*store.Webhook, error)) (*store.Webhook, error) {
-	var row *store.Webhook
-	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
-		var err error
-		row, err = get(ctx, q)
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, notFoundWebhook(id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get webhook %s: %w", id, err)
+	row, err := read(ctx, e.store, get)
+	if err = answer(err, notFoundWebhook(id), "get webhook %s", id); err != nil {
+		return nil, err
 	}
 	return row, nil
 }
 
 // ListWebhooks returns one page of the tenant's webhooks, newest first.
 func (e *Engine) ListWebhooks(ctx context.Context, tenantID string, page Page) ([]*Webhook, string, error) {
-	ws, next, err := listPage(ctx, e, page, struct{}{},
+	return listPage(ctx, e, "webhooks", page, struct{}{},
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Webhook, error) {
 			return q.WebhookList(ctx, tenantID, after, limit)
 		},
 		func(r *store.Webhook) string { return r.ID }, webhookFromRow)
-	if err != nil {
-		return nil, "", fmt.Errorf("list webhooks: %w", err)
-	}
-	return ws, next, nil
 }
 
 // UpdateWebhook replaces a webhook's settings; its secret stays.
@@ -206,11 +193,8 @@ func (e *Engine) changeWebhook(ctx context.Context, tenantID, id string, change 
 		row.UpdatedAt = store.TimeOf(e.now())
 		return q.WebhookUpdate(ctx, row)
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, notFoundWebhook(id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("update webhook %s: %w", id, err)
+	if err = answer(err, notFoundWebhook(id), "update webhook %s", id); err != nil {
+		return nil, err
 	}
 	return webhookFromRow(row)
 }
@@ -218,11 +202,8 @@ func (e *Engine) changeWebhook(ctx context.Context, tenantID, id string, change 
 // DeleteWebhook deletes a webhook and its deliveries.
 func (e *Engine) DeleteWebhook(ctx context.Context, tenantID, id string) error {
 	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error { return q.WebhookDelete(ctx, tenantID, id) })
-	if errors.Is(err, store.ErrNotFound) {
-		return notFoundWebhook(id)
-	}
-	if err != nil {
-		return fmt.Errorf("delete webhook %s: %w", id, err)
+	if err = answer(err, notFoundWebhook(id), "delete webhook %s", id); err != nil {
+		return err
 	}
 	return nil
 }
@@ -276,7 +257,7 @@ func (e *Engine) ListWebhookDeliveries(ctx context.Context, tenantID, webhookID 
 	if _, err := e.webhookRow(ctx, tenantID, webhookID); err != nil {
 		return nil, "", err
 	}
-	ds, next, err := listPage(ctx, e, page, webhookID,
+	return listPage(ctx, e, "deliveries", page, webhookID,
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.WebhookDelivery, error) {
 			return q.WebhookDeliveryList(ctx, tenantID, webhookID, after, limit)
 		},
@@ -284,10 +265,6 @@ func (e *Engine) ListWebhookDeliveries(ctx context.Context, tenantID, webhookID 
 		always(func(r *store.WebhookDelivery) *Delivery {
 			return &Delivery{ID: r.ID, Outcome: r.Outcome, Reason: r.Reason, HTTPStatus: r.HTTPStatus, EventID: r.EventID, ReceivedAt: r.ReceivedAt.Time}
 		}))
-	if err != nil {
-		return nil, "", fmt.Errorf("list deliveries: %w", err)
-	}
-	return ds, next, nil
 }
 
 // WebhookTarget is what the receiver needs to turn a request into an event.

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -87,11 +86,8 @@ func (e *Engine) Heartbeat(ctx context.Context, tenantID, workerID string) error
 	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
 		return q.WorkerTouch(ctx, tenantID, workerID, e.now())
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return &Error{Kind: KindNotFound, Message: fmt.Sprintf("worker %s not found: register again", workerID)}
-	}
-	if err != nil {
-		return fmt.Errorf("heartbeat: %w", err)
+	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("worker %s not found: register again", workerID)}, "heartbeat"); err != nil {
+		return err
 	}
 	return nil
 }
@@ -115,20 +111,16 @@ func (e *Engine) FailTask(ctx context.Context, tenantID, workerID, taskID string
 func (e *Engine) ListWorkers(ctx context.Context, tenantID string, page Page) ([]*Worker, string, error) {
 	var inUse map[string]int32
 	aliveSince := e.now().Add(-e.cfg.deadAfter())
-	ws, next, err := listPage(ctx, e, page, struct{}{},
+	id := func(w *store.Worker) string { return w.ID }
+	return listPage(ctx, e, "workers", page, struct{}{},
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Worker, error) {
 			rows, err := q.WorkerList(ctx, tenantID, after, limit)
-			if err != nil {
-				return nil, err
+			if err == nil {
+				inUse, err = q.TaskSlotsInUse(ctx, pluck(rows, id))
 			}
-			ids := make([]string, len(rows))
-			for i, w := range rows {
-				ids[i] = w.ID
-			}
-			inUse, err = q.TaskSlotsInUse(ctx, ids)
 			return rows, err
 		},
-		func(w *store.Worker) string { return w.ID },
+		id,
 		always(func(w *store.Worker) *Worker {
 			wk := &Worker{
 				ID: w.ID, Name: w.Name, Slots: w.Slots, SlotsInUse: inUse[w.ID],
@@ -138,8 +130,4 @@ func (e *Engine) ListWorkers(ctx context.Context, tenantID string, page Page) ([
 			wk.Active = w.Connected && wk.LastHeartbeatAt.After(aliveSince)
 			return wk
 		}))
-	if err != nil {
-		return nil, "", fmt.Errorf("list workers: %w", err)
-	}
-	return ws, next, nil
 }

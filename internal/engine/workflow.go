@@ -244,15 +244,11 @@ func (e *Engine) GetWorkflow(ctx context.Context, tenantID, name string, version
 
 // ListWorkflows returns one page of the tenant's current workflows, by name.
 func (e *Engine) ListWorkflows(ctx context.Context, tenantID string, page Page) ([]*Workflow, string, error) {
-	wfs, next, err := listPage(ctx, e, page, struct{}{},
+	return listPage(ctx, e, "workflows", page, struct{}{},
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Workflow, error) {
 			return q.WorkflowListCurrent(ctx, tenantID, after, limit)
 		},
 		func(r *store.Workflow) string { return r.Name }, workflowFromRow)
-	if err != nil {
-		return nil, "", fmt.Errorf("list workflows: %w", err)
-	}
-	return wfs, next, nil
 }
 
 // DeleteWorkflow stops the workflow from being triggered; its runs go on.
@@ -274,11 +270,8 @@ func (e *Engine) DeleteWorkflow(ctx context.Context, tenantID, name string) erro
 		}
 		return q.CronReplace(ctx, tenantID, name, nil)
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return &Error{Kind: KindNotFound, Message: fmt.Sprintf("workflow %s not found", name)}
-	}
-	if err != nil {
-		return fmt.Errorf("delete workflow %s: %w", name, err)
+	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("workflow %s not found", name)}, "delete workflow %s", name); err != nil {
+		return err
 	}
 	return nil
 }
