@@ -104,11 +104,7 @@ type EventListParams struct {
 func (q Q) EventList(ctx context.Context, p *EventListParams) ([]*Event, error) {
 	return list[Event](ctx, q, "events", p.ListPage, func(sel *bun.SelectQuery) {
 		sel.Where("tenant_id = ?", p.TenantID)
-		if p.Key != "" {
-			sel.Where("key = ?", p.Key)
-		}
-		if p.Scope != "" {
-			sel.Where("scope = ?", p.Scope)
-		}
+		whereEqual(sel, "key", p.Key)
+		whereEqual(sel, "scope", p.Scope)
 	})
 }

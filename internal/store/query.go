@@ -75,6 +75,13 @@ func list[R any](ctx context.Context, q Q, what string, p ListPage, filter func(
 	return rows, nil
 }
 
+// whereEqual selects the rows whose column equals value, when value is set.
+func whereEqual(sel *bun.SelectQuery, column, value string) {
+	if value != "" {
+		sel.Where("? = ?", bun.Ident(column), value)
+	}
+}
+
 // byTenant selects the rows of one tenant.
 func byTenant(tenantID string) func(*bun.SelectQuery) {
 	return func(sel *bun.SelectQuery) { sel.Where("tenant_id = ?", tenantID) }

@@ -167,9 +167,9 @@ type RunListParams struct {
 func (q Q) RunList(ctx context.Context, p *RunListParams) ([]*Run, error) {
 	return list[Run](ctx, q, "runs", p.ListPage, func(sel *bun.SelectQuery) {
 		sel.Where("tenant_id = ?", p.TenantID)
-		if p.Workflow != "" {
-			sel.Where("workflow_name = ?", p.Workflow)
-		}
+		whereEqual(sel, "workflow_name", p.Workflow)
+		whereEqual(sel, "event_id", p.EventID)
+		whereEqual(sel, "trigger_kind", p.Trigger)
 		switch p.Status {
 		case "":
 		case RunQueuedDerived:
@@ -178,12 +178,6 @@ func (q Q) RunList(ctx context.Context, p *RunListParams) ([]*Run, error) {
 			sel.Where("status = ? AND EXISTS (SELECT 1 FROM tasks AS t WHERE t.run_id = run.id AND t.status = ?)", RunActive, TaskRunning)
 		default:
 			sel.Where("status = ?", p.Status)
-		}
-		if p.EventID != "" {
-			sel.Where("event_id = ?", p.EventID)
-		}
-		if p.Trigger != "" {
-			sel.Where("trigger_kind = ?", p.Trigger)
 		}
 	})
 }
