@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/switchyard/switchyard/internal/store"
 )
@@ -12,6 +13,7 @@ var tokenCases = []suiteCase{
 	{"ListPages", testTokenList},
 	{"RevokeOnce", testTokenRevoke},
 	{"TouchAndCount", testTokenTouchAndCount},
+	{"TimesAtStoredPrecision", testTokenTimes},
 }
 
 var tenantCases = []suiteCase{
@@ -149,4 +151,22 @@ func testTenantList(t *testing.T, f *fixture) {
 	}
 	wantEqual(t, "all", list("", 10), []string{"a-t", tenantA, tenantB, "z-t"})
 	wantEqual(t, "after default, 2", list(tenantA, 2), []string{tenantB, "z-t"})
+}
+
+// testTokenTimes: a time is stored to the microsecond and read back in UTC,
+// equal to its TimeOf; the zero time is stored as 0 and read back zero.
+func testTokenTimes(t *testing.T, f *fixture) {
+	created := time.Date(2026, 1, 2, 3, 4, 5, 123_456_789, time.FixedZone("+02", 2*3600))
+	tok := tokenOf(tenantA, "t1")
+	tok.CreatedAt, tok.ExpiresAt = store.TimeOf(created), store.TimeOf(time.Time{})
+	insertTokensOf(f, tok)
+	got := read(f, func(ctx context.Context, q store.Q) (*store.Token, error) { return q.TokenGet(ctx, tenantA, "t1") })
+	wantEqual(t, "created", got.CreatedAt.Time, time.Date(2026, 1, 2, 1, 4, 5, 123_456_000, time.UTC))
+	wantEqual(t, "created, as TimeOf made it", got.CreatedAt, tok.CreatedAt)
+	wantEqual(t, "never expires", got.ExpiresAt.IsZero(), true)
+	var stored int64
+	f.write(func(ctx context.Context, q store.Q) error {
+		return q.ScanRaw(ctx, "SELECT expires_at FROM api_tokens WHERE id = 't1'", &stored)
+	})
+	wantEqual(t, "stored zero time", stored, int64(0))
 }

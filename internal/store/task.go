@@ -45,7 +45,7 @@ type Task struct {
 	LeaseExpiresAt Time  `bun:"lease_expires_at"`
 	// SentAt is when the running attempt was last sent to its worker (claimed,
 	// or sent again on a new stream); AckedAt when the worker acknowledged
-	// receiving it, 0 until then.
+	// receiving it, zero until then.
 	SentAt     Time `bun:"sent_at"`
 	AckedAt    Time `bun:"acked_at"`
 	StartedAt  Time `bun:"started_at"`
