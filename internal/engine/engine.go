@@ -21,7 +21,8 @@ import (
 type Config struct {
 	Store  *store.Store
 	Logger *slog.Logger
-	// Now is the clock; nil means time.Now.
+	// Now is the clock; nil means time.Now. The engine reads it to the
+	// microsecond, the precision times are stored at.
 	Now func() time.Time
 	// HeartbeatInterval is how often workers heartbeat (5s); a worker silent for
 	// three intervals is taken for dead.
