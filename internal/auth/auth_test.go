@@ -23,10 +23,8 @@ func TestAuthenticate(t *testing.T) {
 			now := time.Unix(1_800_000_000, 0)
 			clock := func() time.Time { return now }
 			insert := func(id, secret string, expires time.Time, revoked int64) {
-				tok := &store.Token{ID: id, TenantID: store.DefaultTenant, Name: id, Role: auth.RoleAdmin, TokenHash: engine.TokenHash(secret), CreatedAt: 1, RevokedAt: revoked}
-				if !expires.IsZero() {
-					tok.ExpiresAt = expires.UnixMicro()
-				}
+				tok := &store.Token{ID: id, TenantID: store.DefaultTenant, Name: id, Role: auth.RoleAdmin, TokenHash: engine.TokenHash(secret),
+					CreatedAt: store.TimeMicros(1), RevokedAt: store.TimeMicros(revoked), ExpiresAt: store.TimeOf(expires)}
 				if err := st.Write(ctx, func(ctx context.Context, q store.Q) error { return q.TokenInsert(ctx, tok) }); err != nil {
 					t.Fatal(err)
 				}

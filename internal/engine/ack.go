@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -105,10 +104,8 @@ func (d *dispatcher) checkAcknowledged(ctx context.Context, c *workerConn) error
 	if _, late, _ := c.live.overdue(d.now(), limit); !late {
 		return nil
 	}
-	var w *store.Worker
-	err := d.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
-		w, err = q.WorkerGet(ctx, c.tenantID, c.workerID)
-		return err
+	w, err := read(ctx, d.store, func(ctx context.Context, q store.Q) (*store.Worker, error) {
+		return q.WorkerGet(ctx, c.tenantID, c.workerID)
 	})
 	if err != nil {
 		// The store is out of reach: the stream is given the benefit of the doubt.
@@ -145,7 +142,7 @@ func (d *dispatcher) acknowledge(ctx context.Context, tenantID, workerID, stream
 	for i, a := range attempts {
 		refs[i] = store.AttemptRef{TaskID: a.TaskID, Attempt: a.Attempt}
 	}
-	now := micros(d.now())
+	now := d.now()
 	var open bool
 	err := d.write(ctx, func(ctx context.Context, q store.Q, _ *signals) (err error) {
 		if open, err = q.WorkerAcknowledge(ctx, tenantID, workerID, streamID, keepaliveSeq); err != nil {
@@ -154,11 +151,8 @@ func (d *dispatcher) acknowledge(ctx context.Context, tenantID, workerID, stream
 		_, err = q.TaskAcknowledge(ctx, workerID, refs, now)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return false, &Error{Kind: KindNotFound, Message: fmt.Sprintf("worker %s not found: register again", workerID)}
-	}
-	if err != nil {
-		return false, fmt.Errorf("acknowledge: %w", err)
+	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("worker %s not found: register again", workerID)}, "acknowledge"); err != nil {
+		return false, err
 	}
 	if open && keepaliveSeq > 0 {
 		d.mu.Lock()
@@ -184,10 +178,8 @@ func (d *dispatcher) acknowledge(ctx context.Context, tenantID, workerID, stream
 // from the new attempt's (the fence on task, attempt and worker refuses the
 // report), even when the same worker is given the task again.
 func (d *dispatcher) reapUnacked(ctx context.Context, now time.Time) {
-	var unacked []*store.Task
-	err := d.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
-		unacked, err = q.TaskListUnacked(ctx, &store.TaskListUnackedParams{SentBefore: micros(now.Add(-d.cfg.AckTimeout)), Limit: 100})
-		return err
+	unacked, err := read(ctx, d.store, func(ctx context.Context, q store.Q) ([]*store.Task, error) {
+		return q.TaskListUnacked(ctx, &store.TaskListUnackedParams{SentBefore: now.Add(-d.cfg.AckTimeout), Limit: 100})
 	})
 	if err != nil {
 		if ctx.Err() == nil {

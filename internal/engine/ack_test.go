@@ -21,11 +21,11 @@ func TestAcknowledgedAttemptIsNotLostForWantOfIt(t *testing.T) {
 			e, runs, workerID := handoverSetup(t, eng, 2)
 			var claimed []*store.Task
 			err := e.store.Write(ctx, func(ctx context.Context, q store.Q) (err error) {
-				claimed, err = q.TaskClaim(ctx, &store.TaskClaimParams{TenantID: tenant, WorkerID: workerID, Actions: []string{"act"}, Limit: 2, Now: micros(e.now())})
+				claimed, err = q.TaskClaim(ctx, &store.TaskClaimParams{TenantID: tenant, WorkerID: workerID, Actions: []string{"act"}, Limit: 2, Now: e.now()})
 				if err != nil {
 					return err
 				}
-				_, err = q.TaskAcknowledge(ctx, workerID, []store.AttemptRef{{TaskID: claimed[0].ID, Attempt: 1}}, micros(e.now()))
+				_, err = q.TaskAcknowledge(ctx, workerID, []store.AttemptRef{{TaskID: claimed[0].ID, Attempt: 1}}, e.now())
 				return err
 			})
 			if err != nil || len(claimed) != 2 {

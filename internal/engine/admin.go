@@ -47,7 +47,7 @@ type Token struct {
 }
 
 func tenantFromRow(t *store.Tenant) *Tenant {
-	return &Tenant{ID: t.ID, Name: t.Name, CreatedAt: fromMicros(t.CreatedAt),
+	return &Tenant{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt.Time,
 		RateLimit: RateLimit{PerSecond: t.RatePerSecond, Burst: t.RateBurst}}
 }
 
@@ -68,8 +68,8 @@ func rateLimit(r RateLimit) (RateLimit, error) {
 func tokenFromRow(t *store.Token) *Token {
 	return &Token{
 		ID: t.ID, TenantID: t.TenantID, Name: t.Name, Role: t.Role,
-		CreatedAt: fromMicros(t.CreatedAt), LastUsedAt: timeOrZero(t.LastUsedAt),
-		ExpiresAt: timeOrZero(t.ExpiresAt), RevokedAt: timeOrZero(t.RevokedAt),
+		CreatedAt: t.CreatedAt.Time, LastUsedAt: t.LastUsedAt.Time,
+		ExpiresAt: t.ExpiresAt.Time, RevokedAt: t.RevokedAt.Time,
 	}
 }
 
@@ -87,7 +87,7 @@ func (e *Engine) CreateTenant(ctx context.Context, id, name string, limit RateLi
 	if err != nil {
 		return nil, err
 	}
-	row := &store.Tenant{ID: id, Name: name, CreatedAt: micros(e.now()), RatePerSecond: limit.PerSecond, RateBurst: limit.Burst}
+	row := &store.Tenant{ID: id, Name: name, CreatedAt: store.TimeOf(e.now()), RatePerSecond: limit.PerSecond, RateBurst: limit.Burst}
 	err = e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error { return q.TenantInsert(ctx, row) })
 	if errors.Is(err, store.ErrConflict) {
 		return nil, &Error{Kind: KindAlreadyExists, Message: fmt.Sprintf("tenant %s already exists", id), Details: map[string]string{"tenant": id}}
@@ -122,18 +122,15 @@ func (e *Engine) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (*
 		}
 		return q.TenantUpdate(ctx, row)
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, notFoundTenant(id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("update tenant %s: %w", id, err)
+	if err = answer(err, notFoundTenant(id), "update tenant %s", id); err != nil {
+		return nil, err
 	}
 	return tenantFromRow(row), nil
 }
 
 // ListTenants returns one page of tenants by id; with only set, just that one.
 func (e *Engine) ListTenants(ctx context.Context, only string, page Page) ([]*Tenant, string, error) {
-	ts, next, err := listPage(ctx, e, page, only,
+	return listPage(ctx, e, "tenants", page, only,
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Tenant, error) {
 			if only == "" {
 				return q.TenantList(ctx, after, limit)
@@ -144,11 +141,7 @@ func (e *Engine) ListTenants(ctx context.Context, only string, page Page) ([]*Te
 			t, err := q.TenantGet(ctx, only)
 			return []*store.Tenant{t}, err
 		},
-		func(t *store.Tenant) string { return t.ID }, tenantFromRow)
-	if err != nil {
-		return nil, "", fmt.Errorf("list tenants: %w", err)
-	}
-	return ts, next, nil
+		func(t *store.Tenant) string { return t.ID }, always(tenantFromRow))
 }
 
 // CreateToken creates a token of the tenant and returns it with its secret,
@@ -159,21 +152,15 @@ func (e *Engine) CreateToken(ctx context.Context, tenantID, role, name string, e
 		return nil, "", invalid("expires_at", "expires_at.future", "is not in the future")
 	}
 	secret := NewTokenSecret()
-	row := &store.Token{ID: newID(), TenantID: tenantID, Name: name, Role: role, TokenHash: TokenHash(secret), CreatedAt: micros(now)}
-	if !expiresAt.IsZero() {
-		row.ExpiresAt = micros(expiresAt)
-	}
+	row := &store.Token{ID: newID(), TenantID: tenantID, Name: name, Role: role, TokenHash: TokenHash(secret), CreatedAt: store.TimeOf(now), ExpiresAt: store.TimeOf(expiresAt)}
 	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
 		if _, err := q.TenantGet(ctx, tenantID); err != nil {
 			return err
 		}
 		return q.TokenInsert(ctx, row)
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, "", notFoundTenant(tenantID)
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("create token: %w", err)
+	if err = answer(err, notFoundTenant(tenantID), "create token"); err != nil {
+		return nil, "", err
 	}
 	return tokenFromRow(row), secret, nil
 }
@@ -190,27 +177,20 @@ func (e *Engine) WhoAmI(ctx context.Context, tenantID, tokenID string) (*Token, 
 		tenant, err = q.TenantGet(ctx, tenantID)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		// The token was deleted since it was authenticated (tokens are cached).
-		return nil, nil, &Error{Kind: KindNotFound, Message: fmt.Sprintf("token %s not found", tokenID)}
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("who am I: %w", err)
+	// The token was deleted since it was authenticated (tokens are cached).
+	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("token %s not found", tokenID)}, "who am I"); err != nil {
+		return nil, nil, err
 	}
 	return tokenFromRow(token), tenantFromRow(tenant), nil
 }
 
 // ListTokens returns one page of the tenant's tokens, newest first.
 func (e *Engine) ListTokens(ctx context.Context, tenantID string, page Page) ([]*Token, string, error) {
-	ts, next, err := listPage(ctx, e, page, tenantID,
+	return listPage(ctx, e, "tokens", page, tenantID,
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Token, error) {
 			return q.TokenList(ctx, tenantID, after, limit)
 		},
-		func(t *store.Token) string { return t.ID }, tokenFromRow)
-	if err != nil {
-		return nil, "", fmt.Errorf("list tokens: %w", err)
-	}
-	return ts, next, nil
+		func(t *store.Token) string { return t.ID }, always(tokenFromRow))
 }
 
 // RevokeToken revokes one of the tenant's tokens ("" means of any tenant); it
@@ -226,18 +206,15 @@ func (e *Engine) RevokeToken(ctx context.Context, tenantID, id string) (*Token, 
 			}
 			tenantID = t.TenantID
 		}
-		if err := q.TokenRevoke(ctx, tenantID, id, micros(e.now())); err != nil {
+		if err := q.TokenRevoke(ctx, tenantID, id, e.now()); err != nil {
 			return err
 		}
 		var err error
 		row, err = q.TokenGet(ctx, tenantID, id)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, &Error{Kind: KindNotFound, Message: fmt.Sprintf("token %s not found", id)}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("revoke token %s: %w", id, err)
+	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("token %s not found", id)}, "revoke token %s", id); err != nil {
+		return nil, err
 	}
 	return tokenFromRow(row), nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/switchyard/switchyard/internal/store"
 )
@@ -20,9 +21,9 @@ import (
 // priorities go in order, and a task is passed by tasks of higher priority that
 // became ready at most (difference in priority × PriorityAging) after it:
 // nothing waits forever.
-func (e *Engine) queue(t *store.Task, at int64) {
-	t.Status, t.AvailableAt = store.TaskQueued, store.TimeMicros(at)
-	t.QueueRank = at - int64(t.Priority)*e.cfg.PriorityAging.Microseconds()
+func (e *Engine) queue(t *store.Task, at time.Time) {
+	t.Status, t.AvailableAt = store.TaskQueued, store.TimeOf(at)
+	t.QueueRank = t.AvailableAt.Micros() - int64(t.Priority)*e.cfg.PriorityAging.Microseconds()
 }
 
 // readyTasks returns the pending tasks whose parents all succeeded.
@@ -55,7 +56,7 @@ type gate struct {
 
 // loadGate locks a concurrency group and reads its state: the active runs and
 // the waiting ones, oldest first.
-func loadGate(ctx context.Context, q store.Q, k store.ConcurrencyGroup, now int64) (*gate, []*store.Run, error) {
+func loadGate(ctx context.Context, q store.Q, k store.ConcurrencyGroup, now time.Time) (*gate, []*store.Run, error) {
 	if err := q.ConcurrencyLock(ctx, k.TenantID, k.Workflow, k.Key, now); err != nil {
 		return nil, nil, err
 	}
@@ -116,7 +117,7 @@ func displacedReason(by *store.Run) string {
 // whose idempotency key the tenant used before are not stored (and displace
 // nothing); the ids of those stored are returned. Each run is traced under the
 // span that asked for it.
-func (e *Engine) startRuns(ctx context.Context, q store.Q, sig *signals, plans []*plannedRun, now int64) (inserted map[string]bool, err error) {
+func (e *Engine) startRuns(ctx context.Context, q store.Q, sig *signals, plans []*plannedRun, now time.Time) (inserted map[string]bool, err error) {
 	spans := e.startRunSpans(ctx, plans)
 	defer func() { endRunSpans(spans, plans, inserted, err) }()
 	displacedBy, err := e.admitPlans(ctx, q, plans, now)
@@ -162,11 +163,11 @@ func (e *Engine) startRuns(ctx context.Context, q store.Q, sig *signals, plans [
 // admitPlans sets each planned run's status: SCHEDULED when its time is ahead,
 // else through its concurrency group's gate (locked here) or at once without
 // one. It returns the stored runs each plan displaces.
-func (e *Engine) admitPlans(ctx context.Context, q store.Q, plans []*plannedRun, now int64) (map[*plannedRun][]*store.Run, error) {
+func (e *Engine) admitPlans(ctx context.Context, q store.Q, plans []*plannedRun, now time.Time) (map[*plannedRun][]*store.Run, error) {
 	groups := map[store.ConcurrencyGroup][]*plannedRun{}
 	for _, p := range plans {
 		switch r := p.run; {
-		case r.ScheduledAt.Micros() > now:
+		case r.ScheduledAt.After(now):
 			r.Status = store.RunScheduled
 		case r.ConcurrencyKey == "":
 			e.activate(p, now)
@@ -224,7 +225,7 @@ func recordStart(sig *signals, p *plannedRun) {
 }
 
 // activate starts a planned run: its ready tasks are queued.
-func (e *Engine) activate(p *plannedRun, now int64) {
+func (e *Engine) activate(p *plannedRun, now time.Time) {
 	p.run.Status = store.RunActive
 	for _, t := range readyTasks(p.tasks) {
 		e.queue(t, now)
@@ -232,17 +233,17 @@ func (e *Engine) activate(p *plannedRun, now int64) {
 }
 
 // cancelPlanned makes a planned run cancelled before it is stored.
-func cancelPlanned(p *plannedRun, reason string, now int64) {
-	p.run.Status, p.run.Error, p.run.FinishedAt = store.RunCancelled, reason, store.TimeMicros(now)
+func cancelPlanned(p *plannedRun, reason string, now time.Time) {
+	p.run.Status, p.run.Error, p.run.FinishedAt = store.RunCancelled, reason, store.TimeOf(now)
 	for _, t := range p.tasks {
 		if t.Status != store.TaskSucceeded {
-			t.Status, t.FinishedAt = store.TaskCancelled, store.TimeMicros(now)
+			t.Status, t.FinishedAt = store.TaskCancelled, store.TimeOf(now)
 		}
 	}
 }
 
 // cancelActive cancels a stored run that is still active.
-func (e *Engine) cancelActive(ctx context.Context, q store.Q, sig *signals, r *store.Run, reason string, now int64) error {
+func (e *Engine) cancelActive(ctx context.Context, q store.Q, sig *signals, r *store.Run, reason string, now time.Time) error {
 	run, err := q.RunGetForUpdate(ctx, r.TenantID, r.ID)
 	if err != nil {
 		return err

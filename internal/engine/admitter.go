@@ -20,24 +20,24 @@ type runAdmitter struct {
 // applies once a run is admitted.
 type runRules interface {
 	// advance queues the tasks that became ready and ends the run when all succeeded.
-	advance(ctx context.Context, q store.Q, sig *signals, run *store.Run, tasks []*store.Task, now int64) error
+	advance(ctx context.Context, q store.Q, sig *signals, run *store.Run, tasks []*store.Task, now time.Time) error
 	// endRun ends an active run as failed or cancelled.
-	endRun(ctx context.Context, q store.Q, sig *signals, run *store.Run, tasks []*store.Task, status, msg string, now int64) error
+	endRun(ctx context.Context, q store.Q, sig *signals, run *store.Run, tasks []*store.Task, status, msg string, now time.Time) error
 	// cancelActive cancels a stored run that is still active.
-	cancelActive(ctx context.Context, q store.Q, sig *signals, r *store.Run, reason string, now int64) error
+	cancelActive(ctx context.Context, q store.Q, sig *signals, r *store.Run, reason string, now time.Time) error
 }
 
 // admitStored moves a stored run on from SCHEDULED or WAITING (from) when it
 // passes its gate; the move is a compare-and-set, so exactly one process makes
 // it. g is the run's locked group (nil without a concurrency key).
-func (a *runAdmitter) admitStored(ctx context.Context, q store.Q, sig *signals, g *gate, r *store.Run, from string, now int64) error {
+func (a *runAdmitter) admitStored(ctx context.Context, q store.Q, sig *signals, g *gate, r *store.Run, from string, now time.Time) error {
 	var displaced []*store.Run
 	if g == nil {
 		r.Status = store.RunActive
 	} else if displaced = g.admit(r); r.Status == store.RunWaiting && from == store.RunWaiting {
 		return nil // still waiting
 	}
-	r.UpdatedAt = store.TimeMicros(now)
+	r.UpdatedAt = store.TimeOf(now)
 	if r.Status == store.RunCancelled {
 		r.FinishedAt = r.UpdatedAt
 	}
@@ -68,17 +68,13 @@ func (a *runAdmitter) admitStored(ctx context.Context, q store.Q, sig *signals, 
 // admitDue starts (or queues behind their gates) the scheduled runs whose time
 // came.
 func (a *runAdmitter) admitDue(ctx context.Context) error {
-	var due []*store.Run
-	err := a.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
-		due, err = q.RunListDue(ctx, micros(a.now()), 100)
-		return err
-	})
+	due, err := read(ctx, a.store, func(ctx context.Context, q store.Q) ([]*store.Run, error) { return q.RunListDue(ctx, a.now(), 100) })
 	if err != nil {
 		return err
 	}
 	for _, r := range due {
 		err := a.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
-			now := micros(a.now())
+			now := a.now()
 			var g *gate
 			if r.ConcurrencyKey != "" {
 				var err error
@@ -98,22 +94,20 @@ func (a *runAdmitter) admitDue(ctx context.Context) error {
 
 // admitWaiting starts the waiting runs of groups that have room, oldest first.
 func (a *runAdmitter) admitWaiting(ctx context.Context) error {
-	var groups []store.ConcurrencyGroup
-	err := a.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
-		groups, err = q.RunWaitingGroups(ctx, 100)
-		return err
+	groups, err := read(ctx, a.store, func(ctx context.Context, q store.Q) ([]store.ConcurrencyGroup, error) {
+		return q.RunWaitingGroups(ctx, 100)
 	})
 	if err != nil {
 		return err
 	}
 	for _, k := range groups {
 		err := a.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
-			g, waiting, err := loadGate(ctx, q, k, micros(a.now()))
+			g, waiting, err := loadGate(ctx, q, k, a.now())
 			if err != nil {
 				return err
 			}
 			g.waiting = 0 // the oldest waiting run is first in line
-			now := micros(a.now())
+			now := a.now()
 			for _, w := range waiting {
 				if err := a.admitStored(ctx, q, sig, g, w, store.RunWaiting, now); err != nil {
 					return err

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -29,8 +28,8 @@ type attemptReport struct {
 	Attempt   int32
 	WorkerID  string
 	Success   bool
-	Output    string // JSON object, on success
-	Error     string // on failure
+	Output    store.Object // on success
+	Error     string       // on failure
 	Retryable bool
 	// Immediate requeues a retry without backoff (the attempt was lost, not failed).
 	Immediate bool
@@ -68,10 +67,10 @@ func (e *Engine) finishAttempt(ctx context.Context, tenantID string, r attemptRe
 		if t.Status != store.TaskRunning || t.Attempt != r.Attempt || t.WorkerID != r.WorkerID || (r.Unacknowledged && !t.AckedAt.IsZero()) {
 			return repeatedOrStale(t, r, &willRetry)
 		}
-		now := micros(e.now())
+		now := e.now()
 		t.LeaseExpiresAt = store.Time{}
 		if r.Success {
-			t.Status, t.Output, t.FinishedAt, t.Error = store.TaskSucceeded, &r.Output, store.TimeMicros(now), ""
+			t.Status, t.Output, t.FinishedAt, t.Error = store.TaskSucceeded, r.Output, store.TimeOf(now), ""
 			if err := q.TaskUpdate(ctx, t); err != nil {
 				return err
 			}
@@ -91,14 +90,14 @@ func (e *Engine) finishAttempt(ctx context.Context, tenantID string, r attemptRe
 				if r.Immediate {
 					e.queue(t, now)
 				} else {
-					e.queue(t, now+backoff(t).Microseconds())
+					e.queue(t, now.Add(backoff(t)))
 				}
 				if err := q.TaskUpdate(ctx, t); err != nil {
 					return err
 				}
 				sig.add(signalTasks)
 			} else {
-				t.Status, t.FinishedAt = store.TaskFailed, store.TimeMicros(now)
+				t.Status, t.FinishedAt = store.TaskFailed, store.TimeOf(now)
 				if err := q.TaskUpdate(ctx, t); err != nil {
 					return err
 				}
@@ -113,11 +112,8 @@ func (e *Engine) finishAttempt(ctx context.Context, tenantID string, r attemptRe
 		sig.add(signalTasks) // a slot was freed
 		return nil
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return false, &Error{Kind: KindNotFound, Message: fmt.Sprintf("task %s not found", r.TaskID)}
-	}
-	if err != nil {
-		return false, fmt.Errorf("finish attempt %d of task %s: %w", r.Attempt, r.TaskID, err)
+	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("task %s not found", r.TaskID)}, "finish attempt %d of task %s", r.Attempt, r.TaskID); err != nil {
+		return false, err
 	}
 	return willRetry, nil
 }
@@ -126,7 +122,7 @@ func (e *Engine) finishAttempt(ctx context.Context, tenantID string, r attemptRe
 // repeat of the report that ended it, KindFailedPrecondition otherwise.
 func repeatedOrStale(t *store.Task, r attemptReport, willRetry *bool) error {
 	if t.Attempt == r.Attempt && t.WorkerID == r.WorkerID {
-		if r.Success && t.Status == store.TaskSucceeded && t.Output != nil && *t.Output == r.Output {
+		if r.Success && t.Status == store.TaskSucceeded && t.Output.Text() == r.Output.Text() {
 			return nil
 		}
 		if !r.Success && t.Error == r.Error && (t.Status == store.TaskQueued || t.Status == store.TaskFailed) {
@@ -144,7 +140,7 @@ func repeatedOrStale(t *store.Task, r attemptReport, willRetry *bool) error {
 
 // advance queues the pending tasks whose parents all succeeded, and ends the run
 // when every task succeeded.
-func (e *Engine) advance(ctx context.Context, q store.Q, sig *signals, run *store.Run, tasks []*store.Task, now int64) error {
+func (e *Engine) advance(ctx context.Context, q store.Q, sig *signals, run *store.Run, tasks []*store.Task, now time.Time) error {
 	for _, t := range readyTasks(tasks) {
 		e.queue(t, now)
 		if err := q.TaskUpdate(ctx, t); err != nil {
@@ -161,7 +157,7 @@ func (e *Engine) advance(ctx context.Context, q store.Q, sig *signals, run *stor
 	if run.Status != store.RunActive {
 		return nil
 	}
-	at := store.TimeMicros(now)
+	at := store.TimeOf(now)
 	run.Status, run.FinishedAt, run.UpdatedAt = store.RunSucceeded, at, at
 	if run.ConcurrencyKey != "" {
 		sig.add(signalAdmit)
@@ -172,8 +168,8 @@ func (e *Engine) advance(ctx context.Context, q store.Q, sig *signals, run *stor
 
 // endRun ends an active run as failed or cancelled: tasks that have not ended are
 // cancelled, and the workers running them are told to stop.
-func (e *Engine) endRun(ctx context.Context, q store.Q, sig *signals, run *store.Run, tasks []*store.Task, status, msg string, now int64) error {
-	at := store.TimeMicros(now)
+func (e *Engine) endRun(ctx context.Context, q store.Q, sig *signals, run *store.Run, tasks []*store.Task, status, msg string, now time.Time) error {
+	at := store.TimeOf(now)
 	for _, t := range tasks {
 		switch t.Status {
 		case store.TaskRunning:

@@ -38,30 +38,22 @@ func TokenHash(secret string) string {
 // TokenByHash returns the token whose secret has hash, of any tenant; an
 // unknown hash is KindNotFound.
 func (e *Engine) TokenByHash(ctx context.Context, hash string) (*Token, error) {
-	var row *store.Token
-	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
-		var err error
-		row, err = q.TokenGetByHash(ctx, hash)
-		return err
-	})
+	row, err := read(ctx, e.store, func(ctx context.Context, q store.Q) (*store.Token, error) { return q.TokenGetByHash(ctx, hash) })
 	// The database found the row by its hash; the hashes are compared again in
 	// constant time, so that no database comparison (a collation, a
 	// case-insensitive index) decides alone.
 	if err == nil && subtle.ConstantTimeCompare([]byte(row.TokenHash), []byte(hash)) != 1 {
 		err = store.ErrNotFound
 	}
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, &Error{Kind: KindNotFound, Message: "unknown token"}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("token by hash: %w", err)
+	if err = answer(err, &Error{Kind: KindNotFound, Message: "unknown token"}, "token by hash"); err != nil {
+		return nil, err
 	}
 	return tokenFromRow(row), nil
 }
 
 // TouchToken records that the token id was used at.
 func (e *Engine) TouchToken(ctx context.Context, id string, at time.Time) error {
-	return e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error { return q.TokenTouch(ctx, id, micros(at)) })
+	return e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error { return q.TokenTouch(ctx, id, at) })
 }
 
 // BootstrapToken makes sure the default tenant can be administered. With
@@ -88,7 +80,7 @@ func (e *Engine) BootstrapToken(ctx context.Context, role, name, secret string) 
 		}
 		return q.TokenInsert(ctx, &store.Token{
 			ID: newID(), TenantID: DefaultTenant, Name: name, Role: role,
-			TokenHash: TokenHash(s), CreatedAt: micros(e.now()),
+			TokenHash: TokenHash(s), CreatedAt: store.TimeOf(e.now()),
 		})
 	})
 	if err != nil {
@@ -99,17 +91,9 @@ func (e *Engine) BootstrapToken(ctx context.Context, role, name, secret string) 
 
 // GetTenant returns the tenant id.
 func (e *Engine) GetTenant(ctx context.Context, id string) (*Tenant, error) {
-	var row *store.Tenant
-	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
-		var err error
-		row, err = q.TenantGet(ctx, id)
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, notFoundTenant(id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get tenant %s: %w", id, err)
+	row, err := read(ctx, e.store, func(ctx context.Context, q store.Q) (*store.Tenant, error) { return q.TenantGet(ctx, id) })
+	if err = answer(err, notFoundTenant(id), "get tenant %s", id); err != nil {
+		return nil, err
 	}
 	return tenantFromRow(row), nil
 }

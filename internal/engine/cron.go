@@ -21,12 +21,12 @@ import (
 // replaceCron makes the workflow's cron triggers its stored schedules. A
 // schedule the previous version had keeps its next tick, so putting a new
 // version neither skips nor repeats a tick.
-func replaceCron(ctx context.Context, q store.Q, tenantID string, spec WorkflowSpec, now int64) error {
+func replaceCron(ctx context.Context, q store.Q, tenantID string, spec WorkflowSpec, now time.Time) error {
 	old, err := q.CronList(ctx, tenantID, spec.Name)
 	if err != nil {
 		return err
 	}
-	next := map[CronTrigger]int64{}
+	next := map[CronTrigger]store.Time{}
 	for _, s := range old {
 		next[CronTrigger{Schedule: s.Schedule, TimeZone: s.TimeZone}] = s.NextTickAt
 	}
@@ -38,7 +38,7 @@ func replaceCron(ctx context.Context, q store.Q, tenantID string, spec WorkflowS
 			if err != nil {
 				return err // checked by normalize
 			}
-			at = micros(sched.Next(fromMicros(now)))
+			at = store.TimeOf(sched.Next(now.UTC()))
 		}
 		rows = append(rows, &store.CronSchedule{TenantID: tenantID, Workflow: spec.Name, Schedule: c.Schedule, TimeZone: c.TimeZone, NextTickAt: at})
 	}
@@ -60,17 +60,15 @@ type cronScheduler struct {
 // runStarter admits and stores planned runs in the caller's transaction:
 // [Engine.startRuns].
 type runStarter interface {
-	startRuns(ctx context.Context, q store.Q, sig *signals, plans []*plannedRun, now int64) (inserted map[string]bool, err error)
+	startRuns(ctx context.Context, q store.Q, sig *signals, plans []*plannedRun, now time.Time) (inserted map[string]bool, err error)
 }
 
 // fire fires the cron ticks that came, each in its own transaction, until none
 // is due (a late schedule may have several ticks to catch up).
 func (c *cronScheduler) fire(ctx context.Context) error {
 	for range 10 {
-		var due []*store.CronSchedule
-		err := c.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
-			due, err = q.CronListDue(ctx, micros(c.now()), 100)
-			return err
+		due, err := read(ctx, c.store, func(ctx context.Context, q store.Q) ([]*store.CronSchedule, error) {
+			return q.CronListDue(ctx, c.now(), 100)
 		})
 		if err != nil || len(due) == 0 {
 			return err
@@ -89,16 +87,16 @@ func (c *cronScheduler) fire(ctx context.Context) error {
 // fireTick starts the run of one due tick, if this transaction is the one that
 // moves the schedule on.
 func (c *cronScheduler) fireTick(ctx context.Context, q store.Q, sig *signals, s *store.CronSchedule) error {
-	now := micros(c.now())
+	now := c.now()
 	sched, err := parseCron(CronTrigger{Schedule: s.Schedule, TimeZone: s.TimeZone})
 	if err != nil {
 		return err
 	}
-	next := sched.Next(fromMicros(s.NextTickAt))
-	if next.Before(fromMicros(now).Add(-c.catchUp)) {
-		next = sched.Next(fromMicros(now)) // missed while no server ran: skip the rest
+	next := sched.Next(s.NextTickAt.Time)
+	if next.Before(now.Add(-c.catchUp)) {
+		next = sched.Next(now.UTC()) // missed while no server ran: skip the rest
 	}
-	moved, err := q.CronAdvance(ctx, s, micros(next))
+	moved, err := q.CronAdvance(ctx, s, next)
 	if err != nil || !moved {
 		return err
 	}
@@ -110,14 +108,17 @@ func (c *cronScheduler) fireTick(ctx context.Context, q store.Q, sig *signals, s
 	if wf == nil {
 		return nil // deleted meanwhile
 	}
-	tick := fromMicros(s.NextTickAt)
-	input, _ := store.EncodeJSON(map[string]any{"cron": s.Schedule, "time_zone": s.TimeZone, "tick": tick.Format(time.RFC3339)})
+	tick := s.NextTickAt.Time
+	input, err := store.ObjectOf(map[string]any{"cron": s.Schedule, "time_zone": s.TimeZone, "tick": tick.Format(time.RFC3339)})
+	if err != nil {
+		return err
+	}
 	key, err := wf.concurrencyKey(inputVars(input))
 	if err != nil {
 		c.log.WarnContext(ctx, "cron tick skipped", "workflow", s.Workflow, "schedule", s.Schedule, "error", err.Error())
 		return nil
 	}
-	p := newRun{wf: wf, input: input, trigger: store.TriggerCron, cronTick: store.TimeMicros(s.NextTickAt), concurrencyKey: key}.plan(s.TenantID, now)
+	p := newRun{wf: wf, input: input, trigger: store.TriggerCron, cronTick: s.NextTickAt, concurrencyKey: key}.plan(s.TenantID, now)
 	_, err = c.starter.startRuns(ctx, q, sig, []*plannedRun{p}, now)
 	return err
 }

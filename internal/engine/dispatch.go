@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -114,14 +113,14 @@ func (d *dispatcher) dispatchTo(ctx context.Context, c *workerConn) error {
 	var claimed []*store.Task
 	var msgs []*Message
 	start := time.Now()
-	now := micros(d.now())
+	now := d.now()
 	err := d.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
 		claimed, msgs = nil, nil
 		load, err := q.WorkerLoad(ctx, c.tenantID, c.workerID)
 		if err != nil {
 			return err
 		}
-		if load.LastHeartbeatAt.Micros() < now-d.cfg.deadAfter().Microseconds() {
+		if load.LastHeartbeatAt.Before(now.Add(-d.cfg.deadAfter())) {
 			return nil // taken for dead: its attempts go elsewhere, so must new ones
 		}
 		if load.Acknowledges && load.StreamAckedSeq == 0 {
@@ -190,11 +189,7 @@ func (d *dispatcher) handBack(ctx context.Context, c *workerConn, msgs []*Messag
 // assignments builds the messages for claimed tasks: the run's input and the
 // outputs of each task's parents.
 func assignments(ctx context.Context, q store.Q, tenantID string, claimed []*store.Task) ([]*Message, error) {
-	ids := make([]string, len(claimed))
-	for i, t := range claimed {
-		ids[i] = t.RunID
-	}
-	runs, err := q.RunGetMany(ctx, tenantID, ids)
+	runs, err := q.RunGetMany(ctx, tenantID, pluck(claimed, func(t *store.Task) string { return t.RunID }))
 	if err != nil {
 		return nil, err
 	}
@@ -211,20 +206,18 @@ func assignments(ctx context.Context, q store.Q, tenantID string, claimed []*sto
 			Workflow:      run.WorkflowName,
 			TaskName:      t.Name,
 			Action:        t.Action,
+			Input:         run.Input.Map(),
 			ParentOutputs: map[string]map[string]any{},
 			Deadline:      t.LeaseExpiresAt.Time,
 
 			runTraceParent: run.TraceParent,
 		}
-		_ = json.Unmarshal([]byte(run.Input), &a.Input)
 		outputs, err := q.TaskOutputs(ctx, t.RunID, t.Parents.V)
 		if err != nil {
 			return nil, err
 		}
 		for name, o := range outputs {
-			var m map[string]any
-			_ = json.Unmarshal([]byte(o), &m)
-			a.ParentOutputs[name] = m
+			a.ParentOutputs[name] = o.Map()
 		}
 		out[i] = &Message{Assignment: a}
 	}

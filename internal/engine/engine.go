@@ -21,7 +21,8 @@ import (
 type Config struct {
 	Store  *store.Store
 	Logger *slog.Logger
-	// Now is the clock; nil means time.Now.
+	// Now is the clock; nil means time.Now. The engine reads it to the
+	// microsecond, the precision times are stored at.
 	Now func() time.Time
 	// HeartbeatInterval is how often workers heartbeat (5s); a worker silent for
 	// three intervals is taken for dead.
@@ -145,6 +146,7 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	cfg.Now = storedPrecision(cfg.Now)
 	setDefault(&cfg.HeartbeatInterval, 5*time.Second)
 	setDefault(&cfg.KeepaliveInterval, 3*time.Second)
 	setDefault(&cfg.AckTimeout, 5*time.Second)
@@ -164,6 +166,15 @@ func (cfg Config) withDefaults() Config {
 		cfg.Observer = noObserver{}
 	}
 	return cfg
+}
+
+// storedPrecision reads clock to the microsecond, the precision times are
+// stored at, so that a time the engine compares is the time it stores.
+func storedPrecision(clock func() time.Time) func() time.Time {
+	return func() time.Time {
+		t := clock()
+		return t.Add(-time.Duration(t.Nanosecond() % 1000))
+	}
 }
 
 func setDefault(d *time.Duration, def time.Duration) {

@@ -110,3 +110,17 @@ func prefixField(err error, prefix string) error {
 	out.Message = prefix + ": " + e.Message
 	return &out
 }
+
+// answer is a store error as an engine method returns it: nil stays nil, a
+// missing row ([store.ErrNotFound]) is notFound, and any other error is
+// wrapped, saying what failed (format and args).
+func answer(err, notFound error, format string, args ...any) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return notFound
+	default:
+		return fmt.Errorf(format+": %w", append(args, err)...)
+	}
+}

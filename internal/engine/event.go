@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -55,17 +54,24 @@ type PushResult struct {
 	Deduplicated bool
 }
 
-func eventRow(tenantID string, in EventInput, now int64) (*store.Event, error) {
-	payload := in.Payload
-	if payload == nil {
-		payload = map[string]any{}
-	}
-	payloadJSON, err := store.EncodeJSON(payload)
+// objectOf is a user's JSON object (a payload, an input, an output; nil is
+// {}) as its column holds it: field names it in a refusal, and it is at most
+// [MaxPayloadBytes] encoded.
+func objectOf(field string, m map[string]any) (store.Object, error) {
+	o, err := store.ObjectOf(m)
 	if err != nil {
-		return nil, invalid("payload", "payload.json", "not representable as JSON: %v", err)
+		return store.Object{}, invalid(field, field+".json", "not representable as JSON: %v", err)
 	}
-	if len(payloadJSON) > MaxPayloadBytes {
-		return nil, invalid("payload", "payload.max_bytes", "is %d bytes encoded as JSON; the limit is %d", len(payloadJSON), MaxPayloadBytes)
+	if n := len(o.Text()); n > MaxPayloadBytes {
+		return store.Object{}, invalid(field, field+".max_bytes", "is %d bytes encoded as JSON; the limit is %d", n, MaxPayloadBytes)
+	}
+	return o, nil
+}
+
+func eventRow(tenantID string, in EventInput, now time.Time) (*store.Event, error) {
+	payload, err := objectOf("payload", in.Payload)
+	if err != nil {
+		return nil, err
 	}
 	metadata := in.Metadata
 	if metadata == nil {
@@ -73,20 +79,20 @@ func eventRow(tenantID string, in EventInput, now int64) (*store.Event, error) {
 	}
 	occurred := now
 	if !in.OccurredAt.IsZero() {
-		occurred = micros(in.OccurredAt)
+		occurred = in.OccurredAt
 	}
 	return &store.Event{
 		ID:             newID(),
 		TenantID:       tenantID,
 		Key:            in.Key,
-		Payload:        payloadJSON,
+		Payload:        payload,
 		Metadata:       store.JSONOf(metadata),
 		Scope:          in.Scope,
 		Priority:       in.Priority,
-		OccurredAt:     occurred,
-		CreatedAt:      now,
+		OccurredAt:     store.TimeOf(occurred),
+		CreatedAt:      store.TimeOf(now),
 		IdempotencyKey: in.IdempotencyKey,
-		Skipped:        "[]",
+		Skipped:        store.SkippedTriggers{},
 	}, nil
 }
 
@@ -96,14 +102,13 @@ func eventFromRow(row *store.Event) *Event {
 		Key:            row.Key,
 		Scope:          row.Scope,
 		Priority:       row.Priority,
-		OccurredAt:     fromMicros(row.OccurredAt),
-		CreatedAt:      fromMicros(row.CreatedAt),
+		OccurredAt:     row.OccurredAt.Time,
+		CreatedAt:      row.CreatedAt.Time,
 		IdempotencyKey: row.IdempotencyKey,
 		Metadata:       maps.Clone(row.Metadata.V),
+		Payload:        row.Payload.Map(),
+		Skipped:        append([]SkippedTrigger{}, row.Skipped...),
 	}
-	// Both columns hold JSON the engine wrote itself.
-	_ = json.Unmarshal([]byte(row.Payload), &ev.Payload)
-	_ = json.Unmarshal([]byte(row.Skipped), &ev.Skipped)
 	return ev
 }
 
@@ -141,21 +146,12 @@ type EventFilter struct {
 // ListEvents returns one page of the tenant's events, newest first, and the token
 // of the next page ("" on the last).
 func (e *Engine) ListEvents(ctx context.Context, tenantID string, f EventFilter, page Page) ([]*Event, string, error) {
-	p := &store.EventListParams{TenantID: tenantID, Key: f.Key, Scope: f.Scope}
-	if !f.CreatedAfter.IsZero() {
-		p.CreatedAfter = micros(f.CreatedAfter)
-	}
-	if !f.CreatedBefore.IsZero() {
-		p.CreatedBefore = micros(f.CreatedBefore)
-	}
-	events, next, err := listPage(ctx, e, page, f,
+	p := &store.EventListParams{TenantID: tenantID, Key: f.Key, Scope: f.Scope,
+		ListPage: store.ListPage{CreatedAfter: f.CreatedAfter, CreatedBefore: f.CreatedBefore}}
+	return listPage(ctx, e, "events", page, f,
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Event, error) {
 			p.BeforeID, p.Limit = after, limit
 			return q.EventList(ctx, p)
 		},
-		func(r *store.Event) string { return r.ID }, eventFromRow)
-	if err != nil {
-		return nil, "", fmt.Errorf("list events: %w", err)
-	}
-	return events, next, nil
+		func(r *store.Event) string { return r.ID }, always(eventFromRow))
 }

@@ -35,14 +35,14 @@ func sameRetry[R comparable](key string, first, retry R, parts, holder, idKey, i
 // eventRequest is what a push must repeat under its idempotency key; the times
 // the server fills in are not part of it.
 type eventRequest struct {
-	key, payload, metadata, scope string
+	key, payload, metadata, scope string // payload: the JSON text
 	priority                      int32
 }
 
 const eventRequestParts = "key, payload, metadata, scope or priority"
 
 func eventRequestOf(ev *store.Event) eventRequest {
-	return eventRequest{key: ev.Key, payload: ev.Payload, metadata: fmt.Sprintf("%q", ev.Metadata.V), scope: ev.Scope, priority: ev.Priority}
+	return eventRequest{key: ev.Key, payload: ev.Payload.Text(), metadata: fmt.Sprintf("%q", ev.Metadata.V), scope: ev.Scope, priority: ev.Priority}
 }
 
 // sameEvent compares a pushed event with the first push under its key, which
@@ -61,14 +61,14 @@ func sameEventInCall(earlier, pushed *store.Event, label string) error {
 
 // runRequest is what a manual run must repeat under its idempotency key.
 type runRequest struct {
-	workflow, input string
+	workflow, input string // input: the JSON text
 	priority        int32
 	scheduledAt     store.Time
 }
 
 // sameRun compares a manual run with the stored run that holds its key.
 func sameRun(stored *store.Run, retry runRequest) error {
-	first := runRequest{workflow: stored.WorkflowName, input: stored.Input, priority: stored.Priority, scheduledAt: stored.ScheduledAt}
+	first := runRequest{workflow: stored.WorkflowName, input: stored.Input.Text(), priority: stored.Priority, scheduledAt: stored.ScheduledAt}
 	return sameRetry(stored.IdempotencyKey, first, retry, "workflow, input, run_at or priority", "run "+stored.ID, "run_id", stored.ID)
 }
 

@@ -60,12 +60,12 @@ type change struct {
 	attrs   []any
 }
 
-func taskStarted(t *store.Task, now int64) change {
+func taskStarted(t *store.Task, now time.Time) change {
 	s := TaskStart{
 		Action:       t.Action,
 		Attempt:      t.Attempt,
-		Waited:       time.Duration(max(0, now-t.AvailableAt.Micros())) * time.Microsecond,
-		SinceCreated: time.Duration(max(0, now-t.CreatedAt.Micros())) * time.Microsecond,
+		Waited:       max(0, now.Sub(t.AvailableAt.Time)),
+		SinceCreated: max(0, now.Sub(t.CreatedAt.Time)),
 		Root:         len(t.Parents.V) == 0,
 	}
 	return change{

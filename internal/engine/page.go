@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 
 	"github.com/switchyard/switchyard/internal/store"
 )
@@ -77,23 +78,20 @@ func (p Page) next(filter any, lastID string) string {
 // listPage reads one page of a list: fetch returns the rows after the cursor
 // (asked for one more than the page holds, to learn whether another page
 // follows), key gives a row's cursor position and convert makes a result of a
-// row. It returns the results and the next page's token ("" on the last page).
-func listPage[R, T any](ctx context.Context, e *Engine, page Page, filter any,
+// row (an error: the row is damaged). It returns the results and the next
+// page's token ("" on the last page); an error says which list (what) failed.
+func listPage[R, T any](ctx context.Context, e *Engine, what string, page Page, filter any,
 	fetch func(ctx context.Context, q store.Q, after string, limit int) ([]R, error),
-	key func(R) string, convert func(R) T,
+	key func(R) string, convert func(R) (T, error),
 ) ([]T, string, error) {
+	fail := func(err error) ([]T, string, error) { return nil, "", fmt.Errorf("list %s: %w", what, err) }
 	after, limit, err := page.decode(filter)
 	if err != nil {
-		return nil, "", err
+		return fail(err)
 	}
-	var rows []R
-	err = e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
-		var err error
-		rows, err = fetch(ctx, q, after, limit+1)
-		return err
-	})
+	rows, err := read(ctx, e.store, func(ctx context.Context, q store.Q) ([]R, error) { return fetch(ctx, q, after, limit+1) })
 	if err != nil {
-		return nil, "", err
+		return fail(err)
 	}
 	size := 0
 	for i, r := range rows {
@@ -109,9 +107,16 @@ func listPage[R, T any](ctx context.Context, e *Engine, page Page, filter any,
 	}
 	out := make([]T, len(rows))
 	for i, r := range rows {
-		out[i] = convert(r)
+		if out[i], err = convert(r); err != nil {
+			return fail(err)
+		}
 	}
 	return out, next, nil
+}
+
+// always is a conversion that cannot fail, as listPage takes conversions.
+func always[R, T any](convert func(R) T) func(R) (T, error) {
+	return func(r R) (T, error) { return convert(r), nil }
 }
 
 // rowBytes is what a listed row adds to a response, roughly: the size of its
@@ -119,11 +124,11 @@ func listPage[R, T any](ctx context.Context, e *Engine, page Page, filter any,
 func rowBytes(row any) int {
 	switch r := row.(type) {
 	case *store.Event:
-		return len(r.Payload) + stringsBytes(r.Metadata.V) + len(r.Skipped)
+		return len(r.Payload.Text()) + stringsBytes(r.Metadata.V) + skippedBytes(r.Skipped)
 	case *store.Run:
-		return len(r.Input) + len(r.Error)
+		return len(r.Input.Text()) + len(r.Error)
 	case *store.Workflow:
-		return len(r.Spec)
+		return len(r.Spec.V)
 	case *store.Worker:
 		n := stringsBytes(r.Labels.V)
 		for _, a := range r.Actions.V {
@@ -131,9 +136,18 @@ func rowBytes(row any) int {
 		}
 		return n
 	case *store.Webhook:
-		return len(r.Settings)
+		return len(r.Settings.V)
 	}
 	return 0
+}
+
+// skippedBytes is the size of an event's skipped triggers' strings.
+func skippedBytes(skipped []store.SkippedTrigger) int {
+	n := 0
+	for _, s := range skipped {
+		n += len(s.Workflow) + len(s.Trigger) + len(s.Reason)
+	}
+	return n
 }
 
 // stringsBytes is the size of a map of strings' keys and values.

@@ -16,12 +16,19 @@ import (
 func TestListPageByteBudget(t *testing.T) {
 	t.Parallel()
 	e := New(Config{Store: storetest.Engines(t)[0].Open(t, store.Config{})})
-	payload := strings.Repeat("p", 400<<10) // 20 fit in 8 MiB, 21 do not
+	object := func(size int) store.Object {
+		o, err := store.ObjectOf(map[string]any{"p": strings.Repeat("p", size)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	payload := object(400 << 10) // 20 fit in 8 MiB, 21 do not
 	var rows []*store.Event
 	for i := range 30 {
 		rows = append(rows, &store.Event{ID: fmt.Sprintf("e%02d", i), Payload: payload})
 	}
-	rows[25].Payload = strings.Repeat("p", MaxPageBytes+1)
+	rows[25].Payload = object(MaxPageBytes + 1)
 	fetch := func(_ context.Context, _ store.Q, after string, limit int) ([]*store.Event, error) {
 		var out []*store.Event
 		for _, r := range rows {
@@ -34,8 +41,8 @@ func TestListPageByteBudget(t *testing.T) {
 	var sizes []int
 	page := Page{Size: MaxPageSize}
 	for range len(rows) {
-		got, next, err := listPage(context.Background(), e, page, "filter", fetch,
-			func(r *store.Event) string { return r.ID }, func(r *store.Event) string { return r.ID })
+		got, next, err := listPage(context.Background(), e, "events", page, "filter", fetch,
+			func(r *store.Event) string { return r.ID }, always(func(r *store.Event) string { return r.ID }))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,9 +2,9 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.opentelemetry.io/otel/codes"
 
@@ -29,7 +29,7 @@ type pushItem struct {
 // one transaction (group commit): each still gets its own result, its own
 // deduplication answer and its own refusal, after the commit.
 func (e *Engine) PushEvent(ctx context.Context, tenantID string, in EventInput) (*PushResult, error) {
-	row, err := eventRow(tenantID, in, micros(e.now()))
+	row, err := eventRow(tenantID, in, e.now())
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ func (e *Engine) PushEvent(ctx context.Context, tenantID string, in EventInput) 
 // items of the same call; an item that reuses a key for a different request
 // fails the whole call with [KindAlreadyExists].
 func (e *Engine) PushEvents(ctx context.Context, tenantID string, inputs []EventInput) ([]*PushResult, error) {
-	now := micros(e.now())
+	now := e.now()
 	items := make([]*pushItem, len(inputs))
 	for i, in := range inputs {
 		label := fmt.Sprintf("events[%d]", i)
@@ -90,7 +90,7 @@ func (e *Engine) PushEvents(ctx context.Context, tenantID string, inputs []Event
 // request gets that event, deduplicated; for another request it gets a refusal
 // in its err. Items of several tenants may share the call. Only database
 // failures are returned.
-func (e *Engine) insertEvents(ctx context.Context, q store.Q, sig *signals, items []*pushItem, now int64) error {
+func (e *Engine) insertEvents(ctx context.Context, q store.Q, sig *signals, items []*pushItem, now time.Time) error {
 	type tenantKey struct{ tenant, key string }
 	first := map[tenantKey]*pushItem{}
 	sameAs := map[*pushItem]*pushItem{} // later items with an earlier item's key
@@ -198,22 +198,14 @@ func (e *Engine) matchEvents(ctx context.Context, q store.Q, items []*pushItem) 
 		}
 		var skipped []SkippedTrigger
 		it.starts, skipped = idx.matchEvent(it.row)
-		it.row.Skipped = skippedJSON(skipped)
+		it.row.Skipped = skipped
 	}
 	return nil
 }
 
-func skippedJSON(skipped []SkippedTrigger) string {
-	if len(skipped) == 0 {
-		return "[]"
-	}
-	b, _ := json.Marshal(skipped)
-	return string(b)
-}
-
 // trigger starts the runs of the events just inserted and fills in the runs that
 // deduplicated events started originally.
-func (e *Engine) trigger(ctx context.Context, q store.Q, sig *signals, items []*pushItem, inserted map[string]bool, now int64) error {
+func (e *Engine) trigger(ctx context.Context, q store.Q, sig *signals, items []*pushItem, inserted map[string]bool, now time.Time) error {
 	var plans []*plannedRun
 	deduped := map[string][]*pushItem{}
 	for _, it := range items {
@@ -232,11 +224,7 @@ func (e *Engine) trigger(ctx context.Context, q store.Q, sig *signals, items []*
 		}
 	}
 	for tenantID, its := range deduped {
-		ids := make([]string, len(its))
-		for i, it := range its {
-			ids[i] = it.result.Event.ID
-		}
-		byEvent, err := q.RunIDsByEvents(ctx, tenantID, ids)
+		byEvent, err := q.RunIDsByEvents(ctx, tenantID, pluck(its, func(it *pushItem) string { return it.result.Event.ID }))
 		if err != nil {
 			return err
 		}
@@ -265,7 +253,7 @@ func (e *Engine) commitPushes(ctx context.Context, items []*pushItem) error {
 	ctx, span := e.startCommitSpan(ctx, items)
 	defer span.End()
 	err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
-		return e.insertEvents(ctx, q, sig, items, micros(e.now()))
+		return e.insertEvents(ctx, q, sig, items, e.now())
 	})
 	if err != nil {
 		span.SetStatus(codes.Error, err.Error())

@@ -32,16 +32,13 @@ func (d *dispatcher) loseAttempt(ctx context.Context, tenantID string, t *store.
 // gives them to other workers; it runs every ReapInterval.
 func (d *dispatcher) reap(ctx context.Context) error {
 	now := d.now()
-	var lost []*store.Task
-	err := d.store.Read(ctx, func(ctx context.Context, q store.Q) error {
-		var err error
-		lost, err = q.TaskListLost(ctx, &store.TaskListLostParams{
-			Now:                     micros(now),
-			ConnectedSilentSince:    micros(now.Add(-d.cfg.deadAfter())),
-			DisconnectedSilentSince: micros(now.Add(-d.cfg.deadAfter() / 2)),
+	lost, err := read(ctx, d.store, func(ctx context.Context, q store.Q) ([]*store.Task, error) {
+		return q.TaskListLost(ctx, &store.TaskListLostParams{
+			Now:                     now,
+			ConnectedSilentSince:    now.Add(-d.cfg.deadAfter()),
+			DisconnectedSilentSince: now.Add(-d.cfg.deadAfter() / 2),
 			Limit:                   100,
 		})
-		return err
 	})
 	if err != nil {
 		return fmt.Errorf("find lost attempts: %w", err)

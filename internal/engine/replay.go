@@ -2,9 +2,9 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/switchyard/switchyard/internal/store"
 )
@@ -25,11 +25,11 @@ type ReplayResult struct {
 // recordReplay records a replay under its idempotency key (when there is one)
 // and reports whether it is new. A repeat of the same replay returns the runs
 // the first one started; the key used for another replay is KindAlreadyExists.
-func recordReplay(ctx context.Context, q store.Q, tenantID, key, source string, runIDs []string, now int64) (orig []string, err error) {
+func recordReplay(ctx context.Context, q store.Q, tenantID, key, source string, runIDs []string, now time.Time) (orig []string, err error) {
 	if key == "" {
 		return nil, nil
 	}
-	ok, err := q.ReplayInsert(ctx, &store.Replay{TenantID: tenantID, IdempotencyKey: key, Source: source, RunIDs: store.JSONOf(runIDs), CreatedAt: now})
+	ok, err := q.ReplayInsert(ctx, &store.Replay{TenantID: tenantID, IdempotencyKey: key, Source: source, RunIDs: store.JSONOf(runIDs), CreatedAt: store.TimeOf(now)})
 	if err != nil || ok {
 		return nil, err
 	}
@@ -56,7 +56,7 @@ func (e *Engine) ReplayEvent(ctx context.Context, tenantID, id, idempotencyKey s
 		if err != nil {
 			return err
 		}
-		now := micros(e.now())
+		now := e.now()
 		starts, skipped := idx.matchEvent(ev)
 		res = &ReplayResult{RunIDs: []string{}, Skipped: skipped}
 		plans := make([]*plannedRun, len(starts))
@@ -75,11 +75,8 @@ func (e *Engine) ReplayEvent(ctx context.Context, tenantID, id, idempotencyKey s
 		_, err = e.startRuns(ctx, q, sig, plans, now)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, &Error{Kind: KindNotFound, Message: fmt.Sprintf("event %s not found", id)}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("replay event %s: %w", id, err)
+	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("event %s not found", id)}, "replay event %s", id); err != nil {
+		return nil, err
 	}
 	return res, nil
 }
@@ -106,7 +103,7 @@ func (e *Engine) ReplayRun(ctx context.Context, tenantID, id, mode, idempotencyK
 		if err != nil {
 			return err
 		}
-		now := micros(e.now())
+		now := e.now()
 		p := newRun{wf: wf, eventID: run.EventID, input: run.Input, priority: run.Priority, trigger: store.TriggerReplay,
 			replayOf: run.ID, concurrencyKey: run.ConcurrencyKey}.plan(tenantID, now)
 		if mode == ReplayFromFailed {
@@ -126,11 +123,8 @@ func (e *Engine) ReplayRun(ctx context.Context, tenantID, id, mode, idempotencyK
 		_, err = e.startRuns(ctx, q, sig, []*plannedRun{p}, now)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, false, notFoundRun(id)
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("replay run %s: %w", id, err)
+	if err = answer(err, notFoundRun(id), "replay run %s", id); err != nil {
+		return nil, false, err
 	}
 	r, err := e.GetRun(ctx, tenantID, replayID)
 	return r, deduplicated, err

@@ -106,7 +106,7 @@ func (r *retention) leaseAcquire(ctx context.Context) (bool, error) {
 	now := r.now()
 	var ok bool
 	err := r.write(ctx, func(ctx context.Context, q store.Q, _ *signals) (err error) {
-		ok, err = q.LeaseAcquire(ctx, retentionLease, r.holder, micros(now), micros(now.Add(3*r.interval)))
+		ok, err = q.LeaseAcquire(ctx, retentionLease, r.holder, now, now.Add(3*r.interval))
 		return err
 	})
 	return ok, err
@@ -118,7 +118,7 @@ func (r *retention) leaseAcquire(ctx context.Context) (bool, error) {
 // made before it. It renews the lease between batches as needed and stops when
 // it was lost. It returns what it deleted, also when it fails halfway.
 func (r *retention) prune(ctx context.Context) (pruned, error) {
-	before := micros(r.now().Add(-r.keep))
+	before := r.now().Add(-r.keep)
 	limit := r.batch
 	steps := []func(ctx context.Context, q store.Q) (pruned, int64, error){
 		func(ctx context.Context, q store.Q) (pruned, int64, error) {

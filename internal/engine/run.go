@@ -2,8 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"reflect"
 	"time"
@@ -73,13 +71,6 @@ type Task struct {
 	AvailableAt time.Time
 }
 
-func timeOrZero(us int64) time.Time {
-	if us == 0 {
-		return time.Time{}
-	}
-	return fromMicros(us)
-}
-
 func runFromRow(row *store.Run, running bool, tasks []*store.Task) *Run {
 	r := &Run{
 		ID:              row.ID,
@@ -96,8 +87,8 @@ func runFromRow(row *store.Run, running bool, tasks []*store.Task) *Run {
 		Priority:        row.Priority,
 		ScheduledAt:     row.ScheduledAt.Time,
 		ConcurrencyKey:  row.ConcurrencyKey,
+		Input:           row.Input.Map(),
 	}
-	_ = json.Unmarshal([]byte(row.Input), &r.Input)
 	if row.Status == store.RunActive {
 		r.Status = RunQueued
 		if running {
@@ -118,9 +109,7 @@ func runFromRow(row *store.Run, running bool, tasks []*store.Task) *Run {
 			StartedAt:   t.StartedAt.Time,
 			FinishedAt:  t.FinishedAt.Time,
 			AvailableAt: t.AvailableAt.Time,
-		}
-		if t.Output != nil {
-			_ = json.Unmarshal([]byte(*t.Output), &task.Output)
+			Output:      t.Output.Map(),
 		}
 		r.Tasks = append(r.Tasks, task)
 	}
@@ -155,11 +144,8 @@ func (e *Engine) GetRun(ctx context.Context, tenantID, id string) (*Run, error) 
 		run = runFromRow(row, hasRunning(tasks), tasks)
 		return nil
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, notFoundRun(id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get run %s: %w", id, err)
+	if err = answer(err, notFoundRun(id), "get run %s", id); err != nil {
+		return nil, err
 	}
 	return run, nil
 }
@@ -176,34 +162,20 @@ type RunFilter struct {
 
 // ListRuns returns one page of the tenant's runs, newest first, without tasks.
 func (e *Engine) ListRuns(ctx context.Context, tenantID string, f RunFilter, page Page) ([]*Run, string, error) {
-	p := &store.RunListParams{TenantID: tenantID, Workflow: f.Workflow, Status: f.Status, EventID: f.EventID, Trigger: f.Trigger}
-	if !f.CreatedAfter.IsZero() {
-		p.CreatedAfter = micros(f.CreatedAfter)
-	}
-	if !f.CreatedBefore.IsZero() {
-		p.CreatedBefore = micros(f.CreatedBefore)
-	}
+	p := &store.RunListParams{TenantID: tenantID, Workflow: f.Workflow, Status: f.Status, EventID: f.EventID, Trigger: f.Trigger,
+		ListPage: store.ListPage{CreatedAfter: f.CreatedAfter, CreatedBefore: f.CreatedBefore}}
 	var running map[string]bool
-	runs, next, err := listPage(ctx, e, page, f,
+	id := func(r *store.Run) string { return r.ID }
+	return listPage(ctx, e, "runs", page, f,
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Run, error) {
 			p.BeforeID, p.Limit = after, limit
 			rows, err := q.RunList(ctx, p)
-			if err != nil {
-				return nil, err
+			if err == nil {
+				running, err = q.TaskRunningRuns(ctx, pluck(rows, id))
 			}
-			ids := make([]string, len(rows))
-			for i, r := range rows {
-				ids[i] = r.ID
-			}
-			running, err = q.TaskRunningRuns(ctx, ids)
 			return rows, err
 		},
-		func(r *store.Run) string { return r.ID },
-		func(r *store.Run) *Run { return runFromRow(r, running[r.ID], nil) })
-	if err != nil {
-		return nil, "", fmt.Errorf("list runs: %w", err)
-	}
-	return runs, next, nil
+		id, always(func(r *store.Run) *Run { return runFromRow(r, running[r.ID], nil) }))
 }
 
 func runEnded(status string) bool {
@@ -229,13 +201,10 @@ func (e *Engine) CancelRun(ctx context.Context, tenantID, id, reason string) (*R
 		if err != nil {
 			return err
 		}
-		return e.endRun(ctx, q, sig, run, tasks, store.RunCancelled, reason, micros(e.now()))
+		return e.endRun(ctx, q, sig, run, tasks, store.RunCancelled, reason, e.now())
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, notFoundRun(id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cancel run %s: %w", id, err)
+	if err = answer(err, notFoundRun(id), "cancel run %s", id); err != nil {
+		return nil, err
 	}
 	return e.GetRun(ctx, tenantID, id)
 }
@@ -255,15 +224,9 @@ const maxRunDelay = 366 * 24 * time.Hour
 // idempotency key, a repeat returns the original run (deduplicated); the same key
 // for another workflow, input, start time or priority is KindAlreadyExists.
 func (e *Engine) RunWorkflow(ctx context.Context, tenantID, name string, in RunInput) (runID string, deduplicated bool, err error) {
-	if in.Input == nil {
-		in.Input = map[string]any{}
-	}
-	inputJSON, err := store.EncodeJSON(in.Input)
+	input, err := objectOf("input", in.Input)
 	if err != nil {
-		return "", false, invalid("input", "input.json", "not representable as JSON: %v", err)
-	}
-	if len(inputJSON) > MaxPayloadBytes {
-		return "", false, invalid("input", "input.max_bytes", "is %d bytes encoded as JSON; the limit is %d", len(inputJSON), MaxPayloadBytes)
+		return "", false, err
 	}
 	var scheduledAt store.Time
 	if !in.RunAt.IsZero() {
@@ -271,7 +234,7 @@ func (e *Engine) RunWorkflow(ctx context.Context, tenantID, name string, in RunI
 			return "", false, invalid("run_at", "run_at.max", "is more than a year (366 days) ahead")
 		}
 		// At the stored precision, so that a retry compares equal to the stored run.
-		scheduledAt = store.TimeMicros(in.RunAt.UnixMicro())
+		scheduledAt = store.TimeOf(in.RunAt)
 	}
 	err = e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
 		deduplicated = false
@@ -283,12 +246,12 @@ func (e *Engine) RunWorkflow(ctx context.Context, tenantID, name string, in RunI
 		if wf == nil {
 			return store.ErrNotFound
 		}
-		key, err := wf.concurrencyKey(inputVars(inputJSON))
+		key, err := wf.concurrencyKey(inputVars(input))
 		if err != nil {
 			return invalid("input", "concurrency.key", "the workflow's concurrency key cannot be evaluated on the input: %v", err)
 		}
-		now := micros(e.now())
-		p := newRun{wf: wf, input: inputJSON, priority: in.Priority, trigger: store.TriggerManual, scheduledAt: scheduledAt,
+		now := e.now()
+		p := newRun{wf: wf, input: input, priority: in.Priority, trigger: store.TriggerManual, scheduledAt: scheduledAt,
 			concurrencyKey: key, idempotencyKey: in.IdempotencyKey}.plan(tenantID, now)
 		inserted, err := e.startRuns(ctx, q, sig, []*plannedRun{p}, now)
 		if err != nil {
@@ -302,17 +265,14 @@ func (e *Engine) RunWorkflow(ctx context.Context, tenantID, name string, in RunI
 		if err != nil {
 			return err
 		}
-		if err := sameRun(orig, runRequest{workflow: name, input: inputJSON, priority: in.Priority, scheduledAt: scheduledAt}); err != nil {
+		if err := sameRun(orig, runRequest{workflow: name, input: input.Text(), priority: in.Priority, scheduledAt: scheduledAt}); err != nil {
 			return err
 		}
 		runID, deduplicated = orig.ID, true
 		return nil
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return "", false, &Error{Kind: KindNotFound, Message: fmt.Sprintf("workflow %s not found", name)}
-	}
-	if err != nil {
-		return "", false, fmt.Errorf("run workflow %s: %w", name, err)
+	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("workflow %s not found", name)}, "run workflow %s", name); err != nil {
+		return "", false, err
 	}
 	return runID, deduplicated, nil
 }

@@ -33,7 +33,7 @@ func (e *Engine) Stats(ctx context.Context, now time.Time) ([]QueueStats, Worker
 	var workers *store.WorkerStats
 	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
 		var err error
-		if queues, err = q.StatsQueues(ctx, micros(now)); err != nil {
+		if queues, err = q.StatsQueues(ctx, now); err != nil {
 			return err
 		}
 		workers, err = q.StatsWorkers(ctx)
@@ -44,7 +44,7 @@ func (e *Engine) Stats(ctx context.Context, now time.Time) ([]QueueStats, Worker
 	}
 	out := make([]QueueStats, len(queues))
 	for i, s := range queues {
-		out[i] = QueueStats{Action: s.Action, Depth: s.Depth, OldestReadyAt: fromMicros(s.OldestAvailableAt)}
+		out[i] = QueueStats{Action: s.Action, Depth: s.Depth, OldestReadyAt: s.OldestAvailableAt.Time}
 	}
 	return out, WorkerStats{Connected: workers.Connected, Slots: workers.Slots, SlotsInUse: workers.SlotsInUse}, nil
 }

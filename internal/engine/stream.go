@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -120,13 +119,10 @@ func (d *dispatcher) connect(ctx context.Context, tenantID, workerID string) (*w
 		if w, err = q.WorkerGet(ctx, tenantID, workerID); err != nil {
 			return err
 		}
-		return q.WorkerConnect(ctx, tenantID, workerID, streamID, micros(d.now()))
+		return q.WorkerConnect(ctx, tenantID, workerID, streamID, d.now())
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, &Error{Kind: KindNotFound, Message: fmt.Sprintf("worker %s not found: register first", workerID)}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
+	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("worker %s not found: register first", workerID)}, "listen"); err != nil {
+		return nil, err
 	}
 	c := &workerConn{
 		tenantID: tenantID,
@@ -180,7 +176,7 @@ func (d *dispatcher) disconnect(ctx context.Context, c *workerConn, unsent *Mess
 func (d *dispatcher) resendHeld(ctx context.Context, c *workerConn) {
 	var msgs []*Message
 	err := d.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
-		if err := q.TaskResent(ctx, c.tenantID, c.workerID, micros(d.now())); err != nil {
+		if err := q.TaskResent(ctx, c.tenantID, c.workerID, d.now()); err != nil {
 			return err
 		}
 		held, err := q.TaskListHeld(ctx, c.tenantID, c.workerID)
@@ -214,7 +210,7 @@ func (d *dispatcher) resendHeld(ctx context.Context, c *workerConn) {
 // after 1.5 heartbeat intervals, sooner than a connected one.
 func (d *dispatcher) workerGone(ctx context.Context, c *workerConn) {
 	err := d.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
-		return q.WorkerDisconnect(ctx, c.tenantID, c.workerID, c.streamID, micros(d.now()))
+		return q.WorkerDisconnect(ctx, c.tenantID, c.workerID, c.streamID, d.now())
 	})
 	if err != nil {
 		d.log.WarnContext(ctx, "worker disconnect not recorded", "worker_id", c.workerID, "error", err.Error())

@@ -2,9 +2,9 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	"cel.dev/cel-go/cel"
 	"go.opentelemetry.io/otel/trace"
@@ -33,8 +33,8 @@ type eventTrigger struct {
 // when they were put, so an error here means the stored row is damaged.
 func compileWorkflow(row *store.Workflow) (*compiledWorkflow, error) {
 	wf := &compiledWorkflow{row: row}
-	if err := json.Unmarshal([]byte(row.Spec), &wf.spec); err != nil {
-		return nil, fmt.Errorf("workflow %s version %d: %w", row.Name, row.Version, err)
+	if err := decodeStored(fmt.Sprintf("workflow %s version %d", row.Name, row.Version), row.Spec, &wf.spec); err != nil {
+		return nil, err
 	}
 	for _, k := range wf.spec.OnEvents {
 		wf.triggers = append(wf.triggers, &eventTrigger{wf: wf, key: k})
@@ -138,12 +138,7 @@ func (idx *triggerIndex) reuse(row *store.Workflow) *compiledWorkflow {
 
 // SkippedTrigger is a trigger whose key and scope matched an event but that
 // started no run, and why.
-type SkippedTrigger struct {
-	Workflow        string `json:"workflow"`
-	WorkflowVersion int32  `json:"workflow_version"`
-	Trigger         string `json:"trigger"`
-	Reason          string `json:"reason"`
-}
+type SkippedTrigger = store.SkippedTrigger
 
 // triggered is a workflow an event starts, with the run's concurrency key.
 type triggered struct {
@@ -206,17 +201,13 @@ func (idx *triggerIndex) matchEvent(ev *store.Event) (starts []triggered, skippe
 
 // rowVars are the CEL variables of a stored event.
 func rowVars(ev *store.Event) eventVars {
-	var payload map[string]any
-	_ = json.Unmarshal([]byte(ev.Payload), &payload) // stored by the engine
-	return newEventVars(ev.Key, payload, ev.Metadata.V, ev.Scope)
+	return newEventVars(ev.Key, ev.Payload.Map(), ev.Metadata.V, ev.Scope)
 }
 
 // inputVars are the CEL variables of a run started without an event.
-func inputVars(inputJSON string) func() eventVars {
+func inputVars(input store.Object) func() eventVars {
 	return func() eventVars {
-		var payload map[string]any
-		_ = json.Unmarshal([]byte(inputJSON), &payload)
-		return newEventVars("", payload, nil, "")
+		return newEventVars("", input.Map(), nil, "")
 	}
 }
 
@@ -224,7 +215,7 @@ func inputVars(inputJSON string) func() eventVars {
 type newRun struct {
 	wf             *compiledWorkflow
 	eventID        string
-	input          string // a JSON object
+	input          store.Object
 	priority       int32
 	trigger        string
 	replayOf       string
@@ -248,7 +239,7 @@ type plannedRun struct {
 
 // plan builds a run and its tasks, all pending: admission decides whether the
 // run starts now, later or waits.
-func (n newRun) plan(tenantID string, now int64) *plannedRun {
+func (n newRun) plan(tenantID string, now time.Time) *plannedRun {
 	wf := n.wf
 	run := &store.Run{
 		ID:              newID(),
@@ -259,8 +250,8 @@ func (n newRun) plan(tenantID string, now int64) *plannedRun {
 		Input:           n.input,
 		Priority:        n.priority,
 		IdempotencyKey:  n.idempotencyKey,
-		CreatedAt:       store.TimeMicros(now),
-		UpdatedAt:       store.TimeMicros(now),
+		CreatedAt:       store.TimeOf(now),
+		UpdatedAt:       store.TimeOf(now),
 		TriggerKind:     n.trigger,
 		ReplayOf:        n.replayOf,
 		CronTick:        n.cronTick,
@@ -290,8 +281,8 @@ func (n newRun) plan(tenantID string, now int64) *plannedRun {
 			MaxBackoffMS:     ts.Retry.MaxBackoff.Milliseconds(),
 			TimeoutMS:        ts.Timeout.Milliseconds(),
 			Priority:         n.priority,
-			AvailableAt:      store.TimeMicros(now),
-			CreatedAt:        store.TimeMicros(now),
+			AvailableAt:      store.TimeOf(now),
+			CreatedAt:        store.TimeOf(now),
 		}
 	}
 	return &plannedRun{run: run, tasks: tasks, parent: n.parent}

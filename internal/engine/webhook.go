@@ -2,8 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -72,10 +70,12 @@ func (s *WebhookSettings) check() error {
 	return nil
 }
 
-func webhookFromRow(row *store.Webhook) *Webhook {
-	w := &Webhook{ID: row.ID, CreatedAt: fromMicros(row.CreatedAt), UpdatedAt: fromMicros(row.UpdatedAt)}
-	_ = jsonDecode(row.Settings, &w.Settings)
-	return w
+func webhookFromRow(row *store.Webhook) (*Webhook, error) {
+	w := &Webhook{ID: row.ID, CreatedAt: row.CreatedAt.Time, UpdatedAt: row.UpdatedAt.Time}
+	if err := decodeStored("webhook "+row.ID+" settings", row.Settings, &w.Settings); err != nil {
+		return nil, err
+	}
+	return w, nil
 }
 
 func notFoundWebhook(id string) error {
@@ -95,13 +95,20 @@ func (e *Engine) CreateWebhook(ctx context.Context, tenantID string, s WebhookSe
 	if err != nil {
 		return nil, "", err
 	}
-	settings, _ := json.Marshal(s)
-	now := micros(e.now())
-	row := &store.Webhook{ID: newID(), TenantID: tenantID, Settings: string(settings), Secret: sealed, CreatedAt: now, UpdatedAt: now}
+	settings, err := storedJSON(s)
+	if err != nil {
+		return nil, "", err
+	}
+	now := store.TimeOf(e.now())
+	row := &store.Webhook{ID: newID(), TenantID: tenantID, Settings: settings, Secret: sealed, CreatedAt: now, UpdatedAt: now}
 	if err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error { return q.WebhookInsert(ctx, row) }); err != nil {
 		return nil, "", fmt.Errorf("create webhook: %w", err)
 	}
-	return webhookFromRow(row), secret, nil
+	w, err := webhookFromRow(row)
+	if err != nil {
+		return nil, "", err
+	}
+	return w, secret, nil
 }
 
 // GetWebhook returns a webhook of the tenant.
@@ -110,7 +117,7 @@ func (e *Engine) GetWebhook(ctx context.Context, tenantID, id string) (*Webhook,
 	if err != nil {
 		return nil, err
 	}
-	return webhookFromRow(row), nil
+	return webhookFromRow(row)
 }
 
 // webhookRow reads a tenant's webhook.
@@ -122,32 +129,20 @@ func (e *Engine) webhookRow(ctx context.Context, tenantID, id string) (*store.We
 
 // readWebhook reads the webhook id with get.
 func (e *Engine) readWebhook(ctx context.Context, id string, get func(context.Context, store.Q) (*store.Webhook, error)) (*store.Webhook, error) {
-	var row *store.Webhook
-	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
-		var err error
-		row, err = get(ctx, q)
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, notFoundWebhook(id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get webhook %s: %w", id, err)
+	row, err := read(ctx, e.store, get)
+	if err = answer(err, notFoundWebhook(id), "get webhook %s", id); err != nil {
+		return nil, err
 	}
 	return row, nil
 }
 
 // ListWebhooks returns one page of the tenant's webhooks, newest first.
 func (e *Engine) ListWebhooks(ctx context.Context, tenantID string, page Page) ([]*Webhook, string, error) {
-	ws, next, err := listPage(ctx, e, page, struct{}{},
+	return listPage(ctx, e, "webhooks", page, struct{}{},
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Webhook, error) {
 			return q.WebhookList(ctx, tenantID, after, limit)
 		},
 		func(r *store.Webhook) string { return r.ID }, webhookFromRow)
-	if err != nil {
-		return nil, "", fmt.Errorf("list webhooks: %w", err)
-	}
-	return ws, next, nil
 }
 
 // UpdateWebhook replaces a webhook's settings; its secret stays.
@@ -155,9 +150,12 @@ func (e *Engine) UpdateWebhook(ctx context.Context, tenantID, id string, s Webho
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	settings, _ := json.Marshal(s)
+	settings, err := storedJSON(s)
+	if err != nil {
+		return nil, err
+	}
 	return e.changeWebhook(ctx, tenantID, id, func(row *store.Webhook) error {
-		row.Settings = string(settings)
+		row.Settings = settings
 		return nil
 	})
 }
@@ -192,26 +190,20 @@ func (e *Engine) changeWebhook(ctx context.Context, tenantID, id string, change 
 		if err := change(row); err != nil {
 			return err
 		}
-		row.UpdatedAt = micros(e.now())
+		row.UpdatedAt = store.TimeOf(e.now())
 		return q.WebhookUpdate(ctx, row)
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, notFoundWebhook(id)
+	if err = answer(err, notFoundWebhook(id), "update webhook %s", id); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("update webhook %s: %w", id, err)
-	}
-	return webhookFromRow(row), nil
+	return webhookFromRow(row)
 }
 
 // DeleteWebhook deletes a webhook and its deliveries.
 func (e *Engine) DeleteWebhook(ctx context.Context, tenantID, id string) error {
 	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error { return q.WebhookDelete(ctx, tenantID, id) })
-	if errors.Is(err, store.ErrNotFound) {
-		return notFoundWebhook(id)
-	}
-	if err != nil {
-		return fmt.Errorf("delete webhook %s: %w", id, err)
+	if err = answer(err, notFoundWebhook(id), "delete webhook %s", id); err != nil {
+		return err
 	}
 	return nil
 }
@@ -239,7 +231,7 @@ type Delivery struct {
 func (e *Engine) RecordDelivery(ctx context.Context, tenantID, webhookID string, d Delivery) {
 	row := &store.WebhookDelivery{
 		ID: newID(), TenantID: tenantID, WebhookID: webhookID, Outcome: d.Outcome, Reason: d.Reason,
-		HTTPStatus: d.HTTPStatus, EventID: d.EventID, ReceivedAt: micros(e.now()),
+		HTTPStatus: d.HTTPStatus, EventID: d.EventID, ReceivedAt: store.TimeOf(e.now()),
 	}
 	err := e.write(context.WithoutCancel(ctx), func(ctx context.Context, q store.Q, _ *signals) error { return q.WebhookDeliveryInsert(ctx, row) })
 	if err != nil {
@@ -253,7 +245,7 @@ const deliveryPruneInterval = 10 * time.Minute
 // pruneDeliveries deletes deliveries older than [DeliveryRetention]; every
 // server process does, every deliveryPruneInterval.
 func (e *Engine) pruneDeliveries(ctx context.Context) error {
-	before := micros(e.now().Add(-DeliveryRetention))
+	before := e.now().Add(-DeliveryRetention)
 	return e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
 		_, err := q.WebhookDeliveryPrune(ctx, before)
 		return err
@@ -265,18 +257,14 @@ func (e *Engine) ListWebhookDeliveries(ctx context.Context, tenantID, webhookID 
 	if _, err := e.webhookRow(ctx, tenantID, webhookID); err != nil {
 		return nil, "", err
 	}
-	ds, next, err := listPage(ctx, e, page, webhookID,
+	return listPage(ctx, e, "deliveries", page, webhookID,
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.WebhookDelivery, error) {
 			return q.WebhookDeliveryList(ctx, tenantID, webhookID, after, limit)
 		},
 		func(r *store.WebhookDelivery) string { return r.ID },
-		func(r *store.WebhookDelivery) *Delivery {
-			return &Delivery{ID: r.ID, Outcome: r.Outcome, Reason: r.Reason, HTTPStatus: r.HTTPStatus, EventID: r.EventID, ReceivedAt: fromMicros(r.ReceivedAt)}
-		})
-	if err != nil {
-		return nil, "", fmt.Errorf("list deliveries: %w", err)
-	}
-	return ds, next, nil
+		always(func(r *store.WebhookDelivery) *Delivery {
+			return &Delivery{ID: r.ID, Outcome: r.Outcome, Reason: r.Reason, HTTPStatus: r.HTTPStatus, EventID: r.EventID, ReceivedAt: r.ReceivedAt.Time}
+		}))
 }
 
 // WebhookTarget is what the receiver needs to turn a request into an event.
@@ -308,7 +296,10 @@ func (e *Engine) WebhookTarget(ctx context.Context, id string) (*WebhookTarget, 
 	if t != nil {
 		return t, nil
 	}
-	w := webhookFromRow(row)
+	w, err := webhookFromRow(row)
+	if err != nil {
+		return nil, err
+	}
 	secret, err := e.open(row.Secret)
 	if err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -85,30 +84,21 @@ type RegisterWorkerParams struct {
 // Heartbeat records that a worker is alive.
 func (e *Engine) Heartbeat(ctx context.Context, tenantID, workerID string) error {
 	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
-		return q.WorkerTouch(ctx, tenantID, workerID, micros(e.now()))
+		return q.WorkerTouch(ctx, tenantID, workerID, e.now())
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return &Error{Kind: KindNotFound, Message: fmt.Sprintf("worker %s not found: register again", workerID)}
-	}
-	if err != nil {
-		return fmt.Errorf("heartbeat: %w", err)
+	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("worker %s not found: register again", workerID)}, "heartbeat"); err != nil {
+		return err
 	}
 	return nil
 }
 
 // CompleteTask records a successful attempt and queues the children it unblocks.
 func (e *Engine) CompleteTask(ctx context.Context, tenantID, workerID, taskID string, attempt int32, output map[string]any) error {
-	if output == nil {
-		output = map[string]any{}
-	}
-	outJSON, err := store.EncodeJSON(output)
+	out, err := objectOf("output", output)
 	if err != nil {
-		return invalid("output", "output.json", "not representable as JSON: %v", err)
+		return err
 	}
-	if len(outJSON) > MaxPayloadBytes {
-		return invalid("output", "output.max_bytes", "is %d bytes encoded as JSON; the limit is %d", len(outJSON), MaxPayloadBytes)
-	}
-	_, err = e.finishAttempt(ctx, tenantID, attemptReport{TaskID: taskID, Attempt: attempt, WorkerID: workerID, Success: true, Output: outJSON})
+	_, err = e.finishAttempt(ctx, tenantID, attemptReport{TaskID: taskID, Attempt: attempt, WorkerID: workerID, Success: true, Output: out})
 	return err
 }
 
@@ -121,21 +111,17 @@ func (e *Engine) FailTask(ctx context.Context, tenantID, workerID, taskID string
 func (e *Engine) ListWorkers(ctx context.Context, tenantID string, page Page) ([]*Worker, string, error) {
 	var inUse map[string]int32
 	aliveSince := e.now().Add(-e.cfg.deadAfter())
-	ws, next, err := listPage(ctx, e, page, struct{}{},
+	id := func(w *store.Worker) string { return w.ID }
+	return listPage(ctx, e, "workers", page, struct{}{},
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Worker, error) {
 			rows, err := q.WorkerList(ctx, tenantID, after, limit)
-			if err != nil {
-				return nil, err
+			if err == nil {
+				inUse, err = q.TaskSlotsInUse(ctx, pluck(rows, id))
 			}
-			ids := make([]string, len(rows))
-			for i, w := range rows {
-				ids[i] = w.ID
-			}
-			inUse, err = q.TaskSlotsInUse(ctx, ids)
 			return rows, err
 		},
-		func(w *store.Worker) string { return w.ID },
-		func(w *store.Worker) *Worker {
+		id,
+		always(func(w *store.Worker) *Worker {
 			wk := &Worker{
 				ID: w.ID, Name: w.Name, Slots: w.Slots, SlotsInUse: inUse[w.ID],
 				LastHeartbeatAt: w.LastHeartbeatAt.Time, CreatedAt: w.CreatedAt.Time,
@@ -143,9 +129,5 @@ func (e *Engine) ListWorkers(ctx context.Context, tenantID string, page Page) ([
 			}
 			wk.Active = w.Connected && wk.LastHeartbeatAt.After(aliveSince)
 			return wk
-		})
-	if err != nil {
-		return nil, "", fmt.Errorf("list workers: %w", err)
-	}
-	return ws, next, nil
+		}))
 }

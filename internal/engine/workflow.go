@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -160,10 +159,13 @@ func (e *Engine) PutWorkflow(ctx context.Context, tenantID string, spec Workflow
 	if err := spec.normalize(); err != nil {
 		return nil, false, err
 	}
-	specJSON, _ := json.Marshal(spec)
-	sum := sha256.Sum256(specJSON)
+	specJSON, err := storedJSON(spec)
+	if err != nil {
+		return nil, false, err
+	}
+	sum := sha256.Sum256(specJSON.V)
 	hash := hex.EncodeToString(sum[:])
-	now := micros(e.now())
+	now := e.now()
 	err = e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
 		// Bumping first serialises workflow changes of the tenant.
 		if err := q.WorkflowsGenerationBump(ctx, tenantID); err != nil {
@@ -179,26 +181,27 @@ func (e *Engine) PutWorkflow(ctx context.Context, tenantID string, spec Workflow
 				return err
 			}
 			if cur.SpecHash == hash {
-				wf = workflowFromRow(cur)
-				return nil
+				wf, err = workflowFromRow(cur)
+				return err
 			}
 		}
 		latest, err := q.WorkflowLatestVersion(ctx, tenantID, spec.Name)
 		if err != nil {
 			return err
 		}
-		row := &store.Workflow{TenantID: tenantID, Name: spec.Name, Version: latest + 1, Spec: string(specJSON), SpecHash: hash, CreatedAt: now}
+		row := &store.Workflow{TenantID: tenantID, Name: spec.Name, Version: latest + 1, Spec: specJSON, SpecHash: hash, CreatedAt: store.TimeOf(now)}
 		if err := q.WorkflowInsert(ctx, row); err != nil {
 			return err
 		}
-		if err := q.WorkflowHeadUpsert(ctx, &store.WorkflowHead{TenantID: tenantID, Name: spec.Name, Version: row.Version, UpdatedAt: now}); err != nil {
+		if err := q.WorkflowHeadUpsert(ctx, &store.WorkflowHead{TenantID: tenantID, Name: spec.Name, Version: row.Version, UpdatedAt: store.TimeOf(now)}); err != nil {
 			return err
 		}
 		if err := replaceCron(ctx, q, tenantID, spec, now); err != nil {
 			return err
 		}
-		wf, changed = workflowFromRow(row), true
-		return nil
+		wf, err = workflowFromRow(row)
+		changed = err == nil
+		return err
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("put workflow %s: %w", spec.Name, err)
@@ -224,8 +227,8 @@ func (e *Engine) GetWorkflow(ctx context.Context, tenantID, name string, version
 		if err != nil {
 			return err
 		}
-		wf = workflowFromRow(row)
-		return nil
+		wf, err = workflowFromRow(row)
+		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		if version != 0 {
@@ -241,15 +244,11 @@ func (e *Engine) GetWorkflow(ctx context.Context, tenantID, name string, version
 
 // ListWorkflows returns one page of the tenant's current workflows, by name.
 func (e *Engine) ListWorkflows(ctx context.Context, tenantID string, page Page) ([]*Workflow, string, error) {
-	wfs, next, err := listPage(ctx, e, page, struct{}{},
+	return listPage(ctx, e, "workflows", page, struct{}{},
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Workflow, error) {
 			return q.WorkflowListCurrent(ctx, tenantID, after, limit)
 		},
 		func(r *store.Workflow) string { return r.Name }, workflowFromRow)
-	if err != nil {
-		return nil, "", fmt.Errorf("list workflows: %w", err)
-	}
-	return wfs, next, nil
 }
 
 // DeleteWorkflow stops the workflow from being triggered; its runs go on.
@@ -265,24 +264,22 @@ func (e *Engine) DeleteWorkflow(ctx context.Context, tenantID, name string) erro
 		if head.Deleted {
 			return store.ErrNotFound
 		}
-		head.Deleted, head.UpdatedAt = true, micros(e.now())
+		head.Deleted, head.UpdatedAt = true, store.TimeOf(e.now())
 		if err := q.WorkflowHeadUpsert(ctx, head); err != nil {
 			return err
 		}
 		return q.CronReplace(ctx, tenantID, name, nil)
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return &Error{Kind: KindNotFound, Message: fmt.Sprintf("workflow %s not found", name)}
-	}
-	if err != nil {
-		return fmt.Errorf("delete workflow %s: %w", name, err)
+	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("workflow %s not found", name)}, "delete workflow %s", name); err != nil {
+		return err
 	}
 	return nil
 }
 
-func workflowFromRow(row *store.Workflow) *Workflow {
-	wf := &Workflow{Version: row.Version, CreatedAt: fromMicros(row.CreatedAt)}
-	// The engine wrote the spec; it decodes.
-	_ = json.Unmarshal([]byte(row.Spec), &wf.Spec)
-	return wf
+func workflowFromRow(row *store.Workflow) (*Workflow, error) {
+	wf := &Workflow{Version: row.Version, CreatedAt: row.CreatedAt.Time}
+	if err := decodeStored(fmt.Sprintf("workflow %s version %d", row.Name, row.Version), row.Spec, &wf.Spec); err != nil {
+		return nil, err
+	}
+	return wf, nil
 }

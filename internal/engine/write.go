@@ -13,6 +13,16 @@ import (
 // the parts of this process and the others, state changes for the observer
 // and the log) once it committed, and never before.
 
+// read returns what get reads on one pooled connection of st.
+func read[T any](ctx context.Context, st *store.Store, get func(ctx context.Context, q store.Q) (T, error)) (T, error) {
+	var v T
+	err := st.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
+		v, err = get(ctx, q)
+		return err
+	})
+	return v, err
+}
+
 // writeFunc is the engine's one write path, [Engine.write], as the parts take
 // it: fn runs in a transaction, and the signals it adds are delivered once the
 // transaction committed.

@@ -83,9 +83,13 @@ func TestStoreGauges(t *testing.T) {
 			if _, err := st.DB().ExecContext(ctx, "INSERT INTO tenants (tenant_id, name, created_at) VALUES ('other', 'other', 0)"); err != nil {
 				t.Fatal(err)
 			}
+			input, err := store.ObjectOf(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
 			runs := []*store.Run{
-				{ID: "r1", TenantID: store.DefaultTenant, WorkflowName: "wf", WorkflowVersion: 1, Status: store.RunActive, Input: `{}`, TriggerKind: store.TriggerEvent},
-				{ID: "r2", TenantID: "other", WorkflowName: "wf", WorkflowVersion: 1, Status: store.RunActive, Input: `{}`, TriggerKind: store.TriggerEvent},
+				{ID: "r1", TenantID: store.DefaultTenant, WorkflowName: "wf", WorkflowVersion: 1, Status: store.RunActive, Input: input, TriggerKind: store.TriggerEvent},
+				{ID: "r2", TenantID: "other", WorkflowName: "wf", WorkflowVersion: 1, Status: store.RunActive, Input: input, TriggerKind: store.TriggerEvent},
 			}
 			task := func(id, run, action, status, worker string, availableAt int64) *store.Task {
 				tenant := store.DefaultTenant
@@ -109,7 +113,7 @@ func TestStoreGauges(t *testing.T) {
 				{ID: "w2", TenantID: "other", Name: "b", Actions: store.JSONOf([]string{}), Slots: 2, Labels: store.JSONOf(map[string]string{}), Connected: true},
 				{ID: "w3", TenantID: "other", Name: "c", Actions: store.JSONOf([]string{}), Slots: 8, Labels: store.JSONOf(map[string]string{}), Connected: false},
 			}
-			err := st.Write(ctx, func(ctx context.Context, q store.Q) error {
+			err = st.Write(ctx, func(ctx context.Context, q store.Q) error {
 				if _, err := q.RunInsertMany(ctx, runs); err != nil {
 					return err
 				}

@@ -31,7 +31,7 @@ func TestConcurrentPushesShareTransactionsCorrectly(t *testing.T) {
 			t.Fatal(err)
 		}
 		err := srv.Store.Write(ctx, func(ctx context.Context, q store.Q) error {
-			return q.TokenInsert(ctx, &store.Token{ID: "other-token", TenantID: "other", Name: "other", Role: auth.RoleAdmin, TokenHash: engine.TokenHash(otherToken), CreatedAt: 1})
+			return q.TokenInsert(ctx, &store.Token{ID: "other-token", TenantID: "other", Name: "other", Role: auth.RoleAdmin, TokenHash: engine.TokenHash(otherToken), CreatedAt: store.TimeMicros(1)})
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -400,7 +400,7 @@ func TestListenStreamsPerToken(t *testing.T) {
 	}
 
 	other := "sy_limits_other_token"
-	tok := &store.Token{ID: "limits-other", TenantID: store.DefaultTenant, Name: "other", Role: auth.RoleAdmin, TokenHash: engine.TokenHash(other), CreatedAt: 1}
+	tok := &store.Token{ID: "limits-other", TenantID: store.DefaultTenant, Name: "other", Role: auth.RoleAdmin, TokenHash: engine.TokenHash(other), CreatedAt: store.TimeMicros(1)}
 	if err := srv.Store.Write(ctx, func(ctx context.Context, q store.Q) error { return q.TokenInsert(ctx, tok) }); err != nil {
 		t.Fatal(err)
 	}

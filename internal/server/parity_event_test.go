@@ -192,7 +192,7 @@ var parityCases = []parityCase{
 		return e.describe(nil, err)
 	}},
 	{"expired token is unauthenticated", pushRPC, func(e *env) string {
-		tok := &store.Token{ID: "expired", TenantID: store.DefaultTenant, Name: "expired", Role: auth.RoleAdmin, TokenHash: engine.TokenHash("sy_expired"), CreatedAt: 1, ExpiresAt: 2}
+		tok := &store.Token{ID: "expired", TenantID: store.DefaultTenant, Name: "expired", Role: auth.RoleAdmin, TokenHash: engine.TokenHash("sy_expired"), CreatedAt: store.TimeMicros(1), ExpiresAt: store.TimeMicros(2)}
 		if err := e.srv.Store.Write(context.Background(), func(ctx context.Context, q store.Q) error { return q.TokenInsert(ctx, tok) }); err != nil {
 			e.t.Fatal(err)
 		}

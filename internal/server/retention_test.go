@@ -191,14 +191,18 @@ func TestRetentionOneServerAtATime(t *testing.T) {
 	srvB := servertest.Start(t, pg, servertest.Options{Store: store.Config{DatabaseURL: url}, Engine: cfg, Logger: logsB.Logger(slog.LevelInfo)})
 	st := srvA.Store
 
-	old := clock.Now().Add(-2 * time.Hour).UnixMicro()
+	old := store.TimeOf(clock.Now().Add(-2 * time.Hour))
+	payload, err := store.ObjectOf(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	insertOld := func(prefix string, n int) {
 		t.Helper()
 		var events []*store.Event
 		for i := range n {
 			events = append(events, &store.Event{
-				ID: fmt.Sprintf("%s-%04d", prefix, i), TenantID: store.DefaultTenant, Key: "old", Payload: `{}`, Metadata: store.JSONOf(map[string]string{}),
-				OccurredAt: old, CreatedAt: old, Skipped: `[]`,
+				ID: fmt.Sprintf("%s-%04d", prefix, i), TenantID: store.DefaultTenant, Key: "old", Payload: payload, Metadata: store.JSONOf(map[string]string{}),
+				OccurredAt: old, CreatedAt: old, Skipped: store.SkippedTriggers{},
 			})
 		}
 		err := st.Write(context.Background(), func(ctx context.Context, q store.Q) error {
@@ -264,8 +268,8 @@ func TestRetentionOneServerAtATime(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if lease.ExpiresAt <= clock.Now().UnixMicro() {
-		t.Fatalf("lease %+v expired at %d", lease, clock.Now().UnixMicro())
+	if !lease.ExpiresAt.After(clock.Now()) {
+		t.Fatalf("lease %+v expired at %s", lease, clock.Now())
 	}
 
 	// The holder stops; once its lease has expired the other server prunes.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // AttemptRef names one attempt of a task.
@@ -16,7 +17,7 @@ type AttemptRef struct {
 // attempts that are running and still the worker's are marked, once: a repeat,
 // or an attempt that moved on meanwhile, changes nothing. It returns how many
 // were marked.
-func (q Q) TaskAcknowledge(ctx context.Context, workerID string, refs []AttemptRef, now int64) (int, error) {
+func (q Q) TaskAcknowledge(ctx context.Context, workerID string, refs []AttemptRef, now time.Time) (int, error) {
 	if len(refs) == 0 {
 		return 0, nil
 	}
@@ -26,7 +27,7 @@ func (q Q) TaskAcknowledge(ctx context.Context, workerID string, refs []AttemptR
 	for _, r := range refs {
 		args = append(args, r.TaskID, r.Attempt)
 	}
-	res, err := q.db.NewUpdate().Model((*Task)(nil)).Set("acked_at = ?", now).
+	res, err := q.db.NewUpdate().Model((*Task)(nil)).Set("acked_at = ?", TimeOf(now)).
 		Where("worker_id = ? AND status = ? AND acked_at = 0", workerID, TaskRunning).
 		Where("(id, attempt) IN (VALUES "+rows+")", args...).Exec(ctx)
 	if err != nil {
@@ -39,7 +40,7 @@ func (q Q) TaskAcknowledge(ctx context.Context, workerID string, refs []AttemptR
 // TaskListUnackedParams says when an assignment counts as not received.
 type TaskListUnackedParams struct {
 	// SentBefore: attempts sent before it and not acknowledged are listed.
-	SentBefore int64
+	SentBefore time.Time
 	Limit      int
 }
 
@@ -51,7 +52,7 @@ type TaskListUnackedParams struct {
 func (q Q) TaskListUnacked(ctx context.Context, p *TaskListUnackedParams) ([]*Task, error) {
 	var tasks []*Task
 	err := q.db.NewSelect().Model(&tasks).
-		Where("task.status = ? AND task.acked_at = 0 AND task.sent_at > 0 AND task.sent_at < ?", TaskRunning, p.SentBefore).
+		Where("task.status = ? AND task.acked_at = 0 AND task.sent_at > 0 AND task.sent_at < ?", TaskRunning, TimeOf(p.SentBefore)).
 		Where("task.worker_id IN (SELECT w.id FROM workers AS w WHERE w.acknowledges)").
 		OrderExpr("task.sent_at").Limit(int64(p.Limit)).Scan(ctx)
 	if err != nil {

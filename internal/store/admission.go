@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 )
@@ -11,11 +12,11 @@ import (
 // transaction ends, creating its lock row on first use: runs of one group are
 // admitted one transaction at a time, on every server process. Callers lock
 // groups in a fixed order (and before any run), so that lockers never deadlock.
-func (q Q) ConcurrencyLock(ctx context.Context, tenantID, workflow, key string, now int64) error {
+func (q Q) ConcurrencyLock(ctx context.Context, tenantID, workflow, key string, now time.Time) error {
 	_, err := q.db.NewRaw(`INSERT INTO concurrency_locks (tenant_id, workflow_name, concurrency_key, locked_at)
 		VALUES (?, ?, ?, ?)
 		ON CONFLICT (tenant_id, workflow_name, concurrency_key) DO UPDATE SET locked_at = excluded.locked_at`,
-		tenantID, workflow, key, now).Exec(ctx)
+		tenantID, workflow, key, TimeOf(now)).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("lock concurrency group %s/%s: %w", workflow, key, err)
 	}
@@ -38,10 +39,10 @@ func (q Q) RunListInGroup(ctx context.Context, tenantID, workflow, key string) (
 
 // RunListDue returns runs of every tenant whose scheduled time came, oldest
 // first.
-func (q Q) RunListDue(ctx context.Context, now int64, limit int) ([]*Run, error) {
+func (q Q) RunListDue(ctx context.Context, now time.Time, limit int) ([]*Run, error) {
 	var runs []*Run
 	err := q.db.NewSelect().Model(&runs).
-		Where("status = ? AND scheduled_at <= ?", RunScheduled, now).
+		Where("status = ? AND scheduled_at <= ?", RunScheduled, TimeOf(now)).
 		OrderExpr("scheduled_at, id").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("due runs: %w", err)

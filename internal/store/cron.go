@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 )
@@ -16,7 +17,7 @@ type CronSchedule struct {
 	Workflow   string `bun:"workflow_name,pk"`
 	Schedule   string `bun:"schedule,pk"`
 	TimeZone   string `bun:"time_zone,pk"`
-	NextTickAt int64  `bun:"next_tick_at"`
+	NextTickAt Time   `bun:"next_tick_at"`
 }
 
 // CronList returns a workflow's schedules.
@@ -45,9 +46,9 @@ func (q Q) CronReplace(ctx context.Context, tenantID, workflow string, schedules
 
 // CronListDue returns schedules of every tenant whose next tick came, earliest
 // first.
-func (q Q) CronListDue(ctx context.Context, now int64, limit int) ([]*CronSchedule, error) {
+func (q Q) CronListDue(ctx context.Context, now time.Time, limit int) ([]*CronSchedule, error) {
 	var out []*CronSchedule
-	err := q.db.NewSelect().Model(&out).Where("next_tick_at <= ?", now).OrderExpr("next_tick_at").Limit(int64(limit)).Scan(ctx)
+	err := q.db.NewSelect().Model(&out).Where("next_tick_at <= ?", TimeOf(now)).OrderExpr("next_tick_at").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("due cron schedules: %w", err)
 	}
@@ -57,8 +58,8 @@ func (q Q) CronListDue(ctx context.Context, now int64, limit int) ([]*CronSchedu
 // CronAdvance moves a schedule's next tick from s.NextTickAt to next, and
 // reports whether it did: only one transaction (of any process) moves a tick, so
 // only one fires it.
-func (q Q) CronAdvance(ctx context.Context, s *CronSchedule, next int64) (bool, error) {
-	res, err := q.db.NewUpdate().Model((*CronSchedule)(nil)).Set("next_tick_at = ?", next).
+func (q Q) CronAdvance(ctx context.Context, s *CronSchedule, next time.Time) (bool, error) {
+	res, err := q.db.NewUpdate().Model((*CronSchedule)(nil)).Set("next_tick_at = ?", TimeOf(next)).
 		Where("tenant_id = ? AND workflow_name = ? AND schedule = ? AND time_zone = ? AND next_tick_at = ?",
 			s.TenantID, s.Workflow, s.Schedule, s.TimeZone, s.NextTickAt).Exec(ctx)
 	if err != nil {

@@ -2,28 +2,62 @@ package store
 
 import (
 	"context"
+	"database/sql/driver"
+	"encoding/json"
 	"fmt"
 
 	"github.com/uptrace/bun"
 )
 
-// Event is a stored event. Times are Unix microseconds, the one time format both
-// engines compare correctly.
+// Event is a stored event.
 type Event struct {
 	bun.BaseModel `bun:"table:events"`
 
 	ID             string                  `bun:"id,pk"`
 	TenantID       string                  `bun:"tenant_id"`
 	Key            string                  `bun:"key"`
-	Payload        string                  `bun:"payload"` // a JSON object
+	Payload        Object                  `bun:"payload"`
 	Metadata       JSON[map[string]string] `bun:"metadata"`
 	Scope          string                  `bun:"scope"`
 	Priority       int32                   `bun:"priority"`
-	OccurredAt     int64                   `bun:"occurred_at"`
-	CreatedAt      int64                   `bun:"created_at"`
+	OccurredAt     Time                    `bun:"occurred_at"`
+	CreatedAt      Time                    `bun:"created_at"`
 	IdempotencyKey string                  `bun:"idempotency_key,nullzero"`
-	// Skipped is a JSON array of the triggers that matched but started no run.
-	Skipped string `bun:"skipped"`
+	// Skipped are the triggers that matched but started no run.
+	Skipped SkippedTriggers `bun:"skipped"`
+}
+
+// SkippedTrigger is a trigger whose key and scope matched an event but that
+// started no run, and why.
+type SkippedTrigger struct {
+	Workflow        string `json:"workflow"`
+	WorkflowVersion int32  `json:"workflow_version"`
+	Trigger         string `json:"trigger"`
+	Reason          string `json:"reason"`
+}
+
+// SkippedTriggers is an event's skipped triggers, stored as a JSON array in
+// encoding/json's form ("[]" when there are none).
+type SkippedTriggers []SkippedTrigger
+
+// Value encodes the triggers.
+func (s SkippedTriggers) Value() (driver.Value, error) {
+	if len(s) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal([]SkippedTrigger(s))
+	return string(b), err
+}
+
+// Scan decodes a column's JSON array; a column that does not decode is an
+// error wrapping [ErrJSONColumn].
+func (s *SkippedTriggers) Scan(src any) error {
+	var j JSON[[]SkippedTrigger]
+	if err := j.Scan(src); err != nil {
+		return err
+	}
+	*s = j.V
+	return nil
 }
 
 // EventInsertMany inserts events in one statement. An event whose idempotency key
@@ -33,30 +67,12 @@ func (q Q) EventInsertMany(ctx context.Context, events []*Event) (map[string]boo
 	if len(events) == 0 {
 		return nil, nil
 	}
-	var ids []string
-	err := q.db.NewInsert().
-		Model(&events).
-		On("CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING").
-		Returning("id").
-		Scan(ctx, &ids)
-	if err != nil {
-		return nil, fmt.Errorf("insert events: %w", err)
-	}
-	inserted := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		inserted[id] = true
-	}
-	return inserted, nil
+	return insertNew(ctx, q, &events, "events")
 }
 
 // EventGet returns one event of the tenant.
 func (q Q) EventGet(ctx context.Context, tenantID, id string) (*Event, error) {
-	ev := new(Event)
-	err := q.db.NewSelect().Model(ev).Where("tenant_id = ? AND id = ?", tenantID, id).Scan(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("get event %s: %w", id, translate(err))
-	}
-	return ev, nil
+	return getOne[Event](ctx, q, false, "event "+id, "tenant_id = ? AND id = ?", tenantID, id)
 }
 
 // EventGetByIdempotencyKeys returns the tenant's events that carry any of the
@@ -78,42 +94,17 @@ func (q Q) EventGetByIdempotencyKeys(ctx context.Context, tenantID string, keys 
 
 // EventListParams filters and pages EventList.
 type EventListParams struct {
-	TenantID      string
-	Key           string // exact match when set
-	Scope         string // exact match when set
-	CreatedAfter  int64  // inclusive, Unix µs; 0 means unbounded
-	CreatedBefore int64  // exclusive, Unix µs; 0 means unbounded
-	BeforeID      string // the cursor: only ids below it
-	Limit         int
+	TenantID string
+	Key      string // exact match when set
+	Scope    string // exact match when set
+	ListPage
 }
 
 // EventList returns the tenant's events, newest (highest id) first.
 func (q Q) EventList(ctx context.Context, p *EventListParams) ([]*Event, error) {
-	var events []*Event
-	sel := q.db.NewSelect().Model(&events).Where("tenant_id = ?", p.TenantID)
-	if p.Key != "" {
-		sel.Where("key = ?", p.Key)
-	}
-	if p.Scope != "" {
-		sel.Where("scope = ?", p.Scope)
-	}
-	if err := newestFirst(sel, p.CreatedAfter, p.CreatedBefore, p.BeforeID, p.Limit).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
-	}
-	return events, nil
-}
-
-// newestFirst adds what every list shares: a creation-time range (Unix µs, 0 for
-// unbounded), the cursor (ids below beforeID) and the page size, newest first.
-func newestFirst(sel *bun.SelectQuery, createdAfter, createdBefore int64, beforeID string, limit int) *bun.SelectQuery {
-	if createdAfter != 0 {
-		sel.Where("created_at >= ?", createdAfter)
-	}
-	if createdBefore != 0 {
-		sel.Where("created_at < ?", createdBefore)
-	}
-	if beforeID != "" {
-		sel.Where("id < ?", beforeID)
-	}
-	return sel.OrderExpr("id DESC").Limit(int64(limit))
+	return list[Event](ctx, q, "events", p.ListPage, func(sel *bun.SelectQuery) {
+		sel.Where("tenant_id = ?", p.TenantID)
+		whereEqual(sel, "key", p.Key)
+		whereEqual(sel, "scope", p.Scope)
+	})
 }

@@ -62,3 +62,72 @@ func EncodeJSON(v any) (string, error) {
 	}
 	return string(bytes.TrimRight(buf.Bytes(), "\n")), nil
 }
+
+// Object is a JSON object stored in a TEXT column: its text, kept exactly as
+// written (a retry is compared with the first request by it), and its value,
+// decoded once when read. A column that does not hold a JSON object is a scan
+// error. The zero Object is stored as NULL, and NULL is read as it.
+type Object struct {
+	text string
+	m    map[string]any
+}
+
+// ObjectOf encodes m (nil is {}) as [EncodeJSON] does; its value is what
+// reading the text back yields.
+func ObjectOf(m map[string]any) (Object, error) {
+	if m == nil {
+		m = map[string]any{}
+	}
+	text, err := EncodeJSON(m)
+	if err != nil {
+		return Object{}, err
+	}
+	var o Object
+	if err := o.Scan(text); err != nil {
+		return Object{}, err
+	}
+	return o, nil
+}
+
+// Text is the object's JSON text ("" for the zero Object).
+func (o Object) Text() string { return o.text }
+
+// Map is the object's value, shared by every copy of o: read it, do not change
+// it. It is nil for the zero Object.
+func (o Object) Map() map[string]any { return o.m }
+
+// IsZero reports whether o is the zero Object (a NULL column).
+func (o Object) IsZero() bool { return o.text == "" }
+
+// Value stores the object's text; the zero Object is NULL.
+func (o Object) Value() (driver.Value, error) {
+	if o.IsZero() {
+		return nil, nil
+	}
+	return o.text, nil
+}
+
+// Scan reads a column holding a JSON object; NULL is the zero Object.
+func (o *Object) Scan(src any) error {
+	var text string
+	switch s := src.(type) {
+	case nil:
+		*o = Object{}
+		return nil
+	case string:
+		text = s
+	case []byte:
+		text = string(s)
+	default:
+		return fmt.Errorf("%w: it holds %T, not text", ErrJSONColumn, src)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(text), &m); err != nil {
+		return fmt.Errorf("%w: %w", ErrJSONColumn, err)
+	}
+	if m == nil {
+		return fmt.Errorf("%w: %q is not a JSON object", ErrJSONColumn, text)
+	}
+	*o = Object{text: text, m: m}
+	return nil
+}

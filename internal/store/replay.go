@@ -15,7 +15,7 @@ type Replay struct {
 	IdempotencyKey string         `bun:"idempotency_key,pk"`
 	Source         string         `bun:"source"`  // what was replayed, and how
 	RunIDs         JSON[[]string] `bun:"run_ids"` // the runs it started
-	CreatedAt      int64          `bun:"created_at"`
+	CreatedAt      Time           `bun:"created_at"`
 }
 
 // ReplayInsert records r unless the tenant used its key before; it reports
@@ -31,9 +31,5 @@ func (q Q) ReplayInsert(ctx context.Context, r *Replay) (bool, error) {
 
 // ReplayGet returns the tenant's replay made with key.
 func (q Q) ReplayGet(ctx context.Context, tenantID, key string) (*Replay, error) {
-	r := new(Replay)
-	if err := q.db.NewSelect().Model(r).Where("tenant_id = ? AND idempotency_key = ?", tenantID, key).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get replay: %w", translate(err))
-	}
-	return r, nil
+	return getOne[Replay](ctx, q, false, "replay", "tenant_id = ? AND idempotency_key = ?", tenantID, key)
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 )
@@ -11,14 +12,14 @@ import (
 // status is never pruned.
 var endedStatuses = bun.List([]string{RunSucceeded, RunFailed, RunCancelled})
 
-// RunPrune deletes up to limit runs of every tenant that ended before the time
-// (Unix µs), oldest first, with all their tasks; it returns how many runs and
-// tasks it deleted. A run and its tasks go in one transaction, so a run is
+// RunPrune deletes up to limit runs of every tenant that ended before the
+// time, oldest first, with all their tasks; it returns how many runs and tasks
+// it deleted. A run and its tasks go in one transaction, so a run is
 // never seen without its tasks; an ended run never changes status again.
-func (q Q) RunPrune(ctx context.Context, before int64, limit int) (runs, tasks int64, err error) {
+func (q Q) RunPrune(ctx context.Context, before time.Time, limit int) (runs, tasks int64, err error) {
 	var ids []string
 	err = q.db.NewSelect().Model((*Run)(nil)).Column("id").
-		Where("status IN (?) AND finished_at < ?", endedStatuses, before).
+		Where("status IN (?) AND finished_at < ?", endedStatuses, TimeOf(before)).
 		OrderExpr("finished_at").Limit(int64(limit)).Scan(ctx, &ids)
 	if err != nil {
 		return 0, 0, fmt.Errorf("prune runs: select: %w", err)
@@ -40,12 +41,12 @@ func (q Q) RunPrune(ctx context.Context, before int64, limit int) (runs, tasks i
 }
 
 // EventPrune deletes up to limit events of every tenant stored before the time
-// (Unix µs) that no run refers to any more, oldest first, and returns how many
+// that no run refers to any more, oldest first, and returns how many
 // it deleted. An event's idempotency key is thereby kept at least until the
 // time and as long as any run the event started.
-func (q Q) EventPrune(ctx context.Context, before int64, limit int) (int64, error) {
+func (q Q) EventPrune(ctx context.Context, before time.Time, limit int) (int64, error) {
 	old := q.db.NewSelect().TableExpr("events AS e").Column("e.id").
-		Where("e.created_at < ?", before).
+		Where("e.created_at < ?", TimeOf(before)).
 		Where("NOT EXISTS (SELECT 1 FROM runs AS r WHERE r.tenant_id = e.tenant_id AND r.event_id = e.id)").
 		OrderExpr("e.created_at").Limit(int64(limit))
 	res, err := q.db.NewDelete().Model((*Event)(nil)).Where("id IN (?)", old).Exec(ctx)
@@ -57,11 +58,11 @@ func (q Q) EventPrune(ctx context.Context, before int64, limit int) (int64, erro
 }
 
 // ReplayPrune deletes up to limit replay records of every tenant made before
-// the time (Unix µs), oldest first, and returns how many it deleted; their
+// the time, oldest first, and returns how many it deleted; their
 // idempotency keys may then be used again.
-func (q Q) ReplayPrune(ctx context.Context, before int64, limit int) (int64, error) {
+func (q Q) ReplayPrune(ctx context.Context, before time.Time, limit int) (int64, error) {
 	old := q.db.NewSelect().TableExpr("replays AS rp").Column("rp.tenant_id", "rp.idempotency_key").
-		Where("rp.created_at < ?", before).OrderExpr("rp.created_at").Limit(int64(limit))
+		Where("rp.created_at < ?", TimeOf(before)).OrderExpr("rp.created_at").Limit(int64(limit))
 	res, err := q.db.NewDelete().Model((*Replay)(nil)).Where("(tenant_id, idempotency_key) IN (?)", old).Exec(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("prune replays: %w", err)
@@ -77,18 +78,18 @@ type Lease struct {
 
 	Name      string `bun:"name,pk"`
 	Holder    string `bun:"holder"`
-	ExpiresAt int64  `bun:"expires_at"` // Unix µs
+	ExpiresAt Time   `bun:"expires_at"`
 }
 
-// LeaseAcquire takes the named lease for holder until the time (Unix µs) when
+// LeaseAcquire takes the named lease for holder until the time when
 // it is free, expired at now, or already holder's (which renews it), and reports
 // whether holder now has it. It is one compare-and-set statement: of several
 // processes asking at once, at most one gets a lease.
-func (q Q) LeaseAcquire(ctx context.Context, name, holder string, now, until int64) (bool, error) {
+func (q Q) LeaseAcquire(ctx context.Context, name, holder string, now, until time.Time) (bool, error) {
 	res, err := q.db.NewRaw(`INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
 		WHERE leases.expires_at <= ? OR leases.holder = excluded.holder`,
-		name, holder, until, now).Exec(ctx)
+		name, holder, TimeOf(until), TimeOf(now)).Exec(ctx)
 	if err != nil {
 		return false, fmt.Errorf("acquire lease %s: %w", name, err)
 	}
@@ -108,9 +109,5 @@ func (q Q) LeaseRelease(ctx context.Context, name, holder string) error {
 
 // LeaseGet returns the named lease, expired or not.
 func (q Q) LeaseGet(ctx context.Context, name string) (*Lease, error) {
-	l := new(Lease)
-	if err := q.db.NewSelect().Model(l).Where("name = ?", name).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get lease %s: %w", name, translate(err))
-	}
-	return l, nil
+	return getOne[Lease](ctx, q, false, "lease "+name, "name = ?", name)
 }

@@ -14,7 +14,7 @@ import (
 func retentionRun(id, status, eventID string, created, finished int64, tasks int) (*store.Run, []*store.Task) {
 	r := &store.Run{
 		ID: id, TenantID: store.DefaultTenant, WorkflowName: "wf", WorkflowVersion: 1, Status: status,
-		EventID: eventID, Input: `{}`, CreatedAt: store.TimeMicros(created), UpdatedAt: store.TimeMicros(created), FinishedAt: store.TimeMicros(finished), TriggerKind: store.TriggerEvent,
+		EventID: eventID, Input: mustObject(`{}`), CreatedAt: store.TimeMicros(created), UpdatedAt: store.TimeMicros(created), FinishedAt: store.TimeMicros(finished), TriggerKind: store.TriggerEvent,
 	}
 	var ts []*store.Task
 	for i := range tasks {
@@ -85,7 +85,7 @@ func testRunPruneTakesEndedRunsWithTheirTasks(t *testing.T, f *fixture) {
 
 	var nRuns, nTasks int64
 	err := st.Write(context.Background(), func(ctx context.Context, q store.Q) (err error) {
-		nRuns, nTasks, err = q.RunPrune(ctx, before, 500)
+		nRuns, nTasks, err = q.RunPrune(ctx, at(before), 500)
 		return err
 	})
 	if err != nil {
@@ -119,7 +119,7 @@ func testRunPruneInBatches(t *testing.T, f *fixture) {
 	var got []int64
 	for range 4 {
 		err := st.Write(context.Background(), func(ctx context.Context, q store.Q) error {
-			n, nt, err := q.RunPrune(ctx, 100, 3)
+			n, nt, err := q.RunPrune(ctx, at(100), 3)
 			if n != nt {
 				return fmt.Errorf("%d runs but %d tasks", n, nt)
 			}
@@ -154,7 +154,7 @@ func testEventPruneKeepsEventsThatRunsReferTo(t *testing.T, f *fixture) {
 	prune := func() int64 {
 		var n int64
 		err := st.Write(context.Background(), func(ctx context.Context, q store.Q) (err error) {
-			n, err = q.EventPrune(ctx, before, 500)
+			n, err = q.EventPrune(ctx, at(before), 500)
 			return err
 		})
 		if err != nil {
@@ -171,7 +171,7 @@ func testEventPruneKeepsEventsThatRunsReferTo(t *testing.T, f *fixture) {
 	}
 	// Once its run is pruned, the event goes too; the active run's stays.
 	err := st.Write(context.Background(), func(ctx context.Context, q store.Q) error {
-		_, _, err := q.RunPrune(ctx, before+10, 500)
+		_, _, err := q.RunPrune(ctx, at(before+10), 500)
 		return err
 	})
 	if err != nil {
@@ -213,7 +213,7 @@ func testEventPruneInBatches(t *testing.T, f *fixture) {
 	for {
 		var n int64
 		err := st.Write(context.Background(), func(ctx context.Context, q store.Q) (err error) {
-			n, err = q.EventPrune(ctx, 5000, 500)
+			n, err = q.EventPrune(ctx, at(5000), 500)
 			return err
 		})
 		if err != nil {
@@ -237,7 +237,7 @@ func testReplayPrune(t *testing.T, f *fixture) {
 	ctx := context.Background()
 	err := st.Write(ctx, func(ctx context.Context, q store.Q) error {
 		for i, created := range []int64{10, 20, 30, 100} {
-			r := &store.Replay{TenantID: store.DefaultTenant, IdempotencyKey: fmt.Sprint("k", i), Source: "event x", RunIDs: store.JSONOf([]string{}), CreatedAt: created}
+			r := &store.Replay{TenantID: store.DefaultTenant, IdempotencyKey: fmt.Sprint("k", i), Source: "event x", RunIDs: store.JSONOf([]string{}), CreatedAt: store.TimeMicros(created)}
 			if _, err := q.ReplayInsert(ctx, r); err != nil {
 				return err
 			}
@@ -250,7 +250,7 @@ func testReplayPrune(t *testing.T, f *fixture) {
 	var got []int64
 	for range 3 {
 		err := st.Write(ctx, func(ctx context.Context, q store.Q) error {
-			n, err := q.ReplayPrune(ctx, 100, 2)
+			n, err := q.ReplayPrune(ctx, at(100), 2)
 			got = append(got, n)
 			return err
 		})
@@ -265,7 +265,7 @@ func testReplayPrune(t *testing.T, f *fixture) {
 		if _, err := q.ReplayGet(ctx, store.DefaultTenant, "k3"); err != nil {
 			return fmt.Errorf("recent replay: %w", err)
 		}
-		ok, err := q.ReplayInsert(ctx, &store.Replay{TenantID: store.DefaultTenant, IdempotencyKey: "k0", Source: "event y", RunIDs: store.JSONOf([]string{}), CreatedAt: 200})
+		ok, err := q.ReplayInsert(ctx, &store.Replay{TenantID: store.DefaultTenant, IdempotencyKey: "k0", Source: "event y", RunIDs: store.JSONOf([]string{}), CreatedAt: store.TimeMicros(200)})
 		if !ok {
 			return fmt.Errorf("pruned key k0 not usable again (err %v)", err)
 		}
@@ -283,7 +283,7 @@ func testLeaseAcquire(t *testing.T, f *fixture) {
 		t.Helper()
 		var ok bool
 		err := st.Write(ctx, func(ctx context.Context, q store.Q) (err error) {
-			ok, err = q.LeaseAcquire(ctx, "job", holder, now, until)
+			ok, err = q.LeaseAcquire(ctx, "job", holder, at(now), at(until))
 			return err
 		})
 		if err != nil {
@@ -314,7 +314,7 @@ func testLeaseAcquire(t *testing.T, f *fixture) {
 		l, err = q.LeaseGet(ctx, "job")
 		return err
 	})
-	if l == nil || l.Holder != "b" || l.ExpiresAt != 400 {
+	if l == nil || l.Holder != "b" || l.ExpiresAt.Micros() != 400 {
 		t.Fatalf("lease %+v, want b until 400", l)
 	}
 	// Another lease name is independent.
@@ -322,7 +322,7 @@ func testLeaseAcquire(t *testing.T, f *fixture) {
 		t.Fatal("a took job while b holds it")
 	}
 	err := st.Write(ctx, func(ctx context.Context, q store.Q) (err error) {
-		ok, err := q.LeaseAcquire(ctx, "other", "a", 300, 400)
+		ok, err := q.LeaseAcquire(ctx, "other", "a", at(300), at(400))
 		if !ok {
 			return fmt.Errorf("lease other not taken (err %v)", err)
 		}
@@ -363,7 +363,7 @@ func testLeaseAcquireRace(t *testing.T, f *fixture) {
 				holder := fmt.Sprintf("h%d-%d", round, i)
 				var ok bool
 				err := st.Write(context.Background(), func(ctx context.Context, q store.Q) (err error) {
-					ok, err = q.LeaseAcquire(ctx, "job", holder, now, now+500)
+					ok, err = q.LeaseAcquire(ctx, "job", holder, at(now), at(now+500))
 					return err
 				})
 				if err != nil {

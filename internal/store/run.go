@@ -45,7 +45,7 @@ type Run struct {
 	WorkflowVersion int32  `bun:"workflow_version"`
 	Status          string `bun:"status"`
 	EventID         string `bun:"event_id"`
-	Input           string `bun:"input"` // a JSON object
+	Input           Object `bun:"input"`
 	Error           string `bun:"error"`
 	Priority        int32  `bun:"priority"`
 	IdempotencyKey  string `bun:"idempotency_key,nullzero"`
@@ -71,27 +71,12 @@ func (q Q) RunInsertMany(ctx context.Context, runs []*Run) (map[string]bool, err
 	if len(runs) == 0 {
 		return map[string]bool{}, nil
 	}
-	var ids []string
-	err := q.db.NewInsert().Model(&runs).
-		On("CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING").
-		Returning("id").Scan(ctx, &ids)
-	if err != nil {
-		return nil, fmt.Errorf("insert runs: %w", err)
-	}
-	inserted := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		inserted[id] = true
-	}
-	return inserted, nil
+	return insertNew(ctx, q, &runs, "runs")
 }
 
 // RunGet returns one run of the tenant.
 func (q Q) RunGet(ctx context.Context, tenantID, id string) (*Run, error) {
-	r := new(Run)
-	if err := q.db.NewSelect().Model(r).Where("tenant_id = ? AND id = ?", tenantID, id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get run %s: %w", id, translate(err))
-	}
-	return r, nil
+	return getOne[Run](ctx, q, false, "run "+id, "tenant_id = ? AND id = ?", tenantID, id)
 }
 
 // RunGetMany returns the tenant's runs with the given ids, by id.
@@ -110,39 +95,19 @@ func (q Q) RunGetMany(ctx context.Context, tenantID string, ids []string) (map[s
 // RunGetForUpdate returns one run of the tenant and locks it (on Postgres) until
 // the transaction ends, so changes to one run take turns.
 func (q Q) RunGetForUpdate(ctx context.Context, tenantID, id string) (*Run, error) {
-	r := new(Run)
-	sel := q.db.NewSelect().Model(r).Where("tenant_id = ? AND id = ?", tenantID, id)
-	if q.postgres() {
-		sel.For("UPDATE")
-	}
-	if err := sel.Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get run %s: %w", id, translate(err))
-	}
-	return r, nil
+	return getOne[Run](ctx, q, true, "run "+id, "tenant_id = ? AND id = ?", tenantID, id)
 }
 
 // RunGetForUpdateByTask is RunGetForUpdate for the run of a task, in one
 // statement.
 func (q Q) RunGetForUpdateByTask(ctx context.Context, tenantID, taskID string) (*Run, error) {
-	r := new(Run)
-	sel := q.db.NewSelect().Model(r).
-		Where("tenant_id = ? AND id = (SELECT t.run_id FROM tasks AS t WHERE t.id = ? AND t.tenant_id = ?)", tenantID, taskID, tenantID)
-	if q.postgres() {
-		sel.For("UPDATE")
-	}
-	if err := sel.Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get run of task %s: %w", taskID, translate(err))
-	}
-	return r, nil
+	return getOne[Run](ctx, q, true, "run of task "+taskID,
+		"tenant_id = ? AND id = (SELECT t.run_id FROM tasks AS t WHERE t.id = ? AND t.tenant_id = ?)", tenantID, taskID, tenantID)
 }
 
 // RunGetByIdempotencyKey returns the tenant's run started with key.
 func (q Q) RunGetByIdempotencyKey(ctx context.Context, tenantID, key string) (*Run, error) {
-	r := new(Run)
-	if err := q.db.NewSelect().Model(r).Where("tenant_id = ? AND idempotency_key = ?", tenantID, key).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get run by idempotency key: %w", translate(err))
-	}
-	return r, nil
+	return getOne[Run](ctx, q, false, "run by idempotency key", "tenant_id = ? AND idempotency_key = ?", tenantID, key)
 }
 
 // RunIDsByEvents returns the ids of the runs each event started, by event id.
@@ -190,41 +155,29 @@ func (q Q) RunSetStatus(ctx context.Context, r *Run) error {
 
 // RunListParams filters and pages RunList.
 type RunListParams struct {
-	TenantID      string
-	Workflow      string
-	Status        string
-	EventID       string
-	Trigger       string
-	CreatedAfter  int64
-	CreatedBefore int64
-	BeforeID      string
-	Limit         int
+	TenantID string
+	Workflow string
+	Status   string
+	EventID  string
+	Trigger  string
+	ListPage
 }
 
 // RunList returns the tenant's runs, newest first.
 func (q Q) RunList(ctx context.Context, p *RunListParams) ([]*Run, error) {
-	var runs []*Run
-	sel := q.db.NewSelect().Model(&runs).Where("tenant_id = ?", p.TenantID)
-	if p.Workflow != "" {
-		sel.Where("workflow_name = ?", p.Workflow)
-	}
-	switch p.Status {
-	case "":
-	case RunQueuedDerived:
-		sel.Where("status = ? AND NOT EXISTS (SELECT 1 FROM tasks AS t WHERE t.run_id = run.id AND t.status = ?)", RunActive, TaskRunning)
-	case RunRunningDerived:
-		sel.Where("status = ? AND EXISTS (SELECT 1 FROM tasks AS t WHERE t.run_id = run.id AND t.status = ?)", RunActive, TaskRunning)
-	default:
-		sel.Where("status = ?", p.Status)
-	}
-	if p.EventID != "" {
-		sel.Where("event_id = ?", p.EventID)
-	}
-	if p.Trigger != "" {
-		sel.Where("trigger_kind = ?", p.Trigger)
-	}
-	if err := newestFirst(sel, p.CreatedAfter, p.CreatedBefore, p.BeforeID, p.Limit).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
-	}
-	return runs, nil
+	return list[Run](ctx, q, "runs", p.ListPage, func(sel *bun.SelectQuery) {
+		sel.Where("tenant_id = ?", p.TenantID)
+		whereEqual(sel, "workflow_name", p.Workflow)
+		whereEqual(sel, "event_id", p.EventID)
+		whereEqual(sel, "trigger_kind", p.Trigger)
+		switch p.Status {
+		case "":
+		case RunQueuedDerived:
+			sel.Where("status = ? AND NOT EXISTS (SELECT 1 FROM tasks AS t WHERE t.run_id = run.id AND t.status = ?)", RunActive, TaskRunning)
+		case RunRunningDerived:
+			sel.Where("status = ? AND EXISTS (SELECT 1 FROM tasks AS t WHERE t.run_id = run.id AND t.status = ?)", RunActive, TaskRunning)
+		default:
+			sel.Where("status = ?", p.Status)
+		}
+	})
 }

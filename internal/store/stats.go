@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 )
 
 // QueueStats is the ready queue of one action, across tenants: tasks QUEUED
@@ -11,17 +12,17 @@ import (
 type QueueStats struct {
 	Action string `bun:"action"`
 	Depth  int64  `bun:"depth"`
-	// OldestAvailableAt is when the longest-waiting of them became ready (Unix µs).
-	OldestAvailableAt int64 `bun:"oldest_available_at"`
+	// OldestAvailableAt is when the longest-waiting of them became ready.
+	OldestAvailableAt Time `bun:"oldest_available_at"`
 }
 
 // StatsQueues returns the ready queue of every action that has one, across
-// tenants, as of now (Unix µs).
-func (q Q) StatsQueues(ctx context.Context, now int64) ([]QueueStats, error) {
+// tenants, as of now.
+func (q Q) StatsQueues(ctx context.Context, now time.Time) ([]QueueStats, error) {
 	var out []QueueStats
 	err := q.db.NewSelect().Model((*Task)(nil)).
 		ColumnExpr("action, COUNT(*) AS depth, MIN(available_at) AS oldest_available_at").
-		Where("status = ? AND available_at <= ?", TaskQueued, now).
+		Where("status = ? AND available_at <= ?", TaskQueued, TimeOf(now)).
 		Group("action").OrderExpr("action").
 		Scan(ctx, &out)
 	if err != nil {

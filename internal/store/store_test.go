@@ -24,8 +24,8 @@ func forEachEngine(t *testing.T, fn func(t *testing.T, eng storetest.Engine)) {
 
 func event(id, key, idem string, created int64) *store.Event {
 	return &store.Event{
-		ID: id, TenantID: store.DefaultTenant, Key: key, Payload: `{}`, Metadata: store.JSONOf(map[string]string{}),
-		OccurredAt: created, CreatedAt: created, IdempotencyKey: idem,
+		ID: id, TenantID: store.DefaultTenant, Key: key, Payload: mustObject(`{}`), Metadata: store.JSONOf(map[string]string{}),
+		OccurredAt: store.TimeMicros(created), CreatedAt: store.TimeMicros(created), IdempotencyKey: idem,
 	}
 }
 
@@ -99,7 +99,7 @@ func testWebhookDeliveryPrune(t *testing.T, f *fixture) {
 	ctx := context.Background()
 	err := st.Write(ctx, func(ctx context.Context, q store.Q) error {
 		for i, at := range []int64{100, 200, 300} {
-			d := &store.WebhookDelivery{ID: fmt.Sprint("d", i), TenantID: store.DefaultTenant, WebhookID: "w", Outcome: "ACCEPTED", HTTPStatus: 200, ReceivedAt: at}
+			d := &store.WebhookDelivery{ID: fmt.Sprint("d", i), TenantID: store.DefaultTenant, WebhookID: "w", Outcome: "ACCEPTED", HTTPStatus: 200, ReceivedAt: store.TimeMicros(at)}
 			if err := q.WebhookDeliveryInsert(ctx, d); err != nil {
 				return err
 			}
@@ -112,7 +112,7 @@ func testWebhookDeliveryPrune(t *testing.T, f *fixture) {
 	var pruned int64
 	var left []*store.WebhookDelivery
 	err = st.Write(ctx, func(ctx context.Context, q store.Q) error {
-		if pruned, err = q.WebhookDeliveryPrune(ctx, 250); err != nil {
+		if pruned, err = q.WebhookDeliveryPrune(ctx, at(250)); err != nil {
 			return err
 		}
 		left, err = q.WebhookDeliveryList(ctx, store.DefaultTenant, "w", "", 10)

@@ -41,7 +41,7 @@ func testTaskAcknowledge(t *testing.T, f *fixture) {
 		sentTo(taskOf(tenantA, "r1", "t3", store.TaskQueued), "w2", 1, 10, 0),
 		taskOf(tenantA, "r1", "t4", store.TaskQueued))
 	ack := func(refs ...store.AttemptRef) int {
-		return writeResult(f, func(ctx context.Context, q store.Q) (int, error) { return q.TaskAcknowledge(ctx, "w1", refs, 50) })
+		return writeResult(f, func(ctx context.Context, q store.Q) (int, error) { return q.TaskAcknowledge(ctx, "w1", refs, at(50)) })
 	}
 	refs := []store.AttemptRef{
 		{TaskID: "t1", Attempt: 1}, // an earlier attempt
@@ -78,7 +78,7 @@ func testTaskListUnacked(t *testing.T, f *fixture) {
 	)
 	unacked := func(limit int) []string {
 		return taskIDs(read(f, func(ctx context.Context, q store.Q) ([]*store.Task, error) {
-			return q.TaskListUnacked(ctx, &store.TaskListUnackedParams{SentBefore: 100, Limit: limit})
+			return q.TaskListUnacked(ctx, &store.TaskListUnackedParams{SentBefore: at(100), Limit: limit})
 		}))
 	}
 	wantEqual(t, "unacknowledged", unacked(10), []string{"early", "of-b", "late"})
@@ -93,7 +93,7 @@ func testTaskResent(t *testing.T, f *fixture) {
 		sentTo(taskOf(tenantA, "r1", "other-worker", store.TaskQueued), "w2", 1, 10, 0),
 		sentTo(taskOf(tenantB, "rb", "of-b", store.TaskQueued), "w1", 1, 10, 0),
 	)
-	f.write(func(ctx context.Context, q store.Q) error { return q.TaskResent(ctx, tenantA, "w1", 70) })
+	f.write(func(ctx context.Context, q store.Q) error { return q.TaskResent(ctx, tenantA, "w1", at(70)) })
 	sent := map[string]int64{}
 	for _, run := range []string{"r1", "rb"} {
 		for _, task := range tasksOfRun(f, run) {
@@ -139,7 +139,7 @@ func testWorkerAcknowledge(t *testing.T, f *fixture) {
 	open, _ := ack(tenantA, "s1", 1)
 	wantEqual(t, "acknowledgement on a stream never opened", open, false)
 	wantEqual(t, "the worker acknowledges after it", worker().Acknowledges, true)
-	step(func(ctx context.Context, q store.Q) error { return q.WorkerConnect(ctx, tenantA, "w1", "s1", 10) })
+	step(func(ctx context.Context, q store.Q) error { return q.WorkerConnect(ctx, tenantA, "w1", "s1", at(10)) })
 	open, _ = ack(tenantA, "s1", 3)
 	wantEqual(t, "acknowledgement of keep-alive 3 on the open stream", open, true)
 	open, _ = ack(tenantA, "s1", 2)
@@ -148,11 +148,13 @@ func testWorkerAcknowledge(t *testing.T, f *fixture) {
 	_, err = ack(tenantB, "s1", 4)
 	wantErr(t, "acknowledgement for A's worker by B on its open stream", err, store.ErrNotFound)
 	wantEqual(t, "acknowledged keep-alive after B's", seq(), int64(3))
-	step(func(ctx context.Context, q store.Q) error { return q.WorkerConnect(ctx, tenantA, "w1", "s2", 20) })
+	step(func(ctx context.Context, q store.Q) error { return q.WorkerConnect(ctx, tenantA, "w1", "s2", at(20)) })
 	wantEqual(t, "acknowledged keep-alive of a new stream", seq(), int64(0))
 	open, _ = ack(tenantA, "s1", 5)
 	wantEqual(t, "acknowledgement on the replaced stream", open, false)
-	step(func(ctx context.Context, q store.Q) error { return q.WorkerDisconnect(ctx, tenantA, "w1", "s2", 30) })
+	step(func(ctx context.Context, q store.Q) error {
+		return q.WorkerDisconnect(ctx, tenantA, "w1", "s2", at(30))
+	})
 	open, _ = ack(tenantA, "s2", 1)
 	wantEqual(t, "acknowledgement on a closed stream", open, false)
 	wantEqual(t, "acknowledged keep-alive after refused acknowledgements", seq(), int64(0))

@@ -61,7 +61,7 @@ func testRunListDue(t *testing.T, f *fixture) {
 		scheduled(tenantB, "sb", store.RunScheduled, 200),
 	)
 	due := func(limit int) []string {
-		return idsOf(read(f, func(ctx context.Context, q store.Q) ([]*store.Run, error) { return q.RunListDue(ctx, 1000, limit) }),
+		return idsOf(read(f, func(ctx context.Context, q store.Q) ([]*store.Run, error) { return q.RunListDue(ctx, at(1000), limit) }),
 			func(r *store.Run) string { return r.ID })
 	}
 	wantEqual(t, "due of every tenant", due(10), []string{"s2", "s3", "sb", "s1"})
@@ -95,7 +95,7 @@ func testConcurrencyLock(t *testing.T, f *fixture, strategy, others string) {
 	insertRunsOf(f, groupRun(tenantB, "b1", "wf", "k", store.RunActive))
 	concurrently(t, starters, func(i int) (bool, error) {
 		return true, f.st.Write(f.ctx, func(ctx context.Context, q store.Q) error {
-			if err := q.ConcurrencyLock(ctx, tenantA, "wf", "k", int64(i)); err != nil {
+			if err := q.ConcurrencyLock(ctx, tenantA, "wf", "k", at(int64(i))); err != nil {
 				return err
 			}
 			group, err := q.RunListInGroup(ctx, tenantA, "wf", "k")
@@ -113,7 +113,7 @@ func testConcurrencyLock(t *testing.T, f *fixture, strategy, others string) {
 		})
 	})
 	runs := read(f, func(ctx context.Context, q store.Q) ([]*store.Run, error) {
-		return q.RunList(ctx, &store.RunListParams{TenantID: tenantA, Workflow: "wf", Limit: 100})
+		return q.RunList(ctx, &store.RunListParams{TenantID: tenantA, Workflow: "wf", ListPage: store.ListPage{Limit: 100}})
 	})
 	count := map[string]int{}
 	for _, r := range runs {

@@ -32,7 +32,7 @@ func queuedTask(id, action string, rank int64) *store.Task {
 // claimed, sorted (a claim returns its tasks in no particular order).
 func claim(f *fixture, worker string, limit int, actions ...string) []string {
 	f.t.Helper()
-	return claimAt(f, store.TaskClaimParams{TenantID: tenantA, WorkerID: worker, Actions: actions, Limit: limit, Now: 1000})
+	return claimAt(f, store.TaskClaimParams{TenantID: tenantA, WorkerID: worker, Actions: actions, Limit: limit, Now: at(1000)})
 }
 
 func claimAt(f *fixture, p store.TaskClaimParams) []string {
@@ -59,7 +59,7 @@ func testClaimedAttempt(t *testing.T, f *fixture) {
 	before.Attempt, before.Error, before.AvailableAt, before.SentAt, before.AckedAt = 1, "previous attempt failed", store.TimeMicros(900), store.TimeMicros(500), store.TimeMicros(600)
 	insertTasksOf(f, before)
 	got := writeResult(f, func(ctx context.Context, q store.Q) ([]*store.Task, error) {
-		return q.TaskClaim(ctx, &store.TaskClaimParams{TenantID: tenantA, WorkerID: "w1", Actions: []string{"act"}, Limit: 5, Now: 1000})
+		return q.TaskClaim(ctx, &store.TaskClaimParams{TenantID: tenantA, WorkerID: "w1", Actions: []string{"act"}, Limit: 5, Now: at(1000)})
 	})
 	want := queuedTask("t1", "act", 10)
 	want.Status, want.Attempt, want.WorkerID, want.Error, want.AvailableAt = store.TaskRunning, 2, "w1", "", store.TimeMicros(900)
@@ -95,7 +95,7 @@ func testClaimAvailableAt(t *testing.T, f *fixture) {
 	now.AvailableAt = store.TimeMicros(1000)
 	insertTasksOf(f, later, now)
 	wantEqual(t, "claim at 1000", claim(f, "w", 10, "act"), []string{"now"})
-	wantEqual(t, "claim at 1001", claimAt(f, store.TaskClaimParams{TenantID: tenantA, WorkerID: "w", Actions: []string{"act"}, Limit: 10, Now: 1001}), []string{"later"})
+	wantEqual(t, "claim at 1001", claimAt(f, store.TaskClaimParams{TenantID: tenantA, WorkerID: "w", Actions: []string{"act"}, Limit: 10, Now: at(1001)}), []string{"later"})
 }
 
 func testClaimOnlyQueuedOfTenant(t *testing.T, f *fixture) {
@@ -105,7 +105,7 @@ func testClaimOnlyQueuedOfTenant(t *testing.T, f *fixture) {
 		tasks = append(tasks, taskOf(tenantA, "r1", "a-"+status, status))
 	}
 	insertTasksOf(f, append(tasks, taskOf(tenantB, "rb", "b-QUEUED", store.TaskQueued))...)
-	wantEqual(t, "claim of B", claimAt(f, store.TaskClaimParams{TenantID: tenantB, WorkerID: "w", Actions: []string{"act"}, Limit: 10, Now: 1000}), []string{"b-QUEUED"})
+	wantEqual(t, "claim of B", claimAt(f, store.TaskClaimParams{TenantID: tenantB, WorkerID: "w", Actions: []string{"act"}, Limit: 10, Now: at(1000)}), []string{"b-QUEUED"})
 	wantEqual(t, "claim of A", claim(f, "w", 10, "act"), []string{"a-QUEUED"})
 	wantEqual(t, "claim of A again", claim(f, "w", 10, "act"), []string{})
 }
@@ -126,7 +126,7 @@ func testClaimConcurrent(t *testing.T, f *fixture) {
 		for {
 			var got []*store.Task
 			err := f.st.Write(f.ctx, func(ctx context.Context, q store.Q) (err error) {
-				got, err = q.TaskClaim(ctx, &store.TaskClaimParams{TenantID: tenantA, WorkerID: fmt.Sprint("w", i), Actions: []string{"act"}, Limit: 3, Now: 1000})
+				got, err = q.TaskClaim(ctx, &store.TaskClaimParams{TenantID: tenantA, WorkerID: fmt.Sprint("w", i), Actions: []string{"act"}, Limit: 3, Now: at(1000)})
 				return err
 			})
 			if err != nil || len(got) == 0 {
@@ -157,7 +157,7 @@ func testClaimSkipsLocked(t *testing.T, f *fixture) {
 	insertRunsOf(f, runOf(tenantA, "r1", 1))
 	insertTasksOf(f, queuedTask("t1", "act", 1), queuedTask("t2", "act", 2), queuedTask("t3", "act", 3), queuedTask("t4", "act", 4))
 	p := func(worker string) *store.TaskClaimParams {
-		return &store.TaskClaimParams{TenantID: tenantA, WorkerID: worker, Actions: []string{"act"}, Limit: 2, Now: 1000}
+		return &store.TaskClaimParams{TenantID: tenantA, WorkerID: worker, Actions: []string{"act"}, Limit: 2, Now: at(1000)}
 	}
 	done := make(chan []string, 1)
 	secondClaim := func() {

@@ -19,7 +19,7 @@ var replayCases = []suiteCase{
 }
 
 func cronOf(tenant, workflow, schedule string, next int64) *store.CronSchedule {
-	return &store.CronSchedule{TenantID: tenant, Workflow: workflow, Schedule: schedule, TimeZone: "UTC", NextTickAt: next}
+	return &store.CronSchedule{TenantID: tenant, Workflow: workflow, Schedule: schedule, TimeZone: "UTC", NextTickAt: store.TimeMicros(next)}
 }
 
 func replaceCron(f *fixture, tenant, workflow string, schedules ...*store.CronSchedule) {
@@ -55,7 +55,7 @@ func testCronListDue(t *testing.T, f *fixture) {
 	replaceCron(f, tenantB, "wf", cronOf(tenantB, "wf", "d", 200), cronOf(tenantB, "wf", "e", 1000))
 	due := func(limit int) []string {
 		return idsOf(read(f, func(ctx context.Context, q store.Q) ([]*store.CronSchedule, error) {
-			return q.CronListDue(ctx, 1000, limit)
+			return q.CronListDue(ctx, at(1000), limit)
 		}),
 			func(s *store.CronSchedule) string { return s.Schedule })
 	}
@@ -72,7 +72,7 @@ func testCronAdvance(t *testing.T, f *fixture) {
 	for round, tick := range []int64{100, 200, 300} {
 		moved := concurrently(t, 8, func(int) (ok bool, err error) {
 			err = f.st.Write(f.ctx, func(ctx context.Context, q store.Q) (err error) {
-				ok, err = q.CronAdvance(ctx, cronOf(tenantA, "wf", "@hourly", tick), tick+100)
+				ok, err = q.CronAdvance(ctx, cronOf(tenantA, "wf", "@hourly", tick), at(tick+100))
 				return err
 			})
 			return ok, err
@@ -80,13 +80,13 @@ func testCronAdvance(t *testing.T, f *fixture) {
 		wantEqual(t, fmt.Sprint("callers that moved the tick in round ", round+1), countTrue(moved), 1)
 	}
 	stale := writeResult(f, func(ctx context.Context, q store.Q) (bool, error) {
-		return q.CronAdvance(ctx, cronOf(tenantA, "wf", "@hourly", 200), 300)
+		return q.CronAdvance(ctx, cronOf(tenantA, "wf", "@hourly", 200), at(300))
 	})
 	wantEqual(t, "advance from a past tick", stale, false)
 	next := func(tenant string) int64 {
 		return read(f, func(ctx context.Context, q store.Q) ([]*store.CronSchedule, error) {
 			return q.CronList(ctx, tenant, "wf")
-		})[0].NextTickAt
+		})[0].NextTickAt.Micros()
 	}
 	wantEqual(t, "next tick of A", next(tenantA), int64(400))
 	wantEqual(t, "next tick of B", next(tenantB), int64(100))
@@ -96,10 +96,10 @@ func testReplayInsert(t *testing.T, f *fixture) {
 	insert := func(r *store.Replay) bool {
 		return writeResult(f, func(ctx context.Context, q store.Q) (bool, error) { return q.ReplayInsert(ctx, r) })
 	}
-	first := &store.Replay{TenantID: tenantA, IdempotencyKey: "k", Source: "event e1", RunIDs: store.JSONOf([]string{"r1"}), CreatedAt: 10}
+	first := &store.Replay{TenantID: tenantA, IdempotencyKey: "k", Source: "event e1", RunIDs: store.JSONOf([]string{"r1"}), CreatedAt: store.TimeMicros(10)}
 	wantEqual(t, "first use of the key", insert(first), true)
-	wantEqual(t, "second use of the key", insert(&store.Replay{TenantID: tenantA, IdempotencyKey: "k", Source: "event e2", RunIDs: store.JSONOf([]string{}), CreatedAt: 20}), false)
-	inB := &store.Replay{TenantID: tenantB, IdempotencyKey: "k", Source: "run r9", RunIDs: store.JSONOf([]string{"r10"}), CreatedAt: 30}
+	wantEqual(t, "second use of the key", insert(&store.Replay{TenantID: tenantA, IdempotencyKey: "k", Source: "event e2", RunIDs: store.JSONOf([]string{}), CreatedAt: store.TimeMicros(20)}), false)
+	inB := &store.Replay{TenantID: tenantB, IdempotencyKey: "k", Source: "run r9", RunIDs: store.JSONOf([]string{"r10"}), CreatedAt: store.TimeMicros(30)}
 	wantEqual(t, "the key in tenant B", insert(inB), true)
 	get := func(tenant, key string) (*store.Replay, error) {
 		return readErr(f, func(ctx context.Context, q store.Q) (*store.Replay, error) { return q.ReplayGet(ctx, tenant, key) })

@@ -13,6 +13,8 @@ var eventCases = []suiteCase{
 	{"GetRoundTrip", testEventGet},
 	{"GetByIdempotencyKeys", testEventGetByIdempotencyKeys},
 	{"ListPagesAndFilters", testEventList},
+	{"JSONKeptAsWritten", testEventJSONKept},
+	{"MalformedJSONIsAnError", testEventMalformedJSON},
 }
 
 // eventOf is an event of the tenant.
@@ -55,8 +57,8 @@ func testEventInsertTakenID(t *testing.T, f *fixture) {
 
 func testEventGet(t *testing.T, f *fixture) {
 	want := &store.Event{
-		ID: "a1", TenantID: tenantA, Key: "order.created", Payload: `{"n":1}`, Metadata: store.JSONOf(map[string]string{"m": "v"}),
-		Scope: "s", Priority: 3, OccurredAt: 10, CreatedAt: 20, IdempotencyKey: "idem", Skipped: `["wf"]`,
+		ID: "a1", TenantID: tenantA, Key: "order.created", Payload: mustObject(`{"n":1}`), Metadata: store.JSONOf(map[string]string{"m": "v"}),
+		Scope: "s", Priority: 3, OccurredAt: store.TimeMicros(10), CreatedAt: store.TimeMicros(20), IdempotencyKey: "idem", Skipped: store.SkippedTriggers{{Workflow: "wf", WorkflowVersion: 2, Trigger: "k.*", Reason: "filter is false"}},
 	}
 	insertEventsOf(f, want, eventOf(tenantB, "b1", "k", "", 1))
 	got := read(f, func(ctx context.Context, q store.Q) (*store.Event, error) { return q.EventGet(ctx, tenantA, "a1") })
@@ -98,7 +100,7 @@ func testEventList(t *testing.T, f *fixture) {
 	}
 	var pages [][]string
 	for cursor := ""; ; {
-		page := list(store.EventListParams{TenantID: tenantA, BeforeID: cursor, Limit: 3})
+		page := list(store.EventListParams{TenantID: tenantA, ListPage: store.ListPage{BeforeID: cursor, Limit: 3}})
 		pages = append(pages, page)
 		if len(page) < 3 {
 			break
@@ -111,14 +113,62 @@ func testEventList(t *testing.T, f *fixture) {
 		p    store.EventListParams
 		want []string
 	}{
-		{"key", store.EventListParams{TenantID: tenantA, Key: "odd", Limit: 10}, []string{"a6", "a4", "a2"}},
-		{"scope", store.EventListParams{TenantID: tenantA, Scope: "x", Limit: 10}, []string{"a7", "a4", "a1"}},
-		{"created range", store.EventListParams{TenantID: tenantA, CreatedAfter: 200, CreatedBefore: 500, Limit: 10}, []string{"a4", "a3", "a2"}},
-		{"key and cursor", store.EventListParams{TenantID: tenantA, Key: "even", BeforeID: "a5", Limit: 10}, []string{"a3", "a1"}},
-		{"tenant B", store.EventListParams{TenantID: tenantB, Limit: 10}, []string{"b2", "b1"}},
-		{"unknown tenant", store.EventListParams{TenantID: "nobody", Limit: 10}, []string{}},
+		{"key", store.EventListParams{TenantID: tenantA, Key: "odd", ListPage: store.ListPage{Limit: 10}}, []string{"a6", "a4", "a2"}},
+		{"scope", store.EventListParams{TenantID: tenantA, Scope: "x", ListPage: store.ListPage{Limit: 10}}, []string{"a7", "a4", "a1"}},
+		{"created range", store.EventListParams{TenantID: tenantA, ListPage: store.ListPage{CreatedAfter: at(200), CreatedBefore: at(500), Limit: 10}}, []string{"a4", "a3", "a2"}},
+		{"key and cursor", store.EventListParams{TenantID: tenantA, Key: "even", ListPage: store.ListPage{BeforeID: "a5", Limit: 10}}, []string{"a3", "a1"}},
+		{"tenant B", store.EventListParams{TenantID: tenantB, ListPage: store.ListPage{Limit: 10}}, []string{"b2", "b1"}},
+		{"unknown tenant", store.EventListParams{TenantID: "nobody", ListPage: store.ListPage{Limit: 10}}, []string{}},
 	}
 	for _, tt := range tests {
 		wantEqual(t, tt.name, list(tt.p), tt.want)
+	}
+}
+
+// testEventJSONKept: a payload is stored and read back byte for byte (key
+// order, a number beyond float64, HTML characters), its value decoded once;
+// the skipped triggers are stored in encoding/json's form.
+func testEventJSONKept(t *testing.T, f *fixture) {
+	const text = `{"z":1, "a":12345678901234567890,"h":"<&>"}`
+	ev := eventOf(tenantA, "a1", "k", "", 1)
+	ev.Payload = mustObject(text)
+	ev.Skipped = store.SkippedTriggers{{Workflow: "wf", WorkflowVersion: 1, Trigger: "k", Reason: "a > b"}}
+	insertEventsOf(f, ev, eventOf(tenantA, "a2", "k", "", 2))
+	got := read(f, func(ctx context.Context, q store.Q) (*store.Event, error) { return q.EventGet(ctx, tenantA, "a1") })
+	wantEqual(t, "payload text", got.Payload.Text(), text)
+	wantEqual(t, "payload value", got.Payload.Map(), map[string]any{"z": 1.0, "a": 12345678901234567890.0, "h": "<&>"})
+	var payload, skipped, none string
+	f.write(func(ctx context.Context, q store.Q) error {
+		if err := q.ScanRaw(ctx, "SELECT payload, skipped FROM events WHERE id = 'a1'", &payload, &skipped); err != nil {
+			return err
+		}
+		return q.ScanRaw(ctx, "SELECT skipped FROM events WHERE id = 'a2'", &none)
+	})
+	wantEqual(t, "stored payload", payload, text)
+	wantEqual(t, "stored skipped triggers", skipped, `[{"workflow":"wf","workflow_version":1,"trigger":"k","reason":"a \u003e b"}]`)
+	wantEqual(t, "stored skipped triggers of an event that skipped none", none, `[]`)
+}
+
+// testEventMalformedJSON: a payload that is not a JSON object, or skipped
+// triggers that are not their JSON, are an error when read, not an empty value.
+func testEventMalformedJSON(t *testing.T, f *fixture) {
+	insertEventsOf(f, eventOf(tenantA, "a1", "k", "", 1), eventOf(tenantA, "a2", "k", "", 2),
+		eventOf(tenantA, "a3", "k", "", 3), eventOf(tenantA, "a4", "k", "", 4))
+	f.write(func(ctx context.Context, q store.Q) error {
+		for _, stmt := range []string{
+			"UPDATE events SET payload = 'null' WHERE id = 'a1'",
+			"UPDATE events SET payload = '[1]' WHERE id = 'a2'",
+			"UPDATE events SET payload = '{\"a\":' WHERE id = 'a3'",
+			"UPDATE events SET skipped = '[\"wf\"]' WHERE id = 'a4'",
+		} {
+			if err := q.ExecRaw(ctx, stmt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, id := range []string{"a1", "a2", "a3", "a4"} {
+		_, err := readErr(f, func(ctx context.Context, q store.Q) (*store.Event, error) { return q.EventGet(ctx, tenantA, id) })
+		wantErr(t, "EventGet of damaged "+id, err, store.ErrJSONColumn)
 	}
 }

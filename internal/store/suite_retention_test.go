@@ -34,13 +34,13 @@ func testPruneEveryTenant(t *testing.T, f *fixture) {
 	insertWebhooksOf(f, nil, deliveryOf(tenantA, "w1", "da", 10), deliveryOf(tenantB, "w2", "db", 20), deliveryOf(tenantB, "w2", "db-new", 200))
 	type pruned struct{ runs, tasks, events, deliveries int64 }
 	got := writeResult(f, func(ctx context.Context, q store.Q) (p pruned, err error) {
-		if p.runs, p.tasks, err = q.RunPrune(ctx, 100, 10); err != nil {
+		if p.runs, p.tasks, err = q.RunPrune(ctx, at(100), 10); err != nil {
 			return p, err
 		}
-		if p.events, err = q.EventPrune(ctx, 100, 10); err != nil {
+		if p.events, err = q.EventPrune(ctx, at(100), 10); err != nil {
 			return p, err
 		}
-		p.deliveries, err = q.WebhookDeliveryPrune(ctx, 100)
+		p.deliveries, err = q.WebhookDeliveryPrune(ctx, at(100))
 		return p, err
 	})
 	wantEqual(t, "pruned", got, pruned{runs: 2, tasks: 2, events: 2, deliveries: 2})

@@ -21,7 +21,7 @@ var runCases = []suiteCase{
 func runOf(tenant, id string, created int64) *store.Run {
 	return &store.Run{
 		ID: id, TenantID: tenant, WorkflowName: "wf", WorkflowVersion: 1, Status: store.RunActive,
-		Input: `{}`, CreatedAt: store.TimeMicros(created), UpdatedAt: store.TimeMicros(created), TriggerKind: store.TriggerManual,
+		Input: mustObject(`{}`), CreatedAt: store.TimeMicros(created), UpdatedAt: store.TimeMicros(created), TriggerKind: store.TriggerManual,
 	}
 }
 
@@ -59,7 +59,7 @@ func testRunInsertMany(t *testing.T, f *fixture) {
 func testRunGet(t *testing.T, f *fixture) {
 	want := &store.Run{
 		ID: "a1", TenantID: tenantA, WorkflowName: "wf", WorkflowVersion: 3, Status: store.RunWaiting, EventID: "ev",
-		Input: `{"x":1}`, Error: "", Priority: 2, IdempotencyKey: "idem", CreatedAt: store.TimeMicros(10), UpdatedAt: store.TimeMicros(11),
+		Input: mustObject(`{"x":1}`), Error: "", Priority: 2, IdempotencyKey: "idem", CreatedAt: store.TimeMicros(10), UpdatedAt: store.TimeMicros(11),
 		TriggerKind: store.TriggerCron, ReplayOf: "r0", CronTick: store.TimeMicros(7), ScheduledAt: store.TimeMicros(9), ConcurrencyKey: "ck",
 		ConcurrencyMax: 2, ConcurrencyStrategy: "QUEUE", TraceParent: "00-aa-bb-01",
 	}
@@ -136,14 +136,14 @@ func testRunList(t *testing.T, f *fixture) {
 		want []string
 	}{
 		{"all", store.RunListParams{}, []string{"a5", "a4", "a3", "a2", "a1"}},
-		{"cursor", store.RunListParams{BeforeID: "a4", Limit: 2}, []string{"a3", "a2"}},
+		{"cursor", store.RunListParams{ListPage: store.ListPage{BeforeID: "a4", Limit: 2}}, []string{"a3", "a2"}},
 		{"workflow", store.RunListParams{Workflow: "wf2"}, []string{"a4", "a3"}},
 		{"stored status", store.RunListParams{Status: store.RunActive}, []string{"a5", "a3", "a2"}},
 		{"status QUEUED", store.RunListParams{Status: store.RunQueuedDerived}, []string{"a5", "a2"}},
 		{"status RUNNING", store.RunListParams{Status: store.RunRunningDerived}, []string{"a3"}},
 		{"event", store.RunListParams{EventID: "e1"}, []string{"a2", "a1"}},
 		{"trigger", store.RunListParams{Trigger: store.TriggerEvent}, []string{"a5", "a2", "a1"}},
-		{"created range", store.RunListParams{CreatedAfter: 200, CreatedBefore: 500}, []string{"a4", "a3", "a2"}},
+		{"created range", store.RunListParams{ListPage: store.ListPage{CreatedAfter: at(200), CreatedBefore: at(500)}}, []string{"a4", "a3", "a2"}},
 		{"workflow and status", store.RunListParams{Workflow: "wf1", Status: store.RunQueuedDerived}, []string{"a5", "a2"}},
 		{"tenant B", store.RunListParams{TenantID: tenantB, Status: store.RunRunningDerived}, []string{"b1"}},
 	}

@@ -62,9 +62,8 @@ func testTaskListByRun(t *testing.T, f *fixture) {
 func testTaskUpdate(t *testing.T, f *fixture) {
 	insertRunsOf(f, runOf(tenantA, "r1", 1))
 	insertTasksOf(f, taskOf(tenantA, "r1", "t1", store.TaskRunning))
-	out := `{"ok":true}`
 	want := taskOf(tenantA, "r1", "t1", store.TaskSucceeded)
-	want.Attempt, want.WorkerID, want.Output, want.Error, want.AvailableAt = 2, "w1", &out, "", store.TimeMicros(3)
+	want.Attempt, want.WorkerID, want.Output, want.Error, want.AvailableAt = 2, "w1", mustObject(`{"ok":true}`), "", store.TimeMicros(3)
 	want.QueueRank, want.LeaseExpiresAt, want.StartedAt, want.FinishedAt = 4, store.TimeMicros(5), store.TimeMicros(6), store.TimeMicros(7)
 	f.write(func(ctx context.Context, q store.Q) error { return q.TaskUpdate(ctx, want) })
 	wantEqual(t, "task after TaskUpdate", tasksOfRun(f, "r1")[0], want)
@@ -74,13 +73,18 @@ func testTaskOutputs(t *testing.T, f *fixture) {
 	insertRunsOf(f, runOf(tenantA, "r1", 1), runOf(tenantA, "r2", 1))
 	out1, out3, outOther := `{"n":1}`, `{"n":3}`, `{"n":9}`
 	t1, t3, o := taskOf(tenantA, "r1", "t1", store.TaskSucceeded), taskOf(tenantA, "r1", "t3", store.TaskSucceeded), taskOf(tenantA, "r2", "t4", store.TaskSucceeded)
-	t1.Output, t3.Output, o.Output = &out1, &out3, &outOther
+	t1.Output, t3.Output, o.Output = mustObject(out1), mustObject(out3), mustObject(outOther)
 	o.Name = "t1"
 	insertTasksOf(f, t1, taskOf(tenantA, "r1", "t2", store.TaskRunning), t3, o)
 	outputs := func(names ...string) map[string]string {
-		return read(f, func(ctx context.Context, q store.Q) (map[string]string, error) {
+		objects := read(f, func(ctx context.Context, q store.Q) (map[string]store.Object, error) {
 			return q.TaskOutputs(ctx, "r1", names)
 		})
+		texts := map[string]string{}
+		for name, o := range objects {
+			texts[name] = o.Text()
+		}
+		return texts
 	}
 	wantEqual(t, "outputs of r1", outputs("t1", "t2", "t3", "missing"), map[string]string{"t1": out1, "t3": out3})
 	wantEqual(t, "no names", outputs(), map[string]string{})
@@ -195,7 +199,7 @@ func testTaskListLost(t *testing.T, f *fixture) {
 	)
 	lost := func(limit int) []string {
 		return taskIDs(read(f, func(ctx context.Context, q store.Q) ([]*store.Task, error) {
-			return q.TaskListLost(ctx, &store.TaskListLostParams{Now: 1000, ConnectedSilentSince: 500, DisconnectedSilentSince: 900, Limit: limit})
+			return q.TaskListLost(ctx, &store.TaskListLostParams{Now: at(1000), ConnectedSilentSince: at(500), DisconnectedSilentSince: at(900), Limit: limit})
 		}))
 	}
 	wantEqual(t, "lost", lost(10), []string{"expired", "expired-b", "gone", "silent"})

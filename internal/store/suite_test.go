@@ -2,12 +2,14 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/store/storetest"
@@ -99,7 +101,7 @@ type fixture struct {
 func newFixture(t *testing.T, eng storetest.Engine, st *store.Store) *fixture {
 	f := &fixture{t: t, eng: eng, st: st, ctx: context.Background()}
 	f.write(func(ctx context.Context, q store.Q) error {
-		return q.TenantInsert(ctx, &store.Tenant{ID: tenantB, Name: "B", CreatedAt: 1})
+		return q.TenantInsert(ctx, &store.Tenant{ID: tenantB, Name: "B", CreatedAt: store.TimeMicros(1)})
 	})
 	return f
 }
@@ -246,4 +248,21 @@ func countTrue(bs []bool) int {
 		}
 	}
 	return n
+}
+
+// at is the time of Unix microseconds us.
+func at(us int64) time.Time { return time.UnixMicro(us) }
+
+// mustObject is the Object of a JSON object's text.
+func mustObject(text string) store.Object {
+	var o store.Object
+	if err := o.Scan(text); err != nil {
+		panic(err)
+	}
+	return o
+}
+
+// rawJSON is a JSON column holding text as written.
+func rawJSON(text string) store.JSON[json.RawMessage] {
+	return store.JSONOf(json.RawMessage(text))
 }

@@ -16,11 +16,11 @@ var webhookCases = []suiteCase{
 }
 
 func webhookOf(tenant, id string) *store.Webhook {
-	return &store.Webhook{ID: id, TenantID: tenant, Settings: `{"name":"` + id + `"}`, Secret: "sealed-" + id, CreatedAt: 1, UpdatedAt: 1}
+	return &store.Webhook{ID: id, TenantID: tenant, Settings: rawJSON(`{"name":"` + id + `"}`), Secret: "sealed-" + id, CreatedAt: store.TimeMicros(1), UpdatedAt: store.TimeMicros(1)}
 }
 
 func deliveryOf(tenant, webhook, id string, received int64) *store.WebhookDelivery {
-	return &store.WebhookDelivery{ID: id, TenantID: tenant, WebhookID: webhook, Outcome: "ACCEPTED", HTTPStatus: 202, EventID: "e-" + id, ReceivedAt: received}
+	return &store.WebhookDelivery{ID: id, TenantID: tenant, WebhookID: webhook, Outcome: "ACCEPTED", HTTPStatus: 202, EventID: "e-" + id, ReceivedAt: store.TimeMicros(received)}
 }
 
 func insertWebhooksOf(f *fixture, hooks []*store.Webhook, deliveries ...*store.WebhookDelivery) {
@@ -50,12 +50,12 @@ func testWebhookUpdate(t *testing.T, f *fixture) {
 		return f.st.Write(f.ctx, func(ctx context.Context, q store.Q) error { return q.WebhookUpdate(ctx, w) })
 	}
 	byB := webhookOf(tenantB, "w1")
-	byB.Settings = `{"name":"taken"}`
+	byB.Settings = rawJSON(`{"name":"taken"}`)
 	wantErr(t, "update of A's webhook by B", update(byB), store.ErrNotFound)
 	got, _ := getWebhook(f, tenantA, "w1")
 	wantEqual(t, "webhook after B's update", got, webhookOf(tenantA, "w1"))
-	want := &store.Webhook{ID: "w1", TenantID: tenantA, Settings: `{"name":"new"}`, Secret: "sealed-new", CreatedAt: 1, UpdatedAt: 9}
-	wantEqual(t, "update by A", update(&store.Webhook{ID: "w1", TenantID: tenantA, Settings: `{"name":"new"}`, Secret: "sealed-new", CreatedAt: 50, UpdatedAt: 9}), nil)
+	want := &store.Webhook{ID: "w1", TenantID: tenantA, Settings: rawJSON(`{"name":"new"}`), Secret: "sealed-new", CreatedAt: store.TimeMicros(1), UpdatedAt: store.TimeMicros(9)}
+	wantEqual(t, "update by A", update(&store.Webhook{ID: "w1", TenantID: tenantA, Settings: rawJSON(`{"name":"new"}`), Secret: "sealed-new", CreatedAt: store.TimeMicros(50), UpdatedAt: store.TimeMicros(9)}), nil)
 	got, _ = getWebhook(f, tenantA, "w1")
 	wantEqual(t, "webhook after A's update (created_at kept)", got, want)
 	// Only WebhookGetAnyTenant, the receiver's lookup, looks across tenants;

@@ -93,17 +93,23 @@ func testWorkerConnect(t *testing.T, f *fixture) {
 		return fmtState(w)
 	}
 	step := func(fn func(ctx context.Context, q store.Q) error) error { return f.st.Write(f.ctx, fn) }
-	wantEqual(t, "connect on stream s1", step(func(ctx context.Context, q store.Q) error { return q.WorkerConnect(ctx, tenantA, "w1", "s1", 10) }), nil)
+	wantEqual(t, "connect on stream s1", step(func(ctx context.Context, q store.Q) error { return q.WorkerConnect(ctx, tenantA, "w1", "s1", at(10)) }), nil)
 	wantEqual(t, "after connect s1", state(), "connected s1 at 10")
-	wantEqual(t, "connect on stream s2", step(func(ctx context.Context, q store.Q) error { return q.WorkerConnect(ctx, tenantA, "w1", "s2", 20) }), nil)
-	wantEqual(t, "disconnect of the older stream s1", step(func(ctx context.Context, q store.Q) error { return q.WorkerDisconnect(ctx, tenantA, "w1", "s1", 30) }), nil)
+	wantEqual(t, "connect on stream s2", step(func(ctx context.Context, q store.Q) error { return q.WorkerConnect(ctx, tenantA, "w1", "s2", at(20)) }), nil)
+	wantEqual(t, "disconnect of the older stream s1", step(func(ctx context.Context, q store.Q) error {
+		return q.WorkerDisconnect(ctx, tenantA, "w1", "s1", at(30))
+	}), nil)
 	wantEqual(t, "after disconnect s1", state(), "connected s2 at 20")
-	wantEqual(t, "disconnect of s2 by B", step(func(ctx context.Context, q store.Q) error { return q.WorkerDisconnect(ctx, tenantB, "w1", "s2", 35) }), nil)
+	wantEqual(t, "disconnect of s2 by B", step(func(ctx context.Context, q store.Q) error {
+		return q.WorkerDisconnect(ctx, tenantB, "w1", "s2", at(35))
+	}), nil)
 	wantEqual(t, "after B's disconnect", state(), "connected s2 at 20")
-	wantEqual(t, "disconnect s2", step(func(ctx context.Context, q store.Q) error { return q.WorkerDisconnect(ctx, tenantA, "w1", "s2", 40) }), nil)
+	wantEqual(t, "disconnect s2", step(func(ctx context.Context, q store.Q) error {
+		return q.WorkerDisconnect(ctx, tenantA, "w1", "s2", at(40))
+	}), nil)
 	wantEqual(t, "after disconnect s2", state(), "disconnected s2 at 40")
-	wantErr(t, "connect of A's worker by B", step(func(ctx context.Context, q store.Q) error { return q.WorkerConnect(ctx, tenantB, "w1", "s3", 50) }), store.ErrNotFound)
-	wantErr(t, "connect of an unknown worker", step(func(ctx context.Context, q store.Q) error { return q.WorkerConnect(ctx, tenantA, "nope", "s3", 50) }), store.ErrNotFound)
+	wantErr(t, "connect of A's worker by B", step(func(ctx context.Context, q store.Q) error { return q.WorkerConnect(ctx, tenantB, "w1", "s3", at(50)) }), store.ErrNotFound)
+	wantErr(t, "connect of an unknown worker", step(func(ctx context.Context, q store.Q) error { return q.WorkerConnect(ctx, tenantA, "nope", "s3", at(50)) }), store.ErrNotFound)
 	wantEqual(t, "after refused connects", state(), "disconnected s2 at 40")
 }
 
@@ -118,7 +124,7 @@ func fmtState(w *store.Worker) string {
 func testWorkerTouch(t *testing.T, f *fixture) {
 	insertWorkersOf(f, workerOf(tenantA, "w1", 1, true))
 	touch := func(tenant, id string, now int64) error {
-		return f.st.Write(f.ctx, func(ctx context.Context, q store.Q) error { return q.WorkerTouch(ctx, tenant, id, now) })
+		return f.st.Write(f.ctx, func(ctx context.Context, q store.Q) error { return q.WorkerTouch(ctx, tenant, id, at(now)) })
 	}
 	wantEqual(t, "touch", touch(tenantA, "w1", 7), nil)
 	wantErr(t, "touch of A's worker by B", touch(tenantB, "w1", 9), store.ErrNotFound)
@@ -160,8 +166,8 @@ func testStatsQueues(t *testing.T, f *fixture) {
 	}
 	insertTasksOf(f, q(tenantA, "r1", "t1", "a", 100), q(tenantA, "r1", "t2", "a", 200), q(tenantA, "r1", "t3", "b", 300),
 		q(tenantA, "r1", "t4", "c", 2000), heldBy(q(tenantA, "r1", "t5", "a", 10), "w", 1, 10), q(tenantB, "rb", "t6", "a", 50))
-	got := read(f, func(ctx context.Context, q store.Q) ([]store.QueueStats, error) { return q.StatsQueues(ctx, 1000) })
-	wantEqual(t, "queues", got, []store.QueueStats{{Action: "a", Depth: 3, OldestAvailableAt: 50}, {Action: "b", Depth: 1, OldestAvailableAt: 300}})
+	got := read(f, func(ctx context.Context, q store.Q) ([]store.QueueStats, error) { return q.StatsQueues(ctx, at(1000)) })
+	wantEqual(t, "queues", got, []store.QueueStats{{Action: "a", Depth: 3, OldestAvailableAt: store.TimeMicros(50)}, {Action: "b", Depth: 1, OldestAvailableAt: store.TimeMicros(300)}})
 }
 
 func testStatsWorkers(t *testing.T, f *fixture) {

@@ -16,7 +16,7 @@ var workflowCases = []suiteCase{
 }
 
 func workflowOf(tenant, name string, version int32) *store.Workflow {
-	return &store.Workflow{TenantID: tenant, Name: name, Version: version, Spec: `{"name":"` + name + `"}`, SpecHash: name + "-hash", CreatedAt: int64(version) * 10}
+	return &store.Workflow{TenantID: tenant, Name: name, Version: version, Spec: rawJSON(`{"name":"` + name + `"}`), SpecHash: name + "-hash", CreatedAt: store.TimeMicros(int64(version) * 10)}
 }
 
 // putWorkflow stores a version and makes it the head, as putting a workflow does.
@@ -34,7 +34,7 @@ func putWorkflow(f *fixture, w *store.Workflow) {
 func deleteWorkflow(f *fixture, tenant, name string, version int32) {
 	f.t.Helper()
 	f.write(func(ctx context.Context, q store.Q) error {
-		return q.WorkflowHeadUpsert(ctx, &store.WorkflowHead{TenantID: tenant, Name: name, Version: version, Deleted: true, UpdatedAt: 99})
+		return q.WorkflowHeadUpsert(ctx, &store.WorkflowHead{TenantID: tenant, Name: name, Version: version, Deleted: true, UpdatedAt: store.TimeMicros(99)})
 	})
 }
 
@@ -77,10 +77,10 @@ func testWorkflowHead(t *testing.T, f *fixture) {
 	putWorkflow(f, workflowOf(tenantA, "wf", 1))
 	putWorkflow(f, workflowOf(tenantA, "wf", 2))
 	got, _ := head(tenantA)
-	wantEqual(t, "head after v2", got, &store.WorkflowHead{TenantID: tenantA, Name: "wf", Version: 2, UpdatedAt: 20})
+	wantEqual(t, "head after v2", got, &store.WorkflowHead{TenantID: tenantA, Name: "wf", Version: 2, UpdatedAt: store.TimeMicros(20)})
 	deleteWorkflow(f, tenantA, "wf", 2)
 	got, _ = head(tenantA)
-	wantEqual(t, "head after delete", got, &store.WorkflowHead{TenantID: tenantA, Name: "wf", Version: 2, Deleted: true, UpdatedAt: 99})
+	wantEqual(t, "head after delete", got, &store.WorkflowHead{TenantID: tenantA, Name: "wf", Version: 2, Deleted: true, UpdatedAt: store.TimeMicros(99)})
 	_, err = head(tenantB)
 	wantErr(t, "head of A's workflow read by B", err, store.ErrNotFound)
 }

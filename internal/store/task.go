@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 )
@@ -17,7 +18,7 @@ const (
 	TaskCancelled = "CANCELLED"
 )
 
-// Task is one node of a run. Times are Unix µs; 0 means not yet.
+// Task is one node of a run. A zero time means not yet.
 type Task struct {
 	bun.BaseModel `bun:"table:tasks,alias:task"`
 
@@ -35,7 +36,7 @@ type Task struct {
 	TimeoutMS        int64          `bun:"timeout_ms"`
 	Priority         int32          `bun:"priority"`
 	WorkerID         string         `bun:"worker_id"`
-	Output           *string        `bun:"output"` // a JSON object once succeeded
+	Output           Object         `bun:"output"` // once succeeded
 	Error            string         `bun:"error"`
 	AvailableAt      Time           `bun:"available_at"`
 	// QueueRank orders queued tasks, lowest first: the time the task became
@@ -44,7 +45,7 @@ type Task struct {
 	LeaseExpiresAt Time  `bun:"lease_expires_at"`
 	// SentAt is when the running attempt was last sent to its worker (claimed,
 	// or sent again on a new stream); AckedAt when the worker acknowledged
-	// receiving it, 0 until then.
+	// receiving it, zero until then.
 	SentAt     Time `bun:"sent_at"`
 	AckedAt    Time `bun:"acked_at"`
 	StartedAt  Time `bun:"started_at"`
@@ -91,8 +92,8 @@ func (q Q) TaskRunningRuns(ctx context.Context, runIDs []string) (map[string]boo
 }
 
 // TaskOutputs returns the outputs of the named succeeded tasks of a run, by name.
-func (q Q) TaskOutputs(ctx context.Context, runID string, names []string) (map[string]string, error) {
-	out := make(map[string]string)
+func (q Q) TaskOutputs(ctx context.Context, runID string, names []string) (map[string]Object, error) {
+	out := make(map[string]Object)
 	if len(names) == 0 {
 		return out, nil
 	}
@@ -103,8 +104,8 @@ func (q Q) TaskOutputs(ctx context.Context, runID string, names []string) (map[s
 		return nil, fmt.Errorf("outputs of run %s: %w", runID, err)
 	}
 	for _, t := range tasks {
-		if t.Output != nil {
-			out[t.Name] = *t.Output
+		if !t.Output.IsZero() {
+			out[t.Name] = t.Output
 		}
 	}
 	return out, nil
@@ -151,8 +152,8 @@ func (q Q) TaskListHeld(ctx context.Context, tenantID, workerID string) ([]*Task
 
 // TaskResent starts a new acknowledgement window, from now, for the running
 // attempts a worker holds and has not acknowledged: they are being sent again.
-func (q Q) TaskResent(ctx context.Context, tenantID, workerID string, now int64) error {
-	_, err := q.db.NewUpdate().Model((*Task)(nil)).Set("sent_at = ?", now).
+func (q Q) TaskResent(ctx context.Context, tenantID, workerID string, now time.Time) error {
+	_, err := q.db.NewUpdate().Model((*Task)(nil)).Set("sent_at = ?", TimeOf(now)).
 		Where("tenant_id = ? AND worker_id = ? AND status = ? AND acked_at = 0", tenantID, workerID, TaskRunning).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("mark tasks of worker %s sent again: %w", workerID, err)
@@ -166,7 +167,7 @@ type TaskClaimParams struct {
 	WorkerID string
 	Actions  []string
 	Limit    int
-	Now      int64
+	Now      time.Time
 }
 
 // TaskClaim assigns up to Limit queued tasks whose backoff has passed to the
@@ -194,8 +195,8 @@ func (q Q) TaskClaim(ctx context.Context, p *TaskClaimParams) ([]*Task, error) {
 			started_at = ?, lease_expires_at = ? + timeout_ms * 1000, sent_at = ?, acked_at = 0
 		WHERE id IN (SELECT id FROM claimable) AND status = ?
 		RETURNING *`,
-		p.TenantID, TaskQueued, bun.List(p.Actions), p.Now, p.Limit,
-		TaskRunning, p.WorkerID, p.Now, p.Now, p.Now, TaskQueued,
+		p.TenantID, TaskQueued, bun.List(p.Actions), TimeOf(p.Now), p.Limit,
+		TaskRunning, p.WorkerID, TimeOf(p.Now), TimeOf(p.Now), TimeOf(p.Now), TaskQueued,
 	).Scan(ctx, &tasks)
 	if err != nil {
 		return nil, fmt.Errorf("claim tasks: %w", err)
@@ -206,12 +207,12 @@ func (q Q) TaskClaim(ctx context.Context, p *TaskClaimParams) ([]*Task, error) {
 // TaskListLostParams says when an attempt counts as lost.
 type TaskListLostParams struct {
 	// Now: attempts whose lease expired before it are lost.
-	Now int64
+	Now time.Time
 	// ConnectedSilentSince: attempts of a worker with an open stream whose last
 	// heartbeat is older are lost.
-	ConnectedSilentSince int64
+	ConnectedSilentSince time.Time
 	// DisconnectedSilentSince: the same for a worker whose stream closed.
-	DisconnectedSilentSince int64
+	DisconnectedSilentSince time.Time
 	Limit                   int
 }
 
@@ -222,10 +223,10 @@ func (q Q) TaskListLost(ctx context.Context, p *TaskListLostParams) ([]*Task, er
 	err := q.db.NewSelect().Model(&tasks).
 		Where("task.status = ?", TaskRunning).
 		WhereGroup(" AND ", func(sq *bun.SelectQuery) *bun.SelectQuery {
-			return sq.Where("task.lease_expires_at < ?", p.Now).
+			return sq.Where("task.lease_expires_at < ?", TimeOf(p.Now)).
 				WhereOr(`task.worker_id IN (SELECT w.id FROM workers AS w
 					WHERE (w.connected AND w.last_heartbeat_at < ?) OR (NOT w.connected AND w.last_heartbeat_at < ?))`,
-					p.ConnectedSilentSince, p.DisconnectedSilentSince)
+					TimeOf(p.ConnectedSilentSince), TimeOf(p.DisconnectedSilentSince))
 		}).
 		OrderExpr("task.lease_expires_at").Limit(int64(p.Limit)).Scan(ctx)
 	if err != nil {

@@ -12,8 +12,14 @@ type Time struct {
 	time.Time
 }
 
-// TimeOf wraps t for a time column.
-func TimeOf(t time.Time) Time { return Time{t} }
+// TimeOf is t as a time column holds it: in UTC, to the microsecond (the
+// zero time stays zero), so a Time equals what reading it back yields.
+func TimeOf(t time.Time) Time {
+	if t.IsZero() {
+		return Time{}
+	}
+	return TimeMicros(t.UnixMicro())
+}
 
 // TimeMicros is the Time of Unix microseconds us (0 is the zero Time).
 func TimeMicros(us int64) Time {

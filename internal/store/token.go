@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 )
@@ -19,11 +20,11 @@ type Token struct {
 	Name      string `bun:"name"`
 	Role      string `bun:"role"`
 	TokenHash string `bun:"token_hash"`
-	CreatedAt int64  `bun:"created_at"` // Unix µs
-	ExpiresAt int64  `bun:"expires_at"` // Unix µs; 0 means never
-	// LastUsedAt is when the token was last used, to the minute; 0 means never.
-	LastUsedAt int64 `bun:"last_used_at"`
-	RevokedAt  int64 `bun:"revoked_at"` // 0 means not revoked
+	CreatedAt Time   `bun:"created_at"`
+	ExpiresAt Time   `bun:"expires_at"` // zero means never
+	// LastUsedAt is when the token was last used, to the minute; zero means never.
+	LastUsedAt Time `bun:"last_used_at"`
+	RevokedAt  Time `bun:"revoked_at"` // zero means not revoked
 }
 
 // TokenInsert stores a token.
@@ -45,44 +46,27 @@ func (q Q) TokenCount(ctx context.Context) (int, error) {
 
 // TokenGetByHash returns the token whose secret hashes to hash.
 func (q Q) TokenGetByHash(ctx context.Context, hash string) (*Token, error) {
-	t := new(Token)
-	if err := q.db.NewSelect().Model(t).Where("token_hash = ?", hash).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get token: %w", translate(err))
-	}
-	return t, nil
+	return getOne[Token](ctx, q, false, "token", "token_hash = ?", hash)
 }
 
 // TokenGet returns one token of the tenant.
 func (q Q) TokenGet(ctx context.Context, tenantID, id string) (*Token, error) {
-	t := new(Token)
-	if err := q.db.NewSelect().Model(t).Where("tenant_id = ? AND id = ?", tenantID, id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get token %s: %w", id, translate(err))
-	}
-	return t, nil
+	return getOne[Token](ctx, q, false, "token "+id, "tenant_id = ? AND id = ?", tenantID, id)
 }
 
 // TokenGetByID returns a token of any tenant.
 func (q Q) TokenGetByID(ctx context.Context, id string) (*Token, error) {
-	t := new(Token)
-	if err := q.db.NewSelect().Model(t).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get token %s: %w", id, translate(err))
-	}
-	return t, nil
+	return getOne[Token](ctx, q, false, "token "+id, "id = ?", id)
 }
 
 // TokenList returns the tenant's tokens, newest first.
 func (q Q) TokenList(ctx context.Context, tenantID, beforeID string, limit int) ([]*Token, error) {
-	var ts []*Token
-	sel := q.db.NewSelect().Model(&ts).Where("tenant_id = ?", tenantID)
-	if err := newestFirst(sel, 0, 0, beforeID, limit).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("list tokens: %w", err)
-	}
-	return ts, nil
+	return list[Token](ctx, q, "tokens", ListPage{BeforeID: beforeID, Limit: limit}, byTenant(tenantID))
 }
 
 // TokenRevoke revokes a token that is not revoked yet.
-func (q Q) TokenRevoke(ctx context.Context, tenantID, id string, now int64) error {
-	_, err := q.db.NewUpdate().Model((*Token)(nil)).Set("revoked_at = ?", now).
+func (q Q) TokenRevoke(ctx context.Context, tenantID, id string, now time.Time) error {
+	_, err := q.db.NewUpdate().Model((*Token)(nil)).Set("revoked_at = ?", TimeOf(now)).
 		Where("tenant_id = ? AND id = ? AND revoked_at = 0", tenantID, id).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("revoke token %s: %w", id, err)
@@ -91,8 +75,8 @@ func (q Q) TokenRevoke(ctx context.Context, tenantID, id string, now int64) erro
 }
 
 // TokenTouch records that a token was used at now.
-func (q Q) TokenTouch(ctx context.Context, id string, now int64) error {
-	if _, err := q.db.NewUpdate().Model((*Token)(nil)).Set("last_used_at = ?", now).Where("id = ?", id).Exec(ctx); err != nil {
+func (q Q) TokenTouch(ctx context.Context, id string, now time.Time) error {
+	if _, err := q.db.NewUpdate().Model((*Token)(nil)).Set("last_used_at = ?", TimeOf(now)).Where("id = ?", id).Exec(ctx); err != nil {
 		return fmt.Errorf("touch token %s: %w", id, err)
 	}
 	return nil
@@ -104,7 +88,7 @@ type Tenant struct {
 
 	ID        string `bun:"tenant_id,pk"`
 	Name      string `bun:"name"`
-	CreatedAt int64  `bun:"created_at"`
+	CreatedAt Time   `bun:"created_at"`
 	// RatePerSecond and RateBurst are the rate limit of each of the tenant's
 	// tokens; 0 means the token's role default.
 	RatePerSecond int `bun:"rate_per_second"`
@@ -121,11 +105,7 @@ func (q Q) TenantInsert(ctx context.Context, t *Tenant) error {
 
 // TenantGet returns a tenant.
 func (q Q) TenantGet(ctx context.Context, id string) (*Tenant, error) {
-	t := new(Tenant)
-	if err := q.db.NewSelect().Model(t).Where("tenant_id = ?", id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get tenant %s: %w", id, translate(err))
-	}
-	return t, nil
+	return getOne[Tenant](ctx, q, false, "tenant "+id, "tenant_id = ?", id)
 }
 
 // TenantUpdate stores a tenant's name and rate limit; a missing tenant is

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 )
@@ -11,12 +13,13 @@ import (
 type Webhook struct {
 	bun.BaseModel `bun:"table:webhooks"`
 
-	ID        string `bun:"id,pk"`
-	TenantID  string `bun:"tenant_id"`
-	Settings  string `bun:"settings"` // the engine's JSON form
-	Secret    string `bun:"secret"`
-	CreatedAt int64  `bun:"created_at"`
-	UpdatedAt int64  `bun:"updated_at"`
+	ID       string `bun:"id,pk"`
+	TenantID string `bun:"tenant_id"`
+	// Settings is the engine's JSON form of the settings, kept as written.
+	Settings  JSON[json.RawMessage] `bun:"settings"`
+	Secret    string                `bun:"secret"`
+	CreatedAt Time                  `bun:"created_at"`
+	UpdatedAt Time                  `bun:"updated_at"`
 }
 
 // WebhookDelivery records one request to a webhook.
@@ -30,7 +33,7 @@ type WebhookDelivery struct {
 	Reason     string `bun:"reason"`
 	HTTPStatus int32  `bun:"http_status"`
 	EventID    string `bun:"event_id"`
-	ReceivedAt int64  `bun:"received_at"`
+	ReceivedAt Time   `bun:"received_at"`
 }
 
 // WebhookInsert stores a webhook.
@@ -44,25 +47,13 @@ func (q Q) WebhookInsert(ctx context.Context, w *Webhook) error {
 // WebhookGet returns a tenant's webhook by id. An empty tenantID matches no
 // webhook: only [Q.WebhookGetAnyTenant] looks across tenants.
 func (q Q) WebhookGet(ctx context.Context, tenantID, id string) (*Webhook, error) {
-	return q.webhookGet(ctx, id, tenantID, true)
+	return getOne[Webhook](ctx, q, false, "webhook "+id, "id = ? AND tenant_id = ?", id, tenantID)
 }
 
 // WebhookGetAnyTenant returns a webhook by id, whatever its tenant: the
 // receiver learns the tenant from the webhook.
 func (q Q) WebhookGetAnyTenant(ctx context.Context, id string) (*Webhook, error) {
-	return q.webhookGet(ctx, id, "", false)
-}
-
-func (q Q) webhookGet(ctx context.Context, id, tenantID string, byTenant bool) (*Webhook, error) {
-	w := new(Webhook)
-	sel := q.db.NewSelect().Model(w).Where("id = ?", id)
-	if byTenant {
-		sel.Where("tenant_id = ?", tenantID)
-	}
-	if err := sel.Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get webhook %s: %w", id, translate(err))
-	}
-	return w, nil
+	return getOne[Webhook](ctx, q, false, "webhook "+id, "id = ?", id)
 }
 
 // WebhookUpdate writes a webhook's settings, secret and update time; it returns
@@ -97,12 +88,7 @@ func (q Q) WebhookDelete(ctx context.Context, tenantID, id string) error {
 
 // WebhookList returns the tenant's webhooks, newest first.
 func (q Q) WebhookList(ctx context.Context, tenantID, beforeID string, limit int) ([]*Webhook, error) {
-	var ws []*Webhook
-	sel := q.db.NewSelect().Model(&ws).Where("tenant_id = ?", tenantID)
-	if err := newestFirst(sel, 0, 0, beforeID, limit).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("list webhooks: %w", err)
-	}
-	return ws, nil
+	return list[Webhook](ctx, q, "webhooks", ListPage{BeforeID: beforeID, Limit: limit}, byTenant(tenantID))
 }
 
 // WebhookDeliveryInsert records a delivery.
@@ -115,17 +101,14 @@ func (q Q) WebhookDeliveryInsert(ctx context.Context, d *WebhookDelivery) error 
 
 // WebhookDeliveryList returns a webhook's deliveries, newest first.
 func (q Q) WebhookDeliveryList(ctx context.Context, tenantID, webhookID, beforeID string, limit int) ([]*WebhookDelivery, error) {
-	var ds []*WebhookDelivery
-	sel := q.db.NewSelect().Model(&ds).Where("tenant_id = ? AND webhook_id = ?", tenantID, webhookID)
-	if err := newestFirst(sel, 0, 0, beforeID, limit).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("list deliveries: %w", err)
-	}
-	return ds, nil
+	return list[WebhookDelivery](ctx, q, "deliveries", ListPage{BeforeID: beforeID, Limit: limit}, func(sel *bun.SelectQuery) {
+		sel.Where("tenant_id = ? AND webhook_id = ?", tenantID, webhookID)
+	})
 }
 
-// WebhookDeliveryPrune deletes deliveries received before the time (Unix µs).
-func (q Q) WebhookDeliveryPrune(ctx context.Context, before int64) (int64, error) {
-	res, err := q.db.NewDelete().Model((*WebhookDelivery)(nil)).Where("received_at < ?", before).Exec(ctx)
+// WebhookDeliveryPrune deletes deliveries received before the time.
+func (q Q) WebhookDeliveryPrune(ctx context.Context, before time.Time) (int64, error) {
+	res, err := q.db.NewDelete().Model((*WebhookDelivery)(nil)).Where("received_at < ?", TimeOf(before)).Exec(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("prune deliveries: %w", err)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 )
@@ -54,44 +55,35 @@ func (q Q) WorkerInsertOnce(ctx context.Context, w *Worker) (*Worker, error) {
 	if n, err := res.RowsAffected(); err != nil || n == 1 {
 		return w, err
 	}
-	earlier := new(Worker)
-	err = q.db.NewSelect().Model(earlier).Where("tenant_id = ? AND idempotency_key = ?", w.TenantID, w.IdempotencyKey).Scan(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("get worker by idempotency key: %w", translate(err))
-	}
-	return earlier, nil
+	return getOne[Worker](ctx, q, false, "worker by idempotency key", "tenant_id = ? AND idempotency_key = ?", w.TenantID, w.IdempotencyKey)
 }
 
 // WorkerGet returns one worker of the tenant.
 func (q Q) WorkerGet(ctx context.Context, tenantID, id string) (*Worker, error) {
-	w := new(Worker)
-	if err := q.db.NewSelect().Model(w).Where("tenant_id = ? AND id = ?", tenantID, id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get worker %s: %w", id, translate(err))
-	}
-	return w, nil
+	return getOne[Worker](ctx, q, false, "worker "+id, "tenant_id = ? AND id = ?", tenantID, id)
 }
 
 // WorkerTouch records a sign of life. It returns ErrNotFound for an unknown
 // worker.
-func (q Q) WorkerTouch(ctx context.Context, tenantID, id string, now int64) error {
-	return q.workerUpdate(ctx, q.db.NewUpdate().Model((*Worker)(nil)).Set("last_heartbeat_at = ?", now).
+func (q Q) WorkerTouch(ctx context.Context, tenantID, id string, now time.Time) error {
+	return q.workerUpdate(ctx, q.db.NewUpdate().Model((*Worker)(nil)).Set("last_heartbeat_at = ?", TimeOf(now)).
 		Where("tenant_id = ? AND id = ?", tenantID, id), id)
 }
 
 // WorkerConnect records that the worker opened Listen stream streamID (the
 // newest of its streams, on any server), which has acknowledged nothing yet.
-func (q Q) WorkerConnect(ctx context.Context, tenantID, id, streamID string, now int64) error {
+func (q Q) WorkerConnect(ctx context.Context, tenantID, id, streamID string, now time.Time) error {
 	return q.workerUpdate(ctx, q.db.NewUpdate().Model((*Worker)(nil)).
-		Set("last_heartbeat_at = ?, connected = TRUE, stream_id = ?, stream_acked_seq = 0", now, streamID).
+		Set("last_heartbeat_at = ?, connected = TRUE, stream_id = ?, stream_acked_seq = 0", TimeOf(now), streamID).
 		Where("tenant_id = ? AND id = ?", tenantID, id), id)
 }
 
 // WorkerDisconnect records that stream streamID closed, unless the worker has
 // opened a newer stream meanwhile (on this server or another): a worker that
 // moved to another server stays connected.
-func (q Q) WorkerDisconnect(ctx context.Context, tenantID, id, streamID string, now int64) error {
+func (q Q) WorkerDisconnect(ctx context.Context, tenantID, id, streamID string, now time.Time) error {
 	_, err := q.db.NewUpdate().Model((*Worker)(nil)).
-		Set("last_heartbeat_at = ?, connected = FALSE", now).
+		Set("last_heartbeat_at = ?, connected = FALSE", TimeOf(now)).
 		Where("tenant_id = ? AND id = ? AND stream_id = ?", tenantID, id, streamID).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("disconnect worker %s: %w", id, err)
@@ -112,12 +104,7 @@ func (q Q) workerUpdate(ctx context.Context, upd *bun.UpdateQuery, id string) er
 
 // WorkerList returns the tenant's workers, newest first.
 func (q Q) WorkerList(ctx context.Context, tenantID, beforeID string, limit int) ([]*Worker, error) {
-	var ws []*Worker
-	sel := q.db.NewSelect().Model(&ws).Where("tenant_id = ?", tenantID)
-	if err := newestFirst(sel, 0, 0, beforeID, limit).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("list workers: %w", err)
-	}
-	return ws, nil
+	return list[Worker](ctx, q, "workers", ListPage{BeforeID: beforeID, Limit: limit}, byTenant(tenantID))
 }
 
 // WorkerLoad is what the dispatcher reads of a worker before it claims.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/uptrace/bun"
@@ -11,12 +12,14 @@ import (
 type Workflow struct {
 	bun.BaseModel `bun:"table:workflows"`
 
-	TenantID  string `bun:"tenant_id,pk"`
-	Name      string `bun:"name,pk"`
-	Version   int32  `bun:"version,pk"`
-	Spec      string `bun:"spec"` // the engine's JSON form of the spec
-	SpecHash  string `bun:"spec_hash"`
-	CreatedAt int64  `bun:"created_at"`
+	TenantID string `bun:"tenant_id,pk"`
+	Name     string `bun:"name,pk"`
+	Version  int32  `bun:"version,pk"`
+	// Spec is the engine's JSON form of the spec, kept as written: SpecHash
+	// is the SHA-256 of it.
+	Spec      JSON[json.RawMessage] `bun:"spec"`
+	SpecHash  string                `bun:"spec_hash"`
+	CreatedAt Time                  `bun:"created_at"`
 }
 
 // WorkflowHead points at a workflow's current version.
@@ -27,7 +30,7 @@ type WorkflowHead struct {
 	Name      string `bun:"name,pk"`
 	Version   int32  `bun:"version"`
 	Deleted   bool   `bun:"deleted"`
-	UpdatedAt int64  `bun:"updated_at"`
+	UpdatedAt Time   `bun:"updated_at"`
 }
 
 // WorkflowsGeneration returns the tenant's workflow generation: a number that
@@ -54,11 +57,7 @@ func (q Q) WorkflowsGenerationBump(ctx context.Context, tenantID string) error {
 
 // WorkflowHeadGet returns the head of a workflow, deleted or not.
 func (q Q) WorkflowHeadGet(ctx context.Context, tenantID, name string) (*WorkflowHead, error) {
-	h := new(WorkflowHead)
-	if err := q.db.NewSelect().Model(h).Where("tenant_id = ? AND name = ?", tenantID, name).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("get workflow head %s: %w", name, translate(err))
-	}
-	return h, nil
+	return getOne[WorkflowHead](ctx, q, false, "workflow head "+name, "tenant_id = ? AND name = ?", tenantID, name)
 }
 
 // WorkflowHeadUpsert sets a workflow's head.
@@ -83,12 +82,7 @@ func (q Q) WorkflowInsert(ctx context.Context, w *Workflow) error {
 
 // WorkflowGet returns one version of a workflow.
 func (q Q) WorkflowGet(ctx context.Context, tenantID, name string, version int32) (*Workflow, error) {
-	w := new(Workflow)
-	err := q.db.NewSelect().Model(w).Where("tenant_id = ? AND name = ? AND version = ?", tenantID, name, version).Scan(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("get workflow %s v%d: %w", name, version, translate(err))
-	}
-	return w, nil
+	return getOne[Workflow](ctx, q, false, fmt.Sprintf("workflow %s v%d", name, version), "tenant_id = ? AND name = ? AND version = ?", tenantID, name, version)
 }
 
 // WorkflowLatestVersion returns the highest version stored for a name (0 if none).
