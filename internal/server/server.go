@@ -113,7 +113,8 @@ func Handler(cfg HandlerConfig) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build REST transcoder: %w", err)
 	}
-	mux.Handle("/v1/", markREST(log, restDecompress(limit, restJSON(transcoder))))
+	procs := newProcedures(names)
+	mux.Handle("/v1/", markREST(log, newRESTParams(procs), restDecompress(limit, restJSON(transcoder))))
 
 	health := cfg.Health
 	if health == nil {
@@ -131,6 +132,7 @@ func Handler(cfg HandlerConfig) (http.Handler, error) {
 	if cfg.Dashboard != nil {
 		routes = withDashboard(mux, cfg.Dashboard)
 	}
+	routes = rpcRoutes(procs, routes)
 	// The body limit sits above the message limit so that an oversize message
 	// gets Connect's precise resource_exhausted; this bounds what is read at all.
 	return http.MaxBytesHandler(withCORS(routes, cfg.CORSOrigins), limit+(1<<20)), nil
@@ -154,6 +156,7 @@ func handlerOptions(cfg HandlerConfig, log *slog.Logger, limiter *auth.Limiter, 
 			restReach{},
 			tracing,
 			newCallInterceptor(log, service.Errors{Log: log}),
+			strictInterceptor{},
 			auth.NewInterceptor(cfg.Auth, limiter),
 			validate.NewInterceptor(),
 			nulInterceptor{},
