@@ -2,9 +2,9 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
-	"errors"
 	"strings"
 	"sync"
 	"testing"
