@@ -19,7 +19,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -67,7 +66,7 @@ func main() {
 	var seen sync.Map // invoices whose push failed once
 	w.Handle("invoice.push", func(ctx context.Context, t *sdk.Task) (map[string]any, error) {
 		if _, failed := seen.LoadOrStore(fmt.Sprint(t.Input["invoice_id"]), true); !failed {
-			return nil, sdk.Permanent(errors.New("the accounting system refused the invoice (it accepts a replay)"))
+			return nil, sdk.Permanent(fmt.Errorf("the accounting system refused invoice %v (it accepts a replay)", t.Input["invoice_id"]))
 		}
 		return echo(ctx, t)
 	})

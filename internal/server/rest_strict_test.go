@@ -35,13 +35,13 @@ func plainCall(t *testing.T, srv *servertest.Server, method, path, contentType, 
 	}
 	req.Header.Set("Authorization", "Bearer "+servertest.AdminToken)
 	res, err := servertest.HTTP1Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
+	var data []byte
+	if err == nil {
+		defer res.Body.Close()
+		data, err = io.ReadAll(res.Body)
 	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	return httpAnswer{status: res.StatusCode, header: res.Header, body: string(data)}
 }

@@ -17,12 +17,9 @@ import (
 // requests with such fields are refused by their codec (see strict.go).
 type strictInterceptor struct{}
 
-func (strictInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
-	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		if err := strictRequest(req.Any()); err != nil {
-			return nil, err
-		}
-		return next(ctx, req)
+func (strictInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		return next(ctx, strictConn{conn})
 	}
 }
 
@@ -30,9 +27,12 @@ func (strictInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) c
 	return next
 }
 
-func (strictInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		return next(ctx, strictConn{conn})
+func (strictInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		if err := strictRequest(req.Any()); err != nil {
+			return nil, err
+		}
+		return next(ctx, req)
 	}
 }
 
