@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
@@ -97,6 +98,10 @@ func TestRESTConnectUnknownProcedure(t *testing.T) {
 		if connect.CodeOf(err) != connect.CodeUnimplemented || !strings.Contains(err.Error(), "did you mean "+switchyardv1connect.EventServicePushEventProcedure) {
 			t.Errorf("%s: %v, want unimplemented naming PushEvent", p.Name, err)
 		}
+	}
+	// The other services on the server still answer for their procedures.
+	if status, err := servertest.GRPCHealth(srv.URL, ""); err != nil || status != grpchealth.StatusServing {
+		t.Errorf("gRPC health: %v, %v; want SERVING", status, err)
 	}
 	for _, path := range []string{"/switchyard.v1.EventService/PushEvnt", "/switchyard.v1.Nope/Push"} {
 		a := plainCall(t, srv, http.MethodPost, path, "application/json", `{}`)

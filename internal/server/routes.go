@@ -48,9 +48,10 @@ func newProcedures(services []string) procedures {
 	return p
 }
 
-// rpcRoutes answers POST requests for RPCs that do not exist, or in a
-// Content-Type no protocol takes, and passes everything else to next.
-func rpcRoutes(procs procedures, next http.Handler) http.Handler {
+// rpcRoutes answers POST requests for RPCs of the API that do not exist, or
+// in a Content-Type no protocol takes, and passes everything else to next:
+// also the calls of the other services mux serves (health, reflection).
+func rpcRoutes(procs procedures, mux *http.ServeMux, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || strings.HasPrefix(r.URL.Path, "/v1/") {
 			next.ServeHTTP(w, r)
@@ -61,12 +62,27 @@ func rpcRoutes(procs procedures, next http.Handler) http.Handler {
 		switch {
 		case known && !rpcContentTypes[media]:
 			unsupportedMedia(w, r.Header.Get("Content-Type"))
-		case !known && rpcContentTypes[media] && isProcedurePath(r.URL.Path):
+		case !known && rpcContentTypes[media] && isProcedurePath(r.URL.Path) && !procs.otherService(mux, r):
 			unknownProcedure(w, r.URL.Path, media, procs)
 		default:
 			next.ServeHTTP(w, r)
 		}
 	})
+}
+
+// otherService reports whether mux routes r to a service that is not one of
+// the API's, which answers for its own procedures.
+func (p procedures) otherService(mux *http.ServeMux, r *http.Request) bool {
+	_, pattern := mux.Handler(r)
+	if pattern == "" || pattern == "/" {
+		return false
+	}
+	for path := range p {
+		if strings.HasPrefix(path, pattern) {
+			return false
+		}
+	}
+	return true
 }
 
 // isProcedurePath reports whether path has the shape /package.Service/Method.

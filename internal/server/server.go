@@ -132,7 +132,7 @@ func Handler(cfg HandlerConfig) (http.Handler, error) {
 	if cfg.Dashboard != nil {
 		routes = withDashboard(mux, cfg.Dashboard)
 	}
-	routes = rpcRoutes(procs, routes)
+	routes = rpcRoutes(procs, mux, routes)
 	// The body limit sits above the message limit so that an oversize message
 	// gets Connect's precise resource_exhausted; this bounds what is read at all.
 	return http.MaxBytesHandler(withCORS(routes, cfg.CORSOrigins), limit+(1<<20)), nil
