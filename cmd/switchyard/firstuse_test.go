@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchyard/switchyard/internal/server/servertest"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/store/storetest"
 )
@@ -79,4 +80,25 @@ func TestFirstUseSaysHowToCreatePostgresDatabase(t *testing.T) {
 		strings.Contains(err.Error(), "\n") {
 		t.Fatalf("serve: %v, want one line with %q and the createdb command", err, want)
 	}
+}
+
+// TestTokensCreateOffline: an operator who lost every admin token creates one
+// in the database itself, and a server on that database takes it.
+func TestTokensCreateOffline(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var secret, stderr bytes.Buffer
+	err := run(context.Background(), []string{"tokens", "create", "--data-dir", dir, "--role", "admin", "--name", "rescue"}, &secret, &stderr)
+	if err != nil || !strings.HasPrefix(secret.String(), "sy_") || !strings.Contains(stderr.String(), "created in the database directly") {
+		t.Fatalf("tokens create --data-dir: %v, printed %q and %q", err, secret.String(), stderr.String())
+	}
+	err = run(context.Background(), []string{"tokens", "create", "--data-dir", dir, "--role", "admin", "--name", "x", "--tenant", "nope"}, &bytes.Buffer{}, &bytes.Buffer{})
+	wantErr(t, err, "create the token in the database", "tenant nope not found")
+
+	srv := servertest.Start(t, storetest.Engines(t)[0], servertest.Options{Store: store.Config{DataDir: dir}})
+	var stdout bytes.Buffer
+	if err := run(context.Background(), []string{"whoami", "--server", srv.URL, "--token", strings.TrimSpace(secret.String())}, &stdout, &bytes.Buffer{}); err != nil {
+		t.Fatalf("whoami with the offline token: %v", err)
+	}
+	wantOut(t, "whoami", stdout.String(), "rescue", "ADMIN", "default")
 }

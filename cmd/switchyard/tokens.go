@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/engine"
 )
 
 // Only admin tokens may manage tokens; an operator (an admin of the default
@@ -25,6 +28,9 @@ var tokensCreateCmd = newCommand("tokens create", "create a token and print its 
 	tenant := fs.String("tenant", "", "the token's tenant; the caller's by default")
 	expiresIn := fs.Duration("expires-in", 0, "the token expires this long from now, such as 720h; never by default")
 	expiresAt := fs.String("expires-at", "", "the token expires at this RFC 3339 time; never by default")
+	var offline storeFlags
+	fs.StringVar(&offline.dataDir, "data-dir", "", "operators who lost every admin token: create the token in this SQLite data directory itself, without a server or a token")
+	fs.StringVar(&offline.databaseURL, "database-url", "", "as --data-dir, in this Postgres database")
 	return func(x *call) error {
 		if *role == "" || *name == "" {
 			return errors.New("usage: switchyard tokens create --role ROLE --name NAME [flags] (--role and --name are required)")
@@ -41,7 +47,12 @@ var tokensCreateCmd = newCommand("tokens create", "create a token and print its 
 		if !expiry.IsZero() {
 			req.ExpiresAt = timestamppb.New(expiry)
 		}
-		res, err := message(x.c.Admin().CreateToken(x.ctx, connect.NewRequest(req)))
+		var res *switchyardv1.CreateTokenResponse
+		if offline.dataDir != "" || offline.databaseURL != "" {
+			res, err = createTokenOffline(x, &offline, req)
+		} else {
+			res, err = message(x.c.Admin().CreateToken(x.ctx, connect.NewRequest(req)))
+		}
 		return show(x.f, x.stdout, res, err, func(res *switchyardv1.CreateTokenResponse) error {
 			tok := res.GetToken()
 			expires := "never expires"
@@ -135,4 +146,39 @@ var whoamiCmd = newCommand("whoami", "show your token, its role and tenant (-o j
 // tokenRole is "PRODUCER" for ROLE_PRODUCER.
 func tokenRole(r switchyardv1.Role) string {
 	return strings.TrimPrefix(r.String(), "ROLE_")
+}
+
+// createTokenOffline creates the token of req in the database of sf itself,
+// as the server would: for operators who lost every admin token, since the
+// database is theirs. The tenant is the default one unless req names one.
+func createTokenOffline(x *call, sf *storeFlags, req *switchyardv1.CreateTokenRequest) (*switchyardv1.CreateTokenResponse, error) {
+	st, err := sf.open(x.ctx, x.stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	tenant := req.GetTenant()
+	if tenant == "" {
+		tenant = engine.DefaultTenant
+	}
+	role := strings.ToLower(tokenRole(req.GetRole()))
+	if !slices.Contains(auth.Roles, role) {
+		return nil, fmt.Errorf("--role %q: want %s", role, roleChoices)
+	}
+	tok, secret, err := engine.New(engine.Config{Store: st}).CreateToken(x.ctx, tenant, role, req.GetName(), timeOf(req.GetExpiresAt()))
+	if err != nil {
+		return nil, fmt.Errorf("create the token in the database: %w", err)
+	}
+	fmt.Fprintln(x.stderr, "created in the database directly (no server was asked)")
+	return &switchyardv1.CreateTokenResponse{Secret: secret, Token: &switchyardv1.Token{
+		Id: tok.ID, Tenant: tok.TenantID, Name: tok.Name, Role: req.GetRole(), CreatedAt: timestamppb.New(tok.CreatedAt), ExpiresAt: req.GetExpiresAt(),
+	}}, nil
+}
+
+// timeOf is ts as a time, the zero time for nil.
+func timeOf(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil {
+		return time.Time{}
+	}
+	return ts.AsTime()
 }
