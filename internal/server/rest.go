@@ -169,6 +169,10 @@ func (w *restWriter) finish(log *slog.Logger, params restParams, r *http.Request
 		_, _ = w.ResponseWriter.Write(w.body.Bytes())
 		return
 	}
+	if reworded := params.reword(st.Message, r); parsed && reworded != st.Message {
+		w.writeStatus(http.StatusBadRequest, connect.CodeInvalidArgument, reworded)
+		return
+	}
 	msg := "the request could not be read from its path, query string or body"
 	if parsed && st.Message != "" && !strings.Contains(st.Message, "marshal") {
 		msg += ": " + restExcerpt(st.Message)

@@ -161,6 +161,8 @@ func TestRESTTextsMatchConnect(t *testing.T) {
 			`unmarshal message: status must be one of RUN_STATUS_QUEUED, `},
 		{"GET", "/v1/runs?page_size=ten", "", listRuns, `{"pageSize":"ten"}`,
 			`unmarshal message: page_size must be a whole number (int32), not "ten"`},
+		{"GET", "/v1/runs?staus=RUN_STATUS_FAILED", "", listRuns, `{"staus":"RUN_STATUS_FAILED"}`,
+			`unmarshal message: unknown field "staus" (did you mean "status"?)`},
 	} {
 		_, restMsg := errorBody(t, plainCall(t, srv, tt.method, tt.path, "application/json", tt.restBody))
 		a := plainCall(t, srv, http.MethodPost, tt.procedure, "application/json", tt.body)

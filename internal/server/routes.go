@@ -172,13 +172,24 @@ func newRESTParams(procs procedures) restParams {
 	return p
 }
 
-// vanguardParam matches Vanguard's errors for a path or query value it could
-// not read.
-var vanguardParam = regexp.MustCompile(`^invalid parameter "([^"]+)"`)
+// Vanguard's errors for a path or query value it could not read, and for a
+// query parameter that names no field.
+var (
+	vanguardParam   = regexp.MustCompile(`^invalid parameter "([^"]+)"`)
+	vanguardUnknown = regexp.MustCompile(`^unknown field in field path "([^"]+)": element "([^"]+)" does not correspond to any field of type ([\w.]+)$`)
+)
 
-// reword returns the message for Vanguard's message msg about a value in the
-// request r, as the JSON checks word the same mistake; msg when it cannot.
+// reword returns the message for Vanguard's message msg about the path or
+// query string of the request r, as the JSON checks word the same mistake;
+// msg when it cannot.
 func (p restParams) reword(msg string, r *http.Request) string {
+	if m := vanguardUnknown.FindStringSubmatch(msg); m != nil {
+		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(m[3]))
+		if md, ok := d.(protoreflect.MessageDescriptor); ok && err == nil {
+			return unmarshalPrefix + restExcerpt(unknownField(m[1], m[2], md))
+		}
+		return msg
+	}
 	m := vanguardParam.FindStringSubmatch(msg)
 	if m == nil {
 		return msg

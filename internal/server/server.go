@@ -93,7 +93,9 @@ func Handler(cfg HandlerConfig) (http.Handler, error) {
 		rest = append(rest, vanguard.NewService(path, h,
 			vanguard.WithTargetProtocols(vanguard.ProtocolConnect),
 			vanguard.WithMaxMessageBufferBytes(uint32(limit)),
-			vanguard.WithRESTUnmarshalOptions(vanguard.RESTUnmarshalOptions{DiscardUnknownQueryParams: true}),
+			// A query parameter that names no field is refused, as an unknown
+			// field in a body is (see markREST for its message).
+			vanguard.WithRESTUnmarshalOptions(vanguard.RESTUnmarshalOptions{DiscardUnknownQueryParams: false}),
 		))
 		names = append(names, strings.Trim(path, "/"))
 	}
