@@ -42,10 +42,18 @@ quickstart: ## Run the README's Quickstart as written, against the built binary 
 RACE := $(if $(filter 1,$(shell go env CGO_ENABLED)),-race,)
 
 .PHONY: test
-test: ## Run every test, with the race detector when cgo is available (Postgres variants need SWITCHYARD_TEST_DATABASE_URL)
+test: $(BIN)/testprogress ## Run every test, with the race detector when cgo is available (Postgres variants need SWITCHYARD_TEST_DATABASE_URL); a line per package as it ends
 	@if [ -z "$$SWITCHYARD_TEST_DATABASE_URL" ]; then echo "SWITCHYARD_TEST_DATABASE_URL is not set: Postgres variants will be skipped"; fi
 	@if [ -z "$(RACE)" ]; then echo "cgo is not available: running without the race detector"; fi
-	go test $(RACE) -count=1 -timeout 30m ./...
+	go test $(RACE) -count=1 -timeout 30m -json ./... | testprogress
+
+.PHONY: test-quick
+test-quick: $(BIN)/testprogress ## A quick check: every test on SQLite only, without the race detector, the slowest ones shortened (-short)
+	SWITCHYARD_TEST_DATABASE_URL= go test -short -count=1 -timeout 10m -json ./... | testprogress
+
+# testprogress formats go test -json: a line per package as it ends, the output of what failed.
+$(BIN)/testprogress: internal/testprogress/main.go
+	go build -o $@ ./internal/testprogress
 
 .PHONY: bench
 bench: ## Benchmark PushEvent, event-to-task latency and task throughput (Postgres too when SWITCHYARD_TEST_DATABASE_URL is set)
