@@ -35,7 +35,7 @@ build: ## Build the switchyard binary and the example workers into .tmp/bin
 	go build -o $(BIN)/ ./cmd/switchyard ./examples/...
 
 .PHONY: quickstart
-quickstart: ## Run the README's Quickstart as written, against the built binary (needs curl, jq and port 8080)
+quickstart: $(WEB_DEPS) ## Run the README's Quickstart as written, against the built binary, then see its run on the dashboard (needs curl, jq, port 8080 and chromium)
 	.ci/quickstart
 
 # The race detector needs cgo (a C compiler); without one the tests run without it.
