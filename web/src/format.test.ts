@@ -54,22 +54,16 @@ describe("runDuration", () => {
     expect(runDuration(run, now)).toBe("12 s");
     expect(runDuration(run, now + 245_000 - 12_000)).toBe("4 m 5 s");
   });
-  test("of a scheduled run that ran counts from its scheduled time", () => {
+  test.each([
+    ["a scheduled run that ran counts from its scheduled time", RunStatus.SUCCEEDED, "2026-12-02T09:00:01.5Z", "1.5 s"],
+    ["a scheduled run cancelled before its time has none", RunStatus.CANCELLED, "2026-12-02T08:30:00Z", "—"],
+  ])("of %s", (_, status, finished, want) => {
     const run = {
-      status: RunStatus.SUCCEEDED,
+      status,
       createdAt: at("2026-12-02T08:00:00Z"),
       scheduledAt: at("2026-12-02T09:00:00Z"),
-      finishedAt: at("2026-12-02T09:00:01.5Z"),
+      finishedAt: at(finished),
     };
-    expect(runDuration(run, now)).toBe("1.5 s");
-  });
-  test("of a scheduled run cancelled before its time is none", () => {
-    const run = {
-      status: RunStatus.CANCELLED,
-      createdAt: at("2026-12-02T08:00:00Z"),
-      scheduledAt: at("2026-12-02T11:00:00Z"),
-      finishedAt: at("2026-12-02T09:00:00Z"),
-    };
-    expect(runDuration(run, now)).toBe("—");
+    expect(runDuration(run, now)).toBe(want);
   });
 });
