@@ -220,6 +220,9 @@ func (e *Engine) admitPlans(ctx context.Context, q store.Q, plans []*plannedRun,
 				cancelPlanned(p, p.run.Error, now)
 			}
 		}
+		if err := admittedInTurn(ctx, q, k, groups[k]); err != nil {
+			return nil, err
+		}
 	}
 	return displacedBy, nil
 }

@@ -75,8 +75,9 @@ func (e *Engine) PutRateLimit(ctx context.Context, tenantID string, l FlowLimit)
 		if err := q.RateLimitPut(ctx, row); err != nil {
 			return err
 		}
-		sig.add(signalTasks) // a raised limit may let waiting tasks start
-		return nil
+		// A changed limit may let held tasks start: each is looked at again.
+		sig.add(signalTasks)
+		return q.TaskReleaseHeld(ctx, tenantID, now.Time)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("put rate limit %s: %w", l.Name, err)
@@ -127,7 +128,7 @@ func (e *Engine) DeleteRateLimit(ctx context.Context, tenantID, name string) err
 			return err
 		}
 		sig.add(signalTasks)
-		return nil
+		return q.TaskReleaseHeld(ctx, tenantID, e.now())
 	})
 	return answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("rate limit %s not found", name)}, "delete rate limit %s", name)
 }

@@ -13,7 +13,7 @@ import (
 // maxLimitedClaims bounds the claims of one dispatch round that rate limits
 // may cause: a claim whose tasks a limit holds back is followed by another
 // for the slots left, so that tasks behind them (other keys, no limit) start.
-const maxLimitedClaims = 4
+const maxLimitedClaims = 2
 
 // windowID names one key's window of a limit.
 type windowID struct{ tenant, name, key string }
@@ -70,18 +70,25 @@ func admitClaimed(ctx context.Context, q store.Q, tenantID string, claimed []*st
 	slices.SortFunc(claimed, func(a, b *store.Task) int {
 		return cmp.Or(cmp.Compare(a.QueueRank, b.QueueRank), cmp.Compare(a.ID, b.ID))
 	})
+	// planned is the windows with the held tasks' expected starts added: each
+	// held task waits until the time its turn is expected, not all of them
+	// until the first room, so that a long queue is looked at about once per
+	// task rather than once per period.
+	planned := make(map[windowID]*rateWindow, len(windows))
+	for id, w := range windows {
+		planned[id] = &rateWindow{log: slices.Clone(w.log)}
+	}
 	var cleared []string
 	for _, t := range claimed {
-		if until, reason := holdUntil(tenantID, t, limits, windows, now); reason != "" {
+		if _, reason := holdUntil(tenantID, t, limits, windows, now); reason != "" {
+			until, reason := holdUntil(tenantID, t, limits, planned, now)
+			consume(tenantID, t, limits, planned, until)
 			t.AvailableAt, t.WaitReason = store.TimeOf(until), reason
 			held = append(held, t)
 			continue
 		}
-		for _, l := range t.RateLimits.V {
-			if lim := limits[l.Limit]; lim != nil {
-				windows[windowID{tenantID, l.Limit, l.Key}].add(now, lim.Period(), int64(lim.MaxUnits), int64(l.Units))
-			}
-		}
+		consume(tenantID, t, limits, windows, now)
+		consume(tenantID, t, limits, planned, now)
 		if t.WaitReason != "" {
 			cleared = append(cleared, t.ID)
 			t.WaitReason = ""
@@ -100,6 +107,15 @@ func admitClaimed(ctx context.Context, q store.Q, tenantID string, claimed []*st
 		}
 	}
 	return started, held, q.TaskClearWaitReason(ctx, cleared)
+}
+
+// consume counts a task's units in its limits' windows at t.
+func consume(tenantID string, t *store.Task, limits map[string]*store.RateLimit, windows map[windowID]*rateWindow, at time.Time) {
+	for _, l := range t.RateLimits.V {
+		if lim := limits[l.Limit]; lim != nil && l.Units <= lim.MaxUnits {
+			windows[windowID{tenantID, l.Limit, l.Key}].add(at, lim.Period(), int64(lim.MaxUnits), int64(l.Units))
+		}
+	}
 }
 
 // lockWindows locks the windows the claimed tasks use, in one order (so that

@@ -68,3 +68,21 @@ func (a *runAdmitter) admitRoundRobin(ctx context.Context, q store.Q, sig *signa
 	}
 	return q.ConcurrencySetLastKey(ctx, k, admitted)
 }
+
+// admittedInTurn records, for a round-robin group, the key of the last of
+// the new runs that started at once: the next turn goes to the key after it.
+func admittedInTurn(ctx context.Context, q store.Q, k store.ConcurrencyGroup, plans []*plannedRun) error {
+	if k.Key != roundRobinGroup {
+		return nil
+	}
+	last := ""
+	for _, p := range plans {
+		if p.run.Status == store.RunActive {
+			last = p.run.ConcurrencyKey
+		}
+	}
+	if last == "" {
+		return nil
+	}
+	return q.ConcurrencySetLastKey(ctx, k, last)
+}

@@ -193,3 +193,14 @@ func (q Q) TaskWaitReasons(ctx context.Context, runIDs []string) (map[string]str
 	}
 	return out, nil
 }
+
+// TaskReleaseHeld makes the tenant's tasks a rate limit holds back available
+// now, so that their limits are looked at again (after a limit changed).
+func (q Q) TaskReleaseHeld(ctx context.Context, tenantID string, now time.Time) error {
+	_, err := q.db.NewUpdate().Model((*Task)(nil)).Set("available_at = ?", TimeOf(now)).
+		Where("tenant_id = ? AND status = ? AND wait_reason <> '' AND available_at > ?", tenantID, TaskQueued, TimeOf(now)).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("release held tasks: %w", err)
+	}
+	return nil
+}
