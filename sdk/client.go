@@ -27,6 +27,7 @@ type Client struct {
 	runs      switchyardv1connect.RunServiceClient
 	workers   switchyardv1connect.WorkerServiceClient
 	admin     switchyardv1connect.AdminServiceClient
+	limits    switchyardv1connect.RateLimitServiceClient
 	retry     RetryPolicy
 	tracer    trace.Tracer // for the attempts of workers over the client
 }
@@ -65,6 +66,7 @@ func NewClient(baseURL string, opts ...Option) *Client {
 		runs:      switchyardv1connect.NewRunServiceClient(hc, baseURL, copts...),
 		workers:   switchyardv1connect.NewWorkerServiceClient(hc, baseURL, copts...),
 		admin:     switchyardv1connect.NewAdminServiceClient(hc, baseURL, copts...),
+		limits:    switchyardv1connect.NewRateLimitServiceClient(hc, baseURL, copts...),
 		retry:     cfg.retry.withDefaults(),
 		tracer:    cfg.tracer(),
 	}
@@ -85,6 +87,10 @@ func (c *Client) Workers() switchyardv1connect.WorkerServiceClient { return c.wo
 // Admin returns the generated AdminService client, which manages tenants and
 // tokens; only admin tokens may call it.
 func (c *Client) Admin() switchyardv1connect.AdminServiceClient { return c.admin }
+
+// RateLimits returns the generated RateLimitService client, which declares
+// the rate limits tasks consume from.
+func (c *Client) RateLimits() switchyardv1connect.RateLimitServiceClient { return c.limits }
 
 // pingInterval is how long an HTTP/2 connection may stay silent before the
 // client pings it, so that a dead connection under a long stream is noticed.

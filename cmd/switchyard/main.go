@@ -52,6 +52,10 @@ commands:
   tokens list         list a tenant's tokens, never their secrets (--tenant)
   tokens revoke ID    revoke a token; every server refuses it within 5 s
   whoami              show your token, its role and tenant (-o json: also what it may call)
+  ratelimits put NAME declare or change a rate limit tasks consume from (--max N --period 1s)
+  ratelimits list     list rate limits with the fill of their keys
+  ratelimits get NAME show a rate limit and its fill
+  ratelimits delete NAME  remove a rate limit
 
 Client commands take --server (default http://127.0.0.1:8080, or https://),
 --token, --ca-file (the CA to trust for https://) and -o text|json; as every
@@ -66,6 +70,7 @@ var commands = []subcommand{
 	{"serve", serveCommand}, {"migrate", migrateCommand}, {"push", pushCommand}, {"events", eventsCommand},
 	{"runs", runsCommand}, {"workflows", workflowsCommand}, {"workers", workersCommand},
 	{"tenants", tenantsCommand}, {"tokens", tokensCommand}, {"whoami", whoamiCommand},
+	{"ratelimits", rateLimitsCommand},
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
