@@ -87,4 +87,3 @@ func printRateLimits(w io.Writer, limits ...*switchyardv1.NamedRateLimit) error 
 	}
 	return t.flush()
 }
-

@@ -27,10 +27,14 @@ func testRateLimits(t *testing.T, f *fixture) {
 	put(tenantA, "a", 5, 2)
 	put(tenantB, "a", 7, 3)
 	put(tenantA, "b", 20, 9) // a change keeps the first creation time
-	got := read(f, func(ctx context.Context, q store.Q) (*store.RateLimit, error) { return q.RateLimitGet(ctx, tenantA, "b") })
+	got := read(f, func(ctx context.Context, q store.Q) (*store.RateLimit, error) {
+		return q.RateLimitGet(ctx, tenantA, "b")
+	})
 	wantEqual(t, "changed limit", []int64{int64(got.MaxUnits), got.CreatedAt.Micros(), got.UpdatedAt.Micros(), got.Period().Microseconds()}, []int64{20, 1, 9, 1_000_000})
 	names := func(after string, limit int) []string {
-		return idsOf(read(f, func(ctx context.Context, q store.Q) ([]*store.RateLimit, error) { return q.RateLimitList(ctx, tenantA, after, limit) }),
+		return idsOf(read(f, func(ctx context.Context, q store.Q) ([]*store.RateLimit, error) {
+			return q.RateLimitList(ctx, tenantA, after, limit)
+		}),
 			func(l *store.RateLimit) string { return l.Name })
 	}
 	wantEqual(t, "list of A", names("", 0), []string{"a", "b"})
@@ -41,7 +45,9 @@ func testRateLimits(t *testing.T, f *fixture) {
 	wantEqual(t, "limits of B", sortedKeys(many), []string{"a"})
 	f.write(func(ctx context.Context, q store.Q) error { return q.RateLimitDelete(ctx, tenantA, "a") })
 	wantEqual(t, "list of A after delete", names("", 0), []string{"b"})
-	_, err := readErr(f, func(ctx context.Context, q store.Q) (*store.RateLimit, error) { return q.RateLimitGet(ctx, tenantA, "a") })
+	_, err := readErr(f, func(ctx context.Context, q store.Q) (*store.RateLimit, error) {
+		return q.RateLimitGet(ctx, tenantA, "a")
+	})
 	wantErr(t, "get deleted", err, store.ErrNotFound)
 	err = f.st.Write(context.Background(), func(ctx context.Context, q store.Q) error { return q.RateLimitDelete(ctx, tenantA, "a") })
 	if !errors.Is(err, store.ErrNotFound) {
@@ -104,7 +110,9 @@ func testHeldTasks(t *testing.T, f *fixture) {
 		return q.TaskWaitReasons(ctx, []string{"r1", "r2", "none"})
 	})
 	wantEqual(t, "wait reasons", reasons, map[string]string{"r1": "rate limited by api until then", "r2": "rate limited by api until then"})
-	f.write(func(ctx context.Context, q store.Q) error { return q.TaskReleaseHeld(ctx, tenantA, time.UnixMicro(100)) })
+	f.write(func(ctx context.Context, q store.Q) error {
+		return q.TaskReleaseHeld(ctx, tenantA, time.UnixMicro(100))
+	})
 	wantEqual(t, "released", tasksOfRun(f, "r1")[0].AvailableAt.Micros(), int64(100))
 	f.write(func(ctx context.Context, q store.Q) error { return q.TaskClearWaitReason(ctx, []string{"t1"}) })
 	wantEqual(t, "cleared", tasksOfRun(f, "r1")[0].WaitReason, "")
@@ -123,15 +131,23 @@ func testRoundRobin(t *testing.T, f *fixture) {
 		rr(tenantA, "r4", "wf2", "a", store.RunWaiting),
 		groupRun(tenantA, "q1", "wf", "a", store.RunWaiting),
 	)
-	listed := idsOf(read(f, func(ctx context.Context, q store.Q) ([]*store.Run, error) { return q.RunListRoundRobin(ctx, tenantA, "wf") }),
+	listed := idsOf(read(f, func(ctx context.Context, q store.Q) ([]*store.Run, error) {
+		return q.RunListRoundRobin(ctx, tenantA, "wf")
+	}),
 		func(r *store.Run) string { return r.ID })
 	wantEqual(t, "round-robin runs of wf", listed, []string{"r1", "r2"})
-	groups := read(f, func(ctx context.Context, q store.Q) ([]store.ConcurrencyGroup, error) { return q.RunWaitingRoundRobin(ctx, 10) })
+	groups := read(f, func(ctx context.Context, q store.Q) ([]store.ConcurrencyGroup, error) {
+		return q.RunWaitingRoundRobin(ctx, 10)
+	})
 	wantEqual(t, "waiting round-robin workflows", len(groups), 2)
-	queueGroups := read(f, func(ctx context.Context, q store.Q) ([]store.ConcurrencyGroup, error) { return q.RunWaitingGroups(ctx, 10) })
+	queueGroups := read(f, func(ctx context.Context, q store.Q) ([]store.ConcurrencyGroup, error) {
+		return q.RunWaitingGroups(ctx, 10)
+	})
 	wantEqual(t, "waiting QUEUE groups leave round robin out", queueGroups, []store.ConcurrencyGroup{{TenantID: tenantA, Workflow: "wf", Key: "a"}})
 	k := store.ConcurrencyGroup{TenantID: tenantA, Workflow: "wf"}
-	f.write(func(ctx context.Context, q store.Q) error { return q.ConcurrencyLock(ctx, k.TenantID, k.Workflow, k.Key, time.UnixMicro(1)) })
+	f.write(func(ctx context.Context, q store.Q) error {
+		return q.ConcurrencyLock(ctx, k.TenantID, k.Workflow, k.Key, time.UnixMicro(1))
+	})
 	wantEqual(t, "last key before any", read(f, func(ctx context.Context, q store.Q) (string, error) { return q.ConcurrencyLastKey(ctx, k) }), "")
 	f.write(func(ctx context.Context, q store.Q) error { return q.ConcurrencySetLastKey(ctx, k, "b") })
 	wantEqual(t, "last key", read(f, func(ctx context.Context, q store.Q) (string, error) { return q.ConcurrencyLastKey(ctx, k) }), "b")
