@@ -27,6 +27,7 @@ type Client struct {
 	runs      switchyardv1connect.RunServiceClient
 	workers   switchyardv1connect.WorkerServiceClient
 	admin     switchyardv1connect.AdminServiceClient
+	webhooks  switchyardv1connect.WebhookServiceClient
 	limits    switchyardv1connect.RateLimitServiceClient
 	retry     RetryPolicy
 	tracer    trace.Tracer // for the attempts of workers over the client
@@ -66,6 +67,7 @@ func NewClient(baseURL string, opts ...Option) *Client {
 		runs:      switchyardv1connect.NewRunServiceClient(hc, baseURL, copts...),
 		workers:   switchyardv1connect.NewWorkerServiceClient(hc, baseURL, copts...),
 		admin:     switchyardv1connect.NewAdminServiceClient(hc, baseURL, copts...),
+		webhooks:  switchyardv1connect.NewWebhookServiceClient(hc, baseURL, copts...),
 		limits:    switchyardv1connect.NewRateLimitServiceClient(hc, baseURL, copts...),
 		retry:     cfg.retry.withDefaults(),
 		tracer:    cfg.tracer(),
@@ -88,6 +90,10 @@ func (c *Client) Workers() switchyardv1connect.WorkerServiceClient { return c.wo
 // tokens; only admin tokens may call it.
 func (c *Client) Admin() switchyardv1connect.AdminServiceClient { return c.admin }
 
+// Webhooks returns the generated WebhookService client, which manages the
+// endpoints that take events from other services' webhooks; only admin tokens
+// may call it.
+func (c *Client) Webhooks() switchyardv1connect.WebhookServiceClient { return c.webhooks }
 // RateLimits returns the generated RateLimitService client, which declares
 // the rate limits tasks consume from.
 func (c *Client) RateLimits() switchyardv1connect.RateLimitServiceClient { return c.limits }

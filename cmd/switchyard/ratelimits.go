@@ -1,7 +1,7 @@
 package main
 
 import (
-	"context"
+	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -12,61 +12,43 @@ import (
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 )
 
-// rateLimitsCommand is `switchyard ratelimits put|list|get|delete`.
-func rateLimitsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return dispatch(ctx, "ratelimits", "usage: switchyard ratelimits put NAME --max N --period D|list|get NAME|delete NAME [flags]", []subcommand{
-		{"put", rateLimitsPutCommand}, {"list", rateLimitsListCommand}, {"get", rateLimitsGetCommand}, {"delete", rateLimitsDeleteCommand},
-	}, args, stdout, stderr)
-}
-
-func rateLimitsPutCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cf := clientFlagSet("ratelimits put", stderr)
+var rateLimitsPutCmd = newCommand("ratelimits put NAME", "declare or change a rate limit that tasks consume from (--max N --period 1s)", func(fs *flag.FlagSet) action {
 	maxUnits := fs.Int("max", 0, "units that may start per period, for each key (1 to 1000000)")
 	period := fs.Duration("period", time.Second, "the sliding window, such as 1s or 1m (1ms to 24h)")
-	args, c, err := cf.parse(fs, args, "NAME")
-	if err != nil {
-		return err
+	return func(x *call) error {
+		req := &switchyardv1.PutRateLimitRequest{RateLimit: &switchyardv1.NamedRateLimit{Name: x.args[0], Max: int32(*maxUnits), Period: durationpb.New(*period)}}
+		res, err := message(x.c.RateLimits().PutRateLimit(x.ctx, connect.NewRequest(req)))
+		return show(x.f, x.stdout, res, err, func(res *switchyardv1.PutRateLimitResponse) error { return printRateLimits(x.stdout, res.GetRateLimit()) })
 	}
-	req := &switchyardv1.PutRateLimitRequest{RateLimit: &switchyardv1.NamedRateLimit{Name: args[0], Max: int32(*maxUnits), Period: durationpb.New(*period)}}
-	res, err := message(c.RateLimits().PutRateLimit(ctx, connect.NewRequest(req)))
-	return show(cf, stdout, res, err, func(res *switchyardv1.PutRateLimitResponse) error { return printRateLimits(stdout, res.GetRateLimit()) })
-}
+})
 
-func rateLimitsListCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cf := clientFlagSet("ratelimits list", stderr)
+var rateLimitsListCmd = newCommand("ratelimits list", "list rate limits with the fill of their keys", func(fs *flag.FlagSet) action {
 	limit, pageToken := pageFlags(fs, "rate limits")
-	_, c, err := cf.parse(fs, args)
-	if err != nil {
-		return err
+	return func(x *call) error {
+		req := &switchyardv1.ListRateLimitsRequest{PageSize: int32(*limit), PageToken: *pageToken}
+		res, err := message(x.c.RateLimits().ListRateLimits(x.ctx, connect.NewRequest(req)))
+		return showPage(x.f, x.stdout, x.stderr, "rate limits", res, err, func(res *switchyardv1.ListRateLimitsResponse) error {
+			return printRateLimits(x.stdout, res.GetRateLimits()...)
+		})
 	}
-	res, err := message(c.RateLimits().ListRateLimits(ctx, connect.NewRequest(&switchyardv1.ListRateLimitsRequest{PageSize: int32(*limit), PageToken: *pageToken})))
-	return showPage(cf, stdout, stderr, "rate limits", res, err, func(res *switchyardv1.ListRateLimitsResponse) error {
-		return printRateLimits(stdout, res.GetRateLimits()...)
-	})
-}
+})
 
-func rateLimitsGetCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cf := clientFlagSet("ratelimits get", stderr)
-	args, c, err := cf.parse(fs, args, "NAME")
-	if err != nil {
-		return err
+var rateLimitsGetCmd = newCommand("ratelimits get NAME", "show a rate limit and the fill of its keys", func(*flag.FlagSet) action {
+	return func(x *call) error {
+		res, err := message(x.c.RateLimits().GetRateLimit(x.ctx, connect.NewRequest(&switchyardv1.GetRateLimitRequest{Name: x.args[0]})))
+		return show(x.f, x.stdout, res, err, func(res *switchyardv1.GetRateLimitResponse) error { return printRateLimits(x.stdout, res.GetRateLimit()) })
 	}
-	res, err := message(c.RateLimits().GetRateLimit(ctx, connect.NewRequest(&switchyardv1.GetRateLimitRequest{Name: args[0]})))
-	return show(cf, stdout, res, err, func(res *switchyardv1.GetRateLimitResponse) error { return printRateLimits(stdout, res.GetRateLimit()) })
-}
+})
 
-func rateLimitsDeleteCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cf := clientFlagSet("ratelimits delete", stderr)
-	args, c, err := cf.parse(fs, args, "NAME")
-	if err != nil {
-		return err
+var rateLimitsDeleteCmd = newCommand("ratelimits delete NAME", "remove a rate limit: the tasks that name it are no longer held back by it", func(*flag.FlagSet) action {
+	return func(x *call) error {
+		res, err := message(x.c.RateLimits().DeleteRateLimit(x.ctx, connect.NewRequest(&switchyardv1.DeleteRateLimitRequest{Name: x.args[0]})))
+		return show(x.f, x.stdout, res, err, func(*switchyardv1.DeleteRateLimitResponse) error {
+			_, err := fmt.Fprintf(x.stdout, "deleted rate limit %s\n", x.args[0])
+			return err
+		})
 	}
-	res, err := message(c.RateLimits().DeleteRateLimit(ctx, connect.NewRequest(&switchyardv1.DeleteRateLimitRequest{Name: args[0]})))
-	return show(cf, stdout, res, err, func(*switchyardv1.DeleteRateLimitResponse) error {
-		_, err := fmt.Fprintf(stdout, "deleted rate limit %s\n", args[0])
-		return err
-	})
-}
+})
 
 // printRateLimits writes a table of limits, with the fill of each one's
 // keys (the empty key is a static limit's one key, shown as -).
