@@ -42,7 +42,7 @@ func BenchmarkRateLimitAcrossServers(b *testing.B) {
 		var apis []*api
 		var first *servertest.Server
 		for range 3 {
-			srv := servertest.Start(b, pg, servertest.Options{Store: store.Config{DatabaseURL: url}, Engine: fastEngine})
+			srv := servertest.Start(b, pg, servertest.Options{Store: store.Config{DatabaseURL: url, MaxConns: 6}, Engine: fastEngine})
 			apis = append(apis, newAPI(srv.URL, grpcProtocol()))
 			if len(apis) == 1 {
 				first = srv
