@@ -94,6 +94,7 @@ func (c *Client) Admin() switchyardv1connect.AdminServiceClient { return c.admin
 // endpoints that take events from other services' webhooks; only admin tokens
 // may call it.
 func (c *Client) Webhooks() switchyardv1connect.WebhookServiceClient { return c.webhooks }
+
 // RateLimits returns the generated RateLimitService client, which declares
 // the rate limits tasks consume from.
 func (c *Client) RateLimits() switchyardv1connect.RateLimitServiceClient { return c.limits }

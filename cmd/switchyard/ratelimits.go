@@ -18,7 +18,9 @@ var rateLimitsPutCmd = newCommand("ratelimits put NAME", "declare or change a ra
 	return func(x *call) error {
 		req := &switchyardv1.PutRateLimitRequest{RateLimit: &switchyardv1.NamedRateLimit{Name: x.args[0], Max: int32(*maxUnits), Period: durationpb.New(*period)}}
 		res, err := message(x.c.RateLimits().PutRateLimit(x.ctx, connect.NewRequest(req)))
-		return show(x.f, x.stdout, res, err, func(res *switchyardv1.PutRateLimitResponse) error { return printRateLimits(x.stdout, res.GetRateLimit()) })
+		return show(x.f, x.stdout, res, err, func(res *switchyardv1.PutRateLimitResponse) error {
+			return printRateLimits(x.stdout, res.GetRateLimit())
+		})
 	}
 })
 
@@ -36,7 +38,9 @@ var rateLimitsListCmd = newCommand("ratelimits list", "list rate limits with the
 var rateLimitsGetCmd = newCommand("ratelimits get NAME", "show a rate limit and the fill of its keys", func(*flag.FlagSet) action {
 	return func(x *call) error {
 		res, err := message(x.c.RateLimits().GetRateLimit(x.ctx, connect.NewRequest(&switchyardv1.GetRateLimitRequest{Name: x.args[0]})))
-		return show(x.f, x.stdout, res, err, func(res *switchyardv1.GetRateLimitResponse) error { return printRateLimits(x.stdout, res.GetRateLimit()) })
+		return show(x.f, x.stdout, res, err, func(res *switchyardv1.GetRateLimitResponse) error {
+			return printRateLimits(x.stdout, res.GetRateLimit())
+		})
 	}
 })
 
