@@ -95,11 +95,8 @@ func admitClaimed(ctx context.Context, q store.Q, tenantID string, claimed []*st
 		}
 		started = append(started, t)
 	}
-	for id, w := range windows {
-		row := &store.RateWindow{TenantID: id.tenant, Name: id.name, Key: id.key, Log: store.JSONOf(w.log), UpdatedAt: store.TimeOf(now)}
-		if err := q.RateWindowSave(ctx, row); err != nil {
-			return nil, nil, err
-		}
+	if err := saveRateWindows(ctx, q, windows, now); err != nil {
+		return nil, nil, err
 	}
 	for _, t := range held {
 		if err := q.TaskRateLimited(ctx, t); err != nil {
@@ -129,17 +126,41 @@ func lockWindows(ctx context.Context, q store.Q, tenantID string, claimed []*sto
 			}
 		}
 	}
-	slices.SortFunc(ids, func(a, b windowID) int { return cmp.Or(cmp.Compare(a.name, b.name), cmp.Compare(a.key, b.key)) }) // one tenant
+	return lockRateWindows(ctx, q, ids, now)
+}
+
+// lockRateWindows locks and reads windows (in one order, whatever the order of
+// ids, so that lockers never wait for each other in a circle).
+func lockRateWindows(ctx context.Context, q store.Q, ids []windowID, now time.Time) (map[windowID]*rateWindow, error) {
+	slices.SortFunc(ids, func(a, b windowID) int {
+		return cmp.Or(cmp.Compare(a.tenant, b.tenant), cmp.Compare(a.name, b.name), cmp.Compare(a.key, b.key))
+	})
 	ids = slices.Compact(ids)
+	rows := make([]*store.RateWindow, len(ids))
+	for i, id := range ids {
+		rows[i] = &store.RateWindow{TenantID: id.tenant, Name: id.name, Key: id.key}
+	}
+	locked, err := q.RateWindowLock(ctx, rows, now)
+	if err != nil {
+		return nil, err
+	}
 	windows := make(map[windowID]*rateWindow, len(ids))
-	for _, id := range ids {
-		row, err := q.RateWindowLock(ctx, tenantID, id.name, id.key, now)
-		if err != nil {
-			return nil, err
-		}
-		windows[id] = &rateWindow{log: row.Log.V}
+	for _, row := range locked {
+		windows[windowID{row.TenantID, row.Name, row.Key}] = &rateWindow{log: row.Log.V}
 	}
 	return windows, nil
+}
+
+// saveRateWindows writes locked windows back, in one statement.
+func saveRateWindows(ctx context.Context, q store.Q, windows map[windowID]*rateWindow, now time.Time) error {
+	rows := make([]*store.RateWindow, 0, len(windows))
+	for id, w := range windows {
+		rows = append(rows, &store.RateWindow{TenantID: id.tenant, Name: id.name, Key: id.key, Log: store.JSONOf(w.log), UpdatedAt: store.TimeOf(now)})
+	}
+	slices.SortFunc(rows, func(a, b *store.RateWindow) int {
+		return cmp.Or(cmp.Compare(a.TenantID, b.TenantID), cmp.Compare(a.Name, b.Name), cmp.Compare(a.Key, b.Key))
+	})
+	return q.RateWindowSave(ctx, rows)
 }
 
 // holdUntil returns when a task's limits all have room for it and, when that

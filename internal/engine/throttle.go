@@ -1,10 +1,8 @@
 package engine
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -110,30 +108,16 @@ func throttlePlans(ctx context.Context, q store.Q, plans []*plannedRun, now time
 	if len(ids) == 0 {
 		return nil
 	}
-	slices.SortFunc(ids, func(a, b windowID) int {
-		return cmp.Or(cmp.Compare(a.tenant, b.tenant), cmp.Compare(a.name, b.name), cmp.Compare(a.key, b.key))
-	})
-	ids = slices.Compact(ids)
-	windows := make(map[windowID]*rateWindow, len(ids))
-	for _, id := range ids {
-		row, err := q.RateWindowLock(ctx, id.tenant, id.name, id.key, now)
-		if err != nil {
-			return err
-		}
-		windows[id] = &rateWindow{log: row.Log.V}
+	windows, err := lockRateWindows(ctx, q, ids, now)
+	if err != nil {
+		return err
 	}
 	for _, p := range plans {
 		if p.limit != nil {
 			throttle(p, windows[windowOf(p)], now)
 		}
 	}
-	for id, w := range windows {
-		row := &store.RateWindow{TenantID: id.tenant, Name: id.name, Key: id.key, Log: store.JSONOf(w.log), UpdatedAt: store.TimeOf(now)}
-		if err := q.RateWindowSave(ctx, row); err != nil {
-			return err
-		}
-	}
-	return nil
+	return saveRateWindows(ctx, q, windows, now)
 }
 
 // windowOf names the window of a planned run's trigger limit.

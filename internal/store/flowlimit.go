@@ -109,25 +109,38 @@ func (q Q) RateLimitDelete(ctx context.Context, tenantID, name string) error {
 	return nil
 }
 
-// RateWindowLock locks one key's window until the transaction ends, creating
-// it empty on first use, and returns it: starts against one key are decided
-// one transaction at a time, on every server process. Callers lock windows in
-// a fixed order (name, then key) so that they never deadlock.
-func (q Q) RateWindowLock(ctx context.Context, tenantID, name, key string, now time.Time) (*RateWindow, error) {
-	w := &RateWindow{TenantID: tenantID, Name: name, Key: key, Log: JSONOf([][2]int64{}), UpdatedAt: TimeOf(now)}
-	err := q.db.NewInsert().Model(w).
-		On("CONFLICT (tenant_id, name, limit_key) DO UPDATE").Set("updated_at = EXCLUDED.updated_at").
-		Returning("log").Scan(ctx, &w.Log)
-	if err != nil {
-		return nil, fmt.Errorf("lock rate window %s/%s: %w", name, key, err)
+// RateWindowLock locks windows until the transaction ends, creating each
+// empty on first use, and returns them (in no particular order): starts
+// against one key are decided one transaction at a time, on every server
+// process. ws name the windows (TenantID, Name, Key) in a fixed order (name,
+// then key), so that lockers never deadlock; one statement locks them all.
+func (q Q) RateWindowLock(ctx context.Context, ws []*RateWindow, now time.Time) ([]*RateWindow, error) {
+	if len(ws) == 0 {
+		return nil, nil
 	}
-	return w, nil
+	rows := make([]*RateWindow, len(ws))
+	for i, w := range ws {
+		rows[i] = &RateWindow{TenantID: w.TenantID, Name: w.Name, Key: w.Key, Log: JSONOf([][2]int64{}), UpdatedAt: TimeOf(now)}
+	}
+	var out []*RateWindow
+	err := q.db.NewInsert().Model(&rows).
+		On("CONFLICT (tenant_id, name, limit_key) DO UPDATE").Set("updated_at = EXCLUDED.updated_at").
+		Returning("*").Scan(ctx, &out)
+	if err != nil {
+		return nil, fmt.Errorf("lock %d rate windows: %w", len(ws), err)
+	}
+	return out, nil
 }
 
-// RateWindowSave writes a locked window's log.
-func (q Q) RateWindowSave(ctx context.Context, w *RateWindow) error {
-	if _, err := q.db.NewUpdate().Model(w).Column("log", "updated_at").WherePK().Exec(ctx); err != nil {
-		return fmt.Errorf("save rate window %s/%s: %w", w.Name, w.Key, err)
+// RateWindowSave writes the logs of locked windows, in one statement.
+func (q Q) RateWindowSave(ctx context.Context, ws []*RateWindow) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	_, err := q.db.NewInsert().Model(&ws).
+		On("CONFLICT (tenant_id, name, limit_key) DO UPDATE").Set("log = EXCLUDED.log, updated_at = EXCLUDED.updated_at").Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("save %d rate windows: %w", len(ws), err)
 	}
 	return nil
 }

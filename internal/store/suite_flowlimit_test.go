@@ -56,18 +56,29 @@ func testRateLimits(t *testing.T, f *fixture) {
 }
 
 func testRateWindows(t *testing.T, f *fixture) {
-	lock := func(tenant, name, key string, now int64) *store.RateWindow {
-		return writeResult(f, func(ctx context.Context, q store.Q) (*store.RateWindow, error) {
-			return q.RateWindowLock(ctx, tenant, name, key, time.UnixMicro(now))
+	lock := func(now int64, ws ...*store.RateWindow) map[string][][2]int64 {
+		rows := writeResult(f, func(ctx context.Context, q store.Q) ([]*store.RateWindow, error) {
+			return q.RateWindowLock(ctx, ws, time.UnixMicro(now))
 		})
+		out := map[string][][2]int64{}
+		for _, r := range rows {
+			out[r.TenantID+"/"+r.Name+"/"+r.Key] = r.Log.V
+		}
+		return out
 	}
-	w := lock(tenantA, "api", "k", 10)
-	wantEqual(t, "new window", len(w.Log.V), 0)
-	w.Log, w.UpdatedAt = store.JSONOf([][2]int64{{100, 2}, {200, 1}}), store.TimeMicros(20)
-	f.write(func(ctx context.Context, q store.Q) error { return q.RateWindowSave(ctx, w) })
-	wantEqual(t, "window read back", lock(tenantA, "api", "k", 30).Log.V, [][2]int64{{100, 2}, {200, 1}})
-	lock(tenantA, "api", "other", 40)
-	lock(tenantB, "api", "k", 50)
+	win := func(tenant, name, key string) *store.RateWindow {
+		return &store.RateWindow{TenantID: tenant, Name: name, Key: key}
+	}
+	wantEqual(t, "new windows", lock(10, win(tenantA, "api", "k"), win(tenantA, "api", "other")),
+		map[string][][2]int64{tenantA + "/api/k": {}, tenantA + "/api/other": {}})
+	f.write(func(ctx context.Context, q store.Q) error {
+		return q.RateWindowSave(ctx, []*store.RateWindow{
+			{TenantID: tenantA, Name: "api", Key: "k", Log: store.JSONOf([][2]int64{{100, 2}, {200, 1}}), UpdatedAt: store.TimeMicros(20)},
+			{TenantID: tenantA, Name: "api", Key: "other", Log: store.JSONOf([][2]int64{{150, 1}}), UpdatedAt: store.TimeMicros(40)},
+		})
+	})
+	wantEqual(t, "windows read back", lock(30, win(tenantA, "api", "k"), win(tenantB, "api", "k")),
+		map[string][][2]int64{tenantA + "/api/k": {{100, 2}, {200, 1}}, tenantB + "/api/k": {}})
 	keys := idsOf(read(f, func(ctx context.Context, q store.Q) ([]*store.RateWindow, error) {
 		return q.RateWindowList(ctx, tenantA, []string{"api"}, 10)
 	}), func(w *store.RateWindow) string { return w.Key })
