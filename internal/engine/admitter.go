@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/switchyard/switchyard/internal/store"
@@ -14,6 +15,7 @@ type runAdmitter struct {
 	write writeFunc
 	now   func() time.Time
 	runs  runRules
+	ahead time.Duration // how far ahead admitDue looks for the next run due (IdleInterval)
 }
 
 // runRules are the engine's rules for a run's progress that the admitter
@@ -67,10 +69,22 @@ func (a *runAdmitter) admitStored(ctx context.Context, q store.Q, sig *signals, 
 
 // admitDue starts (or queues behind their gates) the scheduled runs whose time
 // came.
-func (a *runAdmitter) admitDue(ctx context.Context) error {
-	due, err := read(ctx, a.store, func(ctx context.Context, q store.Q) ([]*store.Run, error) { return q.RunListDue(ctx, a.now(), 100) })
+func (a *runAdmitter) admitDue(ctx context.Context) (time.Duration, error) {
+	now := a.now()
+	// The same query tells when the next run is due, if soon.
+	listed, err := read(ctx, a.store, func(ctx context.Context, q store.Q) ([]*store.Run, error) {
+		return q.RunListDue(ctx, now.Add(a.ahead), 100)
+	})
 	if err != nil {
-		return err
+		return busy, err
+	}
+	next := nothingDue
+	due := listed
+	if i := slices.IndexFunc(listed, func(r *store.Run) bool { return r.ScheduledAt.After(now) }); i >= 0 {
+		due, next = listed[:i], listed[i].ScheduledAt.Sub(now)
+	}
+	if len(due) > 0 {
+		next = busy
 	}
 	for _, r := range due {
 		err := a.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
@@ -86,19 +100,22 @@ func (a *runAdmitter) admitDue(ctx context.Context) error {
 			return a.admitStored(ctx, q, sig, g, &run, store.RunScheduled, now)
 		})
 		if err != nil {
-			return err
+			return busy, err
 		}
 	}
-	return nil
+	return next, nil
 }
 
 // admitWaiting starts the waiting runs of groups that have room, oldest first.
-func (a *runAdmitter) admitWaiting(ctx context.Context) error {
+func (a *runAdmitter) admitWaiting(ctx context.Context) (time.Duration, error) {
 	groups, err := read(ctx, a.store, func(ctx context.Context, q store.Q) ([]store.ConcurrencyGroup, error) {
 		return q.RunWaitingGroups(ctx, 100)
 	})
 	if err != nil {
-		return err
+		return busy, err
+	}
+	if len(groups) == 0 {
+		return nothingDue, nil
 	}
 	for _, k := range groups {
 		err := a.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
@@ -119,8 +136,8 @@ func (a *runAdmitter) admitWaiting(ctx context.Context) error {
 			return nil
 		})
 		if err != nil {
-			return err
+			return busy, err
 		}
 	}
-	return nil
+	return busy, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/switchyard/switchyard/internal/store"
@@ -53,6 +54,7 @@ type cronScheduler struct {
 	now      func() time.Time
 	log      *slog.Logger
 	catchUp  time.Duration // CronCatchUp
+	ahead    time.Duration // how far ahead fire looks for the next tick (IdleInterval)
 	triggers *triggerCache
 	starter  runStarter
 }
@@ -65,23 +67,35 @@ type runStarter interface {
 
 // fire fires the cron ticks that came, each in its own transaction, until none
 // is due (a late schedule may have several ticks to catch up).
-func (c *cronScheduler) fire(ctx context.Context) error {
+func (c *cronScheduler) fire(ctx context.Context) (time.Duration, error) {
 	for range 10 {
-		due, err := read(ctx, c.store, func(ctx context.Context, q store.Q) ([]*store.CronSchedule, error) {
-			return q.CronListDue(ctx, c.now(), 100)
+		now := c.now()
+		// The same query tells when the next tick comes, if soon.
+		listed, err := read(ctx, c.store, func(ctx context.Context, q store.Q) ([]*store.CronSchedule, error) {
+			return q.CronListDue(ctx, now.Add(c.ahead), 100)
 		})
-		if err != nil || len(due) == 0 {
-			return err
+		if err != nil {
+			return busy, err
+		}
+		due := listed
+		if i := slices.IndexFunc(listed, func(s *store.CronSchedule) bool { return s.NextTickAt.After(now) }); i >= 0 {
+			due = listed[:i]
+			if i == 0 {
+				return listed[0].NextTickAt.Sub(now), nil
+			}
+		}
+		if len(due) == 0 {
+			return nothingDue, nil
 		}
 		for _, s := range due {
 			if err := c.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
 				return c.fireTick(ctx, q, sig, s)
 			}); err != nil {
-				return fmt.Errorf("workflow %s, schedule %q: %w", s.Workflow, s.Schedule, err)
+				return busy, fmt.Errorf("workflow %s, schedule %q: %w", s.Workflow, s.Schedule, err)
 			}
 		}
 	}
-	return nil
+	return busy, nil
 }
 
 // fireTick starts the run of one due tick, if this transaction is the one that
