@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/switchyard/switchyard/internal/store"
@@ -70,21 +69,9 @@ func (a *runAdmitter) admitStored(ctx context.Context, q store.Q, sig *signals, 
 // admitDue starts (or queues behind their gates) the scheduled runs whose time
 // came.
 func (a *runAdmitter) admitDue(ctx context.Context) (time.Duration, error) {
-	now := a.now()
-	// The same query tells when the next run is due, if soon.
-	listed, err := read(ctx, a.store, func(ctx context.Context, q store.Q) ([]*store.Run, error) {
-		return q.RunListDue(ctx, now.Add(a.ahead), 100)
-	})
+	due, next, err := listDue(ctx, a.store, a.now(), a.ahead, store.Q.RunListDue, func(r *store.Run) time.Time { return r.ScheduledAt.Time })
 	if err != nil {
 		return busy, err
-	}
-	next := nothingDue
-	due := listed
-	if i := slices.IndexFunc(listed, func(r *store.Run) bool { return r.ScheduledAt.After(now) }); i >= 0 {
-		due, next = listed[:i], listed[i].ScheduledAt.Sub(now)
-	}
-	if len(due) > 0 {
-		next = busy
 	}
 	for _, r := range due {
 		err := a.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/switchyard/switchyard/internal/store"
@@ -69,23 +68,9 @@ type runStarter interface {
 // is due (a late schedule may have several ticks to catch up).
 func (c *cronScheduler) fire(ctx context.Context) (time.Duration, error) {
 	for range 10 {
-		now := c.now()
-		// The same query tells when the next tick comes, if soon.
-		listed, err := read(ctx, c.store, func(ctx context.Context, q store.Q) ([]*store.CronSchedule, error) {
-			return q.CronListDue(ctx, now.Add(c.ahead), 100)
-		})
-		if err != nil {
-			return busy, err
-		}
-		due := listed
-		if i := slices.IndexFunc(listed, func(s *store.CronSchedule) bool { return s.NextTickAt.After(now) }); i >= 0 {
-			due = listed[:i]
-			if i == 0 {
-				return listed[0].NextTickAt.Sub(now), nil
-			}
-		}
-		if len(due) == 0 {
-			return nothingDue, nil
+		due, next, err := listDue(ctx, c.store, c.now(), c.ahead, store.Q.CronListDue, func(s *store.CronSchedule) time.Time { return s.NextTickAt.Time })
+		if err != nil || next != busy {
+			return next, err
 		}
 		for _, s := range due {
 			if err := c.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"log/slog"
 	"math"
+	"slices"
 	"time"
+
+	"github.com/switchyard/switchyard/internal/store"
 )
 
 // service is a part of the engine that works in the background: [Engine.Start]
@@ -76,4 +79,37 @@ func (p periodic) next(prev, due time.Duration, reset bool) time.Duration {
 		wait = min(2*prev, p.idle)
 	}
 	return max(min(wait, due), time.Millisecond)
+}
+
+// splitDue splits items listed in the order of their time (at) into those
+// whose time came by now and the wait until the first of the others: busy when
+// some came, nothingDue when none is listed.
+func splitDue[T any](items []T, at func(T) time.Time, now time.Time) (due []T, next time.Duration) {
+	i := slices.IndexFunc(items, func(it T) bool { return at(it).After(now) })
+	switch {
+	case i < 0:
+		due = items
+	case i > 0:
+		due = items[:i]
+	default:
+		return nil, at(items[0]).Sub(now)
+	}
+	if len(due) == 0 {
+		return nil, nothingDue
+	}
+	return due, busy
+}
+
+// listDue lists what comes due up to ahead from now (by list, in the order of
+// at, at most 100) and splits it with splitDue: one query tells what is due and
+// when the next is.
+func listDue[T any](ctx context.Context, st *store.Store, now time.Time, ahead time.Duration,
+	list func(q store.Q, ctx context.Context, until time.Time, limit int) ([]T, error), at func(T) time.Time,
+) ([]T, time.Duration, error) {
+	listed, err := read(ctx, st, func(ctx context.Context, q store.Q) ([]T, error) { return list(q, ctx, now.Add(ahead), 100) })
+	if err != nil {
+		return nil, busy, err
+	}
+	due, next := splitDue(listed, at, now)
+	return due, next, nil
 }

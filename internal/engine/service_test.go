@@ -32,3 +32,28 @@ func TestPeriodicNext(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitDue: of items listed by time, those whose time came are due, and
+// the wait is until the first of the others.
+func TestSplitDue(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_000, 0)
+	at := func(d time.Duration) time.Time { return now.Add(d) }
+	id := func(t time.Time) time.Time { return t }
+	for _, tc := range []struct {
+		name     string
+		items    []time.Time
+		wantDue  int
+		wantNext time.Duration
+	}{
+		{"none listed", nil, 0, nothingDue},
+		{"all due", []time.Time{at(-time.Second), at(0)}, 2, busy},
+		{"some due", []time.Time{at(-time.Second), at(3 * time.Second)}, 1, busy},
+		{"none due", []time.Time{at(3 * time.Second), at(5 * time.Second)}, 0, 3 * time.Second},
+	} {
+		due, next := splitDue(tc.items, id, now)
+		if len(due) != tc.wantDue || next != tc.wantNext {
+			t.Errorf("%s: %d due, next %s; want %d, %s", tc.name, len(due), next, tc.wantDue, tc.wantNext)
+		}
+	}
+}
