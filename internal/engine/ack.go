@@ -111,6 +111,17 @@ func (d *dispatcher) ackInMemory(tenantID, workerID, streamID string, seq uint64
 	return true
 }
 
+// heard wakes the dispatcher when a worker whose stream this process holds
+// was heard from (a heartbeat) while its latest claim waited for it.
+func (d *dispatcher) heard(workerID string) {
+	d.mu.Lock()
+	c := d.conns[workerID]
+	d.mu.Unlock()
+	if c != nil && c.gated.Load() {
+		poke(d.hub.wake)
+	}
+}
+
 // checkAcknowledged ends the stream (returning the error to end it with) when
 // the worker acknowledges keep-alives but has acknowledged none for three
 // intervals, or when a newer stream of the worker, on another server, replaced

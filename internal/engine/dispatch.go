@@ -135,7 +135,10 @@ func (d *dispatcher) dispatchTo(ctx context.Context, c *workerConn) (int, error)
 		c.running.Store(int64(load.Running))
 		c.gated.Store(false)
 		if load.LastHeartbeatAt.Before(now.Add(-d.cfg.deadAfter())) {
-			return nil // taken for dead: its attempts go elsewhere, so must new ones
+			// Taken for dead: its attempts go elsewhere, so must new ones. Its
+			// next heartbeat wakes the dispatcher.
+			c.gated.Store(true)
+			return nil
 		}
 		if load.Acknowledges && load.StreamAckedSeq == 0 {
 			// A worker that acknowledges gets new work on a stream only once

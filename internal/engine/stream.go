@@ -28,7 +28,7 @@ type workerConn struct {
 	live liveness // its keep-alives and which the worker acknowledged
 
 	running   atomic.Int64 // its attempts under way, as of its latest claim
-	gated     atomic.Bool  // its latest claim waited for an acknowledged keep-alive
+	gated     atomic.Bool  // its latest claim waited for an acknowledged keep-alive or a heartbeat
 	ackStored atomic.Bool  // this process stored an acknowledged keep-alive of it
 }
 
