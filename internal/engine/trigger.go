@@ -19,6 +19,7 @@ type compiledWorkflow struct {
 	spec        WorkflowSpec
 	triggers    []*eventTrigger
 	concurrency cel.Program // nil without a concurrency rule
+	taskLimits  [][]compiledLimit
 }
 
 // eventTrigger is one event trigger of a compiled workflow.
@@ -26,7 +27,8 @@ type eventTrigger struct {
 	wf     *compiledWorkflow
 	key    string // the key or pattern
 	scope  string
-	filter cel.Program // nil without a filter
+	filter cel.Program   // nil without a filter
+	limit  *triggerLimit // nil without a rate limit
 }
 
 // compileWorkflow compiles a stored workflow version. Stored specs were checked
@@ -39,8 +41,12 @@ func compileWorkflow(row *store.Workflow) (*compiledWorkflow, error) {
 	for _, k := range wf.spec.OnEvents {
 		wf.triggers = append(wf.triggers, &eventTrigger{wf: wf, key: k})
 	}
-	for _, t := range wf.spec.EventTriggers {
+	for i, t := range wf.spec.EventTriggers {
 		et := &eventTrigger{wf: wf, key: t.Key, scope: t.Scope}
+		var err error
+		if et.limit, err = compileTriggerLimit(row, i, t.RateLimit); err != nil {
+			return nil, err
+		}
 		if t.Filter != "" {
 			p, err := compileFilter(t.Filter)
 			if err != nil {
@@ -56,6 +62,9 @@ func compileWorkflow(row *store.Workflow) (*compiledWorkflow, error) {
 			return nil, fmt.Errorf("workflow %s version %d: concurrency key: %w", row.Name, row.Version, err)
 		}
 		wf.concurrency = p
+	}
+	if err := wf.compileTaskLimits(); err != nil {
+		return nil, err
 	}
 	return wf, nil
 }
@@ -144,6 +153,8 @@ type SkippedTrigger = store.SkippedTrigger
 type triggered struct {
 	wf             *compiledWorkflow
 	concurrencyKey string
+	limit          *triggerLimit // the trigger's rate limit, if any
+	limitKey       string
 }
 
 // matchEvent returns the workflows an event starts (each once, however many of
@@ -176,10 +187,12 @@ func (idx *triggerIndex) matchEvent(ev *store.Event) (starts []triggered, skippe
 				reason = "filter is false"
 			}
 		}
-		var key string
+		var key, limitKey string
 		if reason == "" {
 			var err error
 			if key, err = t.wf.concurrencyKey(lazyVars); err != nil {
+				reason = err.Error()
+			} else if limitKey, err = t.limit.keyOf(lazyVars); err != nil {
 				reason = err.Error()
 			}
 		}
@@ -188,7 +201,7 @@ func (idx *triggerIndex) matchEvent(ev *store.Event) (starts []triggered, skippe
 			continue
 		}
 		started[t.wf] = true
-		starts = append(starts, triggered{wf: t.wf, concurrencyKey: key})
+		starts = append(starts, triggered{wf: t.wf, concurrencyKey: key, limit: t.limit, limitKey: limitKey})
 	}
 	// A workflow that another of its triggers started skipped nothing.
 	for _, m := range misses {
@@ -235,6 +248,10 @@ type plannedRun struct {
 	run    *store.Run
 	tasks  []*store.Task
 	parent *trace.SpanContext // see newRun.parent
+	// limit is the rate limit of the trigger that started the run, if any,
+	// and limitKey its key for the run.
+	limit    *triggerLimit
+	limitKey string
 }
 
 // plan builds a run and its tasks, all pending: admission decides whether the
@@ -283,6 +300,7 @@ func (n newRun) plan(tenantID string, now time.Time) *plannedRun {
 			Priority:         n.priority,
 			AvailableAt:      store.TimeOf(now),
 			CreatedAt:        store.TimeOf(now),
+			RateLimits:       store.JSONOf(wf.limitsOf(i, n.input)),
 		}
 	}
 	return &plannedRun{run: run, tasks: tasks, parent: n.parent}

@@ -136,7 +136,8 @@ func deliveryProto(d *engine.Delivery) *switchyardv1.WebhookDelivery {
 func specFromProto(p *switchyardv1.WorkflowSpec) engine.WorkflowSpec {
 	spec := engine.WorkflowSpec{Name: p.GetName(), Description: p.GetDescription(), OnEvents: p.GetOnEvents()}
 	for _, t := range p.GetEventTriggers() {
-		spec.EventTriggers = append(spec.EventTriggers, engine.EventTrigger{Key: t.GetKey(), Filter: t.GetFilter(), Scope: t.GetScope()})
+		spec.EventTriggers = append(spec.EventTriggers, engine.EventTrigger{Key: t.GetKey(), Filter: t.GetFilter(), Scope: t.GetScope(),
+			RateLimit: triggerLimitFromProto(t.GetRateLimit())})
 	}
 	for _, c := range p.GetOnCron() {
 		spec.OnCron = append(spec.OnCron, engine.CronTrigger{Schedule: c.GetSchedule(), TimeZone: c.GetTimeZone()})
@@ -154,7 +155,8 @@ func specFromProto(p *switchyardv1.WorkflowSpec) engine.WorkflowSpec {
 				InitialBackoff: t.GetRetry().GetInitialBackoff().AsDuration(),
 				MaxBackoff:     t.GetRetry().GetMaxBackoff().AsDuration(),
 			},
-			Timeout: t.GetTimeout().AsDuration(),
+			Timeout:    t.GetTimeout().AsDuration(),
+			RateLimits: taskLimitsFromProto(t.GetRateLimits()),
 		})
 	}
 	return spec
@@ -166,7 +168,8 @@ func workflowProto(wf *engine.Workflow) *switchyardv1.Workflow {
 	}
 	spec := &switchyardv1.WorkflowSpec{Name: wf.Spec.Name, Description: wf.Spec.Description, OnEvents: wf.Spec.OnEvents}
 	for _, t := range wf.Spec.EventTriggers {
-		spec.EventTriggers = append(spec.EventTriggers, &switchyardv1.EventTrigger{Key: t.Key, Filter: t.Filter, Scope: t.Scope})
+		spec.EventTriggers = append(spec.EventTriggers, &switchyardv1.EventTrigger{Key: t.Key, Filter: t.Filter, Scope: t.Scope,
+			RateLimit: triggerLimitProto(t.RateLimit)})
 	}
 	for _, c := range wf.Spec.OnCron {
 		spec.OnCron = append(spec.OnCron, &switchyardv1.CronTrigger{Schedule: c.Schedule, TimeZone: c.TimeZone})
@@ -184,7 +187,8 @@ func workflowProto(wf *engine.Workflow) *switchyardv1.Workflow {
 				InitialBackoff: durationpb.New(t.Retry.InitialBackoff),
 				MaxBackoff:     durationpb.New(t.Retry.MaxBackoff),
 			},
-			Timeout: durationpb.New(t.Timeout),
+			Timeout:    durationpb.New(t.Timeout),
+			RateLimits: taskLimitsProto(t.RateLimits),
 		})
 	}
 	return &switchyardv1.Workflow{Spec: spec, Version: wf.Version, CreatedAt: timestamppb.New(wf.CreatedAt)}
@@ -260,6 +264,7 @@ func runProto(r *engine.Run) *switchyardv1.Run {
 		Priority:        r.Priority,
 		ScheduledAt:     timestampOrNil(r.ScheduledAt),
 		ConcurrencyKey:  r.ConcurrencyKey,
+		WaitReason:      r.WaitReason,
 	}
 	for _, t := range r.Tasks {
 		out.Tasks = append(out.Tasks, &switchyardv1.Task{
@@ -276,6 +281,7 @@ func runProto(r *engine.Run) *switchyardv1.Run {
 			StartedAt:   timestampOrNil(t.StartedAt),
 			FinishedAt:  timestampOrNil(t.FinishedAt),
 			AvailableAt: timestampOrNil(t.AvailableAt),
+			WaitReason:  t.WaitReason,
 		})
 	}
 	return out

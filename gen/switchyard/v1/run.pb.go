@@ -43,8 +43,12 @@ const (
 	RunStatus_RUN_STATUS_CANCELLED RunStatus = 5
 	// The run starts at its `scheduled_at` (a delayed run).
 	RunStatus_RUN_STATUS_SCHEDULED RunStatus = 6
-	// The run waits for another run with its concurrency key to end.
+	// The run waits for another run with its concurrency key to end (or, with
+	// GROUP_ROUND_ROBIN, for its key's turn).
 	RunStatus_RUN_STATUS_WAITING RunStatus = 7
+	// A trigger's rate limit (over_limit SKIP) did not start the run: it ended
+	// when it was stored, and `error` says why.
+	RunStatus_RUN_STATUS_SKIPPED RunStatus = 8
 )
 
 // Enum value maps for RunStatus.
@@ -58,6 +62,7 @@ var (
 		5: "RUN_STATUS_CANCELLED",
 		6: "RUN_STATUS_SCHEDULED",
 		7: "RUN_STATUS_WAITING",
+		8: "RUN_STATUS_SKIPPED",
 	}
 	RunStatus_value = map[string]int32{
 		"RUN_STATUS_UNSPECIFIED": 0,
@@ -68,6 +73,7 @@ var (
 		"RUN_STATUS_CANCELLED":   5,
 		"RUN_STATUS_SCHEDULED":   6,
 		"RUN_STATUS_WAITING":     7,
+		"RUN_STATUS_SKIPPED":     8,
 	}
 )
 
@@ -316,8 +322,12 @@ type Run struct {
 	ScheduledAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=scheduled_at,json=scheduledAt,proto3" json:"scheduled_at,omitempty"`
 	// The value of the workflow's concurrency key for this run.
 	ConcurrencyKey string `protobuf:"bytes,16,opt,name=concurrency_key,json=concurrencyKey,proto3" json:"concurrency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Why the run waits: for a QUEUED run, a rate limit that holds back one of
+	// its tasks (`rate limited by X until T`); for a SCHEDULED run, the
+	// trigger's throttle. Empty when nothing holds it back.
+	WaitReason    string `protobuf:"bytes,17,opt,name=wait_reason,json=waitReason,proto3" json:"wait_reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Run) Reset() {
@@ -462,6 +472,13 @@ func (x *Run) GetConcurrencyKey() string {
 	return ""
 }
 
+func (x *Run) GetWaitReason() string {
+	if x != nil {
+		return x.WaitReason
+	}
+	return ""
+}
+
 // Task is one node of a run.
 type Task struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -489,8 +506,12 @@ type Task struct {
 	StartedAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	// When the task ended.
 	FinishedAt *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
-	// When the task may next be assigned (its retry backoff).
-	AvailableAt   *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=available_at,json=availableAt,proto3" json:"available_at,omitempty"`
+	// When the task may next be assigned (its retry backoff, or when a rate
+	// limit has room for it).
+	AvailableAt *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=available_at,json=availableAt,proto3" json:"available_at,omitempty"`
+	// Why a QUEUED task waits past its time, such as `rate limited by
+	// stripe-api until 2026-12-02T10:00:01Z`; empty when nothing holds it back.
+	WaitReason    string `protobuf:"bytes,14,opt,name=wait_reason,json=waitReason,proto3" json:"wait_reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -614,6 +635,13 @@ func (x *Task) GetAvailableAt() *timestamppb.Timestamp {
 		return x.AvailableAt
 	}
 	return nil
+}
+
+func (x *Task) GetWaitReason() string {
+	if x != nil {
+		return x.WaitReason
+	}
+	return ""
 }
 
 // GetRunRequest names a run.
@@ -1198,7 +1226,7 @@ var File_switchyard_v1_run_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\n" +
-	"\x17switchyard/v1/run.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x05\n" +
+	"\x17switchyard/v1/run.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc1\x05\n" +
 	"\x03Run\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bworkflow\x18\x02 \x01(\tR\bworkflow\x12)\n" +
@@ -1218,7 +1246,9 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\tcron_tick\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\bcronTick\x12\x1a\n" +
 	"\bpriority\x18\x0e \x01(\x05R\bpriority\x12=\n" +
 	"\fscheduled_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\vscheduledAt\x12'\n" +
-	"\x0fconcurrency_key\x18\x10 \x01(\tR\x0econcurrencyKey\"\xe7\x03\n" +
+	"\x0fconcurrency_key\x18\x10 \x01(\tR\x0econcurrencyKey\x12\x1f\n" +
+	"\vwait_reason\x18\x11 \x01(\tR\n" +
+	"waitReason\"\x88\x04\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
@@ -1235,7 +1265,9 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"started_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12;\n" +
 	"\vfinished_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"finishedAt\x12=\n" +
-	"\favailable_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\vavailableAt\")\n" +
+	"\favailable_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\vavailableAt\x12\x1f\n" +
+	"\vwait_reason\x18\x0e \x01(\tR\n" +
+	"waitReason\")\n" +
 	"\rGetRunRequest\x12\x18\n" +
 	"\x02id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x02id\"6\n" +
 	"\x0eGetRunResponse\x12$\n" +
@@ -1270,7 +1302,7 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\x0fidempotency_key\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xff\x01R\x0eidempotencyKey\"]\n" +
 	"\x11ReplayRunResponse\x12$\n" +
 	"\x03run\x18\x01 \x01(\v2\x12.switchyard.v1.RunR\x03run\x12\"\n" +
-	"\fdeduplicated\x18\x02 \x01(\bR\fdeduplicated*\xd3\x01\n" +
+	"\fdeduplicated\x18\x02 \x01(\bR\fdeduplicated*\xeb\x01\n" +
 	"\tRunStatus\x12\x1a\n" +
 	"\x16RUN_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11RUN_STATUS_QUEUED\x10\x01\x12\x16\n" +
@@ -1279,7 +1311,8 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\x11RUN_STATUS_FAILED\x10\x04\x12\x18\n" +
 	"\x14RUN_STATUS_CANCELLED\x10\x05\x12\x18\n" +
 	"\x14RUN_STATUS_SCHEDULED\x10\x06\x12\x16\n" +
-	"\x12RUN_STATUS_WAITING\x10\a*\x86\x01\n" +
+	"\x12RUN_STATUS_WAITING\x10\a\x12\x16\n" +
+	"\x12RUN_STATUS_SKIPPED\x10\b*\x86\x01\n" +
 	"\n" +
 	"RunTrigger\x12\x1b\n" +
 	"\x17RUN_TRIGGER_UNSPECIFIED\x10\x00\x12\x15\n" +

@@ -14,6 +14,7 @@ const statuses = [
   RunStatus.CANCELLED,
   RunStatus.SCHEDULED,
   RunStatus.WAITING,
+  RunStatus.SKIPPED,
 ];
 
 const triggers = [RunTrigger.EVENT, RunTrigger.CRON, RunTrigger.MANUAL, RunTrigger.REPLAY];

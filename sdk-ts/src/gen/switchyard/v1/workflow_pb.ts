@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/workflow.proto.
  */
 export const file_switchyard_v1_workflow: GenFile = /*@__PURE__*/
-  fileDesc("Chxzd2l0Y2h5YXJkL3YxL3dvcmtmbG93LnByb3RvEg1zd2l0Y2h5YXJkLnYxIvYCCgxXb3JrZmxvd1NwZWMSKwoEbmFtZRgBIAEoCUIdukgachgQARiAATIRXltBLVphLXowLTkuXy1dKyQSHQoLZGVzY3JpcHRpb24YAiABKAlCCLpIBXIDGIAQEjoKCW9uX2V2ZW50cxgDIAMoCUInukgkkgEhEEAiHXIbEAEY/wEyFF5bQS1aYS16MC05Ll86LyotXSskEjMKBXRhc2tzGAQgAygLMhcuc3dpdGNoeWFyZC52MS5UYXNrU3BlY0ILukgIkgEFCAEQgAISPQoOZXZlbnRfdHJpZ2dlcnMYBSADKAsyGy5zd2l0Y2h5YXJkLnYxLkV2ZW50VHJpZ2dlckIIukgFkgECEEASNQoHb25fY3JvbhgGIAMoCzIaLnN3aXRjaHlhcmQudjEuQ3JvblRyaWdnZXJCCLpIBZIBAhAQEjMKC2NvbmN1cnJlbmN5GAcgASgLMh4uc3dpdGNoeWFyZC52MS5Db25jdXJyZW5jeVJ1bGUihQEKDEV2ZW50VHJpZ2dlchItCgNrZXkYASABKAlCILpIHXIbEAEY/wEyFF5bQS1aYS16MC05Ll86LyotXSskEhgKBmZpbHRlchgCIAEoCUIIukgFcgMYgCASLAoFc2NvcGUYAyABKAlCHbpIGnIYGP8BMhNeW0EtWmEtejAtOS5fOi8tXSokIkcKC0Nyb25UcmlnZ2VyEhwKCHNjaGVkdWxlGAEgASgJQgq6SAdyBRABGP8BEhoKCXRpbWVfem9uZRgCIAEoCUIHukgEcgIYQCKIAQoPQ29uY3VycmVuY3lSdWxlEhcKA2tleRgBIAEoCUIKukgHcgUQARiAIBIcCghtYXhfcnVucxgCIAEoBUIKukgHGgUYkE4oARI+CghzdHJhdGVneRgDIAEoDjIiLnN3aXRjaHlhcmQudjEuQ29uY3VycmVuY3lTdHJhdGVneUIIukgFggECEAEi6gEKCFRhc2tTcGVjEisKBG5hbWUYASABKAlCHbpIGnIYEAEYgAEyEV5bQS1aYS16MC05Ll8tXSskEi8KBmFjdGlvbhgCIAEoCUIfukgcchoQARj/ATITXltBLVphLXowLTkuXzovLV0rJBIZCgdwYXJlbnRzGAMgAygJQgi6SAWSAQIQQBIpCgVyZXRyeRgEIAEoCzIaLnN3aXRjaHlhcmQudjEuUmV0cnlQb2xpY3kSOgoHdGltZW91dBgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIOukgLqgEIIgQIgKMFMgAisQEKC1JldHJ5UG9saWN5Eh8KDG1heF9hdHRlbXB0cxgBIAEoBUIJukgGGgQYZCgAEkEKD2luaXRpYWxfYmFja29mZhgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkINukgKqgEHIgMIkBwyABI+CgttYXhfYmFja29mZhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIOukgLqgEIIgQIgKMFMgAidgoIV29ya2Zsb3cSKQoEc3BlYxgBIAEoCzIbLnN3aXRjaHlhcmQudjEuV29ya2Zsb3dTcGVjEg8KB3ZlcnNpb24YAiABKAUSLgoKY3JlYXRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRwoSUHV0V29ya2Zsb3dSZXF1ZXN0EjEKBHNwZWMYASABKAsyGy5zd2l0Y2h5YXJkLnYxLldvcmtmbG93U3BlY0IGukgDyAEBIlEKE1B1dFdvcmtmbG93UmVzcG9uc2USKQoId29ya2Zsb3cYASABKAsyFy5zd2l0Y2h5YXJkLnYxLldvcmtmbG93Eg8KB2NoYW5nZWQYAiABKAgiSAoSR2V0V29ya2Zsb3dSZXF1ZXN0EhgKBG5hbWUYASABKAlCCrpIB3IFEAEYgAESGAoHdmVyc2lvbhgCIAEoBUIHukgEGgIoACJAChNHZXRXb3JrZmxvd1Jlc3BvbnNlEikKCHdvcmtmbG93GAEgASgLMhcuc3dpdGNoeWFyZC52MS5Xb3JrZmxvdyJTChRMaXN0V29ya2Zsb3dzUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAQiXAoVTGlzdFdvcmtmbG93c1Jlc3BvbnNlEioKCXdvcmtmbG93cxgBIAMoCzIXLnN3aXRjaHlhcmQudjEuV29ya2Zsb3cSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjEKFURlbGV0ZVdvcmtmbG93UmVxdWVzdBIYCgRuYW1lGAEgASgJQgq6SAdyBRABGIABIhgKFkRlbGV0ZVdvcmtmbG93UmVzcG9uc2UiwgEKElJ1bldvcmtmbG93UmVxdWVzdBIYCgRuYW1lGAEgASgJQgq6SAdyBRABGIABEiYKBWlucHV0GAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIhCg9pZGVtcG90ZW5jeV9rZXkYAyABKAlCCLpIBXIDGP8BEioKBnJ1bl9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGwoIcHJpb3JpdHkYBSABKAVCCbpIBhoEGAkoACI7ChNSdW5Xb3JrZmxvd1Jlc3BvbnNlEg4KBnJ1bl9pZBgBIAEoCRIUCgxkZWR1cGxpY2F0ZWQYAiABKAgqsAEKE0NvbmN1cnJlbmN5U3RyYXRlZ3kSJAogQ09OQ1VSUkVOQ1lfU1RSQVRFR1lfVU5TUEVDSUZJRUQQABIeChpDT05DVVJSRU5DWV9TVFJBVEVHWV9RVUVVRRABEisKJ0NPTkNVUlJFTkNZX1NUUkFURUdZX0NBTkNFTF9JTl9QUk9HUkVTUxACEiYKIkNPTkNVUlJFTkNZX1NUUkFURUdZX0NBTkNFTF9ORVdFU1QQAzLsBAoPV29ya2Zsb3dTZXJ2aWNlEnEKC1B1dFdvcmtmbG93EiEuc3dpdGNoeWFyZC52MS5QdXRXb3JrZmxvd1JlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLlB1dFdvcmtmbG93UmVzcG9uc2UiG5ACAoLT5JMCEjoBKiINL3YxL3dvcmtmbG93cxJ1CgtHZXRXb3JrZmxvdxIhLnN3aXRjaHlhcmQudjEuR2V0V29ya2Zsb3dSZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5HZXRXb3JrZmxvd1Jlc3BvbnNlIh+QAgGC0+STAhYSFC92MS93b3JrZmxvd3Mve25hbWV9EnQKDUxpc3RXb3JrZmxvd3MSIy5zd2l0Y2h5YXJkLnYxLkxpc3RXb3JrZmxvd3NSZXF1ZXN0GiQuc3dpdGNoeWFyZC52MS5MaXN0V29ya2Zsb3dzUmVzcG9uc2UiGJACAYLT5JMCDxINL3YxL3dvcmtmbG93cxJ+Cg5EZWxldGVXb3JrZmxvdxIkLnN3aXRjaHlhcmQudjEuRGVsZXRlV29ya2Zsb3dSZXF1ZXN0GiUuc3dpdGNoeWFyZC52MS5EZWxldGVXb3JrZmxvd1Jlc3BvbnNlIh+QAgKC0+STAhYqFC92MS93b3JrZmxvd3Mve25hbWV9EnkKC1J1bldvcmtmbG93EiEuc3dpdGNoeWFyZC52MS5SdW5Xb3JrZmxvd1JlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLlJ1bldvcmtmbG93UmVzcG9uc2UiI4LT5JMCHToBKiIYL3YxL3dvcmtmbG93cy97bmFtZX06cnVuQkFaP2dpdGh1Yi5jb20vc3dpdGNoeWFyZC9zd2l0Y2h5YXJkL2dlbi9zd2l0Y2h5YXJkL3YxO3N3aXRjaHlhcmR2MWIGcHJvdG8z", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Chxzd2l0Y2h5YXJkL3YxL3dvcmtmbG93LnByb3RvEg1zd2l0Y2h5YXJkLnYxIvYCCgxXb3JrZmxvd1NwZWMSKwoEbmFtZRgBIAEoCUIdukgachgQARiAATIRXltBLVphLXowLTkuXy1dKyQSHQoLZGVzY3JpcHRpb24YAiABKAlCCLpIBXIDGIAQEjoKCW9uX2V2ZW50cxgDIAMoCUInukgkkgEhEEAiHXIbEAEY/wEyFF5bQS1aYS16MC05Ll86LyotXSskEjMKBXRhc2tzGAQgAygLMhcuc3dpdGNoeWFyZC52MS5UYXNrU3BlY0ILukgIkgEFCAEQgAISPQoOZXZlbnRfdHJpZ2dlcnMYBSADKAsyGy5zd2l0Y2h5YXJkLnYxLkV2ZW50VHJpZ2dlckIIukgFkgECEEASNQoHb25fY3JvbhgGIAMoCzIaLnN3aXRjaHlhcmQudjEuQ3JvblRyaWdnZXJCCLpIBZIBAhAQEjMKC2NvbmN1cnJlbmN5GAcgASgLMh4uc3dpdGNoeWFyZC52MS5Db25jdXJyZW5jeVJ1bGUiugEKDEV2ZW50VHJpZ2dlchItCgNrZXkYASABKAlCILpIHXIbEAEY/wEyFF5bQS1aYS16MC05Ll86LyotXSskEhgKBmZpbHRlchgCIAEoCUIIukgFcgMYgCASLAoFc2NvcGUYAyABKAlCHbpIGnIYGP8BMhNeW0EtWmEtejAtOS5fOi8tXSokEjMKCnJhdGVfbGltaXQYBCABKAsyHy5zd2l0Y2h5YXJkLnYxLlRyaWdnZXJSYXRlTGltaXQivwEKEFRyaWdnZXJSYXRlTGltaXQSFQoDa2V5GAEgASgJQgi6SAVyAxiAIBIdCghtYXhfcnVucxgCIAEoBUILukgIGgYYoI0GKAESPQoGcGVyaW9kGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQhK6SA+qAQwiBAiAowUyBBDAhD0SNgoKb3Zlcl9saW1pdBgEIAEoDjIYLnN3aXRjaHlhcmQudjEuT3ZlckxpbWl0Qgi6SAWCAQIQASJHCgtDcm9uVHJpZ2dlchIcCghzY2hlZHVsZRgBIAEoCUIKukgHcgUQARj/ARIaCgl0aW1lX3pvbmUYAiABKAlCB7pIBHICGEAiiAEKD0NvbmN1cnJlbmN5UnVsZRIXCgNrZXkYASABKAlCCrpIB3IFEAEYgCASHAoIbWF4X3J1bnMYAiABKAVCCrpIBxoFGJBOKAESPgoIc3RyYXRlZ3kYAyABKA4yIi5zd2l0Y2h5YXJkLnYxLkNvbmN1cnJlbmN5U3RyYXRlZ3lCCLpIBYIBAhABIqcCCghUYXNrU3BlYxIrCgRuYW1lGAEgASgJQh26SBpyGBABGIABMhFeW0EtWmEtejAtOS5fLV0rJBIvCgZhY3Rpb24YAiABKAlCH7pIHHIaEAEY/wEyE15bQS1aYS16MC05Ll86Ly1dKyQSGQoHcGFyZW50cxgDIAMoCUIIukgFkgECEEASKQoFcmV0cnkYBCABKAsyGi5zd2l0Y2h5YXJkLnYxLlJldHJ5UG9saWN5EjoKB3RpbWVvdXQYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CDrpIC6oBCCIECICjBTIAEjsKC3JhdGVfbGltaXRzGAYgAygLMhwuc3dpdGNoeWFyZC52MS5UYXNrUmF0ZUxpbWl0Qgi6SAWSAQIQCCJwCg1UYXNrUmF0ZUxpbWl0EiwKBWxpbWl0GAEgASgJQh26SBpyGBABGIABMhFeW0EtWmEtejAtOS5fLV0rJBIVCgNrZXkYAiABKAlCCLpIBXIDGIAgEhoKBXVuaXRzGAMgASgFQgu6SAgaBhjAhD0oACKxAQoLUmV0cnlQb2xpY3kSHwoMbWF4X2F0dGVtcHRzGAEgASgFQgm6SAYaBBhkKAASQQoPaW5pdGlhbF9iYWNrb2ZmGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQg26SAqqAQciAwiQHDIAEj4KC21heF9iYWNrb2ZmGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQg66SAuqAQgiBAiAowUyACJ2CghXb3JrZmxvdxIpCgRzcGVjGAEgASgLMhsuc3dpdGNoeWFyZC52MS5Xb3JrZmxvd1NwZWMSDwoHdmVyc2lvbhgCIAEoBRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJHChJQdXRXb3JrZmxvd1JlcXVlc3QSMQoEc3BlYxgBIAEoCzIbLnN3aXRjaHlhcmQudjEuV29ya2Zsb3dTcGVjQga6SAPIAQEiUQoTUHV0V29ya2Zsb3dSZXNwb25zZRIpCgh3b3JrZmxvdxgBIAEoCzIXLnN3aXRjaHlhcmQudjEuV29ya2Zsb3cSDwoHY2hhbmdlZBgCIAEoCCJIChJHZXRXb3JrZmxvd1JlcXVlc3QSGAoEbmFtZRgBIAEoCUIKukgHcgUQARiAARIYCgd2ZXJzaW9uGAIgASgFQge6SAQaAigAIkAKE0dldFdvcmtmbG93UmVzcG9uc2USKQoId29ya2Zsb3cYASABKAsyFy5zd2l0Y2h5YXJkLnYxLldvcmtmbG93IlMKFExpc3RXb3JrZmxvd3NSZXF1ZXN0Eh0KCXBhZ2Vfc2l6ZRgBIAEoBUIKukgHGgUY9AMoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiABCJcChVMaXN0V29ya2Zsb3dzUmVzcG9uc2USKgoJd29ya2Zsb3dzGAEgAygLMhcuc3dpdGNoeWFyZC52MS5Xb3JrZmxvdxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiMQoVRGVsZXRlV29ya2Zsb3dSZXF1ZXN0EhgKBG5hbWUYASABKAlCCrpIB3IFEAEYgAEiGAoWRGVsZXRlV29ya2Zsb3dSZXNwb25zZSLCAQoSUnVuV29ya2Zsb3dSZXF1ZXN0EhgKBG5hbWUYASABKAlCCrpIB3IFEAEYgAESJgoFaW5wdXQYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EiEKD2lkZW1wb3RlbmN5X2tleRgDIAEoCUIIukgFcgMY/wESKgoGcnVuX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIbCghwcmlvcml0eRgFIAEoBUIJukgGGgQYCSgAIjsKE1J1bldvcmtmbG93UmVzcG9uc2USDgoGcnVuX2lkGAEgASgJEhQKDGRlZHVwbGljYXRlZBgCIAEoCCpSCglPdmVyTGltaXQSGgoWT1ZFUl9MSU1JVF9VTlNQRUNJRklFRBAAEhQKEE9WRVJfTElNSVRfUVVFVUUQARITCg9PVkVSX0xJTUlUX1NLSVAQAircAQoTQ29uY3VycmVuY3lTdHJhdGVneRIkCiBDT05DVVJSRU5DWV9TVFJBVEVHWV9VTlNQRUNJRklFRBAAEh4KGkNPTkNVUlJFTkNZX1NUUkFURUdZX1FVRVVFEAESKwonQ09OQ1VSUkVOQ1lfU1RSQVRFR1lfQ0FOQ0VMX0lOX1BST0dSRVNTEAISJgoiQ09OQ1VSUkVOQ1lfU1RSQVRFR1lfQ0FOQ0VMX05FV0VTVBADEioKJkNPTkNVUlJFTkNZX1NUUkFURUdZX0dST1VQX1JPVU5EX1JPQklOEAQy7AQKD1dvcmtmbG93U2VydmljZRJxCgtQdXRXb3JrZmxvdxIhLnN3aXRjaHlhcmQudjEuUHV0V29ya2Zsb3dSZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5QdXRXb3JrZmxvd1Jlc3BvbnNlIhuQAgKC0+STAhI6ASoiDS92MS93b3JrZmxvd3MSdQoLR2V0V29ya2Zsb3cSIS5zd2l0Y2h5YXJkLnYxLkdldFdvcmtmbG93UmVxdWVzdBoiLnN3aXRjaHlhcmQudjEuR2V0V29ya2Zsb3dSZXNwb25zZSIfkAIBgtPkkwIWEhQvdjEvd29ya2Zsb3dzL3tuYW1lfRJ0Cg1MaXN0V29ya2Zsb3dzEiMuc3dpdGNoeWFyZC52MS5MaXN0V29ya2Zsb3dzUmVxdWVzdBokLnN3aXRjaHlhcmQudjEuTGlzdFdvcmtmbG93c1Jlc3BvbnNlIhiQAgGC0+STAg8SDS92MS93b3JrZmxvd3MSfgoORGVsZXRlV29ya2Zsb3cSJC5zd2l0Y2h5YXJkLnYxLkRlbGV0ZVdvcmtmbG93UmVxdWVzdBolLnN3aXRjaHlhcmQudjEuRGVsZXRlV29ya2Zsb3dSZXNwb25zZSIfkAICgtPkkwIWKhQvdjEvd29ya2Zsb3dzL3tuYW1lfRJ5CgtSdW5Xb3JrZmxvdxIhLnN3aXRjaHlhcmQudjEuUnVuV29ya2Zsb3dSZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5SdW5Xb3JrZmxvd1Jlc3BvbnNlIiOC0+STAh06ASoiGC92MS93b3JrZmxvd3Mve25hbWV9OnJ1bkJBWj9naXRodWIuY29tL3N3aXRjaHlhcmQvc3dpdGNoeWFyZC9nZW4vc3dpdGNoeWFyZC92MTtzd2l0Y2h5YXJkdjFiBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * WorkflowSpec is what a user declares.
@@ -109,6 +109,14 @@ export type EventTrigger = Message<"switchyard.v1.EventTrigger"> & {
    * @generated from field: string scope = 3;
    */
   scope: string;
+
+  /**
+   * Limits how many runs this trigger starts per period and key: excess runs
+   * are throttled (queued) or skipped.
+   *
+   * @generated from field: switchyard.v1.TriggerRateLimit rate_limit = 4;
+   */
+  rateLimit?: TriggerRateLimit | undefined;
 };
 
 /**
@@ -117,6 +125,52 @@ export type EventTrigger = Message<"switchyard.v1.EventTrigger"> & {
  */
 export const EventTriggerSchema: GenMessage<EventTrigger> = /*@__PURE__*/
   messageDesc(file_switchyard_v1_workflow, 1);
+
+/**
+ * TriggerRateLimit allows at most `max_runs` run starts per `period` for each
+ * value of `key`, across every server. Run starts are counted in a sliding
+ * window: no window of one period holds more than `max_runs`.
+ *
+ * @generated from message switchyard.v1.TriggerRateLimit
+ */
+export type TriggerRateLimit = Message<"switchyard.v1.TriggerRateLimit"> & {
+  /**
+   * A CEL expression over `key`, `payload`, `metadata` and `scope` (as a
+   * filter) whose value (a string, number or bool) groups runs, such as
+   * `payload.customer_id`; empty means one group for all the trigger's runs.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * How many runs may start per period and key: 1 to 100000.
+   *
+   * @generated from field: int32 max_runs = 2;
+   */
+  maxRuns: number;
+
+  /**
+   * The window: 1ms to 24h.
+   *
+   * @generated from field: google.protobuf.Duration period = 3;
+   */
+  period?: Duration | undefined;
+
+  /**
+   * What happens to a run over the limit.
+   *
+   * @generated from field: switchyard.v1.OverLimit over_limit = 4;
+   */
+  overLimit: OverLimit;
+};
+
+/**
+ * Describes the message switchyard.v1.TriggerRateLimit.
+ * Use `create(TriggerRateLimitSchema)` to create a new message.
+ */
+export const TriggerRateLimitSchema: GenMessage<TriggerRateLimit> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_workflow, 2);
 
 /**
  * CronTrigger starts a run at every tick of a schedule. Each tick starts one run
@@ -147,7 +201,7 @@ export type CronTrigger = Message<"switchyard.v1.CronTrigger"> & {
  * Use `create(CronTriggerSchema)` to create a new message.
  */
 export const CronTriggerSchema: GenMessage<CronTrigger> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 2);
+  messageDesc(file_switchyard_v1_workflow, 3);
 
 /**
  * ConcurrencyRule limits the active runs of a workflow per key.
@@ -165,7 +219,8 @@ export type ConcurrencyRule = Message<"switchyard.v1.ConcurrencyRule"> & {
   key: string;
 
   /**
-   * How many runs with one key may be active at once: 1 to 10000.
+   * How many runs with one key may be active at once: 1 to 10000 (with
+   * GROUP_ROUND_ROBIN, how many runs of the workflow, all keys together).
    *
    * @generated from field: int32 max_runs = 2;
    */
@@ -184,7 +239,7 @@ export type ConcurrencyRule = Message<"switchyard.v1.ConcurrencyRule"> & {
  * Use `create(ConcurrencyRuleSchema)` to create a new message.
  */
 export const ConcurrencyRuleSchema: GenMessage<ConcurrencyRule> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 3);
+  messageDesc(file_switchyard_v1_workflow, 4);
 
 /**
  * TaskSpec is one node of a workflow's DAG.
@@ -226,6 +281,14 @@ export type TaskSpec = Message<"switchyard.v1.TaskSpec"> & {
    * @generated from field: google.protobuf.Duration timeout = 5;
    */
   timeout?: Duration | undefined;
+
+  /**
+   * Declared rate limits (RateLimitService) the task consumes from when it
+   * starts: while one has no room the task stays QUEUED with a wait reason.
+   *
+   * @generated from field: repeated switchyard.v1.TaskRateLimit rate_limits = 6;
+   */
+  rateLimits: TaskRateLimit[];
 };
 
 /**
@@ -233,7 +296,46 @@ export type TaskSpec = Message<"switchyard.v1.TaskSpec"> & {
  * Use `create(TaskSpecSchema)` to create a new message.
  */
 export const TaskSpecSchema: GenMessage<TaskSpec> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 4);
+  messageDesc(file_switchyard_v1_workflow, 5);
+
+/**
+ * TaskRateLimit is a declared rate limit a task consumes from.
+ *
+ * @generated from message switchyard.v1.TaskRateLimit
+ */
+export type TaskRateLimit = Message<"switchyard.v1.TaskRateLimit"> & {
+  /**
+   * The limit's name, as declared with PutRateLimit. A name no limit has (yet,
+   * or any more) holds nothing back.
+   *
+   * @generated from field: string limit = 1;
+   */
+  limit: string;
+
+  /**
+   * A CEL expression over the run's `input` whose value (a string, number or
+   * bool) picks the limit's key, such as `input.customer_id`: each key has the
+   * whole limit. Empty means one key shared by all; a value the input does
+   * not give is the empty key.
+   *
+   * @generated from field: string key = 2;
+   */
+  key: string;
+
+  /**
+   * Units one start takes: 0 means 1.
+   *
+   * @generated from field: int32 units = 3;
+   */
+  units: number;
+};
+
+/**
+ * Describes the message switchyard.v1.TaskRateLimit.
+ * Use `create(TaskRateLimitSchema)` to create a new message.
+ */
+export const TaskRateLimitSchema: GenMessage<TaskRateLimit> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_workflow, 6);
 
 /**
  * RetryPolicy retries a failed attempt with exponential backoff and jitter.
@@ -268,7 +370,7 @@ export type RetryPolicy = Message<"switchyard.v1.RetryPolicy"> & {
  * Use `create(RetryPolicySchema)` to create a new message.
  */
 export const RetryPolicySchema: GenMessage<RetryPolicy> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 5);
+  messageDesc(file_switchyard_v1_workflow, 7);
 
 /**
  * Workflow is one stored version of a workflow.
@@ -303,7 +405,7 @@ export type Workflow = Message<"switchyard.v1.Workflow"> & {
  * Use `create(WorkflowSchema)` to create a new message.
  */
 export const WorkflowSchema: GenMessage<Workflow> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 6);
+  messageDesc(file_switchyard_v1_workflow, 8);
 
 /**
  * PutWorkflowRequest declares a workflow.
@@ -324,7 +426,7 @@ export type PutWorkflowRequest = Message<"switchyard.v1.PutWorkflowRequest"> & {
  * Use `create(PutWorkflowRequestSchema)` to create a new message.
  */
 export const PutWorkflowRequestSchema: GenMessage<PutWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 7);
+  messageDesc(file_switchyard_v1_workflow, 9);
 
 /**
  * PutWorkflowResponse is the stored version.
@@ -352,7 +454,7 @@ export type PutWorkflowResponse = Message<"switchyard.v1.PutWorkflowResponse"> &
  * Use `create(PutWorkflowResponseSchema)` to create a new message.
  */
 export const PutWorkflowResponseSchema: GenMessage<PutWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 8);
+  messageDesc(file_switchyard_v1_workflow, 10);
 
 /**
  * GetWorkflowRequest names a workflow.
@@ -380,7 +482,7 @@ export type GetWorkflowRequest = Message<"switchyard.v1.GetWorkflowRequest"> & {
  * Use `create(GetWorkflowRequestSchema)` to create a new message.
  */
 export const GetWorkflowRequestSchema: GenMessage<GetWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 9);
+  messageDesc(file_switchyard_v1_workflow, 11);
 
 /**
  * GetWorkflowResponse carries the workflow.
@@ -401,7 +503,7 @@ export type GetWorkflowResponse = Message<"switchyard.v1.GetWorkflowResponse"> &
  * Use `create(GetWorkflowResponseSchema)` to create a new message.
  */
 export const GetWorkflowResponseSchema: GenMessage<GetWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 10);
+  messageDesc(file_switchyard_v1_workflow, 12);
 
 /**
  * ListWorkflowsRequest pages the tenant's workflows.
@@ -429,7 +531,7 @@ export type ListWorkflowsRequest = Message<"switchyard.v1.ListWorkflowsRequest">
  * Use `create(ListWorkflowsRequestSchema)` to create a new message.
  */
 export const ListWorkflowsRequestSchema: GenMessage<ListWorkflowsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 11);
+  messageDesc(file_switchyard_v1_workflow, 13);
 
 /**
  * ListWorkflowsResponse is one page of workflows.
@@ -457,7 +559,7 @@ export type ListWorkflowsResponse = Message<"switchyard.v1.ListWorkflowsResponse
  * Use `create(ListWorkflowsResponseSchema)` to create a new message.
  */
 export const ListWorkflowsResponseSchema: GenMessage<ListWorkflowsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 12);
+  messageDesc(file_switchyard_v1_workflow, 14);
 
 /**
  * DeleteWorkflowRequest names a workflow.
@@ -478,7 +580,7 @@ export type DeleteWorkflowRequest = Message<"switchyard.v1.DeleteWorkflowRequest
  * Use `create(DeleteWorkflowRequestSchema)` to create a new message.
  */
 export const DeleteWorkflowRequestSchema: GenMessage<DeleteWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 13);
+  messageDesc(file_switchyard_v1_workflow, 15);
 
 /**
  * DeleteWorkflowResponse is empty.
@@ -493,7 +595,7 @@ export type DeleteWorkflowResponse = Message<"switchyard.v1.DeleteWorkflowRespon
  * Use `create(DeleteWorkflowResponseSchema)` to create a new message.
  */
 export const DeleteWorkflowResponseSchema: GenMessage<DeleteWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 14);
+  messageDesc(file_switchyard_v1_workflow, 16);
 
 /**
  * RunWorkflowRequest starts a run by hand.
@@ -543,7 +645,7 @@ export type RunWorkflowRequest = Message<"switchyard.v1.RunWorkflowRequest"> & {
  * Use `create(RunWorkflowRequestSchema)` to create a new message.
  */
 export const RunWorkflowRequestSchema: GenMessage<RunWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 15);
+  messageDesc(file_switchyard_v1_workflow, 17);
 
 /**
  * RunWorkflowResponse names the run.
@@ -571,7 +673,42 @@ export type RunWorkflowResponse = Message<"switchyard.v1.RunWorkflowResponse"> &
  * Use `create(RunWorkflowResponseSchema)` to create a new message.
  */
 export const RunWorkflowResponseSchema: GenMessage<RunWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 16);
+  messageDesc(file_switchyard_v1_workflow, 18);
+
+/**
+ * OverLimit says what happens to a run a trigger's rate limit has no room for.
+ *
+ * @generated from enum switchyard.v1.OverLimit
+ */
+export enum OverLimit {
+  /**
+   * The same as QUEUE.
+   *
+   * @generated from enum value: OVER_LIMIT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Throttle: the run is stored SCHEDULED for the first time the limit has
+   * room (runs keep their order), with the reason in `wait_reason`.
+   *
+   * @generated from enum value: OVER_LIMIT_QUEUE = 1;
+   */
+  QUEUE = 1,
+
+  /**
+   * The run is not started: it is stored SKIPPED with the reason in `error`.
+   *
+   * @generated from enum value: OVER_LIMIT_SKIP = 2;
+   */
+  SKIP = 2,
+}
+
+/**
+ * Describes the enum switchyard.v1.OverLimit.
+ */
+export const OverLimitSchema: GenEnum<OverLimit> = /*@__PURE__*/
+  enumDesc(file_switchyard_v1_workflow, 0);
 
 /**
  * ConcurrencyStrategy says what happens to a run that would exceed a limit.
@@ -607,13 +744,23 @@ export enum ConcurrencyStrategy {
    * @generated from enum value: CONCURRENCY_STRATEGY_CANCEL_NEWEST = 3;
    */
   CANCEL_NEWEST = 3,
+
+  /**
+   * Fairness between keys: `max_runs` runs of the workflow are active at once
+   * in all (whatever their keys), and when one ends the waiting runs' keys take
+   * turns (oldest first within a key), so a key with many waiting runs cannot
+   * starve one with few.
+   *
+   * @generated from enum value: CONCURRENCY_STRATEGY_GROUP_ROUND_ROBIN = 4;
+   */
+  GROUP_ROUND_ROBIN = 4,
 }
 
 /**
  * Describes the enum switchyard.v1.ConcurrencyStrategy.
  */
 export const ConcurrencyStrategySchema: GenEnum<ConcurrencyStrategy> = /*@__PURE__*/
-  enumDesc(file_switchyard_v1_workflow, 0);
+  enumDesc(file_switchyard_v1_workflow, 1);
 
 /**
  * WorkflowService declares workflows: DAGs of tasks that events (or a manual
