@@ -148,7 +148,7 @@ func TestHealthFollowsPostgres(t *testing.T) {
 		t.Errorf("%s with Postgres unreachable: %q", server.ReadyPath, got.readyBody)
 	}
 	if err := push(); connect.CodeOf(err) != connect.CodeUnavailable {
-		t.Errorf("push with Postgres unreachable: %v; want unavailable", err)
+		t.Errorf("push with Postgres unreachable: %v; want unavailable\n%s", err, logs.String())
 	}
 	if lines := logs.Lines(t, "not ready"); len(lines) != 1 || lines[0]["level"] != "WARN" || lines[0]["reason"] != "database unreachable" || lines[0]["error"] == nil {
 		t.Errorf("not ready logged as %v; want one warning with the reason and the error", lines)
