@@ -10,21 +10,28 @@ import (
 	"connectrpc.com/connect"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/engine"
 	"github.com/switchyard/switchyard/internal/server/servertest"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/store/storetest"
 )
+
+// startTwoServers starts two servers with the engine config cfg on one new
+// Postgres schema (skipping the test without Postgres) and returns their clients.
+func startTwoServers(t *testing.T, cfg engine.Config) (a, b *api) {
+	t.Helper()
+	pg := storetest.Postgres(t)
+	opts := servertest.Options{Store: store.Config{DatabaseURL: storetest.NewSchema(t)}, Engine: cfg}
+	srvA, srvB := servertest.Start(t, pg, opts), servertest.Start(t, pg, opts)
+	return newAPI(srvA.URL, grpcProtocol()), newAPI(srvB.URL, grpcProtocol())
+}
 
 // TestTwoServersShareOnePostgres runs two server processes' worth of engines on
 // one database, a worker on each, and 500 single-task runs: every task completes,
 // and no attempt is handed to two workers.
 func TestTwoServersShareOnePostgres(t *testing.T) {
 	t.Parallel()
-	pg := storetest.Postgres(t)
-	url := storetest.NewSchema(t)
-	srvA := servertest.Start(t, pg, servertest.Options{Store: store.Config{DatabaseURL: url}, Engine: fastEngine})
-	srvB := servertest.Start(t, pg, servertest.Options{Store: store.Config{DatabaseURL: url}, Engine: fastEngine})
-	a, b := newAPI(srvA.URL, grpcProtocol()), newAPI(srvB.URL, grpcProtocol())
+	a, b := startTwoServers(t, fastEngine)
 	putWorkflow(t, a, &switchyardv1.WorkflowSpec{Name: "bulk", OnEvents: []string{"bulk.item"}, Tasks: []*switchyardv1.TaskSpec{task("t", "bulk")}})
 
 	var mu sync.Mutex
