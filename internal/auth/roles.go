@@ -55,6 +55,11 @@ var policy = map[string][]string{
 	switchyardv1connect.RunServiceReplayRunProcedure: {RoleAdmin},
 	switchyardv1connect.RunServiceWatchRunProcedure:  {RoleAdmin, RoleProducer, RoleViewer},
 
+	switchyardv1connect.RunServiceBulkCancelRunsProcedure:     {RoleAdmin},
+	switchyardv1connect.RunServiceBulkReplayRunsProcedure:     {RoleAdmin},
+	switchyardv1connect.RunServiceGetBulkOperationProcedure:   {RoleAdmin, RoleViewer},
+	switchyardv1connect.RunServiceWatchBulkOperationProcedure: {RoleAdmin, RoleViewer},
+
 	switchyardv1connect.WebhookServiceCreateWebhookProcedure:         {RoleAdmin},
 	switchyardv1connect.WebhookServiceGetWebhookProcedure:            {RoleAdmin, RoleViewer},
 	switchyardv1connect.WebhookServiceListWebhooksProcedure:          {RoleAdmin, RoleViewer},
@@ -76,6 +81,8 @@ var policy = map[string][]string{
 	switchyardv1connect.WorkflowServiceListWorkflowsProcedure:  {RoleAdmin, RoleProducer, RoleViewer},
 	switchyardv1connect.WorkflowServiceDeleteWorkflowProcedure: {RoleAdmin},
 	switchyardv1connect.WorkflowServiceRunWorkflowProcedure:    {RoleAdmin, RoleProducer},
+	switchyardv1connect.WorkflowServicePauseWorkflowProcedure:  {RoleAdmin},
+	switchyardv1connect.WorkflowServiceResumeWorkflowProcedure: {RoleAdmin},
 }
 
 // operatorOnly lists the procedures that, of the roles the policy lets in,

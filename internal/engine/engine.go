@@ -7,6 +7,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -127,7 +128,11 @@ func New(cfg Config) *Engine {
 		e.every("dispatch", cfg.DispatchInterval, e.hub.wake, func(ctx context.Context) error { e.disp.dispatchOnce(ctx); return nil }),
 		e.every("reap lost attempts", cfg.ReapInterval, nil, e.disp.reap),
 		e.every("start scheduled runs", cfg.ScheduleInterval, nil, admitter.admitDue),
-		e.every("start waiting runs", cfg.ScheduleInterval, e.hub.admit, admitter.admitWaiting),
+		e.every("start waiting runs", cfg.ScheduleInterval, e.hub.admit, func(ctx context.Context) error {
+			return errors.Join(admitter.admitWaiting(ctx), admitter.admitReleased(ctx))
+		}),
+		e.every("fire event windows", cfg.ScheduleInterval, nil, e.fireDueWindows),
+		e.every("run bulk operations", cfg.ScheduleInterval, nil, e.runBulkOperations),
 		e.every("fire cron ticks", cfg.ScheduleInterval, nil, cron.fire),
 		e.every("prune webhook deliveries", deliveryPruneInterval, nil, e.pruneDeliveries),
 	}

@@ -20,6 +20,9 @@ type EventTrigger struct {
 	Key    string `json:"key"`
 	Filter string `json:"filter,omitempty"`
 	Scope  string `json:"scope,omitempty"`
+	// Debounce or Batch (at most one) gathers matching events into windows.
+	Debounce *Debounce   `json:"debounce,omitempty"`
+	Batch    *EventBatch `json:"batch,omitempty"`
 }
 
 // CronTrigger starts a run at each tick of Schedule in TimeZone ("" is UTC).
@@ -212,5 +215,5 @@ func (s *WorkflowSpec) normalizeRules() error {
 			c.Strategy = StrategyQueue
 		}
 	}
-	return nil
+	return s.normalizeFlow()
 }

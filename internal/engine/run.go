@@ -19,6 +19,7 @@ const (
 	RunCancelled = store.RunCancelled
 	RunScheduled = store.RunScheduled
 	RunWaiting   = store.RunWaiting
+	RunPaused    = store.RunPaused
 )
 
 // What starts a run, as [Run.Trigger] says.
@@ -47,6 +48,7 @@ type Run struct {
 	Priority        int32
 	ScheduledAt     time.Time
 	ConcurrencyKey  string
+	EventIDs        []string // GetRun and WatchRun only: a debounced or batched run's events
 }
 
 // Ended reports whether the run reached a final status.
@@ -142,7 +144,8 @@ func (e *Engine) GetRun(ctx context.Context, tenantID, id string) (*Run, error) 
 			return err
 		}
 		run = runFromRow(row, hasRunning(tasks), tasks)
-		return nil
+		run.EventIDs, err = q.RunEventIDs(ctx, id)
+		return err
 	})
 	if err = answer(err, notFoundRun(id), "get run %s", id); err != nil {
 		return nil, err
@@ -190,18 +193,8 @@ func (e *Engine) CancelRun(ctx context.Context, tenantID, id, reason string) (*R
 		reason = "cancelled"
 	}
 	err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
-		run, err := q.RunGetForUpdate(ctx, tenantID, id)
-		if err != nil {
-			return err
-		}
-		if runEnded(run.Status) {
-			return nil
-		}
-		tasks, err := q.TaskListByRun(ctx, id)
-		if err != nil {
-			return err
-		}
-		return e.endRun(ctx, q, sig, run, tasks, store.RunCancelled, reason, e.now())
+		_, err := e.cancelIfOpen(ctx, q, sig, tenantID, id, reason, e.now())
+		return err
 	})
 	if err = answer(err, notFoundRun(id), "cancel run %s", id); err != nil {
 		return nil, err

@@ -31,6 +31,7 @@ type WorkflowSpec struct {
 	EventTriggers []EventTrigger   `json:"event_triggers,omitempty"`
 	OnCron        []CronTrigger    `json:"on_cron,omitempty"`
 	Concurrency   *ConcurrencyRule `json:"concurrency,omitempty"`
+	CancelOn      []CancelOnEvent  `json:"cancel_on,omitempty"`
 }
 
 // TaskSpec is one node of a workflow's DAG.
@@ -54,6 +55,7 @@ type Workflow struct {
 	Spec      WorkflowSpec
 	Version   int32
 	CreatedAt time.Time
+	Pause     *Pause // nil unless the workflow is paused
 }
 
 // normalize fills in defaults and checks the DAG: duplicate names, unknown
@@ -227,7 +229,10 @@ func (e *Engine) GetWorkflow(ctx context.Context, tenantID, name string, version
 		if err != nil {
 			return err
 		}
-		wf, err = workflowFromRow(row)
+		if wf, err = workflowFromRow(row); err != nil {
+			return err
+		}
+		wf.Pause, err = pauseOf(ctx, q, tenantID, name)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -244,11 +249,22 @@ func (e *Engine) GetWorkflow(ctx context.Context, tenantID, name string, version
 
 // ListWorkflows returns one page of the tenant's current workflows, by name.
 func (e *Engine) ListWorkflows(ctx context.Context, tenantID string, page Page) ([]*Workflow, string, error) {
+	var paused map[string]*store.WorkflowPause
 	return listPage(ctx, e, "workflows", page, struct{}{},
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Workflow, error) {
-			return q.WorkflowListCurrent(ctx, tenantID, after, limit)
+			rows, err := q.WorkflowListCurrent(ctx, tenantID, after, limit)
+			if err == nil {
+				paused, err = q.WorkflowPauseList(ctx, tenantID)
+			}
+			return rows, err
 		},
-		func(r *store.Workflow) string { return r.Name }, workflowFromRow)
+		func(r *store.Workflow) string { return r.Name }, func(r *store.Workflow) (*Workflow, error) {
+			wf, err := workflowFromRow(r)
+			if err == nil {
+				wf.Pause = pauseFromRow(paused[r.Name])
+			}
+			return wf, err
+		})
 }
 
 // DeleteWorkflow stops the workflow from being triggered; its runs go on.

@@ -103,7 +103,9 @@ type WorkflowSpec struct {
 	// Cron schedules that start a run at each tick.
 	OnCron []*CronTrigger `protobuf:"bytes,6,rep,name=on_cron,json=onCron,proto3" json:"on_cron,omitempty"`
 	// Limits how many runs with the same key are active at once.
-	Concurrency   *ConcurrencyRule `protobuf:"bytes,7,opt,name=concurrency,proto3" json:"concurrency,omitempty"`
+	Concurrency *ConcurrencyRule `protobuf:"bytes,7,opt,name=concurrency,proto3" json:"concurrency,omitempty"`
+	// Events that cancel the workflow's runs that have not ended.
+	CancelOn      []*CancelOnEvent `protobuf:"bytes,20,rep,name=cancel_on,json=cancelOn,proto3" json:"cancel_on,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -187,6 +189,74 @@ func (x *WorkflowSpec) GetConcurrency() *ConcurrencyRule {
 	return nil
 }
 
+func (x *WorkflowSpec) GetCancelOn() []*CancelOnEvent {
+	if x != nil {
+		return x.CancelOn
+	}
+	return nil
+}
+
+// CancelOnEvent cancels a run that has not ended when an event matches it: its
+// key matches `key` and `condition` (when set) is true for that event and that
+// run. Only the runs for which it is true are cancelled, in the transaction
+// that stores the event.
+type CancelOnEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// An event key or key pattern, as in `on_events`.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// A CEL expression over `event` (with `key`, `payload`, `metadata` and
+	// `scope`) and `input` (the run's input) that must be true, such as
+	// `event.payload.order_id == input.order_id`. Empty cancels every run of the
+	// workflow that has not ended.
+	Condition     string `protobuf:"bytes,2,opt,name=condition,proto3" json:"condition,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelOnEvent) Reset() {
+	*x = CancelOnEvent{}
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelOnEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelOnEvent) ProtoMessage() {}
+
+func (x *CancelOnEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelOnEvent.ProtoReflect.Descriptor instead.
+func (*CancelOnEvent) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CancelOnEvent) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *CancelOnEvent) GetCondition() string {
+	if x != nil {
+		return x.Condition
+	}
+	return ""
+}
+
 // EventTrigger starts a run for each event that matches it.
 type EventTrigger struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -196,14 +266,20 @@ type EventTrigger struct {
 	// true, such as `payload.amount > 100 && metadata.region == "eu"`.
 	Filter string `protobuf:"bytes,2,opt,name=filter,proto3" json:"filter,omitempty"`
 	// Only events pushed with exactly this scope match; empty means any scope.
-	Scope         string `protobuf:"bytes,3,opt,name=scope,proto3" json:"scope,omitempty"`
+	Scope string `protobuf:"bytes,3,opt,name=scope,proto3" json:"scope,omitempty"`
+	// Debounces the matching events: one run per quiet burst. At most one of
+	// `debounce` and `batch`.
+	Debounce *Debounce `protobuf:"bytes,20,opt,name=debounce,proto3" json:"debounce,omitempty"`
+	// Batches the matching events: one run per batch. At most one of `debounce`
+	// and `batch`.
+	Batch         *EventBatch `protobuf:"bytes,21,opt,name=batch,proto3" json:"batch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EventTrigger) Reset() {
 	*x = EventTrigger{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[1]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -215,7 +291,7 @@ func (x *EventTrigger) String() string {
 func (*EventTrigger) ProtoMessage() {}
 
 func (x *EventTrigger) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[1]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -228,7 +304,7 @@ func (x *EventTrigger) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventTrigger.ProtoReflect.Descriptor instead.
 func (*EventTrigger) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{1}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *EventTrigger) GetKey() string {
@@ -252,6 +328,161 @@ func (x *EventTrigger) GetScope() string {
 	return ""
 }
 
+func (x *EventTrigger) GetDebounce() *Debounce {
+	if x != nil {
+		return x.Debounce
+	}
+	return nil
+}
+
+func (x *EventTrigger) GetBatch() *EventBatch {
+	if x != nil {
+		return x.Batch
+	}
+	return nil
+}
+
+// Debounce starts one run for a burst of matching events with the same key: the
+// run starts when no such event came for `quiet_period` (or `max_wait` after the
+// burst's first event), with the last event as its event and input. The run's
+// `event_ids` lists every event of the burst, oldest first. Windows are kept in
+// the database: each fires once however many servers share it.
+type Debounce struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A CEL expression over `key`, `payload`, `metadata` and `scope` whose value
+	// (a string, number or bool) groups events, such as `payload.user_id`;
+	// empty puts every matching event in one group.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// How long the group must stay quiet: 1ms to 1 day.
+	QuietPeriod *durationpb.Duration `protobuf:"bytes,2,opt,name=quiet_period,json=quietPeriod,proto3" json:"quiet_period,omitempty"`
+	// The longest a burst is held from its first event: 0 means 10 × the quiet
+	// period; at most 7 days.
+	MaxWait       *durationpb.Duration `protobuf:"bytes,3,opt,name=max_wait,json=maxWait,proto3" json:"max_wait,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Debounce) Reset() {
+	*x = Debounce{}
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Debounce) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Debounce) ProtoMessage() {}
+
+func (x *Debounce) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Debounce.ProtoReflect.Descriptor instead.
+func (*Debounce) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Debounce) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *Debounce) GetQuietPeriod() *durationpb.Duration {
+	if x != nil {
+		return x.QuietPeriod
+	}
+	return nil
+}
+
+func (x *Debounce) GetMaxWait() *durationpb.Duration {
+	if x != nil {
+		return x.MaxWait
+	}
+	return nil
+}
+
+// EventBatch starts one run for up to `max_events` matching events with the
+// same key, or for those that came within `max_wait` of the batch's first
+// event, whichever is first. The run's input is `{"events": [...]}` with each
+// event's `id`, `key`, `payload`, `metadata` and `occurred_at`, oldest first;
+// its `event_ids` lists them, and each event's `run_ids` names the run. Every
+// event is in exactly one batch, however many servers share the database.
+type EventBatch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A CEL expression over `key`, `payload`, `metadata` and `scope` whose value
+	// groups events into batches; empty puts every matching event in one.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// The most events in one batch: 1 to 1000.
+	MaxEvents int32 `protobuf:"varint,2,opt,name=max_events,json=maxEvents,proto3" json:"max_events,omitempty"`
+	// How long a batch stays open after its first event: 1ms to 1 day.
+	MaxWait       *durationpb.Duration `protobuf:"bytes,3,opt,name=max_wait,json=maxWait,proto3" json:"max_wait,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventBatch) Reset() {
+	*x = EventBatch{}
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventBatch) ProtoMessage() {}
+
+func (x *EventBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventBatch.ProtoReflect.Descriptor instead.
+func (*EventBatch) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *EventBatch) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *EventBatch) GetMaxEvents() int32 {
+	if x != nil {
+		return x.MaxEvents
+	}
+	return 0
+}
+
+func (x *EventBatch) GetMaxWait() *durationpb.Duration {
+	if x != nil {
+		return x.MaxWait
+	}
+	return nil
+}
+
 // CronTrigger starts a run at every tick of a schedule. Each tick starts one run
 // however many servers share the database; ticks missed while every server was
 // down start one run when a server comes back.
@@ -268,7 +499,7 @@ type CronTrigger struct {
 
 func (x *CronTrigger) Reset() {
 	*x = CronTrigger{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[2]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -280,7 +511,7 @@ func (x *CronTrigger) String() string {
 func (*CronTrigger) ProtoMessage() {}
 
 func (x *CronTrigger) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[2]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -293,7 +524,7 @@ func (x *CronTrigger) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CronTrigger.ProtoReflect.Descriptor instead.
 func (*CronTrigger) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{2}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CronTrigger) GetSchedule() string {
@@ -327,7 +558,7 @@ type ConcurrencyRule struct {
 
 func (x *ConcurrencyRule) Reset() {
 	*x = ConcurrencyRule{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[3]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -339,7 +570,7 @@ func (x *ConcurrencyRule) String() string {
 func (*ConcurrencyRule) ProtoMessage() {}
 
 func (x *ConcurrencyRule) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[3]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -352,7 +583,7 @@ func (x *ConcurrencyRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConcurrencyRule.ProtoReflect.Descriptor instead.
 func (*ConcurrencyRule) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{3}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ConcurrencyRule) GetKey() string {
@@ -395,7 +626,7 @@ type TaskSpec struct {
 
 func (x *TaskSpec) Reset() {
 	*x = TaskSpec{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[4]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -407,7 +638,7 @@ func (x *TaskSpec) String() string {
 func (*TaskSpec) ProtoMessage() {}
 
 func (x *TaskSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[4]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -420,7 +651,7 @@ func (x *TaskSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskSpec.ProtoReflect.Descriptor instead.
 func (*TaskSpec) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{4}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TaskSpec) GetName() string {
@@ -473,7 +704,7 @@ type RetryPolicy struct {
 
 func (x *RetryPolicy) Reset() {
 	*x = RetryPolicy{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[5]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -485,7 +716,7 @@ func (x *RetryPolicy) String() string {
 func (*RetryPolicy) ProtoMessage() {}
 
 func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[5]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -498,7 +729,7 @@ func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryPolicy.ProtoReflect.Descriptor instead.
 func (*RetryPolicy) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{5}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RetryPolicy) GetMaxAttempts() int32 {
@@ -530,14 +761,20 @@ type Workflow struct {
 	// The version: 1 for the first spec, +1 for each changed spec.
 	Version int32 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
 	// When this version was stored.
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// Whether the workflow is paused (PauseWorkflow): its new runs are held.
+	Paused bool `protobuf:"varint,20,opt,name=paused,proto3" json:"paused,omitempty"`
+	// While paused: whether cron ticks are skipped (true) or add held runs.
+	SkipCronWhilePaused bool `protobuf:"varint,21,opt,name=skip_cron_while_paused,json=skipCronWhilePaused,proto3" json:"skip_cron_while_paused,omitempty"`
+	// While paused: when the pause began.
+	PausedAt      *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=paused_at,json=pausedAt,proto3" json:"paused_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Workflow) Reset() {
 	*x = Workflow{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[6]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -549,7 +786,7 @@ func (x *Workflow) String() string {
 func (*Workflow) ProtoMessage() {}
 
 func (x *Workflow) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[6]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -562,7 +799,7 @@ func (x *Workflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Workflow.ProtoReflect.Descriptor instead.
 func (*Workflow) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{6}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Workflow) GetSpec() *WorkflowSpec {
@@ -586,6 +823,27 @@ func (x *Workflow) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Workflow) GetPaused() bool {
+	if x != nil {
+		return x.Paused
+	}
+	return false
+}
+
+func (x *Workflow) GetSkipCronWhilePaused() bool {
+	if x != nil {
+		return x.SkipCronWhilePaused
+	}
+	return false
+}
+
+func (x *Workflow) GetPausedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PausedAt
+	}
+	return nil
+}
+
 // PutWorkflowRequest declares a workflow.
 type PutWorkflowRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -597,7 +855,7 @@ type PutWorkflowRequest struct {
 
 func (x *PutWorkflowRequest) Reset() {
 	*x = PutWorkflowRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[7]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -609,7 +867,7 @@ func (x *PutWorkflowRequest) String() string {
 func (*PutWorkflowRequest) ProtoMessage() {}
 
 func (x *PutWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[7]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -622,7 +880,7 @@ func (x *PutWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*PutWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{7}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PutWorkflowRequest) GetSpec() *WorkflowSpec {
@@ -645,7 +903,7 @@ type PutWorkflowResponse struct {
 
 func (x *PutWorkflowResponse) Reset() {
 	*x = PutWorkflowResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[8]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -657,7 +915,7 @@ func (x *PutWorkflowResponse) String() string {
 func (*PutWorkflowResponse) ProtoMessage() {}
 
 func (x *PutWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[8]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -670,7 +928,7 @@ func (x *PutWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*PutWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{8}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PutWorkflowResponse) GetWorkflow() *Workflow {
@@ -700,7 +958,7 @@ type GetWorkflowRequest struct {
 
 func (x *GetWorkflowRequest) Reset() {
 	*x = GetWorkflowRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[9]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -712,7 +970,7 @@ func (x *GetWorkflowRequest) String() string {
 func (*GetWorkflowRequest) ProtoMessage() {}
 
 func (x *GetWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[9]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -725,7 +983,7 @@ func (x *GetWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*GetWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{9}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetWorkflowRequest) GetName() string {
@@ -753,7 +1011,7 @@ type GetWorkflowResponse struct {
 
 func (x *GetWorkflowResponse) Reset() {
 	*x = GetWorkflowResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[10]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -765,7 +1023,7 @@ func (x *GetWorkflowResponse) String() string {
 func (*GetWorkflowResponse) ProtoMessage() {}
 
 func (x *GetWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[10]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -778,7 +1036,7 @@ func (x *GetWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*GetWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{10}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetWorkflowResponse) GetWorkflow() *Workflow {
@@ -801,7 +1059,7 @@ type ListWorkflowsRequest struct {
 
 func (x *ListWorkflowsRequest) Reset() {
 	*x = ListWorkflowsRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[11]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -813,7 +1071,7 @@ func (x *ListWorkflowsRequest) String() string {
 func (*ListWorkflowsRequest) ProtoMessage() {}
 
 func (x *ListWorkflowsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[11]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -826,7 +1084,7 @@ func (x *ListWorkflowsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkflowsRequest.ProtoReflect.Descriptor instead.
 func (*ListWorkflowsRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{11}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListWorkflowsRequest) GetPageSize() int32 {
@@ -856,7 +1114,7 @@ type ListWorkflowsResponse struct {
 
 func (x *ListWorkflowsResponse) Reset() {
 	*x = ListWorkflowsResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[12]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -868,7 +1126,7 @@ func (x *ListWorkflowsResponse) String() string {
 func (*ListWorkflowsResponse) ProtoMessage() {}
 
 func (x *ListWorkflowsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[12]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -881,7 +1139,7 @@ func (x *ListWorkflowsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkflowsResponse.ProtoReflect.Descriptor instead.
 func (*ListWorkflowsResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{12}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListWorkflowsResponse) GetWorkflows() []*Workflow {
@@ -909,7 +1167,7 @@ type DeleteWorkflowRequest struct {
 
 func (x *DeleteWorkflowRequest) Reset() {
 	*x = DeleteWorkflowRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[13]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -921,7 +1179,7 @@ func (x *DeleteWorkflowRequest) String() string {
 func (*DeleteWorkflowRequest) ProtoMessage() {}
 
 func (x *DeleteWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[13]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -934,7 +1192,7 @@ func (x *DeleteWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*DeleteWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{13}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DeleteWorkflowRequest) GetName() string {
@@ -953,7 +1211,7 @@ type DeleteWorkflowResponse struct {
 
 func (x *DeleteWorkflowResponse) Reset() {
 	*x = DeleteWorkflowResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[14]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -965,7 +1223,7 @@ func (x *DeleteWorkflowResponse) String() string {
 func (*DeleteWorkflowResponse) ProtoMessage() {}
 
 func (x *DeleteWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[14]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -978,7 +1236,7 @@ func (x *DeleteWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*DeleteWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{14}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{17}
 }
 
 // RunWorkflowRequest starts a run by hand.
@@ -1001,7 +1259,7 @@ type RunWorkflowRequest struct {
 
 func (x *RunWorkflowRequest) Reset() {
 	*x = RunWorkflowRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[15]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1013,7 +1271,7 @@ func (x *RunWorkflowRequest) String() string {
 func (*RunWorkflowRequest) ProtoMessage() {}
 
 func (x *RunWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[15]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1026,7 +1284,7 @@ func (x *RunWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*RunWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{15}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RunWorkflowRequest) GetName() string {
@@ -1077,7 +1335,7 @@ type RunWorkflowResponse struct {
 
 func (x *RunWorkflowResponse) Reset() {
 	*x = RunWorkflowResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[16]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1089,7 +1347,7 @@ func (x *RunWorkflowResponse) String() string {
 func (*RunWorkflowResponse) ProtoMessage() {}
 
 func (x *RunWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[16]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1102,7 +1360,7 @@ func (x *RunWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*RunWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{16}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RunWorkflowResponse) GetRunId() string {
@@ -1119,11 +1377,213 @@ func (x *RunWorkflowResponse) GetDeduplicated() bool {
 	return false
 }
 
+// PauseWorkflowRequest pauses a workflow.
+type PauseWorkflowRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The workflow's name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Skip cron ticks while paused; false keeps adding a held run per tick.
+	SkipCronTicks bool `protobuf:"varint,2,opt,name=skip_cron_ticks,json=skipCronTicks,proto3" json:"skip_cron_ticks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseWorkflowRequest) Reset() {
+	*x = PauseWorkflowRequest{}
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseWorkflowRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseWorkflowRequest) ProtoMessage() {}
+
+func (x *PauseWorkflowRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseWorkflowRequest.ProtoReflect.Descriptor instead.
+func (*PauseWorkflowRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *PauseWorkflowRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PauseWorkflowRequest) GetSkipCronTicks() bool {
+	if x != nil {
+		return x.SkipCronTicks
+	}
+	return false
+}
+
+// PauseWorkflowResponse is the paused workflow.
+type PauseWorkflowResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The workflow's current version, paused.
+	Workflow      *Workflow `protobuf:"bytes,1,opt,name=workflow,proto3" json:"workflow,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseWorkflowResponse) Reset() {
+	*x = PauseWorkflowResponse{}
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseWorkflowResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseWorkflowResponse) ProtoMessage() {}
+
+func (x *PauseWorkflowResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseWorkflowResponse.ProtoReflect.Descriptor instead.
+func (*PauseWorkflowResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *PauseWorkflowResponse) GetWorkflow() *Workflow {
+	if x != nil {
+		return x.Workflow
+	}
+	return nil
+}
+
+// ResumeWorkflowRequest resumes a workflow.
+type ResumeWorkflowRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The workflow's name.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeWorkflowRequest) Reset() {
+	*x = ResumeWorkflowRequest{}
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeWorkflowRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeWorkflowRequest) ProtoMessage() {}
+
+func (x *ResumeWorkflowRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeWorkflowRequest.ProtoReflect.Descriptor instead.
+func (*ResumeWorkflowRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ResumeWorkflowRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// ResumeWorkflowResponse is the resumed workflow.
+type ResumeWorkflowResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The workflow's current version, not paused.
+	Workflow *Workflow `protobuf:"bytes,1,opt,name=workflow,proto3" json:"workflow,omitempty"`
+	// How many held runs the resume released.
+	Released      int64 `protobuf:"varint,2,opt,name=released,proto3" json:"released,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeWorkflowResponse) Reset() {
+	*x = ResumeWorkflowResponse{}
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeWorkflowResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeWorkflowResponse) ProtoMessage() {}
+
+func (x *ResumeWorkflowResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeWorkflowResponse.ProtoReflect.Descriptor instead.
+func (*ResumeWorkflowResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ResumeWorkflowResponse) GetWorkflow() *Workflow {
+	if x != nil {
+		return x.Workflow
+	}
+	return nil
+}
+
+func (x *ResumeWorkflowResponse) GetReleased() int64 {
+	if x != nil {
+		return x.Released
+	}
+	return 0
+}
+
 var File_switchyard_v1_workflow_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_workflow_proto_rawDesc = "" +
 	"\n" +
-	"\x1cswitchyard/v1/workflow.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbe\x03\n" +
+	"\x1cswitchyard/v1/workflow.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x83\x04\n" +
 	"\fWorkflowSpec\x121\n" +
 	"\x04name\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18\x80\x012\x11^[A-Za-z0-9._-]+$R\x04name\x12*\n" +
 	"\vdescription\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\vdescription\x12D\n" +
@@ -1131,11 +1591,28 @@ const file_switchyard_v1_workflow_proto_rawDesc = "" +
 	"\x05tasks\x18\x04 \x03(\v2\x17.switchyard.v1.TaskSpecB\v\xbaH\b\x92\x01\x05\b\x01\x10\x80\x02R\x05tasks\x12L\n" +
 	"\x0eevent_triggers\x18\x05 \x03(\v2\x1b.switchyard.v1.EventTriggerB\b\xbaH\x05\x92\x01\x02\x10@R\reventTriggers\x12=\n" +
 	"\aon_cron\x18\x06 \x03(\v2\x1a.switchyard.v1.CronTriggerB\b\xbaH\x05\x92\x01\x02\x10\x10R\x06onCron\x12@\n" +
-	"\vconcurrency\x18\a \x01(\v2\x1e.switchyard.v1.ConcurrencyRuleR\vconcurrency\"\x99\x01\n" +
+	"\vconcurrency\x18\a \x01(\v2\x1e.switchyard.v1.ConcurrencyRuleR\vconcurrency\x12C\n" +
+	"\tcancel_on\x18\x14 \x03(\v2\x1c.switchyard.v1.CancelOnEventB\b\xbaH\x05\x92\x01\x02\x10\x10R\bcancelOn\"k\n" +
+	"\rCancelOnEvent\x122\n" +
+	"\x03key\x18\x01 \x01(\tB \xbaH\x1dr\x1b\x10\x01\x18\xff\x012\x14^[A-Za-z0-9._:/*-]+$R\x03key\x12&\n" +
+	"\tcondition\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\tcondition\"\xff\x01\n" +
 	"\fEventTrigger\x122\n" +
 	"\x03key\x18\x01 \x01(\tB \xbaH\x1dr\x1b\x10\x01\x18\xff\x012\x14^[A-Za-z0-9._:/*-]+$R\x03key\x12 \n" +
 	"\x06filter\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\x06filter\x123\n" +
-	"\x05scope\x18\x03 \x01(\tB\x1d\xbaH\x1ar\x18\x18\xff\x012\x13^[A-Za-z0-9._:/-]*$R\x05scope\"[\n" +
+	"\x05scope\x18\x03 \x01(\tB\x1d\xbaH\x1ar\x18\x18\xff\x012\x13^[A-Za-z0-9._:/-]*$R\x05scope\x123\n" +
+	"\bdebounce\x18\x14 \x01(\v2\x17.switchyard.v1.DebounceR\bdebounce\x12/\n" +
+	"\x05batch\x18\x15 \x01(\v2\x19.switchyard.v1.EventBatchR\x05batch\"\xbe\x01\n" +
+	"\bDebounce\x12\x1a\n" +
+	"\x03key\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\x03key\x12P\n" +
+	"\fquiet_period\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\x12\xbaH\x0f\xaa\x01\f\"\x04\b\x80\xa3\x052\x04\x10\xc0\x84=R\vquietPeriod\x12D\n" +
+	"\bmax_wait\x18\x03 \x01(\v2\x19.google.protobuf.DurationB\x0e\xbaH\v\xaa\x01\b\"\x04\b\x80\xf5$2\x00R\amaxWait\"\x9d\x01\n" +
+	"\n" +
+	"EventBatch\x12\x1a\n" +
+	"\x03key\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\x03key\x12)\n" +
+	"\n" +
+	"max_events\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x01R\tmaxEvents\x12H\n" +
+	"\bmax_wait\x18\x03 \x01(\v2\x19.google.protobuf.DurationB\x12\xbaH\x0f\xaa\x01\f\"\x04\b\x80\xa3\x052\x04\x10\xc0\x84=R\amaxWait\"[\n" +
 	"\vCronTrigger\x12&\n" +
 	"\bschedule\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\xff\x01R\bschedule\x12$\n" +
@@ -1157,12 +1634,15 @@ const file_switchyard_v1_workflow_proto_rawDesc = "" +
 	"\x0finitial_backoff\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\r\xbaH\n" +
 	"\xaa\x01\a\"\x03\b\x90\x1c2\x00R\x0einitialBackoff\x12J\n" +
 	"\vmax_backoff\x18\x03 \x01(\v2\x19.google.protobuf.DurationB\x0e\xbaH\v\xaa\x01\b\"\x04\b\x80\xa3\x052\x00R\n" +
-	"maxBackoff\"\x90\x01\n" +
+	"maxBackoff\"\x96\x02\n" +
 	"\bWorkflow\x12/\n" +
 	"\x04spec\x18\x01 \x01(\v2\x1b.switchyard.v1.WorkflowSpecR\x04spec\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x05R\aversion\x129\n" +
 	"\n" +
-	"created_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"M\n" +
+	"created_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x16\n" +
+	"\x06paused\x18\x14 \x01(\bR\x06paused\x123\n" +
+	"\x16skip_cron_while_paused\x18\x15 \x01(\bR\x13skipCronWhilePaused\x127\n" +
+	"\tpaused_at\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\bpausedAt\"M\n" +
 	"\x12PutWorkflowRequest\x127\n" +
 	"\x04spec\x18\x01 \x01(\v2\x1b.switchyard.v1.WorkflowSpecB\x06\xbaH\x03\xc8\x01\x01R\x04spec\"d\n" +
 	"\x13PutWorkflowResponse\x123\n" +
@@ -1195,18 +1675,32 @@ const file_switchyard_v1_workflow_proto_rawDesc = "" +
 	"\bpriority\x18\x05 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\t(\x00R\bpriority\"P\n" +
 	"\x13RunWorkflowResponse\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\"\n" +
-	"\fdeduplicated\x18\x02 \x01(\bR\fdeduplicated*\xb0\x01\n" +
+	"\fdeduplicated\x18\x02 \x01(\bR\fdeduplicated\"^\n" +
+	"\x14PauseWorkflowRequest\x12\x1e\n" +
+	"\x04name\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04name\x12&\n" +
+	"\x0fskip_cron_ticks\x18\x02 \x01(\bR\rskipCronTicks\"L\n" +
+	"\x15PauseWorkflowResponse\x123\n" +
+	"\bworkflow\x18\x01 \x01(\v2\x17.switchyard.v1.WorkflowR\bworkflow\"7\n" +
+	"\x15ResumeWorkflowRequest\x12\x1e\n" +
+	"\x04name\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04name\"i\n" +
+	"\x16ResumeWorkflowResponse\x123\n" +
+	"\bworkflow\x18\x01 \x01(\v2\x17.switchyard.v1.WorkflowR\bworkflow\x12\x1a\n" +
+	"\breleased\x18\x02 \x01(\x03R\breleased*\xb0\x01\n" +
 	"\x13ConcurrencyStrategy\x12$\n" +
 	" CONCURRENCY_STRATEGY_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aCONCURRENCY_STRATEGY_QUEUE\x10\x01\x12+\n" +
 	"'CONCURRENCY_STRATEGY_CANCEL_IN_PROGRESS\x10\x02\x12&\n" +
-	"\"CONCURRENCY_STRATEGY_CANCEL_NEWEST\x10\x032\xec\x04\n" +
+	"\"CONCURRENCY_STRATEGY_CANCEL_NEWEST\x10\x032\xfe\x06\n" +
 	"\x0fWorkflowService\x12q\n" +
 	"\vPutWorkflow\x12!.switchyard.v1.PutWorkflowRequest\x1a\".switchyard.v1.PutWorkflowResponse\"\x1b\x82\xd3\xe4\x93\x02\x12:\x01*\"\r/v1/workflows\x90\x02\x02\x12u\n" +
 	"\vGetWorkflow\x12!.switchyard.v1.GetWorkflowRequest\x1a\".switchyard.v1.GetWorkflowResponse\"\x1f\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/workflows/{name}\x90\x02\x01\x12t\n" +
 	"\rListWorkflows\x12#.switchyard.v1.ListWorkflowsRequest\x1a$.switchyard.v1.ListWorkflowsResponse\"\x18\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/workflows\x90\x02\x01\x12~\n" +
 	"\x0eDeleteWorkflow\x12$.switchyard.v1.DeleteWorkflowRequest\x1a%.switchyard.v1.DeleteWorkflowResponse\"\x1f\x82\xd3\xe4\x93\x02\x16*\x14/v1/workflows/{name}\x90\x02\x02\x12y\n" +
-	"\vRunWorkflow\x12!.switchyard.v1.RunWorkflowRequest\x1a\".switchyard.v1.RunWorkflowResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/workflows/{name}:runBAZ?github.com/switchyard/switchyard/gen/switchyard/v1;switchyardv1b\x06proto3"
+	"\vRunWorkflow\x12!.switchyard.v1.RunWorkflowRequest\x1a\".switchyard.v1.RunWorkflowResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/workflows/{name}:run\x12\x84\x01\n" +
+	"\rPauseWorkflow\x12#.switchyard.v1.PauseWorkflowRequest\x1a$.switchyard.v1.PauseWorkflowResponse\"(\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/workflows/{name}:pause\x90\x02\x02\x12\x88\x01\n" +
+	"\x0eResumeWorkflow\x12$.switchyard.v1.ResumeWorkflowRequest\x1a%.switchyard.v1.ResumeWorkflowResponse\")\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/workflows/{name}:resume\x90\x02\x02BAZ?github.com/switchyard/switchyard/gen/switchyard/v1;switchyardv1b\x06proto3"
 
 var (
 	file_switchyard_v1_workflow_proto_rawDescOnce sync.Once
@@ -1221,63 +1715,83 @@ func file_switchyard_v1_workflow_proto_rawDescGZIP() []byte {
 }
 
 var file_switchyard_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_switchyard_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_switchyard_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_switchyard_v1_workflow_proto_goTypes = []any{
 	(ConcurrencyStrategy)(0),       // 0: switchyard.v1.ConcurrencyStrategy
 	(*WorkflowSpec)(nil),           // 1: switchyard.v1.WorkflowSpec
-	(*EventTrigger)(nil),           // 2: switchyard.v1.EventTrigger
-	(*CronTrigger)(nil),            // 3: switchyard.v1.CronTrigger
-	(*ConcurrencyRule)(nil),        // 4: switchyard.v1.ConcurrencyRule
-	(*TaskSpec)(nil),               // 5: switchyard.v1.TaskSpec
-	(*RetryPolicy)(nil),            // 6: switchyard.v1.RetryPolicy
-	(*Workflow)(nil),               // 7: switchyard.v1.Workflow
-	(*PutWorkflowRequest)(nil),     // 8: switchyard.v1.PutWorkflowRequest
-	(*PutWorkflowResponse)(nil),    // 9: switchyard.v1.PutWorkflowResponse
-	(*GetWorkflowRequest)(nil),     // 10: switchyard.v1.GetWorkflowRequest
-	(*GetWorkflowResponse)(nil),    // 11: switchyard.v1.GetWorkflowResponse
-	(*ListWorkflowsRequest)(nil),   // 12: switchyard.v1.ListWorkflowsRequest
-	(*ListWorkflowsResponse)(nil),  // 13: switchyard.v1.ListWorkflowsResponse
-	(*DeleteWorkflowRequest)(nil),  // 14: switchyard.v1.DeleteWorkflowRequest
-	(*DeleteWorkflowResponse)(nil), // 15: switchyard.v1.DeleteWorkflowResponse
-	(*RunWorkflowRequest)(nil),     // 16: switchyard.v1.RunWorkflowRequest
-	(*RunWorkflowResponse)(nil),    // 17: switchyard.v1.RunWorkflowResponse
-	(*durationpb.Duration)(nil),    // 18: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),  // 19: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),        // 20: google.protobuf.Struct
+	(*CancelOnEvent)(nil),          // 2: switchyard.v1.CancelOnEvent
+	(*EventTrigger)(nil),           // 3: switchyard.v1.EventTrigger
+	(*Debounce)(nil),               // 4: switchyard.v1.Debounce
+	(*EventBatch)(nil),             // 5: switchyard.v1.EventBatch
+	(*CronTrigger)(nil),            // 6: switchyard.v1.CronTrigger
+	(*ConcurrencyRule)(nil),        // 7: switchyard.v1.ConcurrencyRule
+	(*TaskSpec)(nil),               // 8: switchyard.v1.TaskSpec
+	(*RetryPolicy)(nil),            // 9: switchyard.v1.RetryPolicy
+	(*Workflow)(nil),               // 10: switchyard.v1.Workflow
+	(*PutWorkflowRequest)(nil),     // 11: switchyard.v1.PutWorkflowRequest
+	(*PutWorkflowResponse)(nil),    // 12: switchyard.v1.PutWorkflowResponse
+	(*GetWorkflowRequest)(nil),     // 13: switchyard.v1.GetWorkflowRequest
+	(*GetWorkflowResponse)(nil),    // 14: switchyard.v1.GetWorkflowResponse
+	(*ListWorkflowsRequest)(nil),   // 15: switchyard.v1.ListWorkflowsRequest
+	(*ListWorkflowsResponse)(nil),  // 16: switchyard.v1.ListWorkflowsResponse
+	(*DeleteWorkflowRequest)(nil),  // 17: switchyard.v1.DeleteWorkflowRequest
+	(*DeleteWorkflowResponse)(nil), // 18: switchyard.v1.DeleteWorkflowResponse
+	(*RunWorkflowRequest)(nil),     // 19: switchyard.v1.RunWorkflowRequest
+	(*RunWorkflowResponse)(nil),    // 20: switchyard.v1.RunWorkflowResponse
+	(*PauseWorkflowRequest)(nil),   // 21: switchyard.v1.PauseWorkflowRequest
+	(*PauseWorkflowResponse)(nil),  // 22: switchyard.v1.PauseWorkflowResponse
+	(*ResumeWorkflowRequest)(nil),  // 23: switchyard.v1.ResumeWorkflowRequest
+	(*ResumeWorkflowResponse)(nil), // 24: switchyard.v1.ResumeWorkflowResponse
+	(*durationpb.Duration)(nil),    // 25: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),  // 26: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),        // 27: google.protobuf.Struct
 }
 var file_switchyard_v1_workflow_proto_depIdxs = []int32{
-	5,  // 0: switchyard.v1.WorkflowSpec.tasks:type_name -> switchyard.v1.TaskSpec
-	2,  // 1: switchyard.v1.WorkflowSpec.event_triggers:type_name -> switchyard.v1.EventTrigger
-	3,  // 2: switchyard.v1.WorkflowSpec.on_cron:type_name -> switchyard.v1.CronTrigger
-	4,  // 3: switchyard.v1.WorkflowSpec.concurrency:type_name -> switchyard.v1.ConcurrencyRule
-	0,  // 4: switchyard.v1.ConcurrencyRule.strategy:type_name -> switchyard.v1.ConcurrencyStrategy
-	6,  // 5: switchyard.v1.TaskSpec.retry:type_name -> switchyard.v1.RetryPolicy
-	18, // 6: switchyard.v1.TaskSpec.timeout:type_name -> google.protobuf.Duration
-	18, // 7: switchyard.v1.RetryPolicy.initial_backoff:type_name -> google.protobuf.Duration
-	18, // 8: switchyard.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
-	1,  // 9: switchyard.v1.Workflow.spec:type_name -> switchyard.v1.WorkflowSpec
-	19, // 10: switchyard.v1.Workflow.created_at:type_name -> google.protobuf.Timestamp
-	1,  // 11: switchyard.v1.PutWorkflowRequest.spec:type_name -> switchyard.v1.WorkflowSpec
-	7,  // 12: switchyard.v1.PutWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
-	7,  // 13: switchyard.v1.GetWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
-	7,  // 14: switchyard.v1.ListWorkflowsResponse.workflows:type_name -> switchyard.v1.Workflow
-	20, // 15: switchyard.v1.RunWorkflowRequest.input:type_name -> google.protobuf.Struct
-	19, // 16: switchyard.v1.RunWorkflowRequest.run_at:type_name -> google.protobuf.Timestamp
-	8,  // 17: switchyard.v1.WorkflowService.PutWorkflow:input_type -> switchyard.v1.PutWorkflowRequest
-	10, // 18: switchyard.v1.WorkflowService.GetWorkflow:input_type -> switchyard.v1.GetWorkflowRequest
-	12, // 19: switchyard.v1.WorkflowService.ListWorkflows:input_type -> switchyard.v1.ListWorkflowsRequest
-	14, // 20: switchyard.v1.WorkflowService.DeleteWorkflow:input_type -> switchyard.v1.DeleteWorkflowRequest
-	16, // 21: switchyard.v1.WorkflowService.RunWorkflow:input_type -> switchyard.v1.RunWorkflowRequest
-	9,  // 22: switchyard.v1.WorkflowService.PutWorkflow:output_type -> switchyard.v1.PutWorkflowResponse
-	11, // 23: switchyard.v1.WorkflowService.GetWorkflow:output_type -> switchyard.v1.GetWorkflowResponse
-	13, // 24: switchyard.v1.WorkflowService.ListWorkflows:output_type -> switchyard.v1.ListWorkflowsResponse
-	15, // 25: switchyard.v1.WorkflowService.DeleteWorkflow:output_type -> switchyard.v1.DeleteWorkflowResponse
-	17, // 26: switchyard.v1.WorkflowService.RunWorkflow:output_type -> switchyard.v1.RunWorkflowResponse
-	22, // [22:27] is the sub-list for method output_type
-	17, // [17:22] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	8,  // 0: switchyard.v1.WorkflowSpec.tasks:type_name -> switchyard.v1.TaskSpec
+	3,  // 1: switchyard.v1.WorkflowSpec.event_triggers:type_name -> switchyard.v1.EventTrigger
+	6,  // 2: switchyard.v1.WorkflowSpec.on_cron:type_name -> switchyard.v1.CronTrigger
+	7,  // 3: switchyard.v1.WorkflowSpec.concurrency:type_name -> switchyard.v1.ConcurrencyRule
+	2,  // 4: switchyard.v1.WorkflowSpec.cancel_on:type_name -> switchyard.v1.CancelOnEvent
+	4,  // 5: switchyard.v1.EventTrigger.debounce:type_name -> switchyard.v1.Debounce
+	5,  // 6: switchyard.v1.EventTrigger.batch:type_name -> switchyard.v1.EventBatch
+	25, // 7: switchyard.v1.Debounce.quiet_period:type_name -> google.protobuf.Duration
+	25, // 8: switchyard.v1.Debounce.max_wait:type_name -> google.protobuf.Duration
+	25, // 9: switchyard.v1.EventBatch.max_wait:type_name -> google.protobuf.Duration
+	0,  // 10: switchyard.v1.ConcurrencyRule.strategy:type_name -> switchyard.v1.ConcurrencyStrategy
+	9,  // 11: switchyard.v1.TaskSpec.retry:type_name -> switchyard.v1.RetryPolicy
+	25, // 12: switchyard.v1.TaskSpec.timeout:type_name -> google.protobuf.Duration
+	25, // 13: switchyard.v1.RetryPolicy.initial_backoff:type_name -> google.protobuf.Duration
+	25, // 14: switchyard.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
+	1,  // 15: switchyard.v1.Workflow.spec:type_name -> switchyard.v1.WorkflowSpec
+	26, // 16: switchyard.v1.Workflow.created_at:type_name -> google.protobuf.Timestamp
+	26, // 17: switchyard.v1.Workflow.paused_at:type_name -> google.protobuf.Timestamp
+	1,  // 18: switchyard.v1.PutWorkflowRequest.spec:type_name -> switchyard.v1.WorkflowSpec
+	10, // 19: switchyard.v1.PutWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
+	10, // 20: switchyard.v1.GetWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
+	10, // 21: switchyard.v1.ListWorkflowsResponse.workflows:type_name -> switchyard.v1.Workflow
+	27, // 22: switchyard.v1.RunWorkflowRequest.input:type_name -> google.protobuf.Struct
+	26, // 23: switchyard.v1.RunWorkflowRequest.run_at:type_name -> google.protobuf.Timestamp
+	10, // 24: switchyard.v1.PauseWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
+	10, // 25: switchyard.v1.ResumeWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
+	11, // 26: switchyard.v1.WorkflowService.PutWorkflow:input_type -> switchyard.v1.PutWorkflowRequest
+	13, // 27: switchyard.v1.WorkflowService.GetWorkflow:input_type -> switchyard.v1.GetWorkflowRequest
+	15, // 28: switchyard.v1.WorkflowService.ListWorkflows:input_type -> switchyard.v1.ListWorkflowsRequest
+	17, // 29: switchyard.v1.WorkflowService.DeleteWorkflow:input_type -> switchyard.v1.DeleteWorkflowRequest
+	19, // 30: switchyard.v1.WorkflowService.RunWorkflow:input_type -> switchyard.v1.RunWorkflowRequest
+	21, // 31: switchyard.v1.WorkflowService.PauseWorkflow:input_type -> switchyard.v1.PauseWorkflowRequest
+	23, // 32: switchyard.v1.WorkflowService.ResumeWorkflow:input_type -> switchyard.v1.ResumeWorkflowRequest
+	12, // 33: switchyard.v1.WorkflowService.PutWorkflow:output_type -> switchyard.v1.PutWorkflowResponse
+	14, // 34: switchyard.v1.WorkflowService.GetWorkflow:output_type -> switchyard.v1.GetWorkflowResponse
+	16, // 35: switchyard.v1.WorkflowService.ListWorkflows:output_type -> switchyard.v1.ListWorkflowsResponse
+	18, // 36: switchyard.v1.WorkflowService.DeleteWorkflow:output_type -> switchyard.v1.DeleteWorkflowResponse
+	20, // 37: switchyard.v1.WorkflowService.RunWorkflow:output_type -> switchyard.v1.RunWorkflowResponse
+	22, // 38: switchyard.v1.WorkflowService.PauseWorkflow:output_type -> switchyard.v1.PauseWorkflowResponse
+	24, // 39: switchyard.v1.WorkflowService.ResumeWorkflow:output_type -> switchyard.v1.ResumeWorkflowResponse
+	33, // [33:40] is the sub-list for method output_type
+	26, // [26:33] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_workflow_proto_init() }
@@ -1291,7 +1805,7 @@ func file_switchyard_v1_workflow_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_workflow_proto_rawDesc), len(file_switchyard_v1_workflow_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   17,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

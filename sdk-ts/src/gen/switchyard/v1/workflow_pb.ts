@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/workflow.proto.
  */
 export const file_switchyard_v1_workflow: GenFile = /*@__PURE__*/
-  fileDesc("Chxzd2l0Y2h5YXJkL3YxL3dvcmtmbG93LnByb3RvEg1zd2l0Y2h5YXJkLnYxIvYCCgxXb3JrZmxvd1NwZWMSKwoEbmFtZRgBIAEoCUIdukgachgQARiAATIRXltBLVphLXowLTkuXy1dKyQSHQoLZGVzY3JpcHRpb24YAiABKAlCCLpIBXIDGIAQEjoKCW9uX2V2ZW50cxgDIAMoCUInukgkkgEhEEAiHXIbEAEY/wEyFF5bQS1aYS16MC05Ll86LyotXSskEjMKBXRhc2tzGAQgAygLMhcuc3dpdGNoeWFyZC52MS5UYXNrU3BlY0ILukgIkgEFCAEQgAISPQoOZXZlbnRfdHJpZ2dlcnMYBSADKAsyGy5zd2l0Y2h5YXJkLnYxLkV2ZW50VHJpZ2dlckIIukgFkgECEEASNQoHb25fY3JvbhgGIAMoCzIaLnN3aXRjaHlhcmQudjEuQ3JvblRyaWdnZXJCCLpIBZIBAhAQEjMKC2NvbmN1cnJlbmN5GAcgASgLMh4uc3dpdGNoeWFyZC52MS5Db25jdXJyZW5jeVJ1bGUihQEKDEV2ZW50VHJpZ2dlchItCgNrZXkYASABKAlCILpIHXIbEAEY/wEyFF5bQS1aYS16MC05Ll86LyotXSskEhgKBmZpbHRlchgCIAEoCUIIukgFcgMYgCASLAoFc2NvcGUYAyABKAlCHbpIGnIYGP8BMhNeW0EtWmEtejAtOS5fOi8tXSokIkcKC0Nyb25UcmlnZ2VyEhwKCHNjaGVkdWxlGAEgASgJQgq6SAdyBRABGP8BEhoKCXRpbWVfem9uZRgCIAEoCUIHukgEcgIYQCKIAQoPQ29uY3VycmVuY3lSdWxlEhcKA2tleRgBIAEoCUIKukgHcgUQARiAIBIcCghtYXhfcnVucxgCIAEoBUIKukgHGgUYkE4oARI+CghzdHJhdGVneRgDIAEoDjIiLnN3aXRjaHlhcmQudjEuQ29uY3VycmVuY3lTdHJhdGVneUIIukgFggECEAEi6gEKCFRhc2tTcGVjEisKBG5hbWUYASABKAlCHbpIGnIYEAEYgAEyEV5bQS1aYS16MC05Ll8tXSskEi8KBmFjdGlvbhgCIAEoCUIfukgcchoQARj/ATITXltBLVphLXowLTkuXzovLV0rJBIZCgdwYXJlbnRzGAMgAygJQgi6SAWSAQIQQBIpCgVyZXRyeRgEIAEoCzIaLnN3aXRjaHlhcmQudjEuUmV0cnlQb2xpY3kSOgoHdGltZW91dBgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIOukgLqgEIIgQIgKMFMgAisQEKC1JldHJ5UG9saWN5Eh8KDG1heF9hdHRlbXB0cxgBIAEoBUIJukgGGgQYZCgAEkEKD2luaXRpYWxfYmFja29mZhgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkINukgKqgEHIgMIkBwyABI+CgttYXhfYmFja29mZhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIOukgLqgEIIgQIgKMFMgAidgoIV29ya2Zsb3cSKQoEc3BlYxgBIAEoCzIbLnN3aXRjaHlhcmQudjEuV29ya2Zsb3dTcGVjEg8KB3ZlcnNpb24YAiABKAUSLgoKY3JlYXRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRwoSUHV0V29ya2Zsb3dSZXF1ZXN0EjEKBHNwZWMYASABKAsyGy5zd2l0Y2h5YXJkLnYxLldvcmtmbG93U3BlY0IGukgDyAEBIlEKE1B1dFdvcmtmbG93UmVzcG9uc2USKQoId29ya2Zsb3cYASABKAsyFy5zd2l0Y2h5YXJkLnYxLldvcmtmbG93Eg8KB2NoYW5nZWQYAiABKAgiSAoSR2V0V29ya2Zsb3dSZXF1ZXN0EhgKBG5hbWUYASABKAlCCrpIB3IFEAEYgAESGAoHdmVyc2lvbhgCIAEoBUIHukgEGgIoACJAChNHZXRXb3JrZmxvd1Jlc3BvbnNlEikKCHdvcmtmbG93GAEgASgLMhcuc3dpdGNoeWFyZC52MS5Xb3JrZmxvdyJTChRMaXN0V29ya2Zsb3dzUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAQiXAoVTGlzdFdvcmtmbG93c1Jlc3BvbnNlEioKCXdvcmtmbG93cxgBIAMoCzIXLnN3aXRjaHlhcmQudjEuV29ya2Zsb3cSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjEKFURlbGV0ZVdvcmtmbG93UmVxdWVzdBIYCgRuYW1lGAEgASgJQgq6SAdyBRABGIABIhgKFkRlbGV0ZVdvcmtmbG93UmVzcG9uc2UiwgEKElJ1bldvcmtmbG93UmVxdWVzdBIYCgRuYW1lGAEgASgJQgq6SAdyBRABGIABEiYKBWlucHV0GAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIhCg9pZGVtcG90ZW5jeV9rZXkYAyABKAlCCLpIBXIDGP8BEioKBnJ1bl9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGwoIcHJpb3JpdHkYBSABKAVCCbpIBhoEGAkoACI7ChNSdW5Xb3JrZmxvd1Jlc3BvbnNlEg4KBnJ1bl9pZBgBIAEoCRIUCgxkZWR1cGxpY2F0ZWQYAiABKAgqsAEKE0NvbmN1cnJlbmN5U3RyYXRlZ3kSJAogQ09OQ1VSUkVOQ1lfU1RSQVRFR1lfVU5TUEVDSUZJRUQQABIeChpDT05DVVJSRU5DWV9TVFJBVEVHWV9RVUVVRRABEisKJ0NPTkNVUlJFTkNZX1NUUkFURUdZX0NBTkNFTF9JTl9QUk9HUkVTUxACEiYKIkNPTkNVUlJFTkNZX1NUUkFURUdZX0NBTkNFTF9ORVdFU1QQAzLsBAoPV29ya2Zsb3dTZXJ2aWNlEnEKC1B1dFdvcmtmbG93EiEuc3dpdGNoeWFyZC52MS5QdXRXb3JrZmxvd1JlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLlB1dFdvcmtmbG93UmVzcG9uc2UiG5ACAoLT5JMCEjoBKiINL3YxL3dvcmtmbG93cxJ1CgtHZXRXb3JrZmxvdxIhLnN3aXRjaHlhcmQudjEuR2V0V29ya2Zsb3dSZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5HZXRXb3JrZmxvd1Jlc3BvbnNlIh+QAgGC0+STAhYSFC92MS93b3JrZmxvd3Mve25hbWV9EnQKDUxpc3RXb3JrZmxvd3MSIy5zd2l0Y2h5YXJkLnYxLkxpc3RXb3JrZmxvd3NSZXF1ZXN0GiQuc3dpdGNoeWFyZC52MS5MaXN0V29ya2Zsb3dzUmVzcG9uc2UiGJACAYLT5JMCDxINL3YxL3dvcmtmbG93cxJ+Cg5EZWxldGVXb3JrZmxvdxIkLnN3aXRjaHlhcmQudjEuRGVsZXRlV29ya2Zsb3dSZXF1ZXN0GiUuc3dpdGNoeWFyZC52MS5EZWxldGVXb3JrZmxvd1Jlc3BvbnNlIh+QAgKC0+STAhYqFC92MS93b3JrZmxvd3Mve25hbWV9EnkKC1J1bldvcmtmbG93EiEuc3dpdGNoeWFyZC52MS5SdW5Xb3JrZmxvd1JlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLlJ1bldvcmtmbG93UmVzcG9uc2UiI4LT5JMCHToBKiIYL3YxL3dvcmtmbG93cy97bmFtZX06cnVuQkFaP2dpdGh1Yi5jb20vc3dpdGNoeWFyZC9zd2l0Y2h5YXJkL2dlbi9zd2l0Y2h5YXJkL3YxO3N3aXRjaHlhcmR2MWIGcHJvdG8z", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Chxzd2l0Y2h5YXJkL3YxL3dvcmtmbG93LnByb3RvEg1zd2l0Y2h5YXJkLnYxIrEDCgxXb3JrZmxvd1NwZWMSKwoEbmFtZRgBIAEoCUIdukgachgQARiAATIRXltBLVphLXowLTkuXy1dKyQSHQoLZGVzY3JpcHRpb24YAiABKAlCCLpIBXIDGIAQEjoKCW9uX2V2ZW50cxgDIAMoCUInukgkkgEhEEAiHXIbEAEY/wEyFF5bQS1aYS16MC05Ll86LyotXSskEjMKBXRhc2tzGAQgAygLMhcuc3dpdGNoeWFyZC52MS5UYXNrU3BlY0ILukgIkgEFCAEQgAISPQoOZXZlbnRfdHJpZ2dlcnMYBSADKAsyGy5zd2l0Y2h5YXJkLnYxLkV2ZW50VHJpZ2dlckIIukgFkgECEEASNQoHb25fY3JvbhgGIAMoCzIaLnN3aXRjaHlhcmQudjEuQ3JvblRyaWdnZXJCCLpIBZIBAhAQEjMKC2NvbmN1cnJlbmN5GAcgASgLMh4uc3dpdGNoeWFyZC52MS5Db25jdXJyZW5jeVJ1bGUSOQoJY2FuY2VsX29uGBQgAygLMhwuc3dpdGNoeWFyZC52MS5DYW5jZWxPbkV2ZW50Qgi6SAWSAQIQECJbCg1DYW5jZWxPbkV2ZW50Ei0KA2tleRgBIAEoCUIgukgdchsQARj/ATIUXltBLVphLXowLTkuXzovKi1dKyQSGwoJY29uZGl0aW9uGAIgASgJQgi6SAVyAxiAICLaAQoMRXZlbnRUcmlnZ2VyEi0KA2tleRgBIAEoCUIgukgdchsQARj/ATIUXltBLVphLXowLTkuXzovKi1dKyQSGAoGZmlsdGVyGAIgASgJQgi6SAVyAxiAIBIsCgVzY29wZRgDIAEoCUIdukgachgY/wEyE15bQS1aYS16MC05Ll86Ly1dKiQSKQoIZGVib3VuY2UYFCABKAsyFy5zd2l0Y2h5YXJkLnYxLkRlYm91bmNlEigKBWJhdGNoGBUgASgLMhkuc3dpdGNoeWFyZC52MS5FdmVudEJhdGNoIqMBCghEZWJvdW5jZRIVCgNrZXkYASABKAlCCLpIBXIDGIAgEkMKDHF1aWV0X3BlcmlvZBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkISukgPqgEMIgQIgKMFMgQQwIQ9EjsKCG1heF93YWl0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQg66SAuqAQgiBAiA9SQyACKEAQoKRXZlbnRCYXRjaBIVCgNrZXkYASABKAlCCLpIBXIDGIAgEh4KCm1heF9ldmVudHMYAiABKAVCCrpIBxoFGOgHKAESPwoIbWF4X3dhaXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CErpID6oBDCIECICjBTIEEMCEPSJHCgtDcm9uVHJpZ2dlchIcCghzY2hlZHVsZRgBIAEoCUIKukgHcgUQARj/ARIaCgl0aW1lX3pvbmUYAiABKAlCB7pIBHICGEAiiAEKD0NvbmN1cnJlbmN5UnVsZRIXCgNrZXkYASABKAlCCrpIB3IFEAEYgCASHAoIbWF4X3J1bnMYAiABKAVCCrpIBxoFGJBOKAESPgoIc3RyYXRlZ3kYAyABKA4yIi5zd2l0Y2h5YXJkLnYxLkNvbmN1cnJlbmN5U3RyYXRlZ3lCCLpIBYIBAhABIuoBCghUYXNrU3BlYxIrCgRuYW1lGAEgASgJQh26SBpyGBABGIABMhFeW0EtWmEtejAtOS5fLV0rJBIvCgZhY3Rpb24YAiABKAlCH7pIHHIaEAEY/wEyE15bQS1aYS16MC05Ll86Ly1dKyQSGQoHcGFyZW50cxgDIAMoCUIIukgFkgECEEASKQoFcmV0cnkYBCABKAsyGi5zd2l0Y2h5YXJkLnYxLlJldHJ5UG9saWN5EjoKB3RpbWVvdXQYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CDrpIC6oBCCIECICjBTIAIrEBCgtSZXRyeVBvbGljeRIfCgxtYXhfYXR0ZW1wdHMYASABKAVCCbpIBhoEGGQoABJBCg9pbml0aWFsX2JhY2tvZmYYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CDbpICqoBByIDCJAcMgASPgoLbWF4X2JhY2tvZmYYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CDrpIC6oBCCIECICjBTIAItUBCghXb3JrZmxvdxIpCgRzcGVjGAEgASgLMhsuc3dpdGNoeWFyZC52MS5Xb3JrZmxvd1NwZWMSDwoHdmVyc2lvbhgCIAEoBRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZwYXVzZWQYFCABKAgSHgoWc2tpcF9jcm9uX3doaWxlX3BhdXNlZBgVIAEoCBItCglwYXVzZWRfYXQYFiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkcKElB1dFdvcmtmbG93UmVxdWVzdBIxCgRzcGVjGAEgASgLMhsuc3dpdGNoeWFyZC52MS5Xb3JrZmxvd1NwZWNCBrpIA8gBASJRChNQdXRXb3JrZmxvd1Jlc3BvbnNlEikKCHdvcmtmbG93GAEgASgLMhcuc3dpdGNoeWFyZC52MS5Xb3JrZmxvdxIPCgdjaGFuZ2VkGAIgASgIIkgKEkdldFdvcmtmbG93UmVxdWVzdBIYCgRuYW1lGAEgASgJQgq6SAdyBRABGIABEhgKB3ZlcnNpb24YAiABKAVCB7pIBBoCKAAiQAoTR2V0V29ya2Zsb3dSZXNwb25zZRIpCgh3b3JrZmxvdxgBIAEoCzIXLnN3aXRjaHlhcmQudjEuV29ya2Zsb3ciUwoUTGlzdFdvcmtmbG93c1JlcXVlc3QSHQoJcGFnZV9zaXplGAEgASgFQgq6SAcaBRj0AygAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIAEIlwKFUxpc3RXb3JrZmxvd3NSZXNwb25zZRIqCgl3b3JrZmxvd3MYASADKAsyFy5zd2l0Y2h5YXJkLnYxLldvcmtmbG93EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIxChVEZWxldGVXb3JrZmxvd1JlcXVlc3QSGAoEbmFtZRgBIAEoCUIKukgHcgUQARiAASIYChZEZWxldGVXb3JrZmxvd1Jlc3BvbnNlIsIBChJSdW5Xb3JrZmxvd1JlcXVlc3QSGAoEbmFtZRgBIAEoCUIKukgHcgUQARiAARImCgVpbnB1dBgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSIQoPaWRlbXBvdGVuY3lfa2V5GAMgASgJQgi6SAVyAxj/ARIqCgZydW5fYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKCHByaW9yaXR5GAUgASgFQgm6SAYaBBgJKAAiOwoTUnVuV29ya2Zsb3dSZXNwb25zZRIOCgZydW5faWQYASABKAkSFAoMZGVkdXBsaWNhdGVkGAIgASgIIkkKFFBhdXNlV29ya2Zsb3dSZXF1ZXN0EhgKBG5hbWUYASABKAlCCrpIB3IFEAEYgAESFwoPc2tpcF9jcm9uX3RpY2tzGAIgASgIIkIKFVBhdXNlV29ya2Zsb3dSZXNwb25zZRIpCgh3b3JrZmxvdxgBIAEoCzIXLnN3aXRjaHlhcmQudjEuV29ya2Zsb3ciMQoVUmVzdW1lV29ya2Zsb3dSZXF1ZXN0EhgKBG5hbWUYASABKAlCCrpIB3IFEAEYgAEiVQoWUmVzdW1lV29ya2Zsb3dSZXNwb25zZRIpCgh3b3JrZmxvdxgBIAEoCzIXLnN3aXRjaHlhcmQudjEuV29ya2Zsb3cSEAoIcmVsZWFzZWQYAiABKAMqsAEKE0NvbmN1cnJlbmN5U3RyYXRlZ3kSJAogQ09OQ1VSUkVOQ1lfU1RSQVRFR1lfVU5TUEVDSUZJRUQQABIeChpDT05DVVJSRU5DWV9TVFJBVEVHWV9RVUVVRRABEisKJ0NPTkNVUlJFTkNZX1NUUkFURUdZX0NBTkNFTF9JTl9QUk9HUkVTUxACEiYKIkNPTkNVUlJFTkNZX1NUUkFURUdZX0NBTkNFTF9ORVdFU1QQAzL+BgoPV29ya2Zsb3dTZXJ2aWNlEnEKC1B1dFdvcmtmbG93EiEuc3dpdGNoeWFyZC52MS5QdXRXb3JrZmxvd1JlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLlB1dFdvcmtmbG93UmVzcG9uc2UiG5ACAoLT5JMCEjoBKiINL3YxL3dvcmtmbG93cxJ1CgtHZXRXb3JrZmxvdxIhLnN3aXRjaHlhcmQudjEuR2V0V29ya2Zsb3dSZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5HZXRXb3JrZmxvd1Jlc3BvbnNlIh+QAgGC0+STAhYSFC92MS93b3JrZmxvd3Mve25hbWV9EnQKDUxpc3RXb3JrZmxvd3MSIy5zd2l0Y2h5YXJkLnYxLkxpc3RXb3JrZmxvd3NSZXF1ZXN0GiQuc3dpdGNoeWFyZC52MS5MaXN0V29ya2Zsb3dzUmVzcG9uc2UiGJACAYLT5JMCDxINL3YxL3dvcmtmbG93cxJ+Cg5EZWxldGVXb3JrZmxvdxIkLnN3aXRjaHlhcmQudjEuRGVsZXRlV29ya2Zsb3dSZXF1ZXN0GiUuc3dpdGNoeWFyZC52MS5EZWxldGVXb3JrZmxvd1Jlc3BvbnNlIh+QAgKC0+STAhYqFC92MS93b3JrZmxvd3Mve25hbWV9EnkKC1J1bldvcmtmbG93EiEuc3dpdGNoeWFyZC52MS5SdW5Xb3JrZmxvd1JlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLlJ1bldvcmtmbG93UmVzcG9uc2UiI4LT5JMCHToBKiIYL3YxL3dvcmtmbG93cy97bmFtZX06cnVuEoQBCg1QYXVzZVdvcmtmbG93EiMuc3dpdGNoeWFyZC52MS5QYXVzZVdvcmtmbG93UmVxdWVzdBokLnN3aXRjaHlhcmQudjEuUGF1c2VXb3JrZmxvd1Jlc3BvbnNlIiiQAgKC0+STAh86ASoiGi92MS93b3JrZmxvd3Mve25hbWV9OnBhdXNlEogBCg5SZXN1bWVXb3JrZmxvdxIkLnN3aXRjaHlhcmQudjEuUmVzdW1lV29ya2Zsb3dSZXF1ZXN0GiUuc3dpdGNoeWFyZC52MS5SZXN1bWVXb3JrZmxvd1Jlc3BvbnNlIimQAgKC0+STAiA6ASoiGy92MS93b3JrZmxvd3Mve25hbWV9OnJlc3VtZUJBWj9naXRodWIuY29tL3N3aXRjaHlhcmQvc3dpdGNoeWFyZC9nZW4vc3dpdGNoeWFyZC92MTtzd2l0Y2h5YXJkdjFiBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * WorkflowSpec is what a user declares.
@@ -73,6 +73,13 @@ export type WorkflowSpec = Message<"switchyard.v1.WorkflowSpec"> & {
    * @generated from field: switchyard.v1.ConcurrencyRule concurrency = 7;
    */
   concurrency?: ConcurrencyRule | undefined;
+
+  /**
+   * Events that cancel the workflow's runs that have not ended.
+   *
+   * @generated from field: repeated switchyard.v1.CancelOnEvent cancel_on = 20;
+   */
+  cancelOn: CancelOnEvent[];
 };
 
 /**
@@ -81,6 +88,40 @@ export type WorkflowSpec = Message<"switchyard.v1.WorkflowSpec"> & {
  */
 export const WorkflowSpecSchema: GenMessage<WorkflowSpec> = /*@__PURE__*/
   messageDesc(file_switchyard_v1_workflow, 0);
+
+/**
+ * CancelOnEvent cancels a run that has not ended when an event matches it: its
+ * key matches `key` and `condition` (when set) is true for that event and that
+ * run. Only the runs for which it is true are cancelled, in the transaction
+ * that stores the event.
+ *
+ * @generated from message switchyard.v1.CancelOnEvent
+ */
+export type CancelOnEvent = Message<"switchyard.v1.CancelOnEvent"> & {
+  /**
+   * An event key or key pattern, as in `on_events`.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * A CEL expression over `event` (with `key`, `payload`, `metadata` and
+   * `scope`) and `input` (the run's input) that must be true, such as
+   * `event.payload.order_id == input.order_id`. Empty cancels every run of the
+   * workflow that has not ended.
+   *
+   * @generated from field: string condition = 2;
+   */
+  condition: string;
+};
+
+/**
+ * Describes the message switchyard.v1.CancelOnEvent.
+ * Use `create(CancelOnEventSchema)` to create a new message.
+ */
+export const CancelOnEventSchema: GenMessage<CancelOnEvent> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_workflow, 1);
 
 /**
  * EventTrigger starts a run for each event that matches it.
@@ -109,6 +150,22 @@ export type EventTrigger = Message<"switchyard.v1.EventTrigger"> & {
    * @generated from field: string scope = 3;
    */
   scope: string;
+
+  /**
+   * Debounces the matching events: one run per quiet burst. At most one of
+   * `debounce` and `batch`.
+   *
+   * @generated from field: switchyard.v1.Debounce debounce = 20;
+   */
+  debounce?: Debounce | undefined;
+
+  /**
+   * Batches the matching events: one run per batch. At most one of `debounce`
+   * and `batch`.
+   *
+   * @generated from field: switchyard.v1.EventBatch batch = 21;
+   */
+  batch?: EventBatch | undefined;
 };
 
 /**
@@ -116,7 +173,90 @@ export type EventTrigger = Message<"switchyard.v1.EventTrigger"> & {
  * Use `create(EventTriggerSchema)` to create a new message.
  */
 export const EventTriggerSchema: GenMessage<EventTrigger> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 1);
+  messageDesc(file_switchyard_v1_workflow, 2);
+
+/**
+ * Debounce starts one run for a burst of matching events with the same key: the
+ * run starts when no such event came for `quiet_period` (or `max_wait` after the
+ * burst's first event), with the last event as its event and input. The run's
+ * `event_ids` lists every event of the burst, oldest first. Windows are kept in
+ * the database: each fires once however many servers share it.
+ *
+ * @generated from message switchyard.v1.Debounce
+ */
+export type Debounce = Message<"switchyard.v1.Debounce"> & {
+  /**
+   * A CEL expression over `key`, `payload`, `metadata` and `scope` whose value
+   * (a string, number or bool) groups events, such as `payload.user_id`;
+   * empty puts every matching event in one group.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * How long the group must stay quiet: 1ms to 1 day.
+   *
+   * @generated from field: google.protobuf.Duration quiet_period = 2;
+   */
+  quietPeriod?: Duration | undefined;
+
+  /**
+   * The longest a burst is held from its first event: 0 means 10 × the quiet
+   * period; at most 7 days.
+   *
+   * @generated from field: google.protobuf.Duration max_wait = 3;
+   */
+  maxWait?: Duration | undefined;
+};
+
+/**
+ * Describes the message switchyard.v1.Debounce.
+ * Use `create(DebounceSchema)` to create a new message.
+ */
+export const DebounceSchema: GenMessage<Debounce> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_workflow, 3);
+
+/**
+ * EventBatch starts one run for up to `max_events` matching events with the
+ * same key, or for those that came within `max_wait` of the batch's first
+ * event, whichever is first. The run's input is `{"events": [...]}` with each
+ * event's `id`, `key`, `payload`, `metadata` and `occurred_at`, oldest first;
+ * its `event_ids` lists them, and each event's `run_ids` names the run. Every
+ * event is in exactly one batch, however many servers share the database.
+ *
+ * @generated from message switchyard.v1.EventBatch
+ */
+export type EventBatch = Message<"switchyard.v1.EventBatch"> & {
+  /**
+   * A CEL expression over `key`, `payload`, `metadata` and `scope` whose value
+   * groups events into batches; empty puts every matching event in one.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * The most events in one batch: 1 to 1000.
+   *
+   * @generated from field: int32 max_events = 2;
+   */
+  maxEvents: number;
+
+  /**
+   * How long a batch stays open after its first event: 1ms to 1 day.
+   *
+   * @generated from field: google.protobuf.Duration max_wait = 3;
+   */
+  maxWait?: Duration | undefined;
+};
+
+/**
+ * Describes the message switchyard.v1.EventBatch.
+ * Use `create(EventBatchSchema)` to create a new message.
+ */
+export const EventBatchSchema: GenMessage<EventBatch> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_workflow, 4);
 
 /**
  * CronTrigger starts a run at every tick of a schedule. Each tick starts one run
@@ -147,7 +287,7 @@ export type CronTrigger = Message<"switchyard.v1.CronTrigger"> & {
  * Use `create(CronTriggerSchema)` to create a new message.
  */
 export const CronTriggerSchema: GenMessage<CronTrigger> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 2);
+  messageDesc(file_switchyard_v1_workflow, 5);
 
 /**
  * ConcurrencyRule limits the active runs of a workflow per key.
@@ -184,7 +324,7 @@ export type ConcurrencyRule = Message<"switchyard.v1.ConcurrencyRule"> & {
  * Use `create(ConcurrencyRuleSchema)` to create a new message.
  */
 export const ConcurrencyRuleSchema: GenMessage<ConcurrencyRule> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 3);
+  messageDesc(file_switchyard_v1_workflow, 6);
 
 /**
  * TaskSpec is one node of a workflow's DAG.
@@ -233,7 +373,7 @@ export type TaskSpec = Message<"switchyard.v1.TaskSpec"> & {
  * Use `create(TaskSpecSchema)` to create a new message.
  */
 export const TaskSpecSchema: GenMessage<TaskSpec> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 4);
+  messageDesc(file_switchyard_v1_workflow, 7);
 
 /**
  * RetryPolicy retries a failed attempt with exponential backoff and jitter.
@@ -268,7 +408,7 @@ export type RetryPolicy = Message<"switchyard.v1.RetryPolicy"> & {
  * Use `create(RetryPolicySchema)` to create a new message.
  */
 export const RetryPolicySchema: GenMessage<RetryPolicy> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 5);
+  messageDesc(file_switchyard_v1_workflow, 8);
 
 /**
  * Workflow is one stored version of a workflow.
@@ -296,6 +436,27 @@ export type Workflow = Message<"switchyard.v1.Workflow"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 3;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * Whether the workflow is paused (PauseWorkflow): its new runs are held.
+   *
+   * @generated from field: bool paused = 20;
+   */
+  paused: boolean;
+
+  /**
+   * While paused: whether cron ticks are skipped (true) or add held runs.
+   *
+   * @generated from field: bool skip_cron_while_paused = 21;
+   */
+  skipCronWhilePaused: boolean;
+
+  /**
+   * While paused: when the pause began.
+   *
+   * @generated from field: google.protobuf.Timestamp paused_at = 22;
+   */
+  pausedAt?: Timestamp | undefined;
 };
 
 /**
@@ -303,7 +464,7 @@ export type Workflow = Message<"switchyard.v1.Workflow"> & {
  * Use `create(WorkflowSchema)` to create a new message.
  */
 export const WorkflowSchema: GenMessage<Workflow> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 6);
+  messageDesc(file_switchyard_v1_workflow, 9);
 
 /**
  * PutWorkflowRequest declares a workflow.
@@ -324,7 +485,7 @@ export type PutWorkflowRequest = Message<"switchyard.v1.PutWorkflowRequest"> & {
  * Use `create(PutWorkflowRequestSchema)` to create a new message.
  */
 export const PutWorkflowRequestSchema: GenMessage<PutWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 7);
+  messageDesc(file_switchyard_v1_workflow, 10);
 
 /**
  * PutWorkflowResponse is the stored version.
@@ -352,7 +513,7 @@ export type PutWorkflowResponse = Message<"switchyard.v1.PutWorkflowResponse"> &
  * Use `create(PutWorkflowResponseSchema)` to create a new message.
  */
 export const PutWorkflowResponseSchema: GenMessage<PutWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 8);
+  messageDesc(file_switchyard_v1_workflow, 11);
 
 /**
  * GetWorkflowRequest names a workflow.
@@ -380,7 +541,7 @@ export type GetWorkflowRequest = Message<"switchyard.v1.GetWorkflowRequest"> & {
  * Use `create(GetWorkflowRequestSchema)` to create a new message.
  */
 export const GetWorkflowRequestSchema: GenMessage<GetWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 9);
+  messageDesc(file_switchyard_v1_workflow, 12);
 
 /**
  * GetWorkflowResponse carries the workflow.
@@ -401,7 +562,7 @@ export type GetWorkflowResponse = Message<"switchyard.v1.GetWorkflowResponse"> &
  * Use `create(GetWorkflowResponseSchema)` to create a new message.
  */
 export const GetWorkflowResponseSchema: GenMessage<GetWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 10);
+  messageDesc(file_switchyard_v1_workflow, 13);
 
 /**
  * ListWorkflowsRequest pages the tenant's workflows.
@@ -429,7 +590,7 @@ export type ListWorkflowsRequest = Message<"switchyard.v1.ListWorkflowsRequest">
  * Use `create(ListWorkflowsRequestSchema)` to create a new message.
  */
 export const ListWorkflowsRequestSchema: GenMessage<ListWorkflowsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 11);
+  messageDesc(file_switchyard_v1_workflow, 14);
 
 /**
  * ListWorkflowsResponse is one page of workflows.
@@ -457,7 +618,7 @@ export type ListWorkflowsResponse = Message<"switchyard.v1.ListWorkflowsResponse
  * Use `create(ListWorkflowsResponseSchema)` to create a new message.
  */
 export const ListWorkflowsResponseSchema: GenMessage<ListWorkflowsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 12);
+  messageDesc(file_switchyard_v1_workflow, 15);
 
 /**
  * DeleteWorkflowRequest names a workflow.
@@ -478,7 +639,7 @@ export type DeleteWorkflowRequest = Message<"switchyard.v1.DeleteWorkflowRequest
  * Use `create(DeleteWorkflowRequestSchema)` to create a new message.
  */
 export const DeleteWorkflowRequestSchema: GenMessage<DeleteWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 13);
+  messageDesc(file_switchyard_v1_workflow, 16);
 
 /**
  * DeleteWorkflowResponse is empty.
@@ -493,7 +654,7 @@ export type DeleteWorkflowResponse = Message<"switchyard.v1.DeleteWorkflowRespon
  * Use `create(DeleteWorkflowResponseSchema)` to create a new message.
  */
 export const DeleteWorkflowResponseSchema: GenMessage<DeleteWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 14);
+  messageDesc(file_switchyard_v1_workflow, 17);
 
 /**
  * RunWorkflowRequest starts a run by hand.
@@ -543,7 +704,7 @@ export type RunWorkflowRequest = Message<"switchyard.v1.RunWorkflowRequest"> & {
  * Use `create(RunWorkflowRequestSchema)` to create a new message.
  */
 export const RunWorkflowRequestSchema: GenMessage<RunWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 15);
+  messageDesc(file_switchyard_v1_workflow, 18);
 
 /**
  * RunWorkflowResponse names the run.
@@ -571,7 +732,105 @@ export type RunWorkflowResponse = Message<"switchyard.v1.RunWorkflowResponse"> &
  * Use `create(RunWorkflowResponseSchema)` to create a new message.
  */
 export const RunWorkflowResponseSchema: GenMessage<RunWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 16);
+  messageDesc(file_switchyard_v1_workflow, 19);
+
+/**
+ * PauseWorkflowRequest pauses a workflow.
+ *
+ * @generated from message switchyard.v1.PauseWorkflowRequest
+ */
+export type PauseWorkflowRequest = Message<"switchyard.v1.PauseWorkflowRequest"> & {
+  /**
+   * The workflow's name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Skip cron ticks while paused; false keeps adding a held run per tick.
+   *
+   * @generated from field: bool skip_cron_ticks = 2;
+   */
+  skipCronTicks: boolean;
+};
+
+/**
+ * Describes the message switchyard.v1.PauseWorkflowRequest.
+ * Use `create(PauseWorkflowRequestSchema)` to create a new message.
+ */
+export const PauseWorkflowRequestSchema: GenMessage<PauseWorkflowRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_workflow, 20);
+
+/**
+ * PauseWorkflowResponse is the paused workflow.
+ *
+ * @generated from message switchyard.v1.PauseWorkflowResponse
+ */
+export type PauseWorkflowResponse = Message<"switchyard.v1.PauseWorkflowResponse"> & {
+  /**
+   * The workflow's current version, paused.
+   *
+   * @generated from field: switchyard.v1.Workflow workflow = 1;
+   */
+  workflow?: Workflow | undefined;
+};
+
+/**
+ * Describes the message switchyard.v1.PauseWorkflowResponse.
+ * Use `create(PauseWorkflowResponseSchema)` to create a new message.
+ */
+export const PauseWorkflowResponseSchema: GenMessage<PauseWorkflowResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_workflow, 21);
+
+/**
+ * ResumeWorkflowRequest resumes a workflow.
+ *
+ * @generated from message switchyard.v1.ResumeWorkflowRequest
+ */
+export type ResumeWorkflowRequest = Message<"switchyard.v1.ResumeWorkflowRequest"> & {
+  /**
+   * The workflow's name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message switchyard.v1.ResumeWorkflowRequest.
+ * Use `create(ResumeWorkflowRequestSchema)` to create a new message.
+ */
+export const ResumeWorkflowRequestSchema: GenMessage<ResumeWorkflowRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_workflow, 22);
+
+/**
+ * ResumeWorkflowResponse is the resumed workflow.
+ *
+ * @generated from message switchyard.v1.ResumeWorkflowResponse
+ */
+export type ResumeWorkflowResponse = Message<"switchyard.v1.ResumeWorkflowResponse"> & {
+  /**
+   * The workflow's current version, not paused.
+   *
+   * @generated from field: switchyard.v1.Workflow workflow = 1;
+   */
+  workflow?: Workflow | undefined;
+
+  /**
+   * How many held runs the resume released.
+   *
+   * @generated from field: int64 released = 2;
+   */
+  released: bigint;
+};
+
+/**
+ * Describes the message switchyard.v1.ResumeWorkflowResponse.
+ * Use `create(ResumeWorkflowResponseSchema)` to create a new message.
+ */
+export const ResumeWorkflowResponseSchema: GenMessage<ResumeWorkflowResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_workflow, 23);
 
 /**
  * ConcurrencyStrategy says what happens to a run that would exceed a limit.
@@ -677,6 +936,32 @@ export const WorkflowService: GenService<{
     methodKind: "unary";
     input: typeof RunWorkflowRequestSchema;
     output: typeof RunWorkflowResponseSchema;
+  },
+  /**
+   * PauseWorkflow holds the workflow's new runs: runs that events, crons,
+   * RunWorkflow or replays start while it is paused are stored as PAUSED (none
+   * is lost, across restarts and servers) until ResumeWorkflow. Cron ticks add
+   * runs or are skipped, as `cron_ticks` says. Runs already started go on.
+   * Pausing a paused workflow updates `cron_ticks` and changes nothing else.
+   *
+   * @generated from rpc switchyard.v1.WorkflowService.PauseWorkflow
+   */
+  pauseWorkflow: {
+    methodKind: "unary";
+    input: typeof PauseWorkflowRequestSchema;
+    output: typeof PauseWorkflowResponseSchema;
+  },
+  /**
+   * ResumeWorkflow ends a pause: the runs it held start in the order they were
+   * created (through the workflow's concurrency rule, if it has one). Resuming
+   * a workflow that is not paused changes nothing.
+   *
+   * @generated from rpc switchyard.v1.WorkflowService.ResumeWorkflow
+   */
+  resumeWorkflow: {
+    methodKind: "unary";
+    input: typeof ResumeWorkflowRequestSchema;
+    output: typeof ResumeWorkflowResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_switchyard_v1_workflow, 0);
