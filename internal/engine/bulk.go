@@ -143,7 +143,9 @@ func metadataMatches(ev *store.Event, want map[string]string) bool {
 
 // GetBulkOperation returns one of the tenant's bulk operations.
 func (e *Engine) GetBulkOperation(ctx context.Context, tenantID, id string) (*BulkOperation, error) {
-	op, err := read(ctx, e.store, func(ctx context.Context, q store.Q) (*store.BulkOperation, error) { return q.BulkGet(ctx, tenantID, id, false) })
+	op, err := read(ctx, e.store, func(ctx context.Context, q store.Q) (*store.BulkOperation, error) {
+		return q.BulkGet(ctx, tenantID, id, false)
+	})
 	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("bulk operation %s not found", id)}, "get bulk operation %s", id); err != nil {
 		return nil, err
 	}
@@ -263,4 +265,3 @@ func (e *Engine) bulkApply(ctx context.Context, q store.Q, sig *signals, op *sto
 	_, err = e.startRuns(ctx, q, sig, []*plannedRun{p}, now)
 	return err == nil, err
 }
-
