@@ -25,12 +25,16 @@ func testWorkflowPause(t *testing.T, f *fixture) {
 		return q.WorkflowPauseSet(ctx, &store.WorkflowPause{TenantID: tenantA, Workflow: "wf", SkipCron: true, PausedAt: store.TimeMicros(20)})
 	})
 	list := func(tenant string) map[string]*store.WorkflowPause {
-		return read(f, func(ctx context.Context, q store.Q) (map[string]*store.WorkflowPause, error) { return q.WorkflowPauseList(ctx, tenant) })
+		return read(f, func(ctx context.Context, q store.Q) (map[string]*store.WorkflowPause, error) {
+			return q.WorkflowPauseList(ctx, tenant)
+		})
 	}
 	wantEqual(t, "A's pauses", list(tenantA), map[string]*store.WorkflowPause{
 		"wf": {TenantID: tenantA, Workflow: "wf", SkipCron: true, PausedAt: store.TimeMicros(10)}})
 	wantEqual(t, "B's pauses", list(tenantB), map[string]*store.WorkflowPause{})
-	_, err := readErr(f, func(ctx context.Context, q store.Q) (*store.WorkflowPause, error) { return q.WorkflowPauseGet(ctx, tenantB, "wf") })
+	_, err := readErr(f, func(ctx context.Context, q store.Q) (*store.WorkflowPause, error) {
+		return q.WorkflowPauseGet(ctx, tenantB, "wf")
+	})
 	wantErr(t, "B's pause of wf", err, store.ErrNotFound)
 	deleted := writeResult(f, func(ctx context.Context, q store.Q) (bool, error) { return q.WorkflowPauseDelete(ctx, tenantA, "wf") })
 	again := writeResult(f, func(ctx context.Context, q store.Q) (bool, error) { return q.WorkflowPauseDelete(ctx, tenantA, "wf") })
@@ -48,11 +52,15 @@ func testRunPaused(t *testing.T, f *fixture) {
 	f.write(func(ctx context.Context, q store.Q) error {
 		return q.WorkflowPauseSet(ctx, &store.WorkflowPause{TenantID: tenantB, Workflow: "wf", PausedAt: store.TimeMicros(1)})
 	})
-	paused := read(f, func(ctx context.Context, q store.Q) ([]*store.Run, error) { return q.RunListPaused(ctx, tenantA, "wf", 10) })
+	paused := read(f, func(ctx context.Context, q store.Q) ([]*store.Run, error) {
+		return q.RunListPaused(ctx, tenantA, "wf", 10)
+	})
 	wantEqual(t, "A's paused runs, oldest first", idsOf(paused, func(r *store.Run) string { return r.ID }), []string{"a1", "a2"})
 	n := read(f, func(ctx context.Context, q store.Q) (int64, error) { return q.RunCountPaused(ctx, tenantA, "wf") })
 	wantEqual(t, "A's paused count", n, int64(2))
-	released := read(f, func(ctx context.Context, q store.Q) ([]store.WorkflowRef, error) { return q.RunPausedWorkflows(ctx, 10) })
+	released := read(f, func(ctx context.Context, q store.Q) ([]store.WorkflowRef, error) {
+		return q.RunPausedWorkflows(ctx, 10)
+	})
 	wantEqual(t, "workflows with released runs (B's is still paused)", released, []store.WorkflowRef{{TenantID: tenantA, Workflow: "wf"}})
 }
 
@@ -74,7 +82,9 @@ func testWindowAdd(t *testing.T, f *fixture) {
 	wantEqual(t, "ids (one window per group)", []string{first.ID, second.ID, third.ID, other.ID}, []string{"w1", "w1", "w1", "w4"})
 	wantEqual(t, "sizes", []int{first.Size, second.Size, third.Size, other.Size}, []int{1, 2, 3, 1})
 	wantEqual(t, "fire times (the deadline caps the third)", []int64{first.FireAt.Micros(), second.FireAt.Micros(), third.FireAt.Micros()}, []int64{100, 200, 250})
-	due := read(f, func(ctx context.Context, q store.Q) ([]*store.EventWindow, error) { return q.WindowListDue(ctx, at(250), 10) })
+	due := read(f, func(ctx context.Context, q store.Q) ([]*store.EventWindow, error) {
+		return q.WindowListDue(ctx, at(250), 10)
+	})
 	wantEqual(t, "due windows, earliest first", idsOf(due, func(w *store.EventWindow) string { return w.ID }), []string{"w4", "w1"})
 }
 
@@ -86,14 +96,14 @@ func testWindowClose(t *testing.T, f *fixture) {
 		OK  bool
 		IDs []string
 	}
-	close := func() closed {
+	closeW := func() closed {
 		return writeResult(f, func(ctx context.Context, q store.Q) (closed, error) {
 			ok, ids, err := q.WindowClose(ctx, "w1", "r1")
 			return closed{ok, ids}, err
 		})
 	}
-	wantEqual(t, "first close", close(), closed{true, []string{"e2", "e1"}})
-	wantEqual(t, "second close", close(), closed{false, nil})
+	wantEqual(t, "first close", closeW(), closed{true, []string{"e2", "e1"}})
+	wantEqual(t, "second close", closeW(), closed{false, nil})
 	ids := read(f, func(ctx context.Context, q store.Q) ([]string, error) { return q.RunEventIDs(ctx, "r1") })
 	wantEqual(t, "the run's events, in window order", ids, []string{"e2", "e1"})
 	byEvent := read(f, func(ctx context.Context, q store.Q) (map[string][]string, error) {
@@ -146,9 +156,13 @@ func testBulkOperation(t *testing.T, f *fixture) {
 	wantEqual(t, "open operations", idsOf(open, func(o *store.BulkOperation) string { return o.ID }), []string{"op1"})
 	op.Processed, op.Affected, op.Cursor, op.Done, op.FinishedAt = 3, 2, "r3", true, store.TimeMicros(9)
 	f.write(func(ctx context.Context, q store.Q) error { return q.BulkUpdate(ctx, op) })
-	got := read(f, func(ctx context.Context, q store.Q) (*store.BulkOperation, error) { return q.BulkGet(ctx, tenantA, "op1", false) })
+	got := read(f, func(ctx context.Context, q store.Q) (*store.BulkOperation, error) {
+		return q.BulkGet(ctx, tenantA, "op1", false)
+	})
 	wantEqual(t, "operation after an update", got, op)
-	_, err := readErr(f, func(ctx context.Context, q store.Q) (*store.BulkOperation, error) { return q.BulkGet(ctx, tenantB, "op1", false) })
+	_, err := readErr(f, func(ctx context.Context, q store.Q) (*store.BulkOperation, error) {
+		return q.BulkGet(ctx, tenantB, "op1", false)
+	})
 	wantErr(t, "B's view of A's operation", err, store.ErrNotFound)
 	open = read(f, func(ctx context.Context, q store.Q) ([]*store.BulkOperation, error) { return q.BulkListOpen(ctx, 10) })
 	wantEqual(t, "open operations once done", len(open), 0)
@@ -158,6 +172,8 @@ func testRunListOpen(t *testing.T, f *fixture) {
 	done, waiting := runOf(tenantA, "a2", 1), runOf(tenantA, "a3", 1)
 	done.Status, waiting.Status = store.RunSucceeded, store.RunWaiting
 	insertRunsOf(f, runOf(tenantA, "a1", 1), done, waiting, pausedRun(tenantA, "a4"), runOf(tenantB, "b1", 1))
-	open := read(f, func(ctx context.Context, q store.Q) ([]*store.Run, error) { return q.RunListOpen(ctx, tenantA, "wf", 10) })
+	open := read(f, func(ctx context.Context, q store.Q) ([]*store.Run, error) {
+		return q.RunListOpen(ctx, tenantA, "wf", 10)
+	})
 	wantEqual(t, "A's open runs", idsOf(open, func(r *store.Run) string { return r.ID }), []string{"a1", "a3", "a4"})
 }
