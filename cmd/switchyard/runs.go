@@ -13,10 +13,11 @@ import (
 	"github.com/switchyard/switchyard/sdk"
 )
 
-// runsCommand is `switchyard runs list|get|watch|replay`.
+// runsCommand is `switchyard runs list|get|watch|replay|cancel-all|replay-all|bulk`.
 func runsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return dispatch(ctx, "runs", "usage: switchyard runs list|get ID|watch ID|replay ID [flags]", []subcommand{
+	return dispatch(ctx, "runs", "usage: switchyard runs list|get ID|watch ID|replay ID|cancel-all|replay-all|bulk ID [flags]", []subcommand{
 		{"list", runsListCommand}, {"get", runsGetCommand}, {"watch", runsWatchCommand}, {"replay", runsReplayCommand},
+		{"cancel-all", runsCancelAllCommand}, {"replay-all", runsReplayAllCommand}, {"bulk", runsBulkCommand},
 	}, args, stdout, stderr)
 }
 

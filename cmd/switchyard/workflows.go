@@ -12,10 +12,10 @@ import (
 	"github.com/switchyard/switchyard/sdk"
 )
 
-// workflowsCommand is `switchyard workflows list|run`.
+// workflowsCommand is `switchyard workflows list|run|pause|resume`.
 func workflowsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return dispatch(ctx, "workflows", "usage: switchyard workflows list|run NAME [flags]", []subcommand{
-		{"list", workflowsListCommand}, {"run", workflowsRunCommand},
+	return dispatch(ctx, "workflows", "usage: switchyard workflows list|run NAME|pause NAME|resume NAME [flags]", []subcommand{
+		{"list", workflowsListCommand}, {"run", workflowsRunCommand}, {"pause", workflowsPauseCommand}, {"resume", workflowsResumeCommand},
 	}, args, stdout, stderr)
 }
 
