@@ -25,12 +25,13 @@ func debounceSpec(name string) *switchyardv1.WorkflowSpec {
 			Key: "payload.user", QuietPeriod: durationpb.New(2 * time.Second), MaxWait: durationpb.New(time.Hour)}}}}
 }
 
-// batchSpec batches "<name>.*" events by 100, closing a batch 3 s after its
-// first event.
+// batchSpec batches "<name>.*" events by 100, closing a batch 8 s after its
+// first event: long enough for a burst of 250 pushes from concurrent callers
+// to fill the first two batches under the race detector on a busy machine.
 func batchSpec(name string) *switchyardv1.WorkflowSpec {
 	return &switchyardv1.WorkflowSpec{Name: name, Tasks: []*switchyardv1.TaskSpec{task("t", "nobody")},
 		EventTriggers: []*switchyardv1.EventTrigger{{Key: name + ".*", Batch: &switchyardv1.EventBatch{
-			MaxEvents: 100, MaxWait: durationpb.New(3 * time.Second)}}}}
+			MaxEvents: 100, MaxWait: durationpb.New(8 * time.Second)}}}}
 }
 
 // pushSpread pushes n events of key with payload {user, i} from 10 callers
