@@ -324,7 +324,7 @@ e2e('a paused workflow holds its runs; Cancel all cancels them from the runs lis
   await page.locator(tid('workflow-pause')).click();
   await page.locator(tid('confirm-ok')).click();
   await page.locator(tid('workflow-paused')).waitFor();
-  const held = [await pushByAPI('demo.order', { order_id: 'e2e-held-1' }), await pushByAPI('demo.order', { order_id: 'e2e-held-2' })];
+  const held = [await pushByAPI('demo.order.created', { order_id: 'e2e-held-1' }), await pushByAPI('demo.order.created', { order_id: 'e2e-held-2' })];
   for (const { runId } of held) {
     const { run } = await stack.api('RunService/GetRun', { id: runId });
     assert.equal(run.status, 'RUN_STATUS_PAUSED', `run ${runId} of the paused workflow is held`);
