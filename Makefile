@@ -31,8 +31,12 @@ run: ## Run the server on the embedded SQLite default (data in ./.switchyard)
 	go run ./cmd/switchyard serve
 
 .PHONY: build
-build: ## Build the switchyard binary into .tmp/bin
-	go build -o $(BIN)/switchyard ./cmd/switchyard
+build: ## Build the switchyard binary and the example workers into .tmp/bin
+	go build -o $(BIN)/ ./cmd/switchyard ./examples/...
+
+.PHONY: quickstart
+quickstart: ## Run the README's Quickstart as written, against the built binary (needs curl, jq and port 8080)
+	.ci/quickstart
 
 # The race detector needs cgo (a C compiler); without one the tests run without it.
 RACE := $(if $(filter 1,$(shell go env CGO_ENABLED)),-race,)

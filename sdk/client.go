@@ -27,6 +27,7 @@ type Client struct {
 	runs      switchyardv1connect.RunServiceClient
 	workers   switchyardv1connect.WorkerServiceClient
 	admin     switchyardv1connect.AdminServiceClient
+	webhooks  switchyardv1connect.WebhookServiceClient
 	retry     RetryPolicy
 	tracer    trace.Tracer // for the attempts of workers over the client
 }
@@ -65,6 +66,7 @@ func NewClient(baseURL string, opts ...Option) *Client {
 		runs:      switchyardv1connect.NewRunServiceClient(hc, baseURL, copts...),
 		workers:   switchyardv1connect.NewWorkerServiceClient(hc, baseURL, copts...),
 		admin:     switchyardv1connect.NewAdminServiceClient(hc, baseURL, copts...),
+		webhooks:  switchyardv1connect.NewWebhookServiceClient(hc, baseURL, copts...),
 		retry:     cfg.retry.withDefaults(),
 		tracer:    cfg.tracer(),
 	}
@@ -85,6 +87,11 @@ func (c *Client) Workers() switchyardv1connect.WorkerServiceClient { return c.wo
 // Admin returns the generated AdminService client, which manages tenants and
 // tokens; only admin tokens may call it.
 func (c *Client) Admin() switchyardv1connect.AdminServiceClient { return c.admin }
+
+// Webhooks returns the generated WebhookService client, which manages the
+// endpoints that take events from other services' webhooks; only admin tokens
+// may call it.
+func (c *Client) Webhooks() switchyardv1connect.WebhookServiceClient { return c.webhooks }
 
 // pingInterval is how long an HTTP/2 connection may stay silent before the
 // client pings it, so that a dead connection under a long stream is noticed.

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -19,19 +20,28 @@ import (
 
 // clientFlags are the flags every client command takes.
 type clientFlags struct {
-	server   string
-	token    string
-	protocol string
-	output   string
-	caFile   string
+	server    string
+	token     string
+	tokenFile string
+	protocol  string
+	output    string
+	caFile    string
 }
 
 func (f *clientFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.server, "server", "http://127.0.0.1:8080", "server URL")
-	fs.StringVar(&f.token, "token", "", "API token")
-	fs.StringVar(&f.protocol, "protocol", "grpc", "wire protocol: grpc, connect or grpc-web")
-	fs.StringVar(&f.output, "o", "text", "output: text (tables) or json")
-	fs.StringVar(&f.caFile, "ca-file", "", "PEM file of the CA certificates to trust for an https:// --server, instead of the system's")
+	for _, fl := range []struct {
+		p                  *string
+		name, value, usage string
+	}{
+		{&f.server, "server", "http://127.0.0.1:8080", "server URL"},
+		{&f.token, "token", "", "API token (others on the machine may see it in ps; prefer --token-file or SWITCHYARD_TOKEN)"},
+		{&f.tokenFile, "token-file", "", "file holding the API token"},
+		{&f.protocol, "protocol", "grpc", "wire protocol: grpc, connect or grpc-web"},
+		{&f.output, "o", "text", "output: text (tables) or json"},
+		{&f.caFile, "ca-file", "", "PEM file of the CA certificates to trust for an https:// --server, instead of the system's"},
+	} {
+		fs.StringVar(fl.p, fl.name, fl.value, fl.usage)
+	}
 }
 
 // client returns an SDK client for the flags, after checking them.
@@ -41,6 +51,10 @@ func (f *clientFlags) client() (*sdk.Client, error) {
 	}
 	if !strings.HasPrefix(f.server, "http://") && !strings.HasPrefix(f.server, "https://") {
 		return nil, fmt.Errorf("--server %q: want an http:// or https:// URL", f.server)
+	}
+	token, err := f.readToken()
+	if err != nil {
+		return nil, err
 	}
 	var p sdk.Protocol
 	switch f.protocol {
@@ -53,7 +67,7 @@ func (f *clientFlags) client() (*sdk.Client, error) {
 	default:
 		return nil, fmt.Errorf("--protocol %q: want grpc, connect or grpc-web", f.protocol)
 	}
-	opts := []sdk.Option{sdk.WithToken(f.token), sdk.WithProtocol(p)}
+	opts := []sdk.Option{sdk.WithToken(token), sdk.WithProtocol(p)}
 	if f.caFile != "" {
 		roots, err := loadCAFile(f.caFile)
 		if err != nil {
@@ -62,6 +76,22 @@ func (f *clientFlags) client() (*sdk.Client, error) {
 		opts = append(opts, sdk.WithTLSConfig(&tls.Config{RootCAs: roots}))
 	}
 	return sdk.NewClient(f.server, opts...), nil
+}
+
+// readToken returns the token of --token or, failing that, of --token-file.
+func (f *clientFlags) readToken() (string, error) {
+	if f.token != "" || f.tokenFile == "" {
+		return f.token, nil
+	}
+	data, err := os.ReadFile(f.tokenFile)
+	if err != nil {
+		return "", fmt.Errorf("--token-file: %w", err)
+	}
+	token := strings.TrimSpace(string(data))
+	if token == "" {
+		return "", fmt.Errorf("--token-file %s: the file is empty; want the token that serve printed or tokens create made", f.tokenFile)
+	}
+	return token, nil
 }
 
 // json reports whether the output is JSON.

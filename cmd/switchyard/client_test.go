@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -80,7 +82,7 @@ func TestClientCommandErrors(t *testing.T) {
 		want []string // substrings of the error, in order
 	}{
 		{"bad key", []string{"push", "not a key!"}, []string{"invalid_argument", "key: does not match regex pattern", "request id: "}},
-		{"bad payload", []string{"push", "a.b", "--payload", "[1]"}, []string{"--payload: want a JSON object"}},
+		{"bad payload", []string{"push", "a.b", "--payload", "[1]"}, []string{`invalid value "[1]" for flag -payload: want a JSON object`}},
 		{"bad metadata", []string{"push", "a.b", "--metadata", "novalue"}, []string{`--metadata: "novalue": want key=value`}},
 		{"no key", []string{"push"}, []string{"usage: switchyard push KEY"}},
 		{"bad token", []string{"workflows", "list", "--token", "sy_wrong"}, []string{"unauthenticated"}},
@@ -90,20 +92,35 @@ func TestClientCommandErrors(t *testing.T) {
 		{"bad output", []string{"workers", "list", "-o", "yaml"}, []string{`-o "yaml": want text or json`}},
 		{"bad protocol", []string{"workers", "list", "--protocol", "soap"}, []string{`--protocol "soap"`}},
 		{"bad trigger", []string{"runs", "list", "--trigger", "webhook"}, []string{`--trigger "webhook": want event, cron, manual or replay`}},
-		{"no subcommand", []string{"runs"}, []string{"usage: switchyard runs list|get ID|watch ID|replay ID"}},
-		{"unknown subcommand", []string{"runs", "delete"}, []string{"runs delete: unknown subcommand; want list, get, watch or replay"}},
+		{"no subcommand", []string{"runs"}, []string{"usage: switchyard runs list|get ID|watch ID|cancel ID|replay ID"}},
+		{"unknown subcommand", []string{"runs", "delete"}, []string{"runs delete: unknown subcommand; want list, get, watch, cancel, replay, cancel-all, replay-all or bulk"}},
+		{"cancel without id", []string{"runs", "cancel"}, []string{"usage: switchyard runs cancel ID [flags] (got 0 arguments, want 1)"}},
+		{"cancel missing run", []string{"runs", "cancel", "0193a7a0-0000-7000-8000-000000000000"}, []string{"not_found"}},
 		{"replay without id", []string{"runs", "replay"}, []string{"usage: switchyard runs replay ID [flags] (got 0 arguments, want 1)"}},
 		{"replay bad run id", []string{"runs", "replay", "nope", "--from-failed"}, []string{"invalid_argument", "id: must be a valid UUID"}},
 		{"replay missing run", []string{"runs", "replay", "0193a7a0-0000-7000-8000-000000000000"}, []string{"not_found"}},
-		{"events without subcommand", []string{"events"}, []string{"usage: switchyard events replay ID"}},
-		{"events unknown subcommand", []string{"events", "list"}, []string{"events list: unknown subcommand; want replay"}},
+		{"events without subcommand", []string{"events"}, []string{"usage: switchyard events list|get ID|replay ID"}},
+		{"events unknown subcommand", []string{"events", "delete"}, []string{"events delete: unknown subcommand; want list, get or replay"}},
+		{"event get bad id", []string{"events", "get", "nope"}, []string{"invalid_argument", "id: must be a valid UUID"}},
+		{"event get missing event", []string{"events", "get", "0193a7a0-0000-7000-8000-000000000000"}, []string{"not_found"}},
 		{"event replay without id", []string{"events", "replay"}, []string{"usage: switchyard events replay ID [flags] (got 0 arguments, want 1)"}},
 		{"event replay bad id", []string{"events", "replay", "nope"}, []string{"invalid_argument", "id: must be a valid UUID"}},
 		{"event replay missing event", []string{"events", "replay", "0193a7a0-0000-7000-8000-000000000000"}, []string{"not_found", "event 0193a7a0-0000-7000-8000-000000000000 not found"}},
-		{"workflows without subcommand", []string{"workflows"}, []string{"usage: switchyard workflows list|run NAME"}},
-		{"workflows unknown subcommand", []string{"workflows", "delete"}, []string{"workflows delete: unknown subcommand; want list or run"}},
+		{"workflows without subcommand", []string{"workflows"}, []string{"usage: switchyard workflows list|get NAME|put|delete NAME|run NAME"}},
+		{"workflows unknown subcommand", []string{"workflows", "remove"}, []string{"workflows remove: unknown subcommand; want list, get, put, delete, run, pause or resume"}},
+		{"put without file", []string{"workflows", "put"}, []string{"workflows put: -f FILE is required"}},
+		{"put missing file", []string{"workflows", "put", "-f", "/nonexistent/w.json"}, []string{"-f /nonexistent/w.json:", "no such file"}},
+		{"delete without name", []string{"workflows", "delete"}, []string{"usage: switchyard workflows delete NAME [flags] (got 0 arguments, want 1)"}},
+		{"delete missing workflow", []string{"workflows", "delete", "nope"}, []string{"not_found", "workflow nope not found"}},
+		{"get missing workflow", []string{"workflows", "get", "nope"}, []string{"not_found", "workflow nope not found"}},
+		{"webhook create without settings", []string{"webhooks", "create", "--name", "x"}, []string{"give --name, --scheme and --key-expression, or -f FILE"}},
+		{"webhook bad scheme", []string{"webhooks", "create", "--name", "x", "--scheme", "gitlab", "--key-expression", "'a'"}, []string{`--scheme "gitlab": want none, github, stripe, slack, svix, hmac or bearer`}},
+		{"webhook get bad id", []string{"webhooks", "get", "nope"}, []string{"invalid_argument", "id: must be a valid UUID"}},
+		{"webhook delete missing", []string{"webhooks", "delete", "0193a7a0-0000-7000-8000-000000000000"}, []string{"not_found"}},
+		{"token file missing", []string{"workers", "list", "--token", "", "--token-file", "/nonexistent/token"}, []string{"--token-file:", "no such file"}},
+		{"version with argument", []string{"version", "now"}, []string{`usage: switchyard version (takes no arguments, got "now")`}},
 		{"run without name", []string{"workflows", "run", "--priority", "1"}, []string{"usage: switchyard workflows run NAME [flags] (got 0 arguments, want 1)"}},
-		{"run bad input", []string{"workflows", "run", "w", "--input", "[1]"}, []string{"--input: want a JSON object"}},
+		{"run bad input", []string{"workflows", "run", "w", "--input", "[1]"}, []string{`invalid value "[1]" for flag -input: want a JSON object`}},
 		{"run bad run-at", []string{"workflows", "run", "w", "--run-at", "tomorrow"}, []string{`--run-at "tomorrow": want an RFC 3339 time`}},
 		{"run negative run-at", []string{"workflows", "run", "w", "--run-at", "+-5m"}, []string{`--run-at "+-5m": want a positive duration`}},
 		{"run bad priority", []string{"workflows", "run", "w", "--priority", "12"}, []string{"invalid_argument", "priority: must be"}},
@@ -311,4 +328,131 @@ func runIDs(runs []*switchyardv1.Run) []string {
 		ids[i] = r.GetId()
 	}
 	return ids
+}
+
+// wantOut fails the test unless out holds every one of want.
+func wantOut(t *testing.T, what, out string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("%s printed\n%s\nwant it to contain %q", what, out, w)
+		}
+	}
+}
+
+// TestWorkflowCommands: workflows put -f (YAML and JSON, refusing a misspelled
+// field), get, run, delete --cancel-runs; runs cancel.
+func TestWorkflowCommands(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, storetest.Engines(t)[0], servertest.Options{})
+	dir := t.TempDir()
+	yamlSpec := filepath.Join(dir, "ticker.yaml")
+	writeSpec(t, yamlSpec, "name: ticker\nonEvents: [tick]\ntasks:\n  - name: t\n    action: nobody.handles.this\n")
+	wantOut(t, "workflows put", mustCLI(t, srv.URL, "workflows", "put", "-f", yamlSpec), "WORKFLOW  ticker", "VERSION   1", "CHANGED   true")
+	wantOut(t, "workflows put again", mustCLI(t, srv.URL, "workflows", "put", "-f", yamlSpec), "VERSION   1", "CHANGED   false")
+
+	got := mustCLI(t, srv.URL, "workflows", "get", "ticker")
+	spec := &switchyardv1.WorkflowSpec{}
+	if err := protojson.Unmarshal([]byte(got), spec); err != nil || spec.GetName() != "ticker" || spec.GetOnEvents()[0] != "tick" {
+		t.Fatalf("workflows get printed %q (%v), want the spec as JSON", got, err)
+	}
+	jsonSpec := filepath.Join(dir, "ticker.json")
+	writeSpec(t, jsonSpec, got)
+	wantOut(t, "workflows put of what get printed", mustCLI(t, srv.URL, "workflows", "put", "-f", jsonSpec), "CHANGED   false")
+
+	typo := filepath.Join(dir, "typo.yaml")
+	writeSpec(t, typo, "name: typo\nonEvent: [tick]\ntasks:\n  - name: t\n    action: x\n")
+	_, err := cli(t, srv.URL, "workflows", "put", "-f", typo)
+	wantErr(t, err, "-f "+typo+": ", `unknown field "onEvent"`)
+
+	runA := strings.TrimSpace(mustCLI(t, srv.URL, "workflows", "run", "ticker"))
+	wantOut(t, "runs cancel", mustCLI(t, srv.URL, "runs", "cancel", runA, "--reason", "not needed"), "CANCELLED")
+	mustCLI(t, srv.URL, "workflows", "run", "ticker")
+	mustCLI(t, srv.URL, "workflows", "run", "ticker", "--run-at", "+1h")
+	wantOut(t, "workflows delete --cancel-runs", mustCLI(t, srv.URL, "workflows", "delete", "ticker", "--cancel-runs"),
+		"deleted workflow ticker", "cancelled 2 runs")
+	if _, err := cli(t, srv.URL, "workflows", "get", "ticker"); err == nil {
+		t.Error("workflows get after delete succeeded, want not_found")
+	}
+	wantOut(t, "runs list", mustCLI(t, srv.URL, "runs", "list", "--workflow", "ticker", "--status", "queued"), "ID")
+	if out := mustCLI(t, srv.URL, "runs", "list", "--workflow", "ticker", "--status", "queued"); strings.Count(out, "\n") != 1 {
+		t.Errorf("queued runs after delete --cancel-runs:\n%s\nwant none", out)
+	}
+}
+
+// TestEventCommands: events list and get show what push stored.
+func TestEventCommands(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, storetest.Engines(t)[0], servertest.Options{})
+	var pushed switchyardv1.PushEventResponse
+	out := mustCLI(t, srv.URL, "push", "user.created", "--payload", `{"id": 42}`, "--scope", "eu", "-o", "json")
+	if err := protojson.Unmarshal([]byte(out), &pushed); err != nil {
+		t.Fatal(err)
+	}
+	id := pushed.GetEvent().GetId()
+	wantOut(t, "events list", mustCLI(t, srv.URL, "events", "list", "--key", "user.created"), id, "user.created", "eu")
+	wantOut(t, "events get", mustCLI(t, srv.URL, "events", "get", id), "EVENT", id, "SCOPE            eu", `PAYLOAD          {"id":42}`)
+}
+
+// TestWebhookCommands: webhooks create, list, get, rotate and delete.
+func TestWebhookCommands(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, storetest.Engines(t)[0], servertest.Options{})
+	var created switchyardv1.CreateWebhookResponse
+	out := mustCLI(t, srv.URL, "webhooks", "create", "--name", "gh", "--scheme", "github", "--key-expression", `"github." + headers["x-github-event"]`, "-o", "json")
+	if err := protojson.Unmarshal([]byte(out), &created); err != nil || created.GetSecret() == "" {
+		t.Fatalf("webhooks create printed %q (%v), want the webhook and its secret", out, err)
+	}
+	id := created.GetWebhook().GetId()
+	wantOut(t, "webhooks list", mustCLI(t, srv.URL, "webhooks", "list"), id, "gh", "github", "/webhooks/"+id)
+	got := mustCLI(t, srv.URL, "webhooks", "get", id)
+	wantOut(t, "webhooks get", got, id, "github")
+	if strings.Contains(got, created.GetSecret()) {
+		t.Error("webhooks get printed the secret")
+	}
+	rotated := mustCLI(t, srv.URL, "webhooks", "rotate", id)
+	wantOut(t, "webhooks rotate", rotated, "SECRET", "shown only this once")
+	if strings.Contains(rotated, created.GetSecret()) {
+		t.Error("webhooks rotate printed the old secret")
+	}
+	wantOut(t, "webhooks delete", mustCLI(t, srv.URL, "webhooks", "delete", id), "deleted webhook "+id)
+	if _, err := cli(t, srv.URL, "webhooks", "get", id); err == nil {
+		t.Error("webhooks get after delete succeeded")
+	}
+}
+
+// TestVersionHelpAndTokenFile: version prints a version line, every client
+// command answers -h with its usage and help, and --token-file takes the token
+// from a file.
+func TestVersionHelpAndTokenFile(t *testing.T) {
+	t.Parallel()
+	var stdout bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, &stdout, &bytes.Buffer{}); err != nil || !strings.HasPrefix(stdout.String(), "switchyard ") {
+		t.Errorf("version: %v, printed %q", err, stdout.String())
+	}
+	for _, g := range groups {
+		for _, s := range g.subs {
+			var stderr bytes.Buffer
+			err := g.run(context.Background(), []string{s.name, "-h"}, &bytes.Buffer{}, &stderr)
+			help, _, _ := strings.Cut(s.line, "\t")
+			if err == nil || !strings.Contains(stderr.String(), "usage: switchyard "+help) || !strings.Contains(stderr.String(), "-server") {
+				t.Errorf("%s %s -h: %v, printed %q; want the usage and the flags", g.name, s.name, err, stderr.String())
+			}
+		}
+	}
+	srv := servertest.Start(t, storetest.Engines(t)[0], servertest.Options{})
+	file := filepath.Join(t.TempDir(), "token")
+	writeSpec(t, file, servertest.AdminToken+"\n")
+	stdout.Reset()
+	if err := run(context.Background(), []string{"whoami", "--server", srv.URL, "--token-file", file}, &stdout, &bytes.Buffer{}); err != nil {
+		t.Fatalf("whoami --token-file: %v", err)
+	}
+	wantOut(t, "whoami --token-file", stdout.String(), "ADMIN")
+}
+
+func writeSpec(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

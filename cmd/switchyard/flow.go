@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -12,41 +10,32 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/sdk"
 )
 
-// workflowsPauseCommand is `switchyard workflows pause NAME`.
-func workflowsPauseCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cf := clientFlagSet("workflows pause", stderr)
+var workflowsPauseCmd = newCommand("workflows pause NAME", "hold the workflow's new runs (PAUSED) until it is resumed (--skip-cron: skip cron ticks meanwhile)", func(fs *flag.FlagSet) action {
 	skipCron := fs.Bool("skip-cron", false, "skip cron ticks while paused (by default each tick adds a held run)")
-	args, c, err := cf.parse(fs, args, "NAME")
-	if err != nil {
-		return err
+	return func(x *call) error {
+		res, err := message(x.c.Workflows().PauseWorkflow(x.ctx, connect.NewRequest(&switchyardv1.PauseWorkflowRequest{Name: x.args[0], SkipCronTicks: *skipCron})))
+		return show(x.f, x.stdout, res, err, func(res *switchyardv1.PauseWorkflowResponse) error {
+			ticks := "held"
+			if res.GetWorkflow().GetSkipCronWhilePaused() {
+				ticks = "skipped"
+			}
+			_, err := fmt.Fprintf(x.stdout, "workflow %s paused since %s: new runs are held, cron ticks %s\n", x.args[0], formatTime(res.GetWorkflow().GetPausedAt()), ticks)
+			return err
+		})
 	}
-	res, err := message(c.Workflows().PauseWorkflow(ctx, connect.NewRequest(&switchyardv1.PauseWorkflowRequest{Name: args[0], SkipCronTicks: *skipCron})))
-	return show(cf, stdout, res, err, func(res *switchyardv1.PauseWorkflowResponse) error {
-		ticks := "held"
-		if res.GetWorkflow().GetSkipCronWhilePaused() {
-			ticks = "skipped"
-		}
-		_, err := fmt.Fprintf(stdout, "workflow %s paused since %s: new runs are held, cron ticks %s\n", args[0], formatTime(res.GetWorkflow().GetPausedAt()), ticks)
-		return err
-	})
-}
+})
 
-// workflowsResumeCommand is `switchyard workflows resume NAME`.
-func workflowsResumeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cf := clientFlagSet("workflows resume", stderr)
-	args, c, err := cf.parse(fs, args, "NAME")
-	if err != nil {
-		return err
+var workflowsResumeCmd = newCommand("workflows resume NAME", "end the workflow's pause: its held runs start in the order they were created", func(fs *flag.FlagSet) action {
+	return func(x *call) error {
+		res, err := message(x.c.Workflows().ResumeWorkflow(x.ctx, connect.NewRequest(&switchyardv1.ResumeWorkflowRequest{Name: x.args[0]})))
+		return show(x.f, x.stdout, res, err, func(res *switchyardv1.ResumeWorkflowResponse) error {
+			_, err := fmt.Fprintf(x.stdout, "workflow %s resumed: %d held run(s) released\n", x.args[0], res.GetReleased())
+			return err
+		})
 	}
-	res, err := message(c.Workflows().ResumeWorkflow(ctx, connect.NewRequest(&switchyardv1.ResumeWorkflowRequest{Name: args[0]})))
-	return show(cf, stdout, res, err, func(res *switchyardv1.ResumeWorkflowResponse) error {
-		_, err := fmt.Fprintf(stdout, "workflow %s resumed: %d held run(s) released\n", args[0], res.GetReleased())
-		return err
-	})
-}
+})
 
 // selectorFlags are the flags that select runs for a bulk operation.
 type selectorFlags struct {
@@ -98,63 +87,49 @@ func (s *selectorFlags) selector() (*switchyardv1.RunSelector, error) {
 	return sel, nil
 }
 
-// runsCancelAllCommand is `switchyard runs cancel-all`: it cancels the runs a
-// filter selects and follows the operation to its end.
-func runsCancelAllCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cf := clientFlagSet("runs cancel-all", stderr)
+var runsCancelAllCmd = newCommand("runs cancel-all", "cancel the runs a filter selects, in the background; prints the operation after each batch until it is done", func(fs *flag.FlagSet) action {
 	sf := addSelectorFlags(fs)
 	reason := fs.String("reason", "", "why, as each run's error says")
 	noWait := fs.Bool("no-wait", false, "print the operation and return; follow it with runs bulk ID")
-	args, c, err := cf.parse(fs, args)
-	if err != nil {
-		return err
+	return func(x *call) error {
+		sel, err := sf.selector()
+		if err != nil {
+			return err
+		}
+		res, err := message(x.c.Runs().BulkCancelRuns(x.ctx, connect.NewRequest(&switchyardv1.BulkCancelRunsRequest{Selector: sel, Reason: *reason})))
+		return followBulk(x, res.GetOperation(), err, *noWait)
 	}
-	sel, err := sf.selector()
-	if err != nil {
-		return err
-	}
-	res, err := message(c.Runs().BulkCancelRuns(ctx, connect.NewRequest(&switchyardv1.BulkCancelRunsRequest{Selector: sel, Reason: *reason})))
-	return followBulk(ctx, cf, c, stdout, res.GetOperation(), err, *noWait)
-}
+})
 
-// runsReplayAllCommand is `switchyard runs replay-all`: it replays the ended
-// runs a filter selects and follows the operation to its end.
-func runsReplayAllCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cf := clientFlagSet("runs replay-all", stderr)
+var runsReplayAllCmd = newCommand("runs replay-all", "replay the ended runs a filter selects, in the background; prints the operation after each batch until it is done", func(fs *flag.FlagSet) action {
 	sf := addSelectorFlags(fs)
 	fromFailed := fs.Bool("from-failed", false, "run again only the tasks that did not succeed")
 	noWait := fs.Bool("no-wait", false, "print the operation and return; follow it with runs bulk ID")
-	args, c, err := cf.parse(fs, args)
-	if err != nil {
-		return err
+	return func(x *call) error {
+		sel, err := sf.selector()
+		if err != nil {
+			return err
+		}
+		mode := switchyardv1.ReplayMode_REPLAY_MODE_WHOLE
+		if *fromFailed {
+			mode = switchyardv1.ReplayMode_REPLAY_MODE_FROM_FAILED
+		}
+		res, err := message(x.c.Runs().BulkReplayRuns(x.ctx, connect.NewRequest(&switchyardv1.BulkReplayRunsRequest{Selector: sel, Mode: mode})))
+		return followBulk(x, res.GetOperation(), err, *noWait)
 	}
-	sel, err := sf.selector()
-	if err != nil {
-		return err
-	}
-	mode := switchyardv1.ReplayMode_REPLAY_MODE_WHOLE
-	if *fromFailed {
-		mode = switchyardv1.ReplayMode_REPLAY_MODE_FROM_FAILED
-	}
-	res, err := message(c.Runs().BulkReplayRuns(ctx, connect.NewRequest(&switchyardv1.BulkReplayRunsRequest{Selector: sel, Mode: mode})))
-	return followBulk(ctx, cf, c, stdout, res.GetOperation(), err, *noWait)
-}
+})
 
-// runsBulkCommand is `switchyard runs bulk ID`: it follows a bulk operation
-// to its end.
-func runsBulkCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cf := clientFlagSet("runs bulk", stderr)
-	args, c, err := cf.parse(fs, args, "ID")
-	if err != nil {
-		return err
+var runsBulkCmd = newCommand("runs bulk ID", "follow a bulk cancel or replay until it is done", func(fs *flag.FlagSet) action {
+	return func(x *call) error {
+		res, err := message(x.c.Runs().GetBulkOperation(x.ctx, connect.NewRequest(&switchyardv1.GetBulkOperationRequest{Id: x.args[0]})))
+		return followBulk(x, res.GetOperation(), err, false)
 	}
-	res, err := message(c.Runs().GetBulkOperation(ctx, connect.NewRequest(&switchyardv1.GetBulkOperationRequest{Id: args[0]})))
-	return followBulk(ctx, cf, c, stdout, res.GetOperation(), err, false)
-}
+})
 
 // followBulk prints a bulk operation and, unless noWait, a line per batch
 // until it is done (with -o json, one JSON document per line).
-func followBulk(ctx context.Context, cf *clientFlags, c *sdk.Client, stdout io.Writer, op *switchyardv1.BulkOperation, err error, noWait bool) error {
+func followBulk(x *call, op *switchyardv1.BulkOperation, err error, noWait bool) error {
+	cf, stdout := x.f, x.stdout
 	if err != nil {
 		return explain(err)
 	}
@@ -177,7 +152,7 @@ func followBulk(ctx context.Context, cf *clientFlags, c *sdk.Client, stdout io.W
 	if err := printOp(op); err != nil || noWait || op.GetDone() {
 		return err
 	}
-	stream, err := c.Runs().WatchBulkOperation(ctx, connect.NewRequest(&switchyardv1.WatchBulkOperationRequest{Id: op.GetId()}))
+	stream, err := x.c.Runs().WatchBulkOperation(x.ctx, connect.NewRequest(&switchyardv1.WatchBulkOperationRequest{Id: op.GetId()}))
 	if err != nil {
 		return explain(err)
 	}

@@ -1,7 +1,9 @@
-// Command switchyard is the Switchyard server and its operator tools.
+// Command switchyard is the Switchyard server, its operator tools and a
+// client of its API.
 //
 //	switchyard serve     run the server (SQLite in --data-dir, or --database-url)
 //	switchyard migrate   apply database migrations and exit
+//	switchyard help      every command
 //
 // Every flag can also be set as an environment variable: --database-url is
 // SWITCHYARD_DATABASE_URL, and so on.
@@ -30,51 +32,52 @@ func main() {
 	}
 }
 
-const usage = `usage: switchyard <command> [flags]
-
-commands:
-  serve               run the server
-  migrate             apply database migrations and exit
-  push KEY            push an event (--payload JSON, --idempotency-key, --scope, --metadata k=v,...)
-  events replay ID    run an event through the current triggers again (--idempotency-key)
-  runs list           list runs (--workflow, --status, --trigger, --event)
-  runs get ID         show a run and its tasks
-  runs watch ID       follow a run until it ends; fails unless it succeeded
-  runs replay ID      start a new run of an ended run (--from-failed, --idempotency-key)
-  workflows list      list workflows
-  workflows run NAME  start a run (--input JSON, --run-at TIME|+DURATION, --priority, --idempotency-key)
-  workers list        list workers
-  tenants create ID   create a tenant (operators: admins of the default tenant; --name)
-  tenants list        list tenants (all for operators, your own for other admins)
-  tenants update ID   change a tenant (operators; --name, --rate N [--burst M]: its tokens' rate limit)
-  tokens create       create a token and print its secret, shown only once
-                      (--role admin|producer|worker|viewer, --name, --tenant, --expires-in|--expires-at)
-  tokens list         list a tenant's tokens, never their secrets (--tenant)
-  tokens revoke ID    revoke a token; every server refuses it within 5 s
-  whoami              show your token, its role and tenant (-o json: also what it may call)
-
-Client commands take --server (default http://127.0.0.1:8080, or https://),
---token, --ca-file (the CA to trust for https://) and -o text|json; as every
-flag, they fall back to SWITCHYARD_SERVER, SWITCHYARD_TOKEN, SWITCHYARD_CA_FILE,
-and so on.
-
-Run 'switchyard <command> -h' for a command's flags.
-`
+// groups are the commands with subcommands, in the order of the usage text.
+var groups = []group{
+	newGroup("events", eventsListCmd, eventsGetCmd, eventsReplayCmd),
+	newGroup("workflows", workflowsListCmd, workflowsGetCmd, workflowsPutCmd, workflowsDeleteCmd, workflowsRunCmd, workflowsPauseCmd, workflowsResumeCmd),
+	newGroup("runs", runsListCmd, runsGetCmd, runsWatchCmd, runsCancelCmd, runsReplayCmd, runsCancelAllCmd, runsReplayAllCmd, runsBulkCmd),
+	newGroup("workers", workersListCmd),
+	newGroup("webhooks", webhooksCreateCmd, webhooksListCmd, webhooksGetCmd, webhooksDeleteCmd, webhooksRotateCmd),
+	newGroup("tenants", tenantsCreateCmd, tenantsListCmd, tenantsUpdateCmd),
+	newGroup("tokens", tokensCreateCmd, tokensListCmd, tokensRevokeCmd),
+}
 
 // commands are the top-level commands but help.
-var commands = []subcommand{
-	{"serve", serveCommand}, {"migrate", migrateCommand}, {"push", pushCommand}, {"events", eventsCommand},
-	{"runs", runsCommand}, {"workflows", workflowsCommand}, {"workers", workersCommand},
-	{"tenants", tenantsCommand}, {"tokens", tokensCommand}, {"whoami", whoamiCommand},
+var commands = func() []subcommand {
+	cmds := []subcommand{
+		{name: "serve", run: serveCommand, line: "serve\trun the server (SQLite in --data-dir, or --database-url postgres://…)"},
+		{name: "migrate", run: migrateCommand, line: "migrate\tapply database migrations and exit"},
+		pushCmd.subcommand(),
+	}
+	for _, g := range groups {
+		cmds = append(cmds, g.subcommand())
+	}
+	return append(cmds, whoamiCmd.subcommand(),
+		subcommand{name: "version", run: versionCommand, line: "version\tprint the version of this binary"})
+}()
+
+// printUsage prints the usage text: every command and what it does.
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, "usage: switchyard <command> [flags]\n\ncommands:\n")
+	_ = printLines(w, commands)
+	fmt.Fprint(w, `
+Client commands take --server (default http://127.0.0.1:8080, or https://),
+--token (or --token-file FILE), --ca-file (the CA to trust for https://) and
+-o text|json; as every flag, they fall back to SWITCHYARD_SERVER,
+SWITCHYARD_TOKEN, SWITCHYARD_TOKEN_FILE, SWITCHYARD_CA_FILE, and so on.
+
+Run 'switchyard <command> -h' for a command's flags.
+`)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		printUsage(stderr)
 		return errors.New("no command given")
 	}
 	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stdout, usage)
+		printUsage(stdout)
 		return nil
 	}
 	for _, c := range commands {
@@ -82,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return c.run(ctx, args[1:], stdout, stderr)
 		}
 	}
-	fmt.Fprint(stderr, usage)
+	printUsage(stderr)
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
@@ -92,6 +95,14 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	return fs
+}
+
+// parseCommand parses args with the flags register adds to the flag set of
+// the command name.
+func parseCommand(name string, args []string, stderr io.Writer, register func(fs *flag.FlagSet)) error {
+	fs := newFlagSet(name, stderr)
+	register(fs)
+	return parseFlags(fs, args)
 }
 
 // parseFlags parses args; a flag not given takes its SWITCHYARD_<NAME> variable

@@ -43,8 +43,21 @@ func (f *storeFlags) config() store.Config {
 	return store.Config{DatabaseURL: f.databaseURL, DataDir: f.dataDir, MaxConns: f.maxConns}
 }
 
-// open opens and migrates the store.
-func (f *storeFlags) open(ctx context.Context) (*store.Store, error) {
+// ensureDatabase creates the Postgres database of --database-url when it does
+// not exist yet (see [store.EnsureDatabase]), and says so on w.
+func (f *storeFlags) ensureDatabase(ctx context.Context, w io.Writer) error {
+	created, err := store.EnsureDatabase(ctx, f.databaseURL)
+	if created {
+		fmt.Fprintln(w, "created the database of --database-url, which did not exist")
+	}
+	return err
+}
+
+// open opens and migrates the store, creating a missing Postgres database.
+func (f *storeFlags) open(ctx context.Context, w io.Writer) (*store.Store, error) {
+	if err := f.ensureDatabase(ctx, w); err != nil {
+		return nil, err
+	}
 	st, err := store.Open(ctx, f.config())
 	if err != nil {
 		return nil, err
@@ -57,13 +70,11 @@ func (f *storeFlags) open(ctx context.Context) (*store.Store, error) {
 }
 
 func migrateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("migrate", stderr)
 	var sf storeFlags
-	sf.register(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseCommand("migrate", args, stderr, func(fs *flag.FlagSet) { sf.register(fs) }); err != nil {
 		return err
 	}
-	st, err := sf.open(ctx)
+	st, err := sf.open(ctx, stdout)
 	if err != nil {
 		return err
 	}
@@ -163,10 +174,8 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 }
 
 func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", stderr)
 	var f serveFlags
-	f.register(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseCommand("serve", args, stderr, f.register); err != nil {
 		return err
 	}
 	log, err := newLogger(stderr, f.logFormat, f.logLevel)
@@ -179,6 +188,9 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if f.store.databaseURL != "" {
 		store.SetDriverLog(log)
+	}
+	if err := f.store.ensureDatabase(ctx, stderr); err != nil {
+		return err
 	}
 	// Tracing: off unless the OTEL_* environment turns it on.
 	stopTracing, err := setupTracing(ctx, log)

@@ -1,57 +1,41 @@
 package main
 
 import (
-	"context"
-	"io"
+	"flag"
 
 	"connectrpc.com/connect"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 )
 
-// tenantsCommand is `switchyard tenants create|list`. Only admin tokens may
-// call them; only admins of the default tenant (operators) create tenants.
-func tenantsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return dispatch(ctx, "tenants", "usage: switchyard tenants create ID|list|update ID [flags]", []subcommand{
-		{"create", tenantsCreateCommand}, {"list", tenantsListCommand}, {"update", tenantsUpdateCommand},
-	}, args, stdout, stderr)
-}
+// Only admin tokens may manage tenants; only admins of the default tenant
+// (operators) create and change them.
 
-// tenantsCreateCommand is `switchyard tenants create ID`: it prints the new
-// tenant, or with -o json the whole CreateTenantResponse.
-func tenantsCreateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cf := clientFlagSet("tenants create", stderr)
+var tenantsCreateCmd = newCommand("tenants create ID", "create a tenant (operators: admins of the default tenant; --name)", func(fs *flag.FlagSet) action {
 	name := fs.String("name", "", "a name for people; the id by default")
-	args, c, err := cf.parse(fs, args, "ID")
-	if err != nil {
-		return err
+	return func(x *call) error {
+		res, err := message(x.c.Admin().CreateTenant(x.ctx, connect.NewRequest(&switchyardv1.CreateTenantRequest{Id: x.args[0], Name: *name})))
+		return show(x.f, x.stdout, res, err, func(res *switchyardv1.CreateTenantResponse) error {
+			t := newTable(x.stdout)
+			tenantRows(t, res.GetTenant())
+			return t.flush()
+		})
 	}
-	res, err := message(c.Admin().CreateTenant(ctx, connect.NewRequest(&switchyardv1.CreateTenantRequest{Id: args[0], Name: *name})))
-	return show(cf, stdout, res, err, func(res *switchyardv1.CreateTenantResponse) error {
-		t := newTable(stdout)
-		tenantRows(t, res.GetTenant())
-		return t.flush()
-	})
-}
+})
 
-// tenantsListCommand is `switchyard tenants list`: every tenant for an
-// operator, the caller's own for another admin.
-func tenantsListCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cf := clientFlagSet("tenants list", stderr)
+var tenantsListCmd = newCommand("tenants list", "list tenants (all for operators, your own for other admins)", func(fs *flag.FlagSet) action {
 	limit, pageToken := pageFlags(fs, "tenants")
-	args, c, err := cf.parse(fs, args)
-	if err != nil {
-		return err
+	return func(x *call) error {
+		res, err := message(x.c.Admin().ListTenants(x.ctx, connect.NewRequest(&switchyardv1.ListTenantsRequest{PageSize: int32(*limit), PageToken: *pageToken})))
+		return showPage(x.f, x.stdout, x.stderr, "tenants", res, err, func(res *switchyardv1.ListTenantsResponse) error {
+			t := newTable(x.stdout, "ID", "NAME", "CREATED")
+			for _, tn := range res.GetTenants() {
+				t.row(tn.GetId(), tn.GetName(), formatTime(tn.GetCreatedAt()))
+			}
+			return t.flush()
+		})
 	}
-	res, err := message(c.Admin().ListTenants(ctx, connect.NewRequest(&switchyardv1.ListTenantsRequest{PageSize: int32(*limit), PageToken: *pageToken})))
-	return showPage(cf, stdout, stderr, "tenants", res, err, func(res *switchyardv1.ListTenantsResponse) error {
-		t := newTable(stdout, "ID", "NAME", "CREATED")
-		for _, tn := range res.GetTenants() {
-			t.row(tn.GetId(), tn.GetName(), formatTime(tn.GetCreatedAt()))
-		}
-		return t.flush()
-	})
-}
+})
 
 // tenantRows adds a tenant's id, name and creation time to a two-column table.
 func tenantRows(t *table, tn *switchyardv1.Tenant) {

@@ -1,9 +1,8 @@
 package main
 
 import (
-	"context"
+	"flag"
 	"fmt"
-	"io"
 	"strconv"
 
 	"connectrpc.com/connect"
@@ -11,38 +10,34 @@ import (
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 )
 
-// tenantsUpdateCommand is `switchyard tenants update ID`: it changes the
-// flags given (operators only) and prints the tenant, or with -o json the
-// whole UpdateTenantResponse.
-func tenantsUpdateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cf := clientFlagSet("tenants update", stderr)
+// tenantsUpdateCmd changes the flags given (operators only) and prints the
+// tenant, or with -o json the whole UpdateTenantResponse.
+var tenantsUpdateCmd = newCommand("tenants update ID", "change a tenant (operators; --name, --rate N [--burst M]: its tokens' rate limit)", func(fs *flag.FlagSet) action {
 	var name optionalString
 	var perSecond, burst optionalInt
 	fs.Var(&name, "name", "the new name for people; empty means the id")
 	fs.Var(&perSecond, "rate", "the rate limit of each of the tenant's tokens, in calls a second; 0 restores the role defaults")
 	fs.Var(&burst, "burst", "calls at once after a quiet spell (with --rate); 0 means the rate")
-	args, c, err := cf.parse(fs, args, "ID")
-	if err != nil {
-		return err
+	return func(x *call) error {
+		req := &switchyardv1.UpdateTenantRequest{Id: x.args[0]}
+		if name.set {
+			req.Name = &name.v
+		}
+		if perSecond.set || burst.set {
+			req.RateLimit = &switchyardv1.RateLimit{PerSecond: int32(perSecond.v), Burst: int32(burst.v)}
+		}
+		if req.Name == nil && req.RateLimit == nil {
+			return fmt.Errorf("tenants update: nothing to change; give --name, --rate or --burst")
+		}
+		res, err := message(x.c.Admin().UpdateTenant(x.ctx, connect.NewRequest(req)))
+		return show(x.f, x.stdout, res, err, func(res *switchyardv1.UpdateTenantResponse) error {
+			t := newTable(x.stdout)
+			tenantRows(t, res.GetTenant())
+			t.row("RATE LIMIT", formatRateLimit(res.GetTenant().GetRateLimit()))
+			return t.flush()
+		})
 	}
-	req := &switchyardv1.UpdateTenantRequest{Id: args[0]}
-	if name.set {
-		req.Name = &name.v
-	}
-	if perSecond.set || burst.set {
-		req.RateLimit = &switchyardv1.RateLimit{PerSecond: int32(perSecond.v), Burst: int32(burst.v)}
-	}
-	if req.Name == nil && req.RateLimit == nil {
-		return fmt.Errorf("tenants update: nothing to change; give --name, --rate or --burst")
-	}
-	res, err := message(c.Admin().UpdateTenant(ctx, connect.NewRequest(req)))
-	return show(cf, stdout, res, err, func(res *switchyardv1.UpdateTenantResponse) error {
-		t := newTable(stdout)
-		tenantRows(t, res.GetTenant())
-		t.row("RATE LIMIT", formatRateLimit(res.GetTenant().GetRateLimit()))
-		return t.flush()
-	})
-}
+})
 
 // formatRateLimit describes a tenant's rate limit.
 func formatRateLimit(r *switchyardv1.RateLimit) string {

@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"strings"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/vanguard"
@@ -13,31 +12,22 @@ import (
 	"github.com/switchyard/switchyard/internal/service"
 )
 
-// JSON requests (Connect JSON and the REST routes) are decoded by one rule.
-// Unknown fields are ignored, as binary protobuf ignores them. An enum name that
-// does not exist is refused: ignoring it would quietly turn a misspelled
-// `REPLAY_MODE_FROM_FAILD` into the zero value and do something else than asked.
-// Every decoding error is invalid_argument on every route.
-
-var (
-	strictJSON  = protojson.UnmarshalOptions{}
-	lenientJSON = protojson.UnmarshalOptions{DiscardUnknown: true}
-)
-
-// decodeJSON decodes data into msg by that rule. Where a request has both an
-// unknown field and a misspelled enum name, the name is refused only when it
-// comes first: protojson stops at the first problem. Its errors quote the
-// request only in excerpts (protojson's quote the offending value whole).
+// JSON requests (Connect JSON and the REST routes) are decoded by one rule:
+// strictly (see strict.go). A field the message does not have is refused,
+// naming it and the field it is closest to; a value of the wrong type is
+// refused, naming the field and the type it wants; an enum name that does not
+// exist is refused rather than read as the zero value. Every decoding error is
+// invalid_argument on every route, and its message quotes the request only in
+// excerpts (protojson's quote the offending value whole).
 func decodeJSON(data []byte, msg proto.Message) error {
-	err := strictJSON.Unmarshal(data, msg)
-	if err != nil && strings.Contains(err.Error(), "unknown field") {
-		proto.Reset(msg)
-		err = lenientJSON.Unmarshal(data, msg)
+	err := protojson.Unmarshal(data, msg)
+	if err == nil {
+		return nil
 	}
-	if err != nil {
-		return errors.New(service.Excerpt(err.Error()))
+	if problem := jsonProblem(data, msg.ProtoReflect().Descriptor()); problem != "" {
+		return errors.New(service.Excerpt(problem))
 	}
-	return nil
+	return errors.New(service.Excerpt(err.Error()))
 }
 
 // connectJSON is the Connect handlers' JSON codec, under one of the names
@@ -80,22 +70,35 @@ func jsonCodecOptions() []connect.HandlerOption {
 // restJSONCodec is the REST transcoder's JSON codec, decoding by the rule.
 type restJSONCodec struct{ *vanguard.JSONCodec }
 
+// newRESTJSONCodec returns the codec; it leaves out unset fields as Connect
+// JSON does (Vanguard's own would write error details padded with nulls).
 func newRESTJSONCodec(res vanguard.TypeResolver) vanguard.Codec {
-	return restJSONCodec{vanguard.NewJSONCodec(res)}
+	c := vanguard.NewJSONCodec(res)
+	c.MarshalOptions.EmitUnpopulated = false
+	return restJSONCodec{c}
 }
+
+// unmarshalPrefix is how Connect starts the message of a request it could not
+// decode.
+const unmarshalPrefix = "unmarshal message: "
 
 func (c restJSONCodec) Unmarshal(data []byte, msg proto.Message) error {
 	if err := decodeJSON(data, msg); err != nil {
 		// The message may quote invalid UTF-8 from the body, which an error
-		// response cannot carry.
-		return connect.NewError(connect.CodeInvalidArgument, errors.New(restExcerpt(err.Error())))
+		// response cannot carry. Its prefix is the one Connect gives the same
+		// error, so that every route words it the same.
+		return connect.NewError(connect.CodeInvalidArgument, errors.New(unmarshalPrefix+restExcerpt(err.Error())))
 	}
 	return nil
 }
 
 func (c restJSONCodec) UnmarshalField(data []byte, msg proto.Message, field protoreflect.FieldDescriptor) error {
 	if err := c.JSONCodec.UnmarshalField(data, msg, field); err != nil {
-		return connect.NewError(connect.CodeInvalidArgument, errors.New(service.Excerpt(err.Error())))
+		problem := fieldProblem(string(field.Name()), jsonValue(data), field)
+		if problem == "" {
+			problem = err.Error()
+		}
+		return connect.NewError(connect.CodeInvalidArgument, errors.New(unmarshalPrefix+restExcerpt(problem)))
 	}
 	return nil
 }

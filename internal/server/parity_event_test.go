@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -103,18 +104,31 @@ var parityCases = []parityCase{
 		}
 		return fmt.Sprintf("fresh=%d", fresh)
 	}},
-	{"unknown fields are ignored", pushRPC, func(e *env) string {
-		var body []byte
-		if isJSON(e.c.proto) {
-			body = []byte(`{"key":"unknown.fields","idempotencyKey":"unknown-1","notAField":{"x":1}}`)
-		} else {
+	{"unknown fields are refused", pushRPC, func(e *env) string {
+		body, want := []byte(`{"key":"unknown.fields","idempotencyKey":"unknown-1","notAField":{"x":1}}`), `unknown field "notAField"`
+		if !isJSON(e.c.proto) {
 			body, _ = proto.Marshal(&switchyardv1.PushEventRequest{Key: "unknown.fields", IdempotencyKey: "unknown-1"})
 			body = protowire.AppendTag(body, 99, protowire.BytesType)
 			body = protowire.AppendString(body, "not a field")
+			want = "unknown field number 99"
 		}
 		err := e.c.pushRaw(ctx(e), body)
-		mustOK(e, err)
+		wantCode(e, err, connect.CodeInvalidArgument)
+		if !strings.Contains(err.Error(), want) {
+			e.t.Errorf("%s: %v, want a message naming the field: %s", e.c.proto.Name, err, want)
+		}
 		return e.describe(nil, err)
+	}},
+	{"a misspelled field names the one meant", pushRPC, func(e *env) string {
+		if !isJSON(e.c.proto) {
+			return "JSON only" // binary fields have numbers, not names
+		}
+		err := e.c.pushRaw(ctx(e), []byte(`{"key":"a","paylod":{"x":1}}`))
+		wantCode(e, err, connect.CodeInvalidArgument)
+		if want := `unknown field "paylod" (did you mean "payload"?)`; !strings.Contains(err.Error(), want) {
+			e.t.Errorf("%s: %v, want %s", e.c.proto.Name, err, want)
+		}
+		return "JSON only"
 	}},
 	{"malformed body is invalid_argument", pushRPC, func(e *env) string {
 		body := []byte{0x0a, 0xff, 0xff} // a length prefix running past the end
@@ -125,17 +139,24 @@ var parityCases = []parityCase{
 		wantCode(e, err, connect.CodeInvalidArgument)
 		return e.describe(nil, err)
 	}},
-	{"wrong field type is invalid_argument", pushRPC, func(e *env) string {
+	{"wrong field type is invalid_argument naming the field and type", pushRPC, func(e *env) string {
 		body := protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 5) // key as a number
 		if isJSON(e.c.proto) {
 			body = []byte(`{"key":5}`)
 		}
 		err := e.c.pushRaw(ctx(e), body)
 		wantCode(e, err, connect.CodeInvalidArgument)
-		// Only the code can match: protobuf reads a field of the wrong wire type
-		// as an unknown field (so validation then names the missing key), while
-		// JSON fails to decode.
-		return connect.CodeOf(err).String()
+		return connect.CodeOf(err).String() + " " + strictMessage(err)
+	}},
+	{"a payload that is not an object names the field and the rule", pushRPC, func(e *env) string {
+		body := protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "a")
+		body = protowire.AppendVarint(protowire.AppendTag(body, 2, protowire.VarintType), 5) // payload as a number
+		if isJSON(e.c.proto) {
+			body = []byte(`{"key":"a","payload":"hello"}`)
+		}
+		err := e.c.pushRaw(ctx(e), body)
+		wantCode(e, err, connect.CodeInvalidArgument)
+		return connect.CodeOf(err).String() + " " + strictMessage(err)
 	}},
 	{"invalid requests name the field", pushRPC, func(e *env) string {
 		big := strings.Repeat("x", 600<<10)
@@ -417,4 +438,15 @@ func fullRequest(idem string) *switchyardv1.PushEventRequest {
 		OccurredAt:     timestamppb.New(time.Date(2026, 1, 2, 3, 4, 5, 600000000, time.UTC)),
 		IdempotencyKey: idem,
 	}
+}
+
+// strictMessage is the message of a request refused for its shape, without
+// the prefix Connect gives the errors of decoding JSON (binary requests are
+// refused after decoding, by an interceptor).
+func strictMessage(err error) string {
+	var ce *connect.Error
+	if !errors.As(err, &ce) {
+		return err.Error()
+	}
+	return strings.TrimPrefix(ce.Message(), "unmarshal message: ")
 }

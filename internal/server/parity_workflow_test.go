@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
@@ -56,6 +58,20 @@ var workflowCases = []parityCase{
 			e.t.Errorf("first put: %v, want version 1, changed, 3 attempts by default", res)
 		}
 		return e.expect(0, res, err)
+	}},
+	{"a misspelled field is refused, named, and stores nothing", putWorkflowRPC.procedure, func(e *env) string {
+		body, want := []byte(`{"spec":{"name":"typo","onEvent":["a.one"],"tasks":[{"name":"t","action":"x"}]}}`), `unknown field "spec.onEvent" (did you mean "onEvents"?)`
+		if !isJSON(e.c.proto) {
+			spec, _ := proto.Marshal(flowSpec("typo"))
+			spec = protowire.AppendString(protowire.AppendTag(spec, 99, protowire.BytesType), "a.one")
+			body, want = protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), spec), "unknown field number 99 in spec"
+		}
+		err := e.c.rawCall(ctx(e), putWorkflowRPC.procedure, "/v1/workflows", body)
+		wantCode(e, err, connect.CodeInvalidArgument)
+		if err != nil && !strings.Contains(err.Error(), want) {
+			e.t.Errorf("%s: %v, want %s", e.c.proto.Name, err, want)
+		}
+		return e.describe(nil, err)
 	}},
 	{"put of the same spec changes nothing", putWorkflowRPC.procedure, func(e *env) string {
 		res, err := putWorkflowRPC.do(e, e.as(auth.RoleWorker), &switchyardv1.PutWorkflowRequest{Spec: flowSpec("orders", "a.one", "a.two")})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -37,14 +38,18 @@ const maxRESTErrorBody = 64 << 10
 // no field, a path segment that is not UTF-8, a Timestamp with nanos out of
 // range), it answers internal or unknown, HTTP 500, although the fault is the
 // caller's. A call whose request was never read (see [restReach]) and that
-// failed internal or unknown is therefore answered invalid_argument, HTTP 400. Failures with other
-// codes (an unknown route, a body too large) keep theirs.
-func markREST(log *slog.Logger, next http.Handler) http.Handler {
+// failed internal or unknown is therefore answered invalid_argument, HTTP 400.
+// An unknown route is answered 404 not_found and a route's wrong method 405
+// unimplemented (with Allow), in the JSON error shape of every other answer.
+// A value of the path or query string it could not read is worded as the same
+// value in a JSON body would be (see [restParams]). Failures with other codes
+// (a body too large) keep theirs.
+func markREST(log *slog.Logger, params restParams, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		call := &restCall{}
 		rw := &restWriter{ResponseWriter: w, call: call}
 		next.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), restKey{}, call)))
-		rw.finish(log, r)
+		rw.finish(log, params, r)
 	})
 }
 
@@ -137,8 +142,9 @@ func (w *restWriter) Flush() {
 func (w *restWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // finish sends a held-back answer: as it was, unless its code is internal or
-// unknown, which become invalid_argument.
-func (w *restWriter) finish(log *slog.Logger, r *http.Request) {
+// unknown, which become invalid_argument, or it is not in the JSON error
+// shape, or it is about a path or query value.
+func (w *restWriter) finish(log *slog.Logger, params restParams, r *http.Request) {
 	if !w.held {
 		return
 	}
@@ -147,9 +153,24 @@ func (w *restWriter) finish(log *slog.Logger, r *http.Request) {
 		Message string `json:"message"`
 	}
 	parsed := !w.dropped && json.Unmarshal(w.body.Bytes(), &st) == nil
-	if parsed && connect.Code(st.Code) != connect.CodeInternal && connect.Code(st.Code) != connect.CodeUnknown {
+	switch {
+	case !parsed && w.status == http.StatusNotFound:
+		w.writeStatus(http.StatusNotFound, connect.CodeNotFound, fmt.Sprintf("no REST route %s %s; the routes are in the API reference (proto/switchyard/v1, google.api.http)", r.Method, restExcerpt(r.URL.Path)))
+		return
+	case !parsed && w.status == http.StatusMethodNotAllowed:
+		w.writeStatus(http.StatusMethodNotAllowed, connect.CodeUnimplemented, fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, restExcerpt(r.URL.Path), w.Header().Get("Allow")))
+		return
+	case parsed && connect.Code(st.Code) == connect.CodeInvalidArgument && params.reword(st.Message, r) != st.Message:
+		w.writeStatus(w.status, connect.CodeInvalidArgument, params.reword(st.Message, r))
+		return
+	case parsed && connect.Code(st.Code) != connect.CodeInternal && connect.Code(st.Code) != connect.CodeUnknown:
+		w.ResponseWriter.Header().Set("Content-Type", "application/json")
 		w.ResponseWriter.WriteHeader(w.status)
 		_, _ = w.ResponseWriter.Write(w.body.Bytes())
+		return
+	}
+	if reworded := params.reword(st.Message, r); parsed && reworded != st.Message {
+		w.writeStatus(http.StatusBadRequest, connect.CodeInvalidArgument, reworded)
 		return
 	}
 	msg := "the request could not be read from its path, query string or body"
@@ -157,11 +178,16 @@ func (w *restWriter) finish(log *slog.Logger, r *http.Request) {
 		msg += ": " + restExcerpt(st.Message)
 	}
 	log.DebugContext(r.Context(), "REST request not readable", "method", r.Method, "path", restExcerpt(r.URL.Path), "code", connect.CodeInvalidArgument, "cause", restExcerpt(st.Message))
-	body, _ := json.Marshal(map[string]any{"code": uint32(connect.CodeInvalidArgument), "message": msg, "details": []any{}})
+	w.writeStatus(http.StatusBadRequest, connect.CodeInvalidArgument, msg)
+}
+
+// writeStatus sends a google.rpc.Status answer in place of the held one.
+func (w *restWriter) writeStatus(status int, code connect.Code, msg string) {
+	body, _ := json.Marshal(map[string]any{"code": uint32(code), "message": msg, "details": []any{}})
 	h := w.ResponseWriter.Header()
 	h.Set("Content-Type", "application/json")
 	h.Del("Content-Length")
-	w.ResponseWriter.WriteHeader(http.StatusBadRequest)
+	w.ResponseWriter.WriteHeader(status)
 	_, _ = w.ResponseWriter.Write(body)
 }
 

@@ -93,7 +93,9 @@ func Handler(cfg HandlerConfig) (http.Handler, error) {
 		rest = append(rest, vanguard.NewService(path, h,
 			vanguard.WithTargetProtocols(vanguard.ProtocolConnect),
 			vanguard.WithMaxMessageBufferBytes(uint32(limit)),
-			vanguard.WithRESTUnmarshalOptions(vanguard.RESTUnmarshalOptions{DiscardUnknownQueryParams: true}),
+			// A query parameter that names no field is refused, as an unknown
+			// field in a body is (see markREST for its message).
+			vanguard.WithRESTUnmarshalOptions(vanguard.RESTUnmarshalOptions{DiscardUnknownQueryParams: false}),
 		))
 		names = append(names, strings.Trim(path, "/"))
 	}
@@ -113,7 +115,8 @@ func Handler(cfg HandlerConfig) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build REST transcoder: %w", err)
 	}
-	mux.Handle("/v1/", markREST(log, restDecompress(limit, restJSON(transcoder))))
+	procs := newProcedures(names)
+	mux.Handle("/v1/", markREST(log, newRESTParams(procs), restDecompress(limit, restJSON(transcoder))))
 
 	health := cfg.Health
 	if health == nil {
@@ -132,6 +135,7 @@ func Handler(cfg HandlerConfig) (http.Handler, error) {
 	if cfg.Dashboard != nil {
 		routes = withDashboard(mux, cfg.Dashboard)
 	}
+	routes = rpcRoutes(procs, mux, routes)
 	// The body limit sits above the message limit so that an oversize message
 	// gets Connect's precise resource_exhausted; this bounds what is read at all.
 	return http.MaxBytesHandler(withCORS(routes, cfg.CORSOrigins), limit+(1<<20)), nil
@@ -155,6 +159,7 @@ func handlerOptions(cfg HandlerConfig, log *slog.Logger, limiter *auth.Limiter, 
 			restReach{},
 			tracing,
 			newCallInterceptor(log, service.Errors{Log: log}),
+			strictInterceptor{},
 			auth.NewInterceptor(cfg.Auth, limiter),
 			validate.NewInterceptor(),
 			nulInterceptor{},

@@ -105,7 +105,7 @@ func TestTriggerRPCsOnEveryProtocol(t *testing.T) {
 // TestJSONBodiesOnEveryRoute sends bad JSON bodies to REST routes with a path
 // parameter (which the transcoder decodes itself) and to Connect JSON: each is
 // invalid_argument, a misspelled enum name is refused rather than read as the
-// default, and unknown fields are still ignored.
+// default, and an unknown field is refused, named.
 func TestJSONBodiesOnEveryRoute(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, eng storetest.Engine) {
@@ -125,7 +125,7 @@ func TestJSONBodiesOnEveryRoute(t *testing.T) {
 				{runProc, runPath, `{"name": "bodies", "input": `, "unexpected EOF"},
 				{runProc, runPath, `{"name": "bodies", "runAt": "tomorrow"}`, "Timestamp"},
 				{runProc, runPath, `{"name": "bodies", "priority": "high"}`, "priority"},
-				{runProc, runPath, `{"name": "bodies", "idempotencyKey": 5}`, "idempotencyKey"},
+				{runProc, runPath, `{"name": "bodies", "idempotencyKey": 5}`, "idempotency_key must be a string"},
 				{replayProc, replayPath, `{"id": "0193e0a4-0000-7000-8000-000000000000", "mode": "REPLAY_MODE_FROM_FAILD"}`, "REPLAY_MODE_FROM_FAILD"},
 			} {
 				err := c.rawCall(ctx, tt.proc, tt.path, []byte(tt.body))
@@ -134,8 +134,8 @@ func TestJSONBodiesOnEveryRoute(t *testing.T) {
 				}
 			}
 			err := c.rawCall(ctx, runProc, runPath, []byte(`{"name": "bodies", "unknown": {"deep": [1]}, "priority": 2}`))
-			if err != nil {
-				t.Errorf("%s: a body with an unknown field: %v, want the run started", p.Name, err)
+			if connect.CodeOf(err) != connect.CodeInvalidArgument || !strings.Contains(err.Error(), `unknown field "unknown"`) {
+				t.Errorf("%s: a body with an unknown field: %v, want invalid_argument naming it", p.Name, err)
 			}
 		}
 	})

@@ -100,6 +100,9 @@ func NewSchema(t testing.TB) string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	schema := "sy_test_" + hex.EncodeToString(b)
+	if err := ensureTestDatabase(base); err != nil {
+		t.Fatalf("%s: %v", DatabaseURLEnv, err)
+	}
 	admin, err := store.Open(context.Background(), store.Config{DatabaseURL: base, MaxConns: 1})
 	if err != nil {
 		t.Fatalf("open postgres %s: %v", base, err)
@@ -121,6 +124,24 @@ func NewSchema(t testing.TB) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// ensureTestDatabase creates the database SWITCHYARD_TEST_DATABASE_URL names
+// when it does not exist, once per test process; every test that needs it
+// then fails with the same one-line reason when that is impossible.
+var ensureTestDatabase = onceByURL(func(url string) error {
+	_, err := store.EnsureDatabase(context.Background(), url)
+	return err
+})
+
+// onceByURL runs fn once per process and returns its result ever after.
+func onceByURL(fn func(string) error) func(string) error {
+	var once sync.Once
+	var err error
+	return func(url string) error {
+		once.Do(func() { err = fn(url) })
+		return err
+	}
 }
 
 func openMigrated(t testing.TB, cfg store.Config) *store.Store {
