@@ -16,7 +16,7 @@ import (
 // batch and none processes a run twice.
 
 // bulkBatch is how many runs one transaction of a bulk operation processes.
-const bulkBatch = 500
+const bulkBatch = 100
 
 // RunSelector selects runs for a bulk operation; zero fields select any.
 type RunSelector struct {
@@ -155,41 +155,10 @@ func (e *Engine) GetBulkOperation(ctx context.Context, tenantID, id string) (*Bu
 // WatchBulkOperation calls send with the operation's state, then with each new
 // state, until it is done or ctx ends; send(nil) every keep-alive interval.
 func (e *Engine) WatchBulkOperation(ctx context.Context, tenantID, id string, send func(*BulkOperation) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	changed := e.hub.subscribeRun(ctx, id)
-	keepalive := time.NewTicker(e.cfg.KeepaliveInterval)
-	defer keepalive.Stop()
-	poll := time.NewTicker(time.Second)
-	defer poll.Stop()
-	var last *BulkOperation
-	for {
-		op, err := e.GetBulkOperation(ctx, tenantID, id)
-		if err != nil {
-			return err
-		}
-		if last == nil || op.Processed != last.Processed || op.Done != last.Done {
-			if err := send(op); err != nil {
-				return err
-			}
-			last = op
-		}
-		if op.Done {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-e.draining:
-			return errDraining
-		case <-changed:
-		case <-poll.C:
-		case <-keepalive.C:
-			if err := send(nil); err != nil {
-				return err
-			}
-		}
-	}
+	return watchState(ctx, e, id, time.Second,
+		func(ctx context.Context) (*BulkOperation, error) { return e.GetBulkOperation(ctx, tenantID, id) },
+		func(last, cur *BulkOperation) bool { return cur.Processed != last.Processed || cur.Done != last.Done },
+		func(op *BulkOperation) bool { return op.Done }, send)
 }
 
 // runBulkOperations runs the open bulk operations to their end, a batch per

@@ -274,47 +274,8 @@ func (e *Engine) RunWorkflow(ctx context.Context, tenantID, name string, in RunI
 // until the run ends (after sending its final state) or ctx ends. While nothing
 // changes it calls send(nil) every keep-alive interval.
 func (e *Engine) WatchRun(ctx context.Context, tenantID, id string, send func(*Run) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	changed := e.hub.subscribeRun(ctx, id)
-	keepalive := time.NewTicker(e.cfg.KeepaliveInterval)
-	defer keepalive.Stop()
-	// A fallback poll covers a notification from another process that was
-	// missed (a Postgres listener reconnecting, say).
-	poll := time.NewTicker(2 * time.Second)
-	defer poll.Stop()
-	var last *Run
-	for {
-		run, err := e.GetRun(ctx, tenantID, id)
-		if err != nil {
-			return err
-		}
-		if last == nil || !reflect.DeepEqual(run, last) {
-			if err := send(run); err != nil {
-				return err
-			}
-			last = run
-			keepalive.Reset(e.cfg.KeepaliveInterval)
-		}
-		if run.Ended() {
-			return nil
-		}
-	wait:
-		for {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-e.draining:
-				return errDraining
-			case <-changed:
-				break wait
-			case <-poll.C:
-				break wait
-			case <-keepalive.C:
-				if err := send(nil); err != nil {
-					return err
-				}
-			}
-		}
-	}
+	return watchState(ctx, e, id, 2*time.Second,
+		func(ctx context.Context) (*Run, error) { return e.GetRun(ctx, tenantID, id) },
+		func(last, cur *Run) bool { return !reflect.DeepEqual(cur, last) },
+		(*Run).Ended, send)
 }

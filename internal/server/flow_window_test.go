@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,26 +13,52 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
+	"github.com/switchyard/switchyard/internal/engine"
 	"github.com/switchyard/switchyard/internal/server/servertest"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/store/storetest"
 )
 
-// debounceSpec debounces "<name>.*" events per payload.user with a quiet
-// period long enough for a burst of pushes to stay one burst.
+// debounceSpec debounces "<name>.*" events per payload.user, with a quiet
+// period of 2 s.
 func debounceSpec(name string) *switchyardv1.WorkflowSpec {
 	return &switchyardv1.WorkflowSpec{Name: name, Tasks: []*switchyardv1.TaskSpec{task("t", "nobody")},
 		EventTriggers: []*switchyardv1.EventTrigger{{Key: name + ".*", Debounce: &switchyardv1.Debounce{
 			Key: "payload.user", QuietPeriod: durationpb.New(2 * time.Second), MaxWait: durationpb.New(time.Hour)}}}}
 }
 
-// batchSpec batches "<name>.*" events by 100, closing a batch 8 s after its
-// first event: long enough for a burst of 250 pushes from concurrent callers
-// to fill the first two batches under the race detector on a busy machine.
+// batchSpec batches "<name>.*" events by 100, closing a batch 3 s after its
+// first event.
 func batchSpec(name string) *switchyardv1.WorkflowSpec {
 	return &switchyardv1.WorkflowSpec{Name: name, Tasks: []*switchyardv1.TaskSpec{task("t", "nobody")},
 		EventTriggers: []*switchyardv1.EventTrigger{{Key: name + ".*", Batch: &switchyardv1.EventBatch{
-			MaxEvents: 100, MaxWait: durationpb.New(8 * time.Second)}}}}
+			MaxEvents: 100, MaxWait: durationpb.New(3 * time.Second)}}}}
+}
+
+// burstClock is the servers' clock in the window tests: it stands still while
+// a burst is pushed, so that no quiet period or max wait passes in the middle
+// of a burst however slow the machine is; thawed, it is the real clock.
+type burstClock struct{ frozen atomic.Pointer[time.Time] }
+
+func (c *burstClock) now() time.Time {
+	if t := c.frozen.Load(); t != nil {
+		return *t
+	}
+	return time.Now()
+}
+
+func (c *burstClock) freeze() {
+	t := time.Now()
+	c.frozen.Store(&t)
+}
+
+func (c *burstClock) thaw() { c.frozen.Store(nil) }
+
+// engineWith is fastEngine on clock.
+func engineWith(clock *burstClock) engine.Config {
+	cfg := fastEngine
+	cfg.Now = clock.now
+	return cfg
 }
 
 // pushSpread pushes n events of key with payload {user, i} from 10 callers
@@ -147,15 +174,18 @@ func sameSet(a, b []string) bool {
 func TestDebounceBurstStartsOneRun(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, eng storetest.Engine) {
-		srv := servertest.Start(t, eng, servertest.Options{Engine: fastEngine})
+		clock := new(burstClock)
+		srv := servertest.Start(t, eng, servertest.Options{Engine: engineWith(clock)})
 		a := newAPI(srv.URL, grpcProtocol())
 		putWorkflow(t, a, debounceSpec("typing"))
+		clock.freeze()
 		ids := pushSpread(t, []*api{a}, "typing.key", 100)
 		other, err := a.events.PushEvent(context.Background(), connect.NewRequest(&switchyardv1.PushEventRequest{
 			Key: "typing.key", Payload: mustStruct(map[string]any{"user": "u2"})}))
 		if err != nil {
 			t.Fatal(err)
 		}
+		clock.thaw()
 		waitFor(t, "the other user's run", 30*time.Second, func() bool {
 			return len(listRuns(t, a, &switchyardv1.ListRunsRequest{Workflow: "typing"})) == 2
 		})
@@ -179,10 +209,13 @@ func TestDebounceBurstStartsOneRun(t *testing.T) {
 func TestBatchOf250Events(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, eng storetest.Engine) {
-		srv := servertest.Start(t, eng, servertest.Options{Engine: fastEngine})
+		clock := new(burstClock)
+		srv := servertest.Start(t, eng, servertest.Options{Engine: engineWith(clock)})
 		a := newAPI(srv.URL, grpcProtocol())
 		putWorkflow(t, a, batchSpec("ingest"))
+		clock.freeze()
 		ids := pushSpread(t, []*api{a}, "ingest.row", 250)
+		clock.thaw()
 		checkBatched(t, a, "ingest", ids)
 	})
 }
@@ -194,15 +227,18 @@ func TestWindowsFireOnceAcrossThreeServers(t *testing.T) {
 	t.Parallel()
 	pg := storetest.Postgres(t)
 	url := storetest.NewSchema(t)
+	clock := new(burstClock)
 	var apis []*api
 	for range 3 {
-		srv := servertest.Start(t, pg, servertest.Options{Store: store.Config{DatabaseURL: url}, Engine: fastEngine})
+		srv := servertest.Start(t, pg, servertest.Options{Store: store.Config{DatabaseURL: url}, Engine: engineWith(clock)})
 		apis = append(apis, newAPI(srv.URL, grpcProtocol()))
 	}
 	putWorkflow(t, apis[0], debounceSpec("typing"))
 	putWorkflow(t, apis[1], batchSpec("ingest"))
+	clock.freeze()
 	burst := pushSpread(t, apis, "typing.key", 100)
 	batched := pushSpread(t, apis, "ingest.row", 250)
+	clock.thaw()
 	checkDebounced(t, apis[2], "typing", burst)
 	checkBatched(t, apis[0], "ingest", batched)
 }
