@@ -132,7 +132,9 @@ func New(cfg Config) *Engine {
 			return errors.Join(admitter.admitWaiting(ctx), admitter.admitReleased(ctx))
 		}),
 		e.every("fire event windows", cfg.ScheduleInterval, nil, e.fireDueWindows),
-		e.every("run bulk operations", cfg.ScheduleInterval, nil, e.runBulkOperations),
+		// A bulk operation may wait a few intervals to start: it is not urgent,
+		// and the look costs every server a query.
+		e.every("run bulk operations", 4*cfg.ScheduleInterval, nil, e.runBulkOperations),
 		e.every("fire cron ticks", cfg.ScheduleInterval, nil, cron.fire),
 		e.every("prune webhook deliveries", deliveryPruneInterval, nil, e.pruneDeliveries),
 	}
