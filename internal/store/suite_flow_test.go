@@ -15,6 +15,7 @@ var flowCases = []suiteCase{
 	{"RunSelectFiltersAndCounts", testRunSelect},
 	{"BulkOperationProgress", testBulkOperation},
 	{"RunListOpen", testRunListOpen},
+	{"RunPruneDropsWindowLinks", testRunPruneDropsWindowLinks},
 }
 
 func testWorkflowPause(t *testing.T, f *fixture) {
@@ -176,4 +177,21 @@ func testRunListOpen(t *testing.T, f *fixture) {
 		return q.RunListOpen(ctx, tenantA, "wf", 10)
 	})
 	wantEqual(t, "A's open runs", idsOf(open, func(r *store.Run) string { return r.ID }), []string{"a1", "a3", "a4"})
+}
+
+func testRunPruneDropsWindowLinks(t *testing.T, f *fixture) {
+	r := runOf(tenantA, "r1", 1)
+	r.Status, r.FinishedAt = store.RunSucceeded, store.TimeMicros(10)
+	insertRunsOf(f, r)
+	addToWindow(f, window("w1", "g", 100, 200), "e1")
+	f.write(func(ctx context.Context, q store.Q) error {
+		_, _, err := q.WindowClose(ctx, "w1", "r1")
+		return err
+	})
+	f.write(func(ctx context.Context, q store.Q) error {
+		_, _, err := q.RunPrune(ctx, at(100), 10)
+		return err
+	})
+	ids := read(f, func(ctx context.Context, q store.Q) ([]string, error) { return q.RunEventIDs(ctx, "r1") })
+	wantEqual(t, "the pruned run's window events", ids, []string{})
 }
