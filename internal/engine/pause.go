@@ -86,15 +86,8 @@ func (e *Engine) ResumeWorkflow(ctx context.Context, tenantID, name string) (*Wo
 // workflow generation on so that every process's triggers see it.
 func (e *Engine) changePause(ctx context.Context, tenantID, name string, change func(ctx context.Context, q store.Q, sig *signals) error) error {
 	err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
-		if err := q.WorkflowsGenerationBump(ctx, tenantID); err != nil {
+		if _, err := changeWorkflow(ctx, q, tenantID, name); err != nil {
 			return err
-		}
-		head, err := q.WorkflowHeadGet(ctx, tenantID, name)
-		if err != nil {
-			return err
-		}
-		if head.Deleted {
-			return store.ErrNotFound
 		}
 		return change(ctx, q, sig)
 	})

@@ -270,15 +270,9 @@ func (e *Engine) ListWorkflows(ctx context.Context, tenantID string, page Page) 
 // DeleteWorkflow stops the workflow from being triggered; its runs go on.
 func (e *Engine) DeleteWorkflow(ctx context.Context, tenantID, name string) error {
 	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
-		if err := q.WorkflowsGenerationBump(ctx, tenantID); err != nil {
-			return err
-		}
-		head, err := q.WorkflowHeadGet(ctx, tenantID, name)
+		head, err := changeWorkflow(ctx, q, tenantID, name)
 		if err != nil {
 			return err
-		}
-		if head.Deleted {
-			return store.ErrNotFound
 		}
 		head.Deleted, head.UpdatedAt = true, store.TimeOf(e.now())
 		if err := q.WorkflowHeadUpsert(ctx, head); err != nil {
@@ -298,4 +292,22 @@ func workflowFromRow(row *store.Workflow) (*Workflow, error) {
 		return nil, err
 	}
 	return wf, nil
+}
+
+// changeWorkflow begins a change to a workflow that exists: it moves the
+// tenant's workflow generation on (so that every process's triggers see the
+// change, and changes of one tenant take turns) and returns the workflow's
+// head; [store.ErrNotFound] for a workflow never put or deleted.
+func changeWorkflow(ctx context.Context, q store.Q, tenantID, name string) (*store.WorkflowHead, error) {
+	if err := q.WorkflowsGenerationBump(ctx, tenantID); err != nil {
+		return nil, err
+	}
+	head, err := q.WorkflowHeadGet(ctx, tenantID, name)
+	if err != nil {
+		return nil, err
+	}
+	if head.Deleted {
+		return nil, store.ErrNotFound
+	}
+	return head, nil
 }
