@@ -28,6 +28,7 @@ type Client struct {
 	workers   switchyardv1connect.WorkerServiceClient
 	admin     switchyardv1connect.AdminServiceClient
 	webhooks  switchyardv1connect.WebhookServiceClient
+	limits    switchyardv1connect.RateLimitServiceClient
 	retry     RetryPolicy
 	tracer    trace.Tracer // for the attempts of workers over the client
 }
@@ -67,6 +68,7 @@ func NewClient(baseURL string, opts ...Option) *Client {
 		workers:   switchyardv1connect.NewWorkerServiceClient(hc, baseURL, copts...),
 		admin:     switchyardv1connect.NewAdminServiceClient(hc, baseURL, copts...),
 		webhooks:  switchyardv1connect.NewWebhookServiceClient(hc, baseURL, copts...),
+		limits:    switchyardv1connect.NewRateLimitServiceClient(hc, baseURL, copts...),
 		retry:     cfg.retry.withDefaults(),
 		tracer:    cfg.tracer(),
 	}
@@ -92,6 +94,10 @@ func (c *Client) Admin() switchyardv1connect.AdminServiceClient { return c.admin
 // endpoints that take events from other services' webhooks; only admin tokens
 // may call it.
 func (c *Client) Webhooks() switchyardv1connect.WebhookServiceClient { return c.webhooks }
+
+// RateLimits returns the generated RateLimitService client, which declares
+// the rate limits tasks consume from.
+func (c *Client) RateLimits() switchyardv1connect.RateLimitServiceClient { return c.limits }
 
 // pingInterval is how long an HTTP/2 connection may stay silent before the
 // client pings it, so that a dead connection under a long stream is noticed.

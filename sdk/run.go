@@ -29,12 +29,14 @@ func (c *Client) CancelRun(ctx context.Context, id, reason string) (*switchyardv
 	return res.GetRun(), err
 }
 
-// RunEnded reports whether status is final: succeeded, failed or cancelled.
+// RunEnded reports whether status is final: succeeded, failed, cancelled or
+// skipped (by a trigger's rate limit).
 func RunEnded(status switchyardv1.RunStatus) bool {
 	switch status {
 	case switchyardv1.RunStatus_RUN_STATUS_SUCCEEDED,
 		switchyardv1.RunStatus_RUN_STATUS_FAILED,
-		switchyardv1.RunStatus_RUN_STATUS_CANCELLED:
+		switchyardv1.RunStatus_RUN_STATUS_CANCELLED,
+		switchyardv1.RunStatus_RUN_STATUS_SKIPPED:
 		return true
 	}
 	return false

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/switchyard/switchyard/internal/server/servertest"
 	"github.com/switchyard/switchyard/internal/store"
@@ -28,15 +32,14 @@ func postgresURL(t *testing.T, user, name string) string {
 	return u.String()
 }
 
-// adminExec runs a statement on the test server's own database.
+// adminExec runs a statement on the test server's own database. DROP DATABASE
+// waits for a checkpoint, which on a loaded machine outlasts the driver's
+// default 10 s read timeout, so the connection waits up to two minutes.
 func adminExec(t *testing.T, stmt string) {
 	t.Helper()
-	st, err := store.Open(context.Background(), store.Config{DatabaseURL: os.Getenv(storetest.DatabaseURLEnv), MaxConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.DB().ExecContext(context.Background(), stmt); err != nil {
+	db := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(os.Getenv(storetest.DatabaseURLEnv)), pgdriver.WithReadTimeout(2*time.Minute)))
+	defer db.Close()
+	if _, err := db.ExecContext(context.Background(), stmt); err != nil {
 		t.Fatalf("%s: %v", stmt, err)
 	}
 }

@@ -41,6 +41,7 @@ var groups = []group{
 	newGroup("webhooks", webhooksCreateCmd, webhooksListCmd, webhooksGetCmd, webhooksDeleteCmd, webhooksRotateCmd),
 	newGroup("tenants", tenantsCreateCmd, tenantsListCmd, tenantsUpdateCmd),
 	newGroup("tokens", tokensCreateCmd, tokensListCmd, tokensRevokeCmd),
+	newGroup("ratelimits", rateLimitsPutCmd, rateLimitsListCmd, rateLimitsGetCmd, rateLimitsDeleteCmd),
 }
 
 // commands are the top-level commands but help.

@@ -138,6 +138,9 @@ func printRun(w io.Writer, r *switchyardv1.Run) error {
 	if r.GetScheduledAt() != nil {
 		t.row("SCHEDULED", formatTime(r.GetScheduledAt()))
 	}
+	if r.GetWaitReason() != "" {
+		t.row("WAITING", r.GetWaitReason())
+	}
 	t.row("CREATED", formatTime(r.GetCreatedAt()))
 	t.row("FINISHED", formatTime(r.GetFinishedAt()))
 	t.row("ERROR", r.GetError())
@@ -160,6 +163,9 @@ func runLine(now time.Time, r *switchyardv1.Run) string {
 	parts := []string{now.Format("15:04:05.000"), runStatus(r.GetStatus())}
 	for _, task := range r.GetTasks() {
 		parts = append(parts, task.GetName()+"="+taskStatus(task.GetStatus()))
+	}
+	if r.GetWaitReason() != "" {
+		parts = append(parts, "("+r.GetWaitReason()+")")
 	}
 	return strings.Join(parts, "  ")
 }

@@ -80,9 +80,14 @@ var policy = map[string][]string{
 	switchyardv1connect.WorkflowServiceGetWorkflowProcedure:    {RoleAdmin, RoleProducer, RoleViewer},
 	switchyardv1connect.WorkflowServiceListWorkflowsProcedure:  {RoleAdmin, RoleProducer, RoleViewer},
 	switchyardv1connect.WorkflowServiceDeleteWorkflowProcedure: {RoleAdmin},
-	switchyardv1connect.WorkflowServiceRunWorkflowProcedure:    {RoleAdmin, RoleProducer},
-	switchyardv1connect.WorkflowServicePauseWorkflowProcedure:  {RoleAdmin},
-	switchyardv1connect.WorkflowServiceResumeWorkflowProcedure: {RoleAdmin},
+
+	switchyardv1connect.RateLimitServicePutRateLimitProcedure:    {RoleAdmin, RoleWorker},
+	switchyardv1connect.RateLimitServiceGetRateLimitProcedure:    {RoleAdmin, RoleWorker, RoleViewer},
+	switchyardv1connect.RateLimitServiceListRateLimitsProcedure:  {RoleAdmin, RoleWorker, RoleViewer},
+	switchyardv1connect.RateLimitServiceDeleteRateLimitProcedure: {RoleAdmin},
+	switchyardv1connect.WorkflowServiceRunWorkflowProcedure:      {RoleAdmin, RoleProducer},
+	switchyardv1connect.WorkflowServicePauseWorkflowProcedure:    {RoleAdmin},
+	switchyardv1connect.WorkflowServiceResumeWorkflowProcedure:   {RoleAdmin},
 }
 
 // operatorOnly lists the procedures that, of the roles the policy lets in,

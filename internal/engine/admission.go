@@ -60,7 +60,13 @@ func loadGate(ctx context.Context, q store.Q, k store.ConcurrencyGroup, now time
 	if err := q.ConcurrencyLock(ctx, k.TenantID, k.Workflow, k.Key, now); err != nil {
 		return nil, nil, err
 	}
-	runs, err := q.RunListInGroup(ctx, k.TenantID, k.Workflow, k.Key)
+	var runs []*store.Run
+	var err error
+	if k.Key == roundRobinGroup {
+		runs, err = q.RunListRoundRobin(ctx, k.TenantID, k.Workflow)
+	} else {
+		runs, err = q.RunListInGroup(ctx, k.TenantID, k.Workflow, k.Key)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -78,6 +84,9 @@ func loadGate(ctx context.Context, q store.Q, k store.ConcurrencyGroup, now time
 }
 
 func groupOf(r *store.Run) store.ConcurrencyGroup {
+	if r.ConcurrencyStrategy == StrategyGroupRoundRobin {
+		return store.ConcurrencyGroup{TenantID: r.TenantID, Workflow: r.WorkflowName, Key: roundRobinGroup}
+	}
 	return store.ConcurrencyGroup{TenantID: r.TenantID, Workflow: r.WorkflowName, Key: r.ConcurrencyKey}
 }
 
@@ -164,9 +173,13 @@ func (e *Engine) startRuns(ctx context.Context, q store.Q, sig *signals, plans [
 // else through its concurrency group's gate (locked here) or at once without
 // one. It returns the stored runs each plan displaces.
 func (e *Engine) admitPlans(ctx context.Context, q store.Q, plans []*plannedRun, now time.Time) (map[*plannedRun][]*store.Run, error) {
+	if err := throttlePlans(ctx, q, plans, now); err != nil {
+		return nil, err
+	}
 	groups := map[store.ConcurrencyGroup][]*plannedRun{}
 	for _, p := range plans {
 		switch r := p.run; {
+		case r.Status == store.RunSkipped:
 		case r.ScheduledAt.After(now):
 			r.Status = store.RunScheduled
 		case p.held:
@@ -209,6 +222,9 @@ func (e *Engine) admitPlans(ctx context.Context, q store.Q, plans []*plannedRun,
 				cancelPlanned(p, p.run.Error, now)
 			}
 		}
+		if err := admittedInTurn(ctx, q, k, groups[k]); err != nil {
+			return nil, err
+		}
 	}
 	return displacedBy, nil
 }
@@ -216,7 +232,7 @@ func (e *Engine) admitPlans(ctx context.Context, q store.Q, plans []*plannedRun,
 // recordStart tells the observer about a new run and its queued tasks.
 func recordStart(sig *signals, p *plannedRun) {
 	sig.record(runCreated(p.run))
-	if p.run.Status == store.RunCancelled {
+	if p.run.Status == store.RunCancelled || p.run.Status == store.RunSkipped {
 		sig.record(runFinished(p.run))
 	}
 	for _, t := range p.tasks {

@@ -98,7 +98,12 @@ func (a *runAdmitter) admitDue(ctx context.Context) error {
 // admitWaiting starts the waiting runs of groups that have room, oldest first.
 func (a *runAdmitter) admitWaiting(ctx context.Context) error {
 	groups, err := read(ctx, a.store, func(ctx context.Context, q store.Q) ([]store.ConcurrencyGroup, error) {
-		return q.RunWaitingGroups(ctx, 100)
+		groups, err := q.RunWaitingGroups(ctx, 100)
+		if err != nil {
+			return nil, err
+		}
+		rr, err := q.RunWaitingRoundRobin(ctx, 100)
+		return append(groups, rr...), err
 	})
 	if err != nil {
 		return err
@@ -109,7 +114,10 @@ func (a *runAdmitter) admitWaiting(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			g.waiting = 0 // the oldest waiting run is first in line
+			g.waiting = 0 // the first waiting run is first in line
+			if k.Key == roundRobinGroup {
+				return a.admitRoundRobin(ctx, q, sig, k, g, waiting)
+			}
 			now := a.now()
 			for _, w := range waiting {
 				if err := a.admitStored(ctx, q, sig, g, w, store.RunWaiting, now); err != nil {

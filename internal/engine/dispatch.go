@@ -133,7 +133,9 @@ func (d *dispatcher) dispatchTo(ctx context.Context, c *workerConn) error {
 		if free <= 0 {
 			return nil
 		}
-		claimed, err = q.TaskClaim(ctx, &store.TaskClaimParams{TenantID: c.tenantID, WorkerID: c.workerID, Actions: c.actions, Limit: free, Now: now})
+		var wakeAt time.Time
+		claimed, wakeAt, err = claimWithinLimits(ctx, q, store.TaskClaimParams{TenantID: c.tenantID, WorkerID: c.workerID, Actions: c.actions, Limit: free, Now: now})
+		d.wakeAt(wakeAt, now)
 		if err != nil || len(claimed) == 0 {
 			return err
 		}

@@ -222,6 +222,7 @@ func (e *Engine) trigger(ctx context.Context, q store.Q, sig *signals, items []*
 				}
 				p := newRun{wf: t.wf, eventID: it.row.ID, input: it.row.Payload, priority: it.row.Priority, trigger: store.TriggerEvent, concurrencyKey: t.concurrencyKey,
 					parent: it.callerSpan()}.plan(it.tenantID, now)
+				p.limit, p.limitKey = t.limit, t.limitKey
 				plans = append(plans, p)
 				it.result.RunIDs = append(it.result.RunIDs, p.run.ID)
 			}

@@ -20,6 +20,8 @@ type EventTrigger struct {
 	Key    string `json:"key"`
 	Filter string `json:"filter,omitempty"`
 	Scope  string `json:"scope,omitempty"`
+	// RateLimit limits the runs the trigger starts; nil means no limit.
+	RateLimit *TriggerRateLimit `json:"rate_limit,omitempty"`
 	// Debounce or Batch (at most one) gathers matching events into windows.
 	Debounce *Debounce   `json:"debounce,omitempty"`
 	Batch    *EventBatch `json:"batch,omitempty"`
@@ -36,6 +38,9 @@ const (
 	StrategyQueue            = "QUEUE"
 	StrategyCancelInProgress = "CANCEL_IN_PROGRESS"
 	StrategyCancelNewest     = "CANCEL_NEWEST"
+	// StrategyGroupRoundRobin: MaxRuns runs of the workflow are active in
+	// all, and waiting runs' keys take turns (see roundrobin.go).
+	StrategyGroupRoundRobin = "GROUP_ROUND_ROBIN"
 )
 
 // ConcurrencyRule limits the active runs of a workflow that share the value of
@@ -193,6 +198,11 @@ func (s *WorkflowSpec) normalizeRules() error {
 		if t.Filter != "" {
 			if _, err := compileFilter(t.Filter); err != nil {
 				return invalid(field+".filter", "filter.compile", "%v", err)
+			}
+		}
+		if t.RateLimit != nil {
+			if err := t.RateLimit.normalize(field + ".rate_limit"); err != nil {
+				return err
 			}
 		}
 	}

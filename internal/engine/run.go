@@ -19,6 +19,7 @@ const (
 	RunCancelled = store.RunCancelled
 	RunScheduled = store.RunScheduled
 	RunWaiting   = store.RunWaiting
+	RunSkipped   = store.RunSkipped
 	RunPaused    = store.RunPaused
 )
 
@@ -48,12 +49,15 @@ type Run struct {
 	Priority        int32
 	ScheduledAt     time.Time
 	ConcurrencyKey  string
-	EventIDs        []string // GetRun and WatchRun only: a debounced or batched run's events
+	// WaitReason says why a queued or scheduled run waits (a rate limit of
+	// one of its tasks, a trigger's throttle); empty when nothing holds it.
+	WaitReason string
+	EventIDs   []string // GetRun and WatchRun only: a debounced or batched run's events
 }
 
 // Ended reports whether the run reached a final status.
 func (r *Run) Ended() bool {
-	return r.Status == RunSucceeded || r.Status == RunFailed || r.Status == RunCancelled
+	return r.Status == RunSucceeded || r.Status == RunFailed || r.Status == RunCancelled || r.Status == RunSkipped
 }
 
 // Task is one node of a run.
@@ -71,6 +75,8 @@ type Task struct {
 	StartedAt   time.Time
 	FinishedAt  time.Time
 	AvailableAt time.Time
+	// WaitReason says why a queued task waits past its time (a rate limit).
+	WaitReason string
 }
 
 func runFromRow(row *store.Run, running bool, tasks []*store.Task) *Run {
@@ -97,6 +103,9 @@ func runFromRow(row *store.Run, running bool, tasks []*store.Task) *Run {
 			r.Status = RunRunning
 		}
 	}
+	if row.Status == store.RunScheduled {
+		r.WaitReason = row.WaitReason
+	}
 	for _, t := range tasks {
 		task := &Task{
 			ID:          t.ID,
@@ -112,6 +121,12 @@ func runFromRow(row *store.Run, running bool, tasks []*store.Task) *Run {
 			FinishedAt:  t.FinishedAt.Time,
 			AvailableAt: t.AvailableAt.Time,
 			Output:      t.Output.Map(),
+		}
+		if t.Status == store.TaskQueued {
+			task.WaitReason = t.WaitReason
+			if r.Status == RunQueued && task.WaitReason != "" {
+				r.WaitReason = task.WaitReason
+			}
 		}
 		r.Tasks = append(r.Tasks, task)
 	}
@@ -168,6 +183,7 @@ func (e *Engine) ListRuns(ctx context.Context, tenantID string, f RunFilter, pag
 	p := &store.RunListParams{TenantID: tenantID, Workflow: f.Workflow, Status: f.Status, EventID: f.EventID, Trigger: f.Trigger,
 		ListPage: store.ListPage{CreatedAfter: f.CreatedAfter, CreatedBefore: f.CreatedBefore}}
 	var running map[string]bool
+	var waits map[string]string
 	id := func(r *store.Run) string { return r.ID }
 	return listPage(ctx, e, "runs", page, f,
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Run, error) {
@@ -176,13 +192,22 @@ func (e *Engine) ListRuns(ctx context.Context, tenantID string, f RunFilter, pag
 			if err == nil {
 				running, err = q.TaskRunningRuns(ctx, pluck(rows, id))
 			}
+			if err == nil {
+				waits, err = q.TaskWaitReasons(ctx, pluck(rows, id))
+			}
 			return rows, err
 		},
-		id, always(func(r *store.Run) *Run { return runFromRow(r, running[r.ID], nil) }))
+		id, always(func(r *store.Run) *Run {
+			run := runFromRow(r, running[r.ID], nil)
+			if run.Status == RunQueued {
+				run.WaitReason = waits[r.ID]
+			}
+			return run
+		}))
 }
 
 func runEnded(status string) bool {
-	return status == store.RunSucceeded || status == store.RunFailed || status == store.RunCancelled
+	return status == store.RunSucceeded || status == store.RunFailed || status == store.RunCancelled || status == store.RunSkipped
 }
 
 // CancelRun cancels a run that has not ended: its pending and queued tasks are

@@ -19,6 +19,7 @@ type compiledWorkflow struct {
 	spec        WorkflowSpec
 	triggers    []*eventTrigger
 	concurrency cel.Program // nil without a concurrency rule
+	taskLimits  [][]compiledLimit
 	cancels     []*cancelTrigger
 	pause       *store.WorkflowPause // nil unless the workflow is paused
 }
@@ -28,8 +29,9 @@ type eventTrigger struct {
 	wf     *compiledWorkflow
 	key    string // the key or pattern
 	scope  string
-	filter cel.Program // nil without a filter
-	window *windowRule // nil unless the trigger debounces or batches
+	filter cel.Program   // nil without a filter
+	limit  *triggerLimit // nil without a rate limit
+	window *windowRule   // nil unless the trigger debounces or batches
 }
 
 // compileWorkflow compiles a stored workflow version. Stored specs were checked
@@ -44,6 +46,10 @@ func compileWorkflow(row *store.Workflow) (*compiledWorkflow, error) {
 	}
 	for i, t := range wf.spec.EventTriggers {
 		et := &eventTrigger{wf: wf, key: t.Key, scope: t.Scope}
+		var err error
+		if et.limit, err = compileTriggerLimit(row, i, t.RateLimit); err != nil {
+			return nil, err
+		}
 		if err := et.compileWindow(i, t); err != nil {
 			return nil, fmt.Errorf("workflow %s version %d: %w", row.Name, row.Version, err)
 		}
@@ -62,6 +68,9 @@ func compileWorkflow(row *store.Workflow) (*compiledWorkflow, error) {
 			return nil, fmt.Errorf("workflow %s version %d: concurrency key: %w", row.Name, row.Version, err)
 		}
 		wf.concurrency = p
+	}
+	if err := wf.compileTaskLimits(); err != nil {
+		return nil, err
 	}
 	if err := wf.compileCancels(); err != nil {
 		return nil, fmt.Errorf("workflow %s version %d: %w", row.Name, row.Version, err)
@@ -164,6 +173,8 @@ type SkippedTrigger = store.SkippedTrigger
 type triggered struct {
 	wf             *compiledWorkflow
 	concurrencyKey string
+	limit          *triggerLimit // the trigger's rate limit, if any
+	limitKey       string
 	via            *eventTrigger
 	groupKey       string
 }
@@ -198,7 +209,7 @@ func (idx *triggerIndex) matchEvent(ev *store.Event) (starts []triggered, skippe
 				reason = "filter is false"
 			}
 		}
-		var key, group string
+		var key, group, limitKey string
 		if reason == "" {
 			var err error
 			if t.window != nil {
@@ -208,6 +219,8 @@ func (idx *triggerIndex) matchEvent(ev *store.Event) (starts []triggered, skippe
 			}
 			if err != nil {
 				reason = err.Error()
+			} else if limitKey, err = t.limit.keyOf(lazyVars); err != nil {
+				reason = err.Error()
 			}
 		}
 		if reason != "" {
@@ -215,7 +228,7 @@ func (idx *triggerIndex) matchEvent(ev *store.Event) (starts []triggered, skippe
 			continue
 		}
 		started[t.wf] = true
-		tr := triggered{wf: t.wf, concurrencyKey: key}
+		tr := triggered{wf: t.wf, concurrencyKey: key, limit: t.limit, limitKey: limitKey}
 		if t.window != nil {
 			tr.via, tr.groupKey = t, group
 		}
@@ -266,7 +279,11 @@ type plannedRun struct {
 	run    *store.Run
 	tasks  []*store.Task
 	parent *trace.SpanContext // see newRun.parent
-	held   bool               // the workflow is paused: the run is stored PAUSED
+	// limit is the rate limit of the trigger that started the run, if any,
+	// and limitKey its key for the run.
+	limit    *triggerLimit
+	limitKey string
+	held     bool // the workflow is paused: the run is stored PAUSED
 }
 
 // plan builds a run and its tasks, all pending: admission decides whether the
@@ -315,6 +332,7 @@ func (n newRun) plan(tenantID string, now time.Time) *plannedRun {
 			Priority:         n.priority,
 			AvailableAt:      store.TimeOf(now),
 			CreatedAt:        store.TimeOf(now),
+			RateLimits:       store.JSONOf(wf.limitsOf(i, n.input)),
 		}
 	}
 	return &plannedRun{run: run, tasks: tasks, parent: n.parent, held: wf.pause != nil}

@@ -41,6 +41,8 @@ type TaskSpec struct {
 	Parents []string      `json:"parents,omitempty"`
 	Retry   RetryPolicy   `json:"retry"`
 	Timeout time.Duration `json:"timeout"`
+	// RateLimits are the declared limits the task consumes from.
+	RateLimits []TaskRateLimit `json:"rate_limits,omitempty"`
 }
 
 // RetryPolicy says how often and how late a failed task is retried.
@@ -88,6 +90,9 @@ func (s *WorkflowSpec) normalize() error {
 		}
 		if t.Timeout == 0 {
 			t.Timeout = DefaultTaskTimeout
+		}
+		if err := t.normalizeRateLimits(fmt.Sprintf("spec.tasks[%d]", i)); err != nil {
+			return err
 		}
 	}
 	for i, t := range s.Tasks {

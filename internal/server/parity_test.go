@@ -703,6 +703,7 @@ func parityTables() map[string][]parityCase {
 	return map[string][]parityCase{
 		"EventService": parityCases, "WorkflowService": workflowCases, "RunService": runCases,
 		"WorkerService": workerCases, "WebhookService": webhookCases, "AdminService": adminCases,
+		"RateLimitService": rateLimitCases,
 	}
 }
 

@@ -137,7 +137,7 @@ func specFromProto(p *switchyardv1.WorkflowSpec) engine.WorkflowSpec {
 	spec := engine.WorkflowSpec{Name: p.GetName(), Description: p.GetDescription(), OnEvents: p.GetOnEvents()}
 	for _, t := range p.GetEventTriggers() {
 		spec.EventTriggers = append(spec.EventTriggers, engine.EventTrigger{Key: t.GetKey(), Filter: t.GetFilter(), Scope: t.GetScope(),
-			Debounce: debounceFromProto(t.GetDebounce()), Batch: batchFromProto(t.GetBatch())})
+			RateLimit: triggerLimitFromProto(t.GetRateLimit()), Debounce: debounceFromProto(t.GetDebounce()), Batch: batchFromProto(t.GetBatch())})
 	}
 	for _, c := range p.GetCancelOn() {
 		spec.CancelOn = append(spec.CancelOn, engine.CancelOnEvent{Key: c.GetKey(), Condition: c.GetCondition()})
@@ -158,7 +158,8 @@ func specFromProto(p *switchyardv1.WorkflowSpec) engine.WorkflowSpec {
 				InitialBackoff: t.GetRetry().GetInitialBackoff().AsDuration(),
 				MaxBackoff:     t.GetRetry().GetMaxBackoff().AsDuration(),
 			},
-			Timeout: t.GetTimeout().AsDuration(),
+			Timeout:    t.GetTimeout().AsDuration(),
+			RateLimits: taskLimitsFromProto(t.GetRateLimits()),
 		})
 	}
 	return spec
@@ -171,7 +172,7 @@ func workflowProto(wf *engine.Workflow) *switchyardv1.Workflow {
 	spec := &switchyardv1.WorkflowSpec{Name: wf.Spec.Name, Description: wf.Spec.Description, OnEvents: wf.Spec.OnEvents}
 	for _, t := range wf.Spec.EventTriggers {
 		spec.EventTriggers = append(spec.EventTriggers, &switchyardv1.EventTrigger{Key: t.Key, Filter: t.Filter, Scope: t.Scope,
-			Debounce: debounceProto(t.Debounce), Batch: batchProto(t.Batch)})
+			RateLimit: triggerLimitProto(t.RateLimit), Debounce: debounceProto(t.Debounce), Batch: batchProto(t.Batch)})
 	}
 	for _, c := range wf.Spec.CancelOn {
 		spec.CancelOn = append(spec.CancelOn, &switchyardv1.CancelOnEvent{Key: c.Key, Condition: c.Condition})
@@ -192,7 +193,8 @@ func workflowProto(wf *engine.Workflow) *switchyardv1.Workflow {
 				InitialBackoff: durationpb.New(t.Retry.InitialBackoff),
 				MaxBackoff:     durationpb.New(t.Retry.MaxBackoff),
 			},
-			Timeout: durationpb.New(t.Timeout),
+			Timeout:    durationpb.New(t.Timeout),
+			RateLimits: taskLimitsProto(t.RateLimits),
 		})
 	}
 	out := &switchyardv1.Workflow{Spec: spec, Version: wf.Version, CreatedAt: timestamppb.New(wf.CreatedAt)}
@@ -272,6 +274,7 @@ func runProto(r *engine.Run) *switchyardv1.Run {
 		Priority:        r.Priority,
 		ScheduledAt:     timestampOrNil(r.ScheduledAt),
 		ConcurrencyKey:  r.ConcurrencyKey,
+		WaitReason:      r.WaitReason,
 		EventIds:        r.EventIDs,
 	}
 	for _, t := range r.Tasks {
@@ -289,6 +292,7 @@ func runProto(r *engine.Run) *switchyardv1.Run {
 			StartedAt:   timestampOrNil(t.StartedAt),
 			FinishedAt:  timestampOrNil(t.FinishedAt),
 			AvailableAt: timestampOrNil(t.AvailableAt),
+			WaitReason:  t.WaitReason,
 		})
 	}
 	return out

@@ -41,6 +41,7 @@ var runStatuses = newEnum(map[switchyardv1.RunStatus]string{
 	switchyardv1.RunStatus_RUN_STATUS_CANCELLED: engine.RunCancelled,
 	switchyardv1.RunStatus_RUN_STATUS_SCHEDULED: engine.RunScheduled,
 	switchyardv1.RunStatus_RUN_STATUS_WAITING:   engine.RunWaiting,
+	switchyardv1.RunStatus_RUN_STATUS_SKIPPED:   engine.RunSkipped,
 	switchyardv1.RunStatus_RUN_STATUS_PAUSED:    engine.RunPaused,
 })
 
@@ -71,6 +72,7 @@ var strategies = newEnum(map[switchyardv1.ConcurrencyStrategy]string{
 	switchyardv1.ConcurrencyStrategy_CONCURRENCY_STRATEGY_QUEUE:              engine.StrategyQueue,
 	switchyardv1.ConcurrencyStrategy_CONCURRENCY_STRATEGY_CANCEL_IN_PROGRESS: engine.StrategyCancelInProgress,
 	switchyardv1.ConcurrencyStrategy_CONCURRENCY_STRATEGY_CANCEL_NEWEST:      engine.StrategyCancelNewest,
+	switchyardv1.ConcurrencyStrategy_CONCURRENCY_STRATEGY_GROUP_ROUND_ROBIN:  engine.StrategyGroupRoundRobin,
 })
 
 var roles = newEnum(map[switchyardv1.Role]string{

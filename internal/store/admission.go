@@ -58,12 +58,13 @@ type ConcurrencyGroup struct {
 }
 
 // RunWaitingGroups returns concurrency groups of every tenant that have waiting
-// runs.
+// runs (GROUP_ROUND_ROBIN runs wait in their workflow's group:
+// [Q.RunWaitingRoundRobin]).
 func (q Q) RunWaitingGroups(ctx context.Context, limit int) ([]ConcurrencyGroup, error) {
 	var groups []ConcurrencyGroup
 	err := q.db.NewSelect().Model((*Run)(nil)).Distinct().
 		Column("tenant_id", "workflow_name", "concurrency_key").
-		Where("status = ?", RunWaiting).Limit(int64(limit)).Scan(ctx, &groups)
+		Where("status = ? AND concurrency_strategy <> ?", RunWaiting, StrategyGroupRoundRobin).Limit(int64(limit)).Scan(ctx, &groups)
 	if err != nil {
 		return nil, fmt.Errorf("waiting concurrency groups: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun/driver/pgdriver"
 )
@@ -50,8 +51,10 @@ func ping(ctx context.Context, u *url.URL) error {
 }
 
 // createDatabase creates the database name through the database of admin.
+// CREATE DATABASE waits for a checkpoint, which on a busy server takes longer
+// than the driver's default 10 s read timeout, so it is given a minute.
 func createDatabase(ctx context.Context, admin *url.URL, name string) error {
-	db := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(withLocalDefaults(admin))))
+	db := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(withLocalDefaults(admin)), pgdriver.WithReadTimeout(time.Minute)))
 	defer db.Close()
 	_, err := db.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(name))
 	if isSQLState(err, "42P04") { // duplicate_database: another process made it meanwhile

@@ -10,7 +10,7 @@ import (
 
 // endedStatuses are the statuses of runs that have ended; a run in any other
 // status is never pruned.
-var endedStatuses = bun.List([]string{RunSucceeded, RunFailed, RunCancelled})
+var endedStatuses = bun.List([]string{RunSucceeded, RunFailed, RunCancelled, RunSkipped})
 
 // RunPrune deletes up to limit runs of every tenant that ended before the
 // time, oldest first, with all their tasks and their links to the events of

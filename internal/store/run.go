@@ -20,6 +20,9 @@ const (
 	RunSucceeded = "SUCCEEDED"
 	RunFailed    = "FAILED"
 	RunCancelled = "CANCELLED"
+	// RunSkipped is a run a trigger's rate limit did not start (its
+	// over_limit is SKIP); it ended when it was stored.
+	RunSkipped = "SKIPPED"
 )
 
 // What started a run.
@@ -64,6 +67,8 @@ type Run struct {
 	// TraceParent is the W3C traceparent of the span that started the run
 	// (empty when not traced): the parent of its tasks' spans.
 	TraceParent string `bun:"trace_parent"`
+	// WaitReason says why a scheduled run waits (a trigger's throttle).
+	WaitReason string `bun:"wait_reason"`
 }
 
 // RunInsertMany inserts runs. With skipUsedKeys, a run whose idempotency key the

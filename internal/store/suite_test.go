@@ -51,6 +51,7 @@ var families = []struct {
 	{"TaskClaim", claimCases, nil},
 	{"Acknowledge", ackCases, nil},
 	{"Admission", admissionCases, nil},
+	{"FlowLimits", flowLimitCases, nil},
 	{"Cron", cronCases, nil},
 	{"Replays", replayCases, nil},
 	{"Workers", workerCases, nil},

@@ -51,6 +51,11 @@ type Task struct {
 	StartedAt  Time `bun:"started_at"`
 	FinishedAt Time `bun:"finished_at"`
 	CreatedAt  Time `bun:"created_at"`
+	// RateLimits are the named limits the task consumes from when it starts;
+	// WaitReason says why it is queued past its time (a rate limit), empty
+	// when nothing holds it back.
+	RateLimits JSON[[]TaskRateLimit] `bun:"rate_limits"`
+	WaitReason string                `bun:"wait_reason"`
 }
 
 // TaskInsertMany inserts tasks.

@@ -81,9 +81,9 @@ export function newIdempotencyKey(): string {
   return globalThis.crypto.randomUUID();
 }
 
-/** Whether a run in status s has ended (succeeded, failed or cancelled). */
+/** Whether a run in status s has ended (succeeded, failed, cancelled or skipped by a trigger's rate limit). */
 export function runEnded(s: RunStatus): boolean {
-  return s === RunStatus.SUCCEEDED || s === RunStatus.FAILED || s === RunStatus.CANCELLED;
+  return s === RunStatus.SUCCEEDED || s === RunStatus.FAILED || s === RunStatus.CANCELLED || s === RunStatus.SKIPPED;
 }
 
 /**

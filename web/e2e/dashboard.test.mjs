@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { repoRoot, startStack, waitTimeout } from './harness.mjs';
+import { repoRoot, startStack, until, waitTimeout } from './harness.mjs';
 
 /** @type {import('./harness.mjs').Stack} */
 let stack;
@@ -347,6 +347,31 @@ e2e('a paused workflow holds its runs; Cancel all cancels them from the runs lis
   assert.equal(await visible('workflow-paused'), false, 'no paused badge once resumed');
   const { workflow } = await stack.api('WorkflowService/GetWorkflow', { name: 'demo.order' });
   assert.ok(!workflow.paused, 'the workflow is resumed');
+});
+
+e2e('the rate limits page shows each key\'s fill, and a held run says why it waits', async () => {
+  await ensureSignedIn();
+  await stack.api('RateLimitService/PutRateLimit', { rateLimit: { name: 'e2e-api', max: 1, period: '3600s' } });
+  await stack.api('WorkflowService/PutWorkflow', {
+    spec: {
+      name: 'e2e.limited',
+      onEvents: ['e2e.limited'],
+      tasks: [{ name: 'validate', action: 'demo.validate', rateLimits: [{ limit: 'e2e-api', key: 'input.customer' }] }],
+    },
+  });
+  await pushByAPI('e2e.limited', { customer: 'c1' });
+  const held = await pushByAPI('e2e.limited', { customer: 'c1' });
+  await page.locator(tid('nav-limits')).click();
+  await page.waitForURL(/\/limits$/);
+  const row = page.locator(tid('limit-row', { 'data-limit': 'e2e-api', 'data-key': 'c1' }));
+  await row.waitFor();
+  await until(async () => (await row.locator(tid('limit-used')).innerText()) === '1 / 1', 'the fill of key c1 to show 1 / 1');
+  await stack.screenshot(page, 'limits');
+  await page.goto(`/runs/${held.runId}`);
+  const reason = page.locator(tid('run-wait-reason'));
+  await reason.waitFor();
+  assert.match(await reason.innerText(), /^rate limited by e2e-api \(key "c1"\) until /);
+  await stack.api('RunService/CancelRun', { id: held.runId });
 });
 
 e2e('an unknown run shows the API error with its code and request id', async () => {

@@ -7,6 +7,7 @@ import { Navigate, NavLink, Outlet, useLocation } from "react-router";
 import { Role } from "./gen/switchyard/v1/admin_pb";
 import { EventService } from "./gen/switchyard/v1/event_pb";
 import { RunService } from "./gen/switchyard/v1/run_pb";
+import { RateLimitService } from "./gen/switchyard/v1/ratelimit_pb";
 import { WorkerService } from "./gen/switchyard/v1/worker_pb";
 import { WorkflowService } from "./gen/switchyard/v1/workflow_pb";
 import { useCan, useWhoAmI } from "./whoami";
@@ -47,6 +48,7 @@ const pages: { to: string; label: string; id: string; needs: DescMethod }[] = [
   { to: "/push", label: "Push event", id: "nav-push", needs: EventService.method.pushEvent },
   { to: "/workflows", label: "Workflows", id: "nav-workflows", needs: WorkflowService.method.listWorkflows },
   { to: "/workers", label: "Workers", id: "nav-workers", needs: WorkerService.method.listWorkers },
+  { to: "/limits", label: "Rate limits", id: "nav-limits", needs: RateLimitService.method.listRateLimits },
 ];
 
 function PageLink({ page }: { page: (typeof pages)[number] }) {

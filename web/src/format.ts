@@ -15,7 +15,7 @@ export const triggerName = (t: RunTrigger) => enumName(RunTrigger, t);
 
 /** runEnded reports whether a run is in a final state. */
 export function runEnded(s: RunStatus): boolean {
-  return s === RunStatus.SUCCEEDED || s === RunStatus.FAILED || s === RunStatus.CANCELLED;
+  return s === RunStatus.SUCCEEDED || s === RunStatus.FAILED || s === RunStatus.CANCELLED || s === RunStatus.SKIPPED;
 }
 
 /** toDate converts a timestamp, or returns undefined for an absent one. */

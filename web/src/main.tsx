@@ -9,6 +9,7 @@ import { Layout, RequireAuth } from "./Layout";
 import { EventPage } from "./pages/Event";
 import { EventsPage } from "./pages/Events";
 import { NotFoundPage } from "./pages/NotFound";
+import { LimitsPage } from "./pages/Limits";
 import { PushPage } from "./pages/Push";
 import { RunPage } from "./pages/Run";
 import { RunsPage } from "./pages/Runs";
@@ -94,6 +95,7 @@ function App() {
               <Route path="workflows" element={<WorkflowsPage />} />
               <Route path="workflows/:name" element={<WorkflowPage />} />
               <Route path="workers" element={<WorkersPage />} />
+              <Route path="limits" element={<LimitsPage />} />
               <Route path="*" element={<NotFoundPage />} />
             </Route>
           </Routes>

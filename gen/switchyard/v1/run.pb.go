@@ -43,8 +43,12 @@ const (
 	RunStatus_RUN_STATUS_CANCELLED RunStatus = 5
 	// The run starts at its `scheduled_at` (a delayed run).
 	RunStatus_RUN_STATUS_SCHEDULED RunStatus = 6
-	// The run waits for another run with its concurrency key to end.
+	// The run waits for another run with its concurrency key to end (or, with
+	// GROUP_ROUND_ROBIN, for its key's turn).
 	RunStatus_RUN_STATUS_WAITING RunStatus = 7
+	// A trigger's rate limit (over_limit SKIP) did not start the run: it ended
+	// when it was stored, and `error` says why.
+	RunStatus_RUN_STATUS_SKIPPED RunStatus = 8
 	// The run is held while its workflow is paused; it starts when the workflow
 	// is resumed.
 	RunStatus_RUN_STATUS_PAUSED RunStatus = 20
@@ -61,6 +65,7 @@ var (
 		5:  "RUN_STATUS_CANCELLED",
 		6:  "RUN_STATUS_SCHEDULED",
 		7:  "RUN_STATUS_WAITING",
+		8:  "RUN_STATUS_SKIPPED",
 		20: "RUN_STATUS_PAUSED",
 	}
 	RunStatus_value = map[string]int32{
@@ -72,6 +77,7 @@ var (
 		"RUN_STATUS_CANCELLED":   5,
 		"RUN_STATUS_SCHEDULED":   6,
 		"RUN_STATUS_WAITING":     7,
+		"RUN_STATUS_SKIPPED":     8,
 		"RUN_STATUS_PAUSED":      20,
 	}
 )
@@ -374,6 +380,10 @@ type Run struct {
 	ScheduledAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=scheduled_at,json=scheduledAt,proto3" json:"scheduled_at,omitempty"`
 	// The value of the workflow's concurrency key for this run.
 	ConcurrencyKey string `protobuf:"bytes,16,opt,name=concurrency_key,json=concurrencyKey,proto3" json:"concurrency_key,omitempty"`
+	// Why the run waits: for a QUEUED run, a rate limit that holds back one of
+	// its tasks (`rate limited by X until T`); for a SCHEDULED run, the
+	// trigger's throttle. Empty when nothing holds it back.
+	WaitReason string `protobuf:"bytes,17,opt,name=wait_reason,json=waitReason,proto3" json:"wait_reason,omitempty"`
 	// The events a debounced or batched run was started for, oldest first
 	// (GetRun and WatchRun only); empty for other runs.
 	EventIds      []string `protobuf:"bytes,30,rep,name=event_ids,json=eventIds,proto3" json:"event_ids,omitempty"`
@@ -523,6 +533,13 @@ func (x *Run) GetConcurrencyKey() string {
 	return ""
 }
 
+func (x *Run) GetWaitReason() string {
+	if x != nil {
+		return x.WaitReason
+	}
+	return ""
+}
+
 func (x *Run) GetEventIds() []string {
 	if x != nil {
 		return x.EventIds
@@ -557,8 +574,12 @@ type Task struct {
 	StartedAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	// When the task ended.
 	FinishedAt *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
-	// When the task may next be assigned (its retry backoff).
-	AvailableAt   *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=available_at,json=availableAt,proto3" json:"available_at,omitempty"`
+	// When the task may next be assigned (its retry backoff, or when a rate
+	// limit has room for it).
+	AvailableAt *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=available_at,json=availableAt,proto3" json:"available_at,omitempty"`
+	// Why a QUEUED task waits past its time, such as `rate limited by
+	// stripe-api until 2026-12-02T10:00:01Z`; empty when nothing holds it back.
+	WaitReason    string `protobuf:"bytes,14,opt,name=wait_reason,json=waitReason,proto3" json:"wait_reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -682,6 +703,13 @@ func (x *Task) GetAvailableAt() *timestamppb.Timestamp {
 		return x.AvailableAt
 	}
 	return nil
+}
+
+func (x *Task) GetWaitReason() string {
+	if x != nil {
+		return x.WaitReason
+	}
+	return ""
 }
 
 // GetRunRequest names a run.
@@ -1873,7 +1901,7 @@ var File_switchyard_v1_run_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\n" +
-	"\x17switchyard/v1/run.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbd\x05\n" +
+	"\x17switchyard/v1/run.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xde\x05\n" +
 	"\x03Run\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bworkflow\x18\x02 \x01(\tR\bworkflow\x12)\n" +
@@ -1893,8 +1921,10 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\tcron_tick\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\bcronTick\x12\x1a\n" +
 	"\bpriority\x18\x0e \x01(\x05R\bpriority\x12=\n" +
 	"\fscheduled_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\vscheduledAt\x12'\n" +
-	"\x0fconcurrency_key\x18\x10 \x01(\tR\x0econcurrencyKey\x12\x1b\n" +
-	"\tevent_ids\x18\x1e \x03(\tR\beventIds\"\xe7\x03\n" +
+	"\x0fconcurrency_key\x18\x10 \x01(\tR\x0econcurrencyKey\x12\x1f\n" +
+	"\vwait_reason\x18\x11 \x01(\tR\n" +
+	"waitReason\x12\x1b\n" +
+	"\tevent_ids\x18\x1e \x03(\tR\beventIds\"\x88\x04\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
@@ -1911,7 +1941,9 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"started_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12;\n" +
 	"\vfinished_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"finishedAt\x12=\n" +
-	"\favailable_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\vavailableAt\")\n" +
+	"\favailable_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\vavailableAt\x12\x1f\n" +
+	"\vwait_reason\x18\x0e \x01(\tR\n" +
+	"waitReason\")\n" +
 	"\rGetRunRequest\x12\x18\n" +
 	"\x02id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x02id\"6\n" +
 	"\x0eGetRunResponse\x12$\n" +
@@ -1987,7 +2019,7 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x02id\"v\n" +
 	"\x1aWatchBulkOperationResponse\x12:\n" +
 	"\toperation\x18\x01 \x01(\v2\x1c.switchyard.v1.BulkOperationR\toperation\x12\x1c\n" +
-	"\tkeepalive\x18\x02 \x01(\bR\tkeepalive*\xea\x01\n" +
+	"\tkeepalive\x18\x02 \x01(\bR\tkeepalive*\x82\x02\n" +
 	"\tRunStatus\x12\x1a\n" +
 	"\x16RUN_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11RUN_STATUS_QUEUED\x10\x01\x12\x16\n" +
@@ -1996,7 +2028,8 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\x11RUN_STATUS_FAILED\x10\x04\x12\x18\n" +
 	"\x14RUN_STATUS_CANCELLED\x10\x05\x12\x18\n" +
 	"\x14RUN_STATUS_SCHEDULED\x10\x06\x12\x16\n" +
-	"\x12RUN_STATUS_WAITING\x10\a\x12\x15\n" +
+	"\x12RUN_STATUS_WAITING\x10\a\x12\x16\n" +
+	"\x12RUN_STATUS_SKIPPED\x10\b\x12\x15\n" +
 	"\x11RUN_STATUS_PAUSED\x10\x14*\x86\x01\n" +
 	"\n" +
 	"RunTrigger\x12\x1b\n" +

@@ -26,6 +26,60 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// OverLimit says what happens to a run a trigger's rate limit has no room for.
+type OverLimit int32
+
+const (
+	// The same as QUEUE.
+	OverLimit_OVER_LIMIT_UNSPECIFIED OverLimit = 0
+	// Throttle: the run is stored SCHEDULED for the first time the limit has
+	// room (runs keep their order), with the reason in `wait_reason`.
+	OverLimit_OVER_LIMIT_QUEUE OverLimit = 1
+	// The run is not started: it is stored SKIPPED with the reason in `error`.
+	OverLimit_OVER_LIMIT_SKIP OverLimit = 2
+)
+
+// Enum value maps for OverLimit.
+var (
+	OverLimit_name = map[int32]string{
+		0: "OVER_LIMIT_UNSPECIFIED",
+		1: "OVER_LIMIT_QUEUE",
+		2: "OVER_LIMIT_SKIP",
+	}
+	OverLimit_value = map[string]int32{
+		"OVER_LIMIT_UNSPECIFIED": 0,
+		"OVER_LIMIT_QUEUE":       1,
+		"OVER_LIMIT_SKIP":        2,
+	}
+)
+
+func (x OverLimit) Enum() *OverLimit {
+	p := new(OverLimit)
+	*p = x
+	return p
+}
+
+func (x OverLimit) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (OverLimit) Descriptor() protoreflect.EnumDescriptor {
+	return file_switchyard_v1_workflow_proto_enumTypes[0].Descriptor()
+}
+
+func (OverLimit) Type() protoreflect.EnumType {
+	return &file_switchyard_v1_workflow_proto_enumTypes[0]
+}
+
+func (x OverLimit) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use OverLimit.Descriptor instead.
+func (OverLimit) EnumDescriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{0}
+}
+
 // ConcurrencyStrategy says what happens to a run that would exceed a limit.
 type ConcurrencyStrategy int32
 
@@ -39,6 +93,11 @@ const (
 	ConcurrencyStrategy_CONCURRENCY_STRATEGY_CANCEL_IN_PROGRESS ConcurrencyStrategy = 2
 	// The oldest wins: the new run is cancelled at once.
 	ConcurrencyStrategy_CONCURRENCY_STRATEGY_CANCEL_NEWEST ConcurrencyStrategy = 3
+	// Fairness between keys: `max_runs` runs of the workflow are active at once
+	// in all (whatever their keys), and when one ends the waiting runs' keys take
+	// turns (oldest first within a key), so a key with many waiting runs cannot
+	// starve one with few.
+	ConcurrencyStrategy_CONCURRENCY_STRATEGY_GROUP_ROUND_ROBIN ConcurrencyStrategy = 4
 )
 
 // Enum value maps for ConcurrencyStrategy.
@@ -48,12 +107,14 @@ var (
 		1: "CONCURRENCY_STRATEGY_QUEUE",
 		2: "CONCURRENCY_STRATEGY_CANCEL_IN_PROGRESS",
 		3: "CONCURRENCY_STRATEGY_CANCEL_NEWEST",
+		4: "CONCURRENCY_STRATEGY_GROUP_ROUND_ROBIN",
 	}
 	ConcurrencyStrategy_value = map[string]int32{
 		"CONCURRENCY_STRATEGY_UNSPECIFIED":        0,
 		"CONCURRENCY_STRATEGY_QUEUE":              1,
 		"CONCURRENCY_STRATEGY_CANCEL_IN_PROGRESS": 2,
 		"CONCURRENCY_STRATEGY_CANCEL_NEWEST":      3,
+		"CONCURRENCY_STRATEGY_GROUP_ROUND_ROBIN":  4,
 	}
 )
 
@@ -68,11 +129,11 @@ func (x ConcurrencyStrategy) String() string {
 }
 
 func (ConcurrencyStrategy) Descriptor() protoreflect.EnumDescriptor {
-	return file_switchyard_v1_workflow_proto_enumTypes[0].Descriptor()
+	return file_switchyard_v1_workflow_proto_enumTypes[1].Descriptor()
 }
 
 func (ConcurrencyStrategy) Type() protoreflect.EnumType {
-	return &file_switchyard_v1_workflow_proto_enumTypes[0]
+	return &file_switchyard_v1_workflow_proto_enumTypes[1]
 }
 
 func (x ConcurrencyStrategy) Number() protoreflect.EnumNumber {
@@ -81,7 +142,7 @@ func (x ConcurrencyStrategy) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ConcurrencyStrategy.Descriptor instead.
 func (ConcurrencyStrategy) EnumDescriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{0}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{1}
 }
 
 // WorkflowSpec is what a user declares.
@@ -267,6 +328,9 @@ type EventTrigger struct {
 	Filter string `protobuf:"bytes,2,opt,name=filter,proto3" json:"filter,omitempty"`
 	// Only events pushed with exactly this scope match; empty means any scope.
 	Scope string `protobuf:"bytes,3,opt,name=scope,proto3" json:"scope,omitempty"`
+	// Limits how many runs this trigger starts per period and key: excess runs
+	// are throttled (queued) or skipped.
+	RateLimit *TriggerRateLimit `protobuf:"bytes,4,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
 	// Debounces the matching events: one run per quiet burst. At most one of
 	// `debounce` and `batch`.
 	Debounce *Debounce `protobuf:"bytes,20,opt,name=debounce,proto3" json:"debounce,omitempty"`
@@ -328,6 +392,13 @@ func (x *EventTrigger) GetScope() string {
 	return ""
 }
 
+func (x *EventTrigger) GetRateLimit() *TriggerRateLimit {
+	if x != nil {
+		return x.RateLimit
+	}
+	return nil
+}
+
 func (x *EventTrigger) GetDebounce() *Debounce {
 	if x != nil {
 		return x.Debounce
@@ -340,6 +411,83 @@ func (x *EventTrigger) GetBatch() *EventBatch {
 		return x.Batch
 	}
 	return nil
+}
+
+// TriggerRateLimit allows at most `max_runs` run starts per `period` for each
+// value of `key`, across every server. Run starts are counted in a sliding
+// window: no window of one period holds more than `max_runs`.
+type TriggerRateLimit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A CEL expression over `key`, `payload`, `metadata` and `scope` (as a
+	// filter) whose value (a string, number or bool) groups runs, such as
+	// `payload.customer_id`; empty means one group for all the trigger's runs.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// How many runs may start per period and key: 1 to 100000.
+	MaxRuns int32 `protobuf:"varint,2,opt,name=max_runs,json=maxRuns,proto3" json:"max_runs,omitempty"`
+	// The window: 1ms to 24h.
+	Period *durationpb.Duration `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	// What happens to a run over the limit.
+	OverLimit     OverLimit `protobuf:"varint,4,opt,name=over_limit,json=overLimit,proto3,enum=switchyard.v1.OverLimit" json:"over_limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TriggerRateLimit) Reset() {
+	*x = TriggerRateLimit{}
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TriggerRateLimit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TriggerRateLimit) ProtoMessage() {}
+
+func (x *TriggerRateLimit) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TriggerRateLimit.ProtoReflect.Descriptor instead.
+func (*TriggerRateLimit) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *TriggerRateLimit) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *TriggerRateLimit) GetMaxRuns() int32 {
+	if x != nil {
+		return x.MaxRuns
+	}
+	return 0
+}
+
+func (x *TriggerRateLimit) GetPeriod() *durationpb.Duration {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+func (x *TriggerRateLimit) GetOverLimit() OverLimit {
+	if x != nil {
+		return x.OverLimit
+	}
+	return OverLimit_OVER_LIMIT_UNSPECIFIED
 }
 
 // Debounce starts one run for a burst of matching events with the same key: the
@@ -364,7 +512,7 @@ type Debounce struct {
 
 func (x *Debounce) Reset() {
 	*x = Debounce{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[3]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -376,7 +524,7 @@ func (x *Debounce) String() string {
 func (*Debounce) ProtoMessage() {}
 
 func (x *Debounce) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[3]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -389,7 +537,7 @@ func (x *Debounce) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Debounce.ProtoReflect.Descriptor instead.
 func (*Debounce) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{3}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Debounce) GetKey() string {
@@ -434,7 +582,7 @@ type EventBatch struct {
 
 func (x *EventBatch) Reset() {
 	*x = EventBatch{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[4]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -446,7 +594,7 @@ func (x *EventBatch) String() string {
 func (*EventBatch) ProtoMessage() {}
 
 func (x *EventBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[4]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -459,7 +607,7 @@ func (x *EventBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventBatch.ProtoReflect.Descriptor instead.
 func (*EventBatch) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{4}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *EventBatch) GetKey() string {
@@ -499,7 +647,7 @@ type CronTrigger struct {
 
 func (x *CronTrigger) Reset() {
 	*x = CronTrigger{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[5]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -511,7 +659,7 @@ func (x *CronTrigger) String() string {
 func (*CronTrigger) ProtoMessage() {}
 
 func (x *CronTrigger) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[5]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -524,7 +672,7 @@ func (x *CronTrigger) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CronTrigger.ProtoReflect.Descriptor instead.
 func (*CronTrigger) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{5}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CronTrigger) GetSchedule() string {
@@ -548,7 +696,8 @@ type ConcurrencyRule struct {
 	// `scope` whose value (a string, number or bool) groups runs, such as
 	// `payload.customer_id`.
 	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	// How many runs with one key may be active at once: 1 to 10000.
+	// How many runs with one key may be active at once: 1 to 10000 (with
+	// GROUP_ROUND_ROBIN, how many runs of the workflow, all keys together).
 	MaxRuns int32 `protobuf:"varint,2,opt,name=max_runs,json=maxRuns,proto3" json:"max_runs,omitempty"`
 	// What happens to a run beyond the limit.
 	Strategy      ConcurrencyStrategy `protobuf:"varint,3,opt,name=strategy,proto3,enum=switchyard.v1.ConcurrencyStrategy" json:"strategy,omitempty"`
@@ -558,7 +707,7 @@ type ConcurrencyRule struct {
 
 func (x *ConcurrencyRule) Reset() {
 	*x = ConcurrencyRule{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[6]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -570,7 +719,7 @@ func (x *ConcurrencyRule) String() string {
 func (*ConcurrencyRule) ProtoMessage() {}
 
 func (x *ConcurrencyRule) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[6]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -583,7 +732,7 @@ func (x *ConcurrencyRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConcurrencyRule.ProtoReflect.Descriptor instead.
 func (*ConcurrencyRule) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{6}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ConcurrencyRule) GetKey() string {
@@ -619,14 +768,17 @@ type TaskSpec struct {
 	// How failures are retried; absent means 3 attempts from 1s to 1m.
 	Retry *RetryPolicy `protobuf:"bytes,4,opt,name=retry,proto3" json:"retry,omitempty"`
 	// How long one attempt may run once assigned; absent or 0 means 5 minutes.
-	Timeout       *durationpb.Duration `protobuf:"bytes,5,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	Timeout *durationpb.Duration `protobuf:"bytes,5,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// Declared rate limits (RateLimitService) the task consumes from when it
+	// starts: while one has no room the task stays QUEUED with a wait reason.
+	RateLimits    []*TaskRateLimit `protobuf:"bytes,6,rep,name=rate_limits,json=rateLimits,proto3" json:"rate_limits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskSpec) Reset() {
 	*x = TaskSpec{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[7]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -638,7 +790,7 @@ func (x *TaskSpec) String() string {
 func (*TaskSpec) ProtoMessage() {}
 
 func (x *TaskSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[7]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -651,7 +803,7 @@ func (x *TaskSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskSpec.ProtoReflect.Descriptor instead.
 func (*TaskSpec) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{7}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TaskSpec) GetName() string {
@@ -689,6 +841,81 @@ func (x *TaskSpec) GetTimeout() *durationpb.Duration {
 	return nil
 }
 
+func (x *TaskSpec) GetRateLimits() []*TaskRateLimit {
+	if x != nil {
+		return x.RateLimits
+	}
+	return nil
+}
+
+// TaskRateLimit is a declared rate limit a task consumes from.
+type TaskRateLimit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The limit's name, as declared with PutRateLimit. A name no limit has (yet,
+	// or any more) holds nothing back.
+	Limit string `protobuf:"bytes,1,opt,name=limit,proto3" json:"limit,omitempty"`
+	// A CEL expression over the run's `input` whose value (a string, number or
+	// bool) picks the limit's key, such as `input.customer_id`: each key has the
+	// whole limit. Empty means one key shared by all; a value the input does
+	// not give is the empty key.
+	Key string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// Units one start takes: 0 means 1.
+	Units         int32 `protobuf:"varint,3,opt,name=units,proto3" json:"units,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskRateLimit) Reset() {
+	*x = TaskRateLimit{}
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskRateLimit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskRateLimit) ProtoMessage() {}
+
+func (x *TaskRateLimit) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskRateLimit.ProtoReflect.Descriptor instead.
+func (*TaskRateLimit) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *TaskRateLimit) GetLimit() string {
+	if x != nil {
+		return x.Limit
+	}
+	return ""
+}
+
+func (x *TaskRateLimit) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *TaskRateLimit) GetUnits() int32 {
+	if x != nil {
+		return x.Units
+	}
+	return 0
+}
+
 // RetryPolicy retries a failed attempt with exponential backoff and jitter.
 type RetryPolicy struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -704,7 +931,7 @@ type RetryPolicy struct {
 
 func (x *RetryPolicy) Reset() {
 	*x = RetryPolicy{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[8]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -716,7 +943,7 @@ func (x *RetryPolicy) String() string {
 func (*RetryPolicy) ProtoMessage() {}
 
 func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[8]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -729,7 +956,7 @@ func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryPolicy.ProtoReflect.Descriptor instead.
 func (*RetryPolicy) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{8}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RetryPolicy) GetMaxAttempts() int32 {
@@ -774,7 +1001,7 @@ type Workflow struct {
 
 func (x *Workflow) Reset() {
 	*x = Workflow{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[9]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -786,7 +1013,7 @@ func (x *Workflow) String() string {
 func (*Workflow) ProtoMessage() {}
 
 func (x *Workflow) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[9]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -799,7 +1026,7 @@ func (x *Workflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Workflow.ProtoReflect.Descriptor instead.
 func (*Workflow) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{9}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Workflow) GetSpec() *WorkflowSpec {
@@ -855,7 +1082,7 @@ type PutWorkflowRequest struct {
 
 func (x *PutWorkflowRequest) Reset() {
 	*x = PutWorkflowRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[10]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -867,7 +1094,7 @@ func (x *PutWorkflowRequest) String() string {
 func (*PutWorkflowRequest) ProtoMessage() {}
 
 func (x *PutWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[10]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -880,7 +1107,7 @@ func (x *PutWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*PutWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{10}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PutWorkflowRequest) GetSpec() *WorkflowSpec {
@@ -903,7 +1130,7 @@ type PutWorkflowResponse struct {
 
 func (x *PutWorkflowResponse) Reset() {
 	*x = PutWorkflowResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[11]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -915,7 +1142,7 @@ func (x *PutWorkflowResponse) String() string {
 func (*PutWorkflowResponse) ProtoMessage() {}
 
 func (x *PutWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[11]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -928,7 +1155,7 @@ func (x *PutWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*PutWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{11}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PutWorkflowResponse) GetWorkflow() *Workflow {
@@ -958,7 +1185,7 @@ type GetWorkflowRequest struct {
 
 func (x *GetWorkflowRequest) Reset() {
 	*x = GetWorkflowRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[12]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -970,7 +1197,7 @@ func (x *GetWorkflowRequest) String() string {
 func (*GetWorkflowRequest) ProtoMessage() {}
 
 func (x *GetWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[12]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -983,7 +1210,7 @@ func (x *GetWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*GetWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{12}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetWorkflowRequest) GetName() string {
@@ -1011,7 +1238,7 @@ type GetWorkflowResponse struct {
 
 func (x *GetWorkflowResponse) Reset() {
 	*x = GetWorkflowResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[13]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1023,7 +1250,7 @@ func (x *GetWorkflowResponse) String() string {
 func (*GetWorkflowResponse) ProtoMessage() {}
 
 func (x *GetWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[13]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1036,7 +1263,7 @@ func (x *GetWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*GetWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{13}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetWorkflowResponse) GetWorkflow() *Workflow {
@@ -1059,7 +1286,7 @@ type ListWorkflowsRequest struct {
 
 func (x *ListWorkflowsRequest) Reset() {
 	*x = ListWorkflowsRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[14]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1071,7 +1298,7 @@ func (x *ListWorkflowsRequest) String() string {
 func (*ListWorkflowsRequest) ProtoMessage() {}
 
 func (x *ListWorkflowsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[14]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1084,7 +1311,7 @@ func (x *ListWorkflowsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkflowsRequest.ProtoReflect.Descriptor instead.
 func (*ListWorkflowsRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{14}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListWorkflowsRequest) GetPageSize() int32 {
@@ -1114,7 +1341,7 @@ type ListWorkflowsResponse struct {
 
 func (x *ListWorkflowsResponse) Reset() {
 	*x = ListWorkflowsResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[15]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +1353,7 @@ func (x *ListWorkflowsResponse) String() string {
 func (*ListWorkflowsResponse) ProtoMessage() {}
 
 func (x *ListWorkflowsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[15]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1366,7 @@ func (x *ListWorkflowsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkflowsResponse.ProtoReflect.Descriptor instead.
 func (*ListWorkflowsResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{15}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListWorkflowsResponse) GetWorkflows() []*Workflow {
@@ -1167,7 +1394,7 @@ type DeleteWorkflowRequest struct {
 
 func (x *DeleteWorkflowRequest) Reset() {
 	*x = DeleteWorkflowRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[16]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1179,7 +1406,7 @@ func (x *DeleteWorkflowRequest) String() string {
 func (*DeleteWorkflowRequest) ProtoMessage() {}
 
 func (x *DeleteWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[16]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1192,7 +1419,7 @@ func (x *DeleteWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*DeleteWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{16}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DeleteWorkflowRequest) GetName() string {
@@ -1211,7 +1438,7 @@ type DeleteWorkflowResponse struct {
 
 func (x *DeleteWorkflowResponse) Reset() {
 	*x = DeleteWorkflowResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[17]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1223,7 +1450,7 @@ func (x *DeleteWorkflowResponse) String() string {
 func (*DeleteWorkflowResponse) ProtoMessage() {}
 
 func (x *DeleteWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[17]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1236,7 +1463,7 @@ func (x *DeleteWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*DeleteWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{17}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{19}
 }
 
 // RunWorkflowRequest starts a run by hand.
@@ -1259,7 +1486,7 @@ type RunWorkflowRequest struct {
 
 func (x *RunWorkflowRequest) Reset() {
 	*x = RunWorkflowRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[18]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1271,7 +1498,7 @@ func (x *RunWorkflowRequest) String() string {
 func (*RunWorkflowRequest) ProtoMessage() {}
 
 func (x *RunWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[18]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1284,7 +1511,7 @@ func (x *RunWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*RunWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{18}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RunWorkflowRequest) GetName() string {
@@ -1335,7 +1562,7 @@ type RunWorkflowResponse struct {
 
 func (x *RunWorkflowResponse) Reset() {
 	*x = RunWorkflowResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[19]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1347,7 +1574,7 @@ func (x *RunWorkflowResponse) String() string {
 func (*RunWorkflowResponse) ProtoMessage() {}
 
 func (x *RunWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[19]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1360,7 +1587,7 @@ func (x *RunWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*RunWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{19}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RunWorkflowResponse) GetRunId() string {
@@ -1390,7 +1617,7 @@ type PauseWorkflowRequest struct {
 
 func (x *PauseWorkflowRequest) Reset() {
 	*x = PauseWorkflowRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[20]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1402,7 +1629,7 @@ func (x *PauseWorkflowRequest) String() string {
 func (*PauseWorkflowRequest) ProtoMessage() {}
 
 func (x *PauseWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[20]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1415,7 +1642,7 @@ func (x *PauseWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*PauseWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{20}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PauseWorkflowRequest) GetName() string {
@@ -1443,7 +1670,7 @@ type PauseWorkflowResponse struct {
 
 func (x *PauseWorkflowResponse) Reset() {
 	*x = PauseWorkflowResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[21]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1455,7 +1682,7 @@ func (x *PauseWorkflowResponse) String() string {
 func (*PauseWorkflowResponse) ProtoMessage() {}
 
 func (x *PauseWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[21]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1468,7 +1695,7 @@ func (x *PauseWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*PauseWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{21}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PauseWorkflowResponse) GetWorkflow() *Workflow {
@@ -1489,7 +1716,7 @@ type ResumeWorkflowRequest struct {
 
 func (x *ResumeWorkflowRequest) Reset() {
 	*x = ResumeWorkflowRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[22]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1501,7 +1728,7 @@ func (x *ResumeWorkflowRequest) String() string {
 func (*ResumeWorkflowRequest) ProtoMessage() {}
 
 func (x *ResumeWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[22]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1514,7 +1741,7 @@ func (x *ResumeWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*ResumeWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{22}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ResumeWorkflowRequest) GetName() string {
@@ -1537,7 +1764,7 @@ type ResumeWorkflowResponse struct {
 
 func (x *ResumeWorkflowResponse) Reset() {
 	*x = ResumeWorkflowResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[23]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1549,7 +1776,7 @@ func (x *ResumeWorkflowResponse) String() string {
 func (*ResumeWorkflowResponse) ProtoMessage() {}
 
 func (x *ResumeWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[23]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1562,7 +1789,7 @@ func (x *ResumeWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*ResumeWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{23}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ResumeWorkflowResponse) GetWorkflow() *Workflow {
@@ -1595,13 +1822,21 @@ const file_switchyard_v1_workflow_proto_rawDesc = "" +
 	"\tcancel_on\x18\x14 \x03(\v2\x1c.switchyard.v1.CancelOnEventB\b\xbaH\x05\x92\x01\x02\x10\x10R\bcancelOn\"k\n" +
 	"\rCancelOnEvent\x122\n" +
 	"\x03key\x18\x01 \x01(\tB \xbaH\x1dr\x1b\x10\x01\x18\xff\x012\x14^[A-Za-z0-9._:/*-]+$R\x03key\x12&\n" +
-	"\tcondition\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\tcondition\"\xff\x01\n" +
+	"\tcondition\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\tcondition\"\xbf\x02\n" +
 	"\fEventTrigger\x122\n" +
 	"\x03key\x18\x01 \x01(\tB \xbaH\x1dr\x1b\x10\x01\x18\xff\x012\x14^[A-Za-z0-9._:/*-]+$R\x03key\x12 \n" +
 	"\x06filter\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\x06filter\x123\n" +
-	"\x05scope\x18\x03 \x01(\tB\x1d\xbaH\x1ar\x18\x18\xff\x012\x13^[A-Za-z0-9._:/-]*$R\x05scope\x123\n" +
+	"\x05scope\x18\x03 \x01(\tB\x1d\xbaH\x1ar\x18\x18\xff\x012\x13^[A-Za-z0-9._:/-]*$R\x05scope\x12>\n" +
+	"\n" +
+	"rate_limit\x18\x04 \x01(\v2\x1f.switchyard.v1.TriggerRateLimitR\trateLimit\x123\n" +
 	"\bdebounce\x18\x14 \x01(\v2\x17.switchyard.v1.DebounceR\bdebounce\x12/\n" +
-	"\x05batch\x18\x15 \x01(\v2\x19.switchyard.v1.EventBatchR\x05batch\"\xbe\x01\n" +
+	"\x05batch\x18\x15 \x01(\v2\x19.switchyard.v1.EventBatchR\x05batch\"\xe0\x01\n" +
+	"\x10TriggerRateLimit\x12\x1a\n" +
+	"\x03key\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\x03key\x12&\n" +
+	"\bmax_runs\x18\x02 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xa0\x8d\x06(\x01R\amaxRuns\x12E\n" +
+	"\x06period\x18\x03 \x01(\v2\x19.google.protobuf.DurationB\x12\xbaH\x0f\xaa\x01\f\"\x04\b\x80\xa3\x052\x04\x10\xc0\x84=R\x06period\x12A\n" +
+	"\n" +
+	"over_limit\x18\x04 \x01(\x0e2\x18.switchyard.v1.OverLimitB\b\xbaH\x05\x82\x01\x02\x10\x01R\toverLimit\"\xbe\x01\n" +
 	"\bDebounce\x12\x1a\n" +
 	"\x03key\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\x03key\x12P\n" +
 	"\fquiet_period\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\x12\xbaH\x0f\xaa\x01\f\"\x04\b\x80\xa3\x052\x04\x10\xc0\x84=R\vquietPeriod\x12D\n" +
@@ -1622,13 +1857,19 @@ const file_switchyard_v1_workflow_proto_rawDesc = "" +
 	"\xbaH\ar\x05\x10\x01\x18\x80 R\x03key\x12%\n" +
 	"\bmax_runs\x18\x02 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\x90N(\x01R\amaxRuns\x12H\n" +
-	"\bstrategy\x18\x03 \x01(\x0e2\".switchyard.v1.ConcurrencyStrategyB\b\xbaH\x05\x82\x01\x02\x10\x01R\bstrategy\"\x91\x02\n" +
+	"\bstrategy\x18\x03 \x01(\x0e2\".switchyard.v1.ConcurrencyStrategyB\b\xbaH\x05\x82\x01\x02\x10\x01R\bstrategy\"\xda\x02\n" +
 	"\bTaskSpec\x121\n" +
 	"\x04name\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18\x80\x012\x11^[A-Za-z0-9._-]+$R\x04name\x127\n" +
 	"\x06action\x18\x02 \x01(\tB\x1f\xbaH\x1cr\x1a\x10\x01\x18\xff\x012\x13^[A-Za-z0-9._:/-]+$R\x06action\x12\"\n" +
 	"\aparents\x18\x03 \x03(\tB\b\xbaH\x05\x92\x01\x02\x10@R\aparents\x120\n" +
 	"\x05retry\x18\x04 \x01(\v2\x1a.switchyard.v1.RetryPolicyR\x05retry\x12C\n" +
-	"\atimeout\x18\x05 \x01(\v2\x19.google.protobuf.DurationB\x0e\xbaH\v\xaa\x01\b\"\x04\b\x80\xa3\x052\x00R\atimeout\"\xda\x01\n" +
+	"\atimeout\x18\x05 \x01(\v2\x19.google.protobuf.DurationB\x0e\xbaH\v\xaa\x01\b\"\x04\b\x80\xa3\x052\x00R\atimeout\x12G\n" +
+	"\vrate_limits\x18\x06 \x03(\v2\x1c.switchyard.v1.TaskRateLimitB\b\xbaH\x05\x92\x01\x02\x10\bR\n" +
+	"rateLimits\"\x83\x01\n" +
+	"\rTaskRateLimit\x123\n" +
+	"\x05limit\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18\x80\x012\x11^[A-Za-z0-9._-]+$R\x05limit\x12\x1a\n" +
+	"\x03key\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\x03key\x12!\n" +
+	"\x05units\x18\x03 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84=(\x00R\x05units\"\xda\x01\n" +
 	"\vRetryPolicy\x12,\n" +
 	"\fmax_attempts\x18\x01 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\vmaxAttempts\x12Q\n" +
 	"\x0finitial_backoff\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\r\xbaH\n" +
@@ -1687,12 +1928,17 @@ const file_switchyard_v1_workflow_proto_rawDesc = "" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04name\"i\n" +
 	"\x16ResumeWorkflowResponse\x123\n" +
 	"\bworkflow\x18\x01 \x01(\v2\x17.switchyard.v1.WorkflowR\bworkflow\x12\x1a\n" +
-	"\breleased\x18\x02 \x01(\x03R\breleased*\xb0\x01\n" +
+	"\breleased\x18\x02 \x01(\x03R\breleased*R\n" +
+	"\tOverLimit\x12\x1a\n" +
+	"\x16OVER_LIMIT_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10OVER_LIMIT_QUEUE\x10\x01\x12\x13\n" +
+	"\x0fOVER_LIMIT_SKIP\x10\x02*\xdc\x01\n" +
 	"\x13ConcurrencyStrategy\x12$\n" +
 	" CONCURRENCY_STRATEGY_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aCONCURRENCY_STRATEGY_QUEUE\x10\x01\x12+\n" +
 	"'CONCURRENCY_STRATEGY_CANCEL_IN_PROGRESS\x10\x02\x12&\n" +
-	"\"CONCURRENCY_STRATEGY_CANCEL_NEWEST\x10\x032\xfe\x06\n" +
+	"\"CONCURRENCY_STRATEGY_CANCEL_NEWEST\x10\x03\x12*\n" +
+	"&CONCURRENCY_STRATEGY_GROUP_ROUND_ROBIN\x10\x042\xfe\x06\n" +
 	"\x0fWorkflowService\x12q\n" +
 	"\vPutWorkflow\x12!.switchyard.v1.PutWorkflowRequest\x1a\".switchyard.v1.PutWorkflowResponse\"\x1b\x82\xd3\xe4\x93\x02\x12:\x01*\"\r/v1/workflows\x90\x02\x02\x12u\n" +
 	"\vGetWorkflow\x12!.switchyard.v1.GetWorkflowRequest\x1a\".switchyard.v1.GetWorkflowResponse\"\x1f\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/workflows/{name}\x90\x02\x01\x12t\n" +
@@ -1714,84 +1960,91 @@ func file_switchyard_v1_workflow_proto_rawDescGZIP() []byte {
 	return file_switchyard_v1_workflow_proto_rawDescData
 }
 
-var file_switchyard_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_switchyard_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_switchyard_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_switchyard_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_switchyard_v1_workflow_proto_goTypes = []any{
-	(ConcurrencyStrategy)(0),       // 0: switchyard.v1.ConcurrencyStrategy
-	(*WorkflowSpec)(nil),           // 1: switchyard.v1.WorkflowSpec
-	(*CancelOnEvent)(nil),          // 2: switchyard.v1.CancelOnEvent
-	(*EventTrigger)(nil),           // 3: switchyard.v1.EventTrigger
-	(*Debounce)(nil),               // 4: switchyard.v1.Debounce
-	(*EventBatch)(nil),             // 5: switchyard.v1.EventBatch
-	(*CronTrigger)(nil),            // 6: switchyard.v1.CronTrigger
-	(*ConcurrencyRule)(nil),        // 7: switchyard.v1.ConcurrencyRule
-	(*TaskSpec)(nil),               // 8: switchyard.v1.TaskSpec
-	(*RetryPolicy)(nil),            // 9: switchyard.v1.RetryPolicy
-	(*Workflow)(nil),               // 10: switchyard.v1.Workflow
-	(*PutWorkflowRequest)(nil),     // 11: switchyard.v1.PutWorkflowRequest
-	(*PutWorkflowResponse)(nil),    // 12: switchyard.v1.PutWorkflowResponse
-	(*GetWorkflowRequest)(nil),     // 13: switchyard.v1.GetWorkflowRequest
-	(*GetWorkflowResponse)(nil),    // 14: switchyard.v1.GetWorkflowResponse
-	(*ListWorkflowsRequest)(nil),   // 15: switchyard.v1.ListWorkflowsRequest
-	(*ListWorkflowsResponse)(nil),  // 16: switchyard.v1.ListWorkflowsResponse
-	(*DeleteWorkflowRequest)(nil),  // 17: switchyard.v1.DeleteWorkflowRequest
-	(*DeleteWorkflowResponse)(nil), // 18: switchyard.v1.DeleteWorkflowResponse
-	(*RunWorkflowRequest)(nil),     // 19: switchyard.v1.RunWorkflowRequest
-	(*RunWorkflowResponse)(nil),    // 20: switchyard.v1.RunWorkflowResponse
-	(*PauseWorkflowRequest)(nil),   // 21: switchyard.v1.PauseWorkflowRequest
-	(*PauseWorkflowResponse)(nil),  // 22: switchyard.v1.PauseWorkflowResponse
-	(*ResumeWorkflowRequest)(nil),  // 23: switchyard.v1.ResumeWorkflowRequest
-	(*ResumeWorkflowResponse)(nil), // 24: switchyard.v1.ResumeWorkflowResponse
-	(*durationpb.Duration)(nil),    // 25: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),  // 26: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),        // 27: google.protobuf.Struct
+	(OverLimit)(0),                 // 0: switchyard.v1.OverLimit
+	(ConcurrencyStrategy)(0),       // 1: switchyard.v1.ConcurrencyStrategy
+	(*WorkflowSpec)(nil),           // 2: switchyard.v1.WorkflowSpec
+	(*CancelOnEvent)(nil),          // 3: switchyard.v1.CancelOnEvent
+	(*EventTrigger)(nil),           // 4: switchyard.v1.EventTrigger
+	(*TriggerRateLimit)(nil),       // 5: switchyard.v1.TriggerRateLimit
+	(*Debounce)(nil),               // 6: switchyard.v1.Debounce
+	(*EventBatch)(nil),             // 7: switchyard.v1.EventBatch
+	(*CronTrigger)(nil),            // 8: switchyard.v1.CronTrigger
+	(*ConcurrencyRule)(nil),        // 9: switchyard.v1.ConcurrencyRule
+	(*TaskSpec)(nil),               // 10: switchyard.v1.TaskSpec
+	(*TaskRateLimit)(nil),          // 11: switchyard.v1.TaskRateLimit
+	(*RetryPolicy)(nil),            // 12: switchyard.v1.RetryPolicy
+	(*Workflow)(nil),               // 13: switchyard.v1.Workflow
+	(*PutWorkflowRequest)(nil),     // 14: switchyard.v1.PutWorkflowRequest
+	(*PutWorkflowResponse)(nil),    // 15: switchyard.v1.PutWorkflowResponse
+	(*GetWorkflowRequest)(nil),     // 16: switchyard.v1.GetWorkflowRequest
+	(*GetWorkflowResponse)(nil),    // 17: switchyard.v1.GetWorkflowResponse
+	(*ListWorkflowsRequest)(nil),   // 18: switchyard.v1.ListWorkflowsRequest
+	(*ListWorkflowsResponse)(nil),  // 19: switchyard.v1.ListWorkflowsResponse
+	(*DeleteWorkflowRequest)(nil),  // 20: switchyard.v1.DeleteWorkflowRequest
+	(*DeleteWorkflowResponse)(nil), // 21: switchyard.v1.DeleteWorkflowResponse
+	(*RunWorkflowRequest)(nil),     // 22: switchyard.v1.RunWorkflowRequest
+	(*RunWorkflowResponse)(nil),    // 23: switchyard.v1.RunWorkflowResponse
+	(*PauseWorkflowRequest)(nil),   // 24: switchyard.v1.PauseWorkflowRequest
+	(*PauseWorkflowResponse)(nil),  // 25: switchyard.v1.PauseWorkflowResponse
+	(*ResumeWorkflowRequest)(nil),  // 26: switchyard.v1.ResumeWorkflowRequest
+	(*ResumeWorkflowResponse)(nil), // 27: switchyard.v1.ResumeWorkflowResponse
+	(*durationpb.Duration)(nil),    // 28: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),  // 29: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),        // 30: google.protobuf.Struct
 }
 var file_switchyard_v1_workflow_proto_depIdxs = []int32{
-	8,  // 0: switchyard.v1.WorkflowSpec.tasks:type_name -> switchyard.v1.TaskSpec
-	3,  // 1: switchyard.v1.WorkflowSpec.event_triggers:type_name -> switchyard.v1.EventTrigger
-	6,  // 2: switchyard.v1.WorkflowSpec.on_cron:type_name -> switchyard.v1.CronTrigger
-	7,  // 3: switchyard.v1.WorkflowSpec.concurrency:type_name -> switchyard.v1.ConcurrencyRule
-	2,  // 4: switchyard.v1.WorkflowSpec.cancel_on:type_name -> switchyard.v1.CancelOnEvent
-	4,  // 5: switchyard.v1.EventTrigger.debounce:type_name -> switchyard.v1.Debounce
-	5,  // 6: switchyard.v1.EventTrigger.batch:type_name -> switchyard.v1.EventBatch
-	25, // 7: switchyard.v1.Debounce.quiet_period:type_name -> google.protobuf.Duration
-	25, // 8: switchyard.v1.Debounce.max_wait:type_name -> google.protobuf.Duration
-	25, // 9: switchyard.v1.EventBatch.max_wait:type_name -> google.protobuf.Duration
-	0,  // 10: switchyard.v1.ConcurrencyRule.strategy:type_name -> switchyard.v1.ConcurrencyStrategy
-	9,  // 11: switchyard.v1.TaskSpec.retry:type_name -> switchyard.v1.RetryPolicy
-	25, // 12: switchyard.v1.TaskSpec.timeout:type_name -> google.protobuf.Duration
-	25, // 13: switchyard.v1.RetryPolicy.initial_backoff:type_name -> google.protobuf.Duration
-	25, // 14: switchyard.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
-	1,  // 15: switchyard.v1.Workflow.spec:type_name -> switchyard.v1.WorkflowSpec
-	26, // 16: switchyard.v1.Workflow.created_at:type_name -> google.protobuf.Timestamp
-	26, // 17: switchyard.v1.Workflow.paused_at:type_name -> google.protobuf.Timestamp
-	1,  // 18: switchyard.v1.PutWorkflowRequest.spec:type_name -> switchyard.v1.WorkflowSpec
-	10, // 19: switchyard.v1.PutWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
-	10, // 20: switchyard.v1.GetWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
-	10, // 21: switchyard.v1.ListWorkflowsResponse.workflows:type_name -> switchyard.v1.Workflow
-	27, // 22: switchyard.v1.RunWorkflowRequest.input:type_name -> google.protobuf.Struct
-	26, // 23: switchyard.v1.RunWorkflowRequest.run_at:type_name -> google.protobuf.Timestamp
-	10, // 24: switchyard.v1.PauseWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
-	10, // 25: switchyard.v1.ResumeWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
-	11, // 26: switchyard.v1.WorkflowService.PutWorkflow:input_type -> switchyard.v1.PutWorkflowRequest
-	13, // 27: switchyard.v1.WorkflowService.GetWorkflow:input_type -> switchyard.v1.GetWorkflowRequest
-	15, // 28: switchyard.v1.WorkflowService.ListWorkflows:input_type -> switchyard.v1.ListWorkflowsRequest
-	17, // 29: switchyard.v1.WorkflowService.DeleteWorkflow:input_type -> switchyard.v1.DeleteWorkflowRequest
-	19, // 30: switchyard.v1.WorkflowService.RunWorkflow:input_type -> switchyard.v1.RunWorkflowRequest
-	21, // 31: switchyard.v1.WorkflowService.PauseWorkflow:input_type -> switchyard.v1.PauseWorkflowRequest
-	23, // 32: switchyard.v1.WorkflowService.ResumeWorkflow:input_type -> switchyard.v1.ResumeWorkflowRequest
-	12, // 33: switchyard.v1.WorkflowService.PutWorkflow:output_type -> switchyard.v1.PutWorkflowResponse
-	14, // 34: switchyard.v1.WorkflowService.GetWorkflow:output_type -> switchyard.v1.GetWorkflowResponse
-	16, // 35: switchyard.v1.WorkflowService.ListWorkflows:output_type -> switchyard.v1.ListWorkflowsResponse
-	18, // 36: switchyard.v1.WorkflowService.DeleteWorkflow:output_type -> switchyard.v1.DeleteWorkflowResponse
-	20, // 37: switchyard.v1.WorkflowService.RunWorkflow:output_type -> switchyard.v1.RunWorkflowResponse
-	22, // 38: switchyard.v1.WorkflowService.PauseWorkflow:output_type -> switchyard.v1.PauseWorkflowResponse
-	24, // 39: switchyard.v1.WorkflowService.ResumeWorkflow:output_type -> switchyard.v1.ResumeWorkflowResponse
-	33, // [33:40] is the sub-list for method output_type
-	26, // [26:33] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	10, // 0: switchyard.v1.WorkflowSpec.tasks:type_name -> switchyard.v1.TaskSpec
+	4,  // 1: switchyard.v1.WorkflowSpec.event_triggers:type_name -> switchyard.v1.EventTrigger
+	8,  // 2: switchyard.v1.WorkflowSpec.on_cron:type_name -> switchyard.v1.CronTrigger
+	9,  // 3: switchyard.v1.WorkflowSpec.concurrency:type_name -> switchyard.v1.ConcurrencyRule
+	3,  // 4: switchyard.v1.WorkflowSpec.cancel_on:type_name -> switchyard.v1.CancelOnEvent
+	5,  // 5: switchyard.v1.EventTrigger.rate_limit:type_name -> switchyard.v1.TriggerRateLimit
+	6,  // 6: switchyard.v1.EventTrigger.debounce:type_name -> switchyard.v1.Debounce
+	7,  // 7: switchyard.v1.EventTrigger.batch:type_name -> switchyard.v1.EventBatch
+	28, // 8: switchyard.v1.TriggerRateLimit.period:type_name -> google.protobuf.Duration
+	0,  // 9: switchyard.v1.TriggerRateLimit.over_limit:type_name -> switchyard.v1.OverLimit
+	28, // 10: switchyard.v1.Debounce.quiet_period:type_name -> google.protobuf.Duration
+	28, // 11: switchyard.v1.Debounce.max_wait:type_name -> google.protobuf.Duration
+	28, // 12: switchyard.v1.EventBatch.max_wait:type_name -> google.protobuf.Duration
+	1,  // 13: switchyard.v1.ConcurrencyRule.strategy:type_name -> switchyard.v1.ConcurrencyStrategy
+	12, // 14: switchyard.v1.TaskSpec.retry:type_name -> switchyard.v1.RetryPolicy
+	28, // 15: switchyard.v1.TaskSpec.timeout:type_name -> google.protobuf.Duration
+	11, // 16: switchyard.v1.TaskSpec.rate_limits:type_name -> switchyard.v1.TaskRateLimit
+	28, // 17: switchyard.v1.RetryPolicy.initial_backoff:type_name -> google.protobuf.Duration
+	28, // 18: switchyard.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
+	2,  // 19: switchyard.v1.Workflow.spec:type_name -> switchyard.v1.WorkflowSpec
+	29, // 20: switchyard.v1.Workflow.created_at:type_name -> google.protobuf.Timestamp
+	29, // 21: switchyard.v1.Workflow.paused_at:type_name -> google.protobuf.Timestamp
+	2,  // 22: switchyard.v1.PutWorkflowRequest.spec:type_name -> switchyard.v1.WorkflowSpec
+	13, // 23: switchyard.v1.PutWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
+	13, // 24: switchyard.v1.GetWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
+	13, // 25: switchyard.v1.ListWorkflowsResponse.workflows:type_name -> switchyard.v1.Workflow
+	30, // 26: switchyard.v1.RunWorkflowRequest.input:type_name -> google.protobuf.Struct
+	29, // 27: switchyard.v1.RunWorkflowRequest.run_at:type_name -> google.protobuf.Timestamp
+	13, // 28: switchyard.v1.PauseWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
+	13, // 29: switchyard.v1.ResumeWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
+	14, // 30: switchyard.v1.WorkflowService.PutWorkflow:input_type -> switchyard.v1.PutWorkflowRequest
+	16, // 31: switchyard.v1.WorkflowService.GetWorkflow:input_type -> switchyard.v1.GetWorkflowRequest
+	18, // 32: switchyard.v1.WorkflowService.ListWorkflows:input_type -> switchyard.v1.ListWorkflowsRequest
+	20, // 33: switchyard.v1.WorkflowService.DeleteWorkflow:input_type -> switchyard.v1.DeleteWorkflowRequest
+	22, // 34: switchyard.v1.WorkflowService.RunWorkflow:input_type -> switchyard.v1.RunWorkflowRequest
+	24, // 35: switchyard.v1.WorkflowService.PauseWorkflow:input_type -> switchyard.v1.PauseWorkflowRequest
+	26, // 36: switchyard.v1.WorkflowService.ResumeWorkflow:input_type -> switchyard.v1.ResumeWorkflowRequest
+	15, // 37: switchyard.v1.WorkflowService.PutWorkflow:output_type -> switchyard.v1.PutWorkflowResponse
+	17, // 38: switchyard.v1.WorkflowService.GetWorkflow:output_type -> switchyard.v1.GetWorkflowResponse
+	19, // 39: switchyard.v1.WorkflowService.ListWorkflows:output_type -> switchyard.v1.ListWorkflowsResponse
+	21, // 40: switchyard.v1.WorkflowService.DeleteWorkflow:output_type -> switchyard.v1.DeleteWorkflowResponse
+	23, // 41: switchyard.v1.WorkflowService.RunWorkflow:output_type -> switchyard.v1.RunWorkflowResponse
+	25, // 42: switchyard.v1.WorkflowService.PauseWorkflow:output_type -> switchyard.v1.PauseWorkflowResponse
+	27, // 43: switchyard.v1.WorkflowService.ResumeWorkflow:output_type -> switchyard.v1.ResumeWorkflowResponse
+	37, // [37:44] is the sub-list for method output_type
+	30, // [30:37] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_workflow_proto_init() }
@@ -1804,8 +2057,8 @@ func file_switchyard_v1_workflow_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_workflow_proto_rawDesc), len(file_switchyard_v1_workflow_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   24,
+			NumEnums:      2,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

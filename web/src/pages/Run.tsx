@@ -188,6 +188,12 @@ function TaskDetail({ run, task, now }: { run: Run; task: Task; now: number }) {
             <dd>{formatTime(task.availableAt)}</dd>
           </>
         )}
+        {task.waitReason && (
+          <>
+            <dt>Waiting</dt>
+            <dd data-testid="task-wait-reason">{task.waitReason}</dd>
+          </>
+        )}
         <dt>Parents</dt>
         <dd>{task.parents.length ? task.parents.join(", ") : "none (a root task)"}</dd>
         <dt>Task id</dt>
@@ -326,6 +332,11 @@ function RunView({ id }: { id: string }) {
           </span>
         )}
       </PageHead>
+      {run.waitReason && (
+        <p className="notice" data-testid="run-wait-reason">
+          {run.waitReason}
+        </p>
+      )}
       {watch.retrying && watch.error !== undefined && (
         <p className="notice warn">Lost the live stream ({errorText(watch.error)}); reconnecting…</p>
       )}

@@ -15,6 +15,7 @@ const statuses = [
   RunStatus.CANCELLED,
   RunStatus.SCHEDULED,
   RunStatus.WAITING,
+  RunStatus.SKIPPED,
   RunStatus.PAUSED,
 ];
 

@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/workflow.proto.
  */
 export const file_switchyard_v1_workflow: GenFile = /*@__PURE__*/
-  fileDesc("Chxzd2l0Y2h5YXJkL3YxL3dvcmtmbG93LnByb3RvEg1zd2l0Y2h5YXJkLnYxIrEDCgxXb3JrZmxvd1NwZWMSKwoEbmFtZRgBIAEoCUIdukgachgQARiAATIRXltBLVphLXowLTkuXy1dKyQSHQoLZGVzY3JpcHRpb24YAiABKAlCCLpIBXIDGIAQEjoKCW9uX2V2ZW50cxgDIAMoCUInukgkkgEhEEAiHXIbEAEY/wEyFF5bQS1aYS16MC05Ll86LyotXSskEjMKBXRhc2tzGAQgAygLMhcuc3dpdGNoeWFyZC52MS5UYXNrU3BlY0ILukgIkgEFCAEQgAISPQoOZXZlbnRfdHJpZ2dlcnMYBSADKAsyGy5zd2l0Y2h5YXJkLnYxLkV2ZW50VHJpZ2dlckIIukgFkgECEEASNQoHb25fY3JvbhgGIAMoCzIaLnN3aXRjaHlhcmQudjEuQ3JvblRyaWdnZXJCCLpIBZIBAhAQEjMKC2NvbmN1cnJlbmN5GAcgASgLMh4uc3dpdGNoeWFyZC52MS5Db25jdXJyZW5jeVJ1bGUSOQoJY2FuY2VsX29uGBQgAygLMhwuc3dpdGNoeWFyZC52MS5DYW5jZWxPbkV2ZW50Qgi6SAWSAQIQECJbCg1DYW5jZWxPbkV2ZW50Ei0KA2tleRgBIAEoCUIgukgdchsQARj/ATIUXltBLVphLXowLTkuXzovKi1dKyQSGwoJY29uZGl0aW9uGAIgASgJQgi6SAVyAxiAICLaAQoMRXZlbnRUcmlnZ2VyEi0KA2tleRgBIAEoCUIgukgdchsQARj/ATIUXltBLVphLXowLTkuXzovKi1dKyQSGAoGZmlsdGVyGAIgASgJQgi6SAVyAxiAIBIsCgVzY29wZRgDIAEoCUIdukgachgY/wEyE15bQS1aYS16MC05Ll86Ly1dKiQSKQoIZGVib3VuY2UYFCABKAsyFy5zd2l0Y2h5YXJkLnYxLkRlYm91bmNlEigKBWJhdGNoGBUgASgLMhkuc3dpdGNoeWFyZC52MS5FdmVudEJhdGNoIqMBCghEZWJvdW5jZRIVCgNrZXkYASABKAlCCLpIBXIDGIAgEkMKDHF1aWV0X3BlcmlvZBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkISukgPqgEMIgQIgKMFMgQQwIQ9EjsKCG1heF93YWl0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQg66SAuqAQgiBAiA9SQyACKEAQoKRXZlbnRCYXRjaBIVCgNrZXkYASABKAlCCLpIBXIDGIAgEh4KCm1heF9ldmVudHMYAiABKAVCCrpIBxoFGOgHKAESPwoIbWF4X3dhaXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CErpID6oBDCIECICjBTIEEMCEPSJHCgtDcm9uVHJpZ2dlchIcCghzY2hlZHVsZRgBIAEoCUIKukgHcgUQARj/ARIaCgl0aW1lX3pvbmUYAiABKAlCB7pIBHICGEAiiAEKD0NvbmN1cnJlbmN5UnVsZRIXCgNrZXkYASABKAlCCrpIB3IFEAEYgCASHAoIbWF4X3J1bnMYAiABKAVCCrpIBxoFGJBOKAESPgoIc3RyYXRlZ3kYAyABKA4yIi5zd2l0Y2h5YXJkLnYxLkNvbmN1cnJlbmN5U3RyYXRlZ3lCCLpIBYIBAhABIuoBCghUYXNrU3BlYxIrCgRuYW1lGAEgASgJQh26SBpyGBABGIABMhFeW0EtWmEtejAtOS5fLV0rJBIvCgZhY3Rpb24YAiABKAlCH7pIHHIaEAEY/wEyE15bQS1aYS16MC05Ll86Ly1dKyQSGQoHcGFyZW50cxgDIAMoCUIIukgFkgECEEASKQoFcmV0cnkYBCABKAsyGi5zd2l0Y2h5YXJkLnYxLlJldHJ5UG9saWN5EjoKB3RpbWVvdXQYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CDrpIC6oBCCIECICjBTIAIrEBCgtSZXRyeVBvbGljeRIfCgxtYXhfYXR0ZW1wdHMYASABKAVCCbpIBhoEGGQoABJBCg9pbml0aWFsX2JhY2tvZmYYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CDbpICqoBByIDCJAcMgASPgoLbWF4X2JhY2tvZmYYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CDrpIC6oBCCIECICjBTIAItUBCghXb3JrZmxvdxIpCgRzcGVjGAEgASgLMhsuc3dpdGNoeWFyZC52MS5Xb3JrZmxvd1NwZWMSDwoHdmVyc2lvbhgCIAEoBRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZwYXVzZWQYFCABKAgSHgoWc2tpcF9jcm9uX3doaWxlX3BhdXNlZBgVIAEoCBItCglwYXVzZWRfYXQYFiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkcKElB1dFdvcmtmbG93UmVxdWVzdBIxCgRzcGVjGAEgASgLMhsuc3dpdGNoeWFyZC52MS5Xb3JrZmxvd1NwZWNCBrpIA8gBASJRChNQdXRXb3JrZmxvd1Jlc3BvbnNlEikKCHdvcmtmbG93GAEgASgLMhcuc3dpdGNoeWFyZC52MS5Xb3JrZmxvdxIPCgdjaGFuZ2VkGAIgASgIIkgKEkdldFdvcmtmbG93UmVxdWVzdBIYCgRuYW1lGAEgASgJQgq6SAdyBRABGIABEhgKB3ZlcnNpb24YAiABKAVCB7pIBBoCKAAiQAoTR2V0V29ya2Zsb3dSZXNwb25zZRIpCgh3b3JrZmxvdxgBIAEoCzIXLnN3aXRjaHlhcmQudjEuV29ya2Zsb3ciUwoUTGlzdFdvcmtmbG93c1JlcXVlc3QSHQoJcGFnZV9zaXplGAEgASgFQgq6SAcaBRj0AygAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIAEIlwKFUxpc3RXb3JrZmxvd3NSZXNwb25zZRIqCgl3b3JrZmxvd3MYASADKAsyFy5zd2l0Y2h5YXJkLnYxLldvcmtmbG93EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIxChVEZWxldGVXb3JrZmxvd1JlcXVlc3QSGAoEbmFtZRgBIAEoCUIKukgHcgUQARiAASIYChZEZWxldGVXb3JrZmxvd1Jlc3BvbnNlIsIBChJSdW5Xb3JrZmxvd1JlcXVlc3QSGAoEbmFtZRgBIAEoCUIKukgHcgUQARiAARImCgVpbnB1dBgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSIQoPaWRlbXBvdGVuY3lfa2V5GAMgASgJQgi6SAVyAxj/ARIqCgZydW5fYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKCHByaW9yaXR5GAUgASgFQgm6SAYaBBgJKAAiOwoTUnVuV29ya2Zsb3dSZXNwb25zZRIOCgZydW5faWQYASABKAkSFAoMZGVkdXBsaWNhdGVkGAIgASgIIkkKFFBhdXNlV29ya2Zsb3dSZXF1ZXN0EhgKBG5hbWUYASABKAlCCrpIB3IFEAEYgAESFwoPc2tpcF9jcm9uX3RpY2tzGAIgASgIIkIKFVBhdXNlV29ya2Zsb3dSZXNwb25zZRIpCgh3b3JrZmxvdxgBIAEoCzIXLnN3aXRjaHlhcmQudjEuV29ya2Zsb3ciMQoVUmVzdW1lV29ya2Zsb3dSZXF1ZXN0EhgKBG5hbWUYASABKAlCCrpIB3IFEAEYgAEiVQoWUmVzdW1lV29ya2Zsb3dSZXNwb25zZRIpCgh3b3JrZmxvdxgBIAEoCzIXLnN3aXRjaHlhcmQudjEuV29ya2Zsb3cSEAoIcmVsZWFzZWQYAiABKAMqsAEKE0NvbmN1cnJlbmN5U3RyYXRlZ3kSJAogQ09OQ1VSUkVOQ1lfU1RSQVRFR1lfVU5TUEVDSUZJRUQQABIeChpDT05DVVJSRU5DWV9TVFJBVEVHWV9RVUVVRRABEisKJ0NPTkNVUlJFTkNZX1NUUkFURUdZX0NBTkNFTF9JTl9QUk9HUkVTUxACEiYKIkNPTkNVUlJFTkNZX1NUUkFURUdZX0NBTkNFTF9ORVdFU1QQAzL+BgoPV29ya2Zsb3dTZXJ2aWNlEnEKC1B1dFdvcmtmbG93EiEuc3dpdGNoeWFyZC52MS5QdXRXb3JrZmxvd1JlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLlB1dFdvcmtmbG93UmVzcG9uc2UiG5ACAoLT5JMCEjoBKiINL3YxL3dvcmtmbG93cxJ1CgtHZXRXb3JrZmxvdxIhLnN3aXRjaHlhcmQudjEuR2V0V29ya2Zsb3dSZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5HZXRXb3JrZmxvd1Jlc3BvbnNlIh+QAgGC0+STAhYSFC92MS93b3JrZmxvd3Mve25hbWV9EnQKDUxpc3RXb3JrZmxvd3MSIy5zd2l0Y2h5YXJkLnYxLkxpc3RXb3JrZmxvd3NSZXF1ZXN0GiQuc3dpdGNoeWFyZC52MS5MaXN0V29ya2Zsb3dzUmVzcG9uc2UiGJACAYLT5JMCDxINL3YxL3dvcmtmbG93cxJ+Cg5EZWxldGVXb3JrZmxvdxIkLnN3aXRjaHlhcmQudjEuRGVsZXRlV29ya2Zsb3dSZXF1ZXN0GiUuc3dpdGNoeWFyZC52MS5EZWxldGVXb3JrZmxvd1Jlc3BvbnNlIh+QAgKC0+STAhYqFC92MS93b3JrZmxvd3Mve25hbWV9EnkKC1J1bldvcmtmbG93EiEuc3dpdGNoeWFyZC52MS5SdW5Xb3JrZmxvd1JlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLlJ1bldvcmtmbG93UmVzcG9uc2UiI4LT5JMCHToBKiIYL3YxL3dvcmtmbG93cy97bmFtZX06cnVuEoQBCg1QYXVzZVdvcmtmbG93EiMuc3dpdGNoeWFyZC52MS5QYXVzZVdvcmtmbG93UmVxdWVzdBokLnN3aXRjaHlhcmQudjEuUGF1c2VXb3JrZmxvd1Jlc3BvbnNlIiiQAgKC0+STAh86ASoiGi92MS93b3JrZmxvd3Mve25hbWV9OnBhdXNlEogBCg5SZXN1bWVXb3JrZmxvdxIkLnN3aXRjaHlhcmQudjEuUmVzdW1lV29ya2Zsb3dSZXF1ZXN0GiUuc3dpdGNoeWFyZC52MS5SZXN1bWVXb3JrZmxvd1Jlc3BvbnNlIimQAgKC0+STAiA6ASoiGy92MS93b3JrZmxvd3Mve25hbWV9OnJlc3VtZUJBWj9naXRodWIuY29tL3N3aXRjaHlhcmQvc3dpdGNoeWFyZC9nZW4vc3dpdGNoeWFyZC92MTtzd2l0Y2h5YXJkdjFiBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Chxzd2l0Y2h5YXJkL3YxL3dvcmtmbG93LnByb3RvEg1zd2l0Y2h5YXJkLnYxIrEDCgxXb3JrZmxvd1NwZWMSKwoEbmFtZRgBIAEoCUIdukgachgQARiAATIRXltBLVphLXowLTkuXy1dKyQSHQoLZGVzY3JpcHRpb24YAiABKAlCCLpIBXIDGIAQEjoKCW9uX2V2ZW50cxgDIAMoCUInukgkkgEhEEAiHXIbEAEY/wEyFF5bQS1aYS16MC05Ll86LyotXSskEjMKBXRhc2tzGAQgAygLMhcuc3dpdGNoeWFyZC52MS5UYXNrU3BlY0ILukgIkgEFCAEQgAISPQoOZXZlbnRfdHJpZ2dlcnMYBSADKAsyGy5zd2l0Y2h5YXJkLnYxLkV2ZW50VHJpZ2dlckIIukgFkgECEEASNQoHb25fY3JvbhgGIAMoCzIaLnN3aXRjaHlhcmQudjEuQ3JvblRyaWdnZXJCCLpIBZIBAhAQEjMKC2NvbmN1cnJlbmN5GAcgASgLMh4uc3dpdGNoeWFyZC52MS5Db25jdXJyZW5jeVJ1bGUSOQoJY2FuY2VsX29uGBQgAygLMhwuc3dpdGNoeWFyZC52MS5DYW5jZWxPbkV2ZW50Qgi6SAWSAQIQECJbCg1DYW5jZWxPbkV2ZW50Ei0KA2tleRgBIAEoCUIgukgdchsQARj/ATIUXltBLVphLXowLTkuXzovKi1dKyQSGwoJY29uZGl0aW9uGAIgASgJQgi6SAVyAxiAICKPAgoMRXZlbnRUcmlnZ2VyEi0KA2tleRgBIAEoCUIgukgdchsQARj/ATIUXltBLVphLXowLTkuXzovKi1dKyQSGAoGZmlsdGVyGAIgASgJQgi6SAVyAxiAIBIsCgVzY29wZRgDIAEoCUIdukgachgY/wEyE15bQS1aYS16MC05Ll86Ly1dKiQSMwoKcmF0ZV9saW1pdBgEIAEoCzIfLnN3aXRjaHlhcmQudjEuVHJpZ2dlclJhdGVMaW1pdBIpCghkZWJvdW5jZRgUIAEoCzIXLnN3aXRjaHlhcmQudjEuRGVib3VuY2USKAoFYmF0Y2gYFSABKAsyGS5zd2l0Y2h5YXJkLnYxLkV2ZW50QmF0Y2givwEKEFRyaWdnZXJSYXRlTGltaXQSFQoDa2V5GAEgASgJQgi6SAVyAxiAIBIdCghtYXhfcnVucxgCIAEoBUILukgIGgYYoI0GKAESPQoGcGVyaW9kGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQhK6SA+qAQwiBAiAowUyBBDAhD0SNgoKb3Zlcl9saW1pdBgEIAEoDjIYLnN3aXRjaHlhcmQudjEuT3ZlckxpbWl0Qgi6SAWCAQIQASKjAQoIRGVib3VuY2USFQoDa2V5GAEgASgJQgi6SAVyAxiAIBJDCgxxdWlldF9wZXJpb2QYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CErpID6oBDCIECICjBTIEEMCEPRI7CghtYXhfd2FpdBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIOukgLqgEIIgQIgPUkMgAihAEKCkV2ZW50QmF0Y2gSFQoDa2V5GAEgASgJQgi6SAVyAxiAIBIeCgptYXhfZXZlbnRzGAIgASgFQgq6SAcaBRjoBygBEj8KCG1heF93YWl0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQhK6SA+qAQwiBAiAowUyBBDAhD0iRwoLQ3JvblRyaWdnZXISHAoIc2NoZWR1bGUYASABKAlCCrpIB3IFEAEY/wESGgoJdGltZV96b25lGAIgASgJQge6SARyAhhAIogBCg9Db25jdXJyZW5jeVJ1bGUSFwoDa2V5GAEgASgJQgq6SAdyBRABGIAgEhwKCG1heF9ydW5zGAIgASgFQgq6SAcaBRiQTigBEj4KCHN0cmF0ZWd5GAMgASgOMiIuc3dpdGNoeWFyZC52MS5Db25jdXJyZW5jeVN0cmF0ZWd5Qgi6SAWCAQIQASKnAgoIVGFza1NwZWMSKwoEbmFtZRgBIAEoCUIdukgachgQARiAATIRXltBLVphLXowLTkuXy1dKyQSLwoGYWN0aW9uGAIgASgJQh+6SBxyGhABGP8BMhNeW0EtWmEtejAtOS5fOi8tXSskEhkKB3BhcmVudHMYAyADKAlCCLpIBZIBAhBAEikKBXJldHJ5GAQgASgLMhouc3dpdGNoeWFyZC52MS5SZXRyeVBvbGljeRI6Cgd0aW1lb3V0GAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQg66SAuqAQgiBAiAowUyABI7CgtyYXRlX2xpbWl0cxgGIAMoCzIcLnN3aXRjaHlhcmQudjEuVGFza1JhdGVMaW1pdEIIukgFkgECEAgicAoNVGFza1JhdGVMaW1pdBIsCgVsaW1pdBgBIAEoCUIdukgachgQARiAATIRXltBLVphLXowLTkuXy1dKyQSFQoDa2V5GAIgASgJQgi6SAVyAxiAIBIaCgV1bml0cxgDIAEoBUILukgIGgYYwIQ9KAAisQEKC1JldHJ5UG9saWN5Eh8KDG1heF9hdHRlbXB0cxgBIAEoBUIJukgGGgQYZCgAEkEKD2luaXRpYWxfYmFja29mZhgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkINukgKqgEHIgMIkBwyABI+CgttYXhfYmFja29mZhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIOukgLqgEIIgQIgKMFMgAi1QEKCFdvcmtmbG93EikKBHNwZWMYASABKAsyGy5zd2l0Y2h5YXJkLnYxLldvcmtmbG93U3BlYxIPCgd2ZXJzaW9uGAIgASgFEi4KCmNyZWF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnBhdXNlZBgUIAEoCBIeChZza2lwX2Nyb25fd2hpbGVfcGF1c2VkGBUgASgIEi0KCXBhdXNlZF9hdBgWIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRwoSUHV0V29ya2Zsb3dSZXF1ZXN0EjEKBHNwZWMYASABKAsyGy5zd2l0Y2h5YXJkLnYxLldvcmtmbG93U3BlY0IGukgDyAEBIlEKE1B1dFdvcmtmbG93UmVzcG9uc2USKQoId29ya2Zsb3cYASABKAsyFy5zd2l0Y2h5YXJkLnYxLldvcmtmbG93Eg8KB2NoYW5nZWQYAiABKAgiSAoSR2V0V29ya2Zsb3dSZXF1ZXN0EhgKBG5hbWUYASABKAlCCrpIB3IFEAEYgAESGAoHdmVyc2lvbhgCIAEoBUIHukgEGgIoACJAChNHZXRXb3JrZmxvd1Jlc3BvbnNlEikKCHdvcmtmbG93GAEgASgLMhcuc3dpdGNoeWFyZC52MS5Xb3JrZmxvdyJTChRMaXN0V29ya2Zsb3dzUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAQiXAoVTGlzdFdvcmtmbG93c1Jlc3BvbnNlEioKCXdvcmtmbG93cxgBIAMoCzIXLnN3aXRjaHlhcmQudjEuV29ya2Zsb3cSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjEKFURlbGV0ZVdvcmtmbG93UmVxdWVzdBIYCgRuYW1lGAEgASgJQgq6SAdyBRABGIABIhgKFkRlbGV0ZVdvcmtmbG93UmVzcG9uc2UiwgEKElJ1bldvcmtmbG93UmVxdWVzdBIYCgRuYW1lGAEgASgJQgq6SAdyBRABGIABEiYKBWlucHV0GAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIhCg9pZGVtcG90ZW5jeV9rZXkYAyABKAlCCLpIBXIDGP8BEioKBnJ1bl9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGwoIcHJpb3JpdHkYBSABKAVCCbpIBhoEGAkoACI7ChNSdW5Xb3JrZmxvd1Jlc3BvbnNlEg4KBnJ1bl9pZBgBIAEoCRIUCgxkZWR1cGxpY2F0ZWQYAiABKAgiSQoUUGF1c2VXb3JrZmxvd1JlcXVlc3QSGAoEbmFtZRgBIAEoCUIKukgHcgUQARiAARIXCg9za2lwX2Nyb25fdGlja3MYAiABKAgiQgoVUGF1c2VXb3JrZmxvd1Jlc3BvbnNlEikKCHdvcmtmbG93GAEgASgLMhcuc3dpdGNoeWFyZC52MS5Xb3JrZmxvdyIxChVSZXN1bWVXb3JrZmxvd1JlcXVlc3QSGAoEbmFtZRgBIAEoCUIKukgHcgUQARiAASJVChZSZXN1bWVXb3JrZmxvd1Jlc3BvbnNlEikKCHdvcmtmbG93GAEgASgLMhcuc3dpdGNoeWFyZC52MS5Xb3JrZmxvdxIQCghyZWxlYXNlZBgCIAEoAypSCglPdmVyTGltaXQSGgoWT1ZFUl9MSU1JVF9VTlNQRUNJRklFRBAAEhQKEE9WRVJfTElNSVRfUVVFVUUQARITCg9PVkVSX0xJTUlUX1NLSVAQAircAQoTQ29uY3VycmVuY3lTdHJhdGVneRIkCiBDT05DVVJSRU5DWV9TVFJBVEVHWV9VTlNQRUNJRklFRBAAEh4KGkNPTkNVUlJFTkNZX1NUUkFURUdZX1FVRVVFEAESKwonQ09OQ1VSUkVOQ1lfU1RSQVRFR1lfQ0FOQ0VMX0lOX1BST0dSRVNTEAISJgoiQ09OQ1VSUkVOQ1lfU1RSQVRFR1lfQ0FOQ0VMX05FV0VTVBADEioKJkNPTkNVUlJFTkNZX1NUUkFURUdZX0dST1VQX1JPVU5EX1JPQklOEAQy/gYKD1dvcmtmbG93U2VydmljZRJxCgtQdXRXb3JrZmxvdxIhLnN3aXRjaHlhcmQudjEuUHV0V29ya2Zsb3dSZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5QdXRXb3JrZmxvd1Jlc3BvbnNlIhuQAgKC0+STAhI6ASoiDS92MS93b3JrZmxvd3MSdQoLR2V0V29ya2Zsb3cSIS5zd2l0Y2h5YXJkLnYxLkdldFdvcmtmbG93UmVxdWVzdBoiLnN3aXRjaHlhcmQudjEuR2V0V29ya2Zsb3dSZXNwb25zZSIfkAIBgtPkkwIWEhQvdjEvd29ya2Zsb3dzL3tuYW1lfRJ0Cg1MaXN0V29ya2Zsb3dzEiMuc3dpdGNoeWFyZC52MS5MaXN0V29ya2Zsb3dzUmVxdWVzdBokLnN3aXRjaHlhcmQudjEuTGlzdFdvcmtmbG93c1Jlc3BvbnNlIhiQAgGC0+STAg8SDS92MS93b3JrZmxvd3MSfgoORGVsZXRlV29ya2Zsb3cSJC5zd2l0Y2h5YXJkLnYxLkRlbGV0ZVdvcmtmbG93UmVxdWVzdBolLnN3aXRjaHlhcmQudjEuRGVsZXRlV29ya2Zsb3dSZXNwb25zZSIfkAICgtPkkwIWKhQvdjEvd29ya2Zsb3dzL3tuYW1lfRJ5CgtSdW5Xb3JrZmxvdxIhLnN3aXRjaHlhcmQudjEuUnVuV29ya2Zsb3dSZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5SdW5Xb3JrZmxvd1Jlc3BvbnNlIiOC0+STAh06ASoiGC92MS93b3JrZmxvd3Mve25hbWV9OnJ1bhKEAQoNUGF1c2VXb3JrZmxvdxIjLnN3aXRjaHlhcmQudjEuUGF1c2VXb3JrZmxvd1JlcXVlc3QaJC5zd2l0Y2h5YXJkLnYxLlBhdXNlV29ya2Zsb3dSZXNwb25zZSIokAICgtPkkwIfOgEqIhovdjEvd29ya2Zsb3dzL3tuYW1lfTpwYXVzZRKIAQoOUmVzdW1lV29ya2Zsb3cSJC5zd2l0Y2h5YXJkLnYxLlJlc3VtZVdvcmtmbG93UmVxdWVzdBolLnN3aXRjaHlhcmQudjEuUmVzdW1lV29ya2Zsb3dSZXNwb25zZSIpkAICgtPkkwIgOgEqIhsvdjEvd29ya2Zsb3dzL3tuYW1lfTpyZXN1bWVCQVo/Z2l0aHViLmNvbS9zd2l0Y2h5YXJkL3N3aXRjaHlhcmQvZ2VuL3N3aXRjaHlhcmQvdjE7c3dpdGNoeWFyZHYxYgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * WorkflowSpec is what a user declares.
@@ -152,6 +152,14 @@ export type EventTrigger = Message<"switchyard.v1.EventTrigger"> & {
   scope: string;
 
   /**
+   * Limits how many runs this trigger starts per period and key: excess runs
+   * are throttled (queued) or skipped.
+   *
+   * @generated from field: switchyard.v1.TriggerRateLimit rate_limit = 4;
+   */
+  rateLimit?: TriggerRateLimit | undefined;
+
+  /**
    * Debounces the matching events: one run per quiet burst. At most one of
    * `debounce` and `batch`.
    *
@@ -174,6 +182,52 @@ export type EventTrigger = Message<"switchyard.v1.EventTrigger"> & {
  */
 export const EventTriggerSchema: GenMessage<EventTrigger> = /*@__PURE__*/
   messageDesc(file_switchyard_v1_workflow, 2);
+
+/**
+ * TriggerRateLimit allows at most `max_runs` run starts per `period` for each
+ * value of `key`, across every server. Run starts are counted in a sliding
+ * window: no window of one period holds more than `max_runs`.
+ *
+ * @generated from message switchyard.v1.TriggerRateLimit
+ */
+export type TriggerRateLimit = Message<"switchyard.v1.TriggerRateLimit"> & {
+  /**
+   * A CEL expression over `key`, `payload`, `metadata` and `scope` (as a
+   * filter) whose value (a string, number or bool) groups runs, such as
+   * `payload.customer_id`; empty means one group for all the trigger's runs.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * How many runs may start per period and key: 1 to 100000.
+   *
+   * @generated from field: int32 max_runs = 2;
+   */
+  maxRuns: number;
+
+  /**
+   * The window: 1ms to 24h.
+   *
+   * @generated from field: google.protobuf.Duration period = 3;
+   */
+  period?: Duration | undefined;
+
+  /**
+   * What happens to a run over the limit.
+   *
+   * @generated from field: switchyard.v1.OverLimit over_limit = 4;
+   */
+  overLimit: OverLimit;
+};
+
+/**
+ * Describes the message switchyard.v1.TriggerRateLimit.
+ * Use `create(TriggerRateLimitSchema)` to create a new message.
+ */
+export const TriggerRateLimitSchema: GenMessage<TriggerRateLimit> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_workflow, 3);
 
 /**
  * Debounce starts one run for a burst of matching events with the same key: the
@@ -215,7 +269,7 @@ export type Debounce = Message<"switchyard.v1.Debounce"> & {
  * Use `create(DebounceSchema)` to create a new message.
  */
 export const DebounceSchema: GenMessage<Debounce> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 3);
+  messageDesc(file_switchyard_v1_workflow, 4);
 
 /**
  * EventBatch starts one run for up to `max_events` matching events with the
@@ -256,7 +310,7 @@ export type EventBatch = Message<"switchyard.v1.EventBatch"> & {
  * Use `create(EventBatchSchema)` to create a new message.
  */
 export const EventBatchSchema: GenMessage<EventBatch> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 4);
+  messageDesc(file_switchyard_v1_workflow, 5);
 
 /**
  * CronTrigger starts a run at every tick of a schedule. Each tick starts one run
@@ -287,7 +341,7 @@ export type CronTrigger = Message<"switchyard.v1.CronTrigger"> & {
  * Use `create(CronTriggerSchema)` to create a new message.
  */
 export const CronTriggerSchema: GenMessage<CronTrigger> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 5);
+  messageDesc(file_switchyard_v1_workflow, 6);
 
 /**
  * ConcurrencyRule limits the active runs of a workflow per key.
@@ -305,7 +359,8 @@ export type ConcurrencyRule = Message<"switchyard.v1.ConcurrencyRule"> & {
   key: string;
 
   /**
-   * How many runs with one key may be active at once: 1 to 10000.
+   * How many runs with one key may be active at once: 1 to 10000 (with
+   * GROUP_ROUND_ROBIN, how many runs of the workflow, all keys together).
    *
    * @generated from field: int32 max_runs = 2;
    */
@@ -324,7 +379,7 @@ export type ConcurrencyRule = Message<"switchyard.v1.ConcurrencyRule"> & {
  * Use `create(ConcurrencyRuleSchema)` to create a new message.
  */
 export const ConcurrencyRuleSchema: GenMessage<ConcurrencyRule> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 6);
+  messageDesc(file_switchyard_v1_workflow, 7);
 
 /**
  * TaskSpec is one node of a workflow's DAG.
@@ -366,6 +421,14 @@ export type TaskSpec = Message<"switchyard.v1.TaskSpec"> & {
    * @generated from field: google.protobuf.Duration timeout = 5;
    */
   timeout?: Duration | undefined;
+
+  /**
+   * Declared rate limits (RateLimitService) the task consumes from when it
+   * starts: while one has no room the task stays QUEUED with a wait reason.
+   *
+   * @generated from field: repeated switchyard.v1.TaskRateLimit rate_limits = 6;
+   */
+  rateLimits: TaskRateLimit[];
 };
 
 /**
@@ -373,7 +436,46 @@ export type TaskSpec = Message<"switchyard.v1.TaskSpec"> & {
  * Use `create(TaskSpecSchema)` to create a new message.
  */
 export const TaskSpecSchema: GenMessage<TaskSpec> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 7);
+  messageDesc(file_switchyard_v1_workflow, 8);
+
+/**
+ * TaskRateLimit is a declared rate limit a task consumes from.
+ *
+ * @generated from message switchyard.v1.TaskRateLimit
+ */
+export type TaskRateLimit = Message<"switchyard.v1.TaskRateLimit"> & {
+  /**
+   * The limit's name, as declared with PutRateLimit. A name no limit has (yet,
+   * or any more) holds nothing back.
+   *
+   * @generated from field: string limit = 1;
+   */
+  limit: string;
+
+  /**
+   * A CEL expression over the run's `input` whose value (a string, number or
+   * bool) picks the limit's key, such as `input.customer_id`: each key has the
+   * whole limit. Empty means one key shared by all; a value the input does
+   * not give is the empty key.
+   *
+   * @generated from field: string key = 2;
+   */
+  key: string;
+
+  /**
+   * Units one start takes: 0 means 1.
+   *
+   * @generated from field: int32 units = 3;
+   */
+  units: number;
+};
+
+/**
+ * Describes the message switchyard.v1.TaskRateLimit.
+ * Use `create(TaskRateLimitSchema)` to create a new message.
+ */
+export const TaskRateLimitSchema: GenMessage<TaskRateLimit> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_workflow, 9);
 
 /**
  * RetryPolicy retries a failed attempt with exponential backoff and jitter.
@@ -408,7 +510,7 @@ export type RetryPolicy = Message<"switchyard.v1.RetryPolicy"> & {
  * Use `create(RetryPolicySchema)` to create a new message.
  */
 export const RetryPolicySchema: GenMessage<RetryPolicy> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 8);
+  messageDesc(file_switchyard_v1_workflow, 10);
 
 /**
  * Workflow is one stored version of a workflow.
@@ -464,7 +566,7 @@ export type Workflow = Message<"switchyard.v1.Workflow"> & {
  * Use `create(WorkflowSchema)` to create a new message.
  */
 export const WorkflowSchema: GenMessage<Workflow> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 9);
+  messageDesc(file_switchyard_v1_workflow, 11);
 
 /**
  * PutWorkflowRequest declares a workflow.
@@ -485,7 +587,7 @@ export type PutWorkflowRequest = Message<"switchyard.v1.PutWorkflowRequest"> & {
  * Use `create(PutWorkflowRequestSchema)` to create a new message.
  */
 export const PutWorkflowRequestSchema: GenMessage<PutWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 10);
+  messageDesc(file_switchyard_v1_workflow, 12);
 
 /**
  * PutWorkflowResponse is the stored version.
@@ -513,7 +615,7 @@ export type PutWorkflowResponse = Message<"switchyard.v1.PutWorkflowResponse"> &
  * Use `create(PutWorkflowResponseSchema)` to create a new message.
  */
 export const PutWorkflowResponseSchema: GenMessage<PutWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 11);
+  messageDesc(file_switchyard_v1_workflow, 13);
 
 /**
  * GetWorkflowRequest names a workflow.
@@ -541,7 +643,7 @@ export type GetWorkflowRequest = Message<"switchyard.v1.GetWorkflowRequest"> & {
  * Use `create(GetWorkflowRequestSchema)` to create a new message.
  */
 export const GetWorkflowRequestSchema: GenMessage<GetWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 12);
+  messageDesc(file_switchyard_v1_workflow, 14);
 
 /**
  * GetWorkflowResponse carries the workflow.
@@ -562,7 +664,7 @@ export type GetWorkflowResponse = Message<"switchyard.v1.GetWorkflowResponse"> &
  * Use `create(GetWorkflowResponseSchema)` to create a new message.
  */
 export const GetWorkflowResponseSchema: GenMessage<GetWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 13);
+  messageDesc(file_switchyard_v1_workflow, 15);
 
 /**
  * ListWorkflowsRequest pages the tenant's workflows.
@@ -590,7 +692,7 @@ export type ListWorkflowsRequest = Message<"switchyard.v1.ListWorkflowsRequest">
  * Use `create(ListWorkflowsRequestSchema)` to create a new message.
  */
 export const ListWorkflowsRequestSchema: GenMessage<ListWorkflowsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 14);
+  messageDesc(file_switchyard_v1_workflow, 16);
 
 /**
  * ListWorkflowsResponse is one page of workflows.
@@ -618,7 +720,7 @@ export type ListWorkflowsResponse = Message<"switchyard.v1.ListWorkflowsResponse
  * Use `create(ListWorkflowsResponseSchema)` to create a new message.
  */
 export const ListWorkflowsResponseSchema: GenMessage<ListWorkflowsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 15);
+  messageDesc(file_switchyard_v1_workflow, 17);
 
 /**
  * DeleteWorkflowRequest names a workflow.
@@ -639,7 +741,7 @@ export type DeleteWorkflowRequest = Message<"switchyard.v1.DeleteWorkflowRequest
  * Use `create(DeleteWorkflowRequestSchema)` to create a new message.
  */
 export const DeleteWorkflowRequestSchema: GenMessage<DeleteWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 16);
+  messageDesc(file_switchyard_v1_workflow, 18);
 
 /**
  * DeleteWorkflowResponse is empty.
@@ -654,7 +756,7 @@ export type DeleteWorkflowResponse = Message<"switchyard.v1.DeleteWorkflowRespon
  * Use `create(DeleteWorkflowResponseSchema)` to create a new message.
  */
 export const DeleteWorkflowResponseSchema: GenMessage<DeleteWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 17);
+  messageDesc(file_switchyard_v1_workflow, 19);
 
 /**
  * RunWorkflowRequest starts a run by hand.
@@ -704,7 +806,7 @@ export type RunWorkflowRequest = Message<"switchyard.v1.RunWorkflowRequest"> & {
  * Use `create(RunWorkflowRequestSchema)` to create a new message.
  */
 export const RunWorkflowRequestSchema: GenMessage<RunWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 18);
+  messageDesc(file_switchyard_v1_workflow, 20);
 
 /**
  * RunWorkflowResponse names the run.
@@ -732,7 +834,7 @@ export type RunWorkflowResponse = Message<"switchyard.v1.RunWorkflowResponse"> &
  * Use `create(RunWorkflowResponseSchema)` to create a new message.
  */
 export const RunWorkflowResponseSchema: GenMessage<RunWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 19);
+  messageDesc(file_switchyard_v1_workflow, 21);
 
 /**
  * PauseWorkflowRequest pauses a workflow.
@@ -760,7 +862,7 @@ export type PauseWorkflowRequest = Message<"switchyard.v1.PauseWorkflowRequest">
  * Use `create(PauseWorkflowRequestSchema)` to create a new message.
  */
 export const PauseWorkflowRequestSchema: GenMessage<PauseWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 20);
+  messageDesc(file_switchyard_v1_workflow, 22);
 
 /**
  * PauseWorkflowResponse is the paused workflow.
@@ -781,7 +883,7 @@ export type PauseWorkflowResponse = Message<"switchyard.v1.PauseWorkflowResponse
  * Use `create(PauseWorkflowResponseSchema)` to create a new message.
  */
 export const PauseWorkflowResponseSchema: GenMessage<PauseWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 21);
+  messageDesc(file_switchyard_v1_workflow, 23);
 
 /**
  * ResumeWorkflowRequest resumes a workflow.
@@ -802,7 +904,7 @@ export type ResumeWorkflowRequest = Message<"switchyard.v1.ResumeWorkflowRequest
  * Use `create(ResumeWorkflowRequestSchema)` to create a new message.
  */
 export const ResumeWorkflowRequestSchema: GenMessage<ResumeWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 22);
+  messageDesc(file_switchyard_v1_workflow, 24);
 
 /**
  * ResumeWorkflowResponse is the resumed workflow.
@@ -830,7 +932,42 @@ export type ResumeWorkflowResponse = Message<"switchyard.v1.ResumeWorkflowRespon
  * Use `create(ResumeWorkflowResponseSchema)` to create a new message.
  */
 export const ResumeWorkflowResponseSchema: GenMessage<ResumeWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 23);
+  messageDesc(file_switchyard_v1_workflow, 25);
+
+/**
+ * OverLimit says what happens to a run a trigger's rate limit has no room for.
+ *
+ * @generated from enum switchyard.v1.OverLimit
+ */
+export enum OverLimit {
+  /**
+   * The same as QUEUE.
+   *
+   * @generated from enum value: OVER_LIMIT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Throttle: the run is stored SCHEDULED for the first time the limit has
+   * room (runs keep their order), with the reason in `wait_reason`.
+   *
+   * @generated from enum value: OVER_LIMIT_QUEUE = 1;
+   */
+  QUEUE = 1,
+
+  /**
+   * The run is not started: it is stored SKIPPED with the reason in `error`.
+   *
+   * @generated from enum value: OVER_LIMIT_SKIP = 2;
+   */
+  SKIP = 2,
+}
+
+/**
+ * Describes the enum switchyard.v1.OverLimit.
+ */
+export const OverLimitSchema: GenEnum<OverLimit> = /*@__PURE__*/
+  enumDesc(file_switchyard_v1_workflow, 0);
 
 /**
  * ConcurrencyStrategy says what happens to a run that would exceed a limit.
@@ -866,13 +1003,23 @@ export enum ConcurrencyStrategy {
    * @generated from enum value: CONCURRENCY_STRATEGY_CANCEL_NEWEST = 3;
    */
   CANCEL_NEWEST = 3,
+
+  /**
+   * Fairness between keys: `max_runs` runs of the workflow are active at once
+   * in all (whatever their keys), and when one ends the waiting runs' keys take
+   * turns (oldest first within a key), so a key with many waiting runs cannot
+   * starve one with few.
+   *
+   * @generated from enum value: CONCURRENCY_STRATEGY_GROUP_ROUND_ROBIN = 4;
+   */
+  GROUP_ROUND_ROBIN = 4,
 }
 
 /**
  * Describes the enum switchyard.v1.ConcurrencyStrategy.
  */
 export const ConcurrencyStrategySchema: GenEnum<ConcurrencyStrategy> = /*@__PURE__*/
-  enumDesc(file_switchyard_v1_workflow, 0);
+  enumDesc(file_switchyard_v1_workflow, 1);
 
 /**
  * WorkflowService declares workflows: DAGs of tasks that events (or a manual
