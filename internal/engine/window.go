@@ -110,7 +110,8 @@ func (e *Engine) addToWindows(ctx context.Context, q store.Q, adds []windowAdd, 
 }
 
 // fireWindow closes a window, if no other transaction did, and plans the run
-// of its events: a debounce's last event, or a batch's events as the input.
+// of its events: a debounce's last event, or a batch's events as the input;
+// the run meets the trigger's rate limit, if it has one.
 // wf is the workflow's current version (nil when it was deleted: the events
 // start nothing).
 func (e *Engine) fireWindow(ctx context.Context, q store.Q, wf *compiledWorkflow, w *store.EventWindow, now time.Time) (*plannedRun, error) {
@@ -139,13 +140,30 @@ func (e *Engine) fireWindow(ctx context.Context, q store.Q, wf *compiledWorkflow
 		n.eventID = ""
 		vars = inputVars(n.input)
 	}
-	if n.concurrencyKey, err = wf.concurrencyKey(vars); err != nil {
+	limit := wf.windowLimit(w.TriggerIndex)
+	var limitKey string
+	if n.concurrencyKey, err = wf.concurrencyKey(vars); err == nil {
+		limitKey, err = limit.keyOf(vars)
+	}
+	if err != nil {
 		e.log.WarnContext(ctx, "event window started no run", "workflow", wf.row.Name, "error", err.Error())
 		return nil, nil
 	}
 	p := n.plan(w.TenantID, now)
 	p.setID(runID)
+	p.limit, p.limitKey = limit, limitKey
 	return p, nil
+}
+
+// windowLimit returns the rate limit of the workflow's windowed trigger at
+// index (the trigger's position in the spec), nil when it has none.
+func (wf *compiledWorkflow) windowLimit(index int) *triggerLimit {
+	for _, t := range wf.triggers {
+		if t.window != nil && t.window.index == index {
+			return t.limit
+		}
+	}
+	return nil
 }
 
 // batchInput is a batch run's input: {"events": [...]} with each event's id,

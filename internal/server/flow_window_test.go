@@ -242,3 +242,29 @@ func TestWindowsFireOnceAcrossThreeServers(t *testing.T) {
 	checkDebounced(t, apis[2], "typing", burst)
 	checkBatched(t, apis[0], "ingest", batched)
 }
+
+// TestBatchMeetsTriggerRateLimit: the runs of a batching trigger meet its
+// rate limit like the runs of any trigger: of two full batches under a limit
+// of one run an hour, the second run is skipped.
+func TestBatchMeetsTriggerRateLimit(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, eng storetest.Engine) {
+		srv := servertest.Start(t, eng, servertest.Options{Engine: fastEngine})
+		a := newAPI(srv.URL, grpcProtocol())
+		putWorkflow(t, a, &switchyardv1.WorkflowSpec{Name: "pairs", Tasks: []*switchyardv1.TaskSpec{task("t", "nobody")},
+			EventTriggers: []*switchyardv1.EventTrigger{{Key: "pair.item",
+				Batch:     &switchyardv1.EventBatch{MaxEvents: 2, MaxWait: durationpb.New(time.Hour)},
+				RateLimit: &switchyardv1.TriggerRateLimit{MaxRuns: 1, Period: durationpb.New(time.Hour), OverLimit: switchyardv1.OverLimit_OVER_LIMIT_SKIP}}}})
+		var events []*switchyardv1.PushEventRequest
+		for i := range 4 {
+			events = append(events, &switchyardv1.PushEventRequest{Key: "pair.item", Payload: mustStruct(map[string]any{"i": i})})
+		}
+		if _, err := a.events.BulkPushEvents(context.Background(), connect.NewRequest(&switchyardv1.BulkPushEventsRequest{Events: events})); err != nil {
+			t.Fatal(err)
+		}
+		got := runStatuses(t, a, "pairs")
+		if got[switchyardv1.RunStatus_RUN_STATUS_QUEUED] != 1 || got[switchyardv1.RunStatus_RUN_STATUS_SKIPPED] != 1 || len(got) != 2 {
+			t.Fatalf("batch runs %v, want one queued and one skipped by the trigger's rate limit", got)
+		}
+	})
+}
