@@ -35,17 +35,25 @@ build: ## Build the switchyard binary and the example workers into .tmp/bin
 	go build -o $(BIN)/ ./cmd/switchyard ./examples/...
 
 .PHONY: quickstart
-quickstart: ## Run the README's Quickstart as written, against the built binary (needs curl, jq and port 8080)
+quickstart: $(WEB_DEPS) ## Run the README's Quickstart as written, against the built binary, then see its run on the dashboard (needs curl, jq, port 8080 and chromium)
 	.ci/quickstart
 
 # The race detector needs cgo (a C compiler); without one the tests run without it.
 RACE := $(if $(filter 1,$(shell go env CGO_ENABLED)),-race,)
 
 .PHONY: test
-test: ## Run every test, with the race detector when cgo is available (Postgres variants need SWITCHYARD_TEST_DATABASE_URL)
+test: $(BIN)/testprogress ## Run every test, with the race detector when cgo is available (Postgres variants need SWITCHYARD_TEST_DATABASE_URL); a line per package as it ends
 	@if [ -z "$$SWITCHYARD_TEST_DATABASE_URL" ]; then echo "SWITCHYARD_TEST_DATABASE_URL is not set: Postgres variants will be skipped"; fi
 	@if [ -z "$(RACE)" ]; then echo "cgo is not available: running without the race detector"; fi
-	go test $(RACE) -count=1 -timeout 30m ./...
+	go test $(RACE) -count=1 -timeout 30m -json ./... | testprogress
+
+.PHONY: test-quick
+test-quick: $(BIN)/testprogress ## A quick check (under 3 minutes on 2 cores): every test on SQLite only, without the race detector, the slowest ones shortened (-short); tests mostly wait, so 4 at once
+	SWITCHYARD_TEST_DATABASE_URL= go test -short -count=1 -p 4 -parallel 4 -timeout 10m -json ./... | testprogress
+
+# testprogress formats go test -json: a line per package as it ends, the output of what failed.
+$(BIN)/testprogress: internal/testprogress/main.go
+	go build -o $@ ./internal/testprogress
 
 .PHONY: bench
 bench: ## Benchmark PushEvent, event-to-task latency and task throughput (Postgres too when SWITCHYARD_TEST_DATABASE_URL is set)

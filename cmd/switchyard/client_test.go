@@ -360,6 +360,19 @@ func TestWorkflowCommands(t *testing.T) {
 	writeSpec(t, jsonSpec, got)
 	wantOut(t, "workflows put of what get printed", mustCLI(t, srv.URL, "workflows", "put", "-f", jsonSpec), "CHANGED   false")
 
+	manual := filepath.Join(dir, "manual.yaml")
+	writeSpec(t, manual, "name: by-hand\ntasks:\n  - name: t\n    action: x\n")
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"workflows", "put", "-f", manual, "--server", srv.URL, "--token", servertest.AdminToken}, &stdout, &stderr); err != nil {
+		t.Fatalf("workflows put of a workflow with no trigger: %v", err)
+	}
+	wantOut(t, "workflows put of a workflow with no trigger", stdout.String(), "WORKFLOW  by-hand", "CHANGED   true")
+	wantOut(t, "its warning", stderr.String(), "warning: workflow by-hand has no trigger")
+	stderr.Reset()
+	if err := run(context.Background(), []string{"workflows", "put", "-f", yamlSpec, "--server", srv.URL, "--token", servertest.AdminToken}, &bytes.Buffer{}, &stderr); err != nil || stderr.Len() != 0 {
+		t.Errorf("workflows put of a triggered workflow: %v, printed %q on stderr, want nothing", err, stderr.String())
+	}
+
 	typo := filepath.Join(dir, "typo.yaml")
 	writeSpec(t, typo, "name: typo\nonEvent: [tick]\ntasks:\n  - name: t\n    action: x\n")
 	_, err := cli(t, srv.URL, "workflows", "put", "-f", typo)

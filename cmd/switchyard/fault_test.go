@@ -33,7 +33,11 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv(workerModeEnv); mode != "" {
 		os.Exit(runWorkerProcess(mode))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if builtDir != "" {
+		_ = os.RemoveAll(builtDir)
+	}
+	os.Exit(code)
 }
 
 // serverProcess is a `switchyard serve` process that a test kills with

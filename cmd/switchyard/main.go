@@ -2,6 +2,7 @@
 // client of its API.
 //
 //	switchyard serve     run the server (SQLite in --data-dir, or --database-url)
+//	switchyard dev       serve with a demo worker in the same process, for a first look
 //	switchyard migrate   apply database migrations and exit
 //	switchyard help      every command
 //
@@ -48,6 +49,7 @@ var groups = []group{
 var commands = func() []subcommand {
 	cmds := []subcommand{
 		{name: "serve", run: serveCommand, line: "serve\trun the server (SQLite in --data-dir, or --database-url postgres://…)"},
+		{name: "dev", run: devCommand, line: "dev\tserve on SQLite with a demo worker in the same process; prints a token and the dashboard's URL"},
 		{name: "migrate", run: migrateCommand, line: "migrate\tapply database migrations and exit"},
 		pushCmd.subcommand(),
 	}

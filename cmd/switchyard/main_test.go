@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -29,15 +30,31 @@ var (
 	tokenRe     = regexp.MustCompile(`\n\s+(sy_[A-Za-z0-9_-]+)\n`)
 )
 
-// buildBinary compiles switchyard once per test into a temp dir.
+// The switchyard binary the tests run, built once per test process into
+// builtDir (removed by TestMain).
+var (
+	buildOnce sync.Once
+	builtDir  string
+	builtBin  string
+	buildErr  error
+)
+
+// buildBinary returns the switchyard binary, compiling it on the first call.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "switchyard")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		if builtDir, buildErr = os.MkdirTemp("", "switchyard-bin-"); buildErr != nil {
+			return
+		}
+		builtBin = filepath.Join(builtDir, "switchyard")
+		if out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return bin
+	return builtBin
 }
 
 // startBinary runs `switchyard serve` and returns the process, its base URL and

@@ -178,6 +178,16 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := parseCommand("serve", args, stderr, f.register); err != nil {
 		return err
 	}
+	return f.serve(ctx, stdout, stderr, nil)
+}
+
+// beside is work that runs in the server's process while it serves (the demo
+// worker of dev), given the server's base URL; it ends when ctx does.
+type beside func(ctx context.Context, baseURL string, log *slog.Logger)
+
+// serve runs the server the flags describe until ctx ends, and along with it
+// also (when not nil), which the shutdown waits for.
+func (f *serveFlags) serve(ctx context.Context, stdout, stderr io.Writer, also beside) error {
 	log, err := newLogger(stderr, f.logFormat, f.logLevel)
 	if err != nil {
 		return err
@@ -212,6 +222,15 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	log.Info("serving", "addr", ln.Addr().String(), "database", database)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if also != nil {
+		alsoCtx, stopAlso := context.WithCancel(ctx)
+		alsoDone := make(chan struct{})
+		go func() {
+			defer close(alsoDone)
+			also(alsoCtx, "http://"+browserAddr(ln.Addr()), log)
+		}()
+		defer func() { stopAlso(); <-alsoDone }()
+	}
 	select {
 	case err := <-serveErr:
 		return errors.Join(err, shutdown(ctx, srv, timeout))

@@ -49,6 +49,9 @@ var workflowsPutCmd = newCommand("workflows put", "declare a workflow from a spe
 			return err
 		}
 		res, err := x.c.PutWorkflow(x.ctx, spec)
+		for _, w := range res.GetWarnings() {
+			fmt.Fprintln(x.stderr, "warning:", w)
+		}
 		return show(x.f, x.stdout, res, err, func(res *switchyardv1.PutWorkflowResponse) error {
 			t := newTable(x.stdout)
 			t.row("WORKFLOW", res.GetWorkflow().GetSpec().GetName())

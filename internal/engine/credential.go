@@ -60,10 +60,14 @@ func (e *Engine) TouchToken(ctx context.Context, id string, at time.Time) error 
 // secret set, it stores a token of role with that secret unless one is stored
 // already, and returns "". With secret "", it creates a token of role with a
 // random secret when the database holds no token at all, and returns that
-// secret, to be shown once; otherwise it returns "".
+// secret, to be shown once; otherwise it returns "". On the first start it
+// also gives the default tenant its creation time (see [store.Q.TenantStampCreated]).
 func (e *Engine) BootstrapToken(ctx context.Context, role, name, secret string) (string, error) {
 	var created string
 	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
+		if err := q.TenantStampCreated(ctx, DefaultTenant, store.TimeOf(e.now())); err != nil {
+			return err
+		}
 		s := secret
 		if secret != "" {
 			_, err := q.TokenGetByHash(ctx, TokenHash(secret))

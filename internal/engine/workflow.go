@@ -160,6 +160,16 @@ func (s *WorkflowSpec) checkAcyclic(index map[string]int) error {
 	return nil
 }
 
+// Warnings says, one sentence each, what the spec, valid as it is, may not
+// do as meant: a workflow with no trigger starts only by RunWorkflow or a
+// replay.
+func (s WorkflowSpec) Warnings() []string {
+	if len(s.OnEvents) == 0 && len(s.EventTriggers) == 0 && len(s.OnCron) == 0 {
+		return []string{fmt.Sprintf("workflow %s has no trigger (no onEvents, eventTriggers or onCron): no event or schedule starts it, only RunWorkflow and replays", s.Name)}
+	}
+	return nil
+}
+
 // PutWorkflow stores spec as the workflow's new current version, unless it equals
 // the current one. changed says whether a version was stored.
 func (e *Engine) PutWorkflow(ctx context.Context, tenantID string, spec WorkflowSpec) (wf *Workflow, changed bool, err error) {

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -187,4 +188,18 @@ var workflowCases = []parityCase{
 	deleteWorkflowRPC.refused("delete by a producer is permission_denied", auth.RoleProducer, connect.CodePermissionDenied, func(e *env) *switchyardv1.DeleteWorkflowRequest {
 		return &switchyardv1.DeleteWorkflowRequest{Name: "orders"}
 	}),
+	{"a workflow with no trigger is stored, with a warning", putWorkflowRPC.procedure, func(e *env) string {
+		spec := flowSpec("by-hand", "a.one")
+		spec.OnEvents = nil
+		res, err := putWorkflowRPC.do(e, e.c, &switchyardv1.PutWorkflowRequest{Spec: spec})
+		want := []string{"workflow by-hand has no trigger (no onEvents, eventTriggers or onCron): no event or schedule starts it, only RunWorkflow and replays"}
+		if err == nil && (!res.GetChanged() || !slices.Equal(res.GetWarnings(), want)) {
+			e.t.Errorf("%s: put with no trigger: %v, want stored (changed) with warnings %q", e.c.proto.Name, res, want)
+		}
+		triggered, err2 := putWorkflowRPC.do(e, e.c, &switchyardv1.PutWorkflowRequest{Spec: flowSpec("triggered", "a.one")})
+		if err2 != nil || len(triggered.GetWarnings()) != 0 {
+			e.t.Errorf("%s: put with a trigger: %v, %v, want no warnings", e.c.proto.Name, triggered, err2)
+		}
+		return e.expect(0, res, err)
+	}},
 }

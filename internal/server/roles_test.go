@@ -114,7 +114,8 @@ func TestRolesOnEveryRPC(t *testing.T) {
 	for _, role := range auth.Roles {
 		token := createToken(t, a, "", roleOf[role])
 		for _, p := range servertest.Protocols() {
-			if p.Name != "grpc/h2" && p.Name != "connect-json/h1" && p.Name != "grpc-web/h2" {
+			// Every kind of protocol; with -short (make test-quick), gRPC alone.
+			if p.Name != "grpc/h2" && (testing.Short() || p.Name != "connect-json/h1" && p.Name != "grpc-web/h2") {
 				continue
 			}
 			c := client{proto: p, url: srv.URL, token: token}

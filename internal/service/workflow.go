@@ -11,8 +11,9 @@ import (
 // PutWorkflow implements switchyard.v1.WorkflowService.PutWorkflow.
 func (s *WorkflowService) PutWorkflow(ctx context.Context, req *connect.Request[switchyardv1.PutWorkflowRequest]) (*connect.Response[switchyardv1.PutWorkflowResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.PutWorkflowRequest) (*switchyardv1.PutWorkflowResponse, error) {
-		wf, changed, err := s.engine.PutWorkflow(ctx, tenant, specFromProto(m.GetSpec()))
-		return &switchyardv1.PutWorkflowResponse{Workflow: workflowProto(wf), Changed: changed}, err
+		spec := specFromProto(m.GetSpec())
+		wf, changed, err := s.engine.PutWorkflow(ctx, tenant, spec)
+		return &switchyardv1.PutWorkflowResponse{Workflow: workflowProto(wf), Changed: changed, Warnings: spec.Warnings()}, err
 	})
 }
 

@@ -103,6 +103,19 @@ func (q Q) TenantInsert(ctx context.Context, t *Tenant) error {
 	return nil
 }
 
+// TenantStampCreated gives a tenant stored without a creation time (created_at
+// 0: the default tenant, which a migration inserts) the time its first token
+// was made, or at when it has none; a tenant with a time keeps it.
+func (q Q) TenantStampCreated(ctx context.Context, id string, at Time) error {
+	_, err := q.db.NewUpdate().Table("tenants").
+		Set("created_at = COALESCE((SELECT MIN(created_at) FROM api_tokens WHERE tenant_id = ? AND created_at > 0), ?)", id, at).
+		Where("tenant_id = ? AND created_at = 0", id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("stamp tenant %s: %w", id, translate(err))
+	}
+	return nil
+}
+
 // TenantGet returns a tenant.
 func (q Q) TenantGet(ctx context.Context, id string) (*Tenant, error) {
 	return getOne[Tenant](ctx, q, false, "tenant "+id, "tenant_id = ?", id)

@@ -1,8 +1,8 @@
 // The committed OpenAPI document (internal/server/openapi.json, generated at
-// make generate) validates as OpenAPI 3.1, and the REST routes the README's
-// curl examples use are in it.
+// make generate) validates as OpenAPI 3.1, and the REST routes the curl
+// examples of the README and docs/ use are in it.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 
@@ -29,10 +29,11 @@ test("a broken document does not validate (the check can fail)", async () => {
   assert.equal(res.valid, false);
 });
 
-test("every REST route the README's curl examples call is documented", () => {
-  const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+test("every REST route the curl examples of the README and docs/ call is documented", () => {
+  const docs = ["README.md", ...readdirSync(join(repoRoot, "docs")).filter((f) => f.endsWith(".md")).map((f) => join("docs", f))];
+  const readme = docs.map((f) => readFileSync(join(repoRoot, f), "utf8")).join("\n");
   const calls = [...readme.matchAll(/curl -s (?:-X (POST|PUT|PATCH|DELETE) )?'?http:\/\/127\.0\.0\.1:8080(\/v1\/[^'\s?]*)/g)];
-  assert.ok(calls.length >= 10, `found ${calls.length} REST examples in the README`);
+  assert.ok(calls.length >= 10, `found ${calls.length} REST examples in the README and docs/`);
   const templates = Object.keys(doc.paths).map((p) => ({
     path: p,
     re: new RegExp("^" + p.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{[^}]+\\?\}|\{[^}]+\}/g, "[^/:]+") + "$"),
@@ -40,6 +41,6 @@ test("every REST route the README's curl examples call is documented", () => {
   for (const [, m, path] of calls) {
     const method = (m ?? "GET").toLowerCase();
     const match = templates.find((t) => t.re.test(path) && doc.paths[t.path][method]);
-    assert.ok(match, `README: ${method.toUpperCase()} ${path} is not in the OpenAPI document`);
+    assert.ok(match, `README or docs/: ${method.toUpperCase()} ${path} is not in the OpenAPI document`);
   }
 });

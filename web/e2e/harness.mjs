@@ -80,9 +80,10 @@ export class Stack {
 
   /** Starts the demo worker and waits until it is active and its workflows exist. */
   async startWorker({ taskDelay }) {
+    // The token goes in the environment, where ps does not show it.
     this.#spawn('worker', join(this.#tmp, 'dashboarddemo'), [
-      '--server', this.baseURL, '--token', this.token, '--task-delay', taskDelay,
-    ]);
+      '--server', this.baseURL, '--task-delay', taskDelay,
+    ], { SWITCHYARD_TOKEN: this.token });
     await until(async () => {
       const { workers } = await this.api('WorkerService/ListWorkers', {});
       const { workflows = [] } = await this.api('WorkflowService/ListWorkflows', {});
@@ -153,11 +154,13 @@ export class Stack {
     if (this.#tmp) await rm(this.#tmp, { recursive: true, force: true });
   }
 
-  /** Starts a process in its own process group, its output into <tmp>/<name>.log. */
-  #spawn(name, bin, args) {
+  /** Starts a process in its own process group (env added to this process's), its output into <tmp>/<name>.log. */
+  #spawn(name, bin, args, env = {}) {
     const logFile = join(this.#tmp, `${name}.log`);
     const out = createWriteStream(logFile);
-    const child = spawn(bin, args, { cwd: this.#tmp, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, args, {
+      cwd: this.#tmp, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
+    });
     let text = '';
     const waiters = new Set();
     const exited = new Promise((resolve) => child.once('exit', (code, signal) => {

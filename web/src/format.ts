@@ -71,6 +71,34 @@ export function span(start: Timestamp | undefined, end: Timestamp | undefined, n
   return formatDuration(b - a.getTime());
 }
 
+/** runNotStarted reports whether a run is waiting to start: scheduled, queued or held by its concurrency gate. */
+export function runNotStarted(s: RunStatus): boolean {
+  return s === RunStatus.SCHEDULED || s === RunStatus.QUEUED || s === RunStatus.WAITING;
+}
+
+/**
+ * runDuration is how long a run has been running: "—" while it has not
+ * started (its duration does not grow while it waits) and for a run that ended
+ * before its scheduled time, otherwise from its start (its scheduled time,
+ * when it had one, or its creation) to its end or now.
+ */
+export function runDuration(
+  run: { status: RunStatus; createdAt?: Timestamp; scheduledAt?: Timestamp; finishedAt?: Timestamp },
+  now: number = Date.now(),
+): string {
+  if (runNotStarted(run.status)) {
+    return "—";
+  }
+  const created = toDate(run.createdAt);
+  const scheduled = toDate(run.scheduledAt);
+  const start = scheduled && created && scheduled > created ? run.scheduledAt : run.createdAt;
+  const finished = toDate(run.finishedAt);
+  if (finished && scheduled && finished < scheduled) {
+    return "—"; // cancelled before its scheduled time: it never started
+  }
+  return span(start, run.finishedAt, now);
+}
+
 /** prettyJson renders a JSON value with two-space indentation. */
 export function prettyJson(v: unknown): string {
   return JSON.stringify(v ?? {}, null, 2);

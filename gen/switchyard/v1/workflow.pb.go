@@ -1123,7 +1123,13 @@ type PutWorkflowResponse struct {
 	// The current version after the call.
 	Workflow *Workflow `protobuf:"bytes,1,opt,name=workflow,proto3" json:"workflow,omitempty"`
 	// True when the call stored a new version; false when the spec was unchanged.
-	Changed       bool `protobuf:"varint,2,opt,name=changed,proto3" json:"changed,omitempty"`
+	Changed bool `protobuf:"varint,2,opt,name=changed,proto3" json:"changed,omitempty"`
+	// What the workflow, stored as asked, may not do as meant, one sentence
+	// each; empty for most workflows. A workflow with no trigger (no on_events,
+	// event_triggers or on_cron) gets one: only RunWorkflow and replays start
+	// its runs, which is what a workflow run by hand wants and a misspelled or
+	// forgotten trigger does not.
+	Warnings      []string `protobuf:"bytes,3,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1170,6 +1176,13 @@ func (x *PutWorkflowResponse) GetChanged() bool {
 		return x.Changed
 	}
 	return false
+}
+
+func (x *PutWorkflowResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
 }
 
 // GetWorkflowRequest names a workflow.
@@ -1885,10 +1898,11 @@ const file_switchyard_v1_workflow_proto_rawDesc = "" +
 	"\x16skip_cron_while_paused\x18\x15 \x01(\bR\x13skipCronWhilePaused\x127\n" +
 	"\tpaused_at\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\bpausedAt\"M\n" +
 	"\x12PutWorkflowRequest\x127\n" +
-	"\x04spec\x18\x01 \x01(\v2\x1b.switchyard.v1.WorkflowSpecB\x06\xbaH\x03\xc8\x01\x01R\x04spec\"d\n" +
+	"\x04spec\x18\x01 \x01(\v2\x1b.switchyard.v1.WorkflowSpecB\x06\xbaH\x03\xc8\x01\x01R\x04spec\"\x80\x01\n" +
 	"\x13PutWorkflowResponse\x123\n" +
 	"\bworkflow\x18\x01 \x01(\v2\x17.switchyard.v1.WorkflowR\bworkflow\x12\x18\n" +
-	"\achanged\x18\x02 \x01(\bR\achanged\"W\n" +
+	"\achanged\x18\x02 \x01(\bR\achanged\x12\x1a\n" +
+	"\bwarnings\x18\x03 \x03(\tR\bwarnings\"W\n" +
 	"\x12GetWorkflowRequest\x12\x1e\n" +
 	"\x04name\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04name\x12!\n" +

@@ -9,7 +9,9 @@ import { layout, NODE_H, NODE_W } from "../dag";
 import { ApiError, errorText } from "../errors";
 import {
   formatTime,
+  runDuration,
   runEnded,
+  runNotStarted,
   runStatusName,
   span,
   taskStatusName,
@@ -367,7 +369,7 @@ function RunView({ id }: { id: string }) {
           <dt>Finished</dt>
           <dd>{formatTime(run.finishedAt)}</dd>
           <dt>Duration</dt>
-          <dd>{span(run.createdAt, run.finishedAt, now)}</dd>
+          <dd data-testid="run-duration">{runNotStarted(run.status) ? "— (not started)" : runDuration(run, now)}</dd>
           {run.scheduledAt && (
             <>
               <dt>Scheduled for</dt>

@@ -2,7 +2,7 @@
 import { Link } from "react-router";
 import { Empty, RunLink, Status, useNow, WorkflowLink } from "../components";
 import { ChoiceFilter, TextFilter, useChoiceParam, useFilterParam } from "../fields";
-import { age, formatTime, runStatusName, span, triggerName } from "../format";
+import { age, formatTime, runDuration, runStatusName, triggerName } from "../format";
 import { RunService, RunStatus, RunTrigger, type Run } from "../gen/switchyard/v1/run_pb";
 import { BulkActions } from "../flow";
 import { DataTable, ListPage, usePagedList } from "../lists";
@@ -43,7 +43,7 @@ export function RunsTable({ runs, showWorkflow = true }: { runs: Run[]; showWork
         },
         { head: "Trigger", cell: (r) => triggerName(r.trigger) },
         { head: "Age", title: (r) => formatTime(r.createdAt), cell: (r) => age(r.createdAt, now) },
-        { head: "Duration", cell: (r) => span(r.createdAt, r.finishedAt, now) },
+        { head: "Duration", cell: (r) => runDuration(r, now) },
       ]}
     />
   );
