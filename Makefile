@@ -56,9 +56,10 @@ $(BIN)/testprogress: internal/testprogress/main.go
 	go build -o $@ ./internal/testprogress
 
 .PHONY: bench
-bench: ## Benchmark PushEvent, event-to-task latency and task throughput (Postgres too when SWITCHYARD_TEST_DATABASE_URL is set)
+bench: ## Benchmark PushEvent, event-to-task latency and task throughput; with SWITCHYARD_TEST_DATABASE_URL also Postgres, the h2load push load against pgbench's ceiling, and the idle cost
 	go test -run '^$$' -bench PushEvent -benchtime 3s ./internal/server/
 	go test -run '^$$' -bench 'EventToTaskStart|TaskThroughput' -benchtime 1000x ./internal/server/
+	@if [ -n "$$SWITCHYARD_TEST_DATABASE_URL" ]; then .ci/loadbench; else echo "SWITCHYARD_TEST_DATABASE_URL is not set: no load benchmark against Postgres"; fi
 
 .PHONY: e2e
 e2e: $(WEB_DEPS) ## Browser tests of the dashboard in headless Chromium (needs chromium and npm)

@@ -94,6 +94,42 @@ func (d *dispatcher) keepalive(c *workerConn) *Message {
 	return &Message{Keepalive: &Keepalive{StreamID: c.streamID, Seq: seq, Interval: d.cfg.KeepaliveInterval}}
 }
 
+// ackInMemory takes the acknowledgement of a keep-alive (and of nothing else)
+// on a stream this process holds without writing it, when the store already
+// holds an acknowledged keep-alive of that stream and the stream's latest
+// claim did not wait for one: the stored number matters only while it is 0
+// (a new or doubted stream), and this process tracks the rest. It reports
+// whether it did.
+func (d *dispatcher) ackInMemory(tenantID, workerID, streamID string, seq uint64) bool {
+	d.mu.Lock()
+	c := d.conns[workerID]
+	d.mu.Unlock()
+	if c == nil || c.tenantID != tenantID || c.streamID != streamID || !c.ackStored.Load() || c.gated.Load() {
+		return false
+	}
+	c.live.ack(seq)
+	return true
+}
+
+// holds reports whether this process holds the worker's Listen stream streamID.
+func (d *dispatcher) holds(workerID, streamID string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c := d.conns[workerID]
+	return c != nil && c.streamID == streamID
+}
+
+// heard wakes the dispatcher when a worker whose stream this process holds
+// was heard from (a heartbeat) while its latest claim waited for it.
+func (d *dispatcher) heard(workerID string) {
+	d.mu.Lock()
+	c := d.conns[workerID]
+	d.mu.Unlock()
+	if c != nil && c.gated.Load() {
+		poke(d.hub.wake)
+	}
+}
+
 // checkAcknowledged ends the stream (returning the error to end it with) when
 // the worker acknowledges keep-alives but has acknowledged none for three
 // intervals, or when a newer stream of the worker, on another server, replaced
@@ -138,15 +174,24 @@ type AttemptRef struct {
 // ([Engine.Acknowledge]), in the store and, for a stream this process holds,
 // in the stream's keep-alive tracking.
 func (d *dispatcher) acknowledge(ctx context.Context, tenantID, workerID, streamID string, attempts []AttemptRef, keepaliveSeq uint64) (bool, error) {
+	if len(attempts) == 0 && keepaliveSeq > 0 && d.ackInMemory(tenantID, workerID, streamID, keepaliveSeq) {
+		return true, nil
+	}
 	refs := make([]store.AttemptRef, len(attempts))
 	for i, a := range attempts {
 		refs[i] = store.AttemptRef{TaskID: a.TaskID, Attempt: a.Attempt}
 	}
 	now := d.now()
 	var open bool
-	err := d.write(ctx, func(ctx context.Context, q store.Q, _ *signals) (err error) {
+	err := d.write(ctx, func(ctx context.Context, q store.Q, sig *signals) (err error) {
 		if open, err = q.WorkerAcknowledge(ctx, tenantID, workerID, streamID, keepaliveSeq); err != nil {
 			return err
+		}
+		if open && keepaliveSeq > 0 && !d.holds(workerID, streamID) {
+			// The stream is held by another server, which may be waiting for
+			// this keep-alive before it sends work: it is woken, not left to
+			// find it on its next (idle, up to IdleInterval) look.
+			sig.add(signalTasks)
 		}
 		_, err = q.TaskAcknowledge(ctx, workerID, refs, now)
 		return err
@@ -160,6 +205,10 @@ func (d *dispatcher) acknowledge(ctx context.Context, tenantID, workerID, stream
 		d.mu.Unlock()
 		if c != nil && c.streamID == streamID {
 			c.live.ack(keepaliveSeq)
+			c.ackStored.Store(true)
+			if c.gated.Load() {
+				poke(d.hub.wake)
+			}
 		}
 	}
 	return open, nil
@@ -202,5 +251,10 @@ func (d *dispatcher) reapUnacked(ctx context.Context, now time.Time) {
 		if err != nil && ctx.Err() == nil {
 			d.log.WarnContext(ctx, "stream not marked doubtful", "worker_id", t.WorkerID, "error", err.Error())
 		}
+		d.mu.Lock()
+		if c := d.conns[t.WorkerID]; c != nil {
+			c.ackStored.Store(false)
+		}
+		d.mu.Unlock()
 	}
 }

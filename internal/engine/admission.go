@@ -154,6 +154,9 @@ func (e *Engine) startRuns(ctx context.Context, q store.Q, sig *signals, plans [
 	for _, p := range plans {
 		if inserted[p.run.ID] {
 			recordStart(sig, p)
+			if p.run.Status == store.RunScheduled {
+				sig.add(signalDue)
+			}
 		}
 	}
 	for _, p := range plans {

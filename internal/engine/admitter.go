@@ -14,6 +14,7 @@ type runAdmitter struct {
 	write writeFunc
 	now   func() time.Time
 	runs  runRules
+	ahead time.Duration // how far ahead admitDue looks for the next run due (IdleInterval)
 }
 
 // runRules are the engine's rules for a run's progress that the admitter
@@ -67,10 +68,10 @@ func (a *runAdmitter) admitStored(ctx context.Context, q store.Q, sig *signals, 
 
 // admitDue starts (or queues behind their gates) the scheduled runs whose time
 // came.
-func (a *runAdmitter) admitDue(ctx context.Context) error {
-	due, err := read(ctx, a.store, func(ctx context.Context, q store.Q) ([]*store.Run, error) { return q.RunListDue(ctx, a.now(), 100) })
+func (a *runAdmitter) admitDue(ctx context.Context) (time.Duration, error) {
+	due, next, err := listDue(ctx, a.store, a.now(), a.ahead, store.Q.RunListDue, func(r *store.Run) time.Time { return r.ScheduledAt.Time })
 	if err != nil {
-		return err
+		return busy, err
 	}
 	for _, r := range due {
 		err := a.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
@@ -89,14 +90,14 @@ func (a *runAdmitter) admitDue(ctx context.Context) error {
 			return a.admitStored(ctx, q, sig, g, &run, store.RunScheduled, now)
 		})
 		if err != nil {
-			return err
+			return busy, err
 		}
 	}
-	return nil
+	return next, nil
 }
 
 // admitWaiting starts the waiting runs of groups that have room, oldest first.
-func (a *runAdmitter) admitWaiting(ctx context.Context) error {
+func (a *runAdmitter) admitWaiting(ctx context.Context) (time.Duration, error) {
 	groups, err := read(ctx, a.store, func(ctx context.Context, q store.Q) ([]store.ConcurrencyGroup, error) {
 		groups, err := q.RunWaitingGroups(ctx, 100)
 		if err != nil {
@@ -106,7 +107,10 @@ func (a *runAdmitter) admitWaiting(ctx context.Context) error {
 		return append(groups, rr...), err
 	})
 	if err != nil {
-		return err
+		return busy, err
+	}
+	if len(groups) == 0 {
+		return nothingDue, nil
 	}
 	for _, k := range groups {
 		err := a.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
@@ -130,8 +134,8 @@ func (a *runAdmitter) admitWaiting(ctx context.Context) error {
 			return nil
 		})
 		if err != nil {
-			return err
+			return busy, err
 		}
 	}
-	return nil
+	return busy, nil
 }

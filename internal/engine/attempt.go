@@ -91,6 +91,7 @@ func (e *Engine) finishAttempt(ctx context.Context, tenantID string, r attemptRe
 					e.queue(t, now)
 				} else {
 					e.queue(t, now.Add(backoff(t)))
+					sig.add(laterSignal(t.AvailableAt.Time))
 				}
 				if err := q.TaskUpdate(ctx, t); err != nil {
 					return err

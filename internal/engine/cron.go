@@ -53,6 +53,7 @@ type cronScheduler struct {
 	now      func() time.Time
 	log      *slog.Logger
 	catchUp  time.Duration // CronCatchUp
+	ahead    time.Duration // how far ahead fire looks for the next tick (IdleInterval)
 	triggers *triggerCache
 	starter  runStarter
 }
@@ -65,23 +66,21 @@ type runStarter interface {
 
 // fire fires the cron ticks that came, each in its own transaction, until none
 // is due (a late schedule may have several ticks to catch up).
-func (c *cronScheduler) fire(ctx context.Context) error {
+func (c *cronScheduler) fire(ctx context.Context) (time.Duration, error) {
 	for range 10 {
-		due, err := read(ctx, c.store, func(ctx context.Context, q store.Q) ([]*store.CronSchedule, error) {
-			return q.CronListDue(ctx, c.now(), 100)
-		})
-		if err != nil || len(due) == 0 {
-			return err
+		due, next, err := listDue(ctx, c.store, c.now(), c.ahead, store.Q.CronListDue, func(s *store.CronSchedule) time.Time { return s.NextTickAt.Time })
+		if err != nil || next != busy {
+			return next, err
 		}
 		for _, s := range due {
 			if err := c.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
 				return c.fireTick(ctx, q, sig, s)
 			}); err != nil {
-				return fmt.Errorf("workflow %s, schedule %q: %w", s.Workflow, s.Schedule, err)
+				return busy, fmt.Errorf("workflow %s, schedule %q: %w", s.Workflow, s.Schedule, err)
 			}
 		}
 	}
-	return nil
+	return busy, nil
 }
 
 // fireTick starts the run of one due tick, if this transaction is the one that

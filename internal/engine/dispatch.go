@@ -86,7 +86,16 @@ type attemptEnder interface {
 // dispatchOnce claims work for every stream this process holds, on each
 // wake-up and at every DispatchInterval. A failed claim is logged for its
 // worker; the next round tries again.
-func (d *dispatcher) dispatchOnce(ctx context.Context) {
+// dispatchAll is the dispatch loop's job: it claims for every stream, and is
+// busy while it claimed anything.
+func (d *dispatcher) dispatchAll(ctx context.Context) (time.Duration, error) {
+	if d.dispatchOnce(ctx) {
+		return busy, nil
+	}
+	return nothingDue, nil
+}
+
+func (d *dispatcher) dispatchOnce(ctx context.Context) (claimedAny bool) {
 	d.mu.Lock()
 	conns := make([]*workerConn, 0, len(d.conns))
 	for _, c := range d.conns {
@@ -97,17 +106,20 @@ func (d *dispatcher) dispatchOnce(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if err := d.dispatchTo(ctx, c); err != nil && ctx.Err() == nil {
+		n, err := d.dispatchTo(ctx, c)
+		if err != nil && ctx.Err() == nil {
 			d.log.WarnContext(ctx, "dispatch failed", "worker_id", c.workerID, "error", err.Error())
 		}
+		claimedAny = claimedAny || n > 0
 	}
+	return claimedAny
 }
 
 // dispatchTo claims up to the worker's free slots and sends the assignments.
-func (d *dispatcher) dispatchTo(ctx context.Context, c *workerConn) error {
+func (d *dispatcher) dispatchTo(ctx context.Context, c *workerConn) (int, error) {
 	select {
 	case <-d.draining:
-		return nil // shutting down: the streams are ending, claim nothing more
+		return 0, nil // shutting down: the streams are ending, claim nothing more
 	default:
 	}
 	var claimed []*store.Task
@@ -120,13 +132,20 @@ func (d *dispatcher) dispatchTo(ctx context.Context, c *workerConn) error {
 		if err != nil {
 			return err
 		}
+		c.running.Store(int64(load.Running))
+		c.gated.Store(false)
 		if load.LastHeartbeatAt.Before(now.Add(-d.cfg.deadAfter())) {
-			return nil // taken for dead: its attempts go elsewhere, so must new ones
+			// Taken for dead: its attempts go elsewhere, so must new ones. Its
+			// next heartbeat wakes the dispatcher.
+			c.gated.Store(true)
+			return nil
 		}
 		if load.Acknowledges && load.StreamAckedSeq == 0 {
 			// A worker that acknowledges gets new work on a stream only once
 			// the stream has shown it reaches the worker (its first keep-alive
-			// came back), so that nothing is sent into a stream a proxy silenced.
+			// came back), so that nothing is sent into a stream a proxy
+			// silenced. Its next acknowledged keep-alive wakes the dispatcher.
+			c.gated.Store(true)
 			return nil
 		}
 		free := c.slots - load.Running
@@ -149,12 +168,13 @@ func (d *dispatcher) dispatchTo(ctx context.Context, c *workerConn) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("claim for worker %s: %w", c.workerID, err)
+		return 0, fmt.Errorf("claim for worker %s: %w", c.workerID, err)
 	}
+	c.running.Add(int64(len(claimed)))
 	d.traceAssignments(msgs, c.workerID, start)
 	// The stream may have ended between the claim and now.
 	d.handBack(context.WithoutCancel(ctx), c, c.enqueue(msgs))
-	return nil
+	return len(claimed), nil
 }
 
 // handBack returns assignments that never reached the worker to the queue,

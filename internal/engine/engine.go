@@ -36,14 +36,24 @@ type Config struct {
 	// it is given to another worker, once the worker's stream has acknowledged
 	// a keep-alive.
 	AckTimeout time.Duration
-	// DispatchInterval is the fallback poll of the queue between wake-ups (250ms);
-	// it also picks up retries whose backoff passed.
+	// DispatchInterval is the fallback poll of the queue between wake-ups
+	// (250ms) while there is work. A retry whose backoff passed wakes it at
+	// that time.
 	DispatchInterval time.Duration
-	// ReapInterval is how often lost attempts are looked for (1s).
+	// ReapInterval is how often lost attempts are looked for (1s) while this
+	// process's workers run tasks; a stream that ends wakes it when its
+	// attempts may be taken for lost.
 	ReapInterval time.Duration
 	// ScheduleInterval is how often delayed runs, waiting runs and cron ticks
-	// are looked at (1s); it bounds how late a delayed run or a tick starts.
+	// are looked at (1s) while there are any; each also starts at its time.
 	ScheduleInterval time.Duration
+	// IdleInterval is the longest wait of those loops (20s): each waits twice
+	// as long after every look that found nothing to do, up to this, so an
+	// idle server hardly queries its database; a signal (a queued task, a
+	// freed slot, a stored schedule, from this process or, through the
+	// notifier, another) brings the wait back to its interval. It bounds how
+	// late this process notices what another process's crash left.
+	IdleInterval time.Duration
 	// CronCatchUp is how late a cron tick may fire (1m): a server that falls
 	// behind (a slow scan, a short outage) fires each tick it missed; ticks
 	// older than this were missed while no server ran, and fire once.
@@ -114,29 +124,37 @@ type Engine struct {
 // schedulers).
 func New(cfg Config) *Engine {
 	cfg = cfg.withDefaults()
-	e := &Engine{store: cfg.Store, log: cfg.Logger, now: cfg.Now, cfg: cfg, obs: cfg.Observer, hub: newHub(), draining: make(chan struct{})}
+	e := &Engine{store: cfg.Store, log: cfg.Logger, now: cfg.Now, cfg: cfg, obs: cfg.Observer, hub: newHub(cfg.Now), draining: make(chan struct{})}
 	e.tracer = newTracer(cfg.TracerProvider)
 	e.disp = &dispatcher{store: cfg.Store, write: e.write, log: cfg.Logger, now: cfg.Now, cfg: cfg, obs: cfg.Observer, tracer: e.tracer,
 		hub: e.hub, attempts: e, draining: e.draining, conns: make(map[string]*workerConn)}
 	e.hub.cancelFn = e.disp.sendCancellation
 	e.notifier = cfg.Store.NewNotifier(cfg.Logger, e.hub.deliver)
 	e.group = groupcommit.New(pushGroups, e.commitPushes)
-	admitter := &runAdmitter{store: cfg.Store, write: e.write, now: cfg.Now, runs: e}
-	cron := &cronScheduler{store: cfg.Store, write: e.write, now: cfg.Now, log: cfg.Logger, catchUp: cfg.CronCatchUp, triggers: &e.triggers, starter: e}
+	admitter := &runAdmitter{store: cfg.Store, write: e.write, now: cfg.Now, runs: e, ahead: cfg.IdleInterval}
+	cron := &cronScheduler{store: cfg.Store, write: e.write, now: cfg.Now, log: cfg.Logger, catchUp: cfg.CronCatchUp, ahead: cfg.IdleInterval, triggers: &e.triggers, starter: e}
 	e.services = []service{
 		e.notifier,
-		e.every("dispatch", cfg.DispatchInterval, e.hub.wake, func(ctx context.Context) error { e.disp.dispatchOnce(ctx); return nil }),
-		e.every("reap lost attempts", cfg.ReapInterval, nil, e.disp.reap),
-		e.every("start scheduled runs", cfg.ScheduleInterval, nil, admitter.admitDue),
-		e.every("start waiting runs", cfg.ScheduleInterval, e.hub.admit, func(ctx context.Context) error {
-			return errors.Join(admitter.admitWaiting(ctx), admitter.admitReleased(ctx))
+		e.every("dispatch", cfg.DispatchInterval, e.hub.wake, e.disp.dispatchAll),
+		e.every("reap lost attempts", cfg.ReapInterval, e.hub.reap, e.disp.reap),
+		e.every("start scheduled runs", cfg.ScheduleInterval, e.hub.due, admitter.admitDue),
+		e.every("start waiting runs", cfg.ScheduleInterval, e.hub.admit, func(ctx context.Context) (time.Duration, error) {
+			waiting, err := admitter.admitWaiting(ctx)
+			released, err2 := admitter.admitReleased(ctx)
+			return min(waiting, released), errors.Join(err, err2)
 		}),
-		e.every("fire event windows", cfg.ScheduleInterval, nil, e.fireDueWindows),
-		// A bulk operation may wait a few intervals to start: it is not urgent,
-		// and the look costs every server a query.
-		e.every("run bulk operations", 4*cfg.ScheduleInterval, nil, e.runBulkOperations),
-		e.every("fire cron ticks", cfg.ScheduleInterval, nil, cron.fire),
-		e.every("prune webhook deliveries", deliveryPruneInterval, nil, e.pruneDeliveries),
+		// Windows and bulk operations are polled at their interval: a window
+		// opened or an operation started on another server sends no wake-up.
+		e.every("fire event windows", cfg.ScheduleInterval, nil, func(ctx context.Context) (time.Duration, error) {
+			return busy, e.fireDueWindows(ctx)
+		}),
+		e.every("run bulk operations", 4*cfg.ScheduleInterval, nil, func(ctx context.Context) (time.Duration, error) {
+			return busy, e.runBulkOperations(ctx)
+		}),
+		e.every("fire cron ticks", cfg.ScheduleInterval, e.hub.cron, cron.fire),
+		e.every("prune webhook deliveries", deliveryPruneInterval, nil, func(ctx context.Context) (time.Duration, error) {
+			return busy, e.pruneDeliveries(ctx)
+		}),
 	}
 	if cfg.Retention >= 0 {
 		e.services = append(e.services, &retention{write: e.write, now: cfg.Now, log: cfg.Logger,
@@ -160,6 +178,7 @@ func (cfg Config) withDefaults() Config {
 	setDefault(&cfg.DispatchInterval, 250*time.Millisecond)
 	setDefault(&cfg.ReapInterval, time.Second)
 	setDefault(&cfg.ScheduleInterval, time.Second)
+	setDefault(&cfg.IdleInterval, 20*time.Second)
 	setDefault(&cfg.PriorityAging, 10*time.Second)
 	setDefault(&cfg.CronCatchUp, time.Minute)
 	if cfg.Retention == 0 {

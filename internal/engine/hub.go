@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Signals tell the parts of the engine that state changed. After a write
@@ -17,21 +18,39 @@ const (
 	signalRun    = "run:"    // + run id: the run changed
 	signalCancel = "cancel:" // + worker id + ":" + task id + ":" + attempt + ":" + reason: stop that attempt
 	signalAdmit  = "admit"   // a run with a concurrency key ended: start waiting runs
+	signalDue    = "due"     // a delayed run or a cron schedule was stored: look at the schedules
+	signalLater  = "tasks@"  // + Unix microseconds: a task is queued from then on: dispatch then
 )
+
+// laterSignal is the signal that a task is queued from at on.
+func laterSignal(at time.Time) string {
+	return signalLater + strconv.FormatInt(at.UnixMicro(), 10)
+}
 
 // hub fans signals out inside one process: it owns the wake-ups of the
 // dispatcher and the admission of waiting runs, and the watchers of each run.
 type hub struct {
 	wake  chan struct{} // the dispatcher's wake-up, coalesced
 	admit chan struct{} // the scheduler's wake-up, coalesced
+	due   chan struct{} // the wake-up of the delayed runs' scheduler, coalesced
+	cron  chan struct{} // the cron scheduler's wake-up, coalesced
+	reap  chan struct{} // the reaper's wake-up, coalesced
+	now   func() time.Time
 
 	mu       sync.Mutex
 	runSubs  map[string]map[chan struct{}]struct{}
 	cancelFn func(workerID, taskID string, attempt int32, reason string)
 }
 
-func newHub() *hub {
-	return &hub{wake: make(chan struct{}, 1), admit: make(chan struct{}, 1), runSubs: make(map[string]map[chan struct{}]struct{})}
+func newHub(now func() time.Time) *hub {
+	wake := func() chan struct{} { return make(chan struct{}, 1) }
+	return &hub{wake: wake(), admit: wake(), due: wake(), cron: wake(), reap: wake(), now: now,
+		runSubs: make(map[string]map[chan struct{}]struct{})}
+}
+
+// after pokes ch once d has passed.
+func after(d time.Duration, ch chan struct{}) {
+	time.AfterFunc(d, func() { poke(ch) })
 }
 
 // deliver acts on one signal, of this process or another.
@@ -41,6 +60,17 @@ func (h *hub) deliver(sig string) {
 		poke(h.wake)
 	case sig == signalAdmit:
 		poke(h.admit)
+	case sig == signalDue:
+		poke(h.due)
+		poke(h.cron)
+	case strings.HasPrefix(sig, signalLater):
+		us, err := strconv.ParseInt(strings.TrimPrefix(sig, signalLater), 10, 64)
+		if err != nil {
+			return
+		}
+		// A moment after, so that the task's time has passed on the
+		// dispatcher's clock.
+		after(time.UnixMicro(us).Sub(h.now())+time.Millisecond, h.wake)
 	case strings.HasPrefix(sig, signalRun):
 		id := strings.TrimPrefix(sig, signalRun)
 		h.mu.Lock()

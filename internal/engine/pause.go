@@ -114,13 +114,17 @@ func holdIfPaused(ctx context.Context, q store.Q, sig *signals, r *store.Run, no
 const releaseBatch = 100
 
 // admitReleased starts the held runs of workflows that were resumed, oldest
-// first, a batch per transaction.
-func (a *runAdmitter) admitReleased(ctx context.Context) error {
+// first, a batch per transaction; it says busy when there were some, and
+// nothingDue when none (a resume wakes it).
+func (a *runAdmitter) admitReleased(ctx context.Context) (time.Duration, error) {
 	refs, err := read(ctx, a.store, func(ctx context.Context, q store.Q) ([]store.WorkflowRef, error) {
 		return q.RunPausedWorkflows(ctx, 100)
 	})
 	if err != nil {
-		return err
+		return busy, err
+	}
+	if len(refs) == 0 {
+		return nothingDue, nil
 	}
 	for _, ref := range refs {
 		for more := true; more; {
@@ -149,9 +153,9 @@ func (a *runAdmitter) admitReleased(ctx context.Context) error {
 				return nil
 			})
 			if err != nil {
-				return err
+				return busy, err
 			}
 		}
 	}
-	return nil
+	return busy, nil
 }

@@ -29,8 +29,10 @@ func (d *dispatcher) loseAttempt(ctx context.Context, tenantID string, t *store.
 
 // reap finds attempts whose timeout passed or whose worker stopped
 // heartbeating, and assignments their worker did not acknowledge in time, and
-// gives them to other workers; it runs every ReapInterval.
-func (d *dispatcher) reap(ctx context.Context) error {
+// gives them to other workers; it runs every ReapInterval while this
+// process's workers run attempts, and less often (up to IdleInterval) when
+// they do not.
+func (d *dispatcher) reap(ctx context.Context) (time.Duration, error) {
 	now := d.now()
 	lost, err := read(ctx, d.store, func(ctx context.Context, q store.Q) ([]*store.Task, error) {
 		return q.TaskListLost(ctx, &store.TaskListLostParams{
@@ -41,7 +43,7 @@ func (d *dispatcher) reap(ctx context.Context) error {
 		})
 	})
 	if err != nil {
-		return fmt.Errorf("find lost attempts: %w", err)
+		return busy, fmt.Errorf("find lost attempts: %w", err)
 	}
 	for _, t := range lost {
 		reason := "worker went away (stream closed or heartbeats stopped)"
@@ -51,6 +53,24 @@ func (d *dispatcher) reap(ctx context.Context) error {
 		}
 		d.loseAttempt(ctx, t.TenantID, t, reason, false)
 	}
+	if len(lost) == 0 && !d.running() {
+		// Assignments of other processes' streams are theirs to watch.
+		return nothingDue, nil
+	}
 	d.reapUnacked(ctx, now)
-	return nil
+	return busy, nil
+}
+
+// running reports whether a worker whose stream this process holds runs an
+// attempt: its lease, its acknowledgement and its worker's heartbeats are
+// then watched every ReapInterval.
+func (d *dispatcher) running() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range d.conns {
+		if c.running.Load() > 0 {
+			return true
+		}
+	}
+	return false
 }

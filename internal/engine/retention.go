@@ -59,7 +59,8 @@ type retention struct {
 func (r *retention) Run(ctx context.Context) {
 	r.holder = newID()
 	defer r.release(ctx)
-	periodic{name: "prune history", interval: r.interval, job: r.pass, log: r.log}.Run(ctx)
+	job := func(ctx context.Context) (time.Duration, error) { return busy, r.pass(ctx) }
+	periodic{name: "prune history", interval: r.interval, idle: r.interval, job: job, log: r.log}.Run(ctx)
 }
 
 // pass takes or renews the lease and, holding it, prunes.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchyard/switchyard/internal/store"
@@ -25,6 +26,10 @@ type workerConn struct {
 	cancelled map[string]bool // attempts already told to stop; signals may repeat
 
 	live liveness // its keep-alives and which the worker acknowledged
+
+	running   atomic.Int64 // its attempts under way, as of its latest claim
+	gated     atomic.Bool  // its latest claim waited for an acknowledged keep-alive or a heartbeat
+	ackStored atomic.Bool  // this process stored an acknowledged keep-alive of it
 }
 
 // enqueue queues assignments for the stream and returns those it cannot take
@@ -165,6 +170,9 @@ func (d *dispatcher) disconnect(ctx context.Context, c *workerConn, unsent *Mess
 	left = slices.DeleteFunc(left, func(m *Message) bool { return m.Assignment.held })
 	d.handBack(context.WithoutCancel(ctx), c, left)
 	d.workerGone(context.WithoutCancel(ctx), c)
+	// Its attempts are lost once its worker stayed silent for half of
+	// deadAfter (see reap).
+	after(d.cfg.deadAfter()/2+d.cfg.ReapInterval, d.hub.reap)
 }
 
 // resendHeld queues again, first on a new stream, every attempt its worker

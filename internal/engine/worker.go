@@ -89,6 +89,7 @@ func (e *Engine) Heartbeat(ctx context.Context, tenantID, workerID string) error
 	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("worker %s not found: register again", workerID)}, "heartbeat"); err != nil {
 		return err
 	}
+	e.disp.heard(workerID)
 	return nil
 }
 

@@ -183,7 +183,7 @@ func (e *Engine) PutWorkflow(ctx context.Context, tenantID string, spec Workflow
 	sum := sha256.Sum256(specJSON.V)
 	hash := hex.EncodeToString(sum[:])
 	now := e.now()
-	err = e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
+	err = e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
 		// Bumping first serialises workflow changes of the tenant.
 		if err := q.WorkflowsGenerationBump(ctx, tenantID); err != nil {
 			return err
@@ -215,6 +215,9 @@ func (e *Engine) PutWorkflow(ctx context.Context, tenantID string, spec Workflow
 		}
 		if err := replaceCron(ctx, q, tenantID, spec, now); err != nil {
 			return err
+		}
+		if len(spec.OnCron) > 0 {
+			sig.add(signalDue)
 		}
 		wf, err = workflowFromRow(row)
 		changed = err == nil

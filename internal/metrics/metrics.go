@@ -31,6 +31,9 @@ type Config struct {
 	// Pool, when set, is the database connection pool whose statistics are
 	// exported.
 	Pool *sql.DB
+	// Transactions, when set, counts the database transactions the server
+	// ran; it is exported as switchyard_db_transactions_total.
+	Transactions func() int64
 	// Logger receives failures to read the queue and worker gauges; nil
 	// discards them.
 	Logger *slog.Logger
@@ -74,6 +77,12 @@ func New(cfg Config) *Metrics {
 	)
 	if cfg.Pool != nil {
 		reg.MustRegister(collectors.NewDBStatsCollector(cfg.Pool, "switchyard"))
+	}
+	if cfg.Transactions != nil {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: namespace, Name: "db_transactions_total",
+			Help: "Database transactions the server ran (a statement outside a transaction counts as one): with nothing to do, its rate is the server's idle cost.",
+		}, func() float64 { return float64(cfg.Transactions()) }))
 	}
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),

@@ -96,6 +96,18 @@ func FuzzDeleteWebhook(f *testing.F) {
 func FuzzRotateWebhookSecret(f *testing.F) {
 	fuzzRPCTarget(f, switchyardv1connect.WebhookServiceRotateWebhookSecretProcedure)
 }
+func FuzzPutRateLimit(f *testing.F) {
+	fuzzRPCTarget(f, switchyardv1connect.RateLimitServicePutRateLimitProcedure)
+}
+func FuzzGetRateLimit(f *testing.F) {
+	fuzzRPCTarget(f, switchyardv1connect.RateLimitServiceGetRateLimitProcedure)
+}
+func FuzzListRateLimits(f *testing.F) {
+	fuzzRPCTarget(f, switchyardv1connect.RateLimitServiceListRateLimitsProcedure)
+}
+func FuzzDeleteRateLimit(f *testing.F) {
+	fuzzRPCTarget(f, switchyardv1connect.RateLimitServiceDeleteRateLimitProcedure)
+}
 func FuzzListWebhookDeliveries(f *testing.F) {
 	fuzzRPCTarget(f, switchyardv1connect.WebhookServiceListWebhookDeliveriesProcedure)
 }
@@ -310,6 +322,18 @@ var fuzzRPCs = map[string]fuzzRPC{
 	}},
 	switchyardv1connect.WebhookServiceListWebhookDeliveriesProcedure: {pathID: fzWebhook, valid: []proto.Message{
 		&switchyardv1.ListWebhookDeliveriesRequest{WebhookId: fzWebhook, PageSize: 2}, &switchyardv1.ListWebhookDeliveriesRequest{WebhookId: fzWebhook, PageToken: "fuzz"},
+	}},
+	switchyardv1connect.RateLimitServicePutRateLimitProcedure: {valid: []proto.Message{
+		&switchyardv1.PutRateLimitRequest{RateLimit: &switchyardv1.NamedRateLimit{Name: fzFlow, Max: 100, Period: durationpb.New(time.Second)}},
+	}},
+	switchyardv1connect.RateLimitServiceGetRateLimitProcedure: {pathID: fzFlow, valid: []proto.Message{
+		&switchyardv1.GetRateLimitRequest{Name: fzFlow},
+	}},
+	switchyardv1connect.RateLimitServiceListRateLimitsProcedure: {valid: []proto.Message{
+		&switchyardv1.ListRateLimitsRequest{PageSize: 1}, &switchyardv1.ListRateLimitsRequest{PageToken: "fuzz"},
+	}},
+	switchyardv1connect.RateLimitServiceDeleteRateLimitProcedure: {pathID: fzFlow, valid: []proto.Message{
+		&switchyardv1.DeleteRateLimitRequest{Name: fzFlow},
 	}},
 	switchyardv1connect.AdminServiceCreateTenantProcedure: {valid: []proto.Message{
 		&switchyardv1.CreateTenantRequest{Id: "fuzz-new", Name: "Fuzz"}, &switchyardv1.CreateTenantRequest{Id: fzTenant},

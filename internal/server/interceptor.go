@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
 	"github.com/switchyard/switchyard/internal/service"
 )
 
@@ -139,14 +140,31 @@ func (i *callInterceptor) panicked(ctx context.Context, r any) error {
 	return fmt.Errorf("panic: %v", r)
 }
 
+// frequentProcedures are the calls a worker makes for every task or every few
+// seconds: their successes are logged at debug, so that the info log of a busy
+// server holds what an operator reads. Their failures are logged like any other.
+var frequentProcedures = map[string]bool{
+	switchyardv1connect.WorkerServiceHeartbeatProcedure:    true,
+	switchyardv1connect.WorkerServiceAcknowledgeProcedure:  true,
+	switchyardv1connect.WorkerServiceCompleteTaskProcedure: true,
+	switchyardv1connect.WorkerServiceFailTaskProcedure:     true,
+}
+
 func (i *callInterceptor) logCall(ctx context.Context, procedure, protocol, id string, start time.Time, err error) {
 	code := "ok"
 	level := slog.LevelInfo
-	if err != nil {
-		code = connect.CodeOf(err).String()
-		if connect.CodeOf(err) == connect.CodeInternal {
-			level = slog.LevelError
+	switch {
+	case err == nil:
+		if frequentProcedures[procedure] {
+			level = slog.LevelDebug
 		}
+	case connect.CodeOf(err) == connect.CodeInternal:
+		code, level = connect.CodeOf(err).String(), slog.LevelError
+	default:
+		code = connect.CodeOf(err).String()
+	}
+	if !i.log.Enabled(ctx, level) {
+		return
 	}
 	attrs := []slog.Attr{
 		slog.String("procedure", procedure),

@@ -95,7 +95,7 @@ func (s *Server) assemble(ctx context.Context, cfg Config) error {
 	if err := s.store.Migrate(ctx); err != nil {
 		return err
 	}
-	mtr := metrics.New(metrics.Config{Pool: s.store.Pool(), Logger: s.log})
+	mtr := metrics.New(metrics.Config{Pool: s.store.Pool(), Transactions: s.store.Transactions, Logger: s.log})
 	ecfg := cfg.Engine
 	ecfg.Store, ecfg.Logger = s.store, s.log
 	if ecfg.Observer == nil {

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -85,6 +86,47 @@ func TestRPCLogLine(t *testing.T) {
 		}
 		if _, ok := line["trace_id"]; ok {
 			t.Errorf("rpc line of an untraced call has a trace id: %v", line)
+		}
+	}
+}
+
+// TestRPCLogLevels: a successful heartbeat (a call a worker makes every few
+// seconds) is logged at debug, so an info log has no line for it; its failure,
+// and every other call, is logged at info.
+func TestRPCLogLevels(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		level        slog.Level
+		heartbeatsOK int
+	}{{slog.LevelInfo, 0}, {slog.LevelDebug, 1}} {
+		sink := &servertest.LogSink{}
+		s := servertest.Start(t, storetest.Engines(t)[0], servertest.Options{Logger: sink.Logger(tc.level)})
+		a := newAPI(s.URL, grpcProtocol())
+		ctx := context.Background()
+		reg, err := a.workers.RegisterWorker(ctx, connect.NewRequest(&switchyardv1.RegisterWorkerRequest{Name: "log", Actions: []string{"log.task"}, Slots: 1}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.workers.Heartbeat(ctx, connect.NewRequest(&switchyardv1.HeartbeatRequest{WorkerId: reg.Msg.GetWorkerId()})); err != nil {
+			t.Fatal(err)
+		}
+		const missing = "01890000-0000-7000-8000-000000000000"
+		if _, err := a.workers.Heartbeat(ctx, connect.NewRequest(&switchyardv1.HeartbeatRequest{WorkerId: missing})); connect.CodeOf(err) != connect.CodeNotFound {
+			t.Fatalf("heartbeat of a missing worker: %v; want not_found", err)
+		}
+		count := map[string]int{}
+		for _, line := range rpcLines(t, sink) {
+			count[fmt.Sprint(line["procedure"], " ", line["code"])]++
+		}
+		want := map[string]int{
+			"/switchyard.v1.WorkerService/RegisterWorker ok":   1,
+			"/switchyard.v1.WorkerService/Heartbeat ok":        tc.heartbeatsOK,
+			"/switchyard.v1.WorkerService/Heartbeat not_found": 1,
+		}
+		for k, n := range want {
+			if count[k] != n {
+				t.Errorf("at %s: %d rpc lines %q; want %d (all: %v)", tc.level, count[k], k, n, count)
+			}
 		}
 	}
 }

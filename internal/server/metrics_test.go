@@ -337,3 +337,28 @@ func TestMetricsNeedAdminToken(t *testing.T) {
 		}
 	})
 }
+
+// TestMetricsDBTransactions: switchyard_db_transactions_total counts the
+// database transactions the server runs, each push's among them.
+func TestMetricsDBTransactions(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, eng storetest.Engine) {
+		srv := servertest.Start(t, eng, servertest.Options{})
+		const name = "switchyard_db_transactions_total"
+		before, ok := scrapeMetrics(t, srv.URL, servertest.AdminToken).value(name)
+		if !ok || before < 1 {
+			t.Fatalf("%s = %v (found %v); want at least the start's transactions", name, before, ok)
+		}
+		a := newAPI(srv.URL, grpcProtocol())
+		const pushes = 3
+		for range pushes {
+			if _, err := a.events.PushEvent(context.Background(), connect.NewRequest(&switchyardv1.PushEventRequest{Key: "tx.count"})); err != nil {
+				t.Fatal(err)
+			}
+		}
+		after, _ := scrapeMetrics(t, srv.URL, servertest.AdminToken).value(name)
+		if after < before+pushes {
+			t.Errorf("%s went from %v to %v over %d pushes; want at least %v", name, before, after, pushes, before+pushes)
+		}
+	})
+}

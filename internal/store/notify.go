@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -52,28 +54,49 @@ func (q Q) Notify(ctx context.Context, payloads ...string) error {
 	return nil
 }
 
+// listenPing is how long the LISTEN connection may stay silent before the
+// listener sends itself a notification to prove the connection still works. A
+// notification from anyone proves it as well, so a busy server never pings and
+// an idle one pings once per listenPing.
+const listenPing = time.Minute
+
 // Listen calls fn with each notification payload until ctx ends. It returns at
-// once on SQLite.
+// once on SQLite, and with an error when the connection fails or does not
+// hear its own ping within listenPing.
 func (s *Store) Listen(ctx context.Context, fn func(payload string)) error {
 	if !s.postgres {
 		return nil
 	}
 	ln := pgdriver.NewListener(s.db)
 	defer ln.Close()
+	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
+	defer stop()
 	if err := ln.Listen(ctx, s.channel); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	ch := ln.Channel()
+	pinged := false
 	for {
-		select {
-		case <-ctx.Done():
+		_, payload, err := ln.ReceiveTimeout(ctx, listenPing)
+		var ne net.Error
+		switch {
+		case ctx.Err() != nil:
 			return nil
-		case n, ok := <-ch:
-			if !ok {
-				return nil
+		case err == nil:
+			pinged = false
+			if payload != "" { // "" is a ping
+				fn(payload)
 			}
-			fn(n.Payload)
+			continue
+		case !errors.As(err, &ne) || !ne.Timeout():
+			return fmt.Errorf("listen: %w", err)
+		case pinged:
+			return errors.New("listen: the connection did not receive its own ping")
 		}
+		s.transactions.Add(1)
+		if _, err := s.db.ExecContext(ctx, "SELECT pg_notify(?, '')", s.channel); err != nil && ctx.Err() == nil {
+			return fmt.Errorf("listen: ping: %w", err)
+		}
+		pinged = true
 	}
 }
 

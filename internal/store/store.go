@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -53,6 +54,7 @@ type Config struct {
 
 // Store is a migrated database.
 type Store struct {
+	transactions   atomic.Int64 // see Transactions
 	db             *bun.DB
 	postgres       bool
 	channel        string
@@ -114,6 +116,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("open store: unsupported database URL %q (want postgres://…)", redact(cfg.DatabaseURL))
 	}
 	s.db = s.db.WithQueryHook(newQueryTracer(cfg.TracerProvider))
+	s.db = s.db.WithQueryHook(txCounter{&s.transactions})
 	return s, nil
 }
 
@@ -192,9 +195,14 @@ type Q struct {
 // Read runs fn on one pooled connection.
 func (s *Store) Read(ctx context.Context, fn func(ctx context.Context, q Q) error) error {
 	return s.with(ctx, func(ctx context.Context, conn bun.Conn) error {
-		return fn(ctx, Q{db: conn, channel: s.channel})
+		return fn(context.WithValue(ctx, autocommitKey{}, true), Q{db: conn, channel: s.channel})
 	})
 }
+
+// Transactions is how many database transactions the store has run (each
+// [Store.Write], each statement of a [Store.Read], and the listener's pings):
+// what an idle server costs its database.
+func (s *Store) Transactions() int64 { return s.transactions.Load() }
 
 // Write runs fn in one transaction, committed when fn returns nil and rolled
 // back otherwise (also when ctx ends first).

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/extra/bunotel"
@@ -60,3 +61,24 @@ func withCallerSpan(txCtx, callerCtx context.Context) context.Context {
 	}
 	return txCtx
 }
+
+// txCounter counts the database transactions the store runs: each BEGIN, and
+// each statement of a [Store.Read], which runs outside a transaction (so each
+// is a transaction of its own).
+type txCounter struct {
+	n *atomic.Int64
+}
+
+var _ bun.QueryHook = txCounter{}
+
+// autocommitKey marks the context of a [Store.Read]'s statements.
+type autocommitKey struct{}
+
+func (c txCounter) BeforeQuery(ctx context.Context, event *bun.QueryEvent) context.Context {
+	if event.Query == "BEGIN" || ctx.Value(autocommitKey{}) != nil {
+		c.n.Add(1)
+	}
+	return ctx
+}
+
+func (txCounter) AfterQuery(context.Context, *bun.QueryEvent) {}
