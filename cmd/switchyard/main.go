@@ -36,8 +36,8 @@ func main() {
 // groups are the commands with subcommands, in the order of the usage text.
 var groups = []group{
 	newGroup("events", eventsListCmd, eventsGetCmd, eventsReplayCmd),
-	newGroup("workflows", workflowsListCmd, workflowsGetCmd, workflowsPutCmd, workflowsDeleteCmd, workflowsRunCmd),
-	newGroup("runs", runsListCmd, runsGetCmd, runsWatchCmd, runsCancelCmd, runsReplayCmd),
+	newGroup("workflows", workflowsListCmd, workflowsGetCmd, workflowsPutCmd, workflowsDeleteCmd, workflowsRunCmd, workflowsPauseCmd, workflowsResumeCmd),
+	newGroup("runs", runsListCmd, runsGetCmd, runsWatchCmd, runsCancelCmd, runsReplayCmd, runsCancelAllCmd, runsReplayAllCmd, runsBulkCmd),
 	newGroup("workers", workersListCmd),
 	newGroup("webhooks", webhooksCreateCmd, webhooksListCmd, webhooksGetCmd, webhooksDeleteCmd, webhooksRotateCmd),
 	newGroup("tenants", tenantsCreateCmd, tenantsListCmd, tenantsUpdateCmd),

@@ -8,7 +8,7 @@ import (
 
 func TestEnumChoices(t *testing.T) {
 	t.Parallel()
-	if got, want := runStatusChoices, "queued, running, succeeded, failed, cancelled, scheduled, waiting or skipped"; got != want {
+	if got, want := runStatusChoices, "queued, running, succeeded, failed, cancelled, scheduled, waiting, skipped or paused"; got != want {
 		t.Errorf("run statuses = %q, want %q", got, want)
 	}
 	if got, want := runTriggerChoices, "event, cron, manual or replay"; got != want {

@@ -55,6 +55,11 @@ var policy = map[string][]string{
 	switchyardv1connect.RunServiceReplayRunProcedure: {RoleAdmin},
 	switchyardv1connect.RunServiceWatchRunProcedure:  {RoleAdmin, RoleProducer, RoleViewer},
 
+	switchyardv1connect.RunServiceBulkCancelRunsProcedure:     {RoleAdmin},
+	switchyardv1connect.RunServiceBulkReplayRunsProcedure:     {RoleAdmin},
+	switchyardv1connect.RunServiceGetBulkOperationProcedure:   {RoleAdmin, RoleViewer},
+	switchyardv1connect.RunServiceWatchBulkOperationProcedure: {RoleAdmin, RoleViewer},
+
 	switchyardv1connect.WebhookServiceCreateWebhookProcedure:         {RoleAdmin},
 	switchyardv1connect.WebhookServiceGetWebhookProcedure:            {RoleAdmin, RoleViewer},
 	switchyardv1connect.WebhookServiceListWebhooksProcedure:          {RoleAdmin, RoleViewer},
@@ -81,6 +86,8 @@ var policy = map[string][]string{
 	switchyardv1connect.RateLimitServiceListRateLimitsProcedure:  {RoleAdmin, RoleWorker, RoleViewer},
 	switchyardv1connect.RateLimitServiceDeleteRateLimitProcedure: {RoleAdmin},
 	switchyardv1connect.WorkflowServiceRunWorkflowProcedure:      {RoleAdmin, RoleProducer},
+	switchyardv1connect.WorkflowServicePauseWorkflowProcedure:    {RoleAdmin},
+	switchyardv1connect.WorkflowServiceResumeWorkflowProcedure:   {RoleAdmin},
 }
 
 // operatorOnly lists the procedures that, of the roles the policy lets in,

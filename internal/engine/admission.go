@@ -185,6 +185,8 @@ func (e *Engine) admitPlans(ctx context.Context, q store.Q, plans []*plannedRun,
 		case r.Status == store.RunSkipped:
 		case r.ScheduledAt.After(now):
 			r.Status = store.RunScheduled
+		case p.held:
+			r.Status = store.RunPaused
 		case r.ConcurrencyKey == "":
 			e.activate(p, now)
 		default:

@@ -76,6 +76,9 @@ func (a *runAdmitter) admitDue(ctx context.Context) (time.Duration, error) {
 	for _, r := range due {
 		err := a.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
 			now := a.now()
+			if held, err := holdIfPaused(ctx, q, sig, r, now); err != nil || held {
+				return err
+			}
 			var g *gate
 			if r.ConcurrencyKey != "" {
 				var err error

@@ -104,8 +104,8 @@ func (c *cronScheduler) fireTick(ctx context.Context, q store.Q, sig *signals, s
 		return err
 	}
 	wf := idx.byName[s.Workflow]
-	if wf == nil {
-		return nil // deleted meanwhile
+	if wf == nil || (wf.pause != nil && wf.pause.SkipCron) {
+		return nil // deleted meanwhile, or paused and skipping ticks
 	}
 	tick := s.NextTickAt.Time
 	input, err := store.ObjectOf(map[string]any{"cron": s.Schedule, "time_zone": s.TimeZone, "tick": tick.Format(time.RFC3339)})

@@ -7,6 +7,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -137,7 +138,19 @@ func New(cfg Config) *Engine {
 		e.every("dispatch", cfg.DispatchInterval, e.hub.wake, e.disp.dispatchAll),
 		e.every("reap lost attempts", cfg.ReapInterval, e.hub.reap, e.disp.reap),
 		e.every("start scheduled runs", cfg.ScheduleInterval, e.hub.due, admitter.admitDue),
-		e.every("start waiting runs", cfg.ScheduleInterval, e.hub.admit, admitter.admitWaiting),
+		e.every("start waiting runs", cfg.ScheduleInterval, e.hub.admit, func(ctx context.Context) (time.Duration, error) {
+			waiting, err := admitter.admitWaiting(ctx)
+			released, err2 := admitter.admitReleased(ctx)
+			return min(waiting, released), errors.Join(err, err2)
+		}),
+		// Windows and bulk operations are polled at their interval: a window
+		// opened or an operation started on another server sends no wake-up.
+		e.every("fire event windows", cfg.ScheduleInterval, nil, func(ctx context.Context) (time.Duration, error) {
+			return busy, e.fireDueWindows(ctx)
+		}),
+		e.every("run bulk operations", 4*cfg.ScheduleInterval, nil, func(ctx context.Context) (time.Duration, error) {
+			return busy, e.runBulkOperations(ctx)
+		}),
 		e.every("fire cron ticks", cfg.ScheduleInterval, e.hub.cron, cron.fire),
 		e.every("prune webhook deliveries", deliveryPruneInterval, nil, func(ctx context.Context) (time.Duration, error) {
 			return busy, e.pruneDeliveries(ctx)

@@ -207,6 +207,7 @@ func (e *Engine) matchEvents(ctx context.Context, q store.Q, items []*pushItem) 
 // deduplicated events started originally.
 func (e *Engine) trigger(ctx context.Context, q store.Q, sig *signals, items []*pushItem, inserted map[string]bool, now time.Time) error {
 	var plans []*plannedRun
+	var windowed []windowAdd
 	deduped := map[string][]*pushItem{}
 	for _, it := range items {
 		switch {
@@ -215,6 +216,10 @@ func (e *Engine) trigger(ctx context.Context, q store.Q, sig *signals, items []*
 			deduped[it.tenantID] = append(deduped[it.tenantID], it)
 		case inserted[it.row.ID]:
 			for _, t := range it.starts {
+				if t.via != nil {
+					windowed = append(windowed, windowAdd{tenantID: it.tenantID, eventID: it.row.ID, t: t})
+					continue
+				}
 				p := newRun{wf: t.wf, eventID: it.row.ID, input: it.row.Payload, priority: it.row.Priority, trigger: store.TriggerEvent, concurrencyKey: t.concurrencyKey,
 					parent: it.callerSpan()}.plan(it.tenantID, now)
 				p.limit, p.limitKey = t.limit, t.limitKey
@@ -234,10 +239,18 @@ func (e *Engine) trigger(ctx context.Context, q store.Q, sig *signals, items []*
 			it.result.Event.RunIDs = it.result.RunIDs
 		}
 	}
+	fired, err := e.addToWindows(ctx, q, windowed, now)
+	if err != nil {
+		return err
+	}
+	plans = append(plans, fired...)
+	if err := e.cancelOnEvents(ctx, q, sig, items, inserted, now); err != nil {
+		return err
+	}
 	if len(plans) == 0 {
 		return nil
 	}
-	_, err := e.startRuns(ctx, q, sig, plans, now)
+	_, err = e.startRuns(ctx, q, sig, plans, now)
 	return err
 }
 

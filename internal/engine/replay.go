@@ -95,21 +95,10 @@ func (e *Engine) ReplayRun(ctx context.Context, tenantID, id, mode, idempotencyK
 		if !runEnded(run.Status) {
 			return &Error{Kind: KindFailedPrecondition, Message: fmt.Sprintf("run %s has not ended; only an ended run can be replayed (cancel it first)", id)}
 		}
-		row, err := q.WorkflowGet(ctx, tenantID, run.WorkflowName, run.WorkflowVersion)
-		if err != nil {
-			return err
-		}
-		wf, err := compileWorkflow(row)
-		if err != nil {
-			return err
-		}
 		now := e.now()
-		p := newRun{wf: wf, eventID: run.EventID, input: run.Input, priority: run.Priority, trigger: store.TriggerReplay,
-			replayOf: run.ID, concurrencyKey: run.ConcurrencyKey}.plan(tenantID, now)
-		if mode == ReplayFromFailed {
-			if err := keepSucceeded(ctx, q, run, p); err != nil {
-				return err
-			}
+		p, err := e.planReplay(ctx, q, run, mode, now)
+		if err != nil {
+			return err
 		}
 		orig, err := recordReplay(ctx, q, tenantID, idempotencyKey, "run "+id+" "+mode, []string{p.run.ID}, now)
 		if err != nil {
@@ -150,4 +139,30 @@ func keepSucceeded(ctx context.Context, q store.Q, run *store.Run, p *plannedRun
 		t.StartedAt, t.FinishedAt, t.AvailableAt = o.StartedAt, o.FinishedAt, o.AvailableAt
 	}
 	return nil
+}
+
+// planReplay plans the replay of an ended run: its workflow version, input,
+// event and concurrency key; held when the workflow is paused.
+func (e *Engine) planReplay(ctx context.Context, q store.Q, run *store.Run, mode string, now time.Time) (*plannedRun, error) {
+	row, err := q.WorkflowGet(ctx, run.TenantID, run.WorkflowName, run.WorkflowVersion)
+	if err != nil {
+		return nil, err
+	}
+	wf, err := compileWorkflow(row)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := e.triggers.index(ctx, q, run.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	p := newRun{wf: wf, eventID: run.EventID, input: run.Input, priority: run.Priority, trigger: store.TriggerReplay,
+		replayOf: run.ID, concurrencyKey: run.ConcurrencyKey}.plan(run.TenantID, now)
+	p.held = idx.paused[run.WorkflowName] != nil
+	if mode == ReplayFromFailed {
+		if err := keepSucceeded(ctx, q, run, p); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
 }

@@ -22,6 +22,9 @@ type EventTrigger struct {
 	Scope  string `json:"scope,omitempty"`
 	// RateLimit limits the runs the trigger starts; nil means no limit.
 	RateLimit *TriggerRateLimit `json:"rate_limit,omitempty"`
+	// Debounce or Batch (at most one) gathers matching events into windows.
+	Debounce *Debounce   `json:"debounce,omitempty"`
+	Batch    *EventBatch `json:"batch,omitempty"`
 }
 
 // CronTrigger starts a run at each tick of Schedule in TimeZone ("" is UTC).
@@ -222,5 +225,5 @@ func (s *WorkflowSpec) normalizeRules() error {
 			c.Strategy = StrategyQueue
 		}
 	}
-	return nil
+	return s.normalizeFlow()
 }

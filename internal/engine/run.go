@@ -20,6 +20,7 @@ const (
 	RunScheduled = store.RunScheduled
 	RunWaiting   = store.RunWaiting
 	RunSkipped   = store.RunSkipped
+	RunPaused    = store.RunPaused
 )
 
 // What starts a run, as [Run.Trigger] says.
@@ -51,6 +52,7 @@ type Run struct {
 	// WaitReason says why a queued or scheduled run waits (a rate limit of
 	// one of its tasks, a trigger's throttle); empty when nothing holds it.
 	WaitReason string
+	EventIDs   []string // GetRun and WatchRun only: a debounced or batched run's events
 }
 
 // Ended reports whether the run reached a final status.
@@ -157,7 +159,8 @@ func (e *Engine) GetRun(ctx context.Context, tenantID, id string) (*Run, error) 
 			return err
 		}
 		run = runFromRow(row, hasRunning(tasks), tasks)
-		return nil
+		run.EventIDs, err = q.RunEventIDs(ctx, id)
+		return err
 	})
 	if err = answer(err, notFoundRun(id), "get run %s", id); err != nil {
 		return nil, err
@@ -215,18 +218,8 @@ func (e *Engine) CancelRun(ctx context.Context, tenantID, id, reason string) (*R
 		reason = "cancelled"
 	}
 	err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
-		run, err := q.RunGetForUpdate(ctx, tenantID, id)
-		if err != nil {
-			return err
-		}
-		if runEnded(run.Status) {
-			return nil
-		}
-		tasks, err := q.TaskListByRun(ctx, id)
-		if err != nil {
-			return err
-		}
-		return e.endRun(ctx, q, sig, run, tasks, store.RunCancelled, reason, e.now())
+		_, err := e.cancelIfOpen(ctx, q, sig, tenantID, id, reason, e.now())
+		return err
 	})
 	if err = answer(err, notFoundRun(id), "cancel run %s", id); err != nil {
 		return nil, err
@@ -306,47 +299,8 @@ func (e *Engine) RunWorkflow(ctx context.Context, tenantID, name string, in RunI
 // until the run ends (after sending its final state) or ctx ends. While nothing
 // changes it calls send(nil) every keep-alive interval.
 func (e *Engine) WatchRun(ctx context.Context, tenantID, id string, send func(*Run) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	changed := e.hub.subscribeRun(ctx, id)
-	keepalive := time.NewTicker(e.cfg.KeepaliveInterval)
-	defer keepalive.Stop()
-	// A fallback poll covers a notification from another process that was
-	// missed (a Postgres listener reconnecting, say).
-	poll := time.NewTicker(2 * time.Second)
-	defer poll.Stop()
-	var last *Run
-	for {
-		run, err := e.GetRun(ctx, tenantID, id)
-		if err != nil {
-			return err
-		}
-		if last == nil || !reflect.DeepEqual(run, last) {
-			if err := send(run); err != nil {
-				return err
-			}
-			last = run
-			keepalive.Reset(e.cfg.KeepaliveInterval)
-		}
-		if run.Ended() {
-			return nil
-		}
-	wait:
-		for {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-e.draining:
-				return errDraining
-			case <-changed:
-				break wait
-			case <-poll.C:
-				break wait
-			case <-keepalive.C:
-				if err := send(nil); err != nil {
-					return err
-				}
-			}
-		}
-	}
+	return watchState(ctx, e, id, 2*time.Second,
+		func(ctx context.Context) (*Run, error) { return e.GetRun(ctx, tenantID, id) },
+		func(last, cur *Run) bool { return !reflect.DeepEqual(cur, last) },
+		(*Run).Ended, send)
 }

@@ -20,6 +20,8 @@ type compiledWorkflow struct {
 	triggers    []*eventTrigger
 	concurrency cel.Program // nil without a concurrency rule
 	taskLimits  [][]compiledLimit
+	cancels     []*cancelTrigger
+	pause       *store.WorkflowPause // nil unless the workflow is paused
 }
 
 // eventTrigger is one event trigger of a compiled workflow.
@@ -29,6 +31,7 @@ type eventTrigger struct {
 	scope  string
 	filter cel.Program   // nil without a filter
 	limit  *triggerLimit // nil without a rate limit
+	window *windowRule   // nil unless the trigger debounces or batches
 }
 
 // compileWorkflow compiles a stored workflow version. Stored specs were checked
@@ -46,6 +49,9 @@ func compileWorkflow(row *store.Workflow) (*compiledWorkflow, error) {
 		var err error
 		if et.limit, err = compileTriggerLimit(row, i, t.RateLimit); err != nil {
 			return nil, err
+		}
+		if err := et.compileWindow(i, t); err != nil {
+			return nil, fmt.Errorf("workflow %s version %d: %w", row.Name, row.Version, err)
 		}
 		if t.Filter != "" {
 			p, err := compileFilter(t.Filter)
@@ -66,6 +72,9 @@ func compileWorkflow(row *store.Workflow) (*compiledWorkflow, error) {
 	if err := wf.compileTaskLimits(); err != nil {
 		return nil, err
 	}
+	if err := wf.compileCancels(); err != nil {
+		return nil, fmt.Errorf("workflow %s version %d: %w", row.Name, row.Version, err)
+	}
 	return wf, nil
 }
 
@@ -85,7 +94,9 @@ func (wf *compiledWorkflow) concurrencyKey(vars func() eventVars) (string, error
 type triggerIndex struct {
 	generation int64
 	keys       keyIndex[*eventTrigger]
+	cancels    keyIndex[*cancelTrigger]
 	byName     map[string]*compiledWorkflow
+	paused     map[string]*store.WorkflowPause
 }
 
 // triggerCache holds the indexes of the tenants this process has seen.
@@ -111,17 +122,25 @@ func (c *triggerCache) index(ctx context.Context, q store.Q, tenantID string) (*
 	if err != nil {
 		return nil, err
 	}
-	idx := &triggerIndex{generation: gen, byName: make(map[string]*compiledWorkflow, len(rows))}
+	paused, err := q.WorkflowPauseList(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	idx := &triggerIndex{generation: gen, byName: make(map[string]*compiledWorkflow, len(rows)), paused: paused}
 	for _, row := range rows {
-		wf := old.reuse(row)
+		wf := old.reuse(row, paused[row.Name])
 		if wf == nil {
 			if wf, err = compileWorkflow(row); err != nil {
 				return nil, err
 			}
+			wf.pause = paused[row.Name]
 		}
 		idx.byName[row.Name] = wf
 		for _, t := range wf.triggers {
 			idx.keys.add(t.key, t)
+		}
+		for _, c := range wf.cancels {
+			idx.cancels.add(c.key, c)
 		}
 	}
 	c.mu.Lock()
@@ -134,12 +153,12 @@ func (c *triggerCache) index(ctx context.Context, q store.Q, tenantID string) (*
 }
 
 // reuse returns the compiled form of row from an older index, if it holds the
-// same version.
-func (idx *triggerIndex) reuse(row *store.Workflow) *compiledWorkflow {
+// same version in the same pause.
+func (idx *triggerIndex) reuse(row *store.Workflow, pause *store.WorkflowPause) *compiledWorkflow {
 	if idx == nil {
 		return nil
 	}
-	if wf := idx.byName[row.Name]; wf != nil && wf.row.Version == row.Version {
+	if wf := idx.byName[row.Name]; wf != nil && wf.row.Version == row.Version && samePause(wf.pause, pause) {
 		return wf
 	}
 	return nil
@@ -149,12 +168,15 @@ func (idx *triggerIndex) reuse(row *store.Workflow) *compiledWorkflow {
 // started no run, and why.
 type SkippedTrigger = store.SkippedTrigger
 
-// triggered is a workflow an event starts, with the run's concurrency key.
+// triggered is a workflow an event starts, with the run's concurrency key; or,
+// through a debounce or batch window (via), the window's group key.
 type triggered struct {
 	wf             *compiledWorkflow
 	concurrencyKey string
 	limit          *triggerLimit // the trigger's rate limit, if any
 	limitKey       string
+	via            *eventTrigger
+	groupKey       string
 }
 
 // matchEvent returns the workflows an event starts (each once, however many of
@@ -187,10 +209,15 @@ func (idx *triggerIndex) matchEvent(ev *store.Event) (starts []triggered, skippe
 				reason = "filter is false"
 			}
 		}
-		var key, limitKey string
+		var key, group, limitKey string
 		if reason == "" {
 			var err error
-			if key, err = t.wf.concurrencyKey(lazyVars); err != nil {
+			if t.window != nil {
+				group, err = t.window.groupKey(lazyVars())
+			} else {
+				key, err = t.wf.concurrencyKey(lazyVars)
+			}
+			if err != nil {
 				reason = err.Error()
 			} else if limitKey, err = t.limit.keyOf(lazyVars); err != nil {
 				reason = err.Error()
@@ -201,7 +228,11 @@ func (idx *triggerIndex) matchEvent(ev *store.Event) (starts []triggered, skippe
 			continue
 		}
 		started[t.wf] = true
-		starts = append(starts, triggered{wf: t.wf, concurrencyKey: key, limit: t.limit, limitKey: limitKey})
+		tr := triggered{wf: t.wf, concurrencyKey: key, limit: t.limit, limitKey: limitKey}
+		if t.window != nil {
+			tr.via, tr.groupKey = t, group
+		}
+		starts = append(starts, tr)
 	}
 	// A workflow that another of its triggers started skipped nothing.
 	for _, m := range misses {
@@ -252,6 +283,7 @@ type plannedRun struct {
 	// and limitKey its key for the run.
 	limit    *triggerLimit
 	limitKey string
+	held     bool // the workflow is paused: the run is stored PAUSED
 }
 
 // plan builds a run and its tasks, all pending: admission decides whether the
@@ -303,5 +335,5 @@ func (n newRun) plan(tenantID string, now time.Time) *plannedRun {
 			RateLimits:       store.JSONOf(wf.limitsOf(i, n.input)),
 		}
 	}
-	return &plannedRun{run: run, tasks: tasks, parent: n.parent}
+	return &plannedRun{run: run, tasks: tasks, parent: n.parent, held: wf.pause != nil}
 }

@@ -31,6 +31,7 @@ type WorkflowSpec struct {
 	EventTriggers []EventTrigger   `json:"event_triggers,omitempty"`
 	OnCron        []CronTrigger    `json:"on_cron,omitempty"`
 	Concurrency   *ConcurrencyRule `json:"concurrency,omitempty"`
+	CancelOn      []CancelOnEvent  `json:"cancel_on,omitempty"`
 }
 
 // TaskSpec is one node of a workflow's DAG.
@@ -56,6 +57,7 @@ type Workflow struct {
 	Spec      WorkflowSpec
 	Version   int32
 	CreatedAt time.Time
+	Pause     *Pause // nil unless the workflow is paused
 }
 
 // normalize fills in defaults and checks the DAG: duplicate names, unknown
@@ -245,7 +247,10 @@ func (e *Engine) GetWorkflow(ctx context.Context, tenantID, name string, version
 		if err != nil {
 			return err
 		}
-		wf, err = workflowFromRow(row)
+		if wf, err = workflowFromRow(row); err != nil {
+			return err
+		}
+		wf.Pause, err = pauseOf(ctx, q, tenantID, name)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -262,25 +267,30 @@ func (e *Engine) GetWorkflow(ctx context.Context, tenantID, name string, version
 
 // ListWorkflows returns one page of the tenant's current workflows, by name.
 func (e *Engine) ListWorkflows(ctx context.Context, tenantID string, page Page) ([]*Workflow, string, error) {
+	var paused map[string]*store.WorkflowPause
 	return listPage(ctx, e, "workflows", page, struct{}{},
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Workflow, error) {
-			return q.WorkflowListCurrent(ctx, tenantID, after, limit)
+			rows, err := q.WorkflowListCurrent(ctx, tenantID, after, limit)
+			if err == nil {
+				paused, err = q.WorkflowPauseList(ctx, tenantID)
+			}
+			return rows, err
 		},
-		func(r *store.Workflow) string { return r.Name }, workflowFromRow)
+		func(r *store.Workflow) string { return r.Name }, func(r *store.Workflow) (*Workflow, error) {
+			wf, err := workflowFromRow(r)
+			if err == nil {
+				wf.Pause = pauseFromRow(paused[r.Name])
+			}
+			return wf, err
+		})
 }
 
 // DeleteWorkflow stops the workflow from being triggered; its runs go on.
 func (e *Engine) DeleteWorkflow(ctx context.Context, tenantID, name string) error {
 	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
-		if err := q.WorkflowsGenerationBump(ctx, tenantID); err != nil {
-			return err
-		}
-		head, err := q.WorkflowHeadGet(ctx, tenantID, name)
+		head, err := changeWorkflow(ctx, q, tenantID, name)
 		if err != nil {
 			return err
-		}
-		if head.Deleted {
-			return store.ErrNotFound
 		}
 		head.Deleted, head.UpdatedAt = true, store.TimeOf(e.now())
 		if err := q.WorkflowHeadUpsert(ctx, head); err != nil {
@@ -300,4 +310,22 @@ func workflowFromRow(row *store.Workflow) (*Workflow, error) {
 		return nil, err
 	}
 	return wf, nil
+}
+
+// changeWorkflow begins a change to a workflow that exists: it moves the
+// tenant's workflow generation on (so that every process's triggers see the
+// change, and changes of one tenant take turns) and returns the workflow's
+// head; [store.ErrNotFound] for a workflow never put or deleted.
+func changeWorkflow(ctx context.Context, q store.Q, tenantID, name string) (*store.WorkflowHead, error) {
+	if err := q.WorkflowsGenerationBump(ctx, tenantID); err != nil {
+		return nil, err
+	}
+	head, err := q.WorkflowHeadGet(ctx, tenantID, name)
+	if err != nil {
+		return nil, err
+	}
+	if head.Deleted {
+		return nil, store.ErrNotFound
+	}
+	return head, nil
 }

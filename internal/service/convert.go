@@ -137,7 +137,10 @@ func specFromProto(p *switchyardv1.WorkflowSpec) engine.WorkflowSpec {
 	spec := engine.WorkflowSpec{Name: p.GetName(), Description: p.GetDescription(), OnEvents: p.GetOnEvents()}
 	for _, t := range p.GetEventTriggers() {
 		spec.EventTriggers = append(spec.EventTriggers, engine.EventTrigger{Key: t.GetKey(), Filter: t.GetFilter(), Scope: t.GetScope(),
-			RateLimit: triggerLimitFromProto(t.GetRateLimit())})
+			RateLimit: triggerLimitFromProto(t.GetRateLimit()), Debounce: debounceFromProto(t.GetDebounce()), Batch: batchFromProto(t.GetBatch())})
+	}
+	for _, c := range p.GetCancelOn() {
+		spec.CancelOn = append(spec.CancelOn, engine.CancelOnEvent{Key: c.GetKey(), Condition: c.GetCondition()})
 	}
 	for _, c := range p.GetOnCron() {
 		spec.OnCron = append(spec.OnCron, engine.CronTrigger{Schedule: c.GetSchedule(), TimeZone: c.GetTimeZone()})
@@ -169,7 +172,10 @@ func workflowProto(wf *engine.Workflow) *switchyardv1.Workflow {
 	spec := &switchyardv1.WorkflowSpec{Name: wf.Spec.Name, Description: wf.Spec.Description, OnEvents: wf.Spec.OnEvents}
 	for _, t := range wf.Spec.EventTriggers {
 		spec.EventTriggers = append(spec.EventTriggers, &switchyardv1.EventTrigger{Key: t.Key, Filter: t.Filter, Scope: t.Scope,
-			RateLimit: triggerLimitProto(t.RateLimit)})
+			RateLimit: triggerLimitProto(t.RateLimit), Debounce: debounceProto(t.Debounce), Batch: batchProto(t.Batch)})
+	}
+	for _, c := range wf.Spec.CancelOn {
+		spec.CancelOn = append(spec.CancelOn, &switchyardv1.CancelOnEvent{Key: c.Key, Condition: c.Condition})
 	}
 	for _, c := range wf.Spec.OnCron {
 		spec.OnCron = append(spec.OnCron, &switchyardv1.CronTrigger{Schedule: c.Schedule, TimeZone: c.TimeZone})
@@ -191,7 +197,11 @@ func workflowProto(wf *engine.Workflow) *switchyardv1.Workflow {
 			RateLimits: taskLimitsProto(t.RateLimits),
 		})
 	}
-	return &switchyardv1.Workflow{Spec: spec, Version: wf.Version, CreatedAt: timestamppb.New(wf.CreatedAt)}
+	out := &switchyardv1.Workflow{Spec: spec, Version: wf.Version, CreatedAt: timestamppb.New(wf.CreatedAt)}
+	if p := wf.Pause; p != nil {
+		out.Paused, out.SkipCronWhilePaused, out.PausedAt = true, p.SkipCron, timestamppb.New(p.PausedAt)
+	}
+	return out
 }
 
 // timeOrZero returns the time t holds, or the zero time when t is unset.
@@ -265,6 +275,7 @@ func runProto(r *engine.Run) *switchyardv1.Run {
 		ScheduledAt:     timestampOrNil(r.ScheduledAt),
 		ConcurrencyKey:  r.ConcurrencyKey,
 		WaitReason:      r.WaitReason,
+		EventIds:        r.EventIDs,
 	}
 	for _, t := range r.Tasks {
 		out.Tasks = append(out.Tasks, &switchyardv1.Task{

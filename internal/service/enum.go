@@ -42,6 +42,12 @@ var runStatuses = newEnum(map[switchyardv1.RunStatus]string{
 	switchyardv1.RunStatus_RUN_STATUS_SCHEDULED: engine.RunScheduled,
 	switchyardv1.RunStatus_RUN_STATUS_WAITING:   engine.RunWaiting,
 	switchyardv1.RunStatus_RUN_STATUS_SKIPPED:   engine.RunSkipped,
+	switchyardv1.RunStatus_RUN_STATUS_PAUSED:    engine.RunPaused,
+})
+
+var bulkKinds = newEnum(map[switchyardv1.BulkOperationKind]string{
+	switchyardv1.BulkOperationKind_BULK_OPERATION_KIND_CANCEL: engine.BulkCancel,
+	switchyardv1.BulkOperationKind_BULK_OPERATION_KIND_REPLAY: engine.BulkReplay,
 })
 
 var schemes = newEnum(map[switchyardv1.WebhookScheme]string{

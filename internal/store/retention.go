@@ -13,8 +13,9 @@ import (
 var endedStatuses = bun.List([]string{RunSucceeded, RunFailed, RunCancelled, RunSkipped})
 
 // RunPrune deletes up to limit runs of every tenant that ended before the
-// time, oldest first, with all their tasks; it returns how many runs and tasks
-// it deleted. A run and its tasks go in one transaction, so a run is
+// time, oldest first, with all their tasks and their links to the events of
+// their debounce or batch windows; it returns how many runs and tasks it
+// deleted. A run and its tasks go in one transaction, so a run is
 // never seen without its tasks; an ended run never changes status again.
 func (q Q) RunPrune(ctx context.Context, before time.Time, limit int) (runs, tasks int64, err error) {
 	var ids []string
@@ -32,6 +33,9 @@ func (q Q) RunPrune(ctx context.Context, before time.Time, limit int) (runs, tas
 		return 0, 0, fmt.Errorf("prune runs: tasks: %w", err)
 	}
 	tasks, _ = res.RowsAffected()
+	if _, err := q.db.NewDelete().Model((*WindowEvent)(nil)).Where("run_id IN (?)", bun.List(ids)).Exec(ctx); err != nil {
+		return 0, 0, fmt.Errorf("prune runs: window events: %w", err)
+	}
 	res, err = q.db.NewDelete().Model((*Run)(nil)).Where("id IN (?)", bun.List(ids)).Exec(ctx)
 	if err != nil {
 		return 0, 0, fmt.Errorf("prune runs: %w", err)

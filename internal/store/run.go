@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/uptrace/bun"
 )
@@ -115,7 +116,8 @@ func (q Q) RunGetByIdempotencyKey(ctx context.Context, tenantID, key string) (*R
 	return getOne[Run](ctx, q, false, "run by idempotency key", "tenant_id = ? AND idempotency_key = ?", tenantID, key)
 }
 
-// RunIDsByEvents returns the ids of the runs each event started, by event id.
+// RunIDsByEvents returns the ids of the runs each event started (a debounced
+// or batched event, the run its window started), by event id.
 func (q Q) RunIDsByEvents(ctx context.Context, tenantID string, eventIDs []string) (map[string][]string, error) {
 	out := make(map[string][]string)
 	if len(eventIDs) == 0 {
@@ -132,6 +134,17 @@ func (q Q) RunIDsByEvents(ctx context.Context, tenantID string, eventIDs []strin
 	}
 	for _, r := range rows {
 		out[r.EventID] = append(out[r.EventID], r.ID)
+	}
+	windowed, err := q.WindowRunIDsByEvents(ctx, tenantID, eventIDs)
+	if err != nil {
+		return nil, err
+	}
+	for ev, ids := range windowed {
+		for _, id := range ids {
+			if !slices.Contains(out[ev], id) {
+				out[ev] = append(out[ev], id)
+			}
+		}
 	}
 	return out, nil
 }

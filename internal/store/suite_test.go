@@ -63,6 +63,7 @@ var families = []struct {
 	{"Notify", notifyCases, nil},
 	{"Health", healthCases, nil},
 	{"Errors", errorCases, postgresErrorCases},
+	{"FlowControl", flowCases, nil},
 }
 
 // TestStoreSuite runs every family on every engine.

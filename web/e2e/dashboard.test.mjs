@@ -318,6 +318,37 @@ e2e('the workflow and worker pages show the demo worker', async () => {
   await stack.screenshot(page, 'workers');
 });
 
+e2e('a paused workflow holds its runs; Cancel all cancels them from the runs list', async () => {
+  await ensureSignedIn();
+  await page.goto('/workflows/demo.order');
+  await page.locator(tid('workflow-pause')).click();
+  await page.locator(tid('confirm-ok')).click();
+  await page.locator(tid('workflow-paused')).waitFor();
+  const held = [await pushByAPI('demo.order.created', { order_id: 'e2e-held-1' }), await pushByAPI('demo.order.created', { order_id: 'e2e-held-2' })];
+  for (const { runId } of held) {
+    const { run } = await stack.api('RunService/GetRun', { id: runId });
+    assert.equal(run.status, 'RUN_STATUS_PAUSED', `run ${runId} of the paused workflow is held`);
+  }
+  await page.goto('/runs?workflow=demo.order&status=paused');
+  for (const { runId } of held) await page.locator(tid('run-row', { 'data-run-id': runId, 'data-status': 'paused' })).waitFor();
+  await page.locator(tid('runs-bulk-cancel')).click();
+  await page.locator(tid('confirm-ok')).click();
+  const progress = page.locator(tid('runs-bulk-progress', { 'data-done': 'true' }));
+  await progress.waitFor();
+  assert.match(await progress.innerText(), /2 cancelled of 2 matched/);
+  for (const { runId } of held) {
+    const { run } = await stack.api('RunService/GetRun', { id: runId });
+    assert.equal(run.status, 'RUN_STATUS_CANCELLED', `run ${runId} was cancelled in bulk`);
+  }
+  await stack.screenshot(page, 'runs-bulk-cancel');
+  await page.goto('/workflows/demo.order');
+  await page.locator(tid('workflow-resume')).click();
+  await page.locator(tid('workflow-pause')).waitFor();
+  assert.equal(await visible('workflow-paused'), false, 'no paused badge once resumed');
+  const { workflow } = await stack.api('WorkflowService/GetWorkflow', { name: 'demo.order' });
+  assert.ok(!workflow.paused, 'the workflow is resumed');
+});
+
 e2e('the rate limits page shows each key\'s fill, and a held run says why it waits', async () => {
   await ensureSignedIn();
   await stack.api('RateLimitService/PutRateLimit', { rateLimit: { name: 'e2e-api', max: 1, period: '3600s' } });

@@ -49,20 +49,24 @@ const (
 	// A trigger's rate limit (over_limit SKIP) did not start the run: it ended
 	// when it was stored, and `error` says why.
 	RunStatus_RUN_STATUS_SKIPPED RunStatus = 8
+	// The run is held while its workflow is paused; it starts when the workflow
+	// is resumed.
+	RunStatus_RUN_STATUS_PAUSED RunStatus = 20
 )
 
 // Enum value maps for RunStatus.
 var (
 	RunStatus_name = map[int32]string{
-		0: "RUN_STATUS_UNSPECIFIED",
-		1: "RUN_STATUS_QUEUED",
-		2: "RUN_STATUS_RUNNING",
-		3: "RUN_STATUS_SUCCEEDED",
-		4: "RUN_STATUS_FAILED",
-		5: "RUN_STATUS_CANCELLED",
-		6: "RUN_STATUS_SCHEDULED",
-		7: "RUN_STATUS_WAITING",
-		8: "RUN_STATUS_SKIPPED",
+		0:  "RUN_STATUS_UNSPECIFIED",
+		1:  "RUN_STATUS_QUEUED",
+		2:  "RUN_STATUS_RUNNING",
+		3:  "RUN_STATUS_SUCCEEDED",
+		4:  "RUN_STATUS_FAILED",
+		5:  "RUN_STATUS_CANCELLED",
+		6:  "RUN_STATUS_SCHEDULED",
+		7:  "RUN_STATUS_WAITING",
+		8:  "RUN_STATUS_SKIPPED",
+		20: "RUN_STATUS_PAUSED",
 	}
 	RunStatus_value = map[string]int32{
 		"RUN_STATUS_UNSPECIFIED": 0,
@@ -74,6 +78,7 @@ var (
 		"RUN_STATUS_SCHEDULED":   6,
 		"RUN_STATUS_WAITING":     7,
 		"RUN_STATUS_SKIPPED":     8,
+		"RUN_STATUS_PAUSED":      20,
 	}
 )
 
@@ -287,6 +292,59 @@ func (TaskStatus) EnumDescriptor() ([]byte, []int) {
 	return file_switchyard_v1_run_proto_rawDescGZIP(), []int{3}
 }
 
+// BulkOperationKind is what a bulk operation does.
+type BulkOperationKind int32
+
+const (
+	// Not used.
+	BulkOperationKind_BULK_OPERATION_KIND_UNSPECIFIED BulkOperationKind = 0
+	// Cancels runs.
+	BulkOperationKind_BULK_OPERATION_KIND_CANCEL BulkOperationKind = 1
+	// Replays runs.
+	BulkOperationKind_BULK_OPERATION_KIND_REPLAY BulkOperationKind = 2
+)
+
+// Enum value maps for BulkOperationKind.
+var (
+	BulkOperationKind_name = map[int32]string{
+		0: "BULK_OPERATION_KIND_UNSPECIFIED",
+		1: "BULK_OPERATION_KIND_CANCEL",
+		2: "BULK_OPERATION_KIND_REPLAY",
+	}
+	BulkOperationKind_value = map[string]int32{
+		"BULK_OPERATION_KIND_UNSPECIFIED": 0,
+		"BULK_OPERATION_KIND_CANCEL":      1,
+		"BULK_OPERATION_KIND_REPLAY":      2,
+	}
+)
+
+func (x BulkOperationKind) Enum() *BulkOperationKind {
+	p := new(BulkOperationKind)
+	*p = x
+	return p
+}
+
+func (x BulkOperationKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (BulkOperationKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_switchyard_v1_run_proto_enumTypes[4].Descriptor()
+}
+
+func (BulkOperationKind) Type() protoreflect.EnumType {
+	return &file_switchyard_v1_run_proto_enumTypes[4]
+}
+
+func (x BulkOperationKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use BulkOperationKind.Descriptor instead.
+func (BulkOperationKind) EnumDescriptor() ([]byte, []int) {
+	return file_switchyard_v1_run_proto_rawDescGZIP(), []int{4}
+}
+
 // Run is one execution of a workflow version.
 type Run struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -325,7 +383,10 @@ type Run struct {
 	// Why the run waits: for a QUEUED run, a rate limit that holds back one of
 	// its tasks (`rate limited by X until T`); for a SCHEDULED run, the
 	// trigger's throttle. Empty when nothing holds it back.
-	WaitReason    string `protobuf:"bytes,17,opt,name=wait_reason,json=waitReason,proto3" json:"wait_reason,omitempty"`
+	WaitReason string `protobuf:"bytes,17,opt,name=wait_reason,json=waitReason,proto3" json:"wait_reason,omitempty"`
+	// The events a debounced or batched run was started for, oldest first
+	// (GetRun and WatchRun only); empty for other runs.
+	EventIds      []string `protobuf:"bytes,30,rep,name=event_ids,json=eventIds,proto3" json:"event_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -477,6 +538,13 @@ func (x *Run) GetWaitReason() string {
 		return x.WaitReason
 	}
 	return ""
+}
+
+func (x *Run) GetEventIds() []string {
+	if x != nil {
+		return x.EventIds
+	}
+	return nil
 }
 
 // Task is one node of a run.
@@ -1222,11 +1290,618 @@ func (x *ReplayRunResponse) GetDeduplicated() bool {
 	return false
 }
 
+// RunSelector selects runs for a bulk operation. Every field set must match;
+// runs created after the operation started are never selected.
+type RunSelector struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only runs of this workflow.
+	Workflow string `protobuf:"bytes,1,opt,name=workflow,proto3" json:"workflow,omitempty"`
+	// Only runs in one of these statuses (QUEUED and RUNNING both select the
+	// active runs); empty means any.
+	Statuses []RunStatus `protobuf:"varint,2,rep,packed,name=statuses,proto3,enum=switchyard.v1.RunStatus" json:"statuses,omitempty"`
+	// Only runs created at or after this time.
+	CreatedAfter *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=created_after,json=createdAfter,proto3" json:"created_after,omitempty"`
+	// Only runs created before this time.
+	CreatedBefore *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_before,json=createdBefore,proto3" json:"created_before,omitempty"`
+	// Only runs started by an event with this key.
+	EventKey string `protobuf:"bytes,5,opt,name=event_key,json=eventKey,proto3" json:"event_key,omitempty"`
+	// Only runs started by an event whose metadata has each of these entries.
+	EventMetadata map[string]string `protobuf:"bytes,6,rep,name=event_metadata,json=eventMetadata,proto3" json:"event_metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunSelector) Reset() {
+	*x = RunSelector{}
+	mi := &file_switchyard_v1_run_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunSelector) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunSelector) ProtoMessage() {}
+
+func (x *RunSelector) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_run_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunSelector.ProtoReflect.Descriptor instead.
+func (*RunSelector) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_run_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RunSelector) GetWorkflow() string {
+	if x != nil {
+		return x.Workflow
+	}
+	return ""
+}
+
+func (x *RunSelector) GetStatuses() []RunStatus {
+	if x != nil {
+		return x.Statuses
+	}
+	return nil
+}
+
+func (x *RunSelector) GetCreatedAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAfter
+	}
+	return nil
+}
+
+func (x *RunSelector) GetCreatedBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedBefore
+	}
+	return nil
+}
+
+func (x *RunSelector) GetEventKey() string {
+	if x != nil {
+		return x.EventKey
+	}
+	return ""
+}
+
+func (x *RunSelector) GetEventMetadata() map[string]string {
+	if x != nil {
+		return x.EventMetadata
+	}
+	return nil
+}
+
+// BulkOperation is a bulk cancel or replay and its progress.
+type BulkOperation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The operation's id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// What it does.
+	Kind BulkOperationKind `protobuf:"varint,2,opt,name=kind,proto3,enum=switchyard.v1.BulkOperationKind" json:"kind,omitempty"`
+	// The runs it selects.
+	Selector *RunSelector `protobuf:"bytes,3,opt,name=selector,proto3" json:"selector,omitempty"`
+	// How many runs matched the selector when the operation started.
+	Matched int64 `protobuf:"varint,4,opt,name=matched,proto3" json:"matched,omitempty"`
+	// How many runs it has looked at so far.
+	Processed int64 `protobuf:"varint,5,opt,name=processed,proto3" json:"processed,omitempty"`
+	// How many runs it cancelled or replayed so far (runs that ended meanwhile,
+	// or cannot be replayed, are processed without being changed).
+	Affected int64 `protobuf:"varint,6,opt,name=affected,proto3" json:"affected,omitempty"`
+	// True once every selected run was processed.
+	Done bool `protobuf:"varint,7,opt,name=done,proto3" json:"done,omitempty"`
+	// When the operation started.
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// When it was done.
+	FinishedAt    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BulkOperation) Reset() {
+	*x = BulkOperation{}
+	mi := &file_switchyard_v1_run_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BulkOperation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BulkOperation) ProtoMessage() {}
+
+func (x *BulkOperation) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_run_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BulkOperation.ProtoReflect.Descriptor instead.
+func (*BulkOperation) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_run_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *BulkOperation) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *BulkOperation) GetKind() BulkOperationKind {
+	if x != nil {
+		return x.Kind
+	}
+	return BulkOperationKind_BULK_OPERATION_KIND_UNSPECIFIED
+}
+
+func (x *BulkOperation) GetSelector() *RunSelector {
+	if x != nil {
+		return x.Selector
+	}
+	return nil
+}
+
+func (x *BulkOperation) GetMatched() int64 {
+	if x != nil {
+		return x.Matched
+	}
+	return 0
+}
+
+func (x *BulkOperation) GetProcessed() int64 {
+	if x != nil {
+		return x.Processed
+	}
+	return 0
+}
+
+func (x *BulkOperation) GetAffected() int64 {
+	if x != nil {
+		return x.Affected
+	}
+	return 0
+}
+
+func (x *BulkOperation) GetDone() bool {
+	if x != nil {
+		return x.Done
+	}
+	return false
+}
+
+func (x *BulkOperation) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *BulkOperation) GetFinishedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FinishedAt
+	}
+	return nil
+}
+
+// BulkCancelRunsRequest selects the runs to cancel.
+type BulkCancelRunsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The runs.
+	Selector *RunSelector `protobuf:"bytes,1,opt,name=selector,proto3" json:"selector,omitempty"`
+	// Why, as each run's error says; empty means "cancelled in bulk".
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BulkCancelRunsRequest) Reset() {
+	*x = BulkCancelRunsRequest{}
+	mi := &file_switchyard_v1_run_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BulkCancelRunsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BulkCancelRunsRequest) ProtoMessage() {}
+
+func (x *BulkCancelRunsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_run_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BulkCancelRunsRequest.ProtoReflect.Descriptor instead.
+func (*BulkCancelRunsRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_run_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *BulkCancelRunsRequest) GetSelector() *RunSelector {
+	if x != nil {
+		return x.Selector
+	}
+	return nil
+}
+
+func (x *BulkCancelRunsRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// BulkCancelRunsResponse is the operation started.
+type BulkCancelRunsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The operation.
+	Operation     *BulkOperation `protobuf:"bytes,1,opt,name=operation,proto3" json:"operation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BulkCancelRunsResponse) Reset() {
+	*x = BulkCancelRunsResponse{}
+	mi := &file_switchyard_v1_run_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BulkCancelRunsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BulkCancelRunsResponse) ProtoMessage() {}
+
+func (x *BulkCancelRunsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_run_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BulkCancelRunsResponse.ProtoReflect.Descriptor instead.
+func (*BulkCancelRunsResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_run_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *BulkCancelRunsResponse) GetOperation() *BulkOperation {
+	if x != nil {
+		return x.Operation
+	}
+	return nil
+}
+
+// BulkReplayRunsRequest selects the runs to replay.
+type BulkReplayRunsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The runs.
+	Selector *RunSelector `protobuf:"bytes,1,opt,name=selector,proto3" json:"selector,omitempty"`
+	// What each replay runs again.
+	Mode          ReplayMode `protobuf:"varint,2,opt,name=mode,proto3,enum=switchyard.v1.ReplayMode" json:"mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BulkReplayRunsRequest) Reset() {
+	*x = BulkReplayRunsRequest{}
+	mi := &file_switchyard_v1_run_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BulkReplayRunsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BulkReplayRunsRequest) ProtoMessage() {}
+
+func (x *BulkReplayRunsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_run_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BulkReplayRunsRequest.ProtoReflect.Descriptor instead.
+func (*BulkReplayRunsRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_run_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *BulkReplayRunsRequest) GetSelector() *RunSelector {
+	if x != nil {
+		return x.Selector
+	}
+	return nil
+}
+
+func (x *BulkReplayRunsRequest) GetMode() ReplayMode {
+	if x != nil {
+		return x.Mode
+	}
+	return ReplayMode_REPLAY_MODE_UNSPECIFIED
+}
+
+// BulkReplayRunsResponse is the operation started.
+type BulkReplayRunsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The operation.
+	Operation     *BulkOperation `protobuf:"bytes,1,opt,name=operation,proto3" json:"operation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BulkReplayRunsResponse) Reset() {
+	*x = BulkReplayRunsResponse{}
+	mi := &file_switchyard_v1_run_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BulkReplayRunsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BulkReplayRunsResponse) ProtoMessage() {}
+
+func (x *BulkReplayRunsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_run_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BulkReplayRunsResponse.ProtoReflect.Descriptor instead.
+func (*BulkReplayRunsResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_run_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *BulkReplayRunsResponse) GetOperation() *BulkOperation {
+	if x != nil {
+		return x.Operation
+	}
+	return nil
+}
+
+// GetBulkOperationRequest names an operation.
+type GetBulkOperationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The operation's id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetBulkOperationRequest) Reset() {
+	*x = GetBulkOperationRequest{}
+	mi := &file_switchyard_v1_run_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetBulkOperationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetBulkOperationRequest) ProtoMessage() {}
+
+func (x *GetBulkOperationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_run_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetBulkOperationRequest.ProtoReflect.Descriptor instead.
+func (*GetBulkOperationRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_run_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GetBulkOperationRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// GetBulkOperationResponse carries the operation.
+type GetBulkOperationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The operation.
+	Operation     *BulkOperation `protobuf:"bytes,1,opt,name=operation,proto3" json:"operation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetBulkOperationResponse) Reset() {
+	*x = GetBulkOperationResponse{}
+	mi := &file_switchyard_v1_run_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetBulkOperationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetBulkOperationResponse) ProtoMessage() {}
+
+func (x *GetBulkOperationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_run_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetBulkOperationResponse.ProtoReflect.Descriptor instead.
+func (*GetBulkOperationResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_run_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GetBulkOperationResponse) GetOperation() *BulkOperation {
+	if x != nil {
+		return x.Operation
+	}
+	return nil
+}
+
+// WatchBulkOperationRequest names an operation.
+type WatchBulkOperationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The operation's id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchBulkOperationRequest) Reset() {
+	*x = WatchBulkOperationRequest{}
+	mi := &file_switchyard_v1_run_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchBulkOperationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchBulkOperationRequest) ProtoMessage() {}
+
+func (x *WatchBulkOperationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_run_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchBulkOperationRequest.ProtoReflect.Descriptor instead.
+func (*WatchBulkOperationRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_run_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *WatchBulkOperationRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// WatchBulkOperationResponse is one message of the stream.
+type WatchBulkOperationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The operation's state; empty in a keep-alive.
+	Operation *BulkOperation `protobuf:"bytes,1,opt,name=operation,proto3" json:"operation,omitempty"`
+	// True for a keep-alive message.
+	Keepalive     bool `protobuf:"varint,2,opt,name=keepalive,proto3" json:"keepalive,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchBulkOperationResponse) Reset() {
+	*x = WatchBulkOperationResponse{}
+	mi := &file_switchyard_v1_run_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchBulkOperationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchBulkOperationResponse) ProtoMessage() {}
+
+func (x *WatchBulkOperationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_run_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchBulkOperationResponse.ProtoReflect.Descriptor instead.
+func (*WatchBulkOperationResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_run_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *WatchBulkOperationResponse) GetOperation() *BulkOperation {
+	if x != nil {
+		return x.Operation
+	}
+	return nil
+}
+
+func (x *WatchBulkOperationResponse) GetKeepalive() bool {
+	if x != nil {
+		return x.Keepalive
+	}
+	return false
+}
+
 var File_switchyard_v1_run_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\n" +
-	"\x17switchyard/v1/run.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc1\x05\n" +
+	"\x17switchyard/v1/run.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xde\x05\n" +
 	"\x03Run\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bworkflow\x18\x02 \x01(\tR\bworkflow\x12)\n" +
@@ -1248,7 +1923,8 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\fscheduled_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\vscheduledAt\x12'\n" +
 	"\x0fconcurrency_key\x18\x10 \x01(\tR\x0econcurrencyKey\x12\x1f\n" +
 	"\vwait_reason\x18\x11 \x01(\tR\n" +
-	"waitReason\"\x88\x04\n" +
+	"waitReason\x12\x1b\n" +
+	"\tevent_ids\x18\x1e \x03(\tR\beventIds\"\x88\x04\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
@@ -1302,7 +1978,48 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\x0fidempotency_key\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xff\x01R\x0eidempotencyKey\"]\n" +
 	"\x11ReplayRunResponse\x12$\n" +
 	"\x03run\x18\x01 \x01(\v2\x12.switchyard.v1.RunR\x03run\x12\"\n" +
-	"\fdeduplicated\x18\x02 \x01(\bR\fdeduplicated*\xeb\x01\n" +
+	"\fdeduplicated\x18\x02 \x01(\bR\fdeduplicated\"\xc9\x03\n" +
+	"\vRunSelector\x12$\n" +
+	"\bworkflow\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bworkflow\x12G\n" +
+	"\bstatuses\x18\x02 \x03(\x0e2\x18.switchyard.v1.RunStatusB\x11\xbaH\x0e\x92\x01\v\x10\x10\"\a\x82\x01\x04\x10\x01 \x00R\bstatuses\x12?\n" +
+	"\rcreated_after\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\fcreatedAfter\x12A\n" +
+	"\x0ecreated_before\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\rcreatedBefore\x12%\n" +
+	"\tevent_key\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\xff\x01R\beventKey\x12^\n" +
+	"\x0eevent_metadata\x18\x06 \x03(\v2-.switchyard.v1.RunSelector.EventMetadataEntryB\b\xbaH\x05\x9a\x01\x02\x10\x10R\reventMetadata\x1a@\n" +
+	"\x12EventMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xed\x02\n" +
+	"\rBulkOperation\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
+	"\x04kind\x18\x02 \x01(\x0e2 .switchyard.v1.BulkOperationKindR\x04kind\x126\n" +
+	"\bselector\x18\x03 \x01(\v2\x1a.switchyard.v1.RunSelectorR\bselector\x12\x18\n" +
+	"\amatched\x18\x04 \x01(\x03R\amatched\x12\x1c\n" +
+	"\tprocessed\x18\x05 \x01(\x03R\tprocessed\x12\x1a\n" +
+	"\baffected\x18\x06 \x01(\x03R\baffected\x12\x12\n" +
+	"\x04done\x18\a \x01(\bR\x04done\x129\n" +
+	"\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12;\n" +
+	"\vfinished_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"finishedAt\"y\n" +
+	"\x15BulkCancelRunsRequest\x12>\n" +
+	"\bselector\x18\x01 \x01(\v2\x1a.switchyard.v1.RunSelectorB\x06\xbaH\x03\xc8\x01\x01R\bselector\x12 \n" +
+	"\x06reason\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\x06reason\"T\n" +
+	"\x16BulkCancelRunsResponse\x12:\n" +
+	"\toperation\x18\x01 \x01(\v2\x1c.switchyard.v1.BulkOperationR\toperation\"\x90\x01\n" +
+	"\x15BulkReplayRunsRequest\x12>\n" +
+	"\bselector\x18\x01 \x01(\v2\x1a.switchyard.v1.RunSelectorB\x06\xbaH\x03\xc8\x01\x01R\bselector\x127\n" +
+	"\x04mode\x18\x02 \x01(\x0e2\x19.switchyard.v1.ReplayModeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04mode\"T\n" +
+	"\x16BulkReplayRunsResponse\x12:\n" +
+	"\toperation\x18\x01 \x01(\v2\x1c.switchyard.v1.BulkOperationR\toperation\"3\n" +
+	"\x17GetBulkOperationRequest\x12\x18\n" +
+	"\x02id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x02id\"V\n" +
+	"\x18GetBulkOperationResponse\x12:\n" +
+	"\toperation\x18\x01 \x01(\v2\x1c.switchyard.v1.BulkOperationR\toperation\"5\n" +
+	"\x19WatchBulkOperationRequest\x12\x18\n" +
+	"\x02id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x02id\"v\n" +
+	"\x1aWatchBulkOperationResponse\x12:\n" +
+	"\toperation\x18\x01 \x01(\v2\x1c.switchyard.v1.BulkOperationR\toperation\x12\x1c\n" +
+	"\tkeepalive\x18\x02 \x01(\bR\tkeepalive*\x82\x02\n" +
 	"\tRunStatus\x12\x1a\n" +
 	"\x16RUN_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11RUN_STATUS_QUEUED\x10\x01\x12\x16\n" +
@@ -1312,7 +2029,8 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\x14RUN_STATUS_CANCELLED\x10\x05\x12\x18\n" +
 	"\x14RUN_STATUS_SCHEDULED\x10\x06\x12\x16\n" +
 	"\x12RUN_STATUS_WAITING\x10\a\x12\x16\n" +
-	"\x12RUN_STATUS_SKIPPED\x10\b*\x86\x01\n" +
+	"\x12RUN_STATUS_SKIPPED\x10\b\x12\x15\n" +
+	"\x11RUN_STATUS_PAUSED\x10\x14*\x86\x01\n" +
 	"\n" +
 	"RunTrigger\x12\x1b\n" +
 	"\x17RUN_TRIGGER_UNSPECIFIED\x10\x00\x12\x15\n" +
@@ -1333,7 +2051,11 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\x13TASK_STATUS_RUNNING\x10\x03\x12\x19\n" +
 	"\x15TASK_STATUS_SUCCEEDED\x10\x04\x12\x16\n" +
 	"\x12TASK_STATUS_FAILED\x10\x05\x12\x19\n" +
-	"\x15TASK_STATUS_CANCELLED\x10\x062\x83\x04\n" +
+	"\x15TASK_STATUS_CANCELLED\x10\x06*x\n" +
+	"\x11BulkOperationKind\x12#\n" +
+	"\x1fBULK_OPERATION_KIND_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aBULK_OPERATION_KIND_CANCEL\x10\x01\x12\x1e\n" +
+	"\x1aBULK_OPERATION_KIND_REPLAY\x10\x022\xf8\a\n" +
 	"\n" +
 	"RunService\x12_\n" +
 	"\x06GetRun\x12\x1c.switchyard.v1.GetRunRequest\x1a\x1d.switchyard.v1.GetRunResponse\"\x18\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/runs/{id}\x90\x02\x01\x12`\n" +
@@ -1341,7 +2063,11 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\x12\b/v1/runs\x90\x02\x01\x12r\n" +
 	"\tCancelRun\x12\x1f.switchyard.v1.CancelRunRequest\x1a .switchyard.v1.CancelRunResponse\"\"\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/runs/{id}:cancel\x90\x02\x02\x12o\n" +
 	"\tReplayRun\x12\x1f.switchyard.v1.ReplayRunRequest\x1a .switchyard.v1.ReplayRunResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/runs/{id}:replay\x12M\n" +
-	"\bWatchRun\x12\x1e.switchyard.v1.WatchRunRequest\x1a\x1f.switchyard.v1.WatchRunResponse0\x01BAZ?github.com/switchyard/switchyard/gen/switchyard/v1;switchyardv1b\x06proto3"
+	"\bWatchRun\x12\x1e.switchyard.v1.WatchRunRequest\x1a\x1f.switchyard.v1.WatchRunResponse0\x01\x12}\n" +
+	"\x0eBulkCancelRuns\x12$.switchyard.v1.BulkCancelRunsRequest\x1a%.switchyard.v1.BulkCancelRunsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/runs:bulkCancel\x12}\n" +
+	"\x0eBulkReplayRuns\x12$.switchyard.v1.BulkReplayRunsRequest\x1a%.switchyard.v1.BulkReplayRunsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/runs:bulkReplay\x12\x87\x01\n" +
+	"\x10GetBulkOperation\x12&.switchyard.v1.GetBulkOperationRequest\x1a'.switchyard.v1.GetBulkOperationResponse\"\"\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/bulkOperations/{id}\x90\x02\x01\x12k\n" +
+	"\x12WatchBulkOperation\x12(.switchyard.v1.WatchBulkOperationRequest\x1a).switchyard.v1.WatchBulkOperationResponse0\x01BAZ?github.com/switchyard/switchyard/gen/switchyard/v1;switchyardv1b\x06proto3"
 
 var (
 	file_switchyard_v1_run_proto_rawDescOnce sync.Once
@@ -1355,67 +2081,102 @@ func file_switchyard_v1_run_proto_rawDescGZIP() []byte {
 	return file_switchyard_v1_run_proto_rawDescData
 }
 
-var file_switchyard_v1_run_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_switchyard_v1_run_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_switchyard_v1_run_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_switchyard_v1_run_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_switchyard_v1_run_proto_goTypes = []any{
-	(RunStatus)(0),                // 0: switchyard.v1.RunStatus
-	(RunTrigger)(0),               // 1: switchyard.v1.RunTrigger
-	(ReplayMode)(0),               // 2: switchyard.v1.ReplayMode
-	(TaskStatus)(0),               // 3: switchyard.v1.TaskStatus
-	(*Run)(nil),                   // 4: switchyard.v1.Run
-	(*Task)(nil),                  // 5: switchyard.v1.Task
-	(*GetRunRequest)(nil),         // 6: switchyard.v1.GetRunRequest
-	(*GetRunResponse)(nil),        // 7: switchyard.v1.GetRunResponse
-	(*ListRunsRequest)(nil),       // 8: switchyard.v1.ListRunsRequest
-	(*ListRunsResponse)(nil),      // 9: switchyard.v1.ListRunsResponse
-	(*CancelRunRequest)(nil),      // 10: switchyard.v1.CancelRunRequest
-	(*CancelRunResponse)(nil),     // 11: switchyard.v1.CancelRunResponse
-	(*WatchRunRequest)(nil),       // 12: switchyard.v1.WatchRunRequest
-	(*WatchRunResponse)(nil),      // 13: switchyard.v1.WatchRunResponse
-	(*ReplayRunRequest)(nil),      // 14: switchyard.v1.ReplayRunRequest
-	(*ReplayRunResponse)(nil),     // 15: switchyard.v1.ReplayRunResponse
-	(*structpb.Struct)(nil),       // 16: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
+	(RunStatus)(0),                     // 0: switchyard.v1.RunStatus
+	(RunTrigger)(0),                    // 1: switchyard.v1.RunTrigger
+	(ReplayMode)(0),                    // 2: switchyard.v1.ReplayMode
+	(TaskStatus)(0),                    // 3: switchyard.v1.TaskStatus
+	(BulkOperationKind)(0),             // 4: switchyard.v1.BulkOperationKind
+	(*Run)(nil),                        // 5: switchyard.v1.Run
+	(*Task)(nil),                       // 6: switchyard.v1.Task
+	(*GetRunRequest)(nil),              // 7: switchyard.v1.GetRunRequest
+	(*GetRunResponse)(nil),             // 8: switchyard.v1.GetRunResponse
+	(*ListRunsRequest)(nil),            // 9: switchyard.v1.ListRunsRequest
+	(*ListRunsResponse)(nil),           // 10: switchyard.v1.ListRunsResponse
+	(*CancelRunRequest)(nil),           // 11: switchyard.v1.CancelRunRequest
+	(*CancelRunResponse)(nil),          // 12: switchyard.v1.CancelRunResponse
+	(*WatchRunRequest)(nil),            // 13: switchyard.v1.WatchRunRequest
+	(*WatchRunResponse)(nil),           // 14: switchyard.v1.WatchRunResponse
+	(*ReplayRunRequest)(nil),           // 15: switchyard.v1.ReplayRunRequest
+	(*ReplayRunResponse)(nil),          // 16: switchyard.v1.ReplayRunResponse
+	(*RunSelector)(nil),                // 17: switchyard.v1.RunSelector
+	(*BulkOperation)(nil),              // 18: switchyard.v1.BulkOperation
+	(*BulkCancelRunsRequest)(nil),      // 19: switchyard.v1.BulkCancelRunsRequest
+	(*BulkCancelRunsResponse)(nil),     // 20: switchyard.v1.BulkCancelRunsResponse
+	(*BulkReplayRunsRequest)(nil),      // 21: switchyard.v1.BulkReplayRunsRequest
+	(*BulkReplayRunsResponse)(nil),     // 22: switchyard.v1.BulkReplayRunsResponse
+	(*GetBulkOperationRequest)(nil),    // 23: switchyard.v1.GetBulkOperationRequest
+	(*GetBulkOperationResponse)(nil),   // 24: switchyard.v1.GetBulkOperationResponse
+	(*WatchBulkOperationRequest)(nil),  // 25: switchyard.v1.WatchBulkOperationRequest
+	(*WatchBulkOperationResponse)(nil), // 26: switchyard.v1.WatchBulkOperationResponse
+	nil,                                // 27: switchyard.v1.RunSelector.EventMetadataEntry
+	(*structpb.Struct)(nil),            // 28: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),      // 29: google.protobuf.Timestamp
 }
 var file_switchyard_v1_run_proto_depIdxs = []int32{
 	0,  // 0: switchyard.v1.Run.status:type_name -> switchyard.v1.RunStatus
-	16, // 1: switchyard.v1.Run.input:type_name -> google.protobuf.Struct
-	5,  // 2: switchyard.v1.Run.tasks:type_name -> switchyard.v1.Task
-	17, // 3: switchyard.v1.Run.created_at:type_name -> google.protobuf.Timestamp
-	17, // 4: switchyard.v1.Run.finished_at:type_name -> google.protobuf.Timestamp
+	28, // 1: switchyard.v1.Run.input:type_name -> google.protobuf.Struct
+	6,  // 2: switchyard.v1.Run.tasks:type_name -> switchyard.v1.Task
+	29, // 3: switchyard.v1.Run.created_at:type_name -> google.protobuf.Timestamp
+	29, // 4: switchyard.v1.Run.finished_at:type_name -> google.protobuf.Timestamp
 	1,  // 5: switchyard.v1.Run.trigger:type_name -> switchyard.v1.RunTrigger
-	17, // 6: switchyard.v1.Run.cron_tick:type_name -> google.protobuf.Timestamp
-	17, // 7: switchyard.v1.Run.scheduled_at:type_name -> google.protobuf.Timestamp
+	29, // 6: switchyard.v1.Run.cron_tick:type_name -> google.protobuf.Timestamp
+	29, // 7: switchyard.v1.Run.scheduled_at:type_name -> google.protobuf.Timestamp
 	3,  // 8: switchyard.v1.Task.status:type_name -> switchyard.v1.TaskStatus
-	16, // 9: switchyard.v1.Task.output:type_name -> google.protobuf.Struct
-	17, // 10: switchyard.v1.Task.started_at:type_name -> google.protobuf.Timestamp
-	17, // 11: switchyard.v1.Task.finished_at:type_name -> google.protobuf.Timestamp
-	17, // 12: switchyard.v1.Task.available_at:type_name -> google.protobuf.Timestamp
-	4,  // 13: switchyard.v1.GetRunResponse.run:type_name -> switchyard.v1.Run
+	28, // 9: switchyard.v1.Task.output:type_name -> google.protobuf.Struct
+	29, // 10: switchyard.v1.Task.started_at:type_name -> google.protobuf.Timestamp
+	29, // 11: switchyard.v1.Task.finished_at:type_name -> google.protobuf.Timestamp
+	29, // 12: switchyard.v1.Task.available_at:type_name -> google.protobuf.Timestamp
+	5,  // 13: switchyard.v1.GetRunResponse.run:type_name -> switchyard.v1.Run
 	0,  // 14: switchyard.v1.ListRunsRequest.status:type_name -> switchyard.v1.RunStatus
-	17, // 15: switchyard.v1.ListRunsRequest.created_after:type_name -> google.protobuf.Timestamp
-	17, // 16: switchyard.v1.ListRunsRequest.created_before:type_name -> google.protobuf.Timestamp
+	29, // 15: switchyard.v1.ListRunsRequest.created_after:type_name -> google.protobuf.Timestamp
+	29, // 16: switchyard.v1.ListRunsRequest.created_before:type_name -> google.protobuf.Timestamp
 	1,  // 17: switchyard.v1.ListRunsRequest.trigger:type_name -> switchyard.v1.RunTrigger
-	4,  // 18: switchyard.v1.ListRunsResponse.runs:type_name -> switchyard.v1.Run
-	4,  // 19: switchyard.v1.CancelRunResponse.run:type_name -> switchyard.v1.Run
-	4,  // 20: switchyard.v1.WatchRunResponse.run:type_name -> switchyard.v1.Run
+	5,  // 18: switchyard.v1.ListRunsResponse.runs:type_name -> switchyard.v1.Run
+	5,  // 19: switchyard.v1.CancelRunResponse.run:type_name -> switchyard.v1.Run
+	5,  // 20: switchyard.v1.WatchRunResponse.run:type_name -> switchyard.v1.Run
 	2,  // 21: switchyard.v1.ReplayRunRequest.mode:type_name -> switchyard.v1.ReplayMode
-	4,  // 22: switchyard.v1.ReplayRunResponse.run:type_name -> switchyard.v1.Run
-	6,  // 23: switchyard.v1.RunService.GetRun:input_type -> switchyard.v1.GetRunRequest
-	8,  // 24: switchyard.v1.RunService.ListRuns:input_type -> switchyard.v1.ListRunsRequest
-	10, // 25: switchyard.v1.RunService.CancelRun:input_type -> switchyard.v1.CancelRunRequest
-	14, // 26: switchyard.v1.RunService.ReplayRun:input_type -> switchyard.v1.ReplayRunRequest
-	12, // 27: switchyard.v1.RunService.WatchRun:input_type -> switchyard.v1.WatchRunRequest
-	7,  // 28: switchyard.v1.RunService.GetRun:output_type -> switchyard.v1.GetRunResponse
-	9,  // 29: switchyard.v1.RunService.ListRuns:output_type -> switchyard.v1.ListRunsResponse
-	11, // 30: switchyard.v1.RunService.CancelRun:output_type -> switchyard.v1.CancelRunResponse
-	15, // 31: switchyard.v1.RunService.ReplayRun:output_type -> switchyard.v1.ReplayRunResponse
-	13, // 32: switchyard.v1.RunService.WatchRun:output_type -> switchyard.v1.WatchRunResponse
-	28, // [28:33] is the sub-list for method output_type
-	23, // [23:28] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	5,  // 22: switchyard.v1.ReplayRunResponse.run:type_name -> switchyard.v1.Run
+	0,  // 23: switchyard.v1.RunSelector.statuses:type_name -> switchyard.v1.RunStatus
+	29, // 24: switchyard.v1.RunSelector.created_after:type_name -> google.protobuf.Timestamp
+	29, // 25: switchyard.v1.RunSelector.created_before:type_name -> google.protobuf.Timestamp
+	27, // 26: switchyard.v1.RunSelector.event_metadata:type_name -> switchyard.v1.RunSelector.EventMetadataEntry
+	4,  // 27: switchyard.v1.BulkOperation.kind:type_name -> switchyard.v1.BulkOperationKind
+	17, // 28: switchyard.v1.BulkOperation.selector:type_name -> switchyard.v1.RunSelector
+	29, // 29: switchyard.v1.BulkOperation.created_at:type_name -> google.protobuf.Timestamp
+	29, // 30: switchyard.v1.BulkOperation.finished_at:type_name -> google.protobuf.Timestamp
+	17, // 31: switchyard.v1.BulkCancelRunsRequest.selector:type_name -> switchyard.v1.RunSelector
+	18, // 32: switchyard.v1.BulkCancelRunsResponse.operation:type_name -> switchyard.v1.BulkOperation
+	17, // 33: switchyard.v1.BulkReplayRunsRequest.selector:type_name -> switchyard.v1.RunSelector
+	2,  // 34: switchyard.v1.BulkReplayRunsRequest.mode:type_name -> switchyard.v1.ReplayMode
+	18, // 35: switchyard.v1.BulkReplayRunsResponse.operation:type_name -> switchyard.v1.BulkOperation
+	18, // 36: switchyard.v1.GetBulkOperationResponse.operation:type_name -> switchyard.v1.BulkOperation
+	18, // 37: switchyard.v1.WatchBulkOperationResponse.operation:type_name -> switchyard.v1.BulkOperation
+	7,  // 38: switchyard.v1.RunService.GetRun:input_type -> switchyard.v1.GetRunRequest
+	9,  // 39: switchyard.v1.RunService.ListRuns:input_type -> switchyard.v1.ListRunsRequest
+	11, // 40: switchyard.v1.RunService.CancelRun:input_type -> switchyard.v1.CancelRunRequest
+	15, // 41: switchyard.v1.RunService.ReplayRun:input_type -> switchyard.v1.ReplayRunRequest
+	13, // 42: switchyard.v1.RunService.WatchRun:input_type -> switchyard.v1.WatchRunRequest
+	19, // 43: switchyard.v1.RunService.BulkCancelRuns:input_type -> switchyard.v1.BulkCancelRunsRequest
+	21, // 44: switchyard.v1.RunService.BulkReplayRuns:input_type -> switchyard.v1.BulkReplayRunsRequest
+	23, // 45: switchyard.v1.RunService.GetBulkOperation:input_type -> switchyard.v1.GetBulkOperationRequest
+	25, // 46: switchyard.v1.RunService.WatchBulkOperation:input_type -> switchyard.v1.WatchBulkOperationRequest
+	8,  // 47: switchyard.v1.RunService.GetRun:output_type -> switchyard.v1.GetRunResponse
+	10, // 48: switchyard.v1.RunService.ListRuns:output_type -> switchyard.v1.ListRunsResponse
+	12, // 49: switchyard.v1.RunService.CancelRun:output_type -> switchyard.v1.CancelRunResponse
+	16, // 50: switchyard.v1.RunService.ReplayRun:output_type -> switchyard.v1.ReplayRunResponse
+	14, // 51: switchyard.v1.RunService.WatchRun:output_type -> switchyard.v1.WatchRunResponse
+	20, // 52: switchyard.v1.RunService.BulkCancelRuns:output_type -> switchyard.v1.BulkCancelRunsResponse
+	22, // 53: switchyard.v1.RunService.BulkReplayRuns:output_type -> switchyard.v1.BulkReplayRunsResponse
+	24, // 54: switchyard.v1.RunService.GetBulkOperation:output_type -> switchyard.v1.GetBulkOperationResponse
+	26, // 55: switchyard.v1.RunService.WatchBulkOperation:output_type -> switchyard.v1.WatchBulkOperationResponse
+	47, // [47:56] is the sub-list for method output_type
+	38, // [38:47] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_run_proto_init() }
@@ -1428,8 +2189,8 @@ func file_switchyard_v1_run_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_run_proto_rawDesc), len(file_switchyard_v1_run_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   12,
+			NumEnums:      5,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -164,7 +164,9 @@ type WorkflowSpec struct {
 	// Cron schedules that start a run at each tick.
 	OnCron []*CronTrigger `protobuf:"bytes,6,rep,name=on_cron,json=onCron,proto3" json:"on_cron,omitempty"`
 	// Limits how many runs with the same key are active at once.
-	Concurrency   *ConcurrencyRule `protobuf:"bytes,7,opt,name=concurrency,proto3" json:"concurrency,omitempty"`
+	Concurrency *ConcurrencyRule `protobuf:"bytes,7,opt,name=concurrency,proto3" json:"concurrency,omitempty"`
+	// Events that cancel the workflow's runs that have not ended.
+	CancelOn      []*CancelOnEvent `protobuf:"bytes,20,rep,name=cancel_on,json=cancelOn,proto3" json:"cancel_on,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -248,6 +250,74 @@ func (x *WorkflowSpec) GetConcurrency() *ConcurrencyRule {
 	return nil
 }
 
+func (x *WorkflowSpec) GetCancelOn() []*CancelOnEvent {
+	if x != nil {
+		return x.CancelOn
+	}
+	return nil
+}
+
+// CancelOnEvent cancels a run that has not ended when an event matches it: its
+// key matches `key` and `condition` (when set) is true for that event and that
+// run. Only the runs for which it is true are cancelled, in the transaction
+// that stores the event.
+type CancelOnEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// An event key or key pattern, as in `on_events`.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// A CEL expression over `event` (with `key`, `payload`, `metadata` and
+	// `scope`) and `input` (the run's input) that must be true, such as
+	// `event.payload.order_id == input.order_id`. Empty cancels every run of the
+	// workflow that has not ended.
+	Condition     string `protobuf:"bytes,2,opt,name=condition,proto3" json:"condition,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelOnEvent) Reset() {
+	*x = CancelOnEvent{}
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelOnEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelOnEvent) ProtoMessage() {}
+
+func (x *CancelOnEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelOnEvent.ProtoReflect.Descriptor instead.
+func (*CancelOnEvent) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CancelOnEvent) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *CancelOnEvent) GetCondition() string {
+	if x != nil {
+		return x.Condition
+	}
+	return ""
+}
+
 // EventTrigger starts a run for each event that matches it.
 type EventTrigger struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -260,14 +330,20 @@ type EventTrigger struct {
 	Scope string `protobuf:"bytes,3,opt,name=scope,proto3" json:"scope,omitempty"`
 	// Limits how many runs this trigger starts per period and key: excess runs
 	// are throttled (queued) or skipped.
-	RateLimit     *TriggerRateLimit `protobuf:"bytes,4,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
+	RateLimit *TriggerRateLimit `protobuf:"bytes,4,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
+	// Debounces the matching events: one run per quiet burst. At most one of
+	// `debounce` and `batch`.
+	Debounce *Debounce `protobuf:"bytes,20,opt,name=debounce,proto3" json:"debounce,omitempty"`
+	// Batches the matching events: one run per batch. At most one of `debounce`
+	// and `batch`.
+	Batch         *EventBatch `protobuf:"bytes,21,opt,name=batch,proto3" json:"batch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EventTrigger) Reset() {
 	*x = EventTrigger{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[1]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -279,7 +355,7 @@ func (x *EventTrigger) String() string {
 func (*EventTrigger) ProtoMessage() {}
 
 func (x *EventTrigger) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[1]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -292,7 +368,7 @@ func (x *EventTrigger) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventTrigger.ProtoReflect.Descriptor instead.
 func (*EventTrigger) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{1}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *EventTrigger) GetKey() string {
@@ -323,6 +399,20 @@ func (x *EventTrigger) GetRateLimit() *TriggerRateLimit {
 	return nil
 }
 
+func (x *EventTrigger) GetDebounce() *Debounce {
+	if x != nil {
+		return x.Debounce
+	}
+	return nil
+}
+
+func (x *EventTrigger) GetBatch() *EventBatch {
+	if x != nil {
+		return x.Batch
+	}
+	return nil
+}
+
 // TriggerRateLimit allows at most `max_runs` run starts per `period` for each
 // value of `key`, across every server. Run starts are counted in a sliding
 // window: no window of one period holds more than `max_runs`.
@@ -344,7 +434,7 @@ type TriggerRateLimit struct {
 
 func (x *TriggerRateLimit) Reset() {
 	*x = TriggerRateLimit{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[2]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -356,7 +446,7 @@ func (x *TriggerRateLimit) String() string {
 func (*TriggerRateLimit) ProtoMessage() {}
 
 func (x *TriggerRateLimit) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[2]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -369,7 +459,7 @@ func (x *TriggerRateLimit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TriggerRateLimit.ProtoReflect.Descriptor instead.
 func (*TriggerRateLimit) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{2}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *TriggerRateLimit) GetKey() string {
@@ -400,6 +490,147 @@ func (x *TriggerRateLimit) GetOverLimit() OverLimit {
 	return OverLimit_OVER_LIMIT_UNSPECIFIED
 }
 
+// Debounce starts one run for a burst of matching events with the same key: the
+// run starts when no such event came for `quiet_period` (or `max_wait` after the
+// burst's first event), with the last event as its event and input. The run's
+// `event_ids` lists every event of the burst, oldest first. Windows are kept in
+// the database: each fires once however many servers share it.
+type Debounce struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A CEL expression over `key`, `payload`, `metadata` and `scope` whose value
+	// (a string, number or bool) groups events, such as `payload.user_id`;
+	// empty puts every matching event in one group.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// How long the group must stay quiet: 1ms to 1 day.
+	QuietPeriod *durationpb.Duration `protobuf:"bytes,2,opt,name=quiet_period,json=quietPeriod,proto3" json:"quiet_period,omitempty"`
+	// The longest a burst is held from its first event: 0 means 10 × the quiet
+	// period; at most 7 days.
+	MaxWait       *durationpb.Duration `protobuf:"bytes,3,opt,name=max_wait,json=maxWait,proto3" json:"max_wait,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Debounce) Reset() {
+	*x = Debounce{}
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Debounce) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Debounce) ProtoMessage() {}
+
+func (x *Debounce) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Debounce.ProtoReflect.Descriptor instead.
+func (*Debounce) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Debounce) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *Debounce) GetQuietPeriod() *durationpb.Duration {
+	if x != nil {
+		return x.QuietPeriod
+	}
+	return nil
+}
+
+func (x *Debounce) GetMaxWait() *durationpb.Duration {
+	if x != nil {
+		return x.MaxWait
+	}
+	return nil
+}
+
+// EventBatch starts one run for up to `max_events` matching events with the
+// same key, or for those that came within `max_wait` of the batch's first
+// event, whichever is first. The run's input is `{"events": [...]}` with each
+// event's `id`, `key`, `payload`, `metadata` and `occurred_at`, oldest first;
+// its `event_ids` lists them, and each event's `run_ids` names the run. Every
+// event is in exactly one batch, however many servers share the database.
+type EventBatch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A CEL expression over `key`, `payload`, `metadata` and `scope` whose value
+	// groups events into batches; empty puts every matching event in one.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// The most events in one batch: 1 to 1000.
+	MaxEvents int32 `protobuf:"varint,2,opt,name=max_events,json=maxEvents,proto3" json:"max_events,omitempty"`
+	// How long a batch stays open after its first event: 1ms to 1 day.
+	MaxWait       *durationpb.Duration `protobuf:"bytes,3,opt,name=max_wait,json=maxWait,proto3" json:"max_wait,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventBatch) Reset() {
+	*x = EventBatch{}
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventBatch) ProtoMessage() {}
+
+func (x *EventBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventBatch.ProtoReflect.Descriptor instead.
+func (*EventBatch) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *EventBatch) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *EventBatch) GetMaxEvents() int32 {
+	if x != nil {
+		return x.MaxEvents
+	}
+	return 0
+}
+
+func (x *EventBatch) GetMaxWait() *durationpb.Duration {
+	if x != nil {
+		return x.MaxWait
+	}
+	return nil
+}
+
 // CronTrigger starts a run at every tick of a schedule. Each tick starts one run
 // however many servers share the database; ticks missed while every server was
 // down start one run when a server comes back.
@@ -416,7 +647,7 @@ type CronTrigger struct {
 
 func (x *CronTrigger) Reset() {
 	*x = CronTrigger{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[3]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -428,7 +659,7 @@ func (x *CronTrigger) String() string {
 func (*CronTrigger) ProtoMessage() {}
 
 func (x *CronTrigger) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[3]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -441,7 +672,7 @@ func (x *CronTrigger) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CronTrigger.ProtoReflect.Descriptor instead.
 func (*CronTrigger) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{3}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CronTrigger) GetSchedule() string {
@@ -476,7 +707,7 @@ type ConcurrencyRule struct {
 
 func (x *ConcurrencyRule) Reset() {
 	*x = ConcurrencyRule{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[4]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -488,7 +719,7 @@ func (x *ConcurrencyRule) String() string {
 func (*ConcurrencyRule) ProtoMessage() {}
 
 func (x *ConcurrencyRule) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[4]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -501,7 +732,7 @@ func (x *ConcurrencyRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConcurrencyRule.ProtoReflect.Descriptor instead.
 func (*ConcurrencyRule) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{4}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ConcurrencyRule) GetKey() string {
@@ -547,7 +778,7 @@ type TaskSpec struct {
 
 func (x *TaskSpec) Reset() {
 	*x = TaskSpec{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[5]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -559,7 +790,7 @@ func (x *TaskSpec) String() string {
 func (*TaskSpec) ProtoMessage() {}
 
 func (x *TaskSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[5]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -572,7 +803,7 @@ func (x *TaskSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskSpec.ProtoReflect.Descriptor instead.
 func (*TaskSpec) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{5}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TaskSpec) GetName() string {
@@ -636,7 +867,7 @@ type TaskRateLimit struct {
 
 func (x *TaskRateLimit) Reset() {
 	*x = TaskRateLimit{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[6]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -648,7 +879,7 @@ func (x *TaskRateLimit) String() string {
 func (*TaskRateLimit) ProtoMessage() {}
 
 func (x *TaskRateLimit) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[6]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -661,7 +892,7 @@ func (x *TaskRateLimit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskRateLimit.ProtoReflect.Descriptor instead.
 func (*TaskRateLimit) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{6}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TaskRateLimit) GetLimit() string {
@@ -700,7 +931,7 @@ type RetryPolicy struct {
 
 func (x *RetryPolicy) Reset() {
 	*x = RetryPolicy{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[7]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -712,7 +943,7 @@ func (x *RetryPolicy) String() string {
 func (*RetryPolicy) ProtoMessage() {}
 
 func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[7]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -725,7 +956,7 @@ func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryPolicy.ProtoReflect.Descriptor instead.
 func (*RetryPolicy) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{7}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RetryPolicy) GetMaxAttempts() int32 {
@@ -757,14 +988,20 @@ type Workflow struct {
 	// The version: 1 for the first spec, +1 for each changed spec.
 	Version int32 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
 	// When this version was stored.
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// Whether the workflow is paused (PauseWorkflow): its new runs are held.
+	Paused bool `protobuf:"varint,20,opt,name=paused,proto3" json:"paused,omitempty"`
+	// While paused: whether cron ticks are skipped (true) or add held runs.
+	SkipCronWhilePaused bool `protobuf:"varint,21,opt,name=skip_cron_while_paused,json=skipCronWhilePaused,proto3" json:"skip_cron_while_paused,omitempty"`
+	// While paused: when the pause began.
+	PausedAt      *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=paused_at,json=pausedAt,proto3" json:"paused_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Workflow) Reset() {
 	*x = Workflow{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[8]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -776,7 +1013,7 @@ func (x *Workflow) String() string {
 func (*Workflow) ProtoMessage() {}
 
 func (x *Workflow) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[8]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -789,7 +1026,7 @@ func (x *Workflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Workflow.ProtoReflect.Descriptor instead.
 func (*Workflow) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{8}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Workflow) GetSpec() *WorkflowSpec {
@@ -813,6 +1050,27 @@ func (x *Workflow) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Workflow) GetPaused() bool {
+	if x != nil {
+		return x.Paused
+	}
+	return false
+}
+
+func (x *Workflow) GetSkipCronWhilePaused() bool {
+	if x != nil {
+		return x.SkipCronWhilePaused
+	}
+	return false
+}
+
+func (x *Workflow) GetPausedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PausedAt
+	}
+	return nil
+}
+
 // PutWorkflowRequest declares a workflow.
 type PutWorkflowRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -824,7 +1082,7 @@ type PutWorkflowRequest struct {
 
 func (x *PutWorkflowRequest) Reset() {
 	*x = PutWorkflowRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[9]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -836,7 +1094,7 @@ func (x *PutWorkflowRequest) String() string {
 func (*PutWorkflowRequest) ProtoMessage() {}
 
 func (x *PutWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[9]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -849,7 +1107,7 @@ func (x *PutWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*PutWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{9}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PutWorkflowRequest) GetSpec() *WorkflowSpec {
@@ -878,7 +1136,7 @@ type PutWorkflowResponse struct {
 
 func (x *PutWorkflowResponse) Reset() {
 	*x = PutWorkflowResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[10]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -890,7 +1148,7 @@ func (x *PutWorkflowResponse) String() string {
 func (*PutWorkflowResponse) ProtoMessage() {}
 
 func (x *PutWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[10]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -903,7 +1161,7 @@ func (x *PutWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*PutWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{10}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PutWorkflowResponse) GetWorkflow() *Workflow {
@@ -940,7 +1198,7 @@ type GetWorkflowRequest struct {
 
 func (x *GetWorkflowRequest) Reset() {
 	*x = GetWorkflowRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[11]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -952,7 +1210,7 @@ func (x *GetWorkflowRequest) String() string {
 func (*GetWorkflowRequest) ProtoMessage() {}
 
 func (x *GetWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[11]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -965,7 +1223,7 @@ func (x *GetWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*GetWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{11}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetWorkflowRequest) GetName() string {
@@ -993,7 +1251,7 @@ type GetWorkflowResponse struct {
 
 func (x *GetWorkflowResponse) Reset() {
 	*x = GetWorkflowResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[12]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1005,7 +1263,7 @@ func (x *GetWorkflowResponse) String() string {
 func (*GetWorkflowResponse) ProtoMessage() {}
 
 func (x *GetWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[12]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1018,7 +1276,7 @@ func (x *GetWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*GetWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{12}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetWorkflowResponse) GetWorkflow() *Workflow {
@@ -1041,7 +1299,7 @@ type ListWorkflowsRequest struct {
 
 func (x *ListWorkflowsRequest) Reset() {
 	*x = ListWorkflowsRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[13]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1053,7 +1311,7 @@ func (x *ListWorkflowsRequest) String() string {
 func (*ListWorkflowsRequest) ProtoMessage() {}
 
 func (x *ListWorkflowsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[13]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1066,7 +1324,7 @@ func (x *ListWorkflowsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkflowsRequest.ProtoReflect.Descriptor instead.
 func (*ListWorkflowsRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{13}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListWorkflowsRequest) GetPageSize() int32 {
@@ -1096,7 +1354,7 @@ type ListWorkflowsResponse struct {
 
 func (x *ListWorkflowsResponse) Reset() {
 	*x = ListWorkflowsResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[14]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1108,7 +1366,7 @@ func (x *ListWorkflowsResponse) String() string {
 func (*ListWorkflowsResponse) ProtoMessage() {}
 
 func (x *ListWorkflowsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[14]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1121,7 +1379,7 @@ func (x *ListWorkflowsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkflowsResponse.ProtoReflect.Descriptor instead.
 func (*ListWorkflowsResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{14}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListWorkflowsResponse) GetWorkflows() []*Workflow {
@@ -1149,7 +1407,7 @@ type DeleteWorkflowRequest struct {
 
 func (x *DeleteWorkflowRequest) Reset() {
 	*x = DeleteWorkflowRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[15]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1161,7 +1419,7 @@ func (x *DeleteWorkflowRequest) String() string {
 func (*DeleteWorkflowRequest) ProtoMessage() {}
 
 func (x *DeleteWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[15]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1174,7 +1432,7 @@ func (x *DeleteWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*DeleteWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{15}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DeleteWorkflowRequest) GetName() string {
@@ -1193,7 +1451,7 @@ type DeleteWorkflowResponse struct {
 
 func (x *DeleteWorkflowResponse) Reset() {
 	*x = DeleteWorkflowResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[16]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1205,7 +1463,7 @@ func (x *DeleteWorkflowResponse) String() string {
 func (*DeleteWorkflowResponse) ProtoMessage() {}
 
 func (x *DeleteWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[16]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1218,7 +1476,7 @@ func (x *DeleteWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*DeleteWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{16}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{19}
 }
 
 // RunWorkflowRequest starts a run by hand.
@@ -1241,7 +1499,7 @@ type RunWorkflowRequest struct {
 
 func (x *RunWorkflowRequest) Reset() {
 	*x = RunWorkflowRequest{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[17]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1253,7 +1511,7 @@ func (x *RunWorkflowRequest) String() string {
 func (*RunWorkflowRequest) ProtoMessage() {}
 
 func (x *RunWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[17]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1266,7 +1524,7 @@ func (x *RunWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*RunWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{17}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RunWorkflowRequest) GetName() string {
@@ -1317,7 +1575,7 @@ type RunWorkflowResponse struct {
 
 func (x *RunWorkflowResponse) Reset() {
 	*x = RunWorkflowResponse{}
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[18]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1329,7 +1587,7 @@ func (x *RunWorkflowResponse) String() string {
 func (*RunWorkflowResponse) ProtoMessage() {}
 
 func (x *RunWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_workflow_proto_msgTypes[18]
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1342,7 +1600,7 @@ func (x *RunWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*RunWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{18}
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RunWorkflowResponse) GetRunId() string {
@@ -1359,11 +1617,213 @@ func (x *RunWorkflowResponse) GetDeduplicated() bool {
 	return false
 }
 
+// PauseWorkflowRequest pauses a workflow.
+type PauseWorkflowRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The workflow's name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Skip cron ticks while paused; false keeps adding a held run per tick.
+	SkipCronTicks bool `protobuf:"varint,2,opt,name=skip_cron_ticks,json=skipCronTicks,proto3" json:"skip_cron_ticks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseWorkflowRequest) Reset() {
+	*x = PauseWorkflowRequest{}
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseWorkflowRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseWorkflowRequest) ProtoMessage() {}
+
+func (x *PauseWorkflowRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseWorkflowRequest.ProtoReflect.Descriptor instead.
+func (*PauseWorkflowRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *PauseWorkflowRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PauseWorkflowRequest) GetSkipCronTicks() bool {
+	if x != nil {
+		return x.SkipCronTicks
+	}
+	return false
+}
+
+// PauseWorkflowResponse is the paused workflow.
+type PauseWorkflowResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The workflow's current version, paused.
+	Workflow      *Workflow `protobuf:"bytes,1,opt,name=workflow,proto3" json:"workflow,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseWorkflowResponse) Reset() {
+	*x = PauseWorkflowResponse{}
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseWorkflowResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseWorkflowResponse) ProtoMessage() {}
+
+func (x *PauseWorkflowResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseWorkflowResponse.ProtoReflect.Descriptor instead.
+func (*PauseWorkflowResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *PauseWorkflowResponse) GetWorkflow() *Workflow {
+	if x != nil {
+		return x.Workflow
+	}
+	return nil
+}
+
+// ResumeWorkflowRequest resumes a workflow.
+type ResumeWorkflowRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The workflow's name.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeWorkflowRequest) Reset() {
+	*x = ResumeWorkflowRequest{}
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeWorkflowRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeWorkflowRequest) ProtoMessage() {}
+
+func (x *ResumeWorkflowRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeWorkflowRequest.ProtoReflect.Descriptor instead.
+func (*ResumeWorkflowRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ResumeWorkflowRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// ResumeWorkflowResponse is the resumed workflow.
+type ResumeWorkflowResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The workflow's current version, not paused.
+	Workflow *Workflow `protobuf:"bytes,1,opt,name=workflow,proto3" json:"workflow,omitempty"`
+	// How many held runs the resume released.
+	Released      int64 `protobuf:"varint,2,opt,name=released,proto3" json:"released,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeWorkflowResponse) Reset() {
+	*x = ResumeWorkflowResponse{}
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeWorkflowResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeWorkflowResponse) ProtoMessage() {}
+
+func (x *ResumeWorkflowResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_workflow_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeWorkflowResponse.ProtoReflect.Descriptor instead.
+func (*ResumeWorkflowResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ResumeWorkflowResponse) GetWorkflow() *Workflow {
+	if x != nil {
+		return x.Workflow
+	}
+	return nil
+}
+
+func (x *ResumeWorkflowResponse) GetReleased() int64 {
+	if x != nil {
+		return x.Released
+	}
+	return 0
+}
+
 var File_switchyard_v1_workflow_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_workflow_proto_rawDesc = "" +
 	"\n" +
-	"\x1cswitchyard/v1/workflow.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbe\x03\n" +
+	"\x1cswitchyard/v1/workflow.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x83\x04\n" +
 	"\fWorkflowSpec\x121\n" +
 	"\x04name\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18\x80\x012\x11^[A-Za-z0-9._-]+$R\x04name\x12*\n" +
 	"\vdescription\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\vdescription\x12D\n" +
@@ -1371,19 +1831,36 @@ const file_switchyard_v1_workflow_proto_rawDesc = "" +
 	"\x05tasks\x18\x04 \x03(\v2\x17.switchyard.v1.TaskSpecB\v\xbaH\b\x92\x01\x05\b\x01\x10\x80\x02R\x05tasks\x12L\n" +
 	"\x0eevent_triggers\x18\x05 \x03(\v2\x1b.switchyard.v1.EventTriggerB\b\xbaH\x05\x92\x01\x02\x10@R\reventTriggers\x12=\n" +
 	"\aon_cron\x18\x06 \x03(\v2\x1a.switchyard.v1.CronTriggerB\b\xbaH\x05\x92\x01\x02\x10\x10R\x06onCron\x12@\n" +
-	"\vconcurrency\x18\a \x01(\v2\x1e.switchyard.v1.ConcurrencyRuleR\vconcurrency\"\xd9\x01\n" +
+	"\vconcurrency\x18\a \x01(\v2\x1e.switchyard.v1.ConcurrencyRuleR\vconcurrency\x12C\n" +
+	"\tcancel_on\x18\x14 \x03(\v2\x1c.switchyard.v1.CancelOnEventB\b\xbaH\x05\x92\x01\x02\x10\x10R\bcancelOn\"k\n" +
+	"\rCancelOnEvent\x122\n" +
+	"\x03key\x18\x01 \x01(\tB \xbaH\x1dr\x1b\x10\x01\x18\xff\x012\x14^[A-Za-z0-9._:/*-]+$R\x03key\x12&\n" +
+	"\tcondition\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\tcondition\"\xbf\x02\n" +
 	"\fEventTrigger\x122\n" +
 	"\x03key\x18\x01 \x01(\tB \xbaH\x1dr\x1b\x10\x01\x18\xff\x012\x14^[A-Za-z0-9._:/*-]+$R\x03key\x12 \n" +
 	"\x06filter\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\x06filter\x123\n" +
 	"\x05scope\x18\x03 \x01(\tB\x1d\xbaH\x1ar\x18\x18\xff\x012\x13^[A-Za-z0-9._:/-]*$R\x05scope\x12>\n" +
 	"\n" +
-	"rate_limit\x18\x04 \x01(\v2\x1f.switchyard.v1.TriggerRateLimitR\trateLimit\"\xe0\x01\n" +
+	"rate_limit\x18\x04 \x01(\v2\x1f.switchyard.v1.TriggerRateLimitR\trateLimit\x123\n" +
+	"\bdebounce\x18\x14 \x01(\v2\x17.switchyard.v1.DebounceR\bdebounce\x12/\n" +
+	"\x05batch\x18\x15 \x01(\v2\x19.switchyard.v1.EventBatchR\x05batch\"\xe0\x01\n" +
 	"\x10TriggerRateLimit\x12\x1a\n" +
 	"\x03key\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\x03key\x12&\n" +
 	"\bmax_runs\x18\x02 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xa0\x8d\x06(\x01R\amaxRuns\x12E\n" +
 	"\x06period\x18\x03 \x01(\v2\x19.google.protobuf.DurationB\x12\xbaH\x0f\xaa\x01\f\"\x04\b\x80\xa3\x052\x04\x10\xc0\x84=R\x06period\x12A\n" +
 	"\n" +
-	"over_limit\x18\x04 \x01(\x0e2\x18.switchyard.v1.OverLimitB\b\xbaH\x05\x82\x01\x02\x10\x01R\toverLimit\"[\n" +
+	"over_limit\x18\x04 \x01(\x0e2\x18.switchyard.v1.OverLimitB\b\xbaH\x05\x82\x01\x02\x10\x01R\toverLimit\"\xbe\x01\n" +
+	"\bDebounce\x12\x1a\n" +
+	"\x03key\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\x03key\x12P\n" +
+	"\fquiet_period\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\x12\xbaH\x0f\xaa\x01\f\"\x04\b\x80\xa3\x052\x04\x10\xc0\x84=R\vquietPeriod\x12D\n" +
+	"\bmax_wait\x18\x03 \x01(\v2\x19.google.protobuf.DurationB\x0e\xbaH\v\xaa\x01\b\"\x04\b\x80\xf5$2\x00R\amaxWait\"\x9d\x01\n" +
+	"\n" +
+	"EventBatch\x12\x1a\n" +
+	"\x03key\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\x03key\x12)\n" +
+	"\n" +
+	"max_events\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x01R\tmaxEvents\x12H\n" +
+	"\bmax_wait\x18\x03 \x01(\v2\x19.google.protobuf.DurationB\x12\xbaH\x0f\xaa\x01\f\"\x04\b\x80\xa3\x052\x04\x10\xc0\x84=R\amaxWait\"[\n" +
 	"\vCronTrigger\x12&\n" +
 	"\bschedule\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\xff\x01R\bschedule\x12$\n" +
@@ -1411,12 +1888,15 @@ const file_switchyard_v1_workflow_proto_rawDesc = "" +
 	"\x0finitial_backoff\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\r\xbaH\n" +
 	"\xaa\x01\a\"\x03\b\x90\x1c2\x00R\x0einitialBackoff\x12J\n" +
 	"\vmax_backoff\x18\x03 \x01(\v2\x19.google.protobuf.DurationB\x0e\xbaH\v\xaa\x01\b\"\x04\b\x80\xa3\x052\x00R\n" +
-	"maxBackoff\"\x90\x01\n" +
+	"maxBackoff\"\x96\x02\n" +
 	"\bWorkflow\x12/\n" +
 	"\x04spec\x18\x01 \x01(\v2\x1b.switchyard.v1.WorkflowSpecR\x04spec\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x05R\aversion\x129\n" +
 	"\n" +
-	"created_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"M\n" +
+	"created_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x16\n" +
+	"\x06paused\x18\x14 \x01(\bR\x06paused\x123\n" +
+	"\x16skip_cron_while_paused\x18\x15 \x01(\bR\x13skipCronWhilePaused\x127\n" +
+	"\tpaused_at\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\bpausedAt\"M\n" +
 	"\x12PutWorkflowRequest\x127\n" +
 	"\x04spec\x18\x01 \x01(\v2\x1b.switchyard.v1.WorkflowSpecB\x06\xbaH\x03\xc8\x01\x01R\x04spec\"\x80\x01\n" +
 	"\x13PutWorkflowResponse\x123\n" +
@@ -1450,7 +1930,19 @@ const file_switchyard_v1_workflow_proto_rawDesc = "" +
 	"\bpriority\x18\x05 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\t(\x00R\bpriority\"P\n" +
 	"\x13RunWorkflowResponse\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\"\n" +
-	"\fdeduplicated\x18\x02 \x01(\bR\fdeduplicated*R\n" +
+	"\fdeduplicated\x18\x02 \x01(\bR\fdeduplicated\"^\n" +
+	"\x14PauseWorkflowRequest\x12\x1e\n" +
+	"\x04name\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04name\x12&\n" +
+	"\x0fskip_cron_ticks\x18\x02 \x01(\bR\rskipCronTicks\"L\n" +
+	"\x15PauseWorkflowResponse\x123\n" +
+	"\bworkflow\x18\x01 \x01(\v2\x17.switchyard.v1.WorkflowR\bworkflow\"7\n" +
+	"\x15ResumeWorkflowRequest\x12\x1e\n" +
+	"\x04name\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04name\"i\n" +
+	"\x16ResumeWorkflowResponse\x123\n" +
+	"\bworkflow\x18\x01 \x01(\v2\x17.switchyard.v1.WorkflowR\bworkflow\x12\x1a\n" +
+	"\breleased\x18\x02 \x01(\x03R\breleased*R\n" +
 	"\tOverLimit\x12\x1a\n" +
 	"\x16OVER_LIMIT_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10OVER_LIMIT_QUEUE\x10\x01\x12\x13\n" +
@@ -1460,13 +1952,15 @@ const file_switchyard_v1_workflow_proto_rawDesc = "" +
 	"\x1aCONCURRENCY_STRATEGY_QUEUE\x10\x01\x12+\n" +
 	"'CONCURRENCY_STRATEGY_CANCEL_IN_PROGRESS\x10\x02\x12&\n" +
 	"\"CONCURRENCY_STRATEGY_CANCEL_NEWEST\x10\x03\x12*\n" +
-	"&CONCURRENCY_STRATEGY_GROUP_ROUND_ROBIN\x10\x042\xec\x04\n" +
+	"&CONCURRENCY_STRATEGY_GROUP_ROUND_ROBIN\x10\x042\xfe\x06\n" +
 	"\x0fWorkflowService\x12q\n" +
 	"\vPutWorkflow\x12!.switchyard.v1.PutWorkflowRequest\x1a\".switchyard.v1.PutWorkflowResponse\"\x1b\x82\xd3\xe4\x93\x02\x12:\x01*\"\r/v1/workflows\x90\x02\x02\x12u\n" +
 	"\vGetWorkflow\x12!.switchyard.v1.GetWorkflowRequest\x1a\".switchyard.v1.GetWorkflowResponse\"\x1f\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/workflows/{name}\x90\x02\x01\x12t\n" +
 	"\rListWorkflows\x12#.switchyard.v1.ListWorkflowsRequest\x1a$.switchyard.v1.ListWorkflowsResponse\"\x18\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/workflows\x90\x02\x01\x12~\n" +
 	"\x0eDeleteWorkflow\x12$.switchyard.v1.DeleteWorkflowRequest\x1a%.switchyard.v1.DeleteWorkflowResponse\"\x1f\x82\xd3\xe4\x93\x02\x16*\x14/v1/workflows/{name}\x90\x02\x02\x12y\n" +
-	"\vRunWorkflow\x12!.switchyard.v1.RunWorkflowRequest\x1a\".switchyard.v1.RunWorkflowResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/workflows/{name}:runBAZ?github.com/switchyard/switchyard/gen/switchyard/v1;switchyardv1b\x06proto3"
+	"\vRunWorkflow\x12!.switchyard.v1.RunWorkflowRequest\x1a\".switchyard.v1.RunWorkflowResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/workflows/{name}:run\x12\x84\x01\n" +
+	"\rPauseWorkflow\x12#.switchyard.v1.PauseWorkflowRequest\x1a$.switchyard.v1.PauseWorkflowResponse\"(\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/workflows/{name}:pause\x90\x02\x02\x12\x88\x01\n" +
+	"\x0eResumeWorkflow\x12$.switchyard.v1.ResumeWorkflowRequest\x1a%.switchyard.v1.ResumeWorkflowResponse\")\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/workflows/{name}:resume\x90\x02\x02BAZ?github.com/switchyard/switchyard/gen/switchyard/v1;switchyardv1b\x06proto3"
 
 var (
 	file_switchyard_v1_workflow_proto_rawDescOnce sync.Once
@@ -1481,70 +1975,90 @@ func file_switchyard_v1_workflow_proto_rawDescGZIP() []byte {
 }
 
 var file_switchyard_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_switchyard_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_switchyard_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_switchyard_v1_workflow_proto_goTypes = []any{
 	(OverLimit)(0),                 // 0: switchyard.v1.OverLimit
 	(ConcurrencyStrategy)(0),       // 1: switchyard.v1.ConcurrencyStrategy
 	(*WorkflowSpec)(nil),           // 2: switchyard.v1.WorkflowSpec
-	(*EventTrigger)(nil),           // 3: switchyard.v1.EventTrigger
-	(*TriggerRateLimit)(nil),       // 4: switchyard.v1.TriggerRateLimit
-	(*CronTrigger)(nil),            // 5: switchyard.v1.CronTrigger
-	(*ConcurrencyRule)(nil),        // 6: switchyard.v1.ConcurrencyRule
-	(*TaskSpec)(nil),               // 7: switchyard.v1.TaskSpec
-	(*TaskRateLimit)(nil),          // 8: switchyard.v1.TaskRateLimit
-	(*RetryPolicy)(nil),            // 9: switchyard.v1.RetryPolicy
-	(*Workflow)(nil),               // 10: switchyard.v1.Workflow
-	(*PutWorkflowRequest)(nil),     // 11: switchyard.v1.PutWorkflowRequest
-	(*PutWorkflowResponse)(nil),    // 12: switchyard.v1.PutWorkflowResponse
-	(*GetWorkflowRequest)(nil),     // 13: switchyard.v1.GetWorkflowRequest
-	(*GetWorkflowResponse)(nil),    // 14: switchyard.v1.GetWorkflowResponse
-	(*ListWorkflowsRequest)(nil),   // 15: switchyard.v1.ListWorkflowsRequest
-	(*ListWorkflowsResponse)(nil),  // 16: switchyard.v1.ListWorkflowsResponse
-	(*DeleteWorkflowRequest)(nil),  // 17: switchyard.v1.DeleteWorkflowRequest
-	(*DeleteWorkflowResponse)(nil), // 18: switchyard.v1.DeleteWorkflowResponse
-	(*RunWorkflowRequest)(nil),     // 19: switchyard.v1.RunWorkflowRequest
-	(*RunWorkflowResponse)(nil),    // 20: switchyard.v1.RunWorkflowResponse
-	(*durationpb.Duration)(nil),    // 21: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),  // 22: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),        // 23: google.protobuf.Struct
+	(*CancelOnEvent)(nil),          // 3: switchyard.v1.CancelOnEvent
+	(*EventTrigger)(nil),           // 4: switchyard.v1.EventTrigger
+	(*TriggerRateLimit)(nil),       // 5: switchyard.v1.TriggerRateLimit
+	(*Debounce)(nil),               // 6: switchyard.v1.Debounce
+	(*EventBatch)(nil),             // 7: switchyard.v1.EventBatch
+	(*CronTrigger)(nil),            // 8: switchyard.v1.CronTrigger
+	(*ConcurrencyRule)(nil),        // 9: switchyard.v1.ConcurrencyRule
+	(*TaskSpec)(nil),               // 10: switchyard.v1.TaskSpec
+	(*TaskRateLimit)(nil),          // 11: switchyard.v1.TaskRateLimit
+	(*RetryPolicy)(nil),            // 12: switchyard.v1.RetryPolicy
+	(*Workflow)(nil),               // 13: switchyard.v1.Workflow
+	(*PutWorkflowRequest)(nil),     // 14: switchyard.v1.PutWorkflowRequest
+	(*PutWorkflowResponse)(nil),    // 15: switchyard.v1.PutWorkflowResponse
+	(*GetWorkflowRequest)(nil),     // 16: switchyard.v1.GetWorkflowRequest
+	(*GetWorkflowResponse)(nil),    // 17: switchyard.v1.GetWorkflowResponse
+	(*ListWorkflowsRequest)(nil),   // 18: switchyard.v1.ListWorkflowsRequest
+	(*ListWorkflowsResponse)(nil),  // 19: switchyard.v1.ListWorkflowsResponse
+	(*DeleteWorkflowRequest)(nil),  // 20: switchyard.v1.DeleteWorkflowRequest
+	(*DeleteWorkflowResponse)(nil), // 21: switchyard.v1.DeleteWorkflowResponse
+	(*RunWorkflowRequest)(nil),     // 22: switchyard.v1.RunWorkflowRequest
+	(*RunWorkflowResponse)(nil),    // 23: switchyard.v1.RunWorkflowResponse
+	(*PauseWorkflowRequest)(nil),   // 24: switchyard.v1.PauseWorkflowRequest
+	(*PauseWorkflowResponse)(nil),  // 25: switchyard.v1.PauseWorkflowResponse
+	(*ResumeWorkflowRequest)(nil),  // 26: switchyard.v1.ResumeWorkflowRequest
+	(*ResumeWorkflowResponse)(nil), // 27: switchyard.v1.ResumeWorkflowResponse
+	(*durationpb.Duration)(nil),    // 28: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),  // 29: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),        // 30: google.protobuf.Struct
 }
 var file_switchyard_v1_workflow_proto_depIdxs = []int32{
-	7,  // 0: switchyard.v1.WorkflowSpec.tasks:type_name -> switchyard.v1.TaskSpec
-	3,  // 1: switchyard.v1.WorkflowSpec.event_triggers:type_name -> switchyard.v1.EventTrigger
-	5,  // 2: switchyard.v1.WorkflowSpec.on_cron:type_name -> switchyard.v1.CronTrigger
-	6,  // 3: switchyard.v1.WorkflowSpec.concurrency:type_name -> switchyard.v1.ConcurrencyRule
-	4,  // 4: switchyard.v1.EventTrigger.rate_limit:type_name -> switchyard.v1.TriggerRateLimit
-	21, // 5: switchyard.v1.TriggerRateLimit.period:type_name -> google.protobuf.Duration
-	0,  // 6: switchyard.v1.TriggerRateLimit.over_limit:type_name -> switchyard.v1.OverLimit
-	1,  // 7: switchyard.v1.ConcurrencyRule.strategy:type_name -> switchyard.v1.ConcurrencyStrategy
-	9,  // 8: switchyard.v1.TaskSpec.retry:type_name -> switchyard.v1.RetryPolicy
-	21, // 9: switchyard.v1.TaskSpec.timeout:type_name -> google.protobuf.Duration
-	8,  // 10: switchyard.v1.TaskSpec.rate_limits:type_name -> switchyard.v1.TaskRateLimit
-	21, // 11: switchyard.v1.RetryPolicy.initial_backoff:type_name -> google.protobuf.Duration
-	21, // 12: switchyard.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
-	2,  // 13: switchyard.v1.Workflow.spec:type_name -> switchyard.v1.WorkflowSpec
-	22, // 14: switchyard.v1.Workflow.created_at:type_name -> google.protobuf.Timestamp
-	2,  // 15: switchyard.v1.PutWorkflowRequest.spec:type_name -> switchyard.v1.WorkflowSpec
-	10, // 16: switchyard.v1.PutWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
-	10, // 17: switchyard.v1.GetWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
-	10, // 18: switchyard.v1.ListWorkflowsResponse.workflows:type_name -> switchyard.v1.Workflow
-	23, // 19: switchyard.v1.RunWorkflowRequest.input:type_name -> google.protobuf.Struct
-	22, // 20: switchyard.v1.RunWorkflowRequest.run_at:type_name -> google.protobuf.Timestamp
-	11, // 21: switchyard.v1.WorkflowService.PutWorkflow:input_type -> switchyard.v1.PutWorkflowRequest
-	13, // 22: switchyard.v1.WorkflowService.GetWorkflow:input_type -> switchyard.v1.GetWorkflowRequest
-	15, // 23: switchyard.v1.WorkflowService.ListWorkflows:input_type -> switchyard.v1.ListWorkflowsRequest
-	17, // 24: switchyard.v1.WorkflowService.DeleteWorkflow:input_type -> switchyard.v1.DeleteWorkflowRequest
-	19, // 25: switchyard.v1.WorkflowService.RunWorkflow:input_type -> switchyard.v1.RunWorkflowRequest
-	12, // 26: switchyard.v1.WorkflowService.PutWorkflow:output_type -> switchyard.v1.PutWorkflowResponse
-	14, // 27: switchyard.v1.WorkflowService.GetWorkflow:output_type -> switchyard.v1.GetWorkflowResponse
-	16, // 28: switchyard.v1.WorkflowService.ListWorkflows:output_type -> switchyard.v1.ListWorkflowsResponse
-	18, // 29: switchyard.v1.WorkflowService.DeleteWorkflow:output_type -> switchyard.v1.DeleteWorkflowResponse
-	20, // 30: switchyard.v1.WorkflowService.RunWorkflow:output_type -> switchyard.v1.RunWorkflowResponse
-	26, // [26:31] is the sub-list for method output_type
-	21, // [21:26] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	10, // 0: switchyard.v1.WorkflowSpec.tasks:type_name -> switchyard.v1.TaskSpec
+	4,  // 1: switchyard.v1.WorkflowSpec.event_triggers:type_name -> switchyard.v1.EventTrigger
+	8,  // 2: switchyard.v1.WorkflowSpec.on_cron:type_name -> switchyard.v1.CronTrigger
+	9,  // 3: switchyard.v1.WorkflowSpec.concurrency:type_name -> switchyard.v1.ConcurrencyRule
+	3,  // 4: switchyard.v1.WorkflowSpec.cancel_on:type_name -> switchyard.v1.CancelOnEvent
+	5,  // 5: switchyard.v1.EventTrigger.rate_limit:type_name -> switchyard.v1.TriggerRateLimit
+	6,  // 6: switchyard.v1.EventTrigger.debounce:type_name -> switchyard.v1.Debounce
+	7,  // 7: switchyard.v1.EventTrigger.batch:type_name -> switchyard.v1.EventBatch
+	28, // 8: switchyard.v1.TriggerRateLimit.period:type_name -> google.protobuf.Duration
+	0,  // 9: switchyard.v1.TriggerRateLimit.over_limit:type_name -> switchyard.v1.OverLimit
+	28, // 10: switchyard.v1.Debounce.quiet_period:type_name -> google.protobuf.Duration
+	28, // 11: switchyard.v1.Debounce.max_wait:type_name -> google.protobuf.Duration
+	28, // 12: switchyard.v1.EventBatch.max_wait:type_name -> google.protobuf.Duration
+	1,  // 13: switchyard.v1.ConcurrencyRule.strategy:type_name -> switchyard.v1.ConcurrencyStrategy
+	12, // 14: switchyard.v1.TaskSpec.retry:type_name -> switchyard.v1.RetryPolicy
+	28, // 15: switchyard.v1.TaskSpec.timeout:type_name -> google.protobuf.Duration
+	11, // 16: switchyard.v1.TaskSpec.rate_limits:type_name -> switchyard.v1.TaskRateLimit
+	28, // 17: switchyard.v1.RetryPolicy.initial_backoff:type_name -> google.protobuf.Duration
+	28, // 18: switchyard.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
+	2,  // 19: switchyard.v1.Workflow.spec:type_name -> switchyard.v1.WorkflowSpec
+	29, // 20: switchyard.v1.Workflow.created_at:type_name -> google.protobuf.Timestamp
+	29, // 21: switchyard.v1.Workflow.paused_at:type_name -> google.protobuf.Timestamp
+	2,  // 22: switchyard.v1.PutWorkflowRequest.spec:type_name -> switchyard.v1.WorkflowSpec
+	13, // 23: switchyard.v1.PutWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
+	13, // 24: switchyard.v1.GetWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
+	13, // 25: switchyard.v1.ListWorkflowsResponse.workflows:type_name -> switchyard.v1.Workflow
+	30, // 26: switchyard.v1.RunWorkflowRequest.input:type_name -> google.protobuf.Struct
+	29, // 27: switchyard.v1.RunWorkflowRequest.run_at:type_name -> google.protobuf.Timestamp
+	13, // 28: switchyard.v1.PauseWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
+	13, // 29: switchyard.v1.ResumeWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
+	14, // 30: switchyard.v1.WorkflowService.PutWorkflow:input_type -> switchyard.v1.PutWorkflowRequest
+	16, // 31: switchyard.v1.WorkflowService.GetWorkflow:input_type -> switchyard.v1.GetWorkflowRequest
+	18, // 32: switchyard.v1.WorkflowService.ListWorkflows:input_type -> switchyard.v1.ListWorkflowsRequest
+	20, // 33: switchyard.v1.WorkflowService.DeleteWorkflow:input_type -> switchyard.v1.DeleteWorkflowRequest
+	22, // 34: switchyard.v1.WorkflowService.RunWorkflow:input_type -> switchyard.v1.RunWorkflowRequest
+	24, // 35: switchyard.v1.WorkflowService.PauseWorkflow:input_type -> switchyard.v1.PauseWorkflowRequest
+	26, // 36: switchyard.v1.WorkflowService.ResumeWorkflow:input_type -> switchyard.v1.ResumeWorkflowRequest
+	15, // 37: switchyard.v1.WorkflowService.PutWorkflow:output_type -> switchyard.v1.PutWorkflowResponse
+	17, // 38: switchyard.v1.WorkflowService.GetWorkflow:output_type -> switchyard.v1.GetWorkflowResponse
+	19, // 39: switchyard.v1.WorkflowService.ListWorkflows:output_type -> switchyard.v1.ListWorkflowsResponse
+	21, // 40: switchyard.v1.WorkflowService.DeleteWorkflow:output_type -> switchyard.v1.DeleteWorkflowResponse
+	23, // 41: switchyard.v1.WorkflowService.RunWorkflow:output_type -> switchyard.v1.RunWorkflowResponse
+	25, // 42: switchyard.v1.WorkflowService.PauseWorkflow:output_type -> switchyard.v1.PauseWorkflowResponse
+	27, // 43: switchyard.v1.WorkflowService.ResumeWorkflow:output_type -> switchyard.v1.ResumeWorkflowResponse
+	37, // [37:44] is the sub-list for method output_type
+	30, // [30:37] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_workflow_proto_init() }
@@ -1558,7 +2072,7 @@ func file_switchyard_v1_workflow_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_workflow_proto_rawDesc), len(file_switchyard_v1_workflow_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   19,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

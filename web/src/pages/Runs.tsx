@@ -4,6 +4,7 @@ import { Empty, RunLink, Status, useNow, WorkflowLink } from "../components";
 import { ChoiceFilter, TextFilter, useChoiceParam, useFilterParam } from "../fields";
 import { age, formatTime, runDuration, runStatusName, triggerName } from "../format";
 import { RunService, RunStatus, RunTrigger, type Run } from "../gen/switchyard/v1/run_pb";
+import { BulkActions } from "../flow";
 import { DataTable, ListPage, usePagedList } from "../lists";
 
 const statuses = [
@@ -15,6 +16,7 @@ const statuses = [
   RunStatus.SCHEDULED,
   RunStatus.WAITING,
   RunStatus.SKIPPED,
+  RunStatus.PAUSED,
 ];
 
 const triggers = [RunTrigger.EVENT, RunTrigger.CRON, RunTrigger.MANUAL, RunTrigger.REPLAY];
@@ -72,6 +74,7 @@ export function RunsPage() {
           <ChoiceFilter label="Status" testId="filter-status" choice={status} />
           <TextFilter label="Workflow" testId="filter-workflow" placeholder="any workflow" filter={workflow} />
           <ChoiceFilter label="Trigger" testId="filter-trigger" choice={trigger} />
+          <BulkActions workflow={workflow.applied} status={status.value} />
         </>
       }
       list={list}

@@ -3,7 +3,8 @@ import { toJson } from "@bufbuild/protobuf";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router";
-import { BusyButton, DagSvg, Empty, Json, PageHead, parseJsonObject, RunLink } from "../components";
+import { BusyButton, DagSvg, Empty, Json, PageHead, parseJsonObject, RunLink, Status } from "../components";
+import { PauseResume } from "../flow";
 import { layout, NODE_H, NODE_W } from "../dag";
 import { ApiError } from "../errors";
 import { Field, TextAreaField } from "../fields";
@@ -107,6 +108,8 @@ export function WorkflowPage() {
             latest={current.data?.workflow?.version ?? d.workflow.version}
             version={version}
             setVersion={setVersion}
+            paused={current.data?.workflow?.paused ?? d.workflow.paused}
+            onPauseChanged={() => void Promise.all([q.refetch(), current.refetch()])}
           />
         )
       }
@@ -120,12 +123,16 @@ function WorkflowView({
   latest,
   version,
   setVersion,
+  paused,
+  onPauseChanged,
 }: {
   w: Workflow;
   spec: WorkflowSpec;
   latest: number;
   version: number;
   setVersion: (v: number) => void;
+  paused: boolean;
+  onPauseChanged: () => void;
 }) {
   const runs = useQuery(RunService.method.listRuns, { workflow: spec.name, pageSize: 10 }, { refetchInterval: 3000 });
   const canRun = useCan(RunWorkflowMethod);
@@ -136,9 +143,16 @@ function WorkflowView({
         title={
           <>
             Workflow <span className="mono">{spec.name}</span>
+            {paused && (
+              <>
+                {" "}
+                <Status name="paused" testId="workflow-paused" />
+              </>
+            )}
           </>
         }
       >
+        <PauseResume name={spec.name} paused={paused} onChanged={onPauseChanged} />
         <Field label="Version" variant="inline">
           <select
             data-testid="workflow-version"

@@ -1,7 +1,8 @@
 // The workflows list.
-import { Empty, useNow, WorkflowLink } from "../components";
+import { Empty, Status, useNow, WorkflowLink } from "../components";
 import { age } from "../format";
-import { WorkflowService, type Workflow, type WorkflowSpec } from "../gen/switchyard/v1/workflow_pb";
+import type { Duration } from "@bufbuild/protobuf/wkt";
+import { WorkflowService, type EventTrigger, type Workflow, type WorkflowSpec } from "../gen/switchyard/v1/workflow_pb";
 import { DataTable, ListPage, usePagedList, type Column } from "../lists";
 
 /** triggersOf lists a spec's triggers in words. */
@@ -12,10 +13,27 @@ export function triggersOf(spec: WorkflowSpec | undefined): string[] {
   return [
     ...spec.onEvents.map((k) => `event ${k}`),
     ...spec.eventTriggers.map(
-      (t) => `event ${t.key}${t.scope ? ` in scope ${t.scope}` : ""}${t.filter ? ` if ${t.filter}` : ""}`,
+      (t) =>
+        `event ${t.key}${t.scope ? ` in scope ${t.scope}` : ""}${t.filter ? ` if ${t.filter}` : ""}${windowOf(t)}`,
     ),
+    ...spec.cancelOn.map((c) => `cancel on ${c.key}${c.condition ? ` if ${c.condition}` : ""}`),
     ...spec.onCron.map((c) => `cron ${c.schedule}${c.timeZone ? ` (${c.timeZone})` : ""}`),
   ];
+}
+
+/** windowOf describes a trigger's debounce or batch, if it has one. */
+function windowOf(t: EventTrigger): string {
+  if (t.debounce) {
+    return `, debounced${t.debounce.key ? ` per ${t.debounce.key}` : ""} (quiet ${seconds(t.debounce.quietPeriod)}, at most ${seconds(t.debounce.maxWait)})`;
+  }
+  if (t.batch) {
+    return `, in batches of ${t.batch.maxEvents}${t.batch.key ? ` per ${t.batch.key}` : ""} (at most ${seconds(t.batch.maxWait)})`;
+  }
+  return "";
+}
+
+function seconds(d: Duration | undefined): string {
+  return `${Number(d?.seconds ?? 0n) + (d?.nanos ?? 0) / 1e9}s`;
 }
 
 function nameOf(w: Workflow): string {
@@ -29,6 +47,12 @@ function columns(now: number): Column<Workflow>[] {
       cell: (w) => (
         <>
           <WorkflowLink name={nameOf(w)} className="mono" />
+          {w.paused && (
+            <>
+              {" "}
+              <Status name="paused" testId="workflow-paused" />
+            </>
+          )}
           {w.spec?.description && <div className="muted small">{w.spec.description}</div>}
         </>
       ),

@@ -43,6 +43,18 @@ const (
 	RunServiceReplayRunProcedure = "/switchyard.v1.RunService/ReplayRun"
 	// RunServiceWatchRunProcedure is the fully-qualified name of the RunService's WatchRun RPC.
 	RunServiceWatchRunProcedure = "/switchyard.v1.RunService/WatchRun"
+	// RunServiceBulkCancelRunsProcedure is the fully-qualified name of the RunService's BulkCancelRuns
+	// RPC.
+	RunServiceBulkCancelRunsProcedure = "/switchyard.v1.RunService/BulkCancelRuns"
+	// RunServiceBulkReplayRunsProcedure is the fully-qualified name of the RunService's BulkReplayRuns
+	// RPC.
+	RunServiceBulkReplayRunsProcedure = "/switchyard.v1.RunService/BulkReplayRuns"
+	// RunServiceGetBulkOperationProcedure is the fully-qualified name of the RunService's
+	// GetBulkOperation RPC.
+	RunServiceGetBulkOperationProcedure = "/switchyard.v1.RunService/GetBulkOperation"
+	// RunServiceWatchBulkOperationProcedure is the fully-qualified name of the RunService's
+	// WatchBulkOperation RPC.
+	RunServiceWatchBulkOperationProcedure = "/switchyard.v1.RunService/WatchBulkOperation"
 )
 
 // RunServiceClient is a client for the switchyard.v1.RunService service.
@@ -64,6 +76,20 @@ type RunServiceClient interface {
 	// every change, until the run ends. Keep-alive messages come while nothing
 	// changes.
 	WatchRun(context.Context, *connect.Request[v1.WatchRunRequest]) (*connect.ServerStreamForClient[v1.WatchRunResponse], error)
+	// BulkCancelRuns starts cancelling every run that matches the filter and has
+	// not ended, as CancelRun does. The work goes on in the background in bounded
+	// batches (any server sharing the database takes it up); the response is the
+	// operation, with how many runs matched. Watch it with WatchBulkOperation.
+	BulkCancelRuns(context.Context, *connect.Request[v1.BulkCancelRunsRequest]) (*connect.Response[v1.BulkCancelRunsResponse], error)
+	// BulkReplayRuns starts replaying every run that matches the filter and has
+	// ended, as ReplayRun does; like BulkCancelRuns it works in the background.
+	BulkReplayRuns(context.Context, *connect.Request[v1.BulkReplayRunsRequest]) (*connect.Response[v1.BulkReplayRunsResponse], error)
+	// GetBulkOperation returns a bulk operation and its progress.
+	GetBulkOperation(context.Context, *connect.Request[v1.GetBulkOperationRequest]) (*connect.Response[v1.GetBulkOperationResponse], error)
+	// WatchBulkOperation streams a bulk operation: its current state, then its
+	// state after each batch, until it is done. Keep-alive messages come while
+	// nothing changes.
+	WatchBulkOperation(context.Context, *connect.Request[v1.WatchBulkOperationRequest]) (*connect.ServerStreamForClient[v1.WatchBulkOperationResponse], error)
 }
 
 // NewRunServiceClient constructs a client for the switchyard.v1.RunService service. By default, it
@@ -110,16 +136,45 @@ func NewRunServiceClient(httpClient connect.HTTPClient, baseURL string, opts ...
 			connect.WithSchema(runServiceMethods.ByName("WatchRun")),
 			connect.WithClientOptions(opts...),
 		),
+		bulkCancelRuns: connect.NewClient[v1.BulkCancelRunsRequest, v1.BulkCancelRunsResponse](
+			httpClient,
+			baseURL+RunServiceBulkCancelRunsProcedure,
+			connect.WithSchema(runServiceMethods.ByName("BulkCancelRuns")),
+			connect.WithClientOptions(opts...),
+		),
+		bulkReplayRuns: connect.NewClient[v1.BulkReplayRunsRequest, v1.BulkReplayRunsResponse](
+			httpClient,
+			baseURL+RunServiceBulkReplayRunsProcedure,
+			connect.WithSchema(runServiceMethods.ByName("BulkReplayRuns")),
+			connect.WithClientOptions(opts...),
+		),
+		getBulkOperation: connect.NewClient[v1.GetBulkOperationRequest, v1.GetBulkOperationResponse](
+			httpClient,
+			baseURL+RunServiceGetBulkOperationProcedure,
+			connect.WithSchema(runServiceMethods.ByName("GetBulkOperation")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		watchBulkOperation: connect.NewClient[v1.WatchBulkOperationRequest, v1.WatchBulkOperationResponse](
+			httpClient,
+			baseURL+RunServiceWatchBulkOperationProcedure,
+			connect.WithSchema(runServiceMethods.ByName("WatchBulkOperation")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // runServiceClient implements RunServiceClient.
 type runServiceClient struct {
-	getRun    *connect.Client[v1.GetRunRequest, v1.GetRunResponse]
-	listRuns  *connect.Client[v1.ListRunsRequest, v1.ListRunsResponse]
-	cancelRun *connect.Client[v1.CancelRunRequest, v1.CancelRunResponse]
-	replayRun *connect.Client[v1.ReplayRunRequest, v1.ReplayRunResponse]
-	watchRun  *connect.Client[v1.WatchRunRequest, v1.WatchRunResponse]
+	getRun             *connect.Client[v1.GetRunRequest, v1.GetRunResponse]
+	listRuns           *connect.Client[v1.ListRunsRequest, v1.ListRunsResponse]
+	cancelRun          *connect.Client[v1.CancelRunRequest, v1.CancelRunResponse]
+	replayRun          *connect.Client[v1.ReplayRunRequest, v1.ReplayRunResponse]
+	watchRun           *connect.Client[v1.WatchRunRequest, v1.WatchRunResponse]
+	bulkCancelRuns     *connect.Client[v1.BulkCancelRunsRequest, v1.BulkCancelRunsResponse]
+	bulkReplayRuns     *connect.Client[v1.BulkReplayRunsRequest, v1.BulkReplayRunsResponse]
+	getBulkOperation   *connect.Client[v1.GetBulkOperationRequest, v1.GetBulkOperationResponse]
+	watchBulkOperation *connect.Client[v1.WatchBulkOperationRequest, v1.WatchBulkOperationResponse]
 }
 
 // GetRun calls switchyard.v1.RunService.GetRun.
@@ -147,6 +202,26 @@ func (c *runServiceClient) WatchRun(ctx context.Context, req *connect.Request[v1
 	return c.watchRun.CallServerStream(ctx, req)
 }
 
+// BulkCancelRuns calls switchyard.v1.RunService.BulkCancelRuns.
+func (c *runServiceClient) BulkCancelRuns(ctx context.Context, req *connect.Request[v1.BulkCancelRunsRequest]) (*connect.Response[v1.BulkCancelRunsResponse], error) {
+	return c.bulkCancelRuns.CallUnary(ctx, req)
+}
+
+// BulkReplayRuns calls switchyard.v1.RunService.BulkReplayRuns.
+func (c *runServiceClient) BulkReplayRuns(ctx context.Context, req *connect.Request[v1.BulkReplayRunsRequest]) (*connect.Response[v1.BulkReplayRunsResponse], error) {
+	return c.bulkReplayRuns.CallUnary(ctx, req)
+}
+
+// GetBulkOperation calls switchyard.v1.RunService.GetBulkOperation.
+func (c *runServiceClient) GetBulkOperation(ctx context.Context, req *connect.Request[v1.GetBulkOperationRequest]) (*connect.Response[v1.GetBulkOperationResponse], error) {
+	return c.getBulkOperation.CallUnary(ctx, req)
+}
+
+// WatchBulkOperation calls switchyard.v1.RunService.WatchBulkOperation.
+func (c *runServiceClient) WatchBulkOperation(ctx context.Context, req *connect.Request[v1.WatchBulkOperationRequest]) (*connect.ServerStreamForClient[v1.WatchBulkOperationResponse], error) {
+	return c.watchBulkOperation.CallServerStream(ctx, req)
+}
+
 // RunServiceHandler is an implementation of the switchyard.v1.RunService service.
 type RunServiceHandler interface {
 	// GetRun returns a run with every task.
@@ -166,6 +241,20 @@ type RunServiceHandler interface {
 	// every change, until the run ends. Keep-alive messages come while nothing
 	// changes.
 	WatchRun(context.Context, *connect.Request[v1.WatchRunRequest], *connect.ServerStream[v1.WatchRunResponse]) error
+	// BulkCancelRuns starts cancelling every run that matches the filter and has
+	// not ended, as CancelRun does. The work goes on in the background in bounded
+	// batches (any server sharing the database takes it up); the response is the
+	// operation, with how many runs matched. Watch it with WatchBulkOperation.
+	BulkCancelRuns(context.Context, *connect.Request[v1.BulkCancelRunsRequest]) (*connect.Response[v1.BulkCancelRunsResponse], error)
+	// BulkReplayRuns starts replaying every run that matches the filter and has
+	// ended, as ReplayRun does; like BulkCancelRuns it works in the background.
+	BulkReplayRuns(context.Context, *connect.Request[v1.BulkReplayRunsRequest]) (*connect.Response[v1.BulkReplayRunsResponse], error)
+	// GetBulkOperation returns a bulk operation and its progress.
+	GetBulkOperation(context.Context, *connect.Request[v1.GetBulkOperationRequest]) (*connect.Response[v1.GetBulkOperationResponse], error)
+	// WatchBulkOperation streams a bulk operation: its current state, then its
+	// state after each batch, until it is done. Keep-alive messages come while
+	// nothing changes.
+	WatchBulkOperation(context.Context, *connect.Request[v1.WatchBulkOperationRequest], *connect.ServerStream[v1.WatchBulkOperationResponse]) error
 }
 
 // NewRunServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -208,6 +297,31 @@ func NewRunServiceHandler(svc RunServiceHandler, opts ...connect.HandlerOption) 
 		connect.WithSchema(runServiceMethods.ByName("WatchRun")),
 		connect.WithHandlerOptions(opts...),
 	)
+	runServiceBulkCancelRunsHandler := connect.NewUnaryHandler(
+		RunServiceBulkCancelRunsProcedure,
+		svc.BulkCancelRuns,
+		connect.WithSchema(runServiceMethods.ByName("BulkCancelRuns")),
+		connect.WithHandlerOptions(opts...),
+	)
+	runServiceBulkReplayRunsHandler := connect.NewUnaryHandler(
+		RunServiceBulkReplayRunsProcedure,
+		svc.BulkReplayRuns,
+		connect.WithSchema(runServiceMethods.ByName("BulkReplayRuns")),
+		connect.WithHandlerOptions(opts...),
+	)
+	runServiceGetBulkOperationHandler := connect.NewUnaryHandler(
+		RunServiceGetBulkOperationProcedure,
+		svc.GetBulkOperation,
+		connect.WithSchema(runServiceMethods.ByName("GetBulkOperation")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	runServiceWatchBulkOperationHandler := connect.NewServerStreamHandler(
+		RunServiceWatchBulkOperationProcedure,
+		svc.WatchBulkOperation,
+		connect.WithSchema(runServiceMethods.ByName("WatchBulkOperation")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/switchyard.v1.RunService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case RunServiceGetRunProcedure:
@@ -220,6 +334,14 @@ func NewRunServiceHandler(svc RunServiceHandler, opts ...connect.HandlerOption) 
 			runServiceReplayRunHandler.ServeHTTP(w, r)
 		case RunServiceWatchRunProcedure:
 			runServiceWatchRunHandler.ServeHTTP(w, r)
+		case RunServiceBulkCancelRunsProcedure:
+			runServiceBulkCancelRunsHandler.ServeHTTP(w, r)
+		case RunServiceBulkReplayRunsProcedure:
+			runServiceBulkReplayRunsHandler.ServeHTTP(w, r)
+		case RunServiceGetBulkOperationProcedure:
+			runServiceGetBulkOperationHandler.ServeHTTP(w, r)
+		case RunServiceWatchBulkOperationProcedure:
+			runServiceWatchBulkOperationHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -247,4 +369,20 @@ func (UnimplementedRunServiceHandler) ReplayRun(context.Context, *connect.Reques
 
 func (UnimplementedRunServiceHandler) WatchRun(context.Context, *connect.Request[v1.WatchRunRequest], *connect.ServerStream[v1.WatchRunResponse]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("switchyard.v1.RunService.WatchRun is not implemented"))
+}
+
+func (UnimplementedRunServiceHandler) BulkCancelRuns(context.Context, *connect.Request[v1.BulkCancelRunsRequest]) (*connect.Response[v1.BulkCancelRunsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchyard.v1.RunService.BulkCancelRuns is not implemented"))
+}
+
+func (UnimplementedRunServiceHandler) BulkReplayRuns(context.Context, *connect.Request[v1.BulkReplayRunsRequest]) (*connect.Response[v1.BulkReplayRunsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchyard.v1.RunService.BulkReplayRuns is not implemented"))
+}
+
+func (UnimplementedRunServiceHandler) GetBulkOperation(context.Context, *connect.Request[v1.GetBulkOperationRequest]) (*connect.Response[v1.GetBulkOperationResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchyard.v1.RunService.GetBulkOperation is not implemented"))
+}
+
+func (UnimplementedRunServiceHandler) WatchBulkOperation(context.Context, *connect.Request[v1.WatchBulkOperationRequest], *connect.ServerStream[v1.WatchBulkOperationResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("switchyard.v1.RunService.WatchBulkOperation is not implemented"))
 }

@@ -48,6 +48,12 @@ const (
 	// WorkflowServiceRunWorkflowProcedure is the fully-qualified name of the WorkflowService's
 	// RunWorkflow RPC.
 	WorkflowServiceRunWorkflowProcedure = "/switchyard.v1.WorkflowService/RunWorkflow"
+	// WorkflowServicePauseWorkflowProcedure is the fully-qualified name of the WorkflowService's
+	// PauseWorkflow RPC.
+	WorkflowServicePauseWorkflowProcedure = "/switchyard.v1.WorkflowService/PauseWorkflow"
+	// WorkflowServiceResumeWorkflowProcedure is the fully-qualified name of the WorkflowService's
+	// ResumeWorkflow RPC.
+	WorkflowServiceResumeWorkflowProcedure = "/switchyard.v1.WorkflowService/ResumeWorkflow"
 )
 
 // WorkflowServiceClient is a client for the switchyard.v1.WorkflowService service.
@@ -68,6 +74,16 @@ type WorkflowServiceClient interface {
 	// place of an event payload. With an `idempotency_key` a repeat returns the
 	// original run with `deduplicated = true`.
 	RunWorkflow(context.Context, *connect.Request[v1.RunWorkflowRequest]) (*connect.Response[v1.RunWorkflowResponse], error)
+	// PauseWorkflow holds the workflow's new runs: runs that events, crons,
+	// RunWorkflow or replays start while it is paused are stored as PAUSED (none
+	// is lost, across restarts and servers) until ResumeWorkflow. Cron ticks add
+	// runs or are skipped, as `cron_ticks` says. Runs already started go on.
+	// Pausing a paused workflow updates `cron_ticks` and changes nothing else.
+	PauseWorkflow(context.Context, *connect.Request[v1.PauseWorkflowRequest]) (*connect.Response[v1.PauseWorkflowResponse], error)
+	// ResumeWorkflow ends a pause: the runs it held start in the order they were
+	// created (through the workflow's concurrency rule, if it has one). Resuming
+	// a workflow that is not paused changes nothing.
+	ResumeWorkflow(context.Context, *connect.Request[v1.ResumeWorkflowRequest]) (*connect.Response[v1.ResumeWorkflowResponse], error)
 }
 
 // NewWorkflowServiceClient constructs a client for the switchyard.v1.WorkflowService service. By
@@ -115,6 +131,20 @@ func NewWorkflowServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(workflowServiceMethods.ByName("RunWorkflow")),
 			connect.WithClientOptions(opts...),
 		),
+		pauseWorkflow: connect.NewClient[v1.PauseWorkflowRequest, v1.PauseWorkflowResponse](
+			httpClient,
+			baseURL+WorkflowServicePauseWorkflowProcedure,
+			connect.WithSchema(workflowServiceMethods.ByName("PauseWorkflow")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
+		resumeWorkflow: connect.NewClient[v1.ResumeWorkflowRequest, v1.ResumeWorkflowResponse](
+			httpClient,
+			baseURL+WorkflowServiceResumeWorkflowProcedure,
+			connect.WithSchema(workflowServiceMethods.ByName("ResumeWorkflow")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -125,6 +155,8 @@ type workflowServiceClient struct {
 	listWorkflows  *connect.Client[v1.ListWorkflowsRequest, v1.ListWorkflowsResponse]
 	deleteWorkflow *connect.Client[v1.DeleteWorkflowRequest, v1.DeleteWorkflowResponse]
 	runWorkflow    *connect.Client[v1.RunWorkflowRequest, v1.RunWorkflowResponse]
+	pauseWorkflow  *connect.Client[v1.PauseWorkflowRequest, v1.PauseWorkflowResponse]
+	resumeWorkflow *connect.Client[v1.ResumeWorkflowRequest, v1.ResumeWorkflowResponse]
 }
 
 // PutWorkflow calls switchyard.v1.WorkflowService.PutWorkflow.
@@ -152,6 +184,16 @@ func (c *workflowServiceClient) RunWorkflow(ctx context.Context, req *connect.Re
 	return c.runWorkflow.CallUnary(ctx, req)
 }
 
+// PauseWorkflow calls switchyard.v1.WorkflowService.PauseWorkflow.
+func (c *workflowServiceClient) PauseWorkflow(ctx context.Context, req *connect.Request[v1.PauseWorkflowRequest]) (*connect.Response[v1.PauseWorkflowResponse], error) {
+	return c.pauseWorkflow.CallUnary(ctx, req)
+}
+
+// ResumeWorkflow calls switchyard.v1.WorkflowService.ResumeWorkflow.
+func (c *workflowServiceClient) ResumeWorkflow(ctx context.Context, req *connect.Request[v1.ResumeWorkflowRequest]) (*connect.Response[v1.ResumeWorkflowResponse], error) {
+	return c.resumeWorkflow.CallUnary(ctx, req)
+}
+
 // WorkflowServiceHandler is an implementation of the switchyard.v1.WorkflowService service.
 type WorkflowServiceHandler interface {
 	// PutWorkflow creates the workflow, or a new version of it when the spec
@@ -170,6 +212,16 @@ type WorkflowServiceHandler interface {
 	// place of an event payload. With an `idempotency_key` a repeat returns the
 	// original run with `deduplicated = true`.
 	RunWorkflow(context.Context, *connect.Request[v1.RunWorkflowRequest]) (*connect.Response[v1.RunWorkflowResponse], error)
+	// PauseWorkflow holds the workflow's new runs: runs that events, crons,
+	// RunWorkflow or replays start while it is paused are stored as PAUSED (none
+	// is lost, across restarts and servers) until ResumeWorkflow. Cron ticks add
+	// runs or are skipped, as `cron_ticks` says. Runs already started go on.
+	// Pausing a paused workflow updates `cron_ticks` and changes nothing else.
+	PauseWorkflow(context.Context, *connect.Request[v1.PauseWorkflowRequest]) (*connect.Response[v1.PauseWorkflowResponse], error)
+	// ResumeWorkflow ends a pause: the runs it held start in the order they were
+	// created (through the workflow's concurrency rule, if it has one). Resuming
+	// a workflow that is not paused changes nothing.
+	ResumeWorkflow(context.Context, *connect.Request[v1.ResumeWorkflowRequest]) (*connect.Response[v1.ResumeWorkflowResponse], error)
 }
 
 // NewWorkflowServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -213,6 +265,20 @@ func NewWorkflowServiceHandler(svc WorkflowServiceHandler, opts ...connect.Handl
 		connect.WithSchema(workflowServiceMethods.ByName("RunWorkflow")),
 		connect.WithHandlerOptions(opts...),
 	)
+	workflowServicePauseWorkflowHandler := connect.NewUnaryHandler(
+		WorkflowServicePauseWorkflowProcedure,
+		svc.PauseWorkflow,
+		connect.WithSchema(workflowServiceMethods.ByName("PauseWorkflow")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
+	workflowServiceResumeWorkflowHandler := connect.NewUnaryHandler(
+		WorkflowServiceResumeWorkflowProcedure,
+		svc.ResumeWorkflow,
+		connect.WithSchema(workflowServiceMethods.ByName("ResumeWorkflow")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/switchyard.v1.WorkflowService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case WorkflowServicePutWorkflowProcedure:
@@ -225,6 +291,10 @@ func NewWorkflowServiceHandler(svc WorkflowServiceHandler, opts ...connect.Handl
 			workflowServiceDeleteWorkflowHandler.ServeHTTP(w, r)
 		case WorkflowServiceRunWorkflowProcedure:
 			workflowServiceRunWorkflowHandler.ServeHTTP(w, r)
+		case WorkflowServicePauseWorkflowProcedure:
+			workflowServicePauseWorkflowHandler.ServeHTTP(w, r)
+		case WorkflowServiceResumeWorkflowProcedure:
+			workflowServiceResumeWorkflowHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -252,4 +322,12 @@ func (UnimplementedWorkflowServiceHandler) DeleteWorkflow(context.Context, *conn
 
 func (UnimplementedWorkflowServiceHandler) RunWorkflow(context.Context, *connect.Request[v1.RunWorkflowRequest]) (*connect.Response[v1.RunWorkflowResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchyard.v1.WorkflowService.RunWorkflow is not implemented"))
+}
+
+func (UnimplementedWorkflowServiceHandler) PauseWorkflow(context.Context, *connect.Request[v1.PauseWorkflowRequest]) (*connect.Response[v1.PauseWorkflowResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchyard.v1.WorkflowService.PauseWorkflow is not implemented"))
+}
+
+func (UnimplementedWorkflowServiceHandler) ResumeWorkflow(context.Context, *connect.Request[v1.ResumeWorkflowRequest]) (*connect.Response[v1.ResumeWorkflowResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchyard.v1.WorkflowService.ResumeWorkflow is not implemented"))
 }

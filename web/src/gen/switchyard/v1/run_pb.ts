@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/run.proto.
  */
 export const file_switchyard_v1_run: GenFile = /*@__PURE__*/
-  fileDesc("Chdzd2l0Y2h5YXJkL3YxL3J1bi5wcm90bxINc3dpdGNoeWFyZC52MSKVBAoDUnVuEgoKAmlkGAEgASgJEhAKCHdvcmtmbG93GAIgASgJEhgKEHdvcmtmbG93X3ZlcnNpb24YAyABKAUSKAoGc3RhdHVzGAQgASgOMhguc3dpdGNoeWFyZC52MS5SdW5TdGF0dXMSEAoIZXZlbnRfaWQYBSABKAkSJgoFaW5wdXQYBiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EiIKBXRhc2tzGAcgAygLMhMuc3dpdGNoeWFyZC52MS5UYXNrEg0KBWVycm9yGAggASgJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgd0cmlnZ2VyGAsgASgOMhkuc3dpdGNoeWFyZC52MS5SdW5UcmlnZ2VyEhEKCXJlcGxheV9vZhgMIAEoCRItCgljcm9uX3RpY2sYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHByaW9yaXR5GA4gASgFEjAKDHNjaGVkdWxlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPY29uY3VycmVuY3lfa2V5GBAgASgJEhMKC3dhaXRfcmVhc29uGBEgASgJIoYDCgRUYXNrEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGYWN0aW9uGAMgASgJEikKBnN0YXR1cxgEIAEoDjIZLnN3aXRjaHlhcmQudjEuVGFza1N0YXR1cxIPCgdhdHRlbXB0GAUgASgFEhQKDG1heF9hdHRlbXB0cxgGIAEoBRIRCgl3b3JrZXJfaWQYByABKAkSJwoGb3V0cHV0GAggASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBINCgVlcnJvchgJIAEoCRIPCgdwYXJlbnRzGAogAygJEi4KCnN0YXJ0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxhdmFpbGFibGVfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3dhaXRfcmVhc29uGA4gASgJIiUKDUdldFJ1blJlcXVlc3QSFAoCaWQYASABKAlCCLpIBXIDsAEBIjEKDkdldFJ1blJlc3BvbnNlEh8KA3J1bhgBIAEoCzISLnN3aXRjaHlhcmQudjEuUnVuItYCCg9MaXN0UnVuc1JlcXVlc3QSGgoId29ya2Zsb3cYASABKAlCCLpIBXIDGIABEjIKBnN0YXR1cxgCIAEoDjIYLnN3aXRjaHlhcmQudjEuUnVuU3RhdHVzQgi6SAWCAQIQARIZCghldmVudF9pZBgDIAEoCUIHukgEcgIYQBIxCg1jcmVhdGVkX2FmdGVyGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5jcmVhdGVkX2JlZm9yZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoJcGFnZV9zaXplGAYgASgFQgq6SAcaBRj0AygAEhwKCnBhZ2VfdG9rZW4YByABKAlCCLpIBXIDGIAEEjQKB3RyaWdnZXIYCCABKA4yGS5zd2l0Y2h5YXJkLnYxLlJ1blRyaWdnZXJCCLpIBYIBAhABIk0KEExpc3RSdW5zUmVzcG9uc2USIAoEcnVucxgBIAMoCzISLnN3aXRjaHlhcmQudjEuUnVuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJCChBDYW5jZWxSdW5SZXF1ZXN0EhQKAmlkGAEgASgJQgi6SAVyA7ABARIYCgZyZWFzb24YAiABKAlCCLpIBXIDGIAIIjQKEUNhbmNlbFJ1blJlc3BvbnNlEh8KA3J1bhgBIAEoCzISLnN3aXRjaHlhcmQudjEuUnVuIicKD1dhdGNoUnVuUmVxdWVzdBIUCgJpZBgBIAEoCUIIukgFcgOwAQEiRgoQV2F0Y2hSdW5SZXNwb25zZRIfCgNydW4YASABKAsyEi5zd2l0Y2h5YXJkLnYxLlJ1bhIRCglrZWVwYWxpdmUYAiABKAgifgoQUmVwbGF5UnVuUmVxdWVzdBIUCgJpZBgBIAEoCUIIukgFcgOwAQESMQoEbW9kZRgCIAEoDjIZLnN3aXRjaHlhcmQudjEuUmVwbGF5TW9kZUIIukgFggECEAESIQoPaWRlbXBvdGVuY3lfa2V5GAMgASgJQgi6SAVyAxj/ASJKChFSZXBsYXlSdW5SZXNwb25zZRIfCgNydW4YASABKAsyEi5zd2l0Y2h5YXJkLnYxLlJ1bhIUCgxkZWR1cGxpY2F0ZWQYAiABKAgq6wEKCVJ1blN0YXR1cxIaChZSVU5fU1RBVFVTX1VOU1BFQ0lGSUVEEAASFQoRUlVOX1NUQVRVU19RVUVVRUQQARIWChJSVU5fU1RBVFVTX1JVTk5JTkcQAhIYChRSVU5fU1RBVFVTX1NVQ0NFRURFRBADEhUKEVJVTl9TVEFUVVNfRkFJTEVEEAQSGAoUUlVOX1NUQVRVU19DQU5DRUxMRUQQBRIYChRSVU5fU1RBVFVTX1NDSEVEVUxFRBAGEhYKElJVTl9TVEFUVVNfV0FJVElORxAHEhYKElJVTl9TVEFUVVNfU0tJUFBFRBAIKoYBCgpSdW5UcmlnZ2VyEhsKF1JVTl9UUklHR0VSX1VOU1BFQ0lGSUVEEAASFQoRUlVOX1RSSUdHRVJfRVZFTlQQARIUChBSVU5fVFJJR0dFUl9DUk9OEAISFgoSUlVOX1RSSUdHRVJfTUFOVUFMEAMSFgoSUlVOX1RSSUdHRVJfUkVQTEFZEAQqXQoKUmVwbGF5TW9kZRIbChdSRVBMQVlfTU9ERV9VTlNQRUNJRklFRBAAEhUKEVJFUExBWV9NT0RFX1dIT0xFEAESGwoXUkVQTEFZX01PREVfRlJPTV9GQUlMRUQQAirBAQoKVGFza1N0YXR1cxIbChdUQVNLX1NUQVRVU19VTlNQRUNJRklFRBAAEhcKE1RBU0tfU1RBVFVTX1BFTkRJTkcQARIWChJUQVNLX1NUQVRVU19RVUVVRUQQAhIXChNUQVNLX1NUQVRVU19SVU5OSU5HEAMSGQoVVEFTS19TVEFUVVNfU1VDQ0VFREVEEAQSFgoSVEFTS19TVEFUVVNfRkFJTEVEEAUSGQoVVEFTS19TVEFUVVNfQ0FOQ0VMTEVEEAYygwQKClJ1blNlcnZpY2USXwoGR2V0UnVuEhwuc3dpdGNoeWFyZC52MS5HZXRSdW5SZXF1ZXN0Gh0uc3dpdGNoeWFyZC52MS5HZXRSdW5SZXNwb25zZSIYkAIBgtPkkwIPEg0vdjEvcnVucy97aWR9EmAKCExpc3RSdW5zEh4uc3dpdGNoeWFyZC52MS5MaXN0UnVuc1JlcXVlc3QaHy5zd2l0Y2h5YXJkLnYxLkxpc3RSdW5zUmVzcG9uc2UiE5ACAYLT5JMCChIIL3YxL3J1bnMScgoJQ2FuY2VsUnVuEh8uc3dpdGNoeWFyZC52MS5DYW5jZWxSdW5SZXF1ZXN0GiAuc3dpdGNoeWFyZC52MS5DYW5jZWxSdW5SZXNwb25zZSIikAICgtPkkwIZOgEqIhQvdjEvcnVucy97aWR9OmNhbmNlbBJvCglSZXBsYXlSdW4SHy5zd2l0Y2h5YXJkLnYxLlJlcGxheVJ1blJlcXVlc3QaIC5zd2l0Y2h5YXJkLnYxLlJlcGxheVJ1blJlc3BvbnNlIh+C0+STAhk6ASoiFC92MS9ydW5zL3tpZH06cmVwbGF5Ek0KCFdhdGNoUnVuEh4uc3dpdGNoeWFyZC52MS5XYXRjaFJ1blJlcXVlc3QaHy5zd2l0Y2h5YXJkLnYxLldhdGNoUnVuUmVzcG9uc2UwAUJBWj9naXRodWIuY29tL3N3aXRjaHlhcmQvc3dpdGNoeWFyZC9nZW4vc3dpdGNoeWFyZC92MTtzd2l0Y2h5YXJkdjFiBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Chdzd2l0Y2h5YXJkL3YxL3J1bi5wcm90bxINc3dpdGNoeWFyZC52MSKoBAoDUnVuEgoKAmlkGAEgASgJEhAKCHdvcmtmbG93GAIgASgJEhgKEHdvcmtmbG93X3ZlcnNpb24YAyABKAUSKAoGc3RhdHVzGAQgASgOMhguc3dpdGNoeWFyZC52MS5SdW5TdGF0dXMSEAoIZXZlbnRfaWQYBSABKAkSJgoFaW5wdXQYBiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EiIKBXRhc2tzGAcgAygLMhMuc3dpdGNoeWFyZC52MS5UYXNrEg0KBWVycm9yGAggASgJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgd0cmlnZ2VyGAsgASgOMhkuc3dpdGNoeWFyZC52MS5SdW5UcmlnZ2VyEhEKCXJlcGxheV9vZhgMIAEoCRItCgljcm9uX3RpY2sYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHByaW9yaXR5GA4gASgFEjAKDHNjaGVkdWxlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPY29uY3VycmVuY3lfa2V5GBAgASgJEhMKC3dhaXRfcmVhc29uGBEgASgJEhEKCWV2ZW50X2lkcxgeIAMoCSKGAwoEVGFzaxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBmFjdGlvbhgDIAEoCRIpCgZzdGF0dXMYBCABKA4yGS5zd2l0Y2h5YXJkLnYxLlRhc2tTdGF0dXMSDwoHYXR0ZW1wdBgFIAEoBRIUCgxtYXhfYXR0ZW1wdHMYBiABKAUSEQoJd29ya2VyX2lkGAcgASgJEicKBm91dHB1dBgIIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDQoFZXJyb3IYCSABKAkSDwoHcGFyZW50cxgKIAMoCRIuCgpzdGFydGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMYXZhaWxhYmxlX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgt3YWl0X3JlYXNvbhgOIAEoCSIlCg1HZXRSdW5SZXF1ZXN0EhQKAmlkGAEgASgJQgi6SAVyA7ABASIxCg5HZXRSdW5SZXNwb25zZRIfCgNydW4YASABKAsyEi5zd2l0Y2h5YXJkLnYxLlJ1biLWAgoPTGlzdFJ1bnNSZXF1ZXN0EhoKCHdvcmtmbG93GAEgASgJQgi6SAVyAxiAARIyCgZzdGF0dXMYAiABKA4yGC5zd2l0Y2h5YXJkLnYxLlJ1blN0YXR1c0IIukgFggECEAESGQoIZXZlbnRfaWQYAyABKAlCB7pIBHICGEASMQoNY3JlYXRlZF9hZnRlchgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOY3JlYXRlZF9iZWZvcmUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KCXBhZ2Vfc2l6ZRgGIAEoBUIKukgHGgUY9AMoABIcCgpwYWdlX3Rva2VuGAcgASgJQgi6SAVyAxiABBI0Cgd0cmlnZ2VyGAggASgOMhkuc3dpdGNoeWFyZC52MS5SdW5UcmlnZ2VyQgi6SAWCAQIQASJNChBMaXN0UnVuc1Jlc3BvbnNlEiAKBHJ1bnMYASADKAsyEi5zd2l0Y2h5YXJkLnYxLlJ1bhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiQgoQQ2FuY2VsUnVuUmVxdWVzdBIUCgJpZBgBIAEoCUIIukgFcgOwAQESGAoGcmVhc29uGAIgASgJQgi6SAVyAxiACCI0ChFDYW5jZWxSdW5SZXNwb25zZRIfCgNydW4YASABKAsyEi5zd2l0Y2h5YXJkLnYxLlJ1biInCg9XYXRjaFJ1blJlcXVlc3QSFAoCaWQYASABKAlCCLpIBXIDsAEBIkYKEFdhdGNoUnVuUmVzcG9uc2USHwoDcnVuGAEgASgLMhIuc3dpdGNoeWFyZC52MS5SdW4SEQoJa2VlcGFsaXZlGAIgASgIIn4KEFJlcGxheVJ1blJlcXVlc3QSFAoCaWQYASABKAlCCLpIBXIDsAEBEjEKBG1vZGUYAiABKA4yGS5zd2l0Y2h5YXJkLnYxLlJlcGxheU1vZGVCCLpIBYIBAhABEiEKD2lkZW1wb3RlbmN5X2tleRgDIAEoCUIIukgFcgMY/wEiSgoRUmVwbGF5UnVuUmVzcG9uc2USHwoDcnVuGAEgASgLMhIuc3dpdGNoeWFyZC52MS5SdW4SFAoMZGVkdXBsaWNhdGVkGAIgASgIIvMCCgtSdW5TZWxlY3RvchIaCgh3b3JrZmxvdxgBIAEoCUIIukgFcgMYgAESPQoIc3RhdHVzZXMYAiADKA4yGC5zd2l0Y2h5YXJkLnYxLlJ1blN0YXR1c0IRukgOkgELEBAiB4IBBBABIAASMQoNY3JlYXRlZF9hZnRlchgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOY3JlYXRlZF9iZWZvcmUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKCWV2ZW50X2tleRgFIAEoCUIIukgFcgMY/wESTwoOZXZlbnRfbWV0YWRhdGEYBiADKAsyLS5zd2l0Y2h5YXJkLnYxLlJ1blNlbGVjdG9yLkV2ZW50TWV0YWRhdGFFbnRyeUIIukgFmgECEBAaNAoSRXZlbnRNZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEingIKDUJ1bGtPcGVyYXRpb24SCgoCaWQYASABKAkSLgoEa2luZBgCIAEoDjIgLnN3aXRjaHlhcmQudjEuQnVsa09wZXJhdGlvbktpbmQSLAoIc2VsZWN0b3IYAyABKAsyGi5zd2l0Y2h5YXJkLnYxLlJ1blNlbGVjdG9yEg8KB21hdGNoZWQYBCABKAMSEQoJcHJvY2Vzc2VkGAUgASgDEhAKCGFmZmVjdGVkGAYgASgDEgwKBGRvbmUYByABKAgSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImcKFUJ1bGtDYW5jZWxSdW5zUmVxdWVzdBI0CghzZWxlY3RvchgBIAEoCzIaLnN3aXRjaHlhcmQudjEuUnVuU2VsZWN0b3JCBrpIA8gBARIYCgZyZWFzb24YAiABKAlCCLpIBXIDGIAIIkkKFkJ1bGtDYW5jZWxSdW5zUmVzcG9uc2USLwoJb3BlcmF0aW9uGAEgASgLMhwuc3dpdGNoeWFyZC52MS5CdWxrT3BlcmF0aW9uIoABChVCdWxrUmVwbGF5UnVuc1JlcXVlc3QSNAoIc2VsZWN0b3IYASABKAsyGi5zd2l0Y2h5YXJkLnYxLlJ1blNlbGVjdG9yQga6SAPIAQESMQoEbW9kZRgCIAEoDjIZLnN3aXRjaHlhcmQudjEuUmVwbGF5TW9kZUIIukgFggECEAEiSQoWQnVsa1JlcGxheVJ1bnNSZXNwb25zZRIvCglvcGVyYXRpb24YASABKAsyHC5zd2l0Y2h5YXJkLnYxLkJ1bGtPcGVyYXRpb24iLwoXR2V0QnVsa09wZXJhdGlvblJlcXVlc3QSFAoCaWQYASABKAlCCLpIBXIDsAEBIksKGEdldEJ1bGtPcGVyYXRpb25SZXNwb25zZRIvCglvcGVyYXRpb24YASABKAsyHC5zd2l0Y2h5YXJkLnYxLkJ1bGtPcGVyYXRpb24iMQoZV2F0Y2hCdWxrT3BlcmF0aW9uUmVxdWVzdBIUCgJpZBgBIAEoCUIIukgFcgOwAQEiYAoaV2F0Y2hCdWxrT3BlcmF0aW9uUmVzcG9uc2USLwoJb3BlcmF0aW9uGAEgASgLMhwuc3dpdGNoeWFyZC52MS5CdWxrT3BlcmF0aW9uEhEKCWtlZXBhbGl2ZRgCIAEoCCqCAgoJUnVuU3RhdHVzEhoKFlJVTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIVChFSVU5fU1RBVFVTX1FVRVVFRBABEhYKElJVTl9TVEFUVVNfUlVOTklORxACEhgKFFJVTl9TVEFUVVNfU1VDQ0VFREVEEAMSFQoRUlVOX1NUQVRVU19GQUlMRUQQBBIYChRSVU5fU1RBVFVTX0NBTkNFTExFRBAFEhgKFFJVTl9TVEFUVVNfU0NIRURVTEVEEAYSFgoSUlVOX1NUQVRVU19XQUlUSU5HEAcSFgoSUlVOX1NUQVRVU19TS0lQUEVEEAgSFQoRUlVOX1NUQVRVU19QQVVTRUQQFCqGAQoKUnVuVHJpZ2dlchIbChdSVU5fVFJJR0dFUl9VTlNQRUNJRklFRBAAEhUKEVJVTl9UUklHR0VSX0VWRU5UEAESFAoQUlVOX1RSSUdHRVJfQ1JPThACEhYKElJVTl9UUklHR0VSX01BTlVBTBADEhYKElJVTl9UUklHR0VSX1JFUExBWRAEKl0KClJlcGxheU1vZGUSGwoXUkVQTEFZX01PREVfVU5TUEVDSUZJRUQQABIVChFSRVBMQVlfTU9ERV9XSE9MRRABEhsKF1JFUExBWV9NT0RFX0ZST01fRkFJTEVEEAIqwQEKClRhc2tTdGF0dXMSGwoXVEFTS19TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNUQVNLX1NUQVRVU19QRU5ESU5HEAESFgoSVEFTS19TVEFUVVNfUVVFVUVEEAISFwoTVEFTS19TVEFUVVNfUlVOTklORxADEhkKFVRBU0tfU1RBVFVTX1NVQ0NFRURFRBAEEhYKElRBU0tfU1RBVFVTX0ZBSUxFRBAFEhkKFVRBU0tfU1RBVFVTX0NBTkNFTExFRBAGKngKEUJ1bGtPcGVyYXRpb25LaW5kEiMKH0JVTEtfT1BFUkFUSU9OX0tJTkRfVU5TUEVDSUZJRUQQABIeChpCVUxLX09QRVJBVElPTl9LSU5EX0NBTkNFTBABEh4KGkJVTEtfT1BFUkFUSU9OX0tJTkRfUkVQTEFZEAIy+AcKClJ1blNlcnZpY2USXwoGR2V0UnVuEhwuc3dpdGNoeWFyZC52MS5HZXRSdW5SZXF1ZXN0Gh0uc3dpdGNoeWFyZC52MS5HZXRSdW5SZXNwb25zZSIYkAIBgtPkkwIPEg0vdjEvcnVucy97aWR9EmAKCExpc3RSdW5zEh4uc3dpdGNoeWFyZC52MS5MaXN0UnVuc1JlcXVlc3QaHy5zd2l0Y2h5YXJkLnYxLkxpc3RSdW5zUmVzcG9uc2UiE5ACAYLT5JMCChIIL3YxL3J1bnMScgoJQ2FuY2VsUnVuEh8uc3dpdGNoeWFyZC52MS5DYW5jZWxSdW5SZXF1ZXN0GiAuc3dpdGNoeWFyZC52MS5DYW5jZWxSdW5SZXNwb25zZSIikAICgtPkkwIZOgEqIhQvdjEvcnVucy97aWR9OmNhbmNlbBJvCglSZXBsYXlSdW4SHy5zd2l0Y2h5YXJkLnYxLlJlcGxheVJ1blJlcXVlc3QaIC5zd2l0Y2h5YXJkLnYxLlJlcGxheVJ1blJlc3BvbnNlIh+C0+STAhk6ASoiFC92MS9ydW5zL3tpZH06cmVwbGF5Ek0KCFdhdGNoUnVuEh4uc3dpdGNoeWFyZC52MS5XYXRjaFJ1blJlcXVlc3QaHy5zd2l0Y2h5YXJkLnYxLldhdGNoUnVuUmVzcG9uc2UwARJ9Cg5CdWxrQ2FuY2VsUnVucxIkLnN3aXRjaHlhcmQudjEuQnVsa0NhbmNlbFJ1bnNSZXF1ZXN0GiUuc3dpdGNoeWFyZC52MS5CdWxrQ2FuY2VsUnVuc1Jlc3BvbnNlIh6C0+STAhg6ASoiEy92MS9ydW5zOmJ1bGtDYW5jZWwSfQoOQnVsa1JlcGxheVJ1bnMSJC5zd2l0Y2h5YXJkLnYxLkJ1bGtSZXBsYXlSdW5zUmVxdWVzdBolLnN3aXRjaHlhcmQudjEuQnVsa1JlcGxheVJ1bnNSZXNwb25zZSIegtPkkwIYOgEqIhMvdjEvcnVuczpidWxrUmVwbGF5EocBChBHZXRCdWxrT3BlcmF0aW9uEiYuc3dpdGNoeWFyZC52MS5HZXRCdWxrT3BlcmF0aW9uUmVxdWVzdBonLnN3aXRjaHlhcmQudjEuR2V0QnVsa09wZXJhdGlvblJlc3BvbnNlIiKQAgGC0+STAhkSFy92MS9idWxrT3BlcmF0aW9ucy97aWR9EmsKEldhdGNoQnVsa09wZXJhdGlvbhIoLnN3aXRjaHlhcmQudjEuV2F0Y2hCdWxrT3BlcmF0aW9uUmVxdWVzdBopLnN3aXRjaHlhcmQudjEuV2F0Y2hCdWxrT3BlcmF0aW9uUmVzcG9uc2UwAUJBWj9naXRodWIuY29tL3N3aXRjaHlhcmQvc3dpdGNoeWFyZC9nZW4vc3dpdGNoeWFyZC92MTtzd2l0Y2h5YXJkdjFiBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * Run is one execution of a workflow version.
@@ -142,6 +142,14 @@ export type Run = Message<"switchyard.v1.Run"> & {
    * @generated from field: string wait_reason = 17;
    */
   waitReason: string;
+
+  /**
+   * The events a debounced or batched run was started for, oldest first
+   * (GetRun and WatchRun only); empty for other runs.
+   *
+   * @generated from field: repeated string event_ids = 30;
+   */
+  eventIds: string[];
 };
 
 /**
@@ -568,6 +576,331 @@ export const ReplayRunResponseSchema: GenMessage<ReplayRunResponse> = /*@__PURE_
   messageDesc(file_switchyard_v1_run, 11);
 
 /**
+ * RunSelector selects runs for a bulk operation. Every field set must match;
+ * runs created after the operation started are never selected.
+ *
+ * @generated from message switchyard.v1.RunSelector
+ */
+export type RunSelector = Message<"switchyard.v1.RunSelector"> & {
+  /**
+   * Only runs of this workflow.
+   *
+   * @generated from field: string workflow = 1;
+   */
+  workflow: string;
+
+  /**
+   * Only runs in one of these statuses (QUEUED and RUNNING both select the
+   * active runs); empty means any.
+   *
+   * @generated from field: repeated switchyard.v1.RunStatus statuses = 2;
+   */
+  statuses: RunStatus[];
+
+  /**
+   * Only runs created at or after this time.
+   *
+   * @generated from field: google.protobuf.Timestamp created_after = 3;
+   */
+  createdAfter?: Timestamp | undefined;
+
+  /**
+   * Only runs created before this time.
+   *
+   * @generated from field: google.protobuf.Timestamp created_before = 4;
+   */
+  createdBefore?: Timestamp | undefined;
+
+  /**
+   * Only runs started by an event with this key.
+   *
+   * @generated from field: string event_key = 5;
+   */
+  eventKey: string;
+
+  /**
+   * Only runs started by an event whose metadata has each of these entries.
+   *
+   * @generated from field: map<string, string> event_metadata = 6;
+   */
+  eventMetadata: { [key: string]: string };
+};
+
+/**
+ * Describes the message switchyard.v1.RunSelector.
+ * Use `create(RunSelectorSchema)` to create a new message.
+ */
+export const RunSelectorSchema: GenMessage<RunSelector> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_run, 12);
+
+/**
+ * BulkOperation is a bulk cancel or replay and its progress.
+ *
+ * @generated from message switchyard.v1.BulkOperation
+ */
+export type BulkOperation = Message<"switchyard.v1.BulkOperation"> & {
+  /**
+   * The operation's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * What it does.
+   *
+   * @generated from field: switchyard.v1.BulkOperationKind kind = 2;
+   */
+  kind: BulkOperationKind;
+
+  /**
+   * The runs it selects.
+   *
+   * @generated from field: switchyard.v1.RunSelector selector = 3;
+   */
+  selector?: RunSelector | undefined;
+
+  /**
+   * How many runs matched the selector when the operation started.
+   *
+   * @generated from field: int64 matched = 4;
+   */
+  matched: bigint;
+
+  /**
+   * How many runs it has looked at so far.
+   *
+   * @generated from field: int64 processed = 5;
+   */
+  processed: bigint;
+
+  /**
+   * How many runs it cancelled or replayed so far (runs that ended meanwhile,
+   * or cannot be replayed, are processed without being changed).
+   *
+   * @generated from field: int64 affected = 6;
+   */
+  affected: bigint;
+
+  /**
+   * True once every selected run was processed.
+   *
+   * @generated from field: bool done = 7;
+   */
+  done: boolean;
+
+  /**
+   * When the operation started.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 8;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * When it was done.
+   *
+   * @generated from field: google.protobuf.Timestamp finished_at = 9;
+   */
+  finishedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message switchyard.v1.BulkOperation.
+ * Use `create(BulkOperationSchema)` to create a new message.
+ */
+export const BulkOperationSchema: GenMessage<BulkOperation> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_run, 13);
+
+/**
+ * BulkCancelRunsRequest selects the runs to cancel.
+ *
+ * @generated from message switchyard.v1.BulkCancelRunsRequest
+ */
+export type BulkCancelRunsRequest = Message<"switchyard.v1.BulkCancelRunsRequest"> & {
+  /**
+   * The runs.
+   *
+   * @generated from field: switchyard.v1.RunSelector selector = 1;
+   */
+  selector?: RunSelector | undefined;
+
+  /**
+   * Why, as each run's error says; empty means "cancelled in bulk".
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message switchyard.v1.BulkCancelRunsRequest.
+ * Use `create(BulkCancelRunsRequestSchema)` to create a new message.
+ */
+export const BulkCancelRunsRequestSchema: GenMessage<BulkCancelRunsRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_run, 14);
+
+/**
+ * BulkCancelRunsResponse is the operation started.
+ *
+ * @generated from message switchyard.v1.BulkCancelRunsResponse
+ */
+export type BulkCancelRunsResponse = Message<"switchyard.v1.BulkCancelRunsResponse"> & {
+  /**
+   * The operation.
+   *
+   * @generated from field: switchyard.v1.BulkOperation operation = 1;
+   */
+  operation?: BulkOperation | undefined;
+};
+
+/**
+ * Describes the message switchyard.v1.BulkCancelRunsResponse.
+ * Use `create(BulkCancelRunsResponseSchema)` to create a new message.
+ */
+export const BulkCancelRunsResponseSchema: GenMessage<BulkCancelRunsResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_run, 15);
+
+/**
+ * BulkReplayRunsRequest selects the runs to replay.
+ *
+ * @generated from message switchyard.v1.BulkReplayRunsRequest
+ */
+export type BulkReplayRunsRequest = Message<"switchyard.v1.BulkReplayRunsRequest"> & {
+  /**
+   * The runs.
+   *
+   * @generated from field: switchyard.v1.RunSelector selector = 1;
+   */
+  selector?: RunSelector | undefined;
+
+  /**
+   * What each replay runs again.
+   *
+   * @generated from field: switchyard.v1.ReplayMode mode = 2;
+   */
+  mode: ReplayMode;
+};
+
+/**
+ * Describes the message switchyard.v1.BulkReplayRunsRequest.
+ * Use `create(BulkReplayRunsRequestSchema)` to create a new message.
+ */
+export const BulkReplayRunsRequestSchema: GenMessage<BulkReplayRunsRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_run, 16);
+
+/**
+ * BulkReplayRunsResponse is the operation started.
+ *
+ * @generated from message switchyard.v1.BulkReplayRunsResponse
+ */
+export type BulkReplayRunsResponse = Message<"switchyard.v1.BulkReplayRunsResponse"> & {
+  /**
+   * The operation.
+   *
+   * @generated from field: switchyard.v1.BulkOperation operation = 1;
+   */
+  operation?: BulkOperation | undefined;
+};
+
+/**
+ * Describes the message switchyard.v1.BulkReplayRunsResponse.
+ * Use `create(BulkReplayRunsResponseSchema)` to create a new message.
+ */
+export const BulkReplayRunsResponseSchema: GenMessage<BulkReplayRunsResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_run, 17);
+
+/**
+ * GetBulkOperationRequest names an operation.
+ *
+ * @generated from message switchyard.v1.GetBulkOperationRequest
+ */
+export type GetBulkOperationRequest = Message<"switchyard.v1.GetBulkOperationRequest"> & {
+  /**
+   * The operation's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message switchyard.v1.GetBulkOperationRequest.
+ * Use `create(GetBulkOperationRequestSchema)` to create a new message.
+ */
+export const GetBulkOperationRequestSchema: GenMessage<GetBulkOperationRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_run, 18);
+
+/**
+ * GetBulkOperationResponse carries the operation.
+ *
+ * @generated from message switchyard.v1.GetBulkOperationResponse
+ */
+export type GetBulkOperationResponse = Message<"switchyard.v1.GetBulkOperationResponse"> & {
+  /**
+   * The operation.
+   *
+   * @generated from field: switchyard.v1.BulkOperation operation = 1;
+   */
+  operation?: BulkOperation | undefined;
+};
+
+/**
+ * Describes the message switchyard.v1.GetBulkOperationResponse.
+ * Use `create(GetBulkOperationResponseSchema)` to create a new message.
+ */
+export const GetBulkOperationResponseSchema: GenMessage<GetBulkOperationResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_run, 19);
+
+/**
+ * WatchBulkOperationRequest names an operation.
+ *
+ * @generated from message switchyard.v1.WatchBulkOperationRequest
+ */
+export type WatchBulkOperationRequest = Message<"switchyard.v1.WatchBulkOperationRequest"> & {
+  /**
+   * The operation's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message switchyard.v1.WatchBulkOperationRequest.
+ * Use `create(WatchBulkOperationRequestSchema)` to create a new message.
+ */
+export const WatchBulkOperationRequestSchema: GenMessage<WatchBulkOperationRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_run, 20);
+
+/**
+ * WatchBulkOperationResponse is one message of the stream.
+ *
+ * @generated from message switchyard.v1.WatchBulkOperationResponse
+ */
+export type WatchBulkOperationResponse = Message<"switchyard.v1.WatchBulkOperationResponse"> & {
+  /**
+   * The operation's state; empty in a keep-alive.
+   *
+   * @generated from field: switchyard.v1.BulkOperation operation = 1;
+   */
+  operation?: BulkOperation | undefined;
+
+  /**
+   * True for a keep-alive message.
+   *
+   * @generated from field: bool keepalive = 2;
+   */
+  keepalive: boolean;
+};
+
+/**
+ * Describes the message switchyard.v1.WatchBulkOperationResponse.
+ * Use `create(WatchBulkOperationResponseSchema)` to create a new message.
+ */
+export const WatchBulkOperationResponseSchema: GenMessage<WatchBulkOperationResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_run, 21);
+
+/**
  * RunStatus is where a run is.
  *
  * @generated from enum switchyard.v1.RunStatus
@@ -637,6 +970,14 @@ export enum RunStatus {
    * @generated from enum value: RUN_STATUS_SKIPPED = 8;
    */
   SKIPPED = 8,
+
+  /**
+   * The run is held while its workflow is paused; it starts when the workflow
+   * is resumed.
+   *
+   * @generated from enum value: RUN_STATUS_PAUSED = 20;
+   */
+  PAUSED = 20,
 }
 
 /**
@@ -790,6 +1131,40 @@ export const TaskStatusSchema: GenEnum<TaskStatus> = /*@__PURE__*/
   enumDesc(file_switchyard_v1_run, 3);
 
 /**
+ * BulkOperationKind is what a bulk operation does.
+ *
+ * @generated from enum switchyard.v1.BulkOperationKind
+ */
+export enum BulkOperationKind {
+  /**
+   * Not used.
+   *
+   * @generated from enum value: BULK_OPERATION_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Cancels runs.
+   *
+   * @generated from enum value: BULK_OPERATION_KIND_CANCEL = 1;
+   */
+  CANCEL = 1,
+
+  /**
+   * Replays runs.
+   *
+   * @generated from enum value: BULK_OPERATION_KIND_REPLAY = 2;
+   */
+  REPLAY = 2,
+}
+
+/**
+ * Describes the enum switchyard.v1.BulkOperationKind.
+ */
+export const BulkOperationKindSchema: GenEnum<BulkOperationKind> = /*@__PURE__*/
+  enumDesc(file_switchyard_v1_run, 4);
+
+/**
  * RunService shows and controls runs: executions of a workflow version.
  *
  * @generated from service switchyard.v1.RunService
@@ -851,6 +1226,52 @@ export const RunService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchRunRequestSchema;
     output: typeof WatchRunResponseSchema;
+  },
+  /**
+   * BulkCancelRuns starts cancelling every run that matches the filter and has
+   * not ended, as CancelRun does. The work goes on in the background in bounded
+   * batches (any server sharing the database takes it up); the response is the
+   * operation, with how many runs matched. Watch it with WatchBulkOperation.
+   *
+   * @generated from rpc switchyard.v1.RunService.BulkCancelRuns
+   */
+  bulkCancelRuns: {
+    methodKind: "unary";
+    input: typeof BulkCancelRunsRequestSchema;
+    output: typeof BulkCancelRunsResponseSchema;
+  },
+  /**
+   * BulkReplayRuns starts replaying every run that matches the filter and has
+   * ended, as ReplayRun does; like BulkCancelRuns it works in the background.
+   *
+   * @generated from rpc switchyard.v1.RunService.BulkReplayRuns
+   */
+  bulkReplayRuns: {
+    methodKind: "unary";
+    input: typeof BulkReplayRunsRequestSchema;
+    output: typeof BulkReplayRunsResponseSchema;
+  },
+  /**
+   * GetBulkOperation returns a bulk operation and its progress.
+   *
+   * @generated from rpc switchyard.v1.RunService.GetBulkOperation
+   */
+  getBulkOperation: {
+    methodKind: "unary";
+    input: typeof GetBulkOperationRequestSchema;
+    output: typeof GetBulkOperationResponseSchema;
+  },
+  /**
+   * WatchBulkOperation streams a bulk operation: its current state, then its
+   * state after each batch, until it is done. Keep-alive messages come while
+   * nothing changes.
+   *
+   * @generated from rpc switchyard.v1.RunService.WatchBulkOperation
+   */
+  watchBulkOperation: {
+    methodKind: "server_streaming";
+    input: typeof WatchBulkOperationRequestSchema;
+    output: typeof WatchBulkOperationResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_switchyard_v1_run, 0);

@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/workflow.proto.
  */
 export const file_switchyard_v1_workflow: GenFile = /*@__PURE__*/
-  fileDesc("Chxzd2l0Y2h5YXJkL3YxL3dvcmtmbG93LnByb3RvEg1zd2l0Y2h5YXJkLnYxIvYCCgxXb3JrZmxvd1NwZWMSKwoEbmFtZRgBIAEoCUIdukgachgQARiAATIRXltBLVphLXowLTkuXy1dKyQSHQoLZGVzY3JpcHRpb24YAiABKAlCCLpIBXIDGIAQEjoKCW9uX2V2ZW50cxgDIAMoCUInukgkkgEhEEAiHXIbEAEY/wEyFF5bQS1aYS16MC05Ll86LyotXSskEjMKBXRhc2tzGAQgAygLMhcuc3dpdGNoeWFyZC52MS5UYXNrU3BlY0ILukgIkgEFCAEQgAISPQoOZXZlbnRfdHJpZ2dlcnMYBSADKAsyGy5zd2l0Y2h5YXJkLnYxLkV2ZW50VHJpZ2dlckIIukgFkgECEEASNQoHb25fY3JvbhgGIAMoCzIaLnN3aXRjaHlhcmQudjEuQ3JvblRyaWdnZXJCCLpIBZIBAhAQEjMKC2NvbmN1cnJlbmN5GAcgASgLMh4uc3dpdGNoeWFyZC52MS5Db25jdXJyZW5jeVJ1bGUiugEKDEV2ZW50VHJpZ2dlchItCgNrZXkYASABKAlCILpIHXIbEAEY/wEyFF5bQS1aYS16MC05Ll86LyotXSskEhgKBmZpbHRlchgCIAEoCUIIukgFcgMYgCASLAoFc2NvcGUYAyABKAlCHbpIGnIYGP8BMhNeW0EtWmEtejAtOS5fOi8tXSokEjMKCnJhdGVfbGltaXQYBCABKAsyHy5zd2l0Y2h5YXJkLnYxLlRyaWdnZXJSYXRlTGltaXQivwEKEFRyaWdnZXJSYXRlTGltaXQSFQoDa2V5GAEgASgJQgi6SAVyAxiAIBIdCghtYXhfcnVucxgCIAEoBUILukgIGgYYoI0GKAESPQoGcGVyaW9kGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQhK6SA+qAQwiBAiAowUyBBDAhD0SNgoKb3Zlcl9saW1pdBgEIAEoDjIYLnN3aXRjaHlhcmQudjEuT3ZlckxpbWl0Qgi6SAWCAQIQASJHCgtDcm9uVHJpZ2dlchIcCghzY2hlZHVsZRgBIAEoCUIKukgHcgUQARj/ARIaCgl0aW1lX3pvbmUYAiABKAlCB7pIBHICGEAiiAEKD0NvbmN1cnJlbmN5UnVsZRIXCgNrZXkYASABKAlCCrpIB3IFEAEYgCASHAoIbWF4X3J1bnMYAiABKAVCCrpIBxoFGJBOKAESPgoIc3RyYXRlZ3kYAyABKA4yIi5zd2l0Y2h5YXJkLnYxLkNvbmN1cnJlbmN5U3RyYXRlZ3lCCLpIBYIBAhABIqcCCghUYXNrU3BlYxIrCgRuYW1lGAEgASgJQh26SBpyGBABGIABMhFeW0EtWmEtejAtOS5fLV0rJBIvCgZhY3Rpb24YAiABKAlCH7pIHHIaEAEY/wEyE15bQS1aYS16MC05Ll86Ly1dKyQSGQoHcGFyZW50cxgDIAMoCUIIukgFkgECEEASKQoFcmV0cnkYBCABKAsyGi5zd2l0Y2h5YXJkLnYxLlJldHJ5UG9saWN5EjoKB3RpbWVvdXQYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CDrpIC6oBCCIECICjBTIAEjsKC3JhdGVfbGltaXRzGAYgAygLMhwuc3dpdGNoeWFyZC52MS5UYXNrUmF0ZUxpbWl0Qgi6SAWSAQIQCCJwCg1UYXNrUmF0ZUxpbWl0EiwKBWxpbWl0GAEgASgJQh26SBpyGBABGIABMhFeW0EtWmEtejAtOS5fLV0rJBIVCgNrZXkYAiABKAlCCLpIBXIDGIAgEhoKBXVuaXRzGAMgASgFQgu6SAgaBhjAhD0oACKxAQoLUmV0cnlQb2xpY3kSHwoMbWF4X2F0dGVtcHRzGAEgASgFQgm6SAYaBBhkKAASQQoPaW5pdGlhbF9iYWNrb2ZmGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQg26SAqqAQciAwiQHDIAEj4KC21heF9iYWNrb2ZmGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQg66SAuqAQgiBAiAowUyACJ2CghXb3JrZmxvdxIpCgRzcGVjGAEgASgLMhsuc3dpdGNoeWFyZC52MS5Xb3JrZmxvd1NwZWMSDwoHdmVyc2lvbhgCIAEoBRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJHChJQdXRXb3JrZmxvd1JlcXVlc3QSMQoEc3BlYxgBIAEoCzIbLnN3aXRjaHlhcmQudjEuV29ya2Zsb3dTcGVjQga6SAPIAQEiYwoTUHV0V29ya2Zsb3dSZXNwb25zZRIpCgh3b3JrZmxvdxgBIAEoCzIXLnN3aXRjaHlhcmQudjEuV29ya2Zsb3cSDwoHY2hhbmdlZBgCIAEoCBIQCgh3YXJuaW5ncxgDIAMoCSJIChJHZXRXb3JrZmxvd1JlcXVlc3QSGAoEbmFtZRgBIAEoCUIKukgHcgUQARiAARIYCgd2ZXJzaW9uGAIgASgFQge6SAQaAigAIkAKE0dldFdvcmtmbG93UmVzcG9uc2USKQoId29ya2Zsb3cYASABKAsyFy5zd2l0Y2h5YXJkLnYxLldvcmtmbG93IlMKFExpc3RXb3JrZmxvd3NSZXF1ZXN0Eh0KCXBhZ2Vfc2l6ZRgBIAEoBUIKukgHGgUY9AMoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiABCJcChVMaXN0V29ya2Zsb3dzUmVzcG9uc2USKgoJd29ya2Zsb3dzGAEgAygLMhcuc3dpdGNoeWFyZC52MS5Xb3JrZmxvdxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiMQoVRGVsZXRlV29ya2Zsb3dSZXF1ZXN0EhgKBG5hbWUYASABKAlCCrpIB3IFEAEYgAEiGAoWRGVsZXRlV29ya2Zsb3dSZXNwb25zZSLCAQoSUnVuV29ya2Zsb3dSZXF1ZXN0EhgKBG5hbWUYASABKAlCCrpIB3IFEAEYgAESJgoFaW5wdXQYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EiEKD2lkZW1wb3RlbmN5X2tleRgDIAEoCUIIukgFcgMY/wESKgoGcnVuX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIbCghwcmlvcml0eRgFIAEoBUIJukgGGgQYCSgAIjsKE1J1bldvcmtmbG93UmVzcG9uc2USDgoGcnVuX2lkGAEgASgJEhQKDGRlZHVwbGljYXRlZBgCIAEoCCpSCglPdmVyTGltaXQSGgoWT1ZFUl9MSU1JVF9VTlNQRUNJRklFRBAAEhQKEE9WRVJfTElNSVRfUVVFVUUQARITCg9PVkVSX0xJTUlUX1NLSVAQAircAQoTQ29uY3VycmVuY3lTdHJhdGVneRIkCiBDT05DVVJSRU5DWV9TVFJBVEVHWV9VTlNQRUNJRklFRBAAEh4KGkNPTkNVUlJFTkNZX1NUUkFURUdZX1FVRVVFEAESKwonQ09OQ1VSUkVOQ1lfU1RSQVRFR1lfQ0FOQ0VMX0lOX1BST0dSRVNTEAISJgoiQ09OQ1VSUkVOQ1lfU1RSQVRFR1lfQ0FOQ0VMX05FV0VTVBADEioKJkNPTkNVUlJFTkNZX1NUUkFURUdZX0dST1VQX1JPVU5EX1JPQklOEAQy7AQKD1dvcmtmbG93U2VydmljZRJxCgtQdXRXb3JrZmxvdxIhLnN3aXRjaHlhcmQudjEuUHV0V29ya2Zsb3dSZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5QdXRXb3JrZmxvd1Jlc3BvbnNlIhuQAgKC0+STAhI6ASoiDS92MS93b3JrZmxvd3MSdQoLR2V0V29ya2Zsb3cSIS5zd2l0Y2h5YXJkLnYxLkdldFdvcmtmbG93UmVxdWVzdBoiLnN3aXRjaHlhcmQudjEuR2V0V29ya2Zsb3dSZXNwb25zZSIfkAIBgtPkkwIWEhQvdjEvd29ya2Zsb3dzL3tuYW1lfRJ0Cg1MaXN0V29ya2Zsb3dzEiMuc3dpdGNoeWFyZC52MS5MaXN0V29ya2Zsb3dzUmVxdWVzdBokLnN3aXRjaHlhcmQudjEuTGlzdFdvcmtmbG93c1Jlc3BvbnNlIhiQAgGC0+STAg8SDS92MS93b3JrZmxvd3MSfgoORGVsZXRlV29ya2Zsb3cSJC5zd2l0Y2h5YXJkLnYxLkRlbGV0ZVdvcmtmbG93UmVxdWVzdBolLnN3aXRjaHlhcmQudjEuRGVsZXRlV29ya2Zsb3dSZXNwb25zZSIfkAICgtPkkwIWKhQvdjEvd29ya2Zsb3dzL3tuYW1lfRJ5CgtSdW5Xb3JrZmxvdxIhLnN3aXRjaHlhcmQudjEuUnVuV29ya2Zsb3dSZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5SdW5Xb3JrZmxvd1Jlc3BvbnNlIiOC0+STAh06ASoiGC92MS93b3JrZmxvd3Mve25hbWV9OnJ1bkJBWj9naXRodWIuY29tL3N3aXRjaHlhcmQvc3dpdGNoeWFyZC9nZW4vc3dpdGNoeWFyZC92MTtzd2l0Y2h5YXJkdjFiBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Chxzd2l0Y2h5YXJkL3YxL3dvcmtmbG93LnByb3RvEg1zd2l0Y2h5YXJkLnYxIrEDCgxXb3JrZmxvd1NwZWMSKwoEbmFtZRgBIAEoCUIdukgachgQARiAATIRXltBLVphLXowLTkuXy1dKyQSHQoLZGVzY3JpcHRpb24YAiABKAlCCLpIBXIDGIAQEjoKCW9uX2V2ZW50cxgDIAMoCUInukgkkgEhEEAiHXIbEAEY/wEyFF5bQS1aYS16MC05Ll86LyotXSskEjMKBXRhc2tzGAQgAygLMhcuc3dpdGNoeWFyZC52MS5UYXNrU3BlY0ILukgIkgEFCAEQgAISPQoOZXZlbnRfdHJpZ2dlcnMYBSADKAsyGy5zd2l0Y2h5YXJkLnYxLkV2ZW50VHJpZ2dlckIIukgFkgECEEASNQoHb25fY3JvbhgGIAMoCzIaLnN3aXRjaHlhcmQudjEuQ3JvblRyaWdnZXJCCLpIBZIBAhAQEjMKC2NvbmN1cnJlbmN5GAcgASgLMh4uc3dpdGNoeWFyZC52MS5Db25jdXJyZW5jeVJ1bGUSOQoJY2FuY2VsX29uGBQgAygLMhwuc3dpdGNoeWFyZC52MS5DYW5jZWxPbkV2ZW50Qgi6SAWSAQIQECJbCg1DYW5jZWxPbkV2ZW50Ei0KA2tleRgBIAEoCUIgukgdchsQARj/ATIUXltBLVphLXowLTkuXzovKi1dKyQSGwoJY29uZGl0aW9uGAIgASgJQgi6SAVyAxiAICKPAgoMRXZlbnRUcmlnZ2VyEi0KA2tleRgBIAEoCUIgukgdchsQARj/ATIUXltBLVphLXowLTkuXzovKi1dKyQSGAoGZmlsdGVyGAIgASgJQgi6SAVyAxiAIBIsCgVzY29wZRgDIAEoCUIdukgachgY/wEyE15bQS1aYS16MC05Ll86Ly1dKiQSMwoKcmF0ZV9saW1pdBgEIAEoCzIfLnN3aXRjaHlhcmQudjEuVHJpZ2dlclJhdGVMaW1pdBIpCghkZWJvdW5jZRgUIAEoCzIXLnN3aXRjaHlhcmQudjEuRGVib3VuY2USKAoFYmF0Y2gYFSABKAsyGS5zd2l0Y2h5YXJkLnYxLkV2ZW50QmF0Y2givwEKEFRyaWdnZXJSYXRlTGltaXQSFQoDa2V5GAEgASgJQgi6SAVyAxiAIBIdCghtYXhfcnVucxgCIAEoBUILukgIGgYYoI0GKAESPQoGcGVyaW9kGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQhK6SA+qAQwiBAiAowUyBBDAhD0SNgoKb3Zlcl9saW1pdBgEIAEoDjIYLnN3aXRjaHlhcmQudjEuT3ZlckxpbWl0Qgi6SAWCAQIQASKjAQoIRGVib3VuY2USFQoDa2V5GAEgASgJQgi6SAVyAxiAIBJDCgxxdWlldF9wZXJpb2QYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CErpID6oBDCIECICjBTIEEMCEPRI7CghtYXhfd2FpdBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIOukgLqgEIIgQIgPUkMgAihAEKCkV2ZW50QmF0Y2gSFQoDa2V5GAEgASgJQgi6SAVyAxiAIBIeCgptYXhfZXZlbnRzGAIgASgFQgq6SAcaBRjoBygBEj8KCG1heF93YWl0GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQhK6SA+qAQwiBAiAowUyBBDAhD0iRwoLQ3JvblRyaWdnZXISHAoIc2NoZWR1bGUYASABKAlCCrpIB3IFEAEY/wESGgoJdGltZV96b25lGAIgASgJQge6SARyAhhAIogBCg9Db25jdXJyZW5jeVJ1bGUSFwoDa2V5GAEgASgJQgq6SAdyBRABGIAgEhwKCG1heF9ydW5zGAIgASgFQgq6SAcaBRiQTigBEj4KCHN0cmF0ZWd5GAMgASgOMiIuc3dpdGNoeWFyZC52MS5Db25jdXJyZW5jeVN0cmF0ZWd5Qgi6SAWCAQIQASKnAgoIVGFza1NwZWMSKwoEbmFtZRgBIAEoCUIdukgachgQARiAATIRXltBLVphLXowLTkuXy1dKyQSLwoGYWN0aW9uGAIgASgJQh+6SBxyGhABGP8BMhNeW0EtWmEtejAtOS5fOi8tXSskEhkKB3BhcmVudHMYAyADKAlCCLpIBZIBAhBAEikKBXJldHJ5GAQgASgLMhouc3dpdGNoeWFyZC52MS5SZXRyeVBvbGljeRI6Cgd0aW1lb3V0GAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQg66SAuqAQgiBAiAowUyABI7CgtyYXRlX2xpbWl0cxgGIAMoCzIcLnN3aXRjaHlhcmQudjEuVGFza1JhdGVMaW1pdEIIukgFkgECEAgicAoNVGFza1JhdGVMaW1pdBIsCgVsaW1pdBgBIAEoCUIdukgachgQARiAATIRXltBLVphLXowLTkuXy1dKyQSFQoDa2V5GAIgASgJQgi6SAVyAxiAIBIaCgV1bml0cxgDIAEoBUILukgIGgYYwIQ9KAAisQEKC1JldHJ5UG9saWN5Eh8KDG1heF9hdHRlbXB0cxgBIAEoBUIJukgGGgQYZCgAEkEKD2luaXRpYWxfYmFja29mZhgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkINukgKqgEHIgMIkBwyABI+CgttYXhfYmFja29mZhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIOukgLqgEIIgQIgKMFMgAi1QEKCFdvcmtmbG93EikKBHNwZWMYASABKAsyGy5zd2l0Y2h5YXJkLnYxLldvcmtmbG93U3BlYxIPCgd2ZXJzaW9uGAIgASgFEi4KCmNyZWF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnBhdXNlZBgUIAEoCBIeChZza2lwX2Nyb25fd2hpbGVfcGF1c2VkGBUgASgIEi0KCXBhdXNlZF9hdBgWIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRwoSUHV0V29ya2Zsb3dSZXF1ZXN0EjEKBHNwZWMYASABKAsyGy5zd2l0Y2h5YXJkLnYxLldvcmtmbG93U3BlY0IGukgDyAEBImMKE1B1dFdvcmtmbG93UmVzcG9uc2USKQoId29ya2Zsb3cYASABKAsyFy5zd2l0Y2h5YXJkLnYxLldvcmtmbG93Eg8KB2NoYW5nZWQYAiABKAgSEAoId2FybmluZ3MYAyADKAkiSAoSR2V0V29ya2Zsb3dSZXF1ZXN0EhgKBG5hbWUYASABKAlCCrpIB3IFEAEYgAESGAoHdmVyc2lvbhgCIAEoBUIHukgEGgIoACJAChNHZXRXb3JrZmxvd1Jlc3BvbnNlEikKCHdvcmtmbG93GAEgASgLMhcuc3dpdGNoeWFyZC52MS5Xb3JrZmxvdyJTChRMaXN0V29ya2Zsb3dzUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAQiXAoVTGlzdFdvcmtmbG93c1Jlc3BvbnNlEioKCXdvcmtmbG93cxgBIAMoCzIXLnN3aXRjaHlhcmQudjEuV29ya2Zsb3cSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjEKFURlbGV0ZVdvcmtmbG93UmVxdWVzdBIYCgRuYW1lGAEgASgJQgq6SAdyBRABGIABIhgKFkRlbGV0ZVdvcmtmbG93UmVzcG9uc2UiwgEKElJ1bldvcmtmbG93UmVxdWVzdBIYCgRuYW1lGAEgASgJQgq6SAdyBRABGIABEiYKBWlucHV0GAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIhCg9pZGVtcG90ZW5jeV9rZXkYAyABKAlCCLpIBXIDGP8BEioKBnJ1bl9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGwoIcHJpb3JpdHkYBSABKAVCCbpIBhoEGAkoACI7ChNSdW5Xb3JrZmxvd1Jlc3BvbnNlEg4KBnJ1bl9pZBgBIAEoCRIUCgxkZWR1cGxpY2F0ZWQYAiABKAgiSQoUUGF1c2VXb3JrZmxvd1JlcXVlc3QSGAoEbmFtZRgBIAEoCUIKukgHcgUQARiAARIXCg9za2lwX2Nyb25fdGlja3MYAiABKAgiQgoVUGF1c2VXb3JrZmxvd1Jlc3BvbnNlEikKCHdvcmtmbG93GAEgASgLMhcuc3dpdGNoeWFyZC52MS5Xb3JrZmxvdyIxChVSZXN1bWVXb3JrZmxvd1JlcXVlc3QSGAoEbmFtZRgBIAEoCUIKukgHcgUQARiAASJVChZSZXN1bWVXb3JrZmxvd1Jlc3BvbnNlEikKCHdvcmtmbG93GAEgASgLMhcuc3dpdGNoeWFyZC52MS5Xb3JrZmxvdxIQCghyZWxlYXNlZBgCIAEoAypSCglPdmVyTGltaXQSGgoWT1ZFUl9MSU1JVF9VTlNQRUNJRklFRBAAEhQKEE9WRVJfTElNSVRfUVVFVUUQARITCg9PVkVSX0xJTUlUX1NLSVAQAircAQoTQ29uY3VycmVuY3lTdHJhdGVneRIkCiBDT05DVVJSRU5DWV9TVFJBVEVHWV9VTlNQRUNJRklFRBAAEh4KGkNPTkNVUlJFTkNZX1NUUkFURUdZX1FVRVVFEAESKwonQ09OQ1VSUkVOQ1lfU1RSQVRFR1lfQ0FOQ0VMX0lOX1BST0dSRVNTEAISJgoiQ09OQ1VSUkVOQ1lfU1RSQVRFR1lfQ0FOQ0VMX05FV0VTVBADEioKJkNPTkNVUlJFTkNZX1NUUkFURUdZX0dST1VQX1JPVU5EX1JPQklOEAQy/gYKD1dvcmtmbG93U2VydmljZRJxCgtQdXRXb3JrZmxvdxIhLnN3aXRjaHlhcmQudjEuUHV0V29ya2Zsb3dSZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5QdXRXb3JrZmxvd1Jlc3BvbnNlIhuQAgKC0+STAhI6ASoiDS92MS93b3JrZmxvd3MSdQoLR2V0V29ya2Zsb3cSIS5zd2l0Y2h5YXJkLnYxLkdldFdvcmtmbG93UmVxdWVzdBoiLnN3aXRjaHlhcmQudjEuR2V0V29ya2Zsb3dSZXNwb25zZSIfkAIBgtPkkwIWEhQvdjEvd29ya2Zsb3dzL3tuYW1lfRJ0Cg1MaXN0V29ya2Zsb3dzEiMuc3dpdGNoeWFyZC52MS5MaXN0V29ya2Zsb3dzUmVxdWVzdBokLnN3aXRjaHlhcmQudjEuTGlzdFdvcmtmbG93c1Jlc3BvbnNlIhiQAgGC0+STAg8SDS92MS93b3JrZmxvd3MSfgoORGVsZXRlV29ya2Zsb3cSJC5zd2l0Y2h5YXJkLnYxLkRlbGV0ZVdvcmtmbG93UmVxdWVzdBolLnN3aXRjaHlhcmQudjEuRGVsZXRlV29ya2Zsb3dSZXNwb25zZSIfkAICgtPkkwIWKhQvdjEvd29ya2Zsb3dzL3tuYW1lfRJ5CgtSdW5Xb3JrZmxvdxIhLnN3aXRjaHlhcmQudjEuUnVuV29ya2Zsb3dSZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5SdW5Xb3JrZmxvd1Jlc3BvbnNlIiOC0+STAh06ASoiGC92MS93b3JrZmxvd3Mve25hbWV9OnJ1bhKEAQoNUGF1c2VXb3JrZmxvdxIjLnN3aXRjaHlhcmQudjEuUGF1c2VXb3JrZmxvd1JlcXVlc3QaJC5zd2l0Y2h5YXJkLnYxLlBhdXNlV29ya2Zsb3dSZXNwb25zZSIokAICgtPkkwIfOgEqIhovdjEvd29ya2Zsb3dzL3tuYW1lfTpwYXVzZRKIAQoOUmVzdW1lV29ya2Zsb3cSJC5zd2l0Y2h5YXJkLnYxLlJlc3VtZVdvcmtmbG93UmVxdWVzdBolLnN3aXRjaHlhcmQudjEuUmVzdW1lV29ya2Zsb3dSZXNwb25zZSIpkAICgtPkkwIgOgEqIhsvdjEvd29ya2Zsb3dzL3tuYW1lfTpyZXN1bWVCQVo/Z2l0aHViLmNvbS9zd2l0Y2h5YXJkL3N3aXRjaHlhcmQvZ2VuL3N3aXRjaHlhcmQvdjE7c3dpdGNoeWFyZHYxYgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * WorkflowSpec is what a user declares.
@@ -73,6 +73,13 @@ export type WorkflowSpec = Message<"switchyard.v1.WorkflowSpec"> & {
    * @generated from field: switchyard.v1.ConcurrencyRule concurrency = 7;
    */
   concurrency?: ConcurrencyRule | undefined;
+
+  /**
+   * Events that cancel the workflow's runs that have not ended.
+   *
+   * @generated from field: repeated switchyard.v1.CancelOnEvent cancel_on = 20;
+   */
+  cancelOn: CancelOnEvent[];
 };
 
 /**
@@ -81,6 +88,40 @@ export type WorkflowSpec = Message<"switchyard.v1.WorkflowSpec"> & {
  */
 export const WorkflowSpecSchema: GenMessage<WorkflowSpec> = /*@__PURE__*/
   messageDesc(file_switchyard_v1_workflow, 0);
+
+/**
+ * CancelOnEvent cancels a run that has not ended when an event matches it: its
+ * key matches `key` and `condition` (when set) is true for that event and that
+ * run. Only the runs for which it is true are cancelled, in the transaction
+ * that stores the event.
+ *
+ * @generated from message switchyard.v1.CancelOnEvent
+ */
+export type CancelOnEvent = Message<"switchyard.v1.CancelOnEvent"> & {
+  /**
+   * An event key or key pattern, as in `on_events`.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * A CEL expression over `event` (with `key`, `payload`, `metadata` and
+   * `scope`) and `input` (the run's input) that must be true, such as
+   * `event.payload.order_id == input.order_id`. Empty cancels every run of the
+   * workflow that has not ended.
+   *
+   * @generated from field: string condition = 2;
+   */
+  condition: string;
+};
+
+/**
+ * Describes the message switchyard.v1.CancelOnEvent.
+ * Use `create(CancelOnEventSchema)` to create a new message.
+ */
+export const CancelOnEventSchema: GenMessage<CancelOnEvent> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_workflow, 1);
 
 /**
  * EventTrigger starts a run for each event that matches it.
@@ -117,6 +158,22 @@ export type EventTrigger = Message<"switchyard.v1.EventTrigger"> & {
    * @generated from field: switchyard.v1.TriggerRateLimit rate_limit = 4;
    */
   rateLimit?: TriggerRateLimit | undefined;
+
+  /**
+   * Debounces the matching events: one run per quiet burst. At most one of
+   * `debounce` and `batch`.
+   *
+   * @generated from field: switchyard.v1.Debounce debounce = 20;
+   */
+  debounce?: Debounce | undefined;
+
+  /**
+   * Batches the matching events: one run per batch. At most one of `debounce`
+   * and `batch`.
+   *
+   * @generated from field: switchyard.v1.EventBatch batch = 21;
+   */
+  batch?: EventBatch | undefined;
 };
 
 /**
@@ -124,7 +181,7 @@ export type EventTrigger = Message<"switchyard.v1.EventTrigger"> & {
  * Use `create(EventTriggerSchema)` to create a new message.
  */
 export const EventTriggerSchema: GenMessage<EventTrigger> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 1);
+  messageDesc(file_switchyard_v1_workflow, 2);
 
 /**
  * TriggerRateLimit allows at most `max_runs` run starts per `period` for each
@@ -170,7 +227,90 @@ export type TriggerRateLimit = Message<"switchyard.v1.TriggerRateLimit"> & {
  * Use `create(TriggerRateLimitSchema)` to create a new message.
  */
 export const TriggerRateLimitSchema: GenMessage<TriggerRateLimit> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 2);
+  messageDesc(file_switchyard_v1_workflow, 3);
+
+/**
+ * Debounce starts one run for a burst of matching events with the same key: the
+ * run starts when no such event came for `quiet_period` (or `max_wait` after the
+ * burst's first event), with the last event as its event and input. The run's
+ * `event_ids` lists every event of the burst, oldest first. Windows are kept in
+ * the database: each fires once however many servers share it.
+ *
+ * @generated from message switchyard.v1.Debounce
+ */
+export type Debounce = Message<"switchyard.v1.Debounce"> & {
+  /**
+   * A CEL expression over `key`, `payload`, `metadata` and `scope` whose value
+   * (a string, number or bool) groups events, such as `payload.user_id`;
+   * empty puts every matching event in one group.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * How long the group must stay quiet: 1ms to 1 day.
+   *
+   * @generated from field: google.protobuf.Duration quiet_period = 2;
+   */
+  quietPeriod?: Duration | undefined;
+
+  /**
+   * The longest a burst is held from its first event: 0 means 10 × the quiet
+   * period; at most 7 days.
+   *
+   * @generated from field: google.protobuf.Duration max_wait = 3;
+   */
+  maxWait?: Duration | undefined;
+};
+
+/**
+ * Describes the message switchyard.v1.Debounce.
+ * Use `create(DebounceSchema)` to create a new message.
+ */
+export const DebounceSchema: GenMessage<Debounce> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_workflow, 4);
+
+/**
+ * EventBatch starts one run for up to `max_events` matching events with the
+ * same key, or for those that came within `max_wait` of the batch's first
+ * event, whichever is first. The run's input is `{"events": [...]}` with each
+ * event's `id`, `key`, `payload`, `metadata` and `occurred_at`, oldest first;
+ * its `event_ids` lists them, and each event's `run_ids` names the run. Every
+ * event is in exactly one batch, however many servers share the database.
+ *
+ * @generated from message switchyard.v1.EventBatch
+ */
+export type EventBatch = Message<"switchyard.v1.EventBatch"> & {
+  /**
+   * A CEL expression over `key`, `payload`, `metadata` and `scope` whose value
+   * groups events into batches; empty puts every matching event in one.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * The most events in one batch: 1 to 1000.
+   *
+   * @generated from field: int32 max_events = 2;
+   */
+  maxEvents: number;
+
+  /**
+   * How long a batch stays open after its first event: 1ms to 1 day.
+   *
+   * @generated from field: google.protobuf.Duration max_wait = 3;
+   */
+  maxWait?: Duration | undefined;
+};
+
+/**
+ * Describes the message switchyard.v1.EventBatch.
+ * Use `create(EventBatchSchema)` to create a new message.
+ */
+export const EventBatchSchema: GenMessage<EventBatch> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_workflow, 5);
 
 /**
  * CronTrigger starts a run at every tick of a schedule. Each tick starts one run
@@ -201,7 +341,7 @@ export type CronTrigger = Message<"switchyard.v1.CronTrigger"> & {
  * Use `create(CronTriggerSchema)` to create a new message.
  */
 export const CronTriggerSchema: GenMessage<CronTrigger> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 3);
+  messageDesc(file_switchyard_v1_workflow, 6);
 
 /**
  * ConcurrencyRule limits the active runs of a workflow per key.
@@ -239,7 +379,7 @@ export type ConcurrencyRule = Message<"switchyard.v1.ConcurrencyRule"> & {
  * Use `create(ConcurrencyRuleSchema)` to create a new message.
  */
 export const ConcurrencyRuleSchema: GenMessage<ConcurrencyRule> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 4);
+  messageDesc(file_switchyard_v1_workflow, 7);
 
 /**
  * TaskSpec is one node of a workflow's DAG.
@@ -296,7 +436,7 @@ export type TaskSpec = Message<"switchyard.v1.TaskSpec"> & {
  * Use `create(TaskSpecSchema)` to create a new message.
  */
 export const TaskSpecSchema: GenMessage<TaskSpec> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 5);
+  messageDesc(file_switchyard_v1_workflow, 8);
 
 /**
  * TaskRateLimit is a declared rate limit a task consumes from.
@@ -335,7 +475,7 @@ export type TaskRateLimit = Message<"switchyard.v1.TaskRateLimit"> & {
  * Use `create(TaskRateLimitSchema)` to create a new message.
  */
 export const TaskRateLimitSchema: GenMessage<TaskRateLimit> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 6);
+  messageDesc(file_switchyard_v1_workflow, 9);
 
 /**
  * RetryPolicy retries a failed attempt with exponential backoff and jitter.
@@ -370,7 +510,7 @@ export type RetryPolicy = Message<"switchyard.v1.RetryPolicy"> & {
  * Use `create(RetryPolicySchema)` to create a new message.
  */
 export const RetryPolicySchema: GenMessage<RetryPolicy> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 7);
+  messageDesc(file_switchyard_v1_workflow, 10);
 
 /**
  * Workflow is one stored version of a workflow.
@@ -398,6 +538,27 @@ export type Workflow = Message<"switchyard.v1.Workflow"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 3;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * Whether the workflow is paused (PauseWorkflow): its new runs are held.
+   *
+   * @generated from field: bool paused = 20;
+   */
+  paused: boolean;
+
+  /**
+   * While paused: whether cron ticks are skipped (true) or add held runs.
+   *
+   * @generated from field: bool skip_cron_while_paused = 21;
+   */
+  skipCronWhilePaused: boolean;
+
+  /**
+   * While paused: when the pause began.
+   *
+   * @generated from field: google.protobuf.Timestamp paused_at = 22;
+   */
+  pausedAt?: Timestamp | undefined;
 };
 
 /**
@@ -405,7 +566,7 @@ export type Workflow = Message<"switchyard.v1.Workflow"> & {
  * Use `create(WorkflowSchema)` to create a new message.
  */
 export const WorkflowSchema: GenMessage<Workflow> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 8);
+  messageDesc(file_switchyard_v1_workflow, 11);
 
 /**
  * PutWorkflowRequest declares a workflow.
@@ -426,7 +587,7 @@ export type PutWorkflowRequest = Message<"switchyard.v1.PutWorkflowRequest"> & {
  * Use `create(PutWorkflowRequestSchema)` to create a new message.
  */
 export const PutWorkflowRequestSchema: GenMessage<PutWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 9);
+  messageDesc(file_switchyard_v1_workflow, 12);
 
 /**
  * PutWorkflowResponse is the stored version.
@@ -465,7 +626,7 @@ export type PutWorkflowResponse = Message<"switchyard.v1.PutWorkflowResponse"> &
  * Use `create(PutWorkflowResponseSchema)` to create a new message.
  */
 export const PutWorkflowResponseSchema: GenMessage<PutWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 10);
+  messageDesc(file_switchyard_v1_workflow, 13);
 
 /**
  * GetWorkflowRequest names a workflow.
@@ -493,7 +654,7 @@ export type GetWorkflowRequest = Message<"switchyard.v1.GetWorkflowRequest"> & {
  * Use `create(GetWorkflowRequestSchema)` to create a new message.
  */
 export const GetWorkflowRequestSchema: GenMessage<GetWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 11);
+  messageDesc(file_switchyard_v1_workflow, 14);
 
 /**
  * GetWorkflowResponse carries the workflow.
@@ -514,7 +675,7 @@ export type GetWorkflowResponse = Message<"switchyard.v1.GetWorkflowResponse"> &
  * Use `create(GetWorkflowResponseSchema)` to create a new message.
  */
 export const GetWorkflowResponseSchema: GenMessage<GetWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 12);
+  messageDesc(file_switchyard_v1_workflow, 15);
 
 /**
  * ListWorkflowsRequest pages the tenant's workflows.
@@ -542,7 +703,7 @@ export type ListWorkflowsRequest = Message<"switchyard.v1.ListWorkflowsRequest">
  * Use `create(ListWorkflowsRequestSchema)` to create a new message.
  */
 export const ListWorkflowsRequestSchema: GenMessage<ListWorkflowsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 13);
+  messageDesc(file_switchyard_v1_workflow, 16);
 
 /**
  * ListWorkflowsResponse is one page of workflows.
@@ -570,7 +731,7 @@ export type ListWorkflowsResponse = Message<"switchyard.v1.ListWorkflowsResponse
  * Use `create(ListWorkflowsResponseSchema)` to create a new message.
  */
 export const ListWorkflowsResponseSchema: GenMessage<ListWorkflowsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 14);
+  messageDesc(file_switchyard_v1_workflow, 17);
 
 /**
  * DeleteWorkflowRequest names a workflow.
@@ -591,7 +752,7 @@ export type DeleteWorkflowRequest = Message<"switchyard.v1.DeleteWorkflowRequest
  * Use `create(DeleteWorkflowRequestSchema)` to create a new message.
  */
 export const DeleteWorkflowRequestSchema: GenMessage<DeleteWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 15);
+  messageDesc(file_switchyard_v1_workflow, 18);
 
 /**
  * DeleteWorkflowResponse is empty.
@@ -606,7 +767,7 @@ export type DeleteWorkflowResponse = Message<"switchyard.v1.DeleteWorkflowRespon
  * Use `create(DeleteWorkflowResponseSchema)` to create a new message.
  */
 export const DeleteWorkflowResponseSchema: GenMessage<DeleteWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 16);
+  messageDesc(file_switchyard_v1_workflow, 19);
 
 /**
  * RunWorkflowRequest starts a run by hand.
@@ -656,7 +817,7 @@ export type RunWorkflowRequest = Message<"switchyard.v1.RunWorkflowRequest"> & {
  * Use `create(RunWorkflowRequestSchema)` to create a new message.
  */
 export const RunWorkflowRequestSchema: GenMessage<RunWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 17);
+  messageDesc(file_switchyard_v1_workflow, 20);
 
 /**
  * RunWorkflowResponse names the run.
@@ -684,7 +845,105 @@ export type RunWorkflowResponse = Message<"switchyard.v1.RunWorkflowResponse"> &
  * Use `create(RunWorkflowResponseSchema)` to create a new message.
  */
 export const RunWorkflowResponseSchema: GenMessage<RunWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_workflow, 18);
+  messageDesc(file_switchyard_v1_workflow, 21);
+
+/**
+ * PauseWorkflowRequest pauses a workflow.
+ *
+ * @generated from message switchyard.v1.PauseWorkflowRequest
+ */
+export type PauseWorkflowRequest = Message<"switchyard.v1.PauseWorkflowRequest"> & {
+  /**
+   * The workflow's name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Skip cron ticks while paused; false keeps adding a held run per tick.
+   *
+   * @generated from field: bool skip_cron_ticks = 2;
+   */
+  skipCronTicks: boolean;
+};
+
+/**
+ * Describes the message switchyard.v1.PauseWorkflowRequest.
+ * Use `create(PauseWorkflowRequestSchema)` to create a new message.
+ */
+export const PauseWorkflowRequestSchema: GenMessage<PauseWorkflowRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_workflow, 22);
+
+/**
+ * PauseWorkflowResponse is the paused workflow.
+ *
+ * @generated from message switchyard.v1.PauseWorkflowResponse
+ */
+export type PauseWorkflowResponse = Message<"switchyard.v1.PauseWorkflowResponse"> & {
+  /**
+   * The workflow's current version, paused.
+   *
+   * @generated from field: switchyard.v1.Workflow workflow = 1;
+   */
+  workflow?: Workflow | undefined;
+};
+
+/**
+ * Describes the message switchyard.v1.PauseWorkflowResponse.
+ * Use `create(PauseWorkflowResponseSchema)` to create a new message.
+ */
+export const PauseWorkflowResponseSchema: GenMessage<PauseWorkflowResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_workflow, 23);
+
+/**
+ * ResumeWorkflowRequest resumes a workflow.
+ *
+ * @generated from message switchyard.v1.ResumeWorkflowRequest
+ */
+export type ResumeWorkflowRequest = Message<"switchyard.v1.ResumeWorkflowRequest"> & {
+  /**
+   * The workflow's name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message switchyard.v1.ResumeWorkflowRequest.
+ * Use `create(ResumeWorkflowRequestSchema)` to create a new message.
+ */
+export const ResumeWorkflowRequestSchema: GenMessage<ResumeWorkflowRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_workflow, 24);
+
+/**
+ * ResumeWorkflowResponse is the resumed workflow.
+ *
+ * @generated from message switchyard.v1.ResumeWorkflowResponse
+ */
+export type ResumeWorkflowResponse = Message<"switchyard.v1.ResumeWorkflowResponse"> & {
+  /**
+   * The workflow's current version, not paused.
+   *
+   * @generated from field: switchyard.v1.Workflow workflow = 1;
+   */
+  workflow?: Workflow | undefined;
+
+  /**
+   * How many held runs the resume released.
+   *
+   * @generated from field: int64 released = 2;
+   */
+  released: bigint;
+};
+
+/**
+ * Describes the message switchyard.v1.ResumeWorkflowResponse.
+ * Use `create(ResumeWorkflowResponseSchema)` to create a new message.
+ */
+export const ResumeWorkflowResponseSchema: GenMessage<ResumeWorkflowResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_workflow, 25);
 
 /**
  * OverLimit says what happens to a run a trigger's rate limit has no room for.
@@ -835,6 +1094,32 @@ export const WorkflowService: GenService<{
     methodKind: "unary";
     input: typeof RunWorkflowRequestSchema;
     output: typeof RunWorkflowResponseSchema;
+  },
+  /**
+   * PauseWorkflow holds the workflow's new runs: runs that events, crons,
+   * RunWorkflow or replays start while it is paused are stored as PAUSED (none
+   * is lost, across restarts and servers) until ResumeWorkflow. Cron ticks add
+   * runs or are skipped, as `cron_ticks` says. Runs already started go on.
+   * Pausing a paused workflow updates `cron_ticks` and changes nothing else.
+   *
+   * @generated from rpc switchyard.v1.WorkflowService.PauseWorkflow
+   */
+  pauseWorkflow: {
+    methodKind: "unary";
+    input: typeof PauseWorkflowRequestSchema;
+    output: typeof PauseWorkflowResponseSchema;
+  },
+  /**
+   * ResumeWorkflow ends a pause: the runs it held start in the order they were
+   * created (through the workflow's concurrency rule, if it has one). Resuming
+   * a workflow that is not paused changes nothing.
+   *
+   * @generated from rpc switchyard.v1.WorkflowService.ResumeWorkflow
+   */
+  resumeWorkflow: {
+    methodKind: "unary";
+    input: typeof ResumeWorkflowRequestSchema;
+    output: typeof ResumeWorkflowResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_switchyard_v1_workflow, 0);
