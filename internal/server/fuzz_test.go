@@ -108,6 +108,24 @@ func FuzzListRateLimits(f *testing.F) {
 func FuzzDeleteRateLimit(f *testing.F) {
 	fuzzRPCTarget(f, switchyardv1connect.RateLimitServiceDeleteRateLimitProcedure)
 }
+func FuzzBulkCancelRuns(f *testing.F) {
+	fuzzRPCTarget(f, switchyardv1connect.RunServiceBulkCancelRunsProcedure)
+}
+func FuzzBulkReplayRuns(f *testing.F) {
+	fuzzRPCTarget(f, switchyardv1connect.RunServiceBulkReplayRunsProcedure)
+}
+func FuzzGetBulkOperation(f *testing.F) {
+	fuzzRPCTarget(f, switchyardv1connect.RunServiceGetBulkOperationProcedure)
+}
+func FuzzWatchBulkOperation(f *testing.F) {
+	fuzzRPCTarget(f, switchyardv1connect.RunServiceWatchBulkOperationProcedure)
+}
+func FuzzPauseWorkflow(f *testing.F) {
+	fuzzRPCTarget(f, switchyardv1connect.WorkflowServicePauseWorkflowProcedure)
+}
+func FuzzResumeWorkflow(f *testing.F) {
+	fuzzRPCTarget(f, switchyardv1connect.WorkflowServiceResumeWorkflowProcedure)
+}
 func FuzzListWebhookDeliveries(f *testing.F) {
 	fuzzRPCTarget(f, switchyardv1connect.WebhookServiceListWebhookDeliveriesProcedure)
 }
@@ -146,6 +164,9 @@ type fuzzRPC struct {
 	// later inputs can succeed too.
 	renew func(t testing.TB, e *fuzzEnv)
 }
+
+// fzNoOperation is a well-formed bulk operation id that names none.
+const fzNoOperation = "01900000-0000-7000-8000-000000000000"
 
 var (
 	fzTime   = timestamppb.New(time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC))
@@ -334,6 +355,24 @@ var fuzzRPCs = map[string]fuzzRPC{
 	}},
 	switchyardv1connect.RateLimitServiceDeleteRateLimitProcedure: {pathID: fzFlow, valid: []proto.Message{
 		&switchyardv1.DeleteRateLimitRequest{Name: fzFlow},
+	}},
+	switchyardv1connect.RunServiceBulkCancelRunsProcedure: {valid: []proto.Message{
+		&switchyardv1.BulkCancelRunsRequest{Selector: &switchyardv1.RunSelector{Workflow: fzFlow, EventKey: "fuzz.none"}, Reason: "fuzz"},
+	}},
+	switchyardv1connect.RunServiceBulkReplayRunsProcedure: {valid: []proto.Message{
+		&switchyardv1.BulkReplayRunsRequest{Selector: &switchyardv1.RunSelector{Workflow: fzFlow, EventKey: "fuzz.none"}},
+	}},
+	switchyardv1connect.RunServiceGetBulkOperationProcedure: {pathID: fzNoOperation, valid: []proto.Message{
+		&switchyardv1.GetBulkOperationRequest{Id: fzNoOperation},
+	}},
+	switchyardv1connect.RunServiceWatchBulkOperationProcedure: {pathID: fzNoOperation, valid: []proto.Message{
+		&switchyardv1.WatchBulkOperationRequest{Id: fzNoOperation},
+	}},
+	switchyardv1connect.WorkflowServicePauseWorkflowProcedure: {valid: []proto.Message{
+		&switchyardv1.PauseWorkflowRequest{Name: "fuzz-none"},
+	}},
+	switchyardv1connect.WorkflowServiceResumeWorkflowProcedure: {valid: []proto.Message{
+		&switchyardv1.ResumeWorkflowRequest{Name: "fuzz-none"},
 	}},
 	switchyardv1connect.AdminServiceCreateTenantProcedure: {valid: []proto.Message{
 		&switchyardv1.CreateTenantRequest{Id: "fuzz-new", Name: "Fuzz"}, &switchyardv1.CreateTenantRequest{Id: fzTenant},
