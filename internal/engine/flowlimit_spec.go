@@ -29,17 +29,7 @@ var limitKeyEnv = func() *cel.Env {
 
 // compileLimitKey compiles a rate limit key: a string, number or bool.
 func compileLimitKey(expr string) (cel.Program, error) {
-	ast, iss := limitKeyEnv.Compile(expr)
-	if iss.Err() != nil {
-		return nil, exprError(expr, iss)
-	}
-	out := ast.OutputType()
-	for _, t := range []*cel.Type{cel.DynType, cel.StringType, cel.IntType, cel.UintType, cel.DoubleType, cel.BoolType} {
-		if out.IsExactType(t) {
-			return limitKeyEnv.Program(ast, cel.CostLimit(exprCostLimit))
-		}
-	}
-	return nil, fmt.Errorf("the expression gives %s, not a string, number or bool", out)
+	return compileExpr(limitKeyEnv, expr, keyTypes...)
 }
 
 // normalizeRateLimits checks and completes the rate limits of a task spec:

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"cel.dev/cel-go/cel"
-	"cel.dev/cel-go/common/types"
 )
 
 // Debounce gathers a burst of matching events with the same value of Key (a
@@ -51,14 +50,7 @@ var cancelEnv = func() *cel.Env {
 // compileCancelCondition compiles a cancel condition: a bool expression over
 // cancelEnv.
 func compileCancelCondition(expr string) (cel.Program, error) {
-	ast, iss := cancelEnv.Compile(expr)
-	if iss.Err() != nil {
-		return nil, exprError(expr, iss)
-	}
-	if out := ast.OutputType(); !out.IsExactType(cel.BoolType) && !out.IsExactType(cel.DynType) {
-		return nil, fmt.Errorf("the expression gives %s, not bool", out)
-	}
-	return cancelEnv.Program(ast, cel.CostLimit(exprCostLimit))
+	return compileExpr(cancelEnv, expr, cel.BoolType)
 }
 
 // evalCancelCondition evaluates a cancel condition for an event and a run's
@@ -67,15 +59,7 @@ func evalCancelCondition(p cel.Program, event eventVars, input map[string]any) (
 	if input == nil {
 		input = map[string]any{}
 	}
-	out, _, err := p.Eval(map[string]any{"event": map[string]any(event), "input": input})
-	if err != nil {
-		return false, fmt.Errorf("cancel condition: %w", err)
-	}
-	b, ok := out.(types.Bool)
-	if !ok {
-		return false, fmt.Errorf("cancel condition gave %s, not a bool", out.Type().TypeName())
-	}
-	return bool(b), nil
+	return evalBool(p, map[string]any{"event": map[string]any(event), "input": input}, "cancel condition")
 }
 
 // normalizeFlow checks and completes the debounce, batch and cancel-on parts

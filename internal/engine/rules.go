@@ -67,11 +67,16 @@ var eventEnv = func() *cel.Env {
 	return env
 }()
 
-// compileEventExpr compiles and type-checks an expression over eventEnv whose
-// type must be one of want (or dyn, checked when evaluated); the error names
-// the position of the problem.
+// compileEventExpr compiles an expression over eventEnv (see [compileExpr]).
 func compileEventExpr(expr string, want ...*cel.Type) (cel.Program, error) {
-	ast, iss := eventEnv.Compile(expr)
+	return compileExpr(eventEnv, expr, want...)
+}
+
+// compileExpr compiles and type-checks an expression over env whose type must
+// be one of want (or dyn, checked when evaluated); the error names the
+// position of the problem. Every CEL expression of the engine compiles here.
+func compileExpr(env *cel.Env, expr string, want ...*cel.Type) (cel.Program, error) {
+	ast, iss := env.Compile(expr)
 	if iss.Err() != nil {
 		return nil, exprError(expr, iss)
 	}
@@ -85,7 +90,7 @@ func compileEventExpr(expr string, want ...*cel.Type) (cel.Program, error) {
 	if !ok {
 		return nil, fmt.Errorf("the expression gives %s, not %s", out, strings.Join(names, " or "))
 	}
-	return eventEnv.Program(ast, cel.CostLimit(exprCostLimit))
+	return env.Program(ast, cel.CostLimit(exprCostLimit))
 }
 
 // compileFilter compiles a trigger filter: a bool expression.
@@ -93,9 +98,12 @@ func compileFilter(expr string) (cel.Program, error) {
 	return compileEventExpr(expr, cel.BoolType)
 }
 
-// compileConcurrencyKey compiles a concurrency key: a string, number or bool.
+// keyTypes are the types a key expression may give: a string, number or bool.
+var keyTypes = []*cel.Type{cel.StringType, cel.IntType, cel.UintType, cel.DoubleType, cel.BoolType}
+
+// compileConcurrencyKey compiles a concurrency key.
 func compileConcurrencyKey(expr string) (cel.Program, error) {
-	return compileEventExpr(expr, cel.StringType, cel.IntType, cel.UintType, cel.DoubleType, cel.BoolType)
+	return compileEventExpr(expr, keyTypes...)
 }
 
 // eventVars are the variables of eventEnv for one event (or run input).
@@ -114,13 +122,19 @@ func newEventVars(key string, payload map[string]any, metadata map[string]string
 // evalFilter evaluates a filter; an error or a value that is not a bool is an
 // error saying so.
 func evalFilter(p cel.Program, vars eventVars) (bool, error) {
-	out, _, err := p.Eval(map[string]any(vars))
+	return evalBool(p, vars, "filter")
+}
+
+// evalBool evaluates a bool expression (what names it in errors); an error or
+// a value that is not a bool is an error saying so.
+func evalBool(p cel.Program, vars map[string]any, what string) (bool, error) {
+	out, _, err := p.Eval(vars)
 	if err != nil {
-		return false, fmt.Errorf("filter: %w", err)
+		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	b, ok := out.(types.Bool)
 	if !ok {
-		return false, fmt.Errorf("filter gave %s, not a bool", out.Type().TypeName())
+		return false, fmt.Errorf("%s gave %s, not a bool", what, out.Type().TypeName())
 	}
 	return bool(b), nil
 }

@@ -30,14 +30,7 @@ const exprCostLimit = 100_000
 // compileRequestExpr compiles and type-checks an expression that must give a
 // string; the error names the position of the problem.
 func compileRequestExpr(expr string) (cel.Program, error) {
-	ast, iss := requestEnv.Compile(expr)
-	if iss.Err() != nil {
-		return nil, exprError(expr, iss)
-	}
-	if out := ast.OutputType(); !out.IsExactType(cel.StringType) && !out.IsExactType(cel.DynType) {
-		return nil, fmt.Errorf("the expression gives %s, not a string", out)
-	}
-	return requestEnv.Program(ast, cel.CostLimit(exprCostLimit))
+	return compileExpr(requestEnv, expr, cel.StringType)
 }
 
 type webhookExprs struct {
