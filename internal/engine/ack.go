@@ -101,9 +101,7 @@ func (d *dispatcher) keepalive(c *workerConn) *Message {
 // (a new or doubted stream), and this process tracks the rest. It reports
 // whether it did.
 func (d *dispatcher) ackInMemory(tenantID, workerID, streamID string, seq uint64) bool {
-	d.mu.Lock()
-	c := d.conns[workerID]
-	d.mu.Unlock()
+	c := d.conn(workerID)
 	if c == nil || c.tenantID != tenantID || c.streamID != streamID || !c.ackStored.Load() || c.gated.Load() {
 		return false
 	}
@@ -111,21 +109,17 @@ func (d *dispatcher) ackInMemory(tenantID, workerID, streamID string, seq uint64
 	return true
 }
 
-// holds reports whether this process holds the worker's Listen stream streamID.
-func (d *dispatcher) holds(workerID, streamID string) bool {
+// conn returns the worker's stream that this process holds, or nil.
+func (d *dispatcher) conn(workerID string) *workerConn {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	c := d.conns[workerID]
-	return c != nil && c.streamID == streamID
+	return d.conns[workerID]
 }
 
 // heard wakes the dispatcher when a worker whose stream this process holds
 // was heard from (a heartbeat) while its latest claim waited for it.
 func (d *dispatcher) heard(workerID string) {
-	d.mu.Lock()
-	c := d.conns[workerID]
-	d.mu.Unlock()
-	if c != nil && c.gated.Load() {
+	if c := d.conn(workerID); c != nil && c.gated.Load() {
 		poke(d.hub.wake)
 	}
 }
@@ -182,12 +176,16 @@ func (d *dispatcher) acknowledge(ctx context.Context, tenantID, workerID, stream
 		refs[i] = store.AttemptRef{TaskID: a.TaskID, Attempt: a.Attempt}
 	}
 	now := d.now()
+	held := d.conn(workerID)
+	if held != nil && held.streamID != streamID {
+		held = nil
+	}
 	var open bool
 	err := d.write(ctx, func(ctx context.Context, q store.Q, sig *signals) (err error) {
 		if open, err = q.WorkerAcknowledge(ctx, tenantID, workerID, streamID, keepaliveSeq); err != nil {
 			return err
 		}
-		if open && keepaliveSeq > 0 && !d.holds(workerID, streamID) {
+		if open && keepaliveSeq > 0 && held == nil {
 			// The stream is held by another server, which may be waiting for
 			// this keep-alive before it sends work: it is woken, not left to
 			// find it on its next (idle, up to IdleInterval) look.
@@ -199,16 +197,11 @@ func (d *dispatcher) acknowledge(ctx context.Context, tenantID, workerID, stream
 	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("worker %s not found: register again", workerID)}, "acknowledge"); err != nil {
 		return false, err
 	}
-	if open && keepaliveSeq > 0 {
-		d.mu.Lock()
-		c := d.conns[workerID]
-		d.mu.Unlock()
-		if c != nil && c.streamID == streamID {
-			c.live.ack(keepaliveSeq)
-			c.ackStored.Store(true)
-			if c.gated.Load() {
-				poke(d.hub.wake)
-			}
+	if open && keepaliveSeq > 0 && held != nil {
+		held.live.ack(keepaliveSeq)
+		held.ackStored.Store(true)
+		if held.gated.Load() {
+			poke(d.hub.wake)
 		}
 	}
 	return open, nil

@@ -229,9 +229,7 @@ func (d *dispatcher) workerGone(ctx context.Context, c *workerConn) {
 // sendCancellation passes a cancellation to the worker's stream, if this process
 // holds it.
 func (d *dispatcher) sendCancellation(workerID, taskID string, attempt int32, reason string) {
-	d.mu.Lock()
-	c := d.conns[workerID]
-	d.mu.Unlock()
+	c := d.conn(workerID)
 	if c == nil {
 		return
 	}
