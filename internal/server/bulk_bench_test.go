@@ -50,7 +50,27 @@ func BenchmarkBulkPushEvents(b *testing.B) {
 // benchBulk makes b.N bulk calls through c, bulkInFlight at a time, and
 // reports events/s.
 func benchBulk(b *testing.B, c client, hit int, runs *atomic.Int64) {
-	call := func(prefix string, i int) error {
+	if err := bulkAll(b, c, hit, bulkInFlight, fmt.Sprint(runs.Add(1))); err != nil { // warm-up, unmeasured
+		b.Fatal(err)
+	}
+	prefix := fmt.Sprint(runs.Add(1))
+	b.ResetTimer()
+	start := time.Now()
+	err := bulkAll(b, c, hit, b.N, prefix)
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N*bulkSize)/elapsed.Seconds(), "events/s")
+}
+
+// bulkAll makes total BulkPushEvents calls of bulkSize events through c,
+// bulkInFlight at a time; every hit-th event (none when hit is 0) has the key
+// "bulk.hit", the others "bulk.miss". Idempotency keys start with prefix, which
+// must be new on the server. It returns the first error.
+func bulkAll(b *testing.B, c client, hit, total int, prefix string) error {
+	call := func(i int) error {
 		req := &switchyardv1.BulkPushEventsRequest{Events: make([]*switchyardv1.PushEventRequest, bulkSize)}
 		for j := range req.Events {
 			key := "bulk.miss"
@@ -80,35 +100,20 @@ func benchBulk(b *testing.B, c client, hit int, runs *atomic.Int64) {
 		}
 		return nil
 	}
-	callAll := func(total int) error {
-		prefix := fmt.Sprint(runs.Add(1))
-		var next atomic.Int64
-		errs := make(chan error, bulkInFlight)
-		var wg sync.WaitGroup
-		for range bulkInFlight {
-			wg.Go(func() {
-				for i := int(next.Add(1) - 1); i < total; i = int(next.Add(1) - 1) {
-					if err := call(prefix, i); err != nil {
-						errs <- err
-						return
-					}
+	var next atomic.Int64
+	errs := make(chan error, bulkInFlight)
+	var wg sync.WaitGroup
+	for range bulkInFlight {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < total; i = int(next.Add(1) - 1) {
+				if err := call(i); err != nil {
+					errs <- err
+					return
 				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		return <-errs
+			}
+		})
 	}
-	if err := callAll(bulkInFlight); err != nil { // warm-up, unmeasured
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	start := time.Now()
-	err := callAll(b.N)
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(b.N*bulkSize)/elapsed.Seconds(), "events/s")
+	wg.Wait()
+	close(errs)
+	return <-errs
 }
