@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"strconv"
@@ -90,7 +91,9 @@ type growthServer struct {
 // newGrowthServer starts a server on eng with the workflow that a tenth of
 // bulkAll's events start.
 func newGrowthServer(b *testing.B, eng storetest.Engine) *growthServer {
-	srv := servertest.Start(b, eng, servertest.Options{})
+	// Warnings (a background loop's failure, say) go to the output.
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv := servertest.Start(b, eng, servertest.Options{Logger: logger})
 	g := &growthServer{srv: srv, a: newAPI(srv.URL, grpcProtocol()), c: client{proto: grpcProtocol(), url: srv.URL, token: servertest.AdminToken}}
 	putWorkflow(b, g.a, &switchyardv1.WorkflowSpec{Name: "bulkbench", OnEvents: []string{"bulk.hit"}, Tasks: []*switchyardv1.TaskSpec{task("t", "nobody")}})
 	return g
