@@ -93,7 +93,9 @@ type growthServer struct {
 func newGrowthServer(b *testing.B, eng storetest.Engine) *growthServer {
 	// Warnings (a background loop's failure, say) go to the output.
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := servertest.Start(b, eng, servertest.Options{Logger: logger})
+	// On a loaded machine SQLite's one connection may be busy for longer than
+	// the default wait of 5 s; this measures throughput, not overload.
+	srv := servertest.Start(b, eng, servertest.Options{Logger: logger, Store: store.Config{AcquireTimeout: time.Minute}})
 	g := &growthServer{srv: srv, a: newAPI(srv.URL, grpcProtocol()), c: client{proto: grpcProtocol(), url: srv.URL, token: servertest.AdminToken}}
 	putWorkflow(b, g.a, &switchyardv1.WorkflowSpec{Name: "bulkbench", OnEvents: []string{"bulk.hit"}, Tasks: []*switchyardv1.TaskSpec{task("t", "nobody")}})
 	return g
