@@ -76,18 +76,24 @@ func testTaskOutputs(t *testing.T, f *fixture) {
 	t1.Output, t3.Output, o.Output = mustObject(out1), mustObject(out3), mustObject(outOther)
 	o.Name = "t1"
 	insertTasksOf(f, t1, taskOf(tenantA, "r1", "t2", store.TaskRunning), t3, o)
-	outputs := func(names ...string) map[string]string {
-		objects := read(f, func(ctx context.Context, q store.Q) (map[string]store.Object, error) {
-			return q.TaskOutputs(ctx, "r1", names)
+	outputs := func(names map[string][]string) map[string]map[string]string {
+		objects := read(f, func(ctx context.Context, q store.Q) (map[string]map[string]store.Object, error) {
+			return q.TaskOutputs(ctx, names)
 		})
-		texts := map[string]string{}
-		for name, o := range objects {
-			texts[name] = o.Text()
+		texts := map[string]map[string]string{}
+		for runID, byName := range objects {
+			texts[runID] = map[string]string{}
+			for name, o := range byName {
+				texts[runID][name] = o.Text()
+			}
 		}
 		return texts
 	}
-	wantEqual(t, "outputs of r1", outputs("t1", "t2", "t3", "missing"), map[string]string{"t1": out1, "t3": out3})
-	wantEqual(t, "no names", outputs(), map[string]string{})
+	wantEqual(t, "outputs of r1", outputs(map[string][]string{"r1": {"t1", "t2", "t3", "missing"}}),
+		map[string]map[string]string{"r1": {"t1": out1, "t3": out3}})
+	wantEqual(t, "outputs of r1 and r2", outputs(map[string][]string{"r1": {"t3"}, "r2": {"t1"}}),
+		map[string]map[string]string{"r1": {"t3": out3}, "r2": {"t1": outOther}})
+	wantEqual(t, "no names", outputs(map[string][]string{"r1": nil}), map[string]map[string]string{})
 }
 
 func testTaskRunningRuns(t *testing.T, f *fixture) {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -78,6 +79,23 @@ func (q Q) TaskListByRun(ctx context.Context, runID string) ([]*Task, error) {
 	return tasks, nil
 }
 
+// TaskListByRuns returns the tasks of the runs, by run id, each run's in
+// creation order; one statement.
+func (q Q) TaskListByRuns(ctx context.Context, runIDs []string) (map[string][]*Task, error) {
+	out := make(map[string][]*Task, len(runIDs))
+	if len(runIDs) == 0 {
+		return out, nil
+	}
+	var tasks []*Task
+	if err := q.db.NewSelect().Model(&tasks).Where("run_id IN (?)", bun.List(runIDs)).OrderExpr("run_id, id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("tasks of %d runs: %w", len(runIDs), err)
+	}
+	for _, t := range tasks {
+		out[t.RunID] = append(out[t.RunID], t)
+	}
+	return out, nil
+}
+
 // TaskRunningRuns returns which of the runs have a running task.
 func (q Q) TaskRunningRuns(ctx context.Context, runIDs []string) (map[string]bool, error) {
 	out := make(map[string]bool)
@@ -96,22 +114,35 @@ func (q Q) TaskRunningRuns(ctx context.Context, runIDs []string) (map[string]boo
 	return out, nil
 }
 
-// TaskOutputs returns the outputs of the named succeeded tasks of a run, by name.
-func (q Q) TaskOutputs(ctx context.Context, runID string, names []string) (map[string]Object, error) {
-	out := make(map[string]Object)
-	if len(names) == 0 {
+// TaskOutputs returns the outputs of the named succeeded tasks of runs
+// (names by run id), by run id and name; one statement.
+func (q Q) TaskOutputs(ctx context.Context, names map[string][]string) (map[string]map[string]Object, error) {
+	out := make(map[string]map[string]Object)
+	var runIDs, all []string
+	for runID, ns := range names {
+		if len(ns) > 0 {
+			runIDs = append(runIDs, runID)
+			all = append(all, ns...)
+		}
+	}
+	if len(runIDs) == 0 {
 		return out, nil
 	}
+	slices.Sort(all)
 	var tasks []*Task
-	err := q.db.NewSelect().Model(&tasks).Column("name", "output").
-		Where("run_id = ? AND name IN (?) AND status = ?", runID, bun.List(names), TaskSucceeded).Scan(ctx)
+	err := q.db.NewSelect().Model(&tasks).Column("run_id", "name", "output").
+		Where("run_id IN (?) AND name IN (?) AND status = ?", bun.List(runIDs), bun.List(slices.Compact(all)), TaskSucceeded).Scan(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("outputs of run %s: %w", runID, err)
+		return nil, fmt.Errorf("outputs of %d runs: %w", len(runIDs), err)
 	}
 	for _, t := range tasks {
-		if !t.Output.IsZero() {
-			out[t.Name] = t.Output
+		if t.Output.IsZero() || !slices.Contains(names[t.RunID], t.Name) {
+			continue
 		}
+		if out[t.RunID] == nil {
+			out[t.RunID] = make(map[string]Object)
+		}
+		out[t.RunID][t.Name] = t.Output
 	}
 	return out, nil
 }
