@@ -92,6 +92,7 @@ func benchEventToTaskStart(b *testing.B, eng storetest.Engine, rate float64) {
 	pushedAt := make([]time.Time, benchWarmup+b.N)
 	pushTook := make([]time.Duration, benchWarmup+b.N)
 	b.ResetTimer()
+	cost := startDBCost(srv)
 	start := time.Now()
 	err := pushAtRate(ctx, a, key, rate, benchWarmup, b.N, pushedAt, pushTook)
 	pushed := time.Since(start)
@@ -100,6 +101,7 @@ func benchEventToTaskStart(b *testing.B, eng storetest.Engine, rate float64) {
 		got = arr.wait(b.N, benchArrivalTimeout)
 	}
 	b.StopTimer()
+	cost.report(b, "event")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -249,6 +251,7 @@ func benchTaskThroughput(b *testing.B, eng storetest.Engine, limits ...*switchya
 	arr := newArrivals(b.N)
 	timeout := benchArrivalTimeout + time.Duration(b.N)*10*time.Millisecond
 	b.ResetTimer()
+	cost := startDBCost(srv)
 	start := time.Now()
 	for range workers {
 		startRawWorker(b, a, []string{action}, slots, arr.handle)
@@ -256,6 +259,7 @@ func benchTaskThroughput(b *testing.B, eng storetest.Engine, limits ...*switchya
 	got := arr.wait(b.N, timeout)
 	elapsed := time.Since(start)
 	b.StopTimer()
+	cost.report(b, "task")
 	if got != b.N {
 		b.Fatalf("%d of %d tasks were not completed within %s", b.N-got, b.N, timeout)
 	}
@@ -270,6 +274,23 @@ func benchTaskThroughput(b *testing.B, eng storetest.Engine, limits ...*switchya
 		b.Fatalf("%d runs succeeded, want %d", n, b.N)
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "tasks/s")
+}
+
+// dbCost counts what a benchmark costs the server's database from its start.
+type dbCost struct {
+	srv                      *servertest.Server
+	transactions, statements int64
+}
+
+func startDBCost(srv *servertest.Server) dbCost {
+	return dbCost{srv: srv, transactions: srv.Store.Transactions(), statements: srv.Store.Statements()}
+}
+
+// report reports the transactions and statements (round trips) per unit (b.N
+// of them) since the start.
+func (c dbCost) report(b *testing.B, unit string) {
+	b.ReportMetric(float64(c.srv.Store.Transactions()-c.transactions)/float64(b.N), "tx/"+unit)
+	b.ReportMetric(float64(c.srv.Store.Statements()-c.statements)/float64(b.N), "stmts/"+unit)
 }
 
 // countRuns counts the workflow's runs in the status, a page at a time.

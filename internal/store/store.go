@@ -55,6 +55,7 @@ type Config struct {
 // Store is a migrated database.
 type Store struct {
 	transactions   atomic.Int64 // see Transactions
+	statements     atomic.Int64 // see Statements
 	db             *bun.DB
 	postgres       bool
 	channel        string
@@ -116,7 +117,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("open store: unsupported database URL %q (want postgres://…)", redact(cfg.DatabaseURL))
 	}
 	s.db = s.db.WithQueryHook(newQueryTracer(cfg.TracerProvider))
-	s.db = s.db.WithQueryHook(txCounter{&s.transactions})
+	s.db = s.db.WithQueryHook(txCounter{&s.transactions, &s.statements})
 	return s, nil
 }
 
@@ -203,6 +204,11 @@ func (s *Store) Read(ctx context.Context, fn func(ctx context.Context, q Q) erro
 // [Store.Write], each statement of a [Store.Read], and the listener's pings):
 // what an idle server costs its database.
 func (s *Store) Transactions() int64 { return s.transactions.Load() }
+
+// Statements is how many statements the store has sent to the database
+// (BEGIN and COMMIT included), each a round trip: with [Store.Transactions],
+// what an operation costs its database.
+func (s *Store) Statements() int64 { return s.statements.Load() }
 
 // Write runs fn in one transaction, committed when fn returns nil and rolled
 // back otherwise (also when ctx ends first).
