@@ -131,7 +131,17 @@ func (d *dispatcher) dispatchOnce(ctx context.Context) (claimedAny bool) {
 				claims = append(claims, claim{c: c, n: len(claimed), msgs: msgs})
 			}
 		}
-		return nil
+		if len(claims) == 0 {
+			return nil
+		}
+		// The assignments go out without waiting for the claim to reach the
+		// disk. A claim that a database crash loses leaves its tasks queued
+		// at their earlier attempt, as if never claimed: a worker that ran
+		// one is refused its report (or, given the same attempt again, has it
+		// accepted once), and the task runs again, as after any lost attempt.
+		// Every later flushed commit (a report of the attempt among them)
+		// flushes the claim first.
+		return q.TxCommitUnflushed(ctx)
 	})
 	if err != nil {
 		if ctx.Err() == nil {

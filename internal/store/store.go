@@ -276,4 +276,21 @@ func (s *Store) acquire(ctx context.Context) (bun.Conn, error) {
 	return bun.Conn{}, translate(err)
 }
 
+// TxCommitUnflushed lets the transaction's commit return before Postgres has
+// flushed it to disk (synchronous_commit off); SQLite's commits never wait for
+// a flush (WAL with synchronous NORMAL). Only for writes whose loss in a
+// database crash the engine recovers from: a crash loses at most the last
+// such commits, never one that a later flushed commit depends on (each flush
+// writes everything before it), and what it loses is as if the transaction had
+// not run.
+func (q Q) TxCommitUnflushed(ctx context.Context) error {
+	if !q.postgres() {
+		return nil
+	}
+	if _, err := q.db.ExecContext(ctx, "SET LOCAL synchronous_commit TO OFF"); err != nil {
+		return fmt.Errorf("commit unflushed: %w", err)
+	}
+	return nil
+}
+
 func (q Q) postgres() bool { return q.db.Dialect().Name() == dialect.PG }
