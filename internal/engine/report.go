@@ -74,8 +74,11 @@ func (e *Engine) commitReports(ctx context.Context, items []*reportItem) error {
 
 // applyReports applies reports in the caller's transaction, in their order,
 // under the locks of their runs. A report's own refusal goes into its err;
-// only database failures are returned.
+// only database failures are returned. Everything is read first, under the
+// locks; the task and run writes of all reports are held and sent at the end
+// in one round trip (see [store.Q.HoldWrites]).
 func (e *Engine) applyReports(ctx context.Context, q store.Q, sig *signals, items []*reportItem) error {
+	q = q.HoldWrites()
 	ids := make([]string, len(items))
 	for i, it := range items {
 		ids[i] = it.report.TaskID
@@ -91,7 +94,7 @@ func (e *Engine) applyReports(ctx context.Context, q store.Q, sig *signals, item
 			return it.err
 		}
 	}
-	return nil
+	return q.FlushWrites(ctx)
 }
 
 // lockedRuns are runs a transaction locked, with their tasks as read under

@@ -182,13 +182,21 @@ func (q Q) RunSetStatusIf(ctx context.Context, r *Run, from string) (bool, error
 	return n == 1, err
 }
 
-// RunSetStatus sets a run's status, error and finish time.
+// RunSetStatus sets a run's status, error and finish time (or holds the
+// write: see [Q.HoldWrites]).
 func (q Q) RunSetStatus(ctx context.Context, r *Run) error {
-	_, err := q.db.NewUpdate().Model(r).Column("status", "error", "updated_at", "finished_at").WherePK().Exec(ctx)
-	if err != nil {
+	if q.held != nil {
+		q.held.holdRun(r)
+		return nil
+	}
+	if _, err := q.runSetStatus(r).Exec(ctx); err != nil {
 		return fmt.Errorf("update run %s: %w", r.ID, err)
 	}
 	return nil
+}
+
+func (q Q) runSetStatus(r *Run) *bun.UpdateQuery {
+	return q.db.NewUpdate().Model(r).Column("status", "error", "updated_at", "finished_at").WherePK()
 }
 
 // RunListParams filters and pages RunList.
