@@ -190,7 +190,7 @@ func (d *dispatcher) claimFor(ctx context.Context, q store.Q, sig *signals, c *w
 	if err != nil || len(claimed) == 0 {
 		return nil, nil, err
 	}
-	msgs, err := assignments(ctx, q, c.tenantID, claimed)
+	msgs, err := assignments(ctx, q, claimed)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -232,33 +232,24 @@ func (d *dispatcher) handBack(ctx context.Context, c *workerConn, msgs []*Messag
 	d.log.InfoContext(ctx, "assignments handed back", "worker_id", c.workerID, "tasks", len(msgs))
 }
 
-// assignments builds the messages for claimed tasks: the run's input and the
-// outputs of each task's parents.
-func assignments(ctx context.Context, q store.Q, tenantID string, claimed []*store.Task) ([]*Message, error) {
-	runs, err := q.RunGetMany(ctx, tenantID, pluck(claimed, func(t *store.Task) string { return t.RunID }))
-	if err != nil {
-		return nil, err
-	}
+// assignments builds the messages for claimed tasks: the run's input (which
+// the claim returned) and the outputs of each task's parents.
+func assignments(ctx context.Context, q store.Q, claimed []*store.Task) ([]*Message, error) {
 	out := make([]*Message, len(claimed))
 	for i, t := range claimed {
-		run, ok := runs[t.RunID]
-		if !ok {
-			return nil, fmt.Errorf("run %s of task %s: %w", t.RunID, t.ID, store.ErrNotFound)
-		}
-		a := &Assignment{
+		out[i] = &Message{Assignment: &Assignment{
 			TaskID:        t.ID,
 			Attempt:       t.Attempt,
 			RunID:         t.RunID,
-			Workflow:      run.WorkflowName,
+			Workflow:      t.RunWorkflow,
 			TaskName:      t.Name,
 			Action:        t.Action,
-			Input:         run.Input.Map(),
+			Input:         t.RunInput.Map(),
 			ParentOutputs: map[string]map[string]any{},
 			Deadline:      t.LeaseExpiresAt.Time,
 
-			runTraceParent: run.TraceParent,
-		}
-		out[i] = &Message{Assignment: a}
+			runTraceParent: t.RunTraceParent,
+		}}
 	}
 	parents := map[string][]string{}
 	for _, t := range claimed {

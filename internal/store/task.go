@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -57,6 +58,12 @@ type Task struct {
 	// when nothing holds it back.
 	RateLimits JSON[[]TaskRateLimit] `bun:"rate_limits"`
 	WaitReason string                `bun:"wait_reason"`
+
+	// Of the task's run, as TaskClaim returns them (and nothing else): what
+	// an assignment carries, read in the claim's own statement.
+	RunWorkflow    string `bun:"run_workflow,scanonly"`
+	RunInput       Object `bun:"run_input,scanonly"`
+	RunTraceParent string `bun:"run_trace_parent,scanonly"`
 }
 
 // TaskInsertMany inserts tasks.
@@ -181,10 +188,19 @@ func (q Q) TaskHandBack(ctx context.Context, t *Task) (bool, error) {
 	return n == 1, err
 }
 
-// TaskListHeld returns the running attempts a worker holds, oldest first.
+// runOfTask is the select list of a task's Run fields, for the tasks table
+// under the alias.
+func runOfTask(alias string) string {
+	return strings.NewReplacer("$t", alias).Replace(`(SELECT r.workflow_name FROM runs AS r WHERE r.id = $t.run_id) AS run_workflow,
+		(SELECT r.input FROM runs AS r WHERE r.id = $t.run_id) AS run_input,
+		(SELECT r.trace_parent FROM runs AS r WHERE r.id = $t.run_id) AS run_trace_parent`)
+}
+
+// TaskListHeld returns the running attempts a worker holds, oldest first,
+// with their runs' workflow, input and trace parent (the Run fields of [Task]).
 func (q Q) TaskListHeld(ctx context.Context, tenantID, workerID string) ([]*Task, error) {
 	var tasks []*Task
-	err := q.db.NewSelect().Model(&tasks).
+	err := q.db.NewSelect().Model(&tasks).ColumnExpr("task.*").ColumnExpr(runOfTask("task")).
 		Where("task.tenant_id = ? AND task.worker_id = ? AND task.status = ?", tenantID, workerID, TaskRunning).
 		OrderExpr("task.started_at, task.id").Scan(ctx)
 	if err != nil {
@@ -216,7 +232,8 @@ type TaskClaimParams struct {
 // TaskClaim assigns up to Limit queued tasks whose backoff has passed to the
 // worker, lowest queue rank first, then oldest: one statement that locks, skips rows
 // another claim holds (Postgres), and marks them RUNNING with the next attempt and
-// a lease of their timeout.
+// a lease of their timeout. It returns them with their runs' workflow, input
+// and trace parent (the Run fields of [Task]).
 func (q Q) TaskClaim(ctx context.Context, p *TaskClaimParams) ([]*Task, error) {
 	if p.Limit <= 0 || len(p.Actions) == 0 {
 		return nil, nil
@@ -237,7 +254,7 @@ func (q Q) TaskClaim(ctx context.Context, p *TaskClaimParams) ([]*Task, error) {
 			status = ?, attempt = attempt + 1, worker_id = ?, error = '',
 			started_at = ?, lease_expires_at = ? + timeout_ms * 1000, sent_at = ?, acked_at = 0
 		WHERE id IN (SELECT id FROM claimable) AND status = ?
-		RETURNING *`,
+		RETURNING *, `+runOfTask("tasks"),
 		p.TenantID, TaskQueued, bun.List(p.Actions), TimeOf(p.Now), p.Limit,
 		TaskRunning, p.WorkerID, TimeOf(p.Now), TimeOf(p.Now), TimeOf(p.Now), TaskQueued,
 	).Scan(ctx, &tasks)
