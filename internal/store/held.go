@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -45,7 +46,8 @@ func (h *heldWrites) holdRun(r *Run) {
 	h.runs = append(h.runs, r)
 }
 
-// FlushWrites sends the held writes, runs first, in one round trip, and
+// FlushWrites sends the held writes, runs first, then tasks in the order of
+// their ids, in one round trip, and
 // holds nothing more until the next write. It does nothing for a q that holds
 // nothing.
 func (q Q) FlushWrites(ctx context.Context) error {
@@ -59,6 +61,10 @@ func (q Q) FlushWrites(ctx context.Context) error {
 		script.WriteString(direct.runSetStatus(r).String())
 		script.WriteString(";\n")
 	}
+	// Tasks in the order of their ids, the order in which every statement
+	// that locks several tasks locks them, so that none waits for another
+	// in a circle (runs are locked before, by the reads under their locks).
+	slices.SortStableFunc(h.tasks, func(a, b *Task) int { return strings.Compare(a.ID, b.ID) })
 	for _, t := range h.tasks {
 		script.WriteString(direct.taskUpdate(t).String())
 		script.WriteString(";\n")
