@@ -111,6 +111,26 @@ func (q Q) RunGetForUpdateByTask(ctx context.Context, tenantID, taskID string) (
 		"tenant_id = ? AND id = (SELECT t.run_id FROM tasks AS t WHERE t.id = ? AND t.tenant_id = ?)", tenantID, taskID, tenantID)
 }
 
+// RunLockByTasks returns the runs of the tasks with the given ids (of any
+// tenant) and locks them (on Postgres) until the transaction ends, in the order
+// of their ids, so that writers that lock several runs never wait for each
+// other in a circle; one statement.
+func (q Q) RunLockByTasks(ctx context.Context, taskIDs []string) ([]*Run, error) {
+	if len(taskIDs) == 0 {
+		return nil, nil
+	}
+	var runs []*Run
+	sel := q.db.NewSelect().Model(&runs).
+		Where("id IN (SELECT t.run_id FROM tasks AS t WHERE t.id IN (?))", bun.List(taskIDs)).OrderExpr("id")
+	if q.postgres() {
+		sel.For("UPDATE")
+	}
+	if err := sel.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("lock runs of %d tasks: %w", len(taskIDs), err)
+	}
+	return runs, nil
+}
+
 // RunGetByIdempotencyKey returns the tenant's run started with key.
 func (q Q) RunGetByIdempotencyKey(ctx context.Context, tenantID, key string) (*Run, error) {
 	return getOne[Run](ctx, q, false, "run by idempotency key", "tenant_id = ? AND idempotency_key = ?", tenantID, key)
@@ -162,13 +182,21 @@ func (q Q) RunSetStatusIf(ctx context.Context, r *Run, from string) (bool, error
 	return n == 1, err
 }
 
-// RunSetStatus sets a run's status, error and finish time.
+// RunSetStatus sets a run's status, error and finish time (or holds the
+// write: see [Q.HoldWrites]).
 func (q Q) RunSetStatus(ctx context.Context, r *Run) error {
-	_, err := q.db.NewUpdate().Model(r).Column("status", "error", "updated_at", "finished_at").WherePK().Exec(ctx)
-	if err != nil {
+	if q.held != nil {
+		q.held.holdRun(r)
+		return nil
+	}
+	if _, err := q.runSetStatus(r).Exec(ctx); err != nil {
 		return fmt.Errorf("update run %s: %w", r.ID, err)
 	}
 	return nil
+}
+
+func (q Q) runSetStatus(r *Run) *bun.UpdateQuery {
+	return q.db.NewUpdate().Model(r).Column("status", "error", "updated_at", "finished_at").WherePK()
 }
 
 // RunListParams filters and pages RunList.

@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Held writes: the Q that [Q.HoldWrites] returns keeps what [Q.TaskUpdate]
+// and [Q.RunSetStatus] would write until [Q.FlushWrites] sends it all, each
+// row once with its latest state, as one script of the same statements: one
+// round trip for a transaction that changes many rows. Reads through it do
+// not see held writes, so it suits a transaction that reads everything it
+// needs first (under its locks) and then only writes.
+
+// heldWrites are the rows a transaction changed and has not written yet, in
+// the order each was first changed, each with its latest state.
+type heldWrites struct {
+	tasks []*Task
+	runs  []*Run
+	at    map[string]int // "task:"/"run:" + id → index in tasks or runs
+}
+
+// HoldWrites returns q with its task and run writes held until FlushWrites.
+func (q Q) HoldWrites() Q {
+	q.held = &heldWrites{at: map[string]int{}}
+	return q
+}
+
+func (h *heldWrites) holdTask(t *Task) {
+	if i, ok := h.at["task:"+t.ID]; ok {
+		h.tasks[i] = t
+		return
+	}
+	h.at["task:"+t.ID] = len(h.tasks)
+	h.tasks = append(h.tasks, t)
+}
+
+func (h *heldWrites) holdRun(r *Run) {
+	if i, ok := h.at["run:"+r.ID]; ok {
+		h.runs[i] = r
+		return
+	}
+	h.at["run:"+r.ID] = len(h.runs)
+	h.runs = append(h.runs, r)
+}
+
+// FlushWrites sends the held writes, runs first, then tasks in the order of
+// their ids, in one round trip, and
+// holds nothing more until the next write. It does nothing for a q that holds
+// nothing.
+func (q Q) FlushWrites(ctx context.Context) error {
+	h := q.held
+	if h == nil || len(h.tasks)+len(h.runs) == 0 {
+		return nil
+	}
+	var script strings.Builder
+	direct := Q{db: q.db, channel: q.channel}
+	for _, r := range h.runs {
+		script.WriteString(direct.runSetStatus(r).String())
+		script.WriteString(";\n")
+	}
+	// Tasks in the order of their ids, the order in which every statement
+	// that locks several tasks locks them, so that none waits for another
+	// in a circle (runs are locked before, by the reads under their locks).
+	slices.SortStableFunc(h.tasks, func(a, b *Task) int { return strings.Compare(a.ID, b.ID) })
+	for _, t := range h.tasks {
+		script.WriteString(direct.taskUpdate(t).String())
+		script.WriteString(";\n")
+	}
+	n := len(h.tasks) + len(h.runs)
+	h.tasks, h.runs, h.at = nil, nil, map[string]int{}
+	if _, err := q.db.ExecContext(ctx, script.String()); err != nil {
+		return fmt.Errorf("write %d held rows: %w", n, err)
+	}
+	return nil
+}
