@@ -208,7 +208,10 @@ func TestDurableBadCallsChangeNothing(t *testing.T) {
 			{"unknown task", func() error { _, err := d.w.wait(unknown, "w", 0, ok); return err }, connect.CodeNotFound},
 			{"wrong attempt", func() error { _, err := d.w.wait(stale, "w", 0, ok); return err }, connect.CodeFailedPrecondition},
 			{"wrong attempt step", func() error { _, err := d.w.recordStep(stale, "s", 1); return err }, connect.CodeFailedPrecondition},
-			{"bad CEL", func() error { _, err := d.w.wait(as, "w", 0, eventWait("e", "k", "event.payload.x ==", 0, 0)); return err }, connect.CodeInvalidArgument},
+			{"bad CEL", func() error {
+				_, err := d.w.wait(as, "w", 0, eventWait("e", "k", "event.payload.x ==", 0, 0))
+				return err
+			}, connect.CodeInvalidArgument},
 			{"duplicate names", func() error { _, err := d.w.wait(as, "w", 0, ok, ok); return err }, connect.CodeInvalidArgument},
 			{"not a child", func() error {
 				_, err := d.w.wait(as, "w", 0, &switchyardv1.WaitCondition{Name: "c", Kind: &switchyardv1.WaitCondition_Child{Child: &switchyardv1.ChildCondition{RunId: runID}}})
