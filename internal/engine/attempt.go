@@ -70,7 +70,7 @@ func (e *Engine) applyReport(ctx context.Context, q store.Q, sig *signals, locke
 			sig.add(cancelSignal(t, r.Error))
 		}
 		t.Error = r.Error
-		if r.Retryable && t.Attempt < t.MaxAttempts {
+		if r.Retryable && t.Attempt-t.Resumes < t.MaxAttempts {
 			willRetry = true
 			sig.record(taskRetried(t, r.Error))
 			if r.Immediate {

@@ -545,7 +545,9 @@ func (x *GetEventRequest) GetId() string {
 type GetEventResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The event.
-	Event         *Event `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	Event *Event `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	// The runs whose durable waits the event satisfied.
+	WokeRunIds    []string `protobuf:"bytes,2,rep,name=woke_run_ids,json=wokeRunIds,proto3" json:"woke_run_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -583,6 +585,13 @@ func (*GetEventResponse) Descriptor() ([]byte, []int) {
 func (x *GetEventResponse) GetEvent() *Event {
 	if x != nil {
 		return x.Event
+	}
+	return nil
+}
+
+func (x *GetEventResponse) GetWokeRunIds() []string {
+	if x != nil {
+		return x.WokeRunIds
 	}
 	return nil
 }
@@ -902,9 +911,11 @@ const file_switchyard_v1_event_proto_rawDesc = "" +
 	"\x16BulkPushEventsResponse\x12:\n" +
 	"\aresults\x18\x01 \x03(\v2 .switchyard.v1.PushEventResponseR\aresults\"+\n" +
 	"\x0fGetEventRequest\x12\x18\n" +
-	"\x02id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x02id\">\n" +
+	"\x02id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x02id\"`\n" +
 	"\x10GetEventResponse\x12*\n" +
-	"\x05event\x18\x01 \x01(\v2\x14.switchyard.v1.EventR\x05event\"\xa5\x02\n" +
+	"\x05event\x18\x01 \x01(\v2\x14.switchyard.v1.EventR\x05event\x12 \n" +
+	"\fwoke_run_ids\x18\x02 \x03(\tR\n" +
+	"wokeRunIds\"\xa5\x02\n" +
 	"\x11ListEventsRequest\x12\x1a\n" +
 	"\x03key\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xff\x01R\x03key\x12\x1e\n" +
 	"\x05scope\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xff\x01R\x05scope\x12?\n" +

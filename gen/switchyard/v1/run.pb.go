@@ -43,8 +43,10 @@ const (
 	RunStatus_RUN_STATUS_CANCELLED RunStatus = 5
 	// The run starts at its `scheduled_at` (a delayed run).
 	RunStatus_RUN_STATUS_SCHEDULED RunStatus = 6
-	// The run waits for another run with its concurrency key to end (or, with
-	// GROUP_ROUND_ROBIN, for its key's turn).
+	// The run waits: for another run with its concurrency key to end (or, with
+	// GROUP_ROUND_ROBIN, for its key's turn), or, with no task queued or
+	// running, for a durable wait of one of its tasks (a sleep, an event, child
+	// runs: `waits` says which and until when).
 	RunStatus_RUN_STATUS_WAITING RunStatus = 7
 	// A trigger's rate limit (over_limit SKIP) did not start the run: it ended
 	// when it was stored, and `error` says why.
@@ -241,6 +243,12 @@ const (
 	TaskStatus_TASK_STATUS_FAILED TaskStatus = 5
 	// Cancelled, or never run because the run ended first.
 	TaskStatus_TASK_STATUS_CANCELLED TaskStatus = 6
+	// Waiting, without a worker, for a durable wait (a sleep, an event, child
+	// runs) to resolve: `waits` says what for and until when.
+	TaskStatus_TASK_STATUS_WAITING TaskStatus = 7
+	// Not run: its `skip_if` was true, or its declared wait timed out with
+	// `on_wait_timeout` SKIP. Its children run as if it had succeeded.
+	TaskStatus_TASK_STATUS_SKIPPED TaskStatus = 8
 )
 
 // Enum value maps for TaskStatus.
@@ -253,6 +261,8 @@ var (
 		4: "TASK_STATUS_SUCCEEDED",
 		5: "TASK_STATUS_FAILED",
 		6: "TASK_STATUS_CANCELLED",
+		7: "TASK_STATUS_WAITING",
+		8: "TASK_STATUS_SKIPPED",
 	}
 	TaskStatus_value = map[string]int32{
 		"TASK_STATUS_UNSPECIFIED": 0,
@@ -262,6 +272,8 @@ var (
 		"TASK_STATUS_SUCCEEDED":   4,
 		"TASK_STATUS_FAILED":      5,
 		"TASK_STATUS_CANCELLED":   6,
+		"TASK_STATUS_WAITING":     7,
+		"TASK_STATUS_SKIPPED":     8,
 	}
 )
 
@@ -386,7 +398,16 @@ type Run struct {
 	WaitReason string `protobuf:"bytes,17,opt,name=wait_reason,json=waitReason,proto3" json:"wait_reason,omitempty"`
 	// The events a debounced or batched run was started for, oldest first
 	// (GetRun and WatchRun only); empty for other runs.
-	EventIds      []string `protobuf:"bytes,30,rep,name=event_ids,json=eventIds,proto3" json:"event_ids,omitempty"`
+	EventIds []string `protobuf:"bytes,30,rep,name=event_ids,json=eventIds,proto3" json:"event_ids,omitempty"`
+	// For a child run: the run and the task that spawned it.
+	ParentRunId string `protobuf:"bytes,31,opt,name=parent_run_id,json=parentRunId,proto3" json:"parent_run_id,omitempty"`
+	// The task that spawned a child run.
+	ParentTaskId string `protobuf:"bytes,32,opt,name=parent_task_id,json=parentTaskId,proto3" json:"parent_task_id,omitempty"`
+	// The open waits of the run's tasks (GetRun, WatchRun and ListRuns).
+	Waits []*WaitInfo `protobuf:"bytes,33,rep,name=waits,proto3" json:"waits,omitempty"`
+	// The earliest deadline of the open waits (a sleep's end, an event wait's
+	// timeout); absent when none has one.
+	WaitingUntil  *timestamppb.Timestamp `protobuf:"bytes,34,opt,name=waiting_until,json=waitingUntil,proto3" json:"waiting_until,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -547,6 +568,34 @@ func (x *Run) GetEventIds() []string {
 	return nil
 }
 
+func (x *Run) GetParentRunId() string {
+	if x != nil {
+		return x.ParentRunId
+	}
+	return ""
+}
+
+func (x *Run) GetParentTaskId() string {
+	if x != nil {
+		return x.ParentTaskId
+	}
+	return ""
+}
+
+func (x *Run) GetWaits() []*WaitInfo {
+	if x != nil {
+		return x.Waits
+	}
+	return nil
+}
+
+func (x *Run) GetWaitingUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WaitingUntil
+	}
+	return nil
+}
+
 // Task is one node of a run.
 type Task struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -579,7 +628,12 @@ type Task struct {
 	AvailableAt *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=available_at,json=availableAt,proto3" json:"available_at,omitempty"`
 	// Why a QUEUED task waits past its time, such as `rate limited by
 	// stripe-api until 2026-12-02T10:00:01Z`; empty when nothing holds it back.
-	WaitReason    string `protobuf:"bytes,14,opt,name=wait_reason,json=waitReason,proto3" json:"wait_reason,omitempty"`
+	WaitReason string `protobuf:"bytes,14,opt,name=wait_reason,json=waitReason,proto3" json:"wait_reason,omitempty"`
+	// The task's durable waits, open and resolved, oldest first.
+	Waits []*WaitInfo `protobuf:"bytes,15,rep,name=waits,proto3" json:"waits,omitempty"`
+	// Attempts that resumed the task after a wait; they do not count against
+	// its retry policy.
+	Resumes       int32 `protobuf:"varint,16,opt,name=resumes,proto3" json:"resumes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -712,6 +766,20 @@ func (x *Task) GetWaitReason() string {
 	return ""
 }
 
+func (x *Task) GetWaits() []*WaitInfo {
+	if x != nil {
+		return x.Waits
+	}
+	return nil
+}
+
+func (x *Task) GetResumes() int32 {
+	if x != nil {
+		return x.Resumes
+	}
+	return 0
+}
+
 // GetRunRequest names a run.
 type GetRunRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -822,7 +890,9 @@ type ListRunsRequest struct {
 	// The `next_page_token` of the previous page, with the same filters.
 	PageToken string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Only runs started this way.
-	Trigger       RunTrigger `protobuf:"varint,8,opt,name=trigger,proto3,enum=switchyard.v1.RunTrigger" json:"trigger,omitempty"`
+	Trigger RunTrigger `protobuf:"varint,8,opt,name=trigger,proto3,enum=switchyard.v1.RunTrigger" json:"trigger,omitempty"`
+	// Only child runs of this run.
+	ParentRunId   string `protobuf:"bytes,9,opt,name=parent_run_id,json=parentRunId,proto3" json:"parent_run_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -911,6 +981,13 @@ func (x *ListRunsRequest) GetTrigger() RunTrigger {
 		return x.Trigger
 	}
 	return RunTrigger_RUN_TRIGGER_UNSPECIFIED
+}
+
+func (x *ListRunsRequest) GetParentRunId() string {
+	if x != nil {
+		return x.ParentRunId
+	}
+	return ""
 }
 
 // ListRunsResponse is one page of runs.
@@ -1901,7 +1978,7 @@ var File_switchyard_v1_run_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\n" +
-	"\x17switchyard/v1/run.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xde\x05\n" +
+	"\x17switchyard/v1/run.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bswitchyard/v1/durable.proto\"\x98\a\n" +
 	"\x03Run\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bworkflow\x18\x02 \x01(\tR\bworkflow\x12)\n" +
@@ -1924,7 +2001,11 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\x0fconcurrency_key\x18\x10 \x01(\tR\x0econcurrencyKey\x12\x1f\n" +
 	"\vwait_reason\x18\x11 \x01(\tR\n" +
 	"waitReason\x12\x1b\n" +
-	"\tevent_ids\x18\x1e \x03(\tR\beventIds\"\x88\x04\n" +
+	"\tevent_ids\x18\x1e \x03(\tR\beventIds\x12\"\n" +
+	"\rparent_run_id\x18\x1f \x01(\tR\vparentRunId\x12$\n" +
+	"\x0eparent_task_id\x18  \x01(\tR\fparentTaskId\x12-\n" +
+	"\x05waits\x18! \x03(\v2\x17.switchyard.v1.WaitInfoR\x05waits\x12?\n" +
+	"\rwaiting_until\x18\" \x01(\v2\x1a.google.protobuf.TimestampR\fwaitingUntil\"\xd1\x04\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
@@ -1943,11 +2024,13 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"finishedAt\x12=\n" +
 	"\favailable_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\vavailableAt\x12\x1f\n" +
 	"\vwait_reason\x18\x0e \x01(\tR\n" +
-	"waitReason\")\n" +
+	"waitReason\x12-\n" +
+	"\x05waits\x18\x0f \x03(\v2\x17.switchyard.v1.WaitInfoR\x05waits\x12\x18\n" +
+	"\aresumes\x18\x10 \x01(\x05R\aresumes\")\n" +
 	"\rGetRunRequest\x12\x18\n" +
 	"\x02id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x02id\"6\n" +
 	"\x0eGetRunResponse\x12$\n" +
-	"\x03run\x18\x01 \x01(\v2\x12.switchyard.v1.RunR\x03run\"\xac\x03\n" +
+	"\x03run\x18\x01 \x01(\v2\x12.switchyard.v1.RunR\x03run\"\xd9\x03\n" +
 	"\x0fListRunsRequest\x12$\n" +
 	"\bworkflow\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bworkflow\x12:\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x18.switchyard.v1.RunStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12\"\n" +
@@ -1958,7 +2041,8 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
 	"\n" +
 	"page_token\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\x12=\n" +
-	"\atrigger\x18\b \x01(\x0e2\x19.switchyard.v1.RunTriggerB\b\xbaH\x05\x82\x01\x02\x10\x01R\atrigger\"b\n" +
+	"\atrigger\x18\b \x01(\x0e2\x19.switchyard.v1.RunTriggerB\b\xbaH\x05\x82\x01\x02\x10\x01R\atrigger\x12+\n" +
+	"\rparent_run_id\x18\t \x01(\tB\a\xbaH\x04r\x02\x18@R\vparentRunId\"b\n" +
 	"\x10ListRunsResponse\x12&\n" +
 	"\x04runs\x18\x01 \x03(\v2\x12.switchyard.v1.RunR\x04runs\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"N\n" +
@@ -2042,7 +2126,7 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"ReplayMode\x12\x1b\n" +
 	"\x17REPLAY_MODE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11REPLAY_MODE_WHOLE\x10\x01\x12\x1b\n" +
-	"\x17REPLAY_MODE_FROM_FAILED\x10\x02*\xc1\x01\n" +
+	"\x17REPLAY_MODE_FROM_FAILED\x10\x02*\xf3\x01\n" +
 	"\n" +
 	"TaskStatus\x12\x1b\n" +
 	"\x17TASK_STATUS_UNSPECIFIED\x10\x00\x12\x17\n" +
@@ -2051,7 +2135,9 @@ const file_switchyard_v1_run_proto_rawDesc = "" +
 	"\x13TASK_STATUS_RUNNING\x10\x03\x12\x19\n" +
 	"\x15TASK_STATUS_SUCCEEDED\x10\x04\x12\x16\n" +
 	"\x12TASK_STATUS_FAILED\x10\x05\x12\x19\n" +
-	"\x15TASK_STATUS_CANCELLED\x10\x06*x\n" +
+	"\x15TASK_STATUS_CANCELLED\x10\x06\x12\x17\n" +
+	"\x13TASK_STATUS_WAITING\x10\a\x12\x17\n" +
+	"\x13TASK_STATUS_SKIPPED\x10\b*x\n" +
 	"\x11BulkOperationKind\x12#\n" +
 	"\x1fBULK_OPERATION_KIND_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aBULK_OPERATION_KIND_CANCEL\x10\x01\x12\x1e\n" +
@@ -2114,6 +2200,7 @@ var file_switchyard_v1_run_proto_goTypes = []any{
 	nil,                                // 27: switchyard.v1.RunSelector.EventMetadataEntry
 	(*structpb.Struct)(nil),            // 28: google.protobuf.Struct
 	(*timestamppb.Timestamp)(nil),      // 29: google.protobuf.Timestamp
+	(*WaitInfo)(nil),                   // 30: switchyard.v1.WaitInfo
 }
 var file_switchyard_v1_run_proto_depIdxs = []int32{
 	0,  // 0: switchyard.v1.Run.status:type_name -> switchyard.v1.RunStatus
@@ -2124,59 +2211,62 @@ var file_switchyard_v1_run_proto_depIdxs = []int32{
 	1,  // 5: switchyard.v1.Run.trigger:type_name -> switchyard.v1.RunTrigger
 	29, // 6: switchyard.v1.Run.cron_tick:type_name -> google.protobuf.Timestamp
 	29, // 7: switchyard.v1.Run.scheduled_at:type_name -> google.protobuf.Timestamp
-	3,  // 8: switchyard.v1.Task.status:type_name -> switchyard.v1.TaskStatus
-	28, // 9: switchyard.v1.Task.output:type_name -> google.protobuf.Struct
-	29, // 10: switchyard.v1.Task.started_at:type_name -> google.protobuf.Timestamp
-	29, // 11: switchyard.v1.Task.finished_at:type_name -> google.protobuf.Timestamp
-	29, // 12: switchyard.v1.Task.available_at:type_name -> google.protobuf.Timestamp
-	5,  // 13: switchyard.v1.GetRunResponse.run:type_name -> switchyard.v1.Run
-	0,  // 14: switchyard.v1.ListRunsRequest.status:type_name -> switchyard.v1.RunStatus
-	29, // 15: switchyard.v1.ListRunsRequest.created_after:type_name -> google.protobuf.Timestamp
-	29, // 16: switchyard.v1.ListRunsRequest.created_before:type_name -> google.protobuf.Timestamp
-	1,  // 17: switchyard.v1.ListRunsRequest.trigger:type_name -> switchyard.v1.RunTrigger
-	5,  // 18: switchyard.v1.ListRunsResponse.runs:type_name -> switchyard.v1.Run
-	5,  // 19: switchyard.v1.CancelRunResponse.run:type_name -> switchyard.v1.Run
-	5,  // 20: switchyard.v1.WatchRunResponse.run:type_name -> switchyard.v1.Run
-	2,  // 21: switchyard.v1.ReplayRunRequest.mode:type_name -> switchyard.v1.ReplayMode
-	5,  // 22: switchyard.v1.ReplayRunResponse.run:type_name -> switchyard.v1.Run
-	0,  // 23: switchyard.v1.RunSelector.statuses:type_name -> switchyard.v1.RunStatus
-	29, // 24: switchyard.v1.RunSelector.created_after:type_name -> google.protobuf.Timestamp
-	29, // 25: switchyard.v1.RunSelector.created_before:type_name -> google.protobuf.Timestamp
-	27, // 26: switchyard.v1.RunSelector.event_metadata:type_name -> switchyard.v1.RunSelector.EventMetadataEntry
-	4,  // 27: switchyard.v1.BulkOperation.kind:type_name -> switchyard.v1.BulkOperationKind
-	17, // 28: switchyard.v1.BulkOperation.selector:type_name -> switchyard.v1.RunSelector
-	29, // 29: switchyard.v1.BulkOperation.created_at:type_name -> google.protobuf.Timestamp
-	29, // 30: switchyard.v1.BulkOperation.finished_at:type_name -> google.protobuf.Timestamp
-	17, // 31: switchyard.v1.BulkCancelRunsRequest.selector:type_name -> switchyard.v1.RunSelector
-	18, // 32: switchyard.v1.BulkCancelRunsResponse.operation:type_name -> switchyard.v1.BulkOperation
-	17, // 33: switchyard.v1.BulkReplayRunsRequest.selector:type_name -> switchyard.v1.RunSelector
-	2,  // 34: switchyard.v1.BulkReplayRunsRequest.mode:type_name -> switchyard.v1.ReplayMode
-	18, // 35: switchyard.v1.BulkReplayRunsResponse.operation:type_name -> switchyard.v1.BulkOperation
-	18, // 36: switchyard.v1.GetBulkOperationResponse.operation:type_name -> switchyard.v1.BulkOperation
-	18, // 37: switchyard.v1.WatchBulkOperationResponse.operation:type_name -> switchyard.v1.BulkOperation
-	7,  // 38: switchyard.v1.RunService.GetRun:input_type -> switchyard.v1.GetRunRequest
-	9,  // 39: switchyard.v1.RunService.ListRuns:input_type -> switchyard.v1.ListRunsRequest
-	11, // 40: switchyard.v1.RunService.CancelRun:input_type -> switchyard.v1.CancelRunRequest
-	15, // 41: switchyard.v1.RunService.ReplayRun:input_type -> switchyard.v1.ReplayRunRequest
-	13, // 42: switchyard.v1.RunService.WatchRun:input_type -> switchyard.v1.WatchRunRequest
-	19, // 43: switchyard.v1.RunService.BulkCancelRuns:input_type -> switchyard.v1.BulkCancelRunsRequest
-	21, // 44: switchyard.v1.RunService.BulkReplayRuns:input_type -> switchyard.v1.BulkReplayRunsRequest
-	23, // 45: switchyard.v1.RunService.GetBulkOperation:input_type -> switchyard.v1.GetBulkOperationRequest
-	25, // 46: switchyard.v1.RunService.WatchBulkOperation:input_type -> switchyard.v1.WatchBulkOperationRequest
-	8,  // 47: switchyard.v1.RunService.GetRun:output_type -> switchyard.v1.GetRunResponse
-	10, // 48: switchyard.v1.RunService.ListRuns:output_type -> switchyard.v1.ListRunsResponse
-	12, // 49: switchyard.v1.RunService.CancelRun:output_type -> switchyard.v1.CancelRunResponse
-	16, // 50: switchyard.v1.RunService.ReplayRun:output_type -> switchyard.v1.ReplayRunResponse
-	14, // 51: switchyard.v1.RunService.WatchRun:output_type -> switchyard.v1.WatchRunResponse
-	20, // 52: switchyard.v1.RunService.BulkCancelRuns:output_type -> switchyard.v1.BulkCancelRunsResponse
-	22, // 53: switchyard.v1.RunService.BulkReplayRuns:output_type -> switchyard.v1.BulkReplayRunsResponse
-	24, // 54: switchyard.v1.RunService.GetBulkOperation:output_type -> switchyard.v1.GetBulkOperationResponse
-	26, // 55: switchyard.v1.RunService.WatchBulkOperation:output_type -> switchyard.v1.WatchBulkOperationResponse
-	47, // [47:56] is the sub-list for method output_type
-	38, // [38:47] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	30, // 8: switchyard.v1.Run.waits:type_name -> switchyard.v1.WaitInfo
+	29, // 9: switchyard.v1.Run.waiting_until:type_name -> google.protobuf.Timestamp
+	3,  // 10: switchyard.v1.Task.status:type_name -> switchyard.v1.TaskStatus
+	28, // 11: switchyard.v1.Task.output:type_name -> google.protobuf.Struct
+	29, // 12: switchyard.v1.Task.started_at:type_name -> google.protobuf.Timestamp
+	29, // 13: switchyard.v1.Task.finished_at:type_name -> google.protobuf.Timestamp
+	29, // 14: switchyard.v1.Task.available_at:type_name -> google.protobuf.Timestamp
+	30, // 15: switchyard.v1.Task.waits:type_name -> switchyard.v1.WaitInfo
+	5,  // 16: switchyard.v1.GetRunResponse.run:type_name -> switchyard.v1.Run
+	0,  // 17: switchyard.v1.ListRunsRequest.status:type_name -> switchyard.v1.RunStatus
+	29, // 18: switchyard.v1.ListRunsRequest.created_after:type_name -> google.protobuf.Timestamp
+	29, // 19: switchyard.v1.ListRunsRequest.created_before:type_name -> google.protobuf.Timestamp
+	1,  // 20: switchyard.v1.ListRunsRequest.trigger:type_name -> switchyard.v1.RunTrigger
+	5,  // 21: switchyard.v1.ListRunsResponse.runs:type_name -> switchyard.v1.Run
+	5,  // 22: switchyard.v1.CancelRunResponse.run:type_name -> switchyard.v1.Run
+	5,  // 23: switchyard.v1.WatchRunResponse.run:type_name -> switchyard.v1.Run
+	2,  // 24: switchyard.v1.ReplayRunRequest.mode:type_name -> switchyard.v1.ReplayMode
+	5,  // 25: switchyard.v1.ReplayRunResponse.run:type_name -> switchyard.v1.Run
+	0,  // 26: switchyard.v1.RunSelector.statuses:type_name -> switchyard.v1.RunStatus
+	29, // 27: switchyard.v1.RunSelector.created_after:type_name -> google.protobuf.Timestamp
+	29, // 28: switchyard.v1.RunSelector.created_before:type_name -> google.protobuf.Timestamp
+	27, // 29: switchyard.v1.RunSelector.event_metadata:type_name -> switchyard.v1.RunSelector.EventMetadataEntry
+	4,  // 30: switchyard.v1.BulkOperation.kind:type_name -> switchyard.v1.BulkOperationKind
+	17, // 31: switchyard.v1.BulkOperation.selector:type_name -> switchyard.v1.RunSelector
+	29, // 32: switchyard.v1.BulkOperation.created_at:type_name -> google.protobuf.Timestamp
+	29, // 33: switchyard.v1.BulkOperation.finished_at:type_name -> google.protobuf.Timestamp
+	17, // 34: switchyard.v1.BulkCancelRunsRequest.selector:type_name -> switchyard.v1.RunSelector
+	18, // 35: switchyard.v1.BulkCancelRunsResponse.operation:type_name -> switchyard.v1.BulkOperation
+	17, // 36: switchyard.v1.BulkReplayRunsRequest.selector:type_name -> switchyard.v1.RunSelector
+	2,  // 37: switchyard.v1.BulkReplayRunsRequest.mode:type_name -> switchyard.v1.ReplayMode
+	18, // 38: switchyard.v1.BulkReplayRunsResponse.operation:type_name -> switchyard.v1.BulkOperation
+	18, // 39: switchyard.v1.GetBulkOperationResponse.operation:type_name -> switchyard.v1.BulkOperation
+	18, // 40: switchyard.v1.WatchBulkOperationResponse.operation:type_name -> switchyard.v1.BulkOperation
+	7,  // 41: switchyard.v1.RunService.GetRun:input_type -> switchyard.v1.GetRunRequest
+	9,  // 42: switchyard.v1.RunService.ListRuns:input_type -> switchyard.v1.ListRunsRequest
+	11, // 43: switchyard.v1.RunService.CancelRun:input_type -> switchyard.v1.CancelRunRequest
+	15, // 44: switchyard.v1.RunService.ReplayRun:input_type -> switchyard.v1.ReplayRunRequest
+	13, // 45: switchyard.v1.RunService.WatchRun:input_type -> switchyard.v1.WatchRunRequest
+	19, // 46: switchyard.v1.RunService.BulkCancelRuns:input_type -> switchyard.v1.BulkCancelRunsRequest
+	21, // 47: switchyard.v1.RunService.BulkReplayRuns:input_type -> switchyard.v1.BulkReplayRunsRequest
+	23, // 48: switchyard.v1.RunService.GetBulkOperation:input_type -> switchyard.v1.GetBulkOperationRequest
+	25, // 49: switchyard.v1.RunService.WatchBulkOperation:input_type -> switchyard.v1.WatchBulkOperationRequest
+	8,  // 50: switchyard.v1.RunService.GetRun:output_type -> switchyard.v1.GetRunResponse
+	10, // 51: switchyard.v1.RunService.ListRuns:output_type -> switchyard.v1.ListRunsResponse
+	12, // 52: switchyard.v1.RunService.CancelRun:output_type -> switchyard.v1.CancelRunResponse
+	16, // 53: switchyard.v1.RunService.ReplayRun:output_type -> switchyard.v1.ReplayRunResponse
+	14, // 54: switchyard.v1.RunService.WatchRun:output_type -> switchyard.v1.WatchRunResponse
+	20, // 55: switchyard.v1.RunService.BulkCancelRuns:output_type -> switchyard.v1.BulkCancelRunsResponse
+	22, // 56: switchyard.v1.RunService.BulkReplayRuns:output_type -> switchyard.v1.BulkReplayRunsResponse
+	24, // 57: switchyard.v1.RunService.GetBulkOperation:output_type -> switchyard.v1.GetBulkOperationResponse
+	26, // 58: switchyard.v1.RunService.WatchBulkOperation:output_type -> switchyard.v1.WatchBulkOperationResponse
+	50, // [50:59] is the sub-list for method output_type
+	41, // [41:50] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_run_proto_init() }
@@ -2184,6 +2274,7 @@ func file_switchyard_v1_run_proto_init() {
 	if File_switchyard_v1_run_proto != nil {
 		return
 	}
+	file_switchyard_v1_durable_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -513,7 +513,12 @@ type TaskAssignment struct {
 	// when the server does not trace. A worker that traces starts the span of
 	// its attempt as a child of it, so that one trace shows the event, the run
 	// and each task.
-	Traceparent   string `protobuf:"bytes,10,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	Traceparent string `protobuf:"bytes,10,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	// The steps the task recorded in earlier attempts (DurableService), in the
+	// order they were recorded: a step found here is not run again.
+	Steps []*Step `protobuf:"bytes,11,rep,name=steps,proto3" json:"steps,omitempty"`
+	// For a task with a declared `wait_for`: how its wait ended.
+	WaitResult    *WaitResult `protobuf:"bytes,12,opt,name=wait_result,json=waitResult,proto3" json:"wait_result,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -616,6 +621,20 @@ func (x *TaskAssignment) GetTraceparent() string {
 		return x.Traceparent
 	}
 	return ""
+}
+
+func (x *TaskAssignment) GetSteps() []*Step {
+	if x != nil {
+		return x.Steps
+	}
+	return nil
+}
+
+func (x *TaskAssignment) GetWaitResult() *WaitResult {
+	if x != nil {
+		return x.WaitResult
+	}
+	return nil
 }
 
 // TaskCancellation tells a worker to stop an attempt.
@@ -1359,7 +1378,7 @@ var File_switchyard_v1_worker_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_worker_proto_rawDesc = "" +
 	"\n" +
-	"\x1aswitchyard/v1/worker.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xac\x03\n" +
+	"\x1aswitchyard/v1/worker.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bswitchyard/v1/durable.proto\"\xac\x03\n" +
 	"\x06Worker\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -1397,7 +1416,7 @@ const file_switchyard_v1_worker_proto_rawDesc = "" +
 	"assignment\x12E\n" +
 	"\fcancellation\x18\x02 \x01(\v2\x1f.switchyard.v1.TaskCancellationH\x00R\fcancellation\x128\n" +
 	"\tkeepalive\x18\x03 \x01(\v2\x18.switchyard.v1.KeepaliveH\x00R\tkeepaliveB\t\n" +
-	"\amessage\"\xe8\x03\n" +
+	"\amessage\"\xcf\x04\n" +
 	"\x0eTaskAssignment\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x15\n" +
@@ -1409,7 +1428,10 @@ const file_switchyard_v1_worker_proto_rawDesc = "" +
 	"\x0eparent_outputs\x18\b \x03(\v20.switchyard.v1.TaskAssignment.ParentOutputsEntryR\rparentOutputs\x126\n" +
 	"\bdeadline\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\x12 \n" +
 	"\vtraceparent\x18\n" +
-	" \x01(\tR\vtraceparent\x1aY\n" +
+	" \x01(\tR\vtraceparent\x12)\n" +
+	"\x05steps\x18\v \x03(\v2\x13.switchyard.v1.StepR\x05steps\x12:\n" +
+	"\vwait_result\x18\f \x01(\v2\x19.switchyard.v1.WaitResultR\n" +
+	"waitResult\x1aY\n" +
 	"\x12ParentOutputsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12-\n" +
 	"\x05value\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x05value:\x028\x01\"]\n" +
@@ -1513,6 +1535,8 @@ var file_switchyard_v1_worker_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil),  // 23: google.protobuf.Timestamp
 	(*durationpb.Duration)(nil),    // 24: google.protobuf.Duration
 	(*structpb.Struct)(nil),        // 25: google.protobuf.Struct
+	(*Step)(nil),                   // 26: switchyard.v1.Step
+	(*WaitResult)(nil),             // 27: switchyard.v1.WaitResult
 }
 var file_switchyard_v1_worker_proto_depIdxs = []int32{
 	20, // 0: switchyard.v1.Worker.labels:type_name -> switchyard.v1.Worker.LabelsEntry
@@ -1527,30 +1551,32 @@ var file_switchyard_v1_worker_proto_depIdxs = []int32{
 	25, // 9: switchyard.v1.TaskAssignment.input:type_name -> google.protobuf.Struct
 	22, // 10: switchyard.v1.TaskAssignment.parent_outputs:type_name -> switchyard.v1.TaskAssignment.ParentOutputsEntry
 	23, // 11: switchyard.v1.TaskAssignment.deadline:type_name -> google.protobuf.Timestamp
-	24, // 12: switchyard.v1.Keepalive.interval:type_name -> google.protobuf.Duration
-	10, // 13: switchyard.v1.AcknowledgeRequest.assignments:type_name -> switchyard.v1.AttemptRef
-	25, // 14: switchyard.v1.CompleteTaskRequest.output:type_name -> google.protobuf.Struct
-	1,  // 15: switchyard.v1.ListWorkersResponse.workers:type_name -> switchyard.v1.Worker
-	25, // 16: switchyard.v1.TaskAssignment.ParentOutputsEntry.value:type_name -> google.protobuf.Struct
-	2,  // 17: switchyard.v1.WorkerService.RegisterWorker:input_type -> switchyard.v1.RegisterWorkerRequest
-	4,  // 18: switchyard.v1.WorkerService.Listen:input_type -> switchyard.v1.ListenRequest
-	9,  // 19: switchyard.v1.WorkerService.Acknowledge:input_type -> switchyard.v1.AcknowledgeRequest
-	12, // 20: switchyard.v1.WorkerService.Heartbeat:input_type -> switchyard.v1.HeartbeatRequest
-	14, // 21: switchyard.v1.WorkerService.CompleteTask:input_type -> switchyard.v1.CompleteTaskRequest
-	16, // 22: switchyard.v1.WorkerService.FailTask:input_type -> switchyard.v1.FailTaskRequest
-	18, // 23: switchyard.v1.WorkerService.ListWorkers:input_type -> switchyard.v1.ListWorkersRequest
-	3,  // 24: switchyard.v1.WorkerService.RegisterWorker:output_type -> switchyard.v1.RegisterWorkerResponse
-	5,  // 25: switchyard.v1.WorkerService.Listen:output_type -> switchyard.v1.ListenResponse
-	11, // 26: switchyard.v1.WorkerService.Acknowledge:output_type -> switchyard.v1.AcknowledgeResponse
-	13, // 27: switchyard.v1.WorkerService.Heartbeat:output_type -> switchyard.v1.HeartbeatResponse
-	15, // 28: switchyard.v1.WorkerService.CompleteTask:output_type -> switchyard.v1.CompleteTaskResponse
-	17, // 29: switchyard.v1.WorkerService.FailTask:output_type -> switchyard.v1.FailTaskResponse
-	19, // 30: switchyard.v1.WorkerService.ListWorkers:output_type -> switchyard.v1.ListWorkersResponse
-	24, // [24:31] is the sub-list for method output_type
-	17, // [17:24] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	26, // 12: switchyard.v1.TaskAssignment.steps:type_name -> switchyard.v1.Step
+	27, // 13: switchyard.v1.TaskAssignment.wait_result:type_name -> switchyard.v1.WaitResult
+	24, // 14: switchyard.v1.Keepalive.interval:type_name -> google.protobuf.Duration
+	10, // 15: switchyard.v1.AcknowledgeRequest.assignments:type_name -> switchyard.v1.AttemptRef
+	25, // 16: switchyard.v1.CompleteTaskRequest.output:type_name -> google.protobuf.Struct
+	1,  // 17: switchyard.v1.ListWorkersResponse.workers:type_name -> switchyard.v1.Worker
+	25, // 18: switchyard.v1.TaskAssignment.ParentOutputsEntry.value:type_name -> google.protobuf.Struct
+	2,  // 19: switchyard.v1.WorkerService.RegisterWorker:input_type -> switchyard.v1.RegisterWorkerRequest
+	4,  // 20: switchyard.v1.WorkerService.Listen:input_type -> switchyard.v1.ListenRequest
+	9,  // 21: switchyard.v1.WorkerService.Acknowledge:input_type -> switchyard.v1.AcknowledgeRequest
+	12, // 22: switchyard.v1.WorkerService.Heartbeat:input_type -> switchyard.v1.HeartbeatRequest
+	14, // 23: switchyard.v1.WorkerService.CompleteTask:input_type -> switchyard.v1.CompleteTaskRequest
+	16, // 24: switchyard.v1.WorkerService.FailTask:input_type -> switchyard.v1.FailTaskRequest
+	18, // 25: switchyard.v1.WorkerService.ListWorkers:input_type -> switchyard.v1.ListWorkersRequest
+	3,  // 26: switchyard.v1.WorkerService.RegisterWorker:output_type -> switchyard.v1.RegisterWorkerResponse
+	5,  // 27: switchyard.v1.WorkerService.Listen:output_type -> switchyard.v1.ListenResponse
+	11, // 28: switchyard.v1.WorkerService.Acknowledge:output_type -> switchyard.v1.AcknowledgeResponse
+	13, // 29: switchyard.v1.WorkerService.Heartbeat:output_type -> switchyard.v1.HeartbeatResponse
+	15, // 30: switchyard.v1.WorkerService.CompleteTask:output_type -> switchyard.v1.CompleteTaskResponse
+	17, // 31: switchyard.v1.WorkerService.FailTask:output_type -> switchyard.v1.FailTaskResponse
+	19, // 32: switchyard.v1.WorkerService.ListWorkers:output_type -> switchyard.v1.ListWorkersResponse
+	26, // [26:33] is the sub-list for method output_type
+	19, // [19:26] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_worker_proto_init() }
@@ -1558,6 +1584,7 @@ func file_switchyard_v1_worker_proto_init() {
 	if File_switchyard_v1_worker_proto != nil {
 		return
 	}
+	file_switchyard_v1_durable_proto_init()
 	file_switchyard_v1_worker_proto_msgTypes[4].OneofWrappers = []any{
 		(*ListenResponse_Assignment)(nil),
 		(*ListenResponse_Cancellation)(nil),

@@ -145,6 +145,63 @@ func (ConcurrencyStrategy) EnumDescriptor() ([]byte, []int) {
 	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{1}
 }
 
+// WaitTimeoutAction is what a declared wait that timed out does.
+type WaitTimeoutAction int32
+
+const (
+	// Not used; means FAIL.
+	WaitTimeoutAction_WAIT_TIMEOUT_ACTION_UNSPECIFIED WaitTimeoutAction = 0
+	// The task fails (no retry) and so does the run.
+	WaitTimeoutAction_WAIT_TIMEOUT_ACTION_FAIL WaitTimeoutAction = 1
+	// The task is SKIPPED; its children run.
+	WaitTimeoutAction_WAIT_TIMEOUT_ACTION_SKIP WaitTimeoutAction = 2
+	// The task is queued and runs, its assignment saying the wait timed out.
+	WaitTimeoutAction_WAIT_TIMEOUT_ACTION_RUN WaitTimeoutAction = 3
+)
+
+// Enum value maps for WaitTimeoutAction.
+var (
+	WaitTimeoutAction_name = map[int32]string{
+		0: "WAIT_TIMEOUT_ACTION_UNSPECIFIED",
+		1: "WAIT_TIMEOUT_ACTION_FAIL",
+		2: "WAIT_TIMEOUT_ACTION_SKIP",
+		3: "WAIT_TIMEOUT_ACTION_RUN",
+	}
+	WaitTimeoutAction_value = map[string]int32{
+		"WAIT_TIMEOUT_ACTION_UNSPECIFIED": 0,
+		"WAIT_TIMEOUT_ACTION_FAIL":        1,
+		"WAIT_TIMEOUT_ACTION_SKIP":        2,
+		"WAIT_TIMEOUT_ACTION_RUN":         3,
+	}
+)
+
+func (x WaitTimeoutAction) Enum() *WaitTimeoutAction {
+	p := new(WaitTimeoutAction)
+	*p = x
+	return p
+}
+
+func (x WaitTimeoutAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WaitTimeoutAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_switchyard_v1_workflow_proto_enumTypes[2].Descriptor()
+}
+
+func (WaitTimeoutAction) Type() protoreflect.EnumType {
+	return &file_switchyard_v1_workflow_proto_enumTypes[2]
+}
+
+func (x WaitTimeoutAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WaitTimeoutAction.Descriptor instead.
+func (WaitTimeoutAction) EnumDescriptor() ([]byte, []int) {
+	return file_switchyard_v1_workflow_proto_rawDescGZIP(), []int{2}
+}
+
 // WorkflowSpec is what a user declares.
 type WorkflowSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -761,7 +818,9 @@ type TaskSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The task's name, unique in the workflow: 1 to 128 letters, digits and `. _ -`.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// The action a worker registers for, such as `images.resize`.
+	// The action a worker registers for, such as `images.resize`. A task with
+	// `wait_for` may have none: it is a gate that succeeds, with its wait's
+	// result as its output, when its wait resolves.
 	Action string `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
 	// Names of tasks that must succeed before this one starts.
 	Parents []string `protobuf:"bytes,3,rep,name=parents,proto3" json:"parents,omitempty"`
@@ -771,7 +830,23 @@ type TaskSpec struct {
 	Timeout *durationpb.Duration `protobuf:"bytes,5,opt,name=timeout,proto3" json:"timeout,omitempty"`
 	// Declared rate limits (RateLimitService) the task consumes from when it
 	// starts: while one has no room the task stays QUEUED with a wait reason.
-	RateLimits    []*TaskRateLimit `protobuf:"bytes,6,rep,name=rate_limits,json=rateLimits,proto3" json:"rate_limits,omitempty"`
+	RateLimits []*TaskRateLimit `protobuf:"bytes,6,rep,name=rate_limits,json=rateLimits,proto3" json:"rate_limits,omitempty"`
+	// What the task waits for once its parents are done, before it is queued:
+	// sleeps and events (no child conditions). While it waits the task is
+	// WAITING and holds no worker; the assignment carries the wait's result
+	// (`TaskAssignment.wait_result`). An event condition's CEL sees `event`
+	// and `input`.
+	WaitFor *WaitSpec `protobuf:"bytes,7,opt,name=wait_for,json=waitFor,proto3" json:"wait_for,omitempty"`
+	// What a wait that ends timed out (no condition satisfied) does:
+	// unspecified means FAIL.
+	OnWaitTimeout WaitTimeoutAction `protobuf:"varint,8,opt,name=on_wait_timeout,json=onWaitTimeout,proto3,enum=switchyard.v1.WaitTimeoutAction" json:"on_wait_timeout,omitempty"`
+	// A CEL expression over `input`, `parents` (the parents' outputs by name)
+	// and `wait` (the declared wait's result: `winner`, `timed_out`,
+	// `conditions` by name with `state` and `event`), evaluated when the task
+	// would be queued: true skips the task (SKIPPED; its children run).
+	SkipIf string `protobuf:"bytes,9,opt,name=skip_if,json=skipIf,proto3" json:"skip_if,omitempty"`
+	// Like `skip_if`; true cancels the whole run instead.
+	CancelIf      string `protobuf:"bytes,10,opt,name=cancel_if,json=cancelIf,proto3" json:"cancel_if,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -846,6 +921,34 @@ func (x *TaskSpec) GetRateLimits() []*TaskRateLimit {
 		return x.RateLimits
 	}
 	return nil
+}
+
+func (x *TaskSpec) GetWaitFor() *WaitSpec {
+	if x != nil {
+		return x.WaitFor
+	}
+	return nil
+}
+
+func (x *TaskSpec) GetOnWaitTimeout() WaitTimeoutAction {
+	if x != nil {
+		return x.OnWaitTimeout
+	}
+	return WaitTimeoutAction_WAIT_TIMEOUT_ACTION_UNSPECIFIED
+}
+
+func (x *TaskSpec) GetSkipIf() string {
+	if x != nil {
+		return x.SkipIf
+	}
+	return ""
+}
+
+func (x *TaskSpec) GetCancelIf() string {
+	if x != nil {
+		return x.CancelIf
+	}
+	return ""
 }
 
 // TaskRateLimit is a declared rate limit a task consumes from.
@@ -1823,7 +1926,7 @@ var File_switchyard_v1_workflow_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_workflow_proto_rawDesc = "" +
 	"\n" +
-	"\x1cswitchyard/v1/workflow.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x83\x04\n" +
+	"\x1cswitchyard/v1/workflow.proto\x12\rswitchyard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bswitchyard/v1/durable.proto\"\x83\x04\n" +
 	"\fWorkflowSpec\x121\n" +
 	"\x04name\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18\x80\x012\x11^[A-Za-z0-9._-]+$R\x04name\x12*\n" +
 	"\vdescription\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\vdescription\x12D\n" +
@@ -1870,15 +1973,21 @@ const file_switchyard_v1_workflow_proto_rawDesc = "" +
 	"\xbaH\ar\x05\x10\x01\x18\x80 R\x03key\x12%\n" +
 	"\bmax_runs\x18\x02 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\x90N(\x01R\amaxRuns\x12H\n" +
-	"\bstrategy\x18\x03 \x01(\x0e2\".switchyard.v1.ConcurrencyStrategyB\b\xbaH\x05\x82\x01\x02\x10\x01R\bstrategy\"\xda\x02\n" +
+	"\bstrategy\x18\x03 \x01(\x0e2\".switchyard.v1.ConcurrencyStrategyB\b\xbaH\x05\x82\x01\x02\x10\x01R\bstrategy\"\xa5\x05\n" +
 	"\bTaskSpec\x121\n" +
-	"\x04name\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18\x80\x012\x11^[A-Za-z0-9._-]+$R\x04name\x127\n" +
-	"\x06action\x18\x02 \x01(\tB\x1f\xbaH\x1cr\x1a\x10\x01\x18\xff\x012\x13^[A-Za-z0-9._:/-]+$R\x06action\x12\"\n" +
+	"\x04name\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18\x80\x012\x11^[A-Za-z0-9._-]+$R\x04name\x128\n" +
+	"\x06action\x18\x02 \x01(\tB \xbaH\x1dr\x1b\x18\xff\x012\x16^([A-Za-z0-9._:/-]+)?$R\x06action\x12\"\n" +
 	"\aparents\x18\x03 \x03(\tB\b\xbaH\x05\x92\x01\x02\x10@R\aparents\x120\n" +
 	"\x05retry\x18\x04 \x01(\v2\x1a.switchyard.v1.RetryPolicyR\x05retry\x12C\n" +
 	"\atimeout\x18\x05 \x01(\v2\x19.google.protobuf.DurationB\x0e\xbaH\v\xaa\x01\b\"\x04\b\x80\xa3\x052\x00R\atimeout\x12G\n" +
 	"\vrate_limits\x18\x06 \x03(\v2\x1c.switchyard.v1.TaskRateLimitB\b\xbaH\x05\x92\x01\x02\x10\bR\n" +
-	"rateLimits\"\x83\x01\n" +
+	"rateLimits\x122\n" +
+	"\bwait_for\x18\a \x01(\v2\x17.switchyard.v1.WaitSpecR\awaitFor\x12R\n" +
+	"\x0fon_wait_timeout\x18\b \x01(\x0e2 .switchyard.v1.WaitTimeoutActionB\b\xbaH\x05\x82\x01\x02\x10\x01R\ronWaitTimeout\x12!\n" +
+	"\askip_if\x18\t \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\x06skipIf\x12%\n" +
+	"\tcancel_if\x18\n" +
+	" \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\bcancelIf:v\xbaHs\x1aq\n" +
+	"\x10task_spec.action\x124action is required unless the task declares wait_for\x1a'this.action != '' || has(this.wait_for)\"\x83\x01\n" +
 	"\rTaskRateLimit\x123\n" +
 	"\x05limit\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18\x80\x012\x11^[A-Za-z0-9._-]+$R\x05limit\x12\x1a\n" +
 	"\x03key\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\x03key\x12!\n" +
@@ -1952,7 +2061,12 @@ const file_switchyard_v1_workflow_proto_rawDesc = "" +
 	"\x1aCONCURRENCY_STRATEGY_QUEUE\x10\x01\x12+\n" +
 	"'CONCURRENCY_STRATEGY_CANCEL_IN_PROGRESS\x10\x02\x12&\n" +
 	"\"CONCURRENCY_STRATEGY_CANCEL_NEWEST\x10\x03\x12*\n" +
-	"&CONCURRENCY_STRATEGY_GROUP_ROUND_ROBIN\x10\x042\xfe\x06\n" +
+	"&CONCURRENCY_STRATEGY_GROUP_ROUND_ROBIN\x10\x04*\x91\x01\n" +
+	"\x11WaitTimeoutAction\x12#\n" +
+	"\x1fWAIT_TIMEOUT_ACTION_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18WAIT_TIMEOUT_ACTION_FAIL\x10\x01\x12\x1c\n" +
+	"\x18WAIT_TIMEOUT_ACTION_SKIP\x10\x02\x12\x1b\n" +
+	"\x17WAIT_TIMEOUT_ACTION_RUN\x10\x032\xfe\x06\n" +
 	"\x0fWorkflowService\x12q\n" +
 	"\vPutWorkflow\x12!.switchyard.v1.PutWorkflowRequest\x1a\".switchyard.v1.PutWorkflowResponse\"\x1b\x82\xd3\xe4\x93\x02\x12:\x01*\"\r/v1/workflows\x90\x02\x02\x12u\n" +
 	"\vGetWorkflow\x12!.switchyard.v1.GetWorkflowRequest\x1a\".switchyard.v1.GetWorkflowResponse\"\x1f\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/workflows/{name}\x90\x02\x01\x12t\n" +
@@ -1974,91 +2088,95 @@ func file_switchyard_v1_workflow_proto_rawDescGZIP() []byte {
 	return file_switchyard_v1_workflow_proto_rawDescData
 }
 
-var file_switchyard_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_switchyard_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_switchyard_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_switchyard_v1_workflow_proto_goTypes = []any{
 	(OverLimit)(0),                 // 0: switchyard.v1.OverLimit
 	(ConcurrencyStrategy)(0),       // 1: switchyard.v1.ConcurrencyStrategy
-	(*WorkflowSpec)(nil),           // 2: switchyard.v1.WorkflowSpec
-	(*CancelOnEvent)(nil),          // 3: switchyard.v1.CancelOnEvent
-	(*EventTrigger)(nil),           // 4: switchyard.v1.EventTrigger
-	(*TriggerRateLimit)(nil),       // 5: switchyard.v1.TriggerRateLimit
-	(*Debounce)(nil),               // 6: switchyard.v1.Debounce
-	(*EventBatch)(nil),             // 7: switchyard.v1.EventBatch
-	(*CronTrigger)(nil),            // 8: switchyard.v1.CronTrigger
-	(*ConcurrencyRule)(nil),        // 9: switchyard.v1.ConcurrencyRule
-	(*TaskSpec)(nil),               // 10: switchyard.v1.TaskSpec
-	(*TaskRateLimit)(nil),          // 11: switchyard.v1.TaskRateLimit
-	(*RetryPolicy)(nil),            // 12: switchyard.v1.RetryPolicy
-	(*Workflow)(nil),               // 13: switchyard.v1.Workflow
-	(*PutWorkflowRequest)(nil),     // 14: switchyard.v1.PutWorkflowRequest
-	(*PutWorkflowResponse)(nil),    // 15: switchyard.v1.PutWorkflowResponse
-	(*GetWorkflowRequest)(nil),     // 16: switchyard.v1.GetWorkflowRequest
-	(*GetWorkflowResponse)(nil),    // 17: switchyard.v1.GetWorkflowResponse
-	(*ListWorkflowsRequest)(nil),   // 18: switchyard.v1.ListWorkflowsRequest
-	(*ListWorkflowsResponse)(nil),  // 19: switchyard.v1.ListWorkflowsResponse
-	(*DeleteWorkflowRequest)(nil),  // 20: switchyard.v1.DeleteWorkflowRequest
-	(*DeleteWorkflowResponse)(nil), // 21: switchyard.v1.DeleteWorkflowResponse
-	(*RunWorkflowRequest)(nil),     // 22: switchyard.v1.RunWorkflowRequest
-	(*RunWorkflowResponse)(nil),    // 23: switchyard.v1.RunWorkflowResponse
-	(*PauseWorkflowRequest)(nil),   // 24: switchyard.v1.PauseWorkflowRequest
-	(*PauseWorkflowResponse)(nil),  // 25: switchyard.v1.PauseWorkflowResponse
-	(*ResumeWorkflowRequest)(nil),  // 26: switchyard.v1.ResumeWorkflowRequest
-	(*ResumeWorkflowResponse)(nil), // 27: switchyard.v1.ResumeWorkflowResponse
-	(*durationpb.Duration)(nil),    // 28: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),  // 29: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),        // 30: google.protobuf.Struct
+	(WaitTimeoutAction)(0),         // 2: switchyard.v1.WaitTimeoutAction
+	(*WorkflowSpec)(nil),           // 3: switchyard.v1.WorkflowSpec
+	(*CancelOnEvent)(nil),          // 4: switchyard.v1.CancelOnEvent
+	(*EventTrigger)(nil),           // 5: switchyard.v1.EventTrigger
+	(*TriggerRateLimit)(nil),       // 6: switchyard.v1.TriggerRateLimit
+	(*Debounce)(nil),               // 7: switchyard.v1.Debounce
+	(*EventBatch)(nil),             // 8: switchyard.v1.EventBatch
+	(*CronTrigger)(nil),            // 9: switchyard.v1.CronTrigger
+	(*ConcurrencyRule)(nil),        // 10: switchyard.v1.ConcurrencyRule
+	(*TaskSpec)(nil),               // 11: switchyard.v1.TaskSpec
+	(*TaskRateLimit)(nil),          // 12: switchyard.v1.TaskRateLimit
+	(*RetryPolicy)(nil),            // 13: switchyard.v1.RetryPolicy
+	(*Workflow)(nil),               // 14: switchyard.v1.Workflow
+	(*PutWorkflowRequest)(nil),     // 15: switchyard.v1.PutWorkflowRequest
+	(*PutWorkflowResponse)(nil),    // 16: switchyard.v1.PutWorkflowResponse
+	(*GetWorkflowRequest)(nil),     // 17: switchyard.v1.GetWorkflowRequest
+	(*GetWorkflowResponse)(nil),    // 18: switchyard.v1.GetWorkflowResponse
+	(*ListWorkflowsRequest)(nil),   // 19: switchyard.v1.ListWorkflowsRequest
+	(*ListWorkflowsResponse)(nil),  // 20: switchyard.v1.ListWorkflowsResponse
+	(*DeleteWorkflowRequest)(nil),  // 21: switchyard.v1.DeleteWorkflowRequest
+	(*DeleteWorkflowResponse)(nil), // 22: switchyard.v1.DeleteWorkflowResponse
+	(*RunWorkflowRequest)(nil),     // 23: switchyard.v1.RunWorkflowRequest
+	(*RunWorkflowResponse)(nil),    // 24: switchyard.v1.RunWorkflowResponse
+	(*PauseWorkflowRequest)(nil),   // 25: switchyard.v1.PauseWorkflowRequest
+	(*PauseWorkflowResponse)(nil),  // 26: switchyard.v1.PauseWorkflowResponse
+	(*ResumeWorkflowRequest)(nil),  // 27: switchyard.v1.ResumeWorkflowRequest
+	(*ResumeWorkflowResponse)(nil), // 28: switchyard.v1.ResumeWorkflowResponse
+	(*durationpb.Duration)(nil),    // 29: google.protobuf.Duration
+	(*WaitSpec)(nil),               // 30: switchyard.v1.WaitSpec
+	(*timestamppb.Timestamp)(nil),  // 31: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),        // 32: google.protobuf.Struct
 }
 var file_switchyard_v1_workflow_proto_depIdxs = []int32{
-	10, // 0: switchyard.v1.WorkflowSpec.tasks:type_name -> switchyard.v1.TaskSpec
-	4,  // 1: switchyard.v1.WorkflowSpec.event_triggers:type_name -> switchyard.v1.EventTrigger
-	8,  // 2: switchyard.v1.WorkflowSpec.on_cron:type_name -> switchyard.v1.CronTrigger
-	9,  // 3: switchyard.v1.WorkflowSpec.concurrency:type_name -> switchyard.v1.ConcurrencyRule
-	3,  // 4: switchyard.v1.WorkflowSpec.cancel_on:type_name -> switchyard.v1.CancelOnEvent
-	5,  // 5: switchyard.v1.EventTrigger.rate_limit:type_name -> switchyard.v1.TriggerRateLimit
-	6,  // 6: switchyard.v1.EventTrigger.debounce:type_name -> switchyard.v1.Debounce
-	7,  // 7: switchyard.v1.EventTrigger.batch:type_name -> switchyard.v1.EventBatch
-	28, // 8: switchyard.v1.TriggerRateLimit.period:type_name -> google.protobuf.Duration
+	11, // 0: switchyard.v1.WorkflowSpec.tasks:type_name -> switchyard.v1.TaskSpec
+	5,  // 1: switchyard.v1.WorkflowSpec.event_triggers:type_name -> switchyard.v1.EventTrigger
+	9,  // 2: switchyard.v1.WorkflowSpec.on_cron:type_name -> switchyard.v1.CronTrigger
+	10, // 3: switchyard.v1.WorkflowSpec.concurrency:type_name -> switchyard.v1.ConcurrencyRule
+	4,  // 4: switchyard.v1.WorkflowSpec.cancel_on:type_name -> switchyard.v1.CancelOnEvent
+	6,  // 5: switchyard.v1.EventTrigger.rate_limit:type_name -> switchyard.v1.TriggerRateLimit
+	7,  // 6: switchyard.v1.EventTrigger.debounce:type_name -> switchyard.v1.Debounce
+	8,  // 7: switchyard.v1.EventTrigger.batch:type_name -> switchyard.v1.EventBatch
+	29, // 8: switchyard.v1.TriggerRateLimit.period:type_name -> google.protobuf.Duration
 	0,  // 9: switchyard.v1.TriggerRateLimit.over_limit:type_name -> switchyard.v1.OverLimit
-	28, // 10: switchyard.v1.Debounce.quiet_period:type_name -> google.protobuf.Duration
-	28, // 11: switchyard.v1.Debounce.max_wait:type_name -> google.protobuf.Duration
-	28, // 12: switchyard.v1.EventBatch.max_wait:type_name -> google.protobuf.Duration
+	29, // 10: switchyard.v1.Debounce.quiet_period:type_name -> google.protobuf.Duration
+	29, // 11: switchyard.v1.Debounce.max_wait:type_name -> google.protobuf.Duration
+	29, // 12: switchyard.v1.EventBatch.max_wait:type_name -> google.protobuf.Duration
 	1,  // 13: switchyard.v1.ConcurrencyRule.strategy:type_name -> switchyard.v1.ConcurrencyStrategy
-	12, // 14: switchyard.v1.TaskSpec.retry:type_name -> switchyard.v1.RetryPolicy
-	28, // 15: switchyard.v1.TaskSpec.timeout:type_name -> google.protobuf.Duration
-	11, // 16: switchyard.v1.TaskSpec.rate_limits:type_name -> switchyard.v1.TaskRateLimit
-	28, // 17: switchyard.v1.RetryPolicy.initial_backoff:type_name -> google.protobuf.Duration
-	28, // 18: switchyard.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
-	2,  // 19: switchyard.v1.Workflow.spec:type_name -> switchyard.v1.WorkflowSpec
-	29, // 20: switchyard.v1.Workflow.created_at:type_name -> google.protobuf.Timestamp
-	29, // 21: switchyard.v1.Workflow.paused_at:type_name -> google.protobuf.Timestamp
-	2,  // 22: switchyard.v1.PutWorkflowRequest.spec:type_name -> switchyard.v1.WorkflowSpec
-	13, // 23: switchyard.v1.PutWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
-	13, // 24: switchyard.v1.GetWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
-	13, // 25: switchyard.v1.ListWorkflowsResponse.workflows:type_name -> switchyard.v1.Workflow
-	30, // 26: switchyard.v1.RunWorkflowRequest.input:type_name -> google.protobuf.Struct
-	29, // 27: switchyard.v1.RunWorkflowRequest.run_at:type_name -> google.protobuf.Timestamp
-	13, // 28: switchyard.v1.PauseWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
-	13, // 29: switchyard.v1.ResumeWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
-	14, // 30: switchyard.v1.WorkflowService.PutWorkflow:input_type -> switchyard.v1.PutWorkflowRequest
-	16, // 31: switchyard.v1.WorkflowService.GetWorkflow:input_type -> switchyard.v1.GetWorkflowRequest
-	18, // 32: switchyard.v1.WorkflowService.ListWorkflows:input_type -> switchyard.v1.ListWorkflowsRequest
-	20, // 33: switchyard.v1.WorkflowService.DeleteWorkflow:input_type -> switchyard.v1.DeleteWorkflowRequest
-	22, // 34: switchyard.v1.WorkflowService.RunWorkflow:input_type -> switchyard.v1.RunWorkflowRequest
-	24, // 35: switchyard.v1.WorkflowService.PauseWorkflow:input_type -> switchyard.v1.PauseWorkflowRequest
-	26, // 36: switchyard.v1.WorkflowService.ResumeWorkflow:input_type -> switchyard.v1.ResumeWorkflowRequest
-	15, // 37: switchyard.v1.WorkflowService.PutWorkflow:output_type -> switchyard.v1.PutWorkflowResponse
-	17, // 38: switchyard.v1.WorkflowService.GetWorkflow:output_type -> switchyard.v1.GetWorkflowResponse
-	19, // 39: switchyard.v1.WorkflowService.ListWorkflows:output_type -> switchyard.v1.ListWorkflowsResponse
-	21, // 40: switchyard.v1.WorkflowService.DeleteWorkflow:output_type -> switchyard.v1.DeleteWorkflowResponse
-	23, // 41: switchyard.v1.WorkflowService.RunWorkflow:output_type -> switchyard.v1.RunWorkflowResponse
-	25, // 42: switchyard.v1.WorkflowService.PauseWorkflow:output_type -> switchyard.v1.PauseWorkflowResponse
-	27, // 43: switchyard.v1.WorkflowService.ResumeWorkflow:output_type -> switchyard.v1.ResumeWorkflowResponse
-	37, // [37:44] is the sub-list for method output_type
-	30, // [30:37] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	13, // 14: switchyard.v1.TaskSpec.retry:type_name -> switchyard.v1.RetryPolicy
+	29, // 15: switchyard.v1.TaskSpec.timeout:type_name -> google.protobuf.Duration
+	12, // 16: switchyard.v1.TaskSpec.rate_limits:type_name -> switchyard.v1.TaskRateLimit
+	30, // 17: switchyard.v1.TaskSpec.wait_for:type_name -> switchyard.v1.WaitSpec
+	2,  // 18: switchyard.v1.TaskSpec.on_wait_timeout:type_name -> switchyard.v1.WaitTimeoutAction
+	29, // 19: switchyard.v1.RetryPolicy.initial_backoff:type_name -> google.protobuf.Duration
+	29, // 20: switchyard.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
+	3,  // 21: switchyard.v1.Workflow.spec:type_name -> switchyard.v1.WorkflowSpec
+	31, // 22: switchyard.v1.Workflow.created_at:type_name -> google.protobuf.Timestamp
+	31, // 23: switchyard.v1.Workflow.paused_at:type_name -> google.protobuf.Timestamp
+	3,  // 24: switchyard.v1.PutWorkflowRequest.spec:type_name -> switchyard.v1.WorkflowSpec
+	14, // 25: switchyard.v1.PutWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
+	14, // 26: switchyard.v1.GetWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
+	14, // 27: switchyard.v1.ListWorkflowsResponse.workflows:type_name -> switchyard.v1.Workflow
+	32, // 28: switchyard.v1.RunWorkflowRequest.input:type_name -> google.protobuf.Struct
+	31, // 29: switchyard.v1.RunWorkflowRequest.run_at:type_name -> google.protobuf.Timestamp
+	14, // 30: switchyard.v1.PauseWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
+	14, // 31: switchyard.v1.ResumeWorkflowResponse.workflow:type_name -> switchyard.v1.Workflow
+	15, // 32: switchyard.v1.WorkflowService.PutWorkflow:input_type -> switchyard.v1.PutWorkflowRequest
+	17, // 33: switchyard.v1.WorkflowService.GetWorkflow:input_type -> switchyard.v1.GetWorkflowRequest
+	19, // 34: switchyard.v1.WorkflowService.ListWorkflows:input_type -> switchyard.v1.ListWorkflowsRequest
+	21, // 35: switchyard.v1.WorkflowService.DeleteWorkflow:input_type -> switchyard.v1.DeleteWorkflowRequest
+	23, // 36: switchyard.v1.WorkflowService.RunWorkflow:input_type -> switchyard.v1.RunWorkflowRequest
+	25, // 37: switchyard.v1.WorkflowService.PauseWorkflow:input_type -> switchyard.v1.PauseWorkflowRequest
+	27, // 38: switchyard.v1.WorkflowService.ResumeWorkflow:input_type -> switchyard.v1.ResumeWorkflowRequest
+	16, // 39: switchyard.v1.WorkflowService.PutWorkflow:output_type -> switchyard.v1.PutWorkflowResponse
+	18, // 40: switchyard.v1.WorkflowService.GetWorkflow:output_type -> switchyard.v1.GetWorkflowResponse
+	20, // 41: switchyard.v1.WorkflowService.ListWorkflows:output_type -> switchyard.v1.ListWorkflowsResponse
+	22, // 42: switchyard.v1.WorkflowService.DeleteWorkflow:output_type -> switchyard.v1.DeleteWorkflowResponse
+	24, // 43: switchyard.v1.WorkflowService.RunWorkflow:output_type -> switchyard.v1.RunWorkflowResponse
+	26, // 44: switchyard.v1.WorkflowService.PauseWorkflow:output_type -> switchyard.v1.PauseWorkflowResponse
+	28, // 45: switchyard.v1.WorkflowService.ResumeWorkflow:output_type -> switchyard.v1.ResumeWorkflowResponse
+	39, // [39:46] is the sub-list for method output_type
+	32, // [32:39] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_workflow_proto_init() }
@@ -2066,12 +2184,13 @@ func file_switchyard_v1_workflow_proto_init() {
 	if File_switchyard_v1_workflow_proto != nil {
 		return
 	}
+	file_switchyard_v1_durable_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_workflow_proto_rawDesc), len(file_switchyard_v1_workflow_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      3,
 			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
