@@ -383,6 +383,7 @@ e2e('a waiting task shows its condition and deadline, and links the event that s
   await node.waitFor();
   assert.match(await node.getAttribute('data-wait'),
     /^event demo\.payment\.confirmed where event\.payload\.order_id == input\.order_id until /);
+  assert.match(await node.locator(tid('dag-node-wait')).textContent(), /^event until \S+/);
   await page.locator(tid('run-status')).filter({ hasText: 'waiting' }).waitFor();
   assert.match(await page.locator(tid('run-waits')).innerText(), /^Waiting for event demo\.payment\.confirmed where .* until .+\.$/);
   await node.click();

@@ -6,7 +6,7 @@ import { describe, expect, test } from "vitest";
 import { runDuration, runNotStarted } from "./format";
 import { WaitInfoSchema, WaitMode, WaitState } from "./gen/switchyard/v1/durable_pb";
 import { RunSchema, RunStatus } from "./gen/switchyard/v1/run_pb";
-import { earliest, RunWaits, WaitTable, waitSummary, waitWhat } from "./waits";
+import { earliest, nodeLabel, RunWaits, WaitTable, waitSummary, waitWhat } from "./waits";
 
 const soon = new Date("2026-12-05T10:00:00Z");
 const later = new Date("2026-12-06T10:00:00Z");
@@ -49,6 +49,21 @@ describe("waitWhat and waitSummary", () => {
     const all = [create(WaitInfoSchema, { ...reminder, mode: WaitMode.ALL }), create(WaitInfoSchema, { kind: "child", childRunId: childId, mode: WaitMode.ALL })];
     expect(waitSummary(all)).toBe(`sleep and child run ${childId} until ${soon.toLocaleString()}`);
     expect(waitSummary([create(WaitInfoSchema, { kind: "event", key: "k" })])).toBe("event k");
+  });
+});
+
+describe("nodeLabel", () => {
+  test("fits a node: the first wait's kind, how many more, and the deadline's time within a day, else its date", () => {
+    const hhmm = soon.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
+    expect(nodeLabel([reminder], soon.getTime() - 3600_000)).toBe(`sleep until ${hhmm}`);
+    expect(nodeLabel([payment, reminder], soon.getTime() - 3600_000)).toBe(`event +1 until ${hhmm}`);
+    expect(nodeLabel([payment], soon.getTime() - 3 * 24 * 3600_000)).toBe(
+      `event until ${later.toLocaleDateString([], { month: "short", day: "numeric" })}`,
+    );
+    expect(nodeLabel([create(WaitInfoSchema, { kind: "event", key: "k" })])).toBe("event, no deadline");
+    for (const w of [[reminder], [payment, reminder]]) {
+      expect(nodeLabel(w, soon.getTime()).length).toBeLessThanOrEqual(22);
+    }
   });
 });
 

@@ -47,6 +47,27 @@ export function earliest(waits: WaitInfo[]): WaitInfo["deadline"] {
   return best;
 }
 
+/**
+ * nodeLabel is the short line a WAITING task's node shows: the kind of its
+ * first open wait and its earliest deadline (the time within a day of now,
+ * else the date), such as "event until 15:04".
+ */
+export function nodeLabel(open: WaitInfo[], now: number = Date.now()): string {
+  if (open.length === 0) {
+    return "waiting";
+  }
+  const kind = open.length > 1 ? `${open[0].kind} +${open.length - 1}` : open[0].kind;
+  const until = toDate(earliest(open));
+  if (!until) {
+    return `${kind}, no deadline`;
+  }
+  const soon = Math.abs(until.getTime() - now) < 24 * 3600 * 1000;
+  const when = soon
+    ? until.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false })
+    : until.toLocaleDateString([], { month: "short", day: "numeric" });
+  return `${kind} until ${when}`;
+}
+
 /** openWaits are the waits not yet resolved. */
 export function openWaits(waits: WaitInfo[]): WaitInfo[] {
   return waits.filter((w) => w.state === WaitState.OPEN);

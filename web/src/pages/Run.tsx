@@ -15,12 +15,11 @@ import {
   runStatusName,
   span,
   taskStatusName,
-  toDate,
   triggerName,
 } from "../format";
 import { ReplayMode, RunService, RunStatus, TaskStatus, type Run, type Task } from "../gen/switchyard/v1/run_pb";
 import { UNAUTHENTICATED_NOTICE, useSession } from "../session";
-import { ChildRuns, earliest, openWaits, RunWaits, WaitTable, waitSummary } from "../waits";
+import { ChildRuns, nodeLabel, openWaits, RunWaits, WaitTable, waitSummary } from "../waits";
 import { useCan } from "../whoami";
 
 // Errors after which watching again cannot help.
@@ -113,7 +112,6 @@ function Dag({ run, selected, onSelect }: { run: Run; selected: string; onSelect
           const t = byName.get(n.name)!;
           const status = taskStatusName(t.status);
           const open = t.status === TaskStatus.WAITING ? openWaits(t.waits) : [];
-          const until = earliest(open);
           return (
             <g
               key={n.name}
@@ -134,13 +132,10 @@ function Dag({ run, selected, onSelect }: { run: Run; selected: string; onSelect
               <text x={26} y={20} className="dag-name">
                 {n.name.length > 18 ? `${n.name.slice(0, 17)}…` : n.name}
               </text>
-              <text x={26} y={36} className="dag-sub">
-                {status}
+              <text x={26} y={36} className="dag-sub" data-testid={open.length ? "dag-node-wait" : undefined}>
                 {open.length > 0
-                  ? ` · ${open[0].kind}${until ? ` ≤ ${toDate(until)!.toLocaleTimeString()}` : ""}`
-                  : t.attempt - t.resumes > 1
-                    ? ` · try ${t.attempt - t.resumes}/${t.maxAttempts}`
-                    : ""}
+                  ? nodeLabel(open)
+                  : `${status}${t.attempt - t.resumes > 1 ? ` · try ${t.attempt - t.resumes}/${t.maxAttempts}` : ""}`}
               </text>
               <title>{`${n.name} (${t.action || "gate"}): ${status}${open.length ? ` for ${waitSummary(open)}` : ""}`}</title>
             </g>
