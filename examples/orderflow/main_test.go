@@ -180,7 +180,13 @@ func end(t *testing.T, c *sdk.Client, runID string) map[string]any {
 	defer cancel()
 	run, err := c.WatchRun(ctx, runID, func(*switchyardv1.Run) error { return nil })
 	if err != nil || run.GetStatus() != switchyardv1.RunStatus_RUN_STATUS_SUCCEEDED {
-		t.Fatalf("run %s: %v, err %v", runID, run, err)
+		var children []string
+		if res, lerr := c.ListRuns(context.Background(), &switchyardv1.ListRunsRequest{ParentRunId: runID}); lerr == nil {
+			for _, r := range res.GetRuns() {
+				children = append(children, r.GetId()+" "+r.GetStatus().String())
+			}
+		}
+		t.Fatalf("run %s: %v, err %v; child runs %v", runID, run, err, children)
 	}
 	return run.GetTasks()[0].GetOutput().AsMap()
 }
