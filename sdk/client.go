@@ -18,7 +18,7 @@ import (
 // Client calls a Switchyard server. Its methods are thin typed wrappers over the
 // generated clients that add retries and idempotency keys; the generated
 // clients themselves are at hand through [Client.Events], [Client.Workflows],
-// [Client.Runs], [Client.Workers] and [Client.Admin] (with the token, but
+// [Client.Runs], [Client.Workers], [Client.Durable] and [Client.Admin] (with the token, but
 // without retries).
 // A Client is safe for concurrent use.
 type Client struct {
@@ -29,6 +29,7 @@ type Client struct {
 	admin     switchyardv1connect.AdminServiceClient
 	webhooks  switchyardv1connect.WebhookServiceClient
 	limits    switchyardv1connect.RateLimitServiceClient
+	durable   switchyardv1connect.DurableServiceClient
 	retry     RetryPolicy
 	tracer    trace.Tracer // for the attempts of workers over the client
 }
@@ -69,6 +70,7 @@ func NewClient(baseURL string, opts ...Option) *Client {
 		admin:     switchyardv1connect.NewAdminServiceClient(hc, baseURL, copts...),
 		webhooks:  switchyardv1connect.NewWebhookServiceClient(hc, baseURL, copts...),
 		limits:    switchyardv1connect.NewRateLimitServiceClient(hc, baseURL, copts...),
+		durable:   switchyardv1connect.NewDurableServiceClient(hc, baseURL, copts...),
 		retry:     cfg.retry.withDefaults(),
 		tracer:    cfg.tracer(),
 	}
@@ -98,6 +100,12 @@ func (c *Client) Webhooks() switchyardv1connect.WebhookServiceClient { return c.
 // RateLimits returns the generated RateLimitService client, which declares
 // the rate limits tasks consume from.
 func (c *Client) RateLimits() switchyardv1connect.RateLimitServiceClient { return c.limits }
+
+// Durable returns the generated DurableService client, through which a
+// running attempt records steps, waits and spawns child runs; a [Worker]'s
+// tasks call it through [Task.Step], [Task.Sleep], [Task.WaitForEvent] and the
+// like.
+func (c *Client) Durable() switchyardv1connect.DurableServiceClient { return c.durable }
 
 // pingInterval is how long an HTTP/2 connection may stay silent before the
 // client pings it, so that a dead connection under a long stream is noticed.

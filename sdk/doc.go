@@ -21,6 +21,16 @@
 // by a [TaskFunc] are retried by the server while the task's retry policy allows;
 // wrap an error with [Permanent] to fail the task at once.
 //
+// A task can be durable: through its [Task] it records named steps once
+// ([Task.Step], [StepOf]), sleeps ([Task.Sleep], [Task.SleepUntil]), waits
+// for events, with a lookback over events already stored
+// ([Task.WaitForEvent], [Task.WaitAny], [Task.WaitAll]), and spawns child runs
+// once and waits for them ([Task.SpawnChildren], [Task.WaitChildren]). A wait
+// that is not over suspends the attempt ([ErrSuspended]): the worker frees
+// its slot and reports nothing, and the server assigns the task again, to any
+// worker, when the wait is over; it runs from the top and its recorded steps
+// are not done again.
+//
 // Both trace with OpenTelemetry, through the program's global tracer provider
 // and propagator unless [WithTracerProvider] and [WithPropagator] name others:
 // calls carry the caller's trace context to the server, and each attempt runs

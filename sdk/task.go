@@ -28,6 +28,13 @@ type Task struct {
 	// Deadline is when the attempt times out and may be given to another
 	// worker; the context given to the TaskFunc ends then. Zero means none.
 	Deadline time.Time
+	// Wait is how the task's declared wait (its spec's wait_for) ended; nil
+	// for a task that declares none.
+	Wait *WaitResult
+
+	// durable is the attempt's steps and link to the server, for the durable
+	// calls (durable.go); nil for a Task that no worker assigned.
+	durable *durable
 }
 
 // TaskFunc runs one attempt of a task. Its output (nil means {}) is passed to the

@@ -7,10 +7,12 @@ import (
 	"maps"
 	"runtime/debug"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
@@ -54,8 +56,11 @@ type attempt struct {
 	cancel   context.CancelCauseFunc
 	span     trace.Span // the attempt's, in ctx, until its report is settled
 	// reported is set by whoever hands the result to the pending reports,
-	// so that there is one report.
+	// or suspends the attempt, so that there is one report or none.
 	reported atomic.Bool
+	// release frees the attempt's slot once it holds one; it may be called
+	// more than once.
+	release func()
 }
 
 // start runs an assignment in its own goroutine. A repeated assignment of an
@@ -79,6 +84,10 @@ func (w *Worker) start(workerID string, a *switchyardv1.TaskAssignment) {
 	for name, out := range a.GetParentOutputs() {
 		task.ParentOutputs[name] = fromStruct(out)
 	}
+	if a.GetWaitResult() != nil {
+		task.Wait = newWaitResult(a.GetWaitResult())
+	}
+	task.durable = newDurable(w.client, workerID, a)
 
 	w.tasksMu.Lock()
 	defer w.tasksMu.Unlock()
@@ -113,7 +122,9 @@ func (w *Worker) start(workerID string, a *switchyardv1.TaskAssignment) {
 			cancel(cause)
 			stopDeadline()
 		},
+		release: func() {},
 	}
+	task.durable.suspend = func() { w.suspend(at) }
 	w.attempts[key] = at
 	w.tasks.Add(1)
 	log.Debug("task assigned", "task", task.Name, "deadline", task.Deadline)
@@ -151,12 +162,34 @@ func (w *Worker) execute(at *attempt) {
 		w.finish(at, nil, context.Cause(at.ctx))
 		return
 	}
+	at.release = sync.OnceFunc(func() { <-w.slots })
 	start := time.Now()
 	out, err := w.call(at)
 	w.log.Debug("task returned", "task_id", at.key.taskID, "attempt", at.key.attempt,
 		"duration", time.Since(start), "error", err)
 	w.finish(at, out, err)
-	<-w.slots
+	at.release()
+}
+
+// suspend ends an attempt whose wait the server holds (the task is WAITING):
+// it sends no report for it whatever its TaskFunc returns, ends its context
+// with [ErrSuspended] and its span, and frees its slot at once. An attempt
+// whose result was handed over already (the worker is shutting down) is left
+// as it is.
+func (w *Worker) suspend(at *attempt) {
+	if !at.reported.CompareAndSwap(false, true) {
+		return
+	}
+	w.tasksMu.Lock()
+	delete(w.attempts, at.key)
+	w.settled.add(at.key)
+	w.tasksMu.Unlock()
+	at.cancel(ErrSuspended)
+	at.release()
+	at.span.SetAttributes(attribute.Bool("switchyard.suspended", true))
+	endTaskSpan(at.span, nil)
+	w.log.Info("task suspended: it waits", "worker_id", at.workerID, "task_id", at.key.taskID,
+		"attempt", at.key.attempt, "run_id", at.task.RunID, "action", at.task.Action)
 }
 
 // call runs the TaskFunc, turning a panic into an error.

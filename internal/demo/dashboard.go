@@ -14,6 +14,9 @@
 //
 // demo.slow, started by every demo.slow.requested event, is one task, wait,
 // that runs until the run is cancelled (or [DashboardConfig.SlowMax] passes).
+// demo.payment, started by every demo.payment.requested event, is one durable
+// task that waits for the order's demo.payment.confirmed event
+// ([PaymentWorkflow]).
 //
 // [Readme] runs the actions of the README's examples (see its doc).
 package demo
@@ -76,8 +79,8 @@ type DashboardConfig struct {
 	SlowMax time.Duration
 }
 
-// Dashboard puts demo.order and demo.slow through w (on every start: the
-// same spec again changes nothing) and handles their actions.
+// Dashboard puts demo.order, demo.slow and demo.payment through w (on every
+// start: the same spec again changes nothing) and handles their actions.
 func Dashboard(w *sdk.Worker, cfg DashboardConfig) {
 	if cfg.TaskDelay <= 0 {
 		cfg.TaskDelay = time.Second
@@ -88,10 +91,12 @@ func Dashboard(w *sdk.Worker, cfg DashboardConfig) {
 	order := OrderWorkflow()
 	w.Workflow(order)
 	w.Workflow(SlowWorkflow())
+	w.Workflow(PaymentWorkflow())
 	for _, t := range order.GetTasks() {
 		w.Handle(t.GetAction(), step(t.GetName(), cfg.TaskDelay))
 	}
 	w.Handle("demo.wait", wait(cfg.SlowMax))
+	w.Handle("demo.await_payment", awaitPayment)
 }
 
 // step returns the TaskFunc of one demo.order task: it works for delay, then

@@ -242,7 +242,10 @@ func (e *Engine) armWaits(ctx context.Context, q store.Q, run *store.Run, rows [
 				w.State, w.ResolvedAt = store.WaitSatisfied, store.TimeOf(now)
 			}
 		case store.WaitKindChild:
-			child, err := q.RunGet(ctx, w.TenantID, w.ChildRunID)
+			// Locked (parent run, then child: the order of a cancel
+			// cascade): a child ending meanwhile either committed before
+			// (its end is read here) or waits and then sees the rows.
+			child, err := q.RunGetForUpdate(ctx, w.TenantID, w.ChildRunID)
 			if err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ import { type CallOptions, type Client, Code, ConnectError, type Transport, crea
 import { toSwitchyardError } from "./errors.js";
 import { type FullRetryPolicy, type RetryPolicy, backoffMs, isTransient, retry, sleep, withDefaults } from "./retry.js";
 import { AdminService, type WhoAmIResponse } from "./gen/switchyard/v1/admin_pb.js";
+import { DurableService } from "./gen/switchyard/v1/durable_pb.js";
 import {
   type BulkPushEventsResponse,
   type Event,
@@ -105,6 +106,8 @@ export class SwitchyardClient {
   readonly workers: Client<typeof WorkerService>;
   /** The generated AdminService client. */
   readonly admin: Client<typeof AdminService>;
+  /** The generated DurableService client, which a worker's tasks call through their durable methods. */
+  readonly durable: Client<typeof DurableService>;
   /** The retry policy with every field set. */
   readonly retryPolicy: FullRetryPolicy;
   readonly #headers: Record<string, string>;
@@ -116,6 +119,7 @@ export class SwitchyardClient {
     this.runs = createClient(RunService, opts.transport);
     this.workers = createClient(WorkerService, opts.transport);
     this.admin = createClient(AdminService, opts.transport);
+    this.durable = createClient(DurableService, opts.transport);
     this.retryPolicy = withDefaults(opts.retry);
     this.#headers = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
   }

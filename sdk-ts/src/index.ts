@@ -6,6 +6,8 @@
  *   SDK retries.
  * - {@link Worker}: runs the tasks of the actions it handles (Node, or any
  *   runtime with a streaming transport).
+ * - A task's durable methods (`task.step`, `task.sleep`, `task.waitForEvent`,
+ *   `task.spawnChildren`, ...): steps recorded once, waits that free the slot.
  * - `@switchyard/sdk/node`: `createNodeTransport` for Node.
  * - `@switchyard/sdk/gen/<file>_pb`: the generated messages and services.
  *
@@ -15,6 +17,7 @@ export * from "./client.js";
 export * from "./errors.js";
 export * from "./retry.js";
 export * from "./worker.js";
+export * from "./durable.js";
 /** The generated run types the client's methods return (a run's task is `RunTask`). */
 export { RunStatus, TaskStatus, ReplayMode, type Run, type Task as RunTask } from "./gen/switchyard/v1/run_pb.js";
 /** The generated workflow types a worker declares. */

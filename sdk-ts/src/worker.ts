@@ -9,9 +9,14 @@ import type { Keepalive, TaskAssignment, TaskCancellation } from "./gen/switchya
 import type { WorkflowSpecSchema } from "./gen/switchyard/v1/workflow_pb.js";
 import { Acker, Watchdog, StreamEnd } from "./worker_stream.js";
 import { Reports, type Report } from "./worker_report.js";
+import { type DurableTask, SuspendedError, durableTask } from "./durable.js";
+import type { WaitResult } from "./gen/switchyard/v1/durable_pb.js";
 
-/** One attempt of a task, as a {@link TaskFunc} sees it. */
-export interface Task {
+/**
+ * One attempt of a task, as a {@link TaskFunc} sees it, with its durable
+ * methods ({@link DurableTask}: steps, sleeps, waits, child runs).
+ */
+export interface Task extends DurableTask {
   /** The task's id. */
   id: string;
   /** The attempt, from 1. */
@@ -30,6 +35,8 @@ export interface Task {
   parentOutputs: Record<string, JsonObject>;
   /** When the attempt times out and may be given to another worker. */
   deadline?: Date;
+  /** How the task's declared wait (`wait_for`) ended; undefined without one. */
+  wait?: WaitResult;
   /**
    * Aborted when the server cancels the attempt (its reason says why), its
    * deadline passes, or the worker shuts down and stops waiting for it.
@@ -99,6 +106,8 @@ interface Attempt {
   abort: AbortController;
   deadlineTimer?: ReturnType<typeof setTimeout>;
   reported: boolean;
+  /** Whether the attempt holds a slot, until it frees it. */
+  slot: boolean;
   done: Promise<void>;
 }
 
@@ -367,7 +376,10 @@ export class Worker {
     }
     const abort = new AbortController();
     const deadline = a.deadline ? timestampDate(a.deadline) : undefined;
+    let at: Attempt | undefined;
+    const durable = durableTask(this.#client, workerId, a, abort.signal, () => at && this.#suspend(at));
     const task: Task = {
+      ...durable,
       id: a.taskId,
       attempt: a.attempt,
       runId: a.runId,
@@ -377,9 +389,10 @@ export class Worker {
       input: a.input ?? {},
       parentOutputs: { ...a.parentOutputs },
       deadline,
+      wait: a.waitResult,
       signal: abort.signal,
     };
-    const at: Attempt = { key, workerId, task, abort, reported: false, done: Promise.resolve() };
+    at = { key, workerId, task, abort, reported: false, slot: false, done: Promise.resolve() };
     if (deadline) {
       at.deadlineTimer = setTimeout(() => abort.abort(new Error("attempt deadline passed")), Math.max(0, deadline.getTime() - Date.now()));
     }
@@ -408,12 +421,41 @@ export class Worker {
       this.#finish(at, undefined, at.abort.signal.reason);
       return;
     }
+    at.slot = true;
     try {
       const out = await fn(at.task);
       this.#finish(at, out ?? {}, undefined);
     } catch (err) {
       this.#finish(at, undefined, err ?? new Error("task failed"));
     } finally {
+      this.#freeSlot(at);
+    }
+  }
+
+  /**
+   * Ends an attempt whose wait the server holds (the task is WAITING): no
+   * report whatever its TaskFunc does, its signal aborted with a
+   * {@link SuspendedError}, its slot free at once.
+   */
+  #suspend(at: Attempt): void {
+    if (at.reported) {
+      return;
+    }
+    at.reported = true;
+    if (at.deadlineTimer) {
+      clearTimeout(at.deadlineTimer);
+    }
+    this.#attempts.delete(at.key);
+    this.#reports.remember(at.key);
+    at.abort.abort(new SuspendedError());
+    this.#freeSlot(at);
+    this.#log.info("task suspended: it waits", { worker_id: at.workerId, task_id: at.task.id, attempt: at.task.attempt, run_id: at.task.runId });
+  }
+
+  /** Frees the attempt's slot, once. */
+  #freeSlot(at: Attempt): void {
+    if (at.slot) {
+      at.slot = false;
       this.#releaseSlot();
     }
   }

@@ -65,6 +65,17 @@ export class Reports {
     return this.#settled.has(key);
   }
 
+  /** Remembers the attempt as settled (reported, or suspended: never reported). */
+  remember(key: AttemptKey): void {
+    this.#settled.add(key);
+    if (this.#settled.size > settledKept) {
+      const oldest = this.#settled.values().next().value;
+      if (oldest !== undefined) {
+        this.#settled.delete(oldest);
+      }
+    }
+  }
+
   /** Asks the attempt's pending report for a try at once; false when none is pending. */
   wakeIfPending(key: AttemptKey): boolean {
     const d = this.#pending.get(key);
@@ -204,13 +215,7 @@ export class Reports {
       this.#log.error("report given up", { ...a, code: Code[ConnectError.from(err).code], report_error: String(err) });
     }
     this.#pending.delete(r.key);
-    this.#settled.add(r.key);
-    if (this.#settled.size > settledKept) {
-      const oldest = this.#settled.values().next().value;
-      if (oldest !== undefined) {
-        this.#settled.delete(oldest);
-      }
-    }
+    this.remember(r.key);
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) {

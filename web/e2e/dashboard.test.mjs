@@ -374,6 +374,38 @@ e2e('the rate limits page shows each key\'s fill, and a held run says why it wai
   await stack.api('RunService/CancelRun', { id: held.runId });
 });
 
+e2e('a waiting task shows its condition and deadline, and links the event that satisfied it', async () => {
+  await ensureSignedIn();
+  const orderId = `e2e-${Date.now()}`;
+  const { runId } = await pushByAPI('demo.payment.requested', { order_id: orderId });
+  await page.goto(`/runs/${runId}`);
+  const node = page.locator(tid('dag-node', { 'data-task': 'await-payment', 'data-status': 'waiting' }));
+  await node.waitFor();
+  assert.match(await node.getAttribute('data-wait'),
+    /^event demo\.payment\.confirmed where event\.payload\.order_id == input\.order_id until /);
+  assert.match(await node.locator(tid('dag-node-wait')).textContent(), /^event until \S+/);
+  await page.locator(tid('run-status')).filter({ hasText: 'waiting' }).waitFor();
+  assert.match(await page.locator(tid('run-waits')).innerText(), /^Waiting for event demo\.payment\.confirmed where .* until .+\.$/);
+  await node.click();
+  const row = page.locator(tid('wait-row', { 'data-kind': 'event', 'data-state': 'open' }));
+  await row.waitFor();
+  assert.equal(await row.locator(tid('wait-key')).innerText(), 'demo.payment.confirmed');
+  assert.equal(await row.locator(tid('wait-expression')).innerText(), 'event.payload.order_id == input.order_id');
+  assert.notEqual(await row.locator(tid('wait-deadline')).innerText(), 'never', 'the wait times out in an hour');
+  assert.match(await page.locator(tid('task-waiting-for')).innerText(), /demo\.payment\.confirmed/);
+  await stack.screenshot(page, 'run-waiting');
+
+  const paid = await stack.api('EventService/PushEvent', { key: 'demo.payment.confirmed', payload: { order_id: orderId } });
+  await page.locator(tid('run-page', { 'data-status': 'succeeded' })).waitFor();
+  const link = page.locator(tid('wait-row', { 'data-state': 'satisfied' })).locator(tid('wait-event-link'));
+  await link.waitFor();
+  assert.equal(await link.getAttribute('data-event-id'), paid.event.id);
+  await link.click();
+  await page.locator(tid('event-page', { 'data-event-id': paid.event.id })).waitFor();
+  const woke = page.locator(tid('event-woke-link', { 'data-run-id': runId }));
+  await woke.waitFor();
+});
+
 e2e('an unknown run shows the API error with its code and request id', async () => {
   await ensureSignedIn();
   await page.goto('/runs/01a21680-0000-7000-8000-000000000000');

@@ -89,7 +89,7 @@ export class Stack {
       const { workflows = [] } = await this.api('WorkflowService/ListWorkflows', {});
       const names = workflows.map((w) => w.spec?.name ?? w.name);
       return (workers ?? []).some((w) => w.status === 'WORKER_STATUS_ACTIVE')
-        && names.includes('demo.order') && names.includes('demo.slow');
+        && names.includes('demo.order') && names.includes('demo.slow') && names.includes('demo.payment');
     }, 'the demo worker to be active with its workflows');
     log('demo worker active');
   }

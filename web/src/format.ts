@@ -71,9 +71,14 @@ export function span(start: Timestamp | undefined, end: Timestamp | undefined, n
   return formatDuration(b - a.getTime());
 }
 
-/** runNotStarted reports whether a run is waiting to start: scheduled, queued or held by its concurrency gate. */
-export function runNotStarted(s: RunStatus): boolean {
-  return s === RunStatus.SCHEDULED || s === RunStatus.QUEUED || s === RunStatus.WAITING;
+/**
+ * runNotStarted reports whether a run is waiting to start: scheduled, queued
+ * or held by its concurrency gate. A WAITING run with open durable waits
+ * (openWaits > 0: a task sleeps or waits for an event or child runs) has
+ * started.
+ */
+export function runNotStarted(s: RunStatus, openWaits = 0): boolean {
+  return s === RunStatus.SCHEDULED || s === RunStatus.QUEUED || (s === RunStatus.WAITING && openWaits === 0);
 }
 
 /**
@@ -83,10 +88,10 @@ export function runNotStarted(s: RunStatus): boolean {
  * when it had one, or its creation) to its end or now.
  */
 export function runDuration(
-  run: { status: RunStatus; createdAt?: Timestamp; scheduledAt?: Timestamp; finishedAt?: Timestamp },
+  run: { status: RunStatus; createdAt?: Timestamp; scheduledAt?: Timestamp; finishedAt?: Timestamp; waits?: unknown[] },
   now: number = Date.now(),
 ): string {
-  if (runNotStarted(run.status)) {
+  if (runNotStarted(run.status, run.waits?.length)) {
     return "—";
   }
   const created = toDate(run.createdAt);

@@ -1,4 +1,5 @@
-// The event page: payload, metadata, the runs it started, skipped triggers.
+// The event page: payload, metadata, the runs it started, the waits it
+// satisfied, skipped triggers.
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { useParams } from "react-router";
 import { BusyButton, Json, PageHead, RunLink, Status, useNow, WorkflowLink } from "../components";
@@ -31,12 +32,12 @@ export function EventPage() {
   const q = useQuery(EventService.method.getEvent, { id });
   return (
     <QueryView q={q} what="the event">
-      {(d) => d.event && <EventView e={d.event} onReplayed={() => void q.refetch()} />}
+      {(d) => d.event && <EventView e={d.event} woke={d.wokeRunIds} onReplayed={() => void q.refetch()} />}
     </QueryView>
   );
 }
 
-function EventView({ e, onReplayed }: { e: Event; onReplayed: () => void }) {
+function EventView({ e, woke, onReplayed }: { e: Event; woke: string[]; onReplayed: () => void }) {
   const now = useNow();
   const runs = useQuery(RunService.method.listRuns, { eventId: e.id, pageSize: 100 }, { refetchInterval: 3000 });
   const replay = useMutation(EventService.method.replayEvent, { onSuccess: onReplayed });
@@ -136,6 +137,19 @@ function EventView({ e, onReplayed }: { e: Event; onReplayed: () => void }) {
           </ul>
         )}
       </div>
+      {woke.length > 0 && (
+        <div className="card" data-testid="event-woke">
+          <h2>Waits it satisfied</h2>
+          <p className="muted small">Runs whose tasks waited for this event and went on.</p>
+          <ul className="run-links">
+            {woke.map((rid) => (
+              <li key={rid}>
+                <RunLink id={rid} full testId="event-woke-link" />
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       <div className="card" data-testid="event-skipped" data-count={e.skippedTriggers.length}>
         <h2>Skipped triggers</h2>
         <SkippedTriggers skipped={e.skippedTriggers} />

@@ -19,6 +19,7 @@ import {
 } from "../format";
 import { ReplayMode, RunService, RunStatus, TaskStatus, type Run, type Task } from "../gen/switchyard/v1/run_pb";
 import { UNAUTHENTICATED_NOTICE, useSession } from "../session";
+import { ChildRuns, nodeLabel, openWaits, RunWaits, WaitTable, waitSummary } from "../waits";
 import { useCan } from "../whoami";
 
 // Errors after which watching again cannot help.
@@ -110,6 +111,7 @@ function Dag({ run, selected, onSelect }: { run: Run; selected: string; onSelect
         {g.nodes.map((n) => {
           const t = byName.get(n.name)!;
           const status = taskStatusName(t.status);
+          const open = t.status === TaskStatus.WAITING ? openWaits(t.waits) : [];
           return (
             <g
               key={n.name}
@@ -118,6 +120,7 @@ function Dag({ run, selected, onSelect }: { run: Run; selected: string; onSelect
               data-testid="dag-node"
               data-task={n.name}
               data-status={status}
+              data-wait={open.length ? waitSummary(open) : undefined}
               onClick={() => onSelect(n.name)}
               onKeyDown={(e) => (e.key === "Enter" || e.key === " ") && onSelect(n.name)}
               tabIndex={0}
@@ -129,11 +132,12 @@ function Dag({ run, selected, onSelect }: { run: Run; selected: string; onSelect
               <text x={26} y={20} className="dag-name">
                 {n.name.length > 18 ? `${n.name.slice(0, 17)}…` : n.name}
               </text>
-              <text x={26} y={36} className="dag-sub">
-                {status}
-                {t.attempt > 1 ? ` · try ${t.attempt}/${t.maxAttempts}` : ""}
+              <text x={26} y={36} className="dag-sub" data-testid={open.length ? "dag-node-wait" : undefined}>
+                {open.length > 0
+                  ? nodeLabel(open)
+                  : `${status}${t.attempt - t.resumes > 1 ? ` · try ${t.attempt - t.resumes}/${t.maxAttempts}` : ""}`}
               </text>
-              <title>{`${n.name} (${t.action}): ${status}`}</title>
+              <title>{`${n.name} (${t.action || "gate"}): ${status}${open.length ? ` for ${waitSummary(open)}` : ""}`}</title>
             </g>
           );
         })}
@@ -143,7 +147,9 @@ function Dag({ run, selected, onSelect }: { run: Run; selected: string; onSelect
           TaskStatus.PENDING,
           TaskStatus.QUEUED,
           TaskStatus.RUNNING,
+          TaskStatus.WAITING,
           TaskStatus.SUCCEEDED,
+          TaskStatus.SKIPPED,
           TaskStatus.FAILED,
           TaskStatus.CANCELLED,
         ].map((s) => (
@@ -171,10 +177,11 @@ function TaskDetail({ run, task, now }: { run: Run; task: Task; now: number }) {
       </div>
       <dl className="facts">
         <dt>Action</dt>
-        <dd className="mono">{task.action}</dd>
+        <dd className="mono">{task.action || "— (a gate: it only waits)"}</dd>
         <dt>Attempt</dt>
         <dd>
-          {task.attempt} of {task.maxAttempts}
+          {task.attempt - task.resumes} of {task.maxAttempts}
+          {task.resumes > 0 && <span className="muted"> (resumed {task.resumes}× after waits)</span>}
         </dd>
         <dt>Worker</dt>
         <dd className="mono">{task.workerId || "—"}</dd>
@@ -196,11 +203,23 @@ function TaskDetail({ run, task, now }: { run: Run; task: Task; now: number }) {
             <dd data-testid="task-wait-reason">{task.waitReason}</dd>
           </>
         )}
+        {task.status === TaskStatus.WAITING && openWaits(task.waits).length > 0 && (
+          <>
+            <dt>Waiting for</dt>
+            <dd data-testid="task-waiting-for">{waitSummary(openWaits(task.waits))}</dd>
+          </>
+        )}
         <dt>Parents</dt>
         <dd>{task.parents.length ? task.parents.join(", ") : "none (a root task)"}</dd>
         <dt>Task id</dt>
         <dd className="mono">{task.id}</dd>
       </dl>
+      {task.waits.length > 0 && (
+        <>
+          <h3>Waits</h3>
+          <WaitTable waits={task.waits} />
+        </>
+      )}
       {task.error && (
         <>
           <h3>Error</h3>
@@ -315,7 +334,10 @@ function RunView({ id }: { id: string }) {
     );
   }
   const status = runStatusName(run.status);
-  const task = run.tasks.find((t) => t.name === selected) ?? run.tasks.find((t) => t.status === TaskStatus.FAILED);
+  const task =
+    run.tasks.find((t) => t.name === selected) ??
+    run.tasks.find((t) => t.status === TaskStatus.FAILED) ??
+    run.tasks.find((t) => t.status === TaskStatus.WAITING);
   return (
     <section data-testid="run-page" data-run-id={run.id} data-status={status}>
       <PageHead
@@ -334,6 +356,7 @@ function RunView({ id }: { id: string }) {
           </span>
         )}
       </PageHead>
+      <RunWaits run={run} />
       {run.waitReason && (
         <p className="notice" data-testid="run-wait-reason">
           {run.waitReason}
@@ -369,7 +392,7 @@ function RunView({ id }: { id: string }) {
           <dt>Finished</dt>
           <dd>{formatTime(run.finishedAt)}</dd>
           <dt>Duration</dt>
-          <dd data-testid="run-duration">{runNotStarted(run.status) ? "— (not started)" : runDuration(run, now)}</dd>
+          <dd data-testid="run-duration">{runNotStarted(run.status, run.waits.length) ? "— (not started)" : runDuration(run, now)}</dd>
           {run.scheduledAt && (
             <>
               <dt>Scheduled for</dt>
@@ -400,6 +423,7 @@ function RunView({ id }: { id: string }) {
       ) : (
         <div className="card muted">Select a task in the graph above.</div>
       )}
+      <ChildRuns runId={run.id} />
       <details className="card">
         <summary>Run input</summary>
         <Json value={run.input ?? {}} />
