@@ -76,6 +76,11 @@ var policy = map[string][]string{
 	switchyardv1connect.WorkerServiceFailTaskProcedure:       {RoleAdmin, RoleWorker},
 	switchyardv1connect.WorkerServiceListWorkersProcedure:    {RoleAdmin, RoleViewer},
 
+	switchyardv1connect.DurableServiceRecordStepProcedure:    {RoleAdmin, RoleWorker},
+	switchyardv1connect.DurableServiceWaitProcedure:          {RoleAdmin, RoleWorker},
+	switchyardv1connect.DurableServiceSpawnChildrenProcedure: {RoleAdmin, RoleWorker},
+	switchyardv1connect.DurableServiceListStepsProcedure:     {RoleAdmin, RoleProducer, RoleViewer, RoleWorker},
+
 	switchyardv1connect.WorkflowServicePutWorkflowProcedure:    {RoleAdmin, RoleWorker},
 	switchyardv1connect.WorkflowServiceGetWorkflowProcedure:    {RoleAdmin, RoleProducer, RoleViewer},
 	switchyardv1connect.WorkflowServiceListWorkflowsProcedure:  {RoleAdmin, RoleProducer, RoleViewer},

@@ -26,7 +26,8 @@ func (e *Engine) queue(t *store.Task, at time.Time) {
 	t.QueueRank = t.AvailableAt.Micros() - int64(t.Priority)*e.cfg.PriorityAging.Microseconds()
 }
 
-// readyTasks returns the pending tasks whose parents all succeeded.
+// readyTasks returns the pending tasks whose parents all succeeded (or were
+// skipped).
 func readyTasks(tasks []*store.Task) []*store.Task {
 	status := make(map[string]string, len(tasks))
 	for _, t := range tasks {
@@ -39,7 +40,7 @@ func readyTasks(tasks []*store.Task) []*store.Task {
 		}
 		ok := true
 		for _, p := range t.Parents.V {
-			ok = ok && status[p] == store.TaskSucceeded
+			ok = ok && (status[p] == store.TaskSucceeded || status[p] == store.TaskSkipped)
 		}
 		if ok {
 			ready = append(ready, t)
@@ -150,6 +151,9 @@ func (e *Engine) startRuns(ctx context.Context, q store.Q, sig *signals, plans [
 	if err := q.TaskInsertMany(ctx, tasks); err != nil {
 		return nil, err
 	}
+	if err := e.startDeclared(ctx, q, sig, plans, inserted, now); err != nil {
+		return nil, err
+	}
 	sig.add(signalTasks)
 	for _, p := range plans {
 		if inserted[p.run.ID] {
@@ -245,11 +249,14 @@ func recordStart(sig *signals, p *plannedRun) {
 	}
 }
 
-// activate starts a planned run: its ready tasks are queued.
+// activate starts a planned run: its ready tasks are queued, but for those
+// that declare a wait or conditions, which startRuns starts once stored.
 func (e *Engine) activate(p *plannedRun, now time.Time) {
 	p.run.Status = store.RunActive
 	for _, t := range readyTasks(p.tasks) {
-		e.queue(t, now)
+		if t.Declared == "" {
+			e.queue(t, now)
+		}
 	}
 }
 

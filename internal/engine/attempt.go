@@ -84,7 +84,7 @@ func (e *Engine) finishAttempt(ctx context.Context, tenantID string, r attemptRe
 				sig.add(cancelSignal(t, r.Error))
 			}
 			t.Error = r.Error
-			if r.Retryable && t.Attempt < t.MaxAttempts {
+			if r.Retryable && t.Attempt-t.Resumes < t.MaxAttempts {
 				willRetry = true
 				sig.record(taskRetried(t, r.Error))
 				if r.Immediate {
@@ -139,24 +139,36 @@ func repeatedOrStale(t *store.Task, r attemptReport, willRetry *bool) error {
 	}
 }
 
-// advance queues the pending tasks whose parents all succeeded, and ends the run
-// when every task succeeded.
+// advance queues the pending tasks whose parents all succeeded (a task that
+// declares a wait or conditions starts by them), and ends the run when every
+// task succeeded or was skipped.
 func (e *Engine) advance(ctx context.Context, q store.Q, sig *signals, run *store.Run, tasks []*store.Task, now time.Time) error {
-	for _, t := range readyTasks(tasks) {
-		e.queue(t, now)
-		if err := q.TaskUpdate(ctx, t); err != nil {
-			return err
+	for ready := readyTasks(tasks); len(ready) > 0 && run.Status == store.RunActive; ready = readyTasks(tasks) {
+		for _, t := range ready {
+			if t.Declared != "" {
+				if err := e.declaredReady(ctx, q, sig, run, tasks, t, now); err != nil {
+					return err
+				}
+				continue
+			}
+			e.queue(t, now)
+			if err := q.TaskUpdate(ctx, t); err != nil {
+				return err
+			}
+			sig.add(signalTasks)
+			sig.record(taskQueued(t))
 		}
-		sig.add(signalTasks)
-		sig.record(taskQueued(t))
 	}
 	for _, t := range tasks {
-		if t.Status != store.TaskSucceeded {
-			return nil
+		if t.Status != store.TaskSucceeded && t.Status != store.TaskSkipped {
+			return syncRunWaiting(ctx, q, run, tasks)
 		}
 	}
 	if run.Status != store.RunActive {
 		return nil
+	}
+	if err := e.durableRunEnding(ctx, q, sig, run, tasks, store.RunSucceeded, now); err != nil {
+		return err
 	}
 	at := store.TimeOf(now)
 	run.Status, run.FinishedAt, run.UpdatedAt = store.RunSucceeded, at, at
@@ -171,12 +183,15 @@ func (e *Engine) advance(ctx context.Context, q store.Q, sig *signals, run *stor
 // cancelled, and the workers running them are told to stop.
 func (e *Engine) endRun(ctx context.Context, q store.Q, sig *signals, run *store.Run, tasks []*store.Task, status, msg string, now time.Time) error {
 	at := store.TimeOf(now)
+	if err := e.durableRunEnding(ctx, q, sig, run, tasks, status, now); err != nil {
+		return err
+	}
 	for _, t := range tasks {
 		switch t.Status {
 		case store.TaskRunning:
 			sig.add(cancelSignal(t, msg))
 			sig.add(signalTasks) // its slot frees up
-		case store.TaskPending, store.TaskQueued:
+		case store.TaskPending, store.TaskQueued, store.TaskWaiting:
 		default:
 			continue
 		}

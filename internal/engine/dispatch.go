@@ -43,6 +43,10 @@ type Assignment struct {
 	// TraceParent is the W3C traceparent of the assignment's span; empty when
 	// not traced.
 	TraceParent string
+	// Steps are the steps the task recorded in earlier attempts; WaitResult
+	// is how its declared wait ended (nil without one).
+	Steps      []*Step
+	WaitResult *WaitResult
 
 	runTraceParent string     // the run's, the parent of the assignment's span
 	span           trace.Span // the assignment's, until sent or handed back
@@ -243,5 +247,5 @@ func assignments(ctx context.Context, q store.Q, tenantID string, claimed []*sto
 		}
 		out[i] = &Message{Assignment: a}
 	}
-	return out, nil
+	return out, addSteps(ctx, q, claimed, out)
 }

@@ -152,6 +152,7 @@ func New(cfg Config) *Engine {
 			return busy, e.runBulkOperations(ctx)
 		}),
 		e.every("fire cron ticks", cfg.ScheduleInterval, e.hub.cron, cron.fire),
+		e.every("resolve waits", cfg.ScheduleInterval, e.hub.waits, e.resolveWaits),
 		e.every("prune webhook deliveries", deliveryPruneInterval, nil, func(ctx context.Context) (time.Duration, error) {
 			return busy, e.pruneDeliveries(ctx)
 		}),

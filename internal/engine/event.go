@@ -42,6 +42,9 @@ type Event struct {
 	RunIDs []string
 	// Skipped are the triggers that matched but started no run at the push.
 	Skipped []SkippedTrigger
+	// WokeRunIDs are the runs whose durable waits the event satisfied
+	// (GetEvent only).
+	WokeRunIDs []string `json:",omitempty"`
 }
 
 // PushResult is the outcome of pushing one event.
@@ -116,12 +119,16 @@ func eventFromRow(row *store.Event) *Event {
 func (e *Engine) GetEvent(ctx context.Context, tenantID, id string) (*Event, error) {
 	var row *store.Event
 	var runs map[string][]string
+	var woke []string
 	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) error {
 		var err error
 		if row, err = q.EventGet(ctx, tenantID, id); err != nil {
 			return err
 		}
-		runs, err = q.RunIDsByEvents(ctx, tenantID, []string{id})
+		if runs, err = q.RunIDsByEvents(ctx, tenantID, []string{id}); err != nil {
+			return err
+		}
+		woke, err = q.WaitRunIDsByEvent(ctx, tenantID, id)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -132,6 +139,7 @@ func (e *Engine) GetEvent(ctx context.Context, tenantID, id string) (*Event, err
 	}
 	ev := eventFromRow(row)
 	ev.RunIDs = append([]string{}, runs[id]...)
+	ev.WokeRunIDs = woke
 	return ev, nil
 }
 

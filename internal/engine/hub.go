@@ -20,6 +20,8 @@ const (
 	signalAdmit  = "admit"   // a run with a concurrency key ended: start waiting runs
 	signalDue    = "due"     // a delayed run or a cron schedule was stored: look at the schedules
 	signalLater  = "tasks@"  // + Unix microseconds: a task is queued from then on: dispatch then
+	signalWaits  = "waits"   // durable waits changed: resolve them
+	signalWaitAt = "waits@"  // + Unix microseconds: a durable wait comes due then
 )
 
 // laterSignal is the signal that a task is queued from at on.
@@ -35,6 +37,7 @@ type hub struct {
 	due   chan struct{} // the wake-up of the delayed runs' scheduler, coalesced
 	cron  chan struct{} // the cron scheduler's wake-up, coalesced
 	reap  chan struct{} // the reaper's wake-up, coalesced
+	waits chan struct{} // the wait resolver's wake-up, coalesced
 	now   func() time.Time
 
 	mu       sync.Mutex
@@ -44,7 +47,7 @@ type hub struct {
 
 func newHub(now func() time.Time) *hub {
 	wake := func() chan struct{} { return make(chan struct{}, 1) }
-	return &hub{wake: wake(), admit: wake(), due: wake(), cron: wake(), reap: wake(), now: now,
+	return &hub{wake: wake(), admit: wake(), due: wake(), cron: wake(), reap: wake(), waits: wake(), now: now,
 		runSubs: make(map[string]map[chan struct{}]struct{})}
 }
 
@@ -63,6 +66,14 @@ func (h *hub) deliver(sig string) {
 	case sig == signalDue:
 		poke(h.due)
 		poke(h.cron)
+	case sig == signalWaits:
+		poke(h.waits)
+	case strings.HasPrefix(sig, signalWaitAt):
+		us, err := strconv.ParseInt(strings.TrimPrefix(sig, signalWaitAt), 10, 64)
+		if err != nil {
+			return
+		}
+		after(time.UnixMicro(us).Sub(h.now())+time.Millisecond, h.waits)
 	case strings.HasPrefix(sig, signalLater):
 		us, err := strconv.ParseInt(strings.TrimPrefix(sig, signalLater), 10, 64)
 		if err != nil {

@@ -91,6 +91,10 @@ func (e *Engine) PushEvents(ctx context.Context, tenantID string, inputs []Event
 // in its err. Items of several tenants may share the call. Only database
 // failures are returned.
 func (e *Engine) insertEvents(ctx context.Context, q store.Q, sig *signals, items []*pushItem, now time.Time) error {
+	// The shared locks of the events' keys come first (durable waits).
+	if err := lockWaitKeys(ctx, q, items); err != nil {
+		return err
+	}
 	type tenantKey struct{ tenant, key string }
 	first := map[tenantKey]*pushItem{}
 	sameAs := map[*pushItem]*pushItem{} // later items with an earlier item's key
@@ -148,6 +152,9 @@ func (e *Engine) insertEvents(ctx context.Context, q store.Q, sig *signals, item
 		it.result = &PushResult{Event: eventFromRow(orig), RunIDs: []string{}, Deduplicated: true}
 	}
 	if err := e.trigger(ctx, q, sig, live, inserted, now); err != nil {
+		return err
+	}
+	if err := e.satisfyWaits(ctx, q, sig, live, inserted, now); err != nil {
 		return err
 	}
 	stored := len(inserted)

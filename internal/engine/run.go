@@ -53,6 +53,13 @@ type Run struct {
 	// one of its tasks, a trigger's throttle); empty when nothing holds it.
 	WaitReason string
 	EventIDs   []string // GetRun and WatchRun only: a debounced or batched run's events
+	// A child run's parent run and task.
+	ParentRunID  string
+	ParentTaskID string
+	// Waits are the open durable waits of its tasks; WaitingUntil the
+	// earliest deadline among them (zero: none).
+	Waits        []*WaitInfo
+	WaitingUntil time.Time
 }
 
 // Ended reports whether the run reached a final status.
@@ -77,6 +84,10 @@ type Task struct {
 	AvailableAt time.Time
 	// WaitReason says why a queued task waits past its time (a rate limit).
 	WaitReason string
+	// Waits are its durable waits' conditions, oldest first (GetRun and
+	// WatchRun); Resumes the attempts that resumed it after a wait.
+	Waits   []*WaitInfo
+	Resumes int32
 }
 
 func runFromRow(row *store.Run, running bool, tasks []*store.Task) *Run {
@@ -96,11 +107,16 @@ func runFromRow(row *store.Run, running bool, tasks []*store.Task) *Run {
 		ScheduledAt:     row.ScheduledAt.Time,
 		ConcurrencyKey:  row.ConcurrencyKey,
 		Input:           row.Input.Map(),
+		ParentRunID:     row.ParentRunID,
+		ParentTaskID:    row.ParentTaskID,
 	}
 	if row.Status == store.RunActive {
 		r.Status = RunQueued
 		if running {
 			r.Status = RunRunning
+		}
+		if row.Waiting {
+			r.Status = RunWaiting
 		}
 	}
 	if row.Status == store.RunScheduled {
@@ -121,6 +137,7 @@ func runFromRow(row *store.Run, running bool, tasks []*store.Task) *Run {
 			FinishedAt:  t.FinishedAt.Time,
 			AvailableAt: t.AvailableAt.Time,
 			Output:      t.Output.Map(),
+			Resumes:     t.Resumes,
 		}
 		if t.Status == store.TaskQueued {
 			task.WaitReason = t.WaitReason
@@ -159,8 +176,10 @@ func (e *Engine) GetRun(ctx context.Context, tenantID, id string) (*Run, error) 
 			return err
 		}
 		run = runFromRow(row, hasRunning(tasks), tasks)
-		run.EventIDs, err = q.RunEventIDs(ctx, id)
-		return err
+		if run.EventIDs, err = q.RunEventIDs(ctx, id); err != nil {
+			return err
+		}
+		return addWaits(ctx, q, []*Run{run})
 	})
 	if err = answer(err, notFoundRun(id), "get run %s", id); err != nil {
 		return nil, err
@@ -176,14 +195,16 @@ type RunFilter struct {
 	Trigger       string // one of the Trigger* kinds, or ""
 	CreatedAfter  time.Time
 	CreatedBefore time.Time
+	ParentRunID   string // only child runs of this run
 }
 
 // ListRuns returns one page of the tenant's runs, newest first, without tasks.
 func (e *Engine) ListRuns(ctx context.Context, tenantID string, f RunFilter, page Page) ([]*Run, string, error) {
-	p := &store.RunListParams{TenantID: tenantID, Workflow: f.Workflow, Status: f.Status, EventID: f.EventID, Trigger: f.Trigger,
+	p := &store.RunListParams{TenantID: tenantID, Workflow: f.Workflow, Status: f.Status, EventID: f.EventID, Trigger: f.Trigger, ParentRunID: f.ParentRunID,
 		ListPage: store.ListPage{CreatedAfter: f.CreatedAfter, CreatedBefore: f.CreatedBefore}}
 	var running map[string]bool
 	var waits map[string]string
+	var open map[string][]*WaitInfo
 	id := func(r *store.Run) string { return r.ID }
 	return listPage(ctx, e, "runs", page, f,
 		func(ctx context.Context, q store.Q, after string, limit int) ([]*store.Run, error) {
@@ -195,6 +216,9 @@ func (e *Engine) ListRuns(ctx context.Context, tenantID string, f RunFilter, pag
 			if err == nil {
 				waits, err = q.TaskWaitReasons(ctx, pluck(rows, id))
 			}
+			if err == nil {
+				open, err = openWaits(ctx, q, rows)
+			}
 			return rows, err
 		},
 		id, always(func(r *store.Run) *Run {
@@ -202,6 +226,7 @@ func (e *Engine) ListRuns(ctx context.Context, tenantID string, f RunFilter, pag
 			if run.Status == RunQueued {
 				run.WaitReason = waits[r.ID]
 			}
+			setWaits(run, open[r.ID])
 			return run
 		}))
 }

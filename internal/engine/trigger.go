@@ -333,6 +333,7 @@ func (n newRun) plan(tenantID string, now time.Time) *plannedRun {
 			AvailableAt:      store.TimeOf(now),
 			CreatedAt:        store.TimeOf(now),
 			RateLimits:       store.JSONOf(wf.limitsOf(i, n.input)),
+			Declared:         declaredOf(ts),
 		}
 	}
 	return &plannedRun{run: run, tasks: tasks, parent: n.parent, held: wf.pause != nil}

@@ -43,6 +43,14 @@ type TaskSpec struct {
 	Timeout time.Duration `json:"timeout"`
 	// RateLimits are the declared limits the task consumes from.
 	RateLimits []TaskRateLimit `json:"rate_limits,omitempty"`
+	// WaitFor is what the task waits for once its parents are done (nil:
+	// nothing); OnWaitTimeout what a timed-out wait does (OnWaitTimeout*,
+	// "" is fail); SkipIf and CancelIf CEL conditions evaluated when it
+	// would be queued. A task with WaitFor may have no Action: a gate.
+	WaitFor       *WaitSpec `json:"wait_for,omitempty"`
+	OnWaitTimeout string    `json:"on_wait_timeout,omitempty"`
+	SkipIf        string    `json:"skip_if,omitempty"`
+	CancelIf      string    `json:"cancel_if,omitempty"`
 }
 
 // RetryPolicy says how often and how late a failed task is retried.
@@ -92,6 +100,9 @@ func (s *WorkflowSpec) normalize() error {
 			t.Timeout = DefaultTaskTimeout
 		}
 		if err := t.normalizeRateLimits(fmt.Sprintf("spec.tasks[%d]", i)); err != nil {
+			return err
+		}
+		if err := t.normalizeDeclared(fmt.Sprintf("spec.tasks[%d]", i)); err != nil {
 			return err
 		}
 	}

@@ -148,6 +148,7 @@ var frequentProcedures = map[string]bool{
 	switchyardv1connect.WorkerServiceAcknowledgeProcedure:  true,
 	switchyardv1connect.WorkerServiceCompleteTaskProcedure: true,
 	switchyardv1connect.WorkerServiceFailTaskProcedure:     true,
+	switchyardv1connect.DurableServiceRecordStepProcedure:  true,
 }
 
 func (i *callInterceptor) logCall(ctx context.Context, procedure, protocol, id string, start time.Time, err error) {

@@ -23,6 +23,7 @@ type api struct {
 	workers   switchyardv1connect.WorkerServiceClient
 	webhooks  switchyardv1connect.WebhookServiceClient
 	admin     switchyardv1connect.AdminServiceClient
+	durable   switchyardv1connect.DurableServiceClient
 }
 
 func newAPI(url string, p servertest.Protocol) *api {
@@ -39,6 +40,7 @@ func newAPIToken(url string, p servertest.Protocol, token string) *api {
 		workers:   switchyardv1connect.NewWorkerServiceClient(p.HTTP, url, opts...),
 		webhooks:  switchyardv1connect.NewWebhookServiceClient(p.HTTP, url, opts...),
 		admin:     switchyardv1connect.NewAdminServiceClient(p.HTTP, url, opts...),
+		durable:   switchyardv1connect.NewDurableServiceClient(p.HTTP, url, opts...),
 	}
 }
 

@@ -108,6 +108,7 @@ func Handler(cfg HandlerConfig) (http.Handler, error) {
 	mount(switchyardv1connect.NewWorkerServiceHandler(service.NewWorkerService(cfg.Engine), opts...))
 	mount(switchyardv1connect.NewAdminServiceHandler(service.NewAdminService(cfg.Engine), opts...))
 	mount(switchyardv1connect.NewRateLimitServiceHandler(service.NewRateLimitService(cfg.Engine), opts...))
+	mount(switchyardv1connect.NewDurableServiceHandler(service.NewDurableService(cfg.Engine), opts...))
 
 	// Connect, gRPC and gRPC-Web requests go straight to the Connect handlers
 	// (so a plain JSON POST needs no Connect-Protocol-Version header); only the

@@ -158,8 +158,12 @@ func specFromProto(p *switchyardv1.WorkflowSpec) engine.WorkflowSpec {
 				InitialBackoff: t.GetRetry().GetInitialBackoff().AsDuration(),
 				MaxBackoff:     t.GetRetry().GetMaxBackoff().AsDuration(),
 			},
-			Timeout:    t.GetTimeout().AsDuration(),
-			RateLimits: taskLimitsFromProto(t.GetRateLimits()),
+			Timeout:       t.GetTimeout().AsDuration(),
+			RateLimits:    taskLimitsFromProto(t.GetRateLimits()),
+			WaitFor:       waitSpecFromProto(t.GetWaitFor()),
+			OnWaitTimeout: waitTimeoutActions.name(t.GetOnWaitTimeout()),
+			SkipIf:        t.GetSkipIf(),
+			CancelIf:      t.GetCancelIf(),
 		})
 	}
 	return spec
@@ -193,8 +197,12 @@ func workflowProto(wf *engine.Workflow) *switchyardv1.Workflow {
 				InitialBackoff: durationpb.New(t.Retry.InitialBackoff),
 				MaxBackoff:     durationpb.New(t.Retry.MaxBackoff),
 			},
-			Timeout:    durationpb.New(t.Timeout),
-			RateLimits: taskLimitsProto(t.RateLimits),
+			Timeout:       durationpb.New(t.Timeout),
+			RateLimits:    taskLimitsProto(t.RateLimits),
+			WaitFor:       waitSpecProto(t.WaitFor),
+			OnWaitTimeout: waitTimeoutActions.proto(t.OnWaitTimeout),
+			SkipIf:        t.SkipIf,
+			CancelIf:      t.CancelIf,
 		})
 	}
 	out := &switchyardv1.Workflow{Spec: spec, Version: wf.Version, CreatedAt: timestamppb.New(wf.CreatedAt)}
@@ -245,6 +253,7 @@ func runFilter(m *switchyardv1.ListRunsRequest) engine.RunFilter {
 		f.Status = runStatuses.name(m.GetStatus())
 	}
 	f.CreatedAfter, f.CreatedBefore = timeOrZero(m.GetCreatedAfter()), timeOrZero(m.GetCreatedBefore())
+	f.ParentRunID = m.GetParentRunId()
 	return f
 }
 
@@ -276,6 +285,10 @@ func runProto(r *engine.Run) *switchyardv1.Run {
 		ConcurrencyKey:  r.ConcurrencyKey,
 		WaitReason:      r.WaitReason,
 		EventIds:        r.EventIDs,
+		ParentRunId:     r.ParentRunID,
+		ParentTaskId:    r.ParentTaskID,
+		Waits:           protos(r.Waits, waitInfoProto),
+		WaitingUntil:    timestampOrNil(r.WaitingUntil),
 	}
 	for _, t := range r.Tasks {
 		out.Tasks = append(out.Tasks, &switchyardv1.Task{
@@ -293,6 +306,8 @@ func runProto(r *engine.Run) *switchyardv1.Run {
 			FinishedAt:  timestampOrNil(t.FinishedAt),
 			AvailableAt: timestampOrNil(t.AvailableAt),
 			WaitReason:  t.WaitReason,
+			Waits:       protos(t.Waits, waitInfoProto),
+			Resumes:     t.Resumes,
 		})
 	}
 	return out
@@ -327,7 +342,7 @@ func listenProto(m *engine.Message) *switchyardv1.ListenResponse {
 		return &switchyardv1.ListenResponse{Message: &switchyardv1.ListenResponse_Assignment{Assignment: &switchyardv1.TaskAssignment{
 			TaskId: a.TaskID, Attempt: a.Attempt, RunId: a.RunID, Workflow: a.Workflow, TaskName: a.TaskName,
 			Action: a.Action, Input: structOrNil(a.Input), ParentOutputs: parents, Deadline: timestamppb.New(a.Deadline),
-			Traceparent: a.TraceParent,
+			Traceparent: a.TraceParent, Steps: protos(a.Steps, stepProto), WaitResult: waitResultProto(a.WaitResult),
 		}}}
 	case m.Cancellation != nil:
 		c := m.Cancellation

@@ -98,7 +98,33 @@ var taskStatusProto = map[string]switchyardv1.TaskStatus{
 	"SUCCEEDED": switchyardv1.TaskStatus_TASK_STATUS_SUCCEEDED,
 	"FAILED":    switchyardv1.TaskStatus_TASK_STATUS_FAILED,
 	"CANCELLED": switchyardv1.TaskStatus_TASK_STATUS_CANCELLED,
+	"WAITING":   switchyardv1.TaskStatus_TASK_STATUS_WAITING,
+	"SKIPPED":   switchyardv1.TaskStatus_TASK_STATUS_SKIPPED,
 }
+
+var waitModes = newEnum(map[switchyardv1.WaitMode]string{
+	switchyardv1.WaitMode_WAIT_MODE_ANY: engine.WaitAny,
+	switchyardv1.WaitMode_WAIT_MODE_ALL: engine.WaitAll,
+})
+
+var waitStates = newEnum(map[switchyardv1.WaitState]string{
+	switchyardv1.WaitState_WAIT_STATE_OPEN:      engine.WaitStateOpen,
+	switchyardv1.WaitState_WAIT_STATE_SATISFIED: engine.WaitStateSatisfied,
+	switchyardv1.WaitState_WAIT_STATE_TIMED_OUT: engine.WaitStateTimedOut,
+	switchyardv1.WaitState_WAIT_STATE_CANCELLED: engine.WaitStateCancelled,
+})
+
+var stepKinds = newEnum(map[switchyardv1.StepKind]string{
+	switchyardv1.StepKind_STEP_KIND_RESULT: "RESULT",
+	switchyardv1.StepKind_STEP_KIND_WAIT:   "WAIT",
+	switchyardv1.StepKind_STEP_KIND_SPAWN:  "SPAWN",
+})
+
+var waitTimeoutActions = newEnum(map[switchyardv1.WaitTimeoutAction]string{
+	switchyardv1.WaitTimeoutAction_WAIT_TIMEOUT_ACTION_FAIL: engine.OnWaitTimeoutFail,
+	switchyardv1.WaitTimeoutAction_WAIT_TIMEOUT_ACTION_SKIP: engine.OnWaitTimeoutSkip,
+	switchyardv1.WaitTimeoutAction_WAIT_TIMEOUT_ACTION_RUN:  engine.OnWaitTimeoutRun,
+})
 
 var deliveryOutcomeProto = map[string]switchyardv1.DeliveryOutcome{
 	engine.DeliveryAccepted:  switchyardv1.DeliveryOutcome_DELIVERY_OUTCOME_ACCEPTED,

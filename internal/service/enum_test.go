@@ -17,6 +17,10 @@ func TestEnumsRoundTrip(t *testing.T) {
 	check(t, runTriggers, switchyardv1.RunTrigger(0))
 	check(t, strategies, switchyardv1.ConcurrencyStrategy(0))
 	check(t, roles, switchyardv1.Role(0))
+	check(t, waitModes, switchyardv1.WaitMode(0))
+	check(t, waitStates, switchyardv1.WaitState(0))
+	check(t, stepKinds, switchyardv1.StepKind(0))
+	check(t, waitTimeoutActions, switchyardv1.WaitTimeoutAction(0))
 }
 
 func check[P interface {

@@ -34,7 +34,11 @@ func (s *EventService) BulkPushEvents(ctx context.Context, req *connect.Request[
 func (s *EventService) GetEvent(ctx context.Context, req *connect.Request[switchyardv1.GetEventRequest]) (*connect.Response[switchyardv1.GetEventResponse], error) {
 	return unary(ctx, req, func(tenant string, m *switchyardv1.GetEventRequest) (*switchyardv1.GetEventResponse, error) {
 		ev, err := s.engine.GetEvent(ctx, tenant, m.GetId())
-		return &switchyardv1.GetEventResponse{Event: eventProto(ev)}, err
+		resp := &switchyardv1.GetEventResponse{Event: eventProto(ev)}
+		if ev != nil {
+			resp.WokeRunIds = ev.WokeRunIDs
+		}
+		return resp, err
 	})
 }
 

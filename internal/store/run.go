@@ -69,6 +69,15 @@ type Run struct {
 	TraceParent string `bun:"trace_parent"`
 	// WaitReason says why a scheduled run waits (a trigger's throttle).
 	WaitReason string `bun:"wait_reason"`
+	// A child run's parent run and task, and its key among the task's
+	// children (step name "/" index), unique per parent task.
+	ParentRunID  string `bun:"parent_run_id"`
+	ParentTaskID string `bun:"parent_task_id"`
+	ChildKey     string `bun:"child_key"`
+	// Waiting says the ACTIVE run has no task queued or running and a task
+	// WAITING on a durable wait; HasChildren that it spawned child runs.
+	Waiting     bool `bun:"waiting"`
+	HasChildren bool `bun:"has_children"`
 }
 
 // RunInsertMany inserts runs. With skipUsedKeys, a run whose idempotency key the
@@ -178,6 +187,8 @@ type RunListParams struct {
 	Status   string
 	EventID  string
 	Trigger  string
+	// ParentRunID selects the child runs of a run.
+	ParentRunID string
 	ListPage
 }
 
@@ -188,14 +199,69 @@ func (q Q) RunList(ctx context.Context, p *RunListParams) ([]*Run, error) {
 		whereEqual(sel, "workflow_name", p.Workflow)
 		whereEqual(sel, "event_id", p.EventID)
 		whereEqual(sel, "trigger_kind", p.Trigger)
+		whereEqual(sel, "parent_run_id", p.ParentRunID)
 		switch p.Status {
 		case "":
+		case RunWaiting:
+			sel.WhereGroup(" AND ", func(sel *bun.SelectQuery) *bun.SelectQuery {
+				return sel.Where("status = ?", RunWaiting).WhereOr("status = ? AND waiting", RunActive)
+			})
 		case RunQueuedDerived:
-			sel.Where("status = ? AND NOT EXISTS (SELECT 1 FROM tasks AS t WHERE t.run_id = run.id AND t.status = ?)", RunActive, TaskRunning)
+			sel.Where("status = ? AND NOT waiting AND NOT EXISTS (SELECT 1 FROM tasks AS t WHERE t.run_id = run.id AND t.status = ?)", RunActive, TaskRunning)
 		case RunRunningDerived:
-			sel.Where("status = ? AND EXISTS (SELECT 1 FROM tasks AS t WHERE t.run_id = run.id AND t.status = ?)", RunActive, TaskRunning)
+			sel.Where("status = ? AND NOT waiting AND EXISTS (SELECT 1 FROM tasks AS t WHERE t.run_id = run.id AND t.status = ?)", RunActive, TaskRunning)
 		default:
 			sel.Where("status = ?", p.Status)
 		}
 	})
+}
+
+// RunSetWaiting records whether an active run waits on a durable wait only.
+func (q Q) RunSetWaiting(ctx context.Context, runID string, waiting bool) error {
+	if _, err := q.db.NewUpdate().Model((*Run)(nil)).Set("waiting = ?", waiting).Where("id = ?", runID).Exec(ctx); err != nil {
+		return fmt.Errorf("mark run %s waiting: %w", runID, err)
+	}
+	return nil
+}
+
+// RunSetHasChildren records that a run spawned child runs.
+func (q Q) RunSetHasChildren(ctx context.Context, runID string) error {
+	if _, err := q.db.NewUpdate().Model((*Run)(nil)).Set("has_children = TRUE").Where("id = ?", runID).Exec(ctx); err != nil {
+		return fmt.Errorf("mark run %s a parent: %w", runID, err)
+	}
+	return nil
+}
+
+// RunIDsByChildKeys returns the child runs a parent task started under keys,
+// by key.
+func (q Q) RunIDsByChildKeys(ctx context.Context, parentTaskID string, keys []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID       string `bun:"id"`
+		ChildKey string `bun:"child_key"`
+	}
+	err := q.db.NewSelect().Model((*Run)(nil)).Column("id", "child_key").
+		Where("parent_task_id = ? AND child_key IN (?)", parentTaskID, bun.List(keys)).Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("child runs of task %s: %w", parentTaskID, err)
+	}
+	for _, r := range rows {
+		out[r.ChildKey] = r.ID
+	}
+	return out, nil
+}
+
+// RunIDsOpenChildren returns the child runs of a run that have not ended.
+func (q Q) RunIDsOpenChildren(ctx context.Context, parentRunID string) ([]string, error) {
+	var ids []string
+	err := q.db.NewSelect().Model((*Run)(nil)).Column("id").
+		Where("parent_run_id = ? AND status NOT IN (?)", parentRunID, bun.List([]string{RunSucceeded, RunFailed, RunCancelled, RunSkipped})).
+		OrderExpr("id").Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("open children of run %s: %w", parentRunID, err)
+	}
+	return ids, nil
 }

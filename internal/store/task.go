@@ -16,6 +16,11 @@ const (
 	TaskSucceeded = "SUCCEEDED"
 	TaskFailed    = "FAILED"
 	TaskCancelled = "CANCELLED"
+	// TaskWaiting waits, without a worker, for a durable wait to resolve.
+	TaskWaiting = "WAITING"
+	// TaskSkipped was not run (skip_if, or a declared wait's timeout); it
+	// counts as done for its children and its run.
+	TaskSkipped = "SKIPPED"
 )
 
 // Task is one node of a run. A zero time means not yet.
@@ -56,6 +61,12 @@ type Task struct {
 	// when nothing holds it back.
 	RateLimits JSON[[]TaskRateLimit] `bun:"rate_limits"`
 	WaitReason string                `bun:"wait_reason"`
+	// Resumes counts the attempts that resumed the task after a wait; the
+	// retry policy counts Attempt - Resumes.
+	Resumes int32 `bun:"resumes"`
+	// Declared is the task's declared wait_for, skip_if, cancel_if and
+	// on_wait_timeout as the engine encodes them; "" when none.
+	Declared string `bun:"declared"`
 }
 
 // TaskInsertMany inserts tasks.
@@ -119,7 +130,7 @@ func (q Q) TaskOutputs(ctx context.Context, runID string, names []string) (map[s
 // TaskUpdate writes a task's state.
 func (q Q) TaskUpdate(ctx context.Context, t *Task) error {
 	_, err := q.db.NewUpdate().Model(t).
-		Column("status", "attempt", "worker_id", "output", "error", "available_at", "queue_rank", "lease_expires_at", "started_at", "finished_at").
+		Column("status", "attempt", "worker_id", "output", "error", "available_at", "queue_rank", "lease_expires_at", "started_at", "finished_at", "resumes").
 		WherePK().Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("update task %s: %w", t.ID, err)

@@ -1,0 +1,297 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+)
+
+// Wait states, as stored.
+const (
+	// WaitPending is a declared wait's condition stored when its task became
+	// ready and not yet armed (looked back and opened) by the resolver.
+	WaitPending   = "pending"
+	WaitOpen      = "open"
+	WaitSatisfied = "satisfied"
+	WaitTimedOut  = "timed_out"
+	WaitCancelled = "cancelled"
+)
+
+// Wait kinds, as stored.
+const (
+	WaitKindSleep = "sleep"
+	WaitKindEvent = "event"
+	WaitKindChild = "child"
+)
+
+// Wait is one condition of a durable wait: the wait is every row of one
+// (task, step).
+type Wait struct {
+	bun.BaseModel `bun:"table:waits,alias:w"`
+
+	ID         string `bun:"id,pk"`
+	TenantID   string `bun:"tenant_id"`
+	RunID      string `bun:"run_id"`
+	TaskID     string `bun:"task_id"`
+	Step       string `bun:"step"`
+	Cond       string `bun:"cond"` // the condition's name
+	Seq        int32  `bun:"seq"`  // its position in the wait's spec
+	Mode       string `bun:"mode"` // ANY or ALL
+	Kind       string `bun:"kind"`
+	Key        string `bun:"key"` // an event condition's key or pattern
+	IsPattern  bool   `bun:"is_pattern"`
+	Expression string `bun:"expression"`
+	// Match is the indexed equality of an event condition,
+	// "<payload path>=<JSON value>", or "" when it has none.
+	Match        string `bun:"match"`
+	ChildRunID   string `bun:"child_run_id"`
+	Deadline     Time   `bun:"deadline"`
+	LookbackFrom Time   `bun:"lookback_from"`
+	State        string `bun:"state"`
+	EventID      string `bun:"event_id"`
+	// Handled says the resolver took the row's outcome into account.
+	Handled    bool `bun:"handled"`
+	ResolvedAt Time `bun:"resolved_at"`
+	CreatedAt  Time `bun:"created_at"`
+}
+
+// WaitPatternKey is the lock key (see [Q.WaitKeysLock]) that every wait on a
+// key pattern of a tenant shares.
+const WaitPatternKey = "\x00pattern"
+
+// WaitLockKey is an event key of a tenant as a lock (see [Q.WaitKeysLock]).
+type WaitLockKey struct {
+	TenantID string
+	Key      string // an event key, or WaitPatternKey
+}
+
+// WaitKeysLock takes, until the transaction ends, the lock of each key
+// (shared, for pushes of events with those keys; exclusive, for the
+// creation of waits on them), in one order so that transactions never wait
+// for each other in a circle. It is the first lock a transaction takes. On
+// SQLite, whose writers take turns, it does nothing.
+func (q Q) WaitKeysLock(ctx context.Context, keys []WaitLockKey, shared bool) error {
+	if !q.postgres() || len(keys) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(keys))
+	for _, k := range keys {
+		h := fnv.New64a()
+		_, _ = h.Write([]byte("wait\x00" + k.TenantID + "\x00" + k.Key))
+		ids = append(ids, int64(h.Sum64())) //nolint:gosec // a lock id: any 64 bits do
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	fn := "pg_advisory_xact_lock"
+	if shared {
+		fn += "_shared"
+	}
+	if _, err := q.db.ExecContext(ctx, "SELECT "+fn+"(k) FROM (SELECT unnest(?::bigint[]) AS k ORDER BY 1) AS s", pgdialect.Array(ids)); err != nil {
+		return fmt.Errorf("lock wait keys: %w", err)
+	}
+	return nil
+}
+
+// WaitInsertMany inserts wait rows.
+func (q Q) WaitInsertMany(ctx context.Context, rows []*Wait) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if _, err := q.db.NewInsert().Model(&rows).Exec(ctx); err != nil {
+		return fmt.Errorf("insert waits: %w", err)
+	}
+	return nil
+}
+
+// WaitListByTask returns a task's wait rows, oldest first (by creation, then
+// position in the spec).
+func (q Q) WaitListByTask(ctx context.Context, taskID string) ([]*Wait, error) {
+	var rows []*Wait
+	if err := q.db.NewSelect().Model(&rows).Where("task_id = ?", taskID).OrderExpr("created_at, seq").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("waits of task %s: %w", taskID, err)
+	}
+	return rows, nil
+}
+
+// WaitListByRuns returns the wait rows of runs, oldest first; with openOnly,
+// only those not yet resolved.
+func (q Q) WaitListByRuns(ctx context.Context, runIDs []string, openOnly bool) ([]*Wait, error) {
+	if len(runIDs) == 0 {
+		return nil, nil
+	}
+	var rows []*Wait
+	sel := q.db.NewSelect().Model(&rows).Where("run_id IN (?)", bun.List(runIDs))
+	if openOnly {
+		sel.Where("state IN (?)", bun.List([]string{WaitOpen, WaitPending}))
+	}
+	if err := sel.OrderExpr("created_at, seq").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("waits of runs: %w", err)
+	}
+	return rows, nil
+}
+
+// WaitListCandidates returns the tenant's open event waits that an event with
+// key may satisfy: on the key, or on a pattern, with a match among matches
+// ("" included for waits without an indexed match).
+func (q Q) WaitListCandidates(ctx context.Context, tenantID, key string, matches []string) ([]*Wait, error) {
+	var rows []*Wait
+	err := q.db.NewSelect().Model(&rows).
+		Where("tenant_id = ? AND state = ? AND match IN (?)", tenantID, WaitOpen, bun.List(matches)).
+		WhereGroup(" AND ", func(sel *bun.SelectQuery) *bun.SelectQuery {
+			return sel.Where("key = ? AND kind = ?", key, WaitKindEvent).WhereOr("is_pattern")
+		}).
+		OrderExpr("id").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("waits for events: %w", err)
+	}
+	return rows, nil
+}
+
+// WaitSatisfy marks the open rows among ids satisfied by an event (eventID,
+// or "" for a sleep or child) at now, and returns those it marked: a row
+// changes once.
+func (q Q) WaitSatisfy(ctx context.Context, ids []string, eventID string, now time.Time) ([]string, error) {
+	return q.waitResolve(ctx, ids, WaitSatisfied, eventID, now)
+}
+
+// WaitTimeOut marks the open rows among ids timed out at now and returns
+// those it marked.
+func (q Q) WaitTimeOut(ctx context.Context, ids []string, now time.Time) ([]string, error) {
+	return q.waitResolve(ctx, ids, WaitTimedOut, "", now)
+}
+
+func (q Q) waitResolve(ctx context.Context, ids []string, state, eventID string, now time.Time) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	ids = slices.Sorted(slices.Values(ids))
+	var done []string
+	err := q.db.NewUpdate().Model((*Wait)(nil)).
+		Set("state = ?, event_id = ?, resolved_at = ?", state, eventID, TimeOf(now)).
+		Where("id IN (?) AND state = ?", bun.List(ids), WaitOpen).
+		Returning("id").Scan(ctx, &done)
+	if err != nil {
+		return nil, fmt.Errorf("resolve waits: %w", err)
+	}
+	return done, nil
+}
+
+// WaitSatisfyChild marks the open waits on a child run satisfied, now that
+// it ended, and reports how many it marked.
+func (q Q) WaitSatisfyChild(ctx context.Context, childRunID string, now time.Time) (int, error) {
+	res, err := q.db.NewUpdate().Model((*Wait)(nil)).
+		Set("state = ?, resolved_at = ?", WaitSatisfied, TimeOf(now)).
+		Where("child_run_id = ? AND kind = ? AND state = ?", childRunID, WaitKindChild, WaitOpen).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("satisfy waits on run %s: %w", childRunID, err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// WaitCancelOpen cancels the unresolved rows of a task's wait step (every
+// step when step is ""), or of every task of the run when taskID is "", at
+// now; cancelled rows count as handled.
+func (q Q) WaitCancelOpen(ctx context.Context, runID, taskID, step string, now time.Time) error {
+	up := q.db.NewUpdate().Model((*Wait)(nil)).
+		Set("state = ?, resolved_at = ?, handled = TRUE", WaitCancelled, TimeOf(now)).
+		Where("run_id = ? AND state IN (?)", runID, bun.List([]string{WaitOpen, WaitPending}))
+	if taskID != "" {
+		up.Where("task_id = ?", taskID)
+	}
+	if step != "" {
+		up.Where("step = ?", step)
+	}
+	if _, err := up.Exec(ctx); err != nil {
+		return fmt.Errorf("cancel waits of run %s: %w", runID, err)
+	}
+	return nil
+}
+
+// WaitArm opens a pending row (state open) or resolves it at once.
+func (q Q) WaitArm(ctx context.Context, w *Wait) error {
+	_, err := q.db.NewUpdate().Model(w).Column("state", "match", "event_id", "resolved_at", "deadline", "lookback_from").
+		WherePK().Where("state = ?", WaitPending).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("arm wait %s: %w", w.ID, err)
+	}
+	return nil
+}
+
+// WaitSetHandled records that the resolver took the rows of a task's wait
+// step into account.
+func (q Q) WaitSetHandled(ctx context.Context, taskID, step string) error {
+	_, err := q.db.NewUpdate().Model((*Wait)(nil)).Set("handled = TRUE").
+		Where("task_id = ? AND step = ? AND state <> ?", taskID, step, WaitOpen).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("mark waits of task %s handled: %w", taskID, err)
+	}
+	return nil
+}
+
+// WaitWork is a task whose wait the resolver has work on.
+type WaitWork struct {
+	TenantID string `bun:"tenant_id"`
+	RunID    string `bun:"run_id"`
+	TaskID   string `bun:"task_id"`
+}
+
+// WaitListWork returns up to limit tasks whose waits need the resolver: a row
+// pending, resolved and not handled, or open past its deadline at now.
+func (q Q) WaitListWork(ctx context.Context, now time.Time, limit int) ([]WaitWork, error) {
+	var out []WaitWork
+	err := q.db.NewRaw(`
+		SELECT DISTINCT tenant_id, run_id, task_id FROM (
+			SELECT tenant_id, run_id, task_id FROM waits WHERE NOT handled AND state <> ?
+			UNION ALL
+			SELECT tenant_id, run_id, task_id FROM waits WHERE state = ? AND deadline > 0 AND deadline <= ?
+		) AS x LIMIT ?`, WaitOpen, WaitOpen, TimeOf(now), limit).Scan(ctx, &out)
+	if err != nil {
+		return nil, fmt.Errorf("list wait work: %w", err)
+	}
+	return out, nil
+}
+
+// WaitNextDeadline returns the earliest deadline of the open waits; zero when
+// none has one.
+func (q Q) WaitNextDeadline(ctx context.Context) (time.Time, error) {
+	var us []int64
+	err := q.db.NewSelect().Model((*Wait)(nil)).ColumnExpr("deadline").
+		Where("state = ? AND deadline > 0", WaitOpen).OrderExpr("deadline").Limit(1).Scan(ctx, &us)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("next wait deadline: %w", err)
+	}
+	if len(us) == 0 {
+		return time.Time{}, nil
+	}
+	return TimeMicros(us[0]).Time, nil
+}
+
+// WaitRunIDsByEvent returns the runs whose waits the tenant's event
+// satisfied.
+func (q Q) WaitRunIDsByEvent(ctx context.Context, tenantID, eventID string) ([]string, error) {
+	ids := []string{}
+	err := q.db.NewSelect().Model((*Wait)(nil)).Distinct().Column("run_id").
+		Where("event_id = ? AND tenant_id = ?", eventID, tenantID).OrderExpr("run_id").Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("runs woken by event %s: %w", eventID, err)
+	}
+	return ids, nil
+}
+
+// EventListSince returns the tenant's events stored at or after since, newest
+// first, at most limit: with key only those with that key.
+func (q Q) EventListSince(ctx context.Context, tenantID, key string, since time.Time, limit int) ([]*Event, error) {
+	var events []*Event
+	sel := q.db.NewSelect().Model(&events).Where("tenant_id = ? AND created_at >= ?", tenantID, TimeOf(since))
+	whereEqual(sel, "key", key)
+	if err := sel.OrderExpr("id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("events since %s: %w", since, err)
+	}
+	return events, nil
+}
