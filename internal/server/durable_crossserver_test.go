@@ -26,7 +26,7 @@ import (
 // woke and no run twice, and the decoys woke none.
 func TestDurableWaitsWakeOnceAcrossServers(t *testing.T) {
 	t.Parallel()
-	servers, urls := startServers(t, storetest.Postgres(t))
+	servers := startServers(t, storetest.Postgres(t))
 	a, b := servers[0], servers[1]
 	orders, rpcs, batches, perBatch := 700, 100, 4, 50
 	if testing.Short() {
@@ -49,12 +49,9 @@ func TestDurableWaitsWakeOnceAcrossServers(t *testing.T) {
 	}})
 
 	log := newAssignmentLog()
-	rpcWait := func(as *switchyardv1.TaskAssignment) *switchyardv1.WaitSpec {
-		return eventWaitFor("paid", paidKey, byOrder, long)
-	}
-	for i, s := range servers {
+	for _, s := range servers {
 		startRawWorker(t, s, []string{"cross.ship"}, 64, log.completing)
-		startRawWorker(t, s, []string{"cross.rpc"}, 32, log.waiting(durableClient(urls[i]), "paid", rpcWait))
+		startRawWorker(t, s, []string{"cross.rpc"}, 32, log.waiting("paid", eventWaitFor("paid", paidKey, byOrder, long)))
 	}
 
 	var orderInputs, rpcInputs, batchInputs []map[string]any
@@ -130,7 +127,7 @@ func TestDurableWaitsWakeOnceAcrossServers(t *testing.T) {
 			t.Errorf("rpc run %s: %d assignments %v, want attempts 1 then 2", id, len(as), attemptsOf(as))
 			continue
 		}
-		step := recordedStep(as[1], "paid")
+		step := stepNamed(as[1], "paid")
 		if got := step.GetWait().GetConditions(); len(got) != 1 || got[0].GetEvent().GetId() != want || got[0].GetState() != switchyardv1.WaitState_WAIT_STATE_SATISFIED {
 			t.Errorf("rpc run %s: the resumed assignment's wait step is %v, want condition paid SATISFIED by %s", id, step, want)
 		}
@@ -215,20 +212,18 @@ func attemptsOf(as []*switchyardv1.TaskAssignment) []int32 {
 
 // startServers starts the servers of a test on eng, with the fast engine
 // intervals: two on one new Postgres schema, or one on SQLite (a file has one
-// server). It returns their clients and URLs.
-func startServers(t *testing.T, eng storetest.Engine) ([]*api, []string) {
+// server).
+func startServers(t *testing.T, eng storetest.Engine) []*api {
 	t.Helper()
 	opts, n := servertest.Options{Engine: fastEngine}, 1
 	if eng.Name == "postgres" {
 		opts.Store, n = store.Config{DatabaseURL: storetest.NewSchema(t)}, 2
 	}
 	var apis []*api
-	var urls []string
 	for range n {
-		srv := servertest.Start(t, eng, opts)
-		apis, urls = append(apis, newAPI(srv.URL, grpcProtocol())), append(urls, srv.URL)
+		apis = append(apis, newAPI(servertest.Start(t, eng, opts).URL, grpcProtocol()))
 	}
-	return apis, urls
+	return apis
 }
 
 // TestDurableWaitTimeoutRacesEvent gives 200 runs a declared event wait that
@@ -255,7 +250,7 @@ func testDurableWaitTimeoutRacesEvent(t *testing.T, eng storetest.Engine) {
 		n = 60
 	}
 	const key, timeout = "race.paid", 3 * time.Second
-	servers, _ := startServers(t, eng)
+	servers := startServers(t, eng)
 	putWorkflow(t, servers[0], &switchyardv1.WorkflowSpec{Name: "race", OnEvents: []string{"race.created"}, Tasks: []*switchyardv1.TaskSpec{{
 		Name: "pay", Action: "race.pay",
 		WaitFor:       eventWaitFor("paid", key, "event.payload.order_id == input.order_id", timeout),

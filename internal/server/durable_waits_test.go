@@ -10,32 +10,17 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
-	"github.com/switchyard/switchyard/gen/switchyard/v1/switchyardv1connect"
-	"github.com/switchyard/switchyard/internal/server/servertest"
 )
 
 // The helpers of the durable-wait tests and benchmark: declared waits, runs
 // started in bulk, and a log of the assignments raw workers receive.
 
-// eventWaitFor is a declared wait for one event condition named name.
+// eventWaitFor is a wait for one event condition named name, without
+// lookback.
 func eventWaitFor(name, key, condition string, timeout time.Duration) *switchyardv1.WaitSpec {
-	return &switchyardv1.WaitSpec{Conditions: []*switchyardv1.WaitCondition{{
-		Name: name,
-		Kind: &switchyardv1.WaitCondition_Event{Event: &switchyardv1.EventCondition{
-			Key: key, Condition: condition, Timeout: durationpb.New(timeout),
-		}},
-	}}}
-}
-
-// durableClient is a DurableService client of the server at url, over gRPC
-// with the admin token.
-func durableClient(url string) switchyardv1connect.DurableServiceClient {
-	p := grpcProtocol()
-	opts := append(append([]connect.ClientOption{}, p.Options...), connect.WithInterceptors(servertest.BearerInterceptor(servertest.AdminToken)))
-	return switchyardv1connect.NewDurableServiceClient(p.HTTP, url, opts...)
+	return &switchyardv1.WaitSpec{Conditions: []*switchyardv1.WaitCondition{eventWait(name, key, condition, 0, timeout)}}
 }
 
 // assignmentLog records every assignment raw workers receive, by task, and
@@ -88,21 +73,19 @@ func (l *assignmentLog) completing(w *rawWorker, as *switchyardv1.TaskAssignment
 }
 
 // waiting returns a raw worker's handler that logs each assignment and, as
-// durable code would, waits through d for spec(as) under the step name step
-// unless the assignment already carries that step; it completes the task once
-// the wait is resolved.
-func (l *assignmentLog) waiting(d switchyardv1connect.DurableServiceClient, step string, spec func(*switchyardv1.TaskAssignment) *switchyardv1.WaitSpec) func(*rawWorker, *switchyardv1.TaskAssignment) {
+// durable code would, waits for spec under the step name step unless the
+// assignment already carries that step; it completes the task once the wait
+// is resolved.
+func (l *assignmentLog) waiting(step string, spec *switchyardv1.WaitSpec) func(*rawWorker, *switchyardv1.TaskAssignment) {
 	return func(w *rawWorker, as *switchyardv1.TaskAssignment) {
 		l.add(as)
-		if recordedStep(as, step) == nil {
-			res, err := d.Wait(context.Background(), connect.NewRequest(&switchyardv1.WaitRequest{
-				WorkerId: w.id, TaskId: as.GetTaskId(), Attempt: as.GetAttempt(), Name: step, Wait: spec(as),
-			}))
+		if stepNamed(as, step) == nil {
+			res, err := w.wait(as, step, spec.GetMode(), spec.GetConditions()...)
 			if err != nil {
 				l.fail(fmt.Errorf("wait of task %s attempt %d: %w", as.GetTaskId(), as.GetAttempt(), err))
 				return
 			}
-			if !res.Msg.GetResolved() {
+			if !res.GetResolved() {
 				return // the attempt ended; the task comes back when the wait resolves
 			}
 		}
@@ -110,16 +93,6 @@ func (l *assignmentLog) waiting(d switchyardv1connect.DurableServiceClient, step
 			l.fail(fmt.Errorf("complete task %s attempt %d: %w", as.GetTaskId(), as.GetAttempt(), err))
 		}
 	}
-}
-
-// recordedStep returns the assignment's step named name, or nil.
-func recordedStep(as *switchyardv1.TaskAssignment, name string) *switchyardv1.Step {
-	for _, s := range as.GetSteps() {
-		if s.GetName() == name {
-			return s
-		}
-	}
-	return nil
 }
 
 // startRuns pushes one event with key for each payload, in bulk calls of at
@@ -201,16 +174,6 @@ func getRuns(t testing.TB, a *api, ids []string) map[string]*switchyardv1.Run {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// wokeRuns returns the runs whose waits the event satisfied (GetEvent), sorted.
-func wokeRuns(t testing.TB, a *api, eventID string) []string {
-	t.Helper()
-	res, err := a.events.GetEvent(context.Background(), connect.NewRequest(&switchyardv1.GetEventRequest{Id: eventID}))
-	if err != nil {
-		t.Fatalf("get event %s: %v", eventID, err)
-	}
-	return slices.Sorted(slices.Values(res.Msg.GetWokeRunIds()))
 }
 
 // pushedEvent is one event to push through one server.
