@@ -128,6 +128,16 @@ func benchDurableWake(b *testing.B, eng storetest.Engine, n int, rate float64) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The statements are logged first, also when the wake-ups fall behind.
+	txs := srv.Store.Transactions() - txsFrom
+	byKind, took, total := stmts.snapshot()
+	kinds := slices.SortedFunc(maps.Keys(byKind), func(x, y string) int { return byKind[y] - byKind[x] })
+	var lines []string
+	for _, k := range kinds {
+		lines = append(lines, fmt.Sprintf("  %6.2f  %6.2fms  %s", float64(byKind[k])/float64(max(got, 1)), float64(took[k].Microseconds())/1000/float64(byKind[k]), k))
+	}
+	b.Logf("%d waits, %d woken at %.0f events/s in %s; %d transactions; statements per wake-up and their mean time, by kind:\n%s",
+		n, got, rate, time.Since(pushedAt[0]).Round(time.Millisecond), txs, strings.Join(lines, "\n"))
 	if got != n {
 		b.Fatalf("%d of %d woken tasks did not arrive within %s of the last push", n-got, n, benchArrivalTimeout)
 	}
@@ -135,8 +145,6 @@ func benchDurableWake(b *testing.B, eng storetest.Engine, n int, rate float64) {
 		b.Fatal(err)
 	}
 	awaitRuns(b, a, workflow, switchyardv1.RunStatus_RUN_STATUS_SUCCEEDED, n, time.Minute)
-	txs := srv.Store.Transactions() - txsFrom
-	byKind, total := stmts.snapshot()
 	mu.Lock()
 	if len(wrong) > 0 {
 		b.Fatalf("%d tasks woken by the wrong event, such as %s", len(wrong), wrong[0])
@@ -161,12 +169,6 @@ func benchDurableWake(b *testing.B, eng storetest.Engine, n int, rate float64) {
 	b.ReportMetric(float64(txs)/float64(n), "txs/wake")
 	b.ReportMetric(float64(total)/float64(n), "stmts/wake")
 	b.ReportMetric(float64(n)/createdIn.Seconds(), "waits-opened/s")
-	kinds := slices.SortedFunc(maps.Keys(byKind), func(x, y string) int { return byKind[y] - byKind[x] })
-	var lines []string
-	for _, k := range kinds {
-		lines = append(lines, fmt.Sprintf("  %6.2f  %s", float64(byKind[k])/float64(n), k))
-	}
-	b.Logf("%d waits, woken at %.0f events/s; statements per wake-up by kind:\n%s", n, rate, strings.Join(lines, "\n"))
 }
 
 // awaitOpenWaits polls until the store holds n open wait rows (a declared
@@ -210,11 +212,13 @@ func processMemory() (rss, heap int64) {
 	return rss, heap
 }
 
-// statementCounter counts the statements a server's database handle runs, by
-// kind (the first keyword and the first table it names).
+// statementCounter counts the statements a server's database handle runs,
+// and the time they take, by kind (the first keyword and the first table it
+// names).
 type statementCounter struct {
 	mu     sync.Mutex
 	byKind map[string]int
+	took   map[string]time.Duration
 	total  int
 }
 
@@ -222,7 +226,7 @@ type statementCounter struct {
 // already, so the hook is added in place (AddQueryHook): WithQueryHook would
 // return a copy the server does not use.
 func countStatements(db *bun.DB) *statementCounter {
-	c := &statementCounter{byKind: map[string]int{}}
+	c := &statementCounter{byKind: map[string]int{}, took: map[string]time.Duration{}}
 	db.AddQueryHook(c) //nolint:staticcheck // the only way to count the running server's statements
 	return c
 }
@@ -239,26 +243,29 @@ func statementKind(query string) string {
 	return kind
 }
 
-func (c *statementCounter) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context {
-	kind := statementKind(e.Query)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.byKind[kind]++
-	c.total++
+func (c *statementCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
 	return ctx
 }
 
-func (c *statementCounter) AfterQuery(context.Context, *bun.QueryEvent) {}
+func (c *statementCounter) AfterQuery(_ context.Context, e *bun.QueryEvent) {
+	kind, took := statementKind(e.Query), time.Since(e.StartTime)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.byKind[kind]++
+	c.took[kind] += took
+	c.total++
+}
 
 func (c *statementCounter) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.byKind)
+	clear(c.took)
 	c.total = 0
 }
 
-func (c *statementCounter) snapshot() (map[string]int, int) {
+func (c *statementCounter) snapshot() (map[string]int, map[string]time.Duration, int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return maps.Clone(c.byKind), c.total
+	return maps.Clone(c.byKind), maps.Clone(c.took), c.total
 }
