@@ -215,17 +215,25 @@ func testDurableWaitsSurviveKill(t *testing.T, postgres bool) {
 }
 
 // awaitStatus polls until n runs have status, and fails the test when timeout
-// passes first.
+// passes first. A poll answered unavailable (the server just restarted, or
+// the database is short of connections) counts as not yet.
 func awaitStatus(t *testing.T, c processClients, status switchyardv1.RunStatus, n int, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		got := len(listWorkflowRuns(t, c, "", 0, status))
+		res, err := c.runs.ListRuns(t.Context(), connect.NewRequest(&switchyardv1.ListRunsRequest{Status: status, PageSize: 500}))
+		if err != nil && connect.CodeOf(err) != connect.CodeUnavailable {
+			t.Fatalf("list %s runs: %v", status, err)
+		}
+		got := 0
+		if err == nil {
+			got = len(res.Msg.GetRuns())
+		}
 		if got >= n {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d runs are %s after %s, want %d", got, status, timeout, n)
+			t.Fatalf("%d runs are %s after %s, want %d (last error: %v)", got, status, timeout, n, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

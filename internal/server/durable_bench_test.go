@@ -233,14 +233,15 @@ func countStatements(db *bun.DB) *statementCounter {
 
 var statementTable = regexp.MustCompile(`(?i)\b(?:from|into|update|join)\s+"?([a-z_]+)"?`)
 
-// statementKind names a statement by its first keyword and first table.
+// statementKind names a statement by its first keyword and first table, or
+// its first 40 characters when it names none.
 func statementKind(query string) string {
-	verb, _, _ := strings.Cut(strings.TrimSpace(query), " ")
-	kind := strings.ToUpper(verb)
+	query = strings.Join(strings.Fields(query), " ")
+	verb, _, _ := strings.Cut(query, " ")
 	if m := statementTable.FindStringSubmatch(query); m != nil {
-		kind += " " + strings.ToLower(m[1])
+		return strings.ToUpper(verb) + " " + strings.ToLower(m[1])
 	}
-	return kind
+	return query[:min(len(query), 40)]
 }
 
 func (c *statementCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
