@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/switchyard/switchyard/internal/store"
@@ -10,6 +11,12 @@ import (
 
 // resolveBatch bounds the tasks one look of the resolver takes on.
 const resolveBatch = 100
+
+// resolveWorkers is how many of them it resolves at once, each task in its
+// own transaction: a resolution is a dozen statements in a row, so one at a
+// time bounds the wake-ups to what one connection's round trips allow. Tasks
+// of one run take turns on the run's lock, behind the keys' locks (sorted).
+const resolveWorkers = 4
 
 // resolveWaits is the wait resolver's job, on every server: woken by a
 // push that satisfied waits, a run that ended, a new deadline, and its own
@@ -33,18 +40,34 @@ func (e *Engine) resolveWaits(ctx context.Context) (time.Duration, error) {
 		}
 		return max(next.Sub(e.now()), time.Millisecond), nil
 	}
-	var errs []error
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	next := make(chan store.WaitWork)
+	for range min(resolveWorkers, len(work)) {
+		wg.Go(func() {
+			for w := range next {
+				err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+					return e.resolveTask(ctx, q, sig, w, e.now())
+				})
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
 	for _, w := range work {
 		if ctx.Err() != nil {
 			break
 		}
-		err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
-			return e.resolveTask(ctx, q, sig, w, e.now())
-		})
-		if err != nil {
-			errs = append(errs, err)
-		}
+		next <- w
 	}
+	close(next)
+	wg.Wait()
 	return busy, errors.Join(errs...)
 }
 
