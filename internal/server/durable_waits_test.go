@@ -67,7 +67,7 @@ func (l *assignmentLog) failures() error {
 // completes it at once.
 func (l *assignmentLog) completing(w *rawWorker, as *switchyardv1.TaskAssignment) {
 	l.add(as)
-	if err := w.complete(as, nil); err != nil {
+	if err := retryUnavailable(func() error { return w.complete(as, nil) }); err != nil {
 		l.fail(fmt.Errorf("complete task %s attempt %d: %w", as.GetTaskId(), as.GetAttempt(), err))
 	}
 }
@@ -80,7 +80,11 @@ func (l *assignmentLog) waiting(step string, spec *switchyardv1.WaitSpec) func(*
 	return func(w *rawWorker, as *switchyardv1.TaskAssignment) {
 		l.add(as)
 		if stepNamed(as, step) == nil {
-			res, err := w.wait(as, step, spec.GetMode(), spec.GetConditions()...)
+			var res *switchyardv1.WaitResponse
+			err := retryUnavailable(func() (err error) {
+				res, err = w.wait(as, step, spec.GetMode(), spec.GetConditions()...)
+				return err
+			})
 			if err != nil {
 				l.fail(fmt.Errorf("wait of task %s attempt %d: %w", as.GetTaskId(), as.GetAttempt(), err))
 				return
@@ -89,7 +93,7 @@ func (l *assignmentLog) waiting(step string, spec *switchyardv1.WaitSpec) func(*
 				return // the attempt ended; the task comes back when the wait resolves
 			}
 		}
-		if err := w.complete(as, nil); err != nil {
+		if err := retryUnavailable(func() error { return w.complete(as, nil) }); err != nil {
 			l.fail(fmt.Errorf("complete task %s attempt %d: %w", as.GetTaskId(), as.GetAttempt(), err))
 		}
 	}
@@ -122,20 +126,21 @@ func startRuns(t testing.TB, servers []*api, key string, payloads []map[string]a
 }
 
 // awaitRuns polls until at least n runs of workflow have status, and fails
-// the test when timeout passes first.
+// the test when timeout passes first. A poll answered unavailable counts as
+// not yet.
 func awaitRuns(t testing.TB, a *api, workflow string, status switchyardv1.RunStatus, n int, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		got, err := countRuns(context.Background(), a, workflow, status)
-		if err != nil {
+		if err != nil && connect.CodeOf(err) != connect.CodeUnavailable {
 			t.Fatal(err)
 		}
 		if got >= n {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d runs of %s are %s after %s, want %d", got, workflow, status, timeout, n)
+			t.Fatalf("%d runs of %s are %s after %s, want %d (last error: %v)", got, workflow, status, timeout, n, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -154,7 +159,11 @@ func getRuns(t testing.TB, a *api, ids []string) map[string]*switchyardv1.Run {
 	for range 8 {
 		wg.Go(func() {
 			for id := range next {
-				res, err := a.runs.GetRun(context.Background(), connect.NewRequest(&switchyardv1.GetRunRequest{Id: id}))
+				var res *connect.Response[switchyardv1.GetRunResponse]
+				err := retryUnavailable(func() (err error) {
+					res, err = a.runs.GetRun(context.Background(), connect.NewRequest(&switchyardv1.GetRunRequest{Id: id}))
+					return err
+				})
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, fmt.Errorf("get run %s: %w", id, err))
