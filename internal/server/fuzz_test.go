@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
@@ -77,6 +78,16 @@ func FuzzCompleteTask(f *testing.F) {
 func FuzzFailTask(f *testing.F) { fuzzRPCTarget(f, switchyardv1connect.WorkerServiceFailTaskProcedure) }
 func FuzzListWorkers(f *testing.F) {
 	fuzzRPCTarget(f, switchyardv1connect.WorkerServiceListWorkersProcedure)
+}
+func FuzzRecordStep(f *testing.F) {
+	fuzzRPCTarget(f, switchyardv1connect.DurableServiceRecordStepProcedure)
+}
+func FuzzWait(f *testing.F) { fuzzRPCTarget(f, switchyardv1connect.DurableServiceWaitProcedure) }
+func FuzzSpawnChildren(f *testing.F) {
+	fuzzRPCTarget(f, switchyardv1connect.DurableServiceSpawnChildrenProcedure)
+}
+func FuzzListSteps(f *testing.F) {
+	fuzzRPCTarget(f, switchyardv1connect.DurableServiceListStepsProcedure)
 }
 func FuzzCreateWebhook(f *testing.F) {
 	fuzzRPCTarget(f, switchyardv1connect.WebhookServiceCreateWebhookProcedure)
@@ -315,6 +326,38 @@ var fuzzRPCs = map[string]fuzzRPC{
 		},
 		renew: func(t testing.TB, e *fuzzEnv) { e.nextTask(t) },
 	},
+	switchyardv1connect.DurableServiceRecordStepProcedure: {
+		pathID: fzTask, worker: true,
+		valid: []proto.Message{
+			&switchyardv1.RecordStepRequest{WorkerId: fzWorker, TaskId: fzTask, Attempt: 1, Name: "charge", Result: structpb.NewStructValue(fuzzStruct(map[string]any{"id": "ch-1"}))},
+			&switchyardv1.RecordStepRequest{WorkerId: fzWorker, TaskId: fzTask, Attempt: 2, Name: "charge"}, // stale: failed_precondition
+		},
+	},
+	switchyardv1connect.DurableServiceWaitProcedure: {
+		pathID: fzTask, worker: true,
+		valid: []proto.Message{
+			&switchyardv1.WaitRequest{WorkerId: fzWorker, TaskId: fzTask, Attempt: 1, Name: "paid", Wait: &switchyardv1.WaitSpec{
+				Mode: switchyardv1.WaitMode_WAIT_MODE_ANY, Conditions: []*switchyardv1.WaitCondition{
+					{Name: "paid", Kind: &switchyardv1.WaitCondition_Event{Event: &switchyardv1.EventCondition{Key: "fuzz.paid",
+						Condition: "event.payload.id == input.id", Lookback: durationpb.New(time.Hour), Timeout: durationpb.New(time.Hour)}}},
+					{Name: "nap", Kind: &switchyardv1.WaitCondition_Sleep{Sleep: &switchyardv1.SleepCondition{Duration: durationpb.New(time.Hour)}}},
+				}}},
+			&switchyardv1.WaitRequest{WorkerId: fzWorker, TaskId: fzTask, Attempt: 1, Name: "bad", Wait: &switchyardv1.WaitSpec{
+				Conditions: []*switchyardv1.WaitCondition{{Name: "e", Kind: &switchyardv1.WaitCondition_Event{Event: &switchyardv1.EventCondition{Key: "k", Condition: "1 +"}}}}}},
+		},
+		renew: func(t testing.TB, e *fuzzEnv) { e.nextTask(t) },
+	},
+	switchyardv1connect.DurableServiceSpawnChildrenProcedure: {
+		pathID: fzTask, worker: true,
+		valid: []proto.Message{
+			&switchyardv1.SpawnChildrenRequest{WorkerId: fzWorker, TaskId: fzTask, Attempt: 1, Name: "fan", Children: []*switchyardv1.ChildSpec{
+				{Workflow: fzJob, Input: fuzzStruct(map[string]any{"i": 1})}}},
+			&switchyardv1.SpawnChildrenRequest{WorkerId: fzWorker, TaskId: fzTask, Attempt: 1, Name: "none", Children: []*switchyardv1.ChildSpec{{Workflow: "missing"}}},
+		},
+	},
+	switchyardv1connect.DurableServiceListStepsProcedure: {pathID: fzTask, valid: []proto.Message{
+		&switchyardv1.ListStepsRequest{TaskId: fzTask},
+	}},
 	switchyardv1connect.WorkerServiceListWorkersProcedure: {valid: []proto.Message{
 		&switchyardv1.ListWorkersRequest{PageSize: 1}, &switchyardv1.ListWorkersRequest{PageToken: "fuzz"},
 	}},

@@ -543,9 +543,10 @@ func tenantTables(t *testing.T, st *store.Store) []table {
 // Stored columns that differ between protocols: secrets (random or sealed
 // with a random nonce) and stream and trace ids are shown as set or not;
 // volatile ones (written in the background, or derived from a time) not at
-// all. Times (columns ending in _at, and cron ticks) are shown as set or not.
+// all. Times (columns ending in _at, cron ticks, wait deadlines and lookback
+// starts) are shown as set or not.
 var (
-	opaqueColumns   = map[string]bool{"token_hash": true, "secret": true, "stream_id": true, "trace_parent": true, "cron_tick": true}
+	opaqueColumns   = map[string]bool{"token_hash": true, "secret": true, "stream_id": true, "trace_parent": true, "cron_tick": true, "deadline": true, "lookback_from": true}
 	volatileColumns = map[string]bool{"last_used_at": true, "queue_rank": true}
 )
 
@@ -703,7 +704,7 @@ func parityTables() map[string][]parityCase {
 	return map[string][]parityCase{
 		"EventService": parityCases, "WorkflowService": workflowCases, "RunService": runCases,
 		"WorkerService": workerCases, "WebhookService": webhookCases, "AdminService": adminCases,
-		"RateLimitService": rateLimitCases,
+		"RateLimitService": rateLimitCases, "DurableService": durableCases,
 	}
 }
 
