@@ -99,8 +99,8 @@ func benchDurableWake(b *testing.B, eng storetest.Engine, n int, rate float64) {
 	}
 	created := time.Now()
 	startRuns(b, []*api{a}, "order.created", inputs)
-	awaitRuns(b, a, workflow, switchyardv1.RunStatus_RUN_STATUS_WAITING, n, 5*time.Minute)
-	awaitOpenWaits(b, srv.Store.DB(), n, 5*time.Minute)
+	awaitRuns(b, a, workflow, switchyardv1.RunStatus_RUN_STATUS_WAITING, n, 10*time.Minute)
+	awaitOpenWaits(b, srv.Store.DB(), n, 10*time.Minute)
 	createdIn := time.Since(created)
 	rssAfter, heapAfter := processMemory()
 
@@ -108,6 +108,8 @@ func benchDurableWake(b *testing.B, eng storetest.Engine, n int, rate float64) {
 	const idle = 5 * time.Second
 	time.Sleep(idle)
 	idleTxs := srv.Store.Transactions() - idleFrom
+	b.Logf("%d waits open %s after the first run was started (%.0f/s); while they wait: RSS +%.1f MB, Go heap +%.1f MB, %.1f transactions/s",
+		n, createdIn.Round(time.Millisecond), float64(n)/createdIn.Seconds(), float64(rssAfter-rssBefore)/(1<<20), float64(heapAfter-heapBefore)/(1<<20), float64(idleTxs)/idle.Seconds())
 
 	pushedAt := make([]time.Time, n)
 	pushTook := make([]time.Duration, n)
