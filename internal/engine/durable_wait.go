@@ -332,34 +332,20 @@ func signalDeadline(sig *signals, rows []*store.Wait) {
 
 // waitResult is how a decided wait (its rows) ended.
 func waitResult(ctx context.Context, q store.Q, rows []*store.Wait) (*WaitResult, error) {
-	_, winner, timedOut := decideWait(rows)
-	res := &WaitResult{TimedOut: timedOut, Conditions: make([]ConditionResult, 0, len(rows))}
-	if winner != nil && rows[0].Mode == WaitAny {
-		res.Winner = winner.Cond
-	}
-	sorted := slices.Clone(rows)
-	slices.SortFunc(sorted, func(a, b *store.Wait) int { return cmp.Compare(a.Seq, b.Seq) })
-	for _, w := range sorted {
-		c := ConditionResult{Name: w.Cond, State: waitState(w.State), ResolvedAt: w.ResolvedAt.Time}
+	var ids []string
+	for _, w := range rows {
 		if w.EventID != "" {
-			ev, err := q.EventGet(ctx, w.TenantID, w.EventID)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return nil, err
-			}
-			if ev != nil {
-				c.Event = eventFromRow(ev)
-			}
+			ids = append(ids, w.EventID)
 		}
-		if w.Kind == store.WaitKindChild {
-			child, err := childResult(ctx, q, w.TenantID, w.ChildRunID)
-			if err != nil {
-				return nil, err
-			}
-			c.Child = child
-		}
-		res.Conditions = append(res.Conditions, c)
 	}
-	return res, nil
+	events := map[string]*store.Event{}
+	if len(ids) > 0 {
+		var err error
+		if events, err = q.EventGetMany(ctx, rows[0].TenantID, ids); err != nil {
+			return nil, err
+		}
+	}
+	return waitResultWith(ctx, q, rows, events)
 }
 
 // recordWaitResult records a decided wait's result as the task's WAIT step

@@ -171,13 +171,21 @@ func (q Q) RunSetStatusIf(ctx context.Context, r *Run, from string) (bool, error
 	return n == 1, err
 }
 
-// RunSetStatus sets a run's status, error and finish time.
+// RunSetStatus sets a run's status, error and finish time (or holds the
+// write: see [Q.HoldWrites]).
 func (q Q) RunSetStatus(ctx context.Context, r *Run) error {
-	_, err := q.db.NewUpdate().Model(r).Column("status", "error", "updated_at", "finished_at").WherePK().Exec(ctx)
-	if err != nil {
+	if q.held != nil {
+		q.held.holdRun(r)
+		return nil
+	}
+	if _, err := q.runSetStatus(r).Exec(ctx); err != nil {
 		return fmt.Errorf("update run %s: %w", r.ID, err)
 	}
 	return nil
+}
+
+func (q Q) runSetStatus(r *Run) *bun.UpdateQuery {
+	return q.db.NewUpdate().Model(r).Column("status", "error", "updated_at", "finished_at").WherePK()
 }
 
 // RunListParams filters and pages RunList.
@@ -216,9 +224,14 @@ func (q Q) RunList(ctx context.Context, p *RunListParams) ([]*Run, error) {
 	})
 }
 
-// RunSetWaiting records whether an active run waits on a durable wait only.
+// RunSetWaiting records whether an active run waits on a durable wait only
+// (or holds the write: see [Q.HoldWrites]).
 func (q Q) RunSetWaiting(ctx context.Context, runID string, waiting bool) error {
-	if _, err := q.db.NewUpdate().Model((*Run)(nil)).Set("waiting = ?", waiting).Where("id = ?", runID).Exec(ctx); err != nil {
+	if q.held != nil {
+		q.held.waiting[runID] = waiting
+		return nil
+	}
+	if _, err := q.runSetWaiting([]string{runID}, waiting).Exec(ctx); err != nil {
 		return fmt.Errorf("mark run %s waiting: %w", runID, err)
 	}
 	return nil

@@ -190,6 +190,7 @@ func (s *Store) Ping(ctx context.Context) error {
 type Q struct {
 	db      bun.IDB
 	channel string
+	held    *heldWrites // see HoldWrites
 }
 
 // Read runs fn on one pooled connection.

@@ -127,15 +127,22 @@ func (q Q) TaskOutputs(ctx context.Context, runID string, names []string) (map[s
 	return out, nil
 }
 
-// TaskUpdate writes a task's state.
+// TaskUpdate writes a task's state (or holds it: see [Q.HoldWrites]).
 func (q Q) TaskUpdate(ctx context.Context, t *Task) error {
-	_, err := q.db.NewUpdate().Model(t).
-		Column("status", "attempt", "worker_id", "output", "error", "available_at", "queue_rank", "lease_expires_at", "started_at", "finished_at", "resumes").
-		WherePK().Exec(ctx)
-	if err != nil {
+	if q.held != nil {
+		q.held.holdTask(t)
+		return nil
+	}
+	if _, err := q.taskUpdate(t).Exec(ctx); err != nil {
 		return fmt.Errorf("update task %s: %w", t.ID, err)
 	}
 	return nil
+}
+
+func (q Q) taskUpdate(t *Task) *bun.UpdateQuery {
+	return q.db.NewUpdate().Model(t).
+		Column("status", "attempt", "worker_id", "output", "error", "available_at", "queue_rank", "lease_expires_at", "started_at", "finished_at", "resumes").
+		WherePK()
 }
 
 // TaskHandBack returns an attempt that was assigned but never reached its

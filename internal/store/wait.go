@@ -58,6 +58,10 @@ type Wait struct {
 	Handled    bool `bun:"handled"`
 	ResolvedAt Time `bun:"resolved_at"`
 	CreatedAt  Time `bun:"created_at"`
+
+	// RunInput is the input of the row's run, as [Q.WaitListCandidates]
+	// returns it (and nothing else).
+	RunInput Object `bun:"run_input,scanonly"`
 }
 
 // WaitPatternKey is the lock key (see [Q.WaitKeysLock]) that every wait on a
@@ -137,10 +141,12 @@ func (q Q) WaitListByRuns(ctx context.Context, runIDs []string, openOnly bool) (
 
 // WaitListCandidates returns the tenant's open event waits that an event with
 // key may satisfy: on the key, or on a pattern, with a match among matches
-// ("" included for waits without an indexed match).
+// ("" included for waits without an indexed match), each with its run's
+// input (RunInput) for their conditions.
 func (q Q) WaitListCandidates(ctx context.Context, tenantID, key string, matches []string) ([]*Wait, error) {
 	var rows []*Wait
-	err := q.db.NewSelect().Model(&rows).
+	err := q.db.NewSelect().Model(&rows).ColumnExpr("w.*").
+		ColumnExpr("(SELECT r.input FROM runs AS r WHERE r.id = w.run_id) AS run_input").
 		Where("tenant_id = ? AND state = ? AND match IN (?)", tenantID, WaitOpen, bun.List(matches)).
 		WhereGroup(" AND ", func(sel *bun.SelectQuery) *bun.SelectQuery {
 			return sel.Where("key = ? AND kind = ?", key, WaitKindEvent).WhereOr("is_pattern")
