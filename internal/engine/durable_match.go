@@ -129,7 +129,7 @@ func waitMatch(expr string, input map[string]any) string {
 	if !ok {
 		return ""
 	}
-	p, err := compileExpr(waitEnv, rhs)
+	p, err := compileExpr(waitEnv, rhs, keyTypes...)
 	if err != nil {
 		return ""
 	}

@@ -242,3 +242,43 @@ func TestDurableChildren(t *testing.T) {
 		}
 	})
 }
+
+// TestDurableSpawnThousand: one SpawnChildren starts 1,000 child runs at
+// once; 1,001 is refused and starts none.
+func TestDurableSpawnThousand(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, eng storetest.Engine) {
+		_, a := startEngineServer(t, eng)
+		putWorkflow(t, a, &switchyardv1.WorkflowSpec{Name: "parent", Tasks: []*switchyardv1.TaskSpec{{Name: "p", Action: "p.run"}}})
+		putWorkflow(t, a, &switchyardv1.WorkflowSpec{Name: "line", Tasks: []*switchyardv1.TaskSpec{{Name: "l", Action: "line.unserved"}}})
+		got := newAssignments()
+		w := startRawWorker(t, a, []string{"p.run"}, 1, func(_ *rawWorker, as *switchyardv1.TaskAssignment) { got.add(as) })
+		parentID := runWorkflow(t, a, "parent", map[string]any{})
+		as := got.next(t)
+		specs := make([]*switchyardv1.ChildSpec, 1001)
+		for i := range specs {
+			specs[i] = &switchyardv1.ChildSpec{Workflow: "line", Input: mustStruct(map[string]any{"i": i})}
+		}
+		if _, err := w.spawn(as, "too-many", specs...); connect.CodeOf(err) != connect.CodeInvalidArgument {
+			t.Fatalf("spawn of 1,001: %v, want invalid_argument", err)
+		}
+		res, err := w.spawn(as, "lines", specs[:1000]...)
+		if err != nil || len(res.GetRunIds()) != 1000 {
+			t.Fatalf("spawn of 1,000: %d runs (%v)", len(res.GetRunIds()), err)
+		}
+		n := 0
+		for token := ""; ; {
+			page, err := a.runs.ListRuns(context.Background(), connect.NewRequest(&switchyardv1.ListRunsRequest{ParentRunId: parentID, PageSize: 500, PageToken: token}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(page.Msg.GetRuns())
+			if token = page.Msg.GetNextPageToken(); token == "" {
+				break
+			}
+		}
+		if n != 1000 {
+			t.Fatalf("ListRuns parent_run_id: %d children, want 1000", n)
+		}
+	})
+}
