@@ -302,6 +302,9 @@ func (e *Engine) satisfyCandidates(ctx context.Context, q store.Q, sig *signals,
 			if taken[w.ID] || !ms[w.Match] || !keyMatches(w.Key, it.row.Key) {
 				continue
 			}
+			if !w.Deadline.IsZero() && !w.Deadline.After(it.row.CreatedAt.Time) {
+				continue // stored at or past the deadline: the wait timed out, though the resolver has yet to say so
+			}
 			run := runs[w.RunID]
 			if run == nil {
 				continue
