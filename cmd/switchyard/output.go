@@ -141,6 +141,12 @@ func printRun(w io.Writer, r *switchyardv1.Run) error {
 	if r.GetWaitReason() != "" {
 		t.row("WAITING", r.GetWaitReason())
 	}
+	if r.GetParentRunId() != "" {
+		t.row("PARENT", r.GetParentRunId()+" (task "+r.GetParentTaskId()+")")
+	}
+	if r.GetWaitingUntil() != nil {
+		t.row("WAITING UNTIL", formatTime(r.GetWaitingUntil()))
+	}
 	t.row("CREATED", formatTime(r.GetCreatedAt()))
 	t.row("FINISHED", formatTime(r.GetFinishedAt()))
 	t.row("ERROR", r.GetError())
@@ -153,6 +159,40 @@ func printRun(w io.Writer, r *switchyardv1.Run) error {
 		t.row(task.GetName(), task.GetAction(), taskStatus(task.GetStatus()),
 			fmt.Sprintf("%d/%d", task.GetAttempt(), task.GetMaxAttempts()),
 			strings.Join(task.GetParents(), ","), task.GetWorkerId(), oneLine(task.GetError()))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	return printWaits(w, r)
+}
+
+// printWaits writes the durable waits of a run's tasks, when it has any: what
+// each condition waits for, its state and until when.
+func printWaits(w io.Writer, r *switchyardv1.Run) error {
+	names := map[string]string{}
+	var waits []*switchyardv1.WaitInfo
+	for _, task := range r.GetTasks() {
+		names[task.GetId()] = task.GetName()
+		waits = append(waits, task.GetWaits()...)
+	}
+	if len(waits) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	t := newTable(w, "TASK", "WAIT", "CONDITION", "FOR", "STATE", "UNTIL", "EVENT")
+	for _, x := range waits {
+		what := x.GetKind()
+		switch x.GetKind() {
+		case "event":
+			what = "event " + x.GetKey()
+			if x.GetExpression() != "" {
+				what += " if " + oneLine(x.GetExpression())
+			}
+		case "child":
+			what = "run " + x.GetChildRunId()
+		}
+		t.row(names[x.GetTaskId()], x.GetStep(), x.GetCondition(), what,
+			strings.TrimPrefix(x.GetState().String(), "WAIT_STATE_"), formatTime(x.GetDeadline()), x.GetEventId())
 	}
 	return t.flush()
 }

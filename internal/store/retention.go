@@ -13,8 +13,8 @@ import (
 var endedStatuses = bun.List([]string{RunSucceeded, RunFailed, RunCancelled, RunSkipped})
 
 // RunPrune deletes up to limit runs of every tenant that ended before the
-// time, oldest first, with all their tasks and their links to the events of
-// their debounce or batch windows; it returns how many runs and tasks it
+// time, oldest first, with all their tasks (and their steps and waits) and
+// their links to the events of their debounce or batch windows; it returns how many runs and tasks it
 // deleted. A run and its tasks go in one transaction, so a run is
 // never seen without its tasks; an ended run never changes status again.
 func (q Q) RunPrune(ctx context.Context, before time.Time, limit int) (runs, tasks int64, err error) {
@@ -27,6 +27,13 @@ func (q Q) RunPrune(ctx context.Context, before time.Time, limit int) (runs, tas
 	}
 	if len(ids) == 0 {
 		return 0, 0, nil
+	}
+	if _, err := q.db.NewDelete().Model((*Step)(nil)).
+		Where("task_id IN (SELECT t.id FROM tasks AS t WHERE t.run_id IN (?))", bun.List(ids)).Exec(ctx); err != nil {
+		return 0, 0, fmt.Errorf("prune runs: steps: %w", err)
+	}
+	if _, err := q.db.NewDelete().Model((*Wait)(nil)).Where("run_id IN (?)", bun.List(ids)).Exec(ctx); err != nil {
+		return 0, 0, fmt.Errorf("prune runs: waits: %w", err)
 	}
 	res, err := q.db.NewDelete().Model((*Task)(nil)).Where("run_id IN (?)", bun.List(ids)).Exec(ctx)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -140,15 +141,15 @@ func (q Q) WaitListByRuns(ctx context.Context, runIDs []string, openOnly bool) (
 // ("" included for waits without an indexed match).
 func (q Q) WaitListCandidates(ctx context.Context, tenantID, key string, matches []string) ([]*Wait, error) {
 	var rows []*Wait
-	err := q.db.NewSelect().Model(&rows).
-		Where("tenant_id = ? AND state = ? AND match IN (?)", tenantID, WaitOpen, bun.List(matches)).
-		WhereGroup(" AND ", func(sel *bun.SelectQuery) *bun.SelectQuery {
-			return sel.Where("key = ? AND kind = ?", key, WaitKindEvent).WhereOr("is_pattern")
-		}).
-		OrderExpr("id").Scan(ctx)
-	if err != nil {
+	// Two selects, each within its partial index (an OR would leave both).
+	exact := q.db.NewSelect().Model((*Wait)(nil)).
+		Where("tenant_id = ? AND key = ? AND match IN (?) AND state = ? AND kind = ?", tenantID, key, bun.List(matches), WaitOpen, WaitKindEvent)
+	pattern := q.db.NewSelect().Model((*Wait)(nil)).
+		Where("tenant_id = ? AND match IN (?) AND state = ? AND is_pattern", tenantID, bun.List(matches), WaitOpen)
+	if err := exact.UnionAll(pattern).Scan(ctx, &rows); err != nil {
 		return nil, fmt.Errorf("waits for events: %w", err)
 	}
+	slices.SortFunc(rows, func(a, b *Wait) int { return strings.Compare(a.ID, b.ID) })
 	return rows, nil
 }
 
