@@ -298,6 +298,9 @@ func (e *Engine) satisfyCandidates(ctx context.Context, q store.Q, sig *signals,
 			if taken[w.ID] || !ms[w.Match] || !keyMatches(w.Key, it.row.Key) {
 				continue
 			}
+			if !w.Deadline.IsZero() && !w.Deadline.After(it.row.CreatedAt.Time) {
+				continue // stored at or past the deadline: the wait timed out, though the resolver has yet to say so
+			}
 			ok, err := conditionHolds(w.Expression, it.row, w.RunInput.Map())
 			if err != nil || !ok {
 				continue // a condition that fails on this event is not satisfied by it

@@ -254,8 +254,8 @@ func (e *Engine) armWaits(ctx context.Context, q store.Q, run *store.Run, rows [
 	return nil
 }
 
-// lookBack returns the newest stored event since the wait's lookback start
-// that satisfies it, or nil.
+// lookBack returns the newest event stored since the wait's lookback start,
+// and before its deadline, that satisfies it, or nil.
 func lookBack(ctx context.Context, q store.Q, w *store.Wait, input map[string]any) (*store.Event, error) {
 	key := w.Key
 	if w.IsPattern {
@@ -268,6 +268,9 @@ func lookBack(ctx context.Context, q store.Q, w *store.Wait, input map[string]an
 	for _, ev := range events {
 		if !keyMatches(w.Key, ev.Key) {
 			continue
+		}
+		if !w.Deadline.IsZero() && !w.Deadline.After(ev.CreatedAt.Time) {
+			continue // stored at or past the deadline (a pending row armed late): too late for the wait
 		}
 		if ok, err := conditionHolds(w.Expression, ev, input); err == nil && ok {
 			return ev, nil
