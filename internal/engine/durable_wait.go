@@ -47,7 +47,12 @@ func (e *Engine) Wait(ctx context.Context, tenantID string, p WaitParams) (resol
 			return err
 		}
 		now := e.now()
-		if t.Status == store.TaskWaiting && t.Attempt == p.Attempt && t.WorkerID == p.WorkerID {
+		// A repeat of the call that suspended the task (its answer lost) finds
+		// the task waiting, or resumed since: queued again, or at a later
+		// attempt.
+		resumed := t.Attempt > p.Attempt || (t.Attempt == p.Attempt && t.WorkerID == p.WorkerID &&
+			(t.Status == store.TaskWaiting || t.Status == store.TaskQueued))
+		if resumed {
 			rows, err := q.WaitListByTask(ctx, t.ID)
 			if err != nil {
 				return err
