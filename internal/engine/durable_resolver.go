@@ -37,10 +37,23 @@ func (e *Engine) resolveWaits(ctx context.Context) (time.Duration, error) {
 		}
 		return max(next.Sub(e.now()), time.Millisecond), nil
 	}
-	return busy, e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
-		return e.resolveTasks(ctx, q, sig, work, e.now())
+	resolved := 0
+	err = e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+		var err error
+		resolved, err = e.resolveTasks(ctx, q, sig, work, e.now())
+		return err
 	})
+	if err == nil && resolved == 0 {
+		// Other transactions (another server's resolver) hold every run of
+		// the work: look again once they are likely done.
+		return resolveHeldRetry, nil
+	}
+	return busy, err
 }
+
+// resolveHeldRetry is how soon the resolver looks again when other
+// transactions held the runs of all the work it found.
+const resolveHeldRetry = 20 * time.Millisecond
 
 // waitingTask is a task of a batch of the resolver, with its run (locked),
 // the run's tasks and the task's wait rows, oldest first.
@@ -64,35 +77,37 @@ type decidedWait struct {
 // lock), their runs' locks in one statement (a run another transaction
 // holds is left for the next look), their tasks and rows in one statement
 // each; then it decides in memory and writes each kind of change in one
-// statement for the batch.
-func (e *Engine) resolveTasks(ctx context.Context, q store.Q, sig *signals, work []store.WaitWork, now time.Time) error {
+// statement for the batch. It returns how many of the work's runs it
+// locked or found gone.
+func (e *Engine) resolveTasks(ctx context.Context, q store.Q, sig *signals, work []store.WaitWork, now time.Time) (int, error) {
 	taskIDs := pluck(work, func(w store.WaitWork) string { return w.TaskID })
 	before, err := q.WaitListByTasks(ctx, taskIDs)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	keys, locked := pendingKeys(before)
 	// The keys' locks come before the runs' (see store.Q.WaitKeysLock).
 	if err := q.WaitKeysLock(ctx, keys, false); err != nil {
-		return err
+		return 0, err
 	}
 	runIDs := slices.Compact(slices.Sorted(slices.Values(pluck(work, func(w store.WaitWork) string { return w.RunID }))))
 	runs, err := q.RunLockMany(ctx, runIDs)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if err := cancelOfGoneRuns(ctx, q, work, runs, before, now); err != nil {
-		return err
+	gone, err := cancelOfGoneRuns(ctx, q, work, runs, before, now)
+	if err != nil {
+		return 0, err
 	}
 	runIDs = pluck(runs, func(r *store.Run) string { return r.ID })
 	tasksByRun, err := q.TaskListByRuns(ctx, runIDs)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	batch := waitingTasks(work, runs, tasksByRun)
 	rows, err := q.WaitListByTasks(ctx, pluck(batch, func(w *waitingTask) string { return w.t.ID }))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	byTask := map[string][]*store.Wait{}
 	for _, r := range rows {
@@ -102,35 +117,35 @@ func (e *Engine) resolveTasks(ctx context.Context, q store.Q, sig *signals, work
 		w.rows = byTask[w.t.ID]
 	}
 	if batch, err = e.armBatch(ctx, q, sig, batch, locked, now); err != nil {
-		return err
+		return 0, err
 	}
 	if batch, err = timeOutBatch(ctx, q, batch, now); err != nil {
-		return err
+		return 0, err
 	}
 	decided, cancel, handled := decideBatch(batch, now)
 	if err := e.resultsOf(ctx, q, decided); err != nil {
-		return err
+		return 0, err
 	}
 	hq := q.HoldWrites()
 	steps, err := e.resumeBatch(ctx, hq, sig, decided, now)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, w := range batch {
 		if err := syncRunWaiting(ctx, hq, w.run, w.tasks); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if err := q.WaitCancel(ctx, cancel, now); err != nil {
-		return err
+		return 0, err
 	}
 	if err := q.WaitSetHandledMany(ctx, handled); err != nil {
-		return err
+		return 0, err
 	}
 	if err := q.StepInsertMany(ctx, steps); err != nil {
-		return err
+		return 0, err
 	}
-	return hq.FlushWrites(ctx)
+	return len(runs) + gone, hq.FlushWrites(ctx)
 }
 
 // pendingKeys are the lock keys of the pending event rows among rows (a
@@ -153,7 +168,7 @@ func pendingKeys(rows []*store.Wait) ([]store.WaitLockKey, map[store.WaitLockKey
 // cancelOfGoneRuns cancels the waits of the tasks of work whose run is gone
 // (pruned): nothing waits any more. A run not among the locked ones may also
 // be held by another transaction: it is left for the next look.
-func cancelOfGoneRuns(ctx context.Context, q store.Q, work []store.WaitWork, runs []*store.Run, rows []*store.Wait, now time.Time) error {
+func cancelOfGoneRuns(ctx context.Context, q store.Q, work []store.WaitWork, runs []*store.Run, rows []*store.Wait, now time.Time) (int, error) {
 	have := map[string]bool{}
 	for _, r := range runs {
 		have[r.ID] = true
@@ -165,26 +180,28 @@ func cancelOfGoneRuns(ctx context.Context, q store.Q, work []store.WaitWork, run
 		}
 	}
 	if len(missing) == 0 {
-		return nil
+		return 0, nil
 	}
 	exist, err := q.RunIDsExisting(ctx, missing)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var cancel, handled []string
+	gone := map[string]bool{}
 	for _, r := range rows {
 		if have[r.RunID] || exist[r.RunID] {
 			continue
 		}
+		gone[r.RunID] = true
 		handled = append(handled, r.ID)
 		if r.State == store.WaitOpen || r.State == store.WaitPending {
 			cancel = append(cancel, r.ID)
 		}
 	}
 	if err := q.WaitCancel(ctx, cancel, now); err != nil {
-		return err
+		return 0, err
 	}
-	return q.WaitSetHandledMany(ctx, handled)
+	return len(gone), q.WaitSetHandledMany(ctx, handled)
 }
 
 // waitingTasks are the tasks of work whose runs are locked, each once, in
