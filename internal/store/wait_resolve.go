@@ -158,7 +158,8 @@ func (q Q) TaskListByRuns(ctx context.Context, runIDs []string) (map[string][]*T
 
 // StepInsertMany records steps, each unless its name is recorded for its
 // task already (the first record wins), numbered after their task's last
-// step: two statements whatever their number. The caller holds the locks of
+// step (in their order; a step already recorded leaves a gap): two
+// statements whatever their number. The caller holds the locks of
 // the tasks' runs, so that no other step of those tasks is recorded
 // meanwhile.
 func (q Q) StepInsertMany(ctx context.Context, steps []*Step) error {
