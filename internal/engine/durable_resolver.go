@@ -24,16 +24,18 @@ const resolveBatch = 200
 // there.
 func (e *Engine) resolveWaits(ctx context.Context) (time.Duration, error) {
 	now := e.now()
-	work, err := read(ctx, e.store, func(ctx context.Context, q store.Q) ([]store.WaitWork, error) {
-		return q.WaitListWork(ctx, now, resolveBatch)
+	var work []store.WaitWork
+	var next time.Time
+	err := e.store.Read(ctx, func(ctx context.Context, q store.Q) (err error) {
+		work, next, err = q.WaitListWork(ctx, now, resolveBatch)
+		return err
 	})
 	if err != nil {
 		return busy, err
 	}
 	if len(work) == 0 {
-		next, err := read(ctx, e.store, func(ctx context.Context, q store.Q) (time.Time, error) { return q.WaitNextDeadline(ctx) })
-		if err != nil || next.IsZero() {
-			return nothingDue, err
+		if next.IsZero() {
+			return nothingDue, nil
 		}
 		return max(next.Sub(e.now()), time.Millisecond), nil
 	}

@@ -248,35 +248,39 @@ type WaitWork struct {
 	TaskID   string `bun:"task_id"`
 }
 
-// WaitListWork returns up to limit tasks whose waits need the resolver: a row
-// pending, resolved and not handled, or open past its deadline at now.
-func (q Q) WaitListWork(ctx context.Context, now time.Time, limit int) ([]WaitWork, error) {
-	var out []WaitWork
+// WaitListWork returns up to limit tasks whose waits need the resolver (a
+// row pending, resolved and not handled, or open past its deadline at now)
+// and the earliest deadline of the open waits (zero when none has one), in
+// one statement: what an idle resolver costs.
+func (q Q) WaitListWork(ctx context.Context, now time.Time, limit int) ([]WaitWork, time.Time, error) {
+	var rows []struct {
+		WaitWork
+		Next int64 `bun:"next"`
+	}
 	err := q.db.NewRaw(`
-		SELECT DISTINCT tenant_id, run_id, task_id FROM (
-			SELECT tenant_id, run_id, task_id FROM waits WHERE NOT handled AND state <> ?
-			UNION ALL
-			SELECT tenant_id, run_id, task_id FROM waits WHERE state = ? AND deadline > 0 AND deadline <= ?
-		) AS x LIMIT ?`, WaitOpen, WaitOpen, TimeOf(now), limit).Scan(ctx, &out)
+		SELECT * FROM (
+			SELECT DISTINCT tenant_id, run_id, task_id, 0 AS next FROM (
+				SELECT tenant_id, run_id, task_id FROM waits WHERE NOT handled AND state <> ?
+				UNION ALL
+				SELECT tenant_id, run_id, task_id FROM waits WHERE state = ? AND deadline > 0 AND deadline <= ?
+			) AS x LIMIT ?
+		) AS work
+		UNION ALL
+		SELECT '', '', '', COALESCE(MIN(deadline), 0) FROM waits WHERE state = ? AND deadline > 0`,
+		WaitOpen, WaitOpen, TimeOf(now), limit, WaitOpen).Scan(ctx, &rows)
 	if err != nil {
-		return nil, fmt.Errorf("list wait work: %w", err)
+		return nil, time.Time{}, fmt.Errorf("list wait work: %w", err)
 	}
-	return out, nil
-}
-
-// WaitNextDeadline returns the earliest deadline of the open waits; zero when
-// none has one.
-func (q Q) WaitNextDeadline(ctx context.Context) (time.Time, error) {
-	var us []int64
-	err := q.db.NewSelect().Model((*Wait)(nil)).ColumnExpr("deadline").
-		Where("state = ? AND deadline > 0", WaitOpen).OrderExpr("deadline").Limit(1).Scan(ctx, &us)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("next wait deadline: %w", err)
+	var work []WaitWork
+	var next time.Time
+	for _, r := range rows {
+		if r.TaskID == "" {
+			next = TimeMicros(r.Next).Time
+			continue
+		}
+		work = append(work, r.WaitWork)
 	}
-	if len(us) == 0 {
-		return time.Time{}, nil
-	}
-	return TimeMicros(us[0]).Time, nil
+	return work, next, nil
 }
 
 // WaitRunIDsByEvent returns the runs whose waits the tenant's event
