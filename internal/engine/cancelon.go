@@ -38,19 +38,16 @@ func (wf *compiledWorkflow) compileCancels() error {
 }
 
 // cancelOnEvents cancels, in the push's transaction, the open runs that the
-// events just stored cancel: for each cancel trigger whose key matches, the
-// runs of its workflow for which its condition holds. A condition that fails
-// to evaluate for a run cancels nothing and is logged.
+// events just stored cancel: for each cancel trigger of the index the event was
+// matched with whose key matches, the runs of its workflow for which its
+// condition holds. A condition that fails to evaluate for a run cancels
+// nothing and is logged.
 func (e *Engine) cancelOnEvents(ctx context.Context, q store.Q, sig *signals, items []*pushItem, inserted map[string]bool, now time.Time) error {
 	for _, it := range items {
 		if !inserted[it.row.ID] {
 			continue
 		}
-		idx, err := e.triggers.index(ctx, q, it.tenantID)
-		if err != nil {
-			return err
-		}
-		for _, c := range idx.cancels.match(it.row.Key) {
+		for _, c := range it.idx.cancels.match(it.row.Key) {
 			if err := e.cancelMatching(ctx, q, sig, c, it.row, now); err != nil {
 				return err
 			}

@@ -83,6 +83,9 @@ type Config struct {
 	// RetentionBatch is the most rows one pruning statement deletes (500); each
 	// batch is its own short transaction.
 	RetentionBatch int
+	// StatsInterval is how often the planner statistics of tables that changed
+	// much are refreshed (1m; see [store.Store.StatsRefresh]).
+	StatsInterval time.Duration
 }
 
 // Engine is the API facade: it carries out every operation of the API against
@@ -156,6 +159,7 @@ func New(cfg Config) *Engine {
 		e.every("prune webhook deliveries", deliveryPruneInterval, nil, func(ctx context.Context) (time.Duration, error) {
 			return busy, e.pruneDeliveries(ctx)
 		}),
+		e.every("refresh planner statistics", cfg.StatsInterval, nil, e.refreshStats),
 	}
 	if cfg.Retention >= 0 {
 		e.services = append(e.services, &retention{write: e.write, now: cfg.Now, log: cfg.Logger,
@@ -186,6 +190,7 @@ func (cfg Config) withDefaults() Config {
 		cfg.Retention = DefaultRetention
 	}
 	setDefault(&cfg.RetentionInterval, time.Minute)
+	setDefault(&cfg.StatsInterval, time.Minute)
 	if cfg.RetentionBatch <= 0 {
 		cfg.RetentionBatch = 500
 	}

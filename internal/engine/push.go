@@ -19,8 +19,9 @@ type pushItem struct {
 	label    string // "events[i]" within a bulk push, for messages
 
 	result *PushResult
-	err    error       // a refusal of this item alone (its idempotency key was reused)
-	starts []triggered // the workflows the event starts, if it is stored
+	err    error         // a refusal of this item alone (its idempotency key was reused)
+	starts []triggered   // the workflows the event starts, if it is stored
+	idx    *triggerIndex // the tenant's trigger index the event was matched with
 
 	ctx context.Context // the caller's, for tracing
 }
@@ -204,6 +205,7 @@ func (e *Engine) matchEvents(ctx context.Context, q store.Q, items []*pushItem) 
 			indexes[it.tenantID] = idx
 		}
 		var skipped []SkippedTrigger
+		it.idx = idx
 		it.starts, skipped = idx.matchEvent(it.row)
 		it.row.Skipped = skipped
 	}

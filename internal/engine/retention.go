@@ -171,3 +171,15 @@ func (r *retention) prune(ctx context.Context) (pruned, error) {
 	}
 	return total, nil
 }
+
+// refreshStats refreshes the planner statistics of the tables that changed
+// much since they were last gathered, so that list pages keep their plans as
+// the tables grow.
+func (e *Engine) refreshStats(ctx context.Context) (time.Duration, error) {
+	start := time.Now()
+	tables, err := e.store.StatsRefresh(ctx)
+	if len(tables) > 0 {
+		e.log.InfoContext(ctx, "refreshed planner statistics", "tables", tables, "duration", time.Since(start))
+	}
+	return busy, err
+}

@@ -21,6 +21,7 @@ var workerCases = []suiteCase{
 var statsCases = []suiteCase{
 	{"Queues", testStatsQueues},
 	{"Workers", testStatsWorkers},
+	{"RefreshAnalyzesChangedTables", testStatsRefresh},
 }
 
 // workerOf is a worker of the tenant with action "act" and 4 slots.
