@@ -85,6 +85,13 @@ func (l *assignmentLog) waiting(step string, spec *switchyardv1.WaitSpec) func(*
 				res, err = w.wait(as, step, spec.GetMode(), spec.GetConditions()...)
 				return err
 			})
+			if connect.CodeOf(err) == connect.CodeFailedPrecondition {
+				// The attempt is over (a retried call that the first one
+				// already answered, or an attempt handed to another
+				// delivery): as the SDK does, drop it; the assignment
+				// counts tell whether a task ran more often than it should.
+				return
+			}
 			if err != nil {
 				l.fail(fmt.Errorf("wait of task %s attempt %d: %w", as.GetTaskId(), as.GetAttempt(), err))
 				return
