@@ -191,8 +191,13 @@ func (d *dispatcher) acknowledge(ctx context.Context, tenantID, workerID, stream
 			// find it on its next (idle, up to IdleInterval) look.
 			sig.add(signalTasks)
 		}
-		_, err = q.TaskAcknowledge(ctx, workerID, refs, now)
-		return err
+		if _, err = q.TaskAcknowledge(ctx, workerID, refs, now); err != nil {
+			return err
+		}
+		// An acknowledgement that a database crash loses counts as never
+		// sent: its attempts are taken for lost after AckTimeout and run
+		// again, and the stream waits for its next keep-alive to come back.
+		return q.TxCommitUnflushed(ctx)
 	})
 	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("worker %s not found: register again", workerID)}, "acknowledge"); err != nil {
 		return false, err

@@ -38,84 +38,65 @@ type attemptReport struct {
 	Unacknowledged bool
 }
 
-// finishAttempt applies a report to its task, fenced by (task, attempt, worker):
-// a report for an attempt that is no longer the worker's changes nothing and is
-// KindFailedPrecondition; repeating an accepted report is accepted again. It
-// reports whether a failed task will be retried.
-func (e *Engine) finishAttempt(ctx context.Context, tenantID string, r attemptReport) (willRetry bool, err error) {
-	err = e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
-		willRetry = false
-		// Lock the task's run first: changes to one run take turns, always in the
-		// order run, then tasks. The tasks are read under that lock.
-		run, err := q.RunGetForUpdateByTask(ctx, tenantID, r.TaskID)
-		if err != nil {
-			return err
+// applyReport applies a report to its task, fenced by (task, attempt, worker),
+// in the caller's transaction, which locked the task's run (see
+// [lockedRuns]): a report for an attempt that is no longer the worker's
+// changes nothing and is KindFailedPrecondition; repeating an accepted report
+// is accepted again; an unknown task is store.ErrNotFound. It reports whether
+// a failed task will be retried. Its other errors are the database's.
+func (e *Engine) applyReport(ctx context.Context, q store.Q, sig *signals, locked *lockedRuns, tenantID string, r attemptReport) (willRetry bool, err error) {
+	run, tasks, t := locked.task(tenantID, r.TaskID)
+	if t == nil {
+		return false, store.ErrNotFound
+	}
+	if t.Status != store.TaskRunning || t.Attempt != r.Attempt || t.WorkerID != r.WorkerID || (r.Unacknowledged && !t.AckedAt.IsZero()) {
+		err := repeatedOrStale(t, r, &willRetry)
+		return willRetry, err
+	}
+	now := e.now()
+	t.LeaseExpiresAt = store.Time{}
+	if r.Success {
+		t.Status, t.Output, t.FinishedAt, t.Error = store.TaskSucceeded, r.Output, store.TimeOf(now), ""
+		if err := q.TaskUpdate(ctx, t); err != nil {
+			return false, err
 		}
-		tasks, err := q.TaskListByRun(ctx, run.ID)
-		if err != nil {
-			return err
+		sig.record(taskEnded(t))
+		if err := e.advance(ctx, q, sig, run, tasks, now); err != nil {
+			return false, err
 		}
-		var t *store.Task
-		for _, x := range tasks {
-			if x.ID == r.TaskID {
-				t = x
+	} else {
+		if r.Immediate {
+			// A lost attempt's worker may still be running it: tell it to stop.
+			sig.add(cancelSignal(t, r.Error))
+		}
+		t.Error = r.Error
+		if r.Retryable && t.Attempt-t.Resumes < t.MaxAttempts {
+			willRetry = true
+			sig.record(taskRetried(t, r.Error))
+			if r.Immediate {
+				e.queue(t, now)
+			} else {
+				e.queue(t, now.Add(backoff(t)))
+				sig.add(laterSignal(t.AvailableAt.Time))
 			}
-		}
-		if t == nil {
-			return store.ErrNotFound
-		}
-		if t.Status != store.TaskRunning || t.Attempt != r.Attempt || t.WorkerID != r.WorkerID || (r.Unacknowledged && !t.AckedAt.IsZero()) {
-			return repeatedOrStale(t, r, &willRetry)
-		}
-		now := e.now()
-		t.LeaseExpiresAt = store.Time{}
-		if r.Success {
-			t.Status, t.Output, t.FinishedAt, t.Error = store.TaskSucceeded, r.Output, store.TimeOf(now), ""
 			if err := q.TaskUpdate(ctx, t); err != nil {
-				return err
+				return false, err
+			}
+			sig.add(signalTasks)
+		} else {
+			t.Status, t.FinishedAt = store.TaskFailed, store.TimeOf(now)
+			if err := q.TaskUpdate(ctx, t); err != nil {
+				return false, err
 			}
 			sig.record(taskEnded(t))
-			if err := e.advance(ctx, q, sig, run, tasks, now); err != nil {
-				return err
-			}
-		} else {
-			if r.Immediate {
-				// A lost attempt's worker may still be running it: tell it to stop.
-				sig.add(cancelSignal(t, r.Error))
-			}
-			t.Error = r.Error
-			if r.Retryable && t.Attempt-t.Resumes < t.MaxAttempts {
-				willRetry = true
-				sig.record(taskRetried(t, r.Error))
-				if r.Immediate {
-					e.queue(t, now)
-				} else {
-					e.queue(t, now.Add(backoff(t)))
-					sig.add(laterSignal(t.AvailableAt.Time))
-				}
-				if err := q.TaskUpdate(ctx, t); err != nil {
-					return err
-				}
-				sig.add(signalTasks)
-			} else {
-				t.Status, t.FinishedAt = store.TaskFailed, store.TimeOf(now)
-				if err := q.TaskUpdate(ctx, t); err != nil {
-					return err
-				}
-				sig.record(taskEnded(t))
-				msg := fmt.Sprintf("task %s failed after %d attempt(s): %s", t.Name, t.Attempt, r.Error)
-				if err := e.endRun(ctx, q, sig, run, tasks, store.RunFailed, msg, now); err != nil {
-					return err
-				}
+			msg := fmt.Sprintf("task %s failed after %d attempt(s): %s", t.Name, t.Attempt, r.Error)
+			if err := e.endRun(ctx, q, sig, run, tasks, store.RunFailed, msg, now); err != nil {
+				return false, err
 			}
 		}
-		sig.add(signalRun + run.ID)
-		sig.add(signalTasks) // a slot was freed
-		return nil
-	})
-	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("task %s not found", r.TaskID)}, "finish attempt %d of task %s", r.Attempt, r.TaskID); err != nil {
-		return false, err
 	}
+	sig.add(signalRun + run.ID)
+	sig.add(signalTasks) // a slot was freed
 	return willRetry, nil
 }
 

@@ -87,11 +87,9 @@ type attemptEnder interface {
 	finishAttempt(ctx context.Context, tenantID string, r attemptReport) (willRetry bool, err error)
 }
 
-// dispatchOnce claims work for every stream this process holds, on each
-// wake-up and at every DispatchInterval. A failed claim is logged for its
-// worker; the next round tries again.
-// dispatchAll is the dispatch loop's job: it claims for every stream, and is
-// busy while it claimed anything.
+// dispatchAll is the dispatch loop's job, on each wake-up and at every
+// DispatchInterval: it claims for every stream, and is busy while it claimed
+// anything. A failed claim is logged; the next round tries again.
 func (d *dispatcher) dispatchAll(ctx context.Context) (time.Duration, error) {
 	if d.dispatchOnce(ctx) {
 		return busy, nil
@@ -99,86 +97,112 @@ func (d *dispatcher) dispatchAll(ctx context.Context) (time.Duration, error) {
 	return nothingDue, nil
 }
 
+// claim is what one dispatch round took for one stream.
+type claim struct {
+	c    *workerConn
+	n    int
+	msgs []*Message
+}
+
+// dispatchOnce claims up to the free slots of every stream this process
+// holds, in one transaction, and sends the assignments.
 func (d *dispatcher) dispatchOnce(ctx context.Context) (claimedAny bool) {
+	select {
+	case <-d.draining:
+		return false // shutting down: the streams are ending, claim nothing more
+	default:
+	}
 	d.mu.Lock()
 	conns := make([]*workerConn, 0, len(d.conns))
 	for _, c := range d.conns {
 		conns = append(conns, c)
 	}
 	d.mu.Unlock()
-	for _, c := range conns {
-		if ctx.Err() != nil {
-			return
-		}
-		n, err := d.dispatchTo(ctx, c)
-		if err != nil && ctx.Err() == nil {
-			d.log.WarnContext(ctx, "dispatch failed", "worker_id", c.workerID, "error", err.Error())
-		}
-		claimedAny = claimedAny || n > 0
+	if len(conns) == 0 {
+		return false
 	}
-	return claimedAny
-}
-
-// dispatchTo claims up to the worker's free slots and sends the assignments.
-func (d *dispatcher) dispatchTo(ctx context.Context, c *workerConn) (int, error) {
-	select {
-	case <-d.draining:
-		return 0, nil // shutting down: the streams are ending, claim nothing more
-	default:
-	}
-	var claimed []*store.Task
-	var msgs []*Message
+	var claims []claim
 	start := time.Now()
 	now := d.now()
 	err := d.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
-		claimed, msgs = nil, nil
-		load, err := q.WorkerLoad(ctx, c.tenantID, c.workerID)
-		if err != nil {
-			return err
+		claims = claims[:0]
+		for _, c := range conns {
+			claimed, msgs, err := d.claimFor(ctx, q, sig, c, now)
+			if err != nil {
+				return fmt.Errorf("claim for worker %s: %w", c.workerID, err)
+			}
+			if len(claimed) > 0 {
+				claims = append(claims, claim{c: c, n: len(claimed), msgs: msgs})
+			}
 		}
-		c.running.Store(int64(load.Running))
-		c.gated.Store(false)
-		if load.LastHeartbeatAt.Before(now.Add(-d.cfg.deadAfter())) {
-			// Taken for dead: its attempts go elsewhere, so must new ones. Its
-			// next heartbeat wakes the dispatcher.
-			c.gated.Store(true)
+		if len(claims) == 0 {
 			return nil
 		}
-		if load.Acknowledges && load.StreamAckedSeq == 0 {
-			// A worker that acknowledges gets new work on a stream only once
-			// the stream has shown it reaches the worker (its first keep-alive
-			// came back), so that nothing is sent into a stream a proxy
-			// silenced. Its next acknowledged keep-alive wakes the dispatcher.
-			c.gated.Store(true)
-			return nil
-		}
-		free := c.slots - load.Running
-		if free <= 0 {
-			return nil
-		}
-		var wakeAt time.Time
-		claimed, wakeAt, err = claimWithinLimits(ctx, q, store.TaskClaimParams{TenantID: c.tenantID, WorkerID: c.workerID, Actions: c.actions, Limit: free, Now: now})
-		d.wakeAt(wakeAt, now)
-		if err != nil || len(claimed) == 0 {
-			return err
-		}
-		if msgs, err = assignments(ctx, q, c.tenantID, claimed); err != nil {
-			return err
-		}
-		for _, t := range claimed {
-			sig.add(signalRun + t.RunID)
-			sig.record(taskStarted(t, now))
-		}
-		return nil
+		// The assignments go out without waiting for the claim to reach the
+		// disk. A claim that a database crash loses leaves its tasks queued
+		// at their earlier attempt, as if never claimed: a worker that ran
+		// one is refused its report (or, given the same attempt again, has it
+		// accepted once), and the task runs again, as after any lost attempt.
+		// Every later flushed commit (a report of the attempt among them)
+		// flushes the claim first.
+		return q.TxCommitUnflushed(ctx)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("claim for worker %s: %w", c.workerID, err)
+		if ctx.Err() == nil {
+			d.log.WarnContext(ctx, "dispatch failed", "error", err.Error())
+		}
+		return false
 	}
-	c.running.Add(int64(len(claimed)))
-	d.traceAssignments(msgs, c.workerID, start)
-	// The stream may have ended between the claim and now.
-	d.handBack(context.WithoutCancel(ctx), c, c.enqueue(msgs))
-	return len(claimed), nil
+	for _, cl := range claims {
+		cl.c.running.Add(int64(cl.n))
+		d.traceAssignments(cl.msgs, cl.c.workerID, start)
+		// The stream may have ended between the claim and now.
+		d.handBack(context.WithoutCancel(ctx), cl.c, cl.c.enqueue(cl.msgs))
+	}
+	return len(claims) > 0
+}
+
+// claimFor claims up to the worker's free slots in the caller's transaction
+// and builds the assignments.
+func (d *dispatcher) claimFor(ctx context.Context, q store.Q, sig *signals, c *workerConn, now time.Time) ([]*store.Task, []*Message, error) {
+	load, err := q.WorkerLoad(ctx, c.tenantID, c.workerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.running.Store(int64(load.Running))
+	c.gated.Store(false)
+	if load.LastHeartbeatAt.Before(now.Add(-d.cfg.deadAfter())) {
+		// Taken for dead: its attempts go elsewhere, so must new ones. Its
+		// next heartbeat wakes the dispatcher.
+		c.gated.Store(true)
+		return nil, nil, nil
+	}
+	if load.Acknowledges && load.StreamAckedSeq == 0 {
+		// A worker that acknowledges gets new work on a stream only once
+		// the stream has shown it reaches the worker (its first keep-alive
+		// came back), so that nothing is sent into a stream a proxy
+		// silenced. Its next acknowledged keep-alive wakes the dispatcher.
+		c.gated.Store(true)
+		return nil, nil, nil
+	}
+	free := c.slots - load.Running
+	if free <= 0 {
+		return nil, nil, nil
+	}
+	claimed, wakeAt, err := claimWithinLimits(ctx, q, store.TaskClaimParams{TenantID: c.tenantID, WorkerID: c.workerID, Actions: c.actions, Limit: free, Now: now})
+	d.wakeAt(wakeAt, now)
+	if err != nil || len(claimed) == 0 {
+		return nil, nil, err
+	}
+	msgs, err := assignments(ctx, q, claimed)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, t := range claimed {
+		sig.add(signalRun + t.RunID)
+		sig.record(taskStarted(t, now))
+	}
+	return claimed, msgs, nil
 }
 
 // handBack returns assignments that never reached the worker to the queue,
@@ -212,40 +236,39 @@ func (d *dispatcher) handBack(ctx context.Context, c *workerConn, msgs []*Messag
 	d.log.InfoContext(ctx, "assignments handed back", "worker_id", c.workerID, "tasks", len(msgs))
 }
 
-// assignments builds the messages for claimed tasks: the run's input and the
-// outputs of each task's parents.
-func assignments(ctx context.Context, q store.Q, tenantID string, claimed []*store.Task) ([]*Message, error) {
-	runs, err := q.RunGetMany(ctx, tenantID, pluck(claimed, func(t *store.Task) string { return t.RunID }))
-	if err != nil {
-		return nil, err
-	}
+// assignments builds the messages for claimed tasks: the run's input (which
+// the claim returned) and the outputs of each task's parents.
+func assignments(ctx context.Context, q store.Q, claimed []*store.Task) ([]*Message, error) {
 	out := make([]*Message, len(claimed))
 	for i, t := range claimed {
-		run, ok := runs[t.RunID]
-		if !ok {
-			return nil, fmt.Errorf("run %s of task %s: %w", t.RunID, t.ID, store.ErrNotFound)
-		}
-		a := &Assignment{
+		out[i] = &Message{Assignment: &Assignment{
 			TaskID:        t.ID,
 			Attempt:       t.Attempt,
 			RunID:         t.RunID,
-			Workflow:      run.WorkflowName,
+			Workflow:      t.RunWorkflow,
 			TaskName:      t.Name,
 			Action:        t.Action,
-			Input:         run.Input.Map(),
+			Input:         t.RunInput.Map(),
 			ParentOutputs: map[string]map[string]any{},
 			Deadline:      t.LeaseExpiresAt.Time,
 
-			runTraceParent: run.TraceParent,
+			runTraceParent: t.RunTraceParent,
+		}}
+	}
+	parents := map[string][]string{}
+	for _, t := range claimed {
+		parents[t.RunID] = append(parents[t.RunID], t.Parents.V...)
+	}
+	outputs, err := q.TaskOutputs(ctx, parents)
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range claimed {
+		for _, name := range t.Parents.V {
+			if o, ok := outputs[t.RunID][name]; ok {
+				out[i].Assignment.ParentOutputs[name] = o.Map()
+			}
 		}
-		outputs, err := q.TaskOutputs(ctx, t.RunID, t.Parents.V)
-		if err != nil {
-			return nil, err
-		}
-		for name, o := range outputs {
-			a.ParentOutputs[name] = o.Map()
-		}
-		out[i] = &Message{Assignment: a}
 	}
 	return out, addSteps(ctx, q, claimed, out)
 }

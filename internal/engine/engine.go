@@ -92,8 +92,9 @@ type Config struct {
 // the store, and assembles the engine's parts, which work behind it.
 //
 // The parts, each its own type with narrow dependencies:
-//   - the group committer ([groupcommit.Committer]) shares one transaction among
-//     concurrent single pushes;
+//   - the group committers ([groupcommit.Committer]) share one transaction
+//     among concurrent single pushes, and another among concurrent reports
+//     that end attempts;
 //   - the hub fans signals out inside this process, and the store's notifier
 //     ([store.Notifier]) carries them to and from the other server processes;
 //   - the dispatcher ([dispatcher]) hands queued tasks to the workers whose
@@ -115,6 +116,7 @@ type Engine struct {
 	triggers triggerCache
 	webhooks webhookCache
 	group    *groupcommit.Committer[*pushItem]
+	reports  *groupcommit.Committer[*reportItem]
 	obs      Observer
 	tracer   trace.Tracer
 	services []service     // the parts that work in the background
@@ -134,6 +136,7 @@ func New(cfg Config) *Engine {
 	e.hub.cancelFn = e.disp.sendCancellation
 	e.notifier = cfg.Store.NewNotifier(cfg.Logger, e.hub.deliver)
 	e.group = groupcommit.New(pushGroups, e.commitPushes)
+	e.reports = groupcommit.New(reportGroups, e.commitReports)
 	admitter := &runAdmitter{store: cfg.Store, write: e.write, now: cfg.Now, runs: e, ahead: cfg.IdleInterval}
 	cron := &cronScheduler{store: cfg.Store, write: e.write, now: cfg.Now, log: cfg.Logger, catchUp: cfg.CronCatchUp, ahead: cfg.IdleInterval, triggers: &e.triggers, starter: e}
 	e.services = []service{

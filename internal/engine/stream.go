@@ -191,7 +191,7 @@ func (d *dispatcher) resendHeld(ctx context.Context, c *workerConn) {
 		if err != nil || len(held) == 0 {
 			return err
 		}
-		msgs, err = assignments(ctx, q, c.tenantID, held)
+		msgs, err = assignments(ctx, q, held)
 		return err
 	})
 	if err != nil {

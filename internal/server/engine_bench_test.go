@@ -49,8 +49,10 @@ const (
 // the start of its push, both read from this process's monotonic clock.
 //
 // It reports the p50, p99 and maximum of that latency, the p50 and p99 of the
-// push calls alone, and the rate achieved (events/s: b.N over the time from the
-// first push to the last push's response). The engine polls the queue at its
+// push calls alone and of the rest (from the push's response to the arrival;
+// negative when the task arrived before the push's response), and the rate
+// achieved (events/s: b.N over the time from the first push to the last
+// push's response). The engine polls the queue at its
 // production interval, so a missed wake-up shows as a poll interval's worth of
 // latency rather than being hidden by a short one.
 //
@@ -92,6 +94,7 @@ func benchEventToTaskStart(b *testing.B, eng storetest.Engine, rate float64) {
 	pushedAt := make([]time.Time, benchWarmup+b.N)
 	pushTook := make([]time.Duration, benchWarmup+b.N)
 	b.ResetTimer()
+	cost := startDBCost(srv)
 	start := time.Now()
 	err := pushAtRate(ctx, rate, benchWarmup, b.N, pushedAt, pushTook, func(ctx context.Context, i int) error {
 		return pushIndexed(ctx, a, key, i)
@@ -102,6 +105,7 @@ func benchEventToTaskStart(b *testing.B, eng storetest.Engine, rate float64) {
 		got = arr.wait(b.N, benchArrivalTimeout)
 	}
 	b.StopTimer()
+	cost.report(b, "event")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -114,11 +118,14 @@ func benchEventToTaskStart(b *testing.B, eng storetest.Engine, rate float64) {
 
 	arrivedAt := arr.times()
 	latencies := make([]time.Duration, 0, b.N)
+	afterPush := make([]time.Duration, 0, b.N)
 	for i := benchWarmup; i < benchWarmup+b.N; i++ {
 		latencies = append(latencies, arrivedAt[i].Sub(pushedAt[i]))
+		afterPush = append(afterPush, arrivedAt[i].Sub(pushedAt[i].Add(pushTook[i])))
 	}
 	pushes := slices.Clone(pushTook[benchWarmup:])
 	slices.Sort(latencies)
+	slices.Sort(afterPush)
 	slices.Sort(pushes)
 	b.ReportMetric(float64(b.N)/pushed.Seconds(), "events/s")
 	b.ReportMetric(percentile(latencies, 50), "p50-ms")
@@ -126,6 +133,8 @@ func benchEventToTaskStart(b *testing.B, eng storetest.Engine, rate float64) {
 	b.ReportMetric(percentile(latencies, 100), "max-ms")
 	b.ReportMetric(percentile(pushes, 50), "push-p50-ms")
 	b.ReportMetric(percentile(pushes, 99), "push-p99-ms")
+	b.ReportMetric(percentile(afterPush, 50), "after-push-p50-ms")
+	b.ReportMetric(percentile(afterPush, 99), "after-push-p99-ms")
 }
 
 // pushAtRate pushes the events with indexes first to first+n-1 (push(i)) at
@@ -251,6 +260,7 @@ func benchTaskThroughput(b *testing.B, eng storetest.Engine, limits ...*switchya
 	arr := newArrivals(b.N)
 	timeout := benchArrivalTimeout + time.Duration(b.N)*10*time.Millisecond
 	b.ResetTimer()
+	cost := startDBCost(srv)
 	start := time.Now()
 	for range workers {
 		startRawWorker(b, a, []string{action}, slots, arr.handle)
@@ -258,6 +268,7 @@ func benchTaskThroughput(b *testing.B, eng storetest.Engine, limits ...*switchya
 	got := arr.wait(b.N, timeout)
 	elapsed := time.Since(start)
 	b.StopTimer()
+	cost.report(b, "task")
 	if got != b.N {
 		b.Fatalf("%d of %d tasks were not completed within %s", b.N-got, b.N, timeout)
 	}
@@ -272,6 +283,23 @@ func benchTaskThroughput(b *testing.B, eng storetest.Engine, limits ...*switchya
 		b.Fatalf("%d runs succeeded, want %d", n, b.N)
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "tasks/s")
+}
+
+// dbCost counts what a benchmark costs the server's database from its start.
+type dbCost struct {
+	srv                      *servertest.Server
+	transactions, statements int64
+}
+
+func startDBCost(srv *servertest.Server) dbCost {
+	return dbCost{srv: srv, transactions: srv.Store.Transactions(), statements: srv.Store.Statements()}
+}
+
+// report reports the transactions and statements (round trips) per unit (b.N
+// of them) since the start.
+func (c dbCost) report(b *testing.B, unit string) {
+	b.ReportMetric(float64(c.srv.Store.Transactions()-c.transactions)/float64(b.N), "tx/"+unit)
+	b.ReportMetric(float64(c.srv.Store.Statements()-c.statements)/float64(b.N), "stmts/"+unit)
 }
 
 // countRuns counts the workflow's runs in the status, a page at a time.

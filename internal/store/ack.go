@@ -27,9 +27,16 @@ func (q Q) TaskAcknowledge(ctx context.Context, workerID string, refs []AttemptR
 	for _, r := range refs {
 		args = append(args, r.TaskID, r.Attempt)
 	}
+	// The rows are locked in the order of their ids (Postgres), as every
+	// statement that locks several tasks does.
+	lock := ""
+	if q.postgres() {
+		lock = " ORDER BY t.id FOR UPDATE"
+	}
 	res, err := q.db.NewUpdate().Model((*Task)(nil)).Set("acked_at = ?", TimeOf(now)).
-		Where("worker_id = ? AND status = ? AND acked_at = 0", workerID, TaskRunning).
-		Where("(id, attempt) IN (VALUES "+rows+")", args...).Exec(ctx)
+		Where("id IN (SELECT t.id FROM tasks AS t WHERE t.worker_id = ? AND t.status = ? AND t.acked_at = 0 AND (t.id, t.attempt) IN (VALUES "+rows+")"+lock+")",
+			append([]any{workerID, TaskRunning}, args...)...).
+		Where("worker_id = ? AND status = ? AND acked_at = 0", workerID, TaskRunning).Exec(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("acknowledge tasks of worker %s: %w", workerID, err)
 	}

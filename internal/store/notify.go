@@ -37,15 +37,22 @@ func notifyChannel(databaseURL string) string {
 }
 
 // Notify sends each payload to every process listening on this database, when
-// the transaction commits, in one statement.
+// the transaction commits, in one statement. Run on its own (by [Store.Read]),
+// the statement is its own transaction, which commits without waiting for a
+// flush to disk: a notifying transaction takes a transaction id and writes a
+// commit record, and notifications are hints that a database crash may lose
+// anyway.
 func (q Q) Notify(ctx context.Context, payloads ...string) error {
 	if !q.postgres() || len(payloads) == 0 {
 		return nil
 	}
-	calls := make([]string, len(payloads))
+	calls := make([]string, 0, len(payloads)+1)
 	args := make([]any, 0, 2*len(payloads))
-	for i, p := range payloads {
-		calls[i] = "pg_notify(?, ?)"
+	if ctx.Value(autocommitKey{}) != nil {
+		calls = append(calls, "set_config('synchronous_commit', 'off', true)")
+	}
+	for _, p := range payloads {
+		calls = append(calls, "pg_notify(?, ?)")
 		args = append(args, q.channel, p)
 	}
 	if _, err := q.db.ExecContext(ctx, "SELECT "+strings.Join(calls, ", "), args...); err != nil {

@@ -120,6 +120,26 @@ func (q Q) RunGetForUpdateByTask(ctx context.Context, tenantID, taskID string) (
 		"tenant_id = ? AND id = (SELECT t.run_id FROM tasks AS t WHERE t.id = ? AND t.tenant_id = ?)", tenantID, taskID, tenantID)
 }
 
+// RunLockByTasks returns the runs of the tasks with the given ids (of any
+// tenant) and locks them (on Postgres) until the transaction ends, in the order
+// of their ids, so that writers that lock several runs never wait for each
+// other in a circle; one statement.
+func (q Q) RunLockByTasks(ctx context.Context, taskIDs []string) ([]*Run, error) {
+	if len(taskIDs) == 0 {
+		return nil, nil
+	}
+	var runs []*Run
+	sel := q.db.NewSelect().Model(&runs).
+		Where("id IN (SELECT t.run_id FROM tasks AS t WHERE t.id IN (?))", bun.List(taskIDs)).OrderExpr("id")
+	if q.postgres() {
+		sel.For("UPDATE")
+	}
+	if err := sel.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("lock runs of %d tasks: %w", len(taskIDs), err)
+	}
+	return runs, nil
+}
+
 // RunGetByIdempotencyKey returns the tenant's run started with key.
 func (q Q) RunGetByIdempotencyKey(ctx context.Context, tenantID, key string) (*Run, error) {
 	return getOne[Run](ctx, q, false, "run by idempotency key", "tenant_id = ? AND idempotency_key = ?", tenantID, key)

@@ -55,6 +55,7 @@ type Config struct {
 // Store is a migrated database.
 type Store struct {
 	transactions   atomic.Int64 // see Transactions
+	statements     atomic.Int64 // see Statements
 	db             *bun.DB
 	postgres       bool
 	channel        string
@@ -119,7 +120,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("open store: unsupported database URL %q (want postgres://…)", redact(cfg.DatabaseURL))
 	}
 	s.db = s.db.WithQueryHook(newQueryTracer(cfg.TracerProvider))
-	s.db = s.db.WithQueryHook(txCounter{&s.transactions})
+	s.db = s.db.WithQueryHook(txCounter{&s.transactions, &s.statements})
 	return s, nil
 }
 
@@ -208,6 +209,11 @@ func (s *Store) Read(ctx context.Context, fn func(ctx context.Context, q Q) erro
 // what an idle server costs its database.
 func (s *Store) Transactions() int64 { return s.transactions.Load() }
 
+// Statements is how many statements the store has sent to the database
+// (BEGIN and COMMIT included), each a round trip: with [Store.Transactions],
+// what an operation costs its database.
+func (s *Store) Statements() int64 { return s.statements.Load() }
+
 // Write runs fn in one transaction, committed when fn returns nil and rolled
 // back otherwise (also when ctx ends first).
 func (s *Store) Write(ctx context.Context, fn func(ctx context.Context, q Q) error) error {
@@ -272,6 +278,23 @@ func (s *Store) acquire(ctx context.Context) (bun.Conn, error) {
 		return bun.Conn{}, fmt.Errorf("%w: no database connection free within %s", ErrUnavailable, s.acquireTimeout)
 	}
 	return bun.Conn{}, translate(err)
+}
+
+// TxCommitUnflushed lets the transaction's commit return before Postgres has
+// flushed it to disk (synchronous_commit off); SQLite's commits never wait for
+// a flush (WAL with synchronous NORMAL). Only for writes whose loss in a
+// database crash the engine recovers from: a crash loses at most the last
+// such commits, never one that a later flushed commit depends on (each flush
+// writes everything before it), and what it loses is as if the transaction had
+// not run.
+func (q Q) TxCommitUnflushed(ctx context.Context) error {
+	if !q.postgres() {
+		return nil
+	}
+	if _, err := q.db.ExecContext(ctx, "SET LOCAL synchronous_commit TO OFF"); err != nil {
+		return fmt.Errorf("commit unflushed: %w", err)
+	}
+	return nil
 }
 
 func (q Q) postgres() bool { return q.db.Dialect().Name() == dialect.PG }

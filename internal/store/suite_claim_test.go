@@ -64,8 +64,10 @@ func testClaimedAttempt(t *testing.T, f *fixture) {
 	want := queuedTask("t1", "act", 10)
 	want.Status, want.Attempt, want.WorkerID, want.Error, want.AvailableAt = store.TaskRunning, 2, "w1", "", store.TimeMicros(900)
 	want.StartedAt, want.LeaseExpiresAt, want.SentAt = store.TimeMicros(1000), store.TimeMicros(1000+30_000*1000), store.TimeMicros(1000)
-	wantEqual(t, "claimed task", got, []*store.Task{want})
 	wantEqual(t, "stored task", tasksOfRun(f, "r1"), []*store.Task{want})
+	claimed := *want
+	claimed.RunWorkflow, claimed.RunInput = "wf", mustObject(`{}`) // the run's, returned with the task
+	wantEqual(t, "claimed task", got, []*store.Task{&claimed})
 }
 
 func testClaimLimit(t *testing.T, f *fixture) {

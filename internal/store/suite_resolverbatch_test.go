@@ -9,11 +9,11 @@ import (
 
 // The set-based writes of the wait resolver's batches.
 var resolverBatchCases = []suiteCase{
-	{"HeldWritesWaitForFlush", testHeldWrites},
+	{"HeldRunWritesWaitForFlush", testHeldRunWrites},
 	{"StepInsertManyFirstWinsInOrder", testStepInsertMany},
 }
 
-func testHeldWrites(t *testing.T, f *fixture) {
+func testHeldRunWrites(t *testing.T, f *fixture) {
 	a1, a2 := runOf(tenantA, "a1", 1), runOf(tenantA, "a2", 2)
 	insertRunsOf(f, a1, a2, runOf(tenantB, "b1", 3))
 	f.write(func(ctx context.Context, q store.Q) error {

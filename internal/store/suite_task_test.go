@@ -17,6 +17,9 @@ var taskCases = []suiteCase{
 	{"ListHeld", testTaskListHeld},
 	{"ListLost", testTaskListLost},
 	{"SlotsInUse", testTaskSlotsInUse},
+	{"ListByRuns", testTaskListByRuns},
+	{"RunLockByTasks", testRunLockByTasks},
+	{"HeldWrites", testHeldWrites},
 }
 
 // taskOf is a task of the tenant's run, named as its id, of action "act".
@@ -76,18 +79,24 @@ func testTaskOutputs(t *testing.T, f *fixture) {
 	t1.Output, t3.Output, o.Output = mustObject(out1), mustObject(out3), mustObject(outOther)
 	o.Name = "t1"
 	insertTasksOf(f, t1, taskOf(tenantA, "r1", "t2", store.TaskRunning), t3, o)
-	outputs := func(names ...string) map[string]string {
-		objects := read(f, func(ctx context.Context, q store.Q) (map[string]store.Object, error) {
-			return q.TaskOutputs(ctx, "r1", names)
+	outputs := func(names map[string][]string) map[string]map[string]string {
+		objects := read(f, func(ctx context.Context, q store.Q) (map[string]map[string]store.Object, error) {
+			return q.TaskOutputs(ctx, names)
 		})
-		texts := map[string]string{}
-		for name, o := range objects {
-			texts[name] = o.Text()
+		texts := map[string]map[string]string{}
+		for runID, byName := range objects {
+			texts[runID] = map[string]string{}
+			for name, o := range byName {
+				texts[runID][name] = o.Text()
+			}
 		}
 		return texts
 	}
-	wantEqual(t, "outputs of r1", outputs("t1", "t2", "t3", "missing"), map[string]string{"t1": out1, "t3": out3})
-	wantEqual(t, "no names", outputs(), map[string]string{})
+	wantEqual(t, "outputs of r1", outputs(map[string][]string{"r1": {"t1", "t2", "t3", "missing"}}),
+		map[string]map[string]string{"r1": {"t1": out1, "t3": out3}})
+	wantEqual(t, "outputs of r1 and r2", outputs(map[string][]string{"r1": {"t3"}, "r2": {"t1"}}),
+		map[string]map[string]string{"r1": {"t3": out3}, "r2": {"t1": outOther}})
+	wantEqual(t, "no names", outputs(map[string][]string{"r1": nil}), map[string]map[string]string{})
 }
 
 func testTaskRunningRuns(t *testing.T, f *fixture) {
@@ -219,4 +228,99 @@ func testTaskSlotsInUse(t *testing.T, f *fixture) {
 	}
 	wantEqual(t, "slots in use", slots("w1", "w2", "w3"), map[string]int32{"w1": 2, "w2": 1})
 	wantEqual(t, "no workers", slots(), map[string]int32{})
+}
+
+// testTaskListByRuns: the tasks of several runs in one statement, by run,
+// each run's in creation order.
+func testTaskListByRuns(t *testing.T, f *fixture) {
+	insertRunsOf(f, runOf(tenantA, "r1", 1), runOf(tenantA, "r2", 1), runOf(tenantA, "r3", 1))
+	insertTasksOf(f, taskOf(tenantA, "r1", "t2", store.TaskQueued), taskOf(tenantA, "r2", "t3", store.TaskQueued), taskOf(tenantA, "r1", "t1", store.TaskQueued),
+		taskOf(tenantA, "r3", "t4", store.TaskQueued))
+	byRun := read(f, func(ctx context.Context, q store.Q) (map[string][]*store.Task, error) {
+		return q.TaskListByRuns(ctx, []string{"r1", "r2", "missing"})
+	})
+	got := map[string][]string{}
+	for runID, tasks := range byRun {
+		got[runID] = taskIDs(tasks)
+	}
+	wantEqual(t, "tasks by run", got, map[string][]string{"r1": {"t1", "t2"}, "r2": {"t3"}})
+}
+
+// testRunLockByTasks: the runs of tasks of any tenant, in the order of their
+// ids, once each, locked: another transaction cannot lock one of them while
+// the first holds it (Postgres; SQLite has one writer at a time).
+func testRunLockByTasks(t *testing.T, f *fixture) {
+	insertRunsOf(f, runOf(tenantA, "r2", 1), runOf(tenantA, "r1", 1), runOf(tenantB, "r3", 1), runOf(tenantA, "r4", 1))
+	insertTasksOf(f, taskOf(tenantA, "r2", "t1", store.TaskRunning), taskOf(tenantA, "r2", "t2", store.TaskRunning),
+		taskOf(tenantA, "r1", "t3", store.TaskRunning), taskOf(tenantB, "r3", "t4", store.TaskRunning), taskOf(tenantA, "r4", "t5", store.TaskRunning))
+	runs := read(f, func(ctx context.Context, q store.Q) ([]*store.Run, error) {
+		return q.RunLockByTasks(ctx, []string{"t4", "t1", "t2", "t3", "missing"})
+	})
+	wantEqual(t, "locked runs", idsOf(runs, func(r *store.Run) string { return r.ID }), []string{"r1", "r2", "r3"})
+	if !f.st.Postgres() {
+		return
+	}
+	f.write(func(ctx context.Context, q store.Q) error {
+		if _, err := q.RunLockByTasks(ctx, []string{"t1"}); err != nil {
+			return err
+		}
+		probe := func(id string) error {
+			_, err := f.st.DB().ExecContext(ctx, "SELECT id FROM runs WHERE id = ? FOR UPDATE NOWAIT", id)
+			return err
+		}
+		if err := probe("r2"); err == nil {
+			t.Errorf("run r2 could be locked by another transaction while this one held it")
+		}
+		wantEqual(t, "lock of a run not held", probe("r4"), nil)
+		return nil
+	})
+}
+
+// testHeldWrites: task and run writes through a Q of HoldWrites are not sent
+// until FlushWrites, which sends each row's latest state.
+func testHeldWrites(t *testing.T, f *fixture) {
+	insertRunsOf(f, runOf(tenantA, "r1", 1))
+	insertTasksOf(f, taskOf(tenantA, "r1", "t1", store.TaskRunning), taskOf(tenantA, "r1", "t2", store.TaskPending))
+	f.write(func(ctx context.Context, q store.Q) error {
+		hq := q.HoldWrites()
+		tasks, err := hq.TaskListByRun(ctx, "r1")
+		if err != nil {
+			return err
+		}
+		tasks[0].Status, tasks[0].Output = store.TaskSucceeded, mustObject(`{"it's":"quoted"}`)
+		tasks[1].Status = store.TaskQueued
+		for _, task := range tasks {
+			if err := hq.TaskUpdate(ctx, task); err != nil {
+				return err
+			}
+		}
+		again := *tasks[1]
+		again.Status, again.Attempt = store.TaskRunning, 1
+		if err := hq.TaskUpdate(ctx, &again); err != nil { // the same row again: its latest state is written
+			return err
+		}
+		run, err := hq.RunGet(ctx, tenantA, "r1")
+		if err != nil {
+			return err
+		}
+		run.Status, run.FinishedAt = store.RunSucceeded, store.TimeMicros(9)
+		if err := hq.RunSetStatus(ctx, run); err != nil {
+			return err
+		}
+		before, err := q.TaskListByRun(ctx, "r1")
+		if err != nil {
+			return err
+		}
+		wantEqual(t, "statuses before the flush", []string{before[0].Status, before[1].Status}, []string{store.TaskRunning, store.TaskPending})
+		if err := hq.FlushWrites(ctx); err != nil {
+			return err
+		}
+		return hq.FlushWrites(ctx) // nothing more held
+	})
+	after := tasksOfRun(f, "r1")
+	wantEqual(t, "statuses after the flush", []string{after[0].Status, after[1].Status}, []string{store.TaskSucceeded, store.TaskRunning})
+	wantEqual(t, "output", after[0].Output.Text(), `{"it's":"quoted"}`)
+	wantEqual(t, "attempt of t2", after[1].Attempt, int32(1))
+	run := read(f, func(ctx context.Context, q store.Q) (*store.Run, error) { return q.RunGet(ctx, tenantA, "r1") })
+	wantEqual(t, "run status", run.Status, store.RunSucceeded)
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -67,6 +69,12 @@ type Task struct {
 	// Declared is the task's declared wait_for, skip_if, cancel_if and
 	// on_wait_timeout as the engine encodes them; "" when none.
 	Declared string `bun:"declared"`
+
+	// Of the task's run, as TaskClaim returns them (and nothing else): what
+	// an assignment carries, read in the claim's own statement.
+	RunWorkflow    string `bun:"run_workflow,scanonly"`
+	RunInput       Object `bun:"run_input,scanonly"`
+	RunTraceParent string `bun:"run_trace_parent,scanonly"`
 }
 
 // TaskInsertMany inserts tasks.
@@ -89,6 +97,23 @@ func (q Q) TaskListByRun(ctx context.Context, runID string) ([]*Task, error) {
 	return tasks, nil
 }
 
+// TaskListByRuns returns the tasks of the runs, by run id, each run's in
+// creation order; one statement.
+func (q Q) TaskListByRuns(ctx context.Context, runIDs []string) (map[string][]*Task, error) {
+	out := make(map[string][]*Task, len(runIDs))
+	if len(runIDs) == 0 {
+		return out, nil
+	}
+	var tasks []*Task
+	if err := q.db.NewSelect().Model(&tasks).Where("run_id IN (?)", bun.List(runIDs)).OrderExpr("run_id, id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("tasks of %d runs: %w", len(runIDs), err)
+	}
+	for _, t := range tasks {
+		out[t.RunID] = append(out[t.RunID], t)
+	}
+	return out, nil
+}
+
 // TaskRunningRuns returns which of the runs have a running task.
 func (q Q) TaskRunningRuns(ctx context.Context, runIDs []string) (map[string]bool, error) {
 	out := make(map[string]bool)
@@ -107,22 +132,35 @@ func (q Q) TaskRunningRuns(ctx context.Context, runIDs []string) (map[string]boo
 	return out, nil
 }
 
-// TaskOutputs returns the outputs of the named succeeded tasks of a run, by name.
-func (q Q) TaskOutputs(ctx context.Context, runID string, names []string) (map[string]Object, error) {
-	out := make(map[string]Object)
-	if len(names) == 0 {
+// TaskOutputs returns the outputs of the named succeeded tasks of runs
+// (names by run id), by run id and name; one statement.
+func (q Q) TaskOutputs(ctx context.Context, names map[string][]string) (map[string]map[string]Object, error) {
+	out := make(map[string]map[string]Object)
+	var runIDs, all []string
+	for runID, ns := range names {
+		if len(ns) > 0 {
+			runIDs = append(runIDs, runID)
+			all = append(all, ns...)
+		}
+	}
+	if len(runIDs) == 0 {
 		return out, nil
 	}
+	slices.Sort(all)
 	var tasks []*Task
-	err := q.db.NewSelect().Model(&tasks).Column("name", "output").
-		Where("run_id = ? AND name IN (?) AND status = ?", runID, bun.List(names), TaskSucceeded).Scan(ctx)
+	err := q.db.NewSelect().Model(&tasks).Column("run_id", "name", "output").
+		Where("run_id IN (?) AND name IN (?) AND status = ?", bun.List(runIDs), bun.List(slices.Compact(all)), TaskSucceeded).Scan(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("outputs of run %s: %w", runID, err)
+		return nil, fmt.Errorf("outputs of %d runs: %w", len(runIDs), err)
 	}
 	for _, t := range tasks {
-		if !t.Output.IsZero() {
-			out[t.Name] = t.Output
+		if t.Output.IsZero() || !slices.Contains(names[t.RunID], t.Name) {
+			continue
 		}
+		if out[t.RunID] == nil {
+			out[t.RunID] = make(map[string]Object)
+		}
+		out[t.RunID][t.Name] = t.Output
 	}
 	return out, nil
 }
@@ -161,10 +199,19 @@ func (q Q) TaskHandBack(ctx context.Context, t *Task) (bool, error) {
 	return n == 1, err
 }
 
-// TaskListHeld returns the running attempts a worker holds, oldest first.
+// runOfTask is the select list of a task's Run fields, for the tasks table
+// under the alias.
+func runOfTask(alias string) string {
+	return strings.NewReplacer("$t", alias).Replace(`(SELECT r.workflow_name FROM runs AS r WHERE r.id = $t.run_id) AS run_workflow,
+		(SELECT r.input FROM runs AS r WHERE r.id = $t.run_id) AS run_input,
+		(SELECT r.trace_parent FROM runs AS r WHERE r.id = $t.run_id) AS run_trace_parent`)
+}
+
+// TaskListHeld returns the running attempts a worker holds, oldest first,
+// with their runs' workflow, input and trace parent (the Run fields of [Task]).
 func (q Q) TaskListHeld(ctx context.Context, tenantID, workerID string) ([]*Task, error) {
 	var tasks []*Task
-	err := q.db.NewSelect().Model(&tasks).
+	err := q.db.NewSelect().Model(&tasks).ColumnExpr("task.*").ColumnExpr(runOfTask("task")).
 		Where("task.tenant_id = ? AND task.worker_id = ? AND task.status = ?", tenantID, workerID, TaskRunning).
 		OrderExpr("task.started_at, task.id").Scan(ctx)
 	if err != nil {
@@ -196,7 +243,8 @@ type TaskClaimParams struct {
 // TaskClaim assigns up to Limit queued tasks whose backoff has passed to the
 // worker, lowest queue rank first, then oldest: one statement that locks, skips rows
 // another claim holds (Postgres), and marks them RUNNING with the next attempt and
-// a lease of their timeout.
+// a lease of their timeout. It returns them with their runs' workflow, input
+// and trace parent (the Run fields of [Task]).
 func (q Q) TaskClaim(ctx context.Context, p *TaskClaimParams) ([]*Task, error) {
 	if p.Limit <= 0 || len(p.Actions) == 0 {
 		return nil, nil
@@ -217,7 +265,7 @@ func (q Q) TaskClaim(ctx context.Context, p *TaskClaimParams) ([]*Task, error) {
 			status = ?, attempt = attempt + 1, worker_id = ?, error = '',
 			started_at = ?, lease_expires_at = ? + timeout_ms * 1000, sent_at = ?, acked_at = 0
 		WHERE id IN (SELECT id FROM claimable) AND status = ?
-		RETURNING *`,
+		RETURNING *, `+runOfTask("tasks"),
 		p.TenantID, TaskQueued, bun.List(p.Actions), TimeOf(p.Now), p.Limit,
 		TaskRunning, p.WorkerID, TimeOf(p.Now), TimeOf(p.Now), TimeOf(p.Now), TaskQueued,
 	).Scan(ctx, &tasks)

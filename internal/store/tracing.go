@@ -64,9 +64,10 @@ func withCallerSpan(txCtx, callerCtx context.Context) context.Context {
 
 // txCounter counts the database transactions the store runs: each BEGIN, and
 // each statement of a [Store.Read], which runs outside a transaction (so each
-// is a transaction of its own).
+// is a transaction of its own); and every statement, each a round trip.
 type txCounter struct {
-	n *atomic.Int64
+	n          *atomic.Int64
+	statements *atomic.Int64
 }
 
 var _ bun.QueryHook = txCounter{}
@@ -78,6 +79,7 @@ func (c txCounter) BeforeQuery(ctx context.Context, event *bun.QueryEvent) conte
 	if event.Query == "BEGIN" || ctx.Value(autocommitKey{}) != nil {
 		c.n.Add(1)
 	}
+	c.statements.Add(1)
 	return ctx
 }
 

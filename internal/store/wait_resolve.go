@@ -139,23 +139,6 @@ func (q Q) RunIDsExisting(ctx context.Context, ids []string) (map[string]bool, e
 	return out, nil
 }
 
-// TaskListByRuns returns the tasks of the runs, by run id, each run's in
-// creation order; one statement.
-func (q Q) TaskListByRuns(ctx context.Context, runIDs []string) (map[string][]*Task, error) {
-	out := make(map[string][]*Task, len(runIDs))
-	if len(runIDs) == 0 {
-		return out, nil
-	}
-	var tasks []*Task
-	if err := q.db.NewSelect().Model(&tasks).Where("run_id IN (?)", bun.List(runIDs)).OrderExpr("run_id, id").Scan(ctx); err != nil {
-		return nil, fmt.Errorf("tasks of %d runs: %w", len(runIDs), err)
-	}
-	for _, t := range tasks {
-		out[t.RunID] = append(out[t.RunID], t)
-	}
-	return out, nil
-}
-
 // StepInsertMany records steps, each unless its name is recorded for its
 // task already (the first record wins), numbered after their task's last
 // step (in their order; a step already recorded leaves a gap): two
