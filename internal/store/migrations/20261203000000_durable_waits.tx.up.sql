@@ -108,7 +108,7 @@ CREATE INDEX runs_parent ON runs (parent_run_id, id) WHERE parent_run_id <> '';
 
 --bun:split
 
-CREATE INDEX runs_waiting ON runs (tenant_id, id) WHERE waiting;
+CREATE INDEX runs_durable_waiting ON runs (tenant_id, id) WHERE waiting;
 
 --bun:split
 
