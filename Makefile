@@ -56,10 +56,11 @@ $(BIN)/testprogress: internal/testprogress/main.go
 	go build -o $@ ./internal/testprogress
 
 .PHONY: bench
-bench: ## Benchmark PushEvent, event-to-task latency, task throughput and BulkPushEvents; with SWITCHYARD_TEST_DATABASE_URL also Postgres, the h2load push load against pgbench's ceiling, and the idle cost
+bench: ## Benchmark PushEvent, event-to-task latency, task throughput and BulkPushEvents; with SWITCHYARD_TEST_DATABASE_URL also Postgres, 10,000 durable waits woken at 500 events/s, the h2load push load against pgbench's ceiling, and the idle cost
 	go test -run '^$$' -bench PushEvent -benchtime 3s ./internal/server/
 	go test -run '^$$' -bench 'EventToTaskStart|TaskThroughput' -benchtime 1000x ./internal/server/
 	go test -run '^$$' -bench BulkPushEvents -benchtime 40x ./internal/server/
+	@if [ -n "$$SWITCHYARD_TEST_DATABASE_URL" ]; then go test -run '^$$' -bench DurableWake -benchtime 1x -timeout 20m ./internal/server/; else echo "SWITCHYARD_TEST_DATABASE_URL is not set: no durable-wait benchmark"; fi
 	@if [ -n "$$SWITCHYARD_TEST_DATABASE_URL" ]; then .ci/loadbench; else echo "SWITCHYARD_TEST_DATABASE_URL is not set: no load benchmark against Postgres"; fi
 	@if [ -n "$$SWITCHYARD_BENCH_GROWTH" ]; then $(MAKE) bench-growth; else echo "SWITCHYARD_BENCH_GROWTH is not set: no data growth benchmark (make bench-growth)"; fi
 

@@ -41,17 +41,22 @@ func startProcesses(t *testing.T, n int) []processClients {
 	servers := make([]processClients, n)
 	for i := range servers {
 		_, url, _ := startBinary(t, bin, "--database-url", databaseURL, "--admin-token", token)
-		opts := []connect.ClientOption{connect.WithGRPC(), connect.WithInterceptors(servertest.BearerInterceptor(token))}
-		httpClient := servertest.HTTP2Client()
-		servers[i] = processClients{
-			url:       url,
-			events:    switchyardv1connect.NewEventServiceClient(httpClient, url, opts...),
-			workflows: switchyardv1connect.NewWorkflowServiceClient(httpClient, url, opts...),
-			runs:      switchyardv1connect.NewRunServiceClient(httpClient, url, opts...),
-			workers:   switchyardv1connect.NewWorkerServiceClient(httpClient, url, opts...),
-		}
+		servers[i] = newProcessClients(url, token)
 	}
 	return servers
+}
+
+// newProcessClients returns gRPC clients of the server at url that use token.
+func newProcessClients(url, token string) processClients {
+	opts := []connect.ClientOption{connect.WithGRPC(), connect.WithInterceptors(servertest.BearerInterceptor(token))}
+	httpClient := servertest.HTTP2Client()
+	return processClients{
+		url:       url,
+		events:    switchyardv1connect.NewEventServiceClient(httpClient, url, opts...),
+		workflows: switchyardv1connect.NewWorkflowServiceClient(httpClient, url, opts...),
+		runs:      switchyardv1connect.NewRunServiceClient(httpClient, url, opts...),
+		workers:   switchyardv1connect.NewWorkerServiceClient(httpClient, url, opts...),
+	}
 }
 
 // listWorkflowRuns returns up to 500 runs of a workflow (newest first), of one

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -275,7 +274,7 @@ func (e *Engine) satisfyWaits(ctx context.Context, q store.Q, sig *signals, item
 		if len(cands) == 0 {
 			continue
 		}
-		if err := e.satisfyCandidates(ctx, q, sig, tk.tenant, byKey[tk], matchesOf, cands, now); err != nil {
+		if err := e.satisfyCandidates(ctx, q, sig, byKey[tk], matchesOf, cands, now); err != nil {
 			return err
 		}
 	}
@@ -283,43 +282,39 @@ func (e *Engine) satisfyWaits(ctx context.Context, q store.Q, sig *signals, item
 }
 
 // satisfyCandidates evaluates the candidate waits against the events, in
-// the events' order, and marks each satisfied row with its first event.
-func (e *Engine) satisfyCandidates(ctx context.Context, q store.Q, sig *signals, tenantID string, items []*pushItem,
+// the events' order, and marks each satisfied row with its first event, in
+// one round trip.
+func (e *Engine) satisfyCandidates(ctx context.Context, q store.Q, sig *signals, items []*pushItem,
 	matchesOf map[*pushItem][]string, cands []*store.Wait, now time.Time,
 ) error {
-	runs, err := q.RunGetMany(ctx, tenantID, pluck(cands, func(w *store.Wait) string { return w.RunID }))
-	if err != nil {
-		return err
-	}
 	taken := map[string]bool{}
+	idsByEvent := map[string][]string{}
 	for _, it := range items {
 		ms := map[string]bool{}
 		for _, m := range matchesOf[it] {
 			ms[m] = true
 		}
-		var ids []string
 		for _, w := range cands {
 			if taken[w.ID] || !ms[w.Match] || !keyMatches(w.Key, it.row.Key) {
 				continue
 			}
-			run := runs[w.RunID]
-			if run == nil {
-				continue
+			if !w.Deadline.IsZero() && !w.Deadline.After(it.row.CreatedAt.Time) {
+				continue // stored at or past the deadline: the wait timed out, though the resolver has yet to say so
 			}
-			ok, err := conditionHolds(w.Expression, it.row, run.Input.Map())
+			ok, err := conditionHolds(w.Expression, it.row, w.RunInput.Map())
 			if err != nil || !ok {
 				continue // a condition that fails on this event is not satisfied by it
 			}
 			taken[w.ID] = true
-			ids = append(ids, w.ID)
+			idsByEvent[it.row.ID] = append(idsByEvent[it.row.ID], w.ID)
 		}
-		if len(ids) == 0 {
-			continue
-		}
-		if _, err := q.WaitSatisfy(ctx, ids, it.row.ID, now); err != nil {
-			return fmt.Errorf("satisfy waits with event %s: %w", it.row.ID, err)
-		}
-		sig.add(signalWaits)
 	}
+	if len(idsByEvent) == 0 {
+		return nil
+	}
+	if err := q.WaitSatisfyMany(ctx, idsByEvent, now); err != nil {
+		return err
+	}
+	sig.add(signalWaits)
 	return nil
 }

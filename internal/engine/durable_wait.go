@@ -47,7 +47,12 @@ func (e *Engine) Wait(ctx context.Context, tenantID string, p WaitParams) (resol
 			return err
 		}
 		now := e.now()
-		if t.Status == store.TaskWaiting && t.Attempt == p.Attempt && t.WorkerID == p.WorkerID {
+		// A repeat of the call that suspended the task (its answer lost) finds
+		// the task waiting, or resumed since: queued again, or at a later
+		// attempt.
+		resumed := t.Attempt > p.Attempt || (t.Attempt == p.Attempt && t.WorkerID == p.WorkerID &&
+			(t.Status == store.TaskWaiting || t.Status == store.TaskQueued))
+		if resumed {
 			rows, err := q.WaitListByTask(ctx, t.ID)
 			if err != nil {
 				return err
@@ -257,8 +262,8 @@ func (e *Engine) armWaits(ctx context.Context, q store.Q, run *store.Run, rows [
 	return nil
 }
 
-// lookBack returns the newest stored event since the wait's lookback start
-// that satisfies it, or nil.
+// lookBack returns the newest event stored since the wait's lookback start,
+// and before its deadline, that satisfies it, or nil.
 func lookBack(ctx context.Context, q store.Q, w *store.Wait, input map[string]any) (*store.Event, error) {
 	key := w.Key
 	if w.IsPattern {
@@ -271,6 +276,9 @@ func lookBack(ctx context.Context, q store.Q, w *store.Wait, input map[string]an
 	for _, ev := range events {
 		if !keyMatches(w.Key, ev.Key) {
 			continue
+		}
+		if !w.Deadline.IsZero() && !w.Deadline.After(ev.CreatedAt.Time) {
+			continue // stored at or past the deadline (a pending row armed late): too late for the wait
 		}
 		if ok, err := conditionHolds(w.Expression, ev, input); err == nil && ok {
 			return ev, nil
@@ -335,34 +343,20 @@ func signalDeadline(sig *signals, rows []*store.Wait) {
 
 // waitResult is how a decided wait (its rows) ended.
 func waitResult(ctx context.Context, q store.Q, rows []*store.Wait) (*WaitResult, error) {
-	_, winner, timedOut := decideWait(rows)
-	res := &WaitResult{TimedOut: timedOut, Conditions: make([]ConditionResult, 0, len(rows))}
-	if winner != nil && rows[0].Mode == WaitAny {
-		res.Winner = winner.Cond
-	}
-	sorted := slices.Clone(rows)
-	slices.SortFunc(sorted, func(a, b *store.Wait) int { return cmp.Compare(a.Seq, b.Seq) })
-	for _, w := range sorted {
-		c := ConditionResult{Name: w.Cond, State: waitState(w.State), ResolvedAt: w.ResolvedAt.Time}
+	var ids []string
+	for _, w := range rows {
 		if w.EventID != "" {
-			ev, err := q.EventGet(ctx, w.TenantID, w.EventID)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return nil, err
-			}
-			if ev != nil {
-				c.Event = eventFromRow(ev)
-			}
+			ids = append(ids, w.EventID)
 		}
-		if w.Kind == store.WaitKindChild {
-			child, err := childResult(ctx, q, w.TenantID, w.ChildRunID)
-			if err != nil {
-				return nil, err
-			}
-			c.Child = child
-		}
-		res.Conditions = append(res.Conditions, c)
 	}
-	return res, nil
+	events := map[string]*store.Event{}
+	if len(ids) > 0 {
+		var err error
+		if events, err = q.EventGetMany(ctx, rows[0].TenantID, ids); err != nil {
+			return nil, err
+		}
+	}
+	return waitResultWith(ctx, q, rows, events)
 }
 
 // recordWaitResult records a decided wait's result as the task's WAIT step

@@ -96,7 +96,9 @@ func benchEventToTaskStart(b *testing.B, eng storetest.Engine, rate float64) {
 	b.ResetTimer()
 	cost := startDBCost(srv)
 	start := time.Now()
-	err := pushAtRate(ctx, a, key, rate, benchWarmup, b.N, pushedAt, pushTook)
+	err := pushAtRate(ctx, rate, benchWarmup, b.N, pushedAt, pushTook, func(ctx context.Context, i int) error {
+		return pushIndexed(ctx, a, key, i)
+	})
 	pushed := time.Since(start)
 	got := 0
 	if err == nil {
@@ -135,11 +137,11 @@ func benchEventToTaskStart(b *testing.B, eng storetest.Engine, rate float64) {
 	b.ReportMetric(percentile(afterPush, 99), "after-push-p99-ms")
 }
 
-// pushAtRate pushes the events with indexes first to first+n-1 at rate per
-// second from a pool of goroutines. It records when each push started and how
-// long it took, by index, and returns the first error; the schedule stops at
-// the first error.
-func pushAtRate(ctx context.Context, a *api, key string, rate float64, first, n int, startedAt []time.Time, took []time.Duration) error {
+// pushAtRate pushes the events with indexes first to first+n-1 (push(i)) at
+// rate per second from a pool of goroutines. It records when each push started
+// and how long it took, by index, and returns the first error; the schedule
+// stops at the first error.
+func pushAtRate(ctx context.Context, rate float64, first, n int, startedAt []time.Time, took []time.Duration, push func(context.Context, int) error) error {
 	sched := make(chan int, n) // never blocks the schedule
 	var (
 		failed   atomic.Bool
@@ -154,7 +156,7 @@ func pushAtRate(ctx context.Context, a *api, key string, rate float64, first, n 
 					continue
 				}
 				t0 := time.Now()
-				err := pushIndexed(ctx, a, key, i)
+				err := push(ctx, i)
 				took[i], startedAt[i] = time.Since(t0), t0
 				if err != nil {
 					errOnce.Do(func() { firstErr = err })

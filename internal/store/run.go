@@ -244,9 +244,14 @@ func (q Q) RunList(ctx context.Context, p *RunListParams) ([]*Run, error) {
 	})
 }
 
-// RunSetWaiting records whether an active run waits on a durable wait only.
+// RunSetWaiting records whether an active run waits on a durable wait only
+// (or holds the write: see [Q.HoldWrites]).
 func (q Q) RunSetWaiting(ctx context.Context, runID string, waiting bool) error {
-	if _, err := q.db.NewUpdate().Model((*Run)(nil)).Set("waiting = ?", waiting).Where("id = ?", runID).Exec(ctx); err != nil {
+	if q.held != nil {
+		q.held.waiting[runID] = waiting
+		return nil
+	}
+	if _, err := q.runSetWaiting([]string{runID}, waiting).Exec(ctx); err != nil {
 		return fmt.Errorf("mark run %s waiting: %w", runID, err)
 	}
 	return nil

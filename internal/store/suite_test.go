@@ -64,6 +64,7 @@ var families = []struct {
 	{"Health", healthCases, nil},
 	{"Errors", errorCases, postgresErrorCases},
 	{"FlowControl", flowCases, nil},
+	{"ResolverBatch", resolverBatchCases, nil},
 }
 
 // TestStoreSuite runs every family on every engine.

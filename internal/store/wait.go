@@ -59,6 +59,10 @@ type Wait struct {
 	Handled    bool `bun:"handled"`
 	ResolvedAt Time `bun:"resolved_at"`
 	CreatedAt  Time `bun:"created_at"`
+
+	// RunInput is the input of the row's run, as [Q.WaitListCandidates]
+	// returns it (and nothing else).
+	RunInput Object `bun:"run_input,scanonly"`
 }
 
 // WaitPatternKey is the lock key (see [Q.WaitKeysLock]) that every wait on a
@@ -138,13 +142,15 @@ func (q Q) WaitListByRuns(ctx context.Context, runIDs []string, openOnly bool) (
 
 // WaitListCandidates returns the tenant's open event waits that an event with
 // key may satisfy: on the key, or on a pattern, with a match among matches
-// ("" included for waits without an indexed match).
+// ("" included for waits without an indexed match), each with its run's
+// input (RunInput) for their conditions.
 func (q Q) WaitListCandidates(ctx context.Context, tenantID, key string, matches []string) ([]*Wait, error) {
 	var rows []*Wait
 	// Two selects, each within its partial index (an OR would leave both).
-	exact := q.db.NewSelect().Model((*Wait)(nil)).
+	const runInput = "(SELECT r.input FROM runs AS r WHERE r.id = w.run_id) AS run_input"
+	exact := q.db.NewSelect().Model((*Wait)(nil)).ColumnExpr("w.*").ColumnExpr(runInput).
 		Where("tenant_id = ? AND key = ? AND match IN (?) AND state = ? AND kind = ?", tenantID, key, bun.List(matches), WaitOpen, WaitKindEvent)
-	pattern := q.db.NewSelect().Model((*Wait)(nil)).
+	pattern := q.db.NewSelect().Model((*Wait)(nil)).ColumnExpr("w.*").ColumnExpr(runInput).
 		Where("tenant_id = ? AND match IN (?) AND state = ? AND is_pattern", tenantID, bun.List(matches), WaitOpen)
 	if err := exact.UnionAll(pattern).Scan(ctx, &rows); err != nil {
 		return nil, fmt.Errorf("waits for events: %w", err)
