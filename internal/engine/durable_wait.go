@@ -64,17 +64,8 @@ func (e *Engine) Wait(ctx context.Context, tenantID string, p WaitParams) (resol
 		if err := fenceAttempt(t, p.Attempt, p.WorkerID); err != nil {
 			return err
 		}
-		if step, err := q.StepGet(ctx, t.ID, p.Name); err == nil {
-			if step.Kind != store.StepWait {
-				return invalid("name", "step.kind", "step %q of task %s was recorded by %s, not by a wait", p.Name, t.ID, step.Kind)
-			}
-			s, err := stepFromRow(step)
-			if err != nil {
-				return err
-			}
-			resolved, result = true, s.Wait
-			return nil
-		} else if !errors.Is(err, store.ErrNotFound) {
+		if result, err = recordedWait(ctx, q, t, p.Name); err != nil || result != nil {
+			resolved = result != nil
 			return err
 		}
 		rows, err := e.newWaitRows(ctx, q, run, t, p.Name, p.Spec, store.WaitOpen, now)
@@ -388,4 +379,24 @@ func syncRunWaiting(ctx context.Context, q store.Q, run *store.Run, tasks []*sto
 	}
 	run.Waiting = want
 	return q.RunSetWaiting(ctx, run.ID, want)
+}
+
+// recordedWait returns the result of the wait that task t recorded as step
+// name, nil when it recorded no such step.
+func recordedWait(ctx context.Context, q store.Q, t *store.Task, name string) (*WaitResult, error) {
+	step, err := q.StepGet(ctx, t.ID, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if step.Kind != store.StepWait {
+		return nil, invalid("name", "step.kind", "step %q of task %s was recorded by %s, not by a wait", name, t.ID, step.Kind)
+	}
+	s, err := stepFromRow(step)
+	if err != nil {
+		return nil, err
+	}
+	return s.Wait, nil
 }
