@@ -11,6 +11,7 @@ import (
 var resolverBatchCases = []suiteCase{
 	{"HeldRunWritesWaitForFlush", testHeldRunWrites},
 	{"StepInsertManyFirstWinsInOrder", testStepInsertMany},
+	{"WaitCandidatesProbeTheIndex", testWaitCandidatesProbe},
 }
 
 func testHeldRunWrites(t *testing.T, f *fixture) {
