@@ -41,6 +41,13 @@ func (e *Engine) resolveWaits(ctx context.Context) (time.Duration, error) {
 	}
 	resolved := 0
 	err = e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+		// What the resolver writes is decided again from the waits' rows,
+		// whose outcomes were stored (flushed) by the pushes, deadlines and
+		// ends that decided them: a database crash that loses this commit
+		// loses nothing the resolver does not redo.
+		if err := q.TxCommitUnflushed(ctx); err != nil {
+			return err
+		}
 		var err error
 		resolved, err = e.resolveTasks(ctx, q, sig, work, e.now())
 		return err
