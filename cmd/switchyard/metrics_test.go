@@ -13,7 +13,8 @@ import (
 var metricsRe = regexp.MustCompile(`metrics \(no authentication\) on (http://[0-9.:]+/metrics)`)
 
 // TestMetricsAddr checks that --metrics-addr serves /metrics without a token
-// while /metrics on --addr still wants one.
+// while /metrics on --addr still wants one, and that Go's profiles
+// (/debug/pprof/) are served on the metrics address only.
 func TestMetricsAddr(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -63,6 +64,13 @@ func TestMetricsAddr(t *testing.T) {
 	}
 	if code, body := get(url+"/metrics", "sy_metrics_admin"); code != http.StatusOK || !strings.Contains(body, pushed) {
 		t.Errorf("/metrics on --addr with the admin token: HTTP %d, want 200 with %q", code, pushed)
+	}
+	// Go's profiles are on the private listener, and only there.
+	if code, body := get(strings.TrimSuffix(metricsURL, "/metrics")+"/debug/pprof/goroutine?debug=1", ""); code != http.StatusOK || !strings.Contains(body, "goroutine profile:") {
+		t.Errorf("/debug/pprof/goroutine on --metrics-addr: HTTP %d, want 200 with a goroutine profile: %.200s", code, body)
+	}
+	if code, body := get(url+"/debug/pprof/goroutine?debug=1", "sy_metrics_admin"); strings.Contains(body, "goroutine profile:") {
+		t.Errorf("/debug/pprof/goroutine on --addr: HTTP %d, a goroutine profile, want it not served", code)
 	}
 	cancel()
 	if err := <-errc; err != nil {

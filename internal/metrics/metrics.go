@@ -34,6 +34,9 @@ type Config struct {
 	// Transactions, when set, counts the database transactions the server
 	// ran; it is exported as switchyard_db_transactions_total.
 	Transactions func() int64
+	// Statements, when set, counts the statements the server sent to the
+	// database; it is exported as switchyard_db_statements_total.
+	Statements func() int64
 	// Logger receives failures to read the queue and worker gauges; nil
 	// discards them.
 	Logger *slog.Logger
@@ -83,6 +86,12 @@ func New(cfg Config) *Metrics {
 			Namespace: namespace, Name: "db_transactions_total",
 			Help: "Database transactions the server ran (a statement outside a transaction counts as one): with nothing to do, its rate is the server's idle cost.",
 		}, func() float64 { return float64(cfg.Transactions()) }))
+	}
+	if cfg.Statements != nil {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: namespace, Name: "db_statements_total",
+			Help: "Statements the server sent to the database (BEGIN and COMMIT included; a script of several writes sent at once counts as one).",
+		}, func() float64 { return float64(cfg.Statements()) }))
 	}
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),

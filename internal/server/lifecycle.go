@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -95,7 +96,7 @@ func (s *Server) assemble(ctx context.Context, cfg Config) error {
 	if err := s.store.Migrate(ctx); err != nil {
 		return err
 	}
-	mtr := metrics.New(metrics.Config{Pool: s.store.Pool(), Transactions: s.store.Transactions, Logger: s.log})
+	mtr := metrics.New(metrics.Config{Pool: s.store.Pool(), Transactions: s.store.Transactions, Statements: s.store.Statements, Logger: s.log})
 	ecfg := cfg.Engine
 	ecfg.Store, ecfg.Logger = s.store, s.log
 	if ecfg.Observer == nil {
@@ -138,6 +139,11 @@ func (s *Server) serveMetrics(addr string, m *metrics.Metrics) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET "+MetricsPath, m.Handler())
+	// Go's profiles (CPU, heap, goroutines) of the server under its real
+	// load, on the private listener only.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	s.metrics = NewHTTPServer(addr, mux, s.log)
 	s.metricsAddr = ln.Addr()
 	go func() {
@@ -152,6 +158,7 @@ func (s *Server) serveMetrics(addr string, m *metrics.Metrics) error {
 // Serve serves the API on ln until [Server.Shutdown], and then returns nil;
 // otherwise it returns what stopped it. It serves HTTPS when Config.TLS is set.
 func (s *Server) Serve(ln net.Listener) error {
+	ln = coalescingListener{ln}
 	var err error
 	if s.http.TLSConfig != nil {
 		// ALPN offers what the server's protocols allow: h2, then http/1.1.

@@ -338,8 +338,9 @@ func TestMetricsNeedAdminToken(t *testing.T) {
 	})
 }
 
-// TestMetricsDBTransactions: switchyard_db_transactions_total counts the
-// database transactions the server runs, each push's among them.
+// TestMetricsDBTransactions: switchyard_db_transactions_total and
+// switchyard_db_statements_total count the database transactions and
+// statements the server runs, each push's among them.
 func TestMetricsDBTransactions(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, eng storetest.Engine) {
@@ -349,6 +350,8 @@ func TestMetricsDBTransactions(t *testing.T) {
 		if !ok || before < 1 {
 			t.Fatalf("%s = %v (found %v); want at least the start's transactions", name, before, ok)
 		}
+		const stmtsName = "switchyard_db_statements_total"
+		stmtsBefore, _ := scrapeMetrics(t, srv.URL, servertest.AdminToken).value(stmtsName)
 		a := newAPI(srv.URL, grpcProtocol())
 		const pushes = 3
 		for range pushes {
@@ -359,6 +362,11 @@ func TestMetricsDBTransactions(t *testing.T) {
 		after, _ := scrapeMetrics(t, srv.URL, servertest.AdminToken).value(name)
 		if after < before+pushes {
 			t.Errorf("%s went from %v to %v over %d pushes; want at least %v", name, before, after, pushes, before+pushes)
+		}
+		// Each push's transaction is at least its insert's statement.
+		stmtsAfter, ok := scrapeMetrics(t, srv.URL, servertest.AdminToken).value(stmtsName)
+		if !ok || stmtsAfter < stmtsBefore+pushes {
+			t.Errorf("%s went from %v to %v (found %v) over %d pushes; want at least %v", stmtsName, stmtsBefore, stmtsAfter, ok, pushes, stmtsBefore+pushes)
 		}
 	})
 }
