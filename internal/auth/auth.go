@@ -38,8 +38,11 @@ func FromContext(ctx context.Context) *Principal {
 var ErrUnauthenticated = errors.New("unauthenticated")
 
 // cacheTTL bounds how long a looked-up token is trusted without asking the
-// database again: the delay before a revoked or expired token stops working.
-const cacheTTL = 5 * time.Second
+// database again. A revocation reaches every server's cache at once
+// ([Authenticator.Forget]) and an expiry is checked on every call, so this is
+// only the delay before a revoked token stops working on a server that missed
+// the revocation's signal.
+const cacheTTL = time.Minute
 
 // Tokens is what an [Authenticator] needs of the engine.
 type Tokens interface {
@@ -117,6 +120,18 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (*Princ
 		return nil, fmt.Errorf("%w: token expired", ErrUnauthenticated)
 	}
 	return c.principal, nil
+}
+
+// Forget drops the cached answers for the token tokenID, which was revoked:
+// its next call asks the database.
+func (a *Authenticator) Forget(tokenID string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for hash, c := range a.cache {
+		if c.principal.TokenID == tokenID {
+			delete(a.cache, hash)
+		}
+	}
 }
 
 // lastUsedResolution is how stale a token's last use may get before a use

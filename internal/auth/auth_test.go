@@ -73,12 +73,27 @@ func TestAuthenticate(t *testing.T) {
 			if _, err := st.DB().NewDelete().Model((*store.Token)(nil)).Where("id = ?", "valid").Exec(ctx); err != nil {
 				t.Fatal(err)
 			}
+			a.Forget("revoked") // another token: the cached answer stays
+			now = now.Add(59 * time.Second)
 			if _, err := a.Authenticate(ctx, "Bearer sy_valid"); err != nil {
 				t.Errorf("within the cache window: %v, want accepted", err)
 			}
-			now = now.Add(6 * time.Second)
+			now = now.Add(2 * time.Second)
 			if _, err := a.Authenticate(ctx, "Bearer sy_valid"); !errors.Is(err, auth.ErrUnauthenticated) {
-				t.Errorf("after the cache window: %v, want unauthenticated", err)
+				t.Errorf("after the cache window (a minute): %v, want unauthenticated", err)
+			}
+
+			// A revoked token's cached answer is forgotten at once.
+			insert("again", "sy_again", time.Time{}, 0)
+			if _, err := a.Authenticate(ctx, "Bearer sy_again"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.DB().NewUpdate().Model((*store.Token)(nil)).Set("revoked_at = ?", store.TimeOf(now)).Where("id = ?", "again").Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			a.Forget("again")
+			if _, err := a.Authenticate(ctx, "Bearer sy_again"); !errors.Is(err, auth.ErrUnauthenticated) || !strings.Contains(err.Error(), "revoked") {
+				t.Errorf("after Forget: %v, want unauthenticated: token revoked", err)
 			}
 		})
 	}

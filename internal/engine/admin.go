@@ -193,12 +193,22 @@ func (e *Engine) ListTokens(ctx context.Context, tenantID string, page Page) ([]
 		func(t *store.Token) string { return t.ID }, always(tokenFromRow))
 }
 
+// OnTokenRevoked has fn called with the id of each token revoked, on this
+// server or another, once the revocation committed (a server that misses the
+// signal, in a crash of its database connection, does not call it).
+func (e *Engine) OnTokenRevoked(fn func(tokenID string)) {
+	e.hub.mu.Lock()
+	defer e.hub.mu.Unlock()
+	e.hub.revoked = append(e.hub.revoked, fn)
+}
+
 // RevokeToken revokes one of the tenant's tokens ("" means of any tenant); it
-// stops working on every server once their token caches expire. Revoking again
-// changes nothing.
+// stops working on every server at once: the servers' [Engine.OnTokenRevoked]
+// functions hear of it. Revoking again changes nothing.
 func (e *Engine) RevokeToken(ctx context.Context, tenantID, id string) (*Token, error) {
 	var row *store.Token
-	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
+	err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+		sig.add(signalRevoked + id)
 		if tenantID == "" {
 			t, err := q.TokenGetByID(ctx, id)
 			if err != nil {

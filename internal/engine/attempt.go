@@ -77,7 +77,7 @@ func (e *Engine) applyReport(ctx context.Context, q store.Q, sig *signals, locke
 				e.queue(t, now)
 			} else {
 				e.queue(t, now.Add(backoff(t)))
-				sig.add(laterSignal(t.AvailableAt.Time))
+				sig.add(atSignal(signalLater, t.AvailableAt.Time))
 			}
 			if err := q.TaskUpdate(ctx, t); err != nil {
 				return false, err

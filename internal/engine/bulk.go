@@ -87,12 +87,13 @@ func (e *Engine) StartBulkOperation(ctx context.Context, tenantID, kind string, 
 	}
 	now := e.now()
 	op := &store.BulkOperation{ID: newID(), TenantID: tenantID, Kind: kind, Selector: store.JSONOf(storedSelector(sel)), Reason: reason, Mode: mode, CreatedAt: store.TimeOf(now)}
-	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
+	err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
 		n, err := countSelected(ctx, q, &store.RunSelectParams{TenantID: tenantID, Selector: op.Selector.V, Before: now})
 		if err != nil {
 			return err
 		}
 		op.Matched = n
+		sig.add(signalBulk)
 		return q.BulkInsert(ctx, op)
 	})
 	if err != nil {
@@ -163,10 +164,10 @@ func (e *Engine) WatchBulkOperation(ctx context.Context, tenantID, id string, se
 
 // runBulkOperations runs the open bulk operations to their end, a batch per
 // transaction.
-func (e *Engine) runBulkOperations(ctx context.Context) error {
+func (e *Engine) runBulkOperations(ctx context.Context) (time.Duration, error) {
 	open, err := read(ctx, e.store, func(ctx context.Context, q store.Q) ([]*store.BulkOperation, error) { return q.BulkListOpen(ctx, 10) })
-	if err != nil {
-		return err
+	if err != nil || len(open) == 0 {
+		return nothingDue, err
 	}
 	for _, op := range open {
 		for done := false; !done; {
@@ -175,11 +176,11 @@ func (e *Engine) runBulkOperations(ctx context.Context) error {
 				done, err = e.bulkStep(ctx, q, sig, op.TenantID, op.ID)
 				return err
 			}); err != nil {
-				return fmt.Errorf("bulk operation %s: %w", op.ID, err)
+				return busy, fmt.Errorf("bulk operation %s: %w", op.ID, err)
 			}
 		}
 	}
-	return nil
+	return busy, nil
 }
 
 // bulkStep processes the next batch of an operation and reports whether it is

@@ -328,7 +328,7 @@ func signalDeadline(sig *signals, rows []*store.Wait) {
 		}
 	}
 	if !first.IsZero() {
-		sig.add(signalWaitAt + strconv.FormatInt(first.UnixMicro(), 10))
+		sig.add(atSignal(signalWaitAt, first))
 	}
 }
 

@@ -149,14 +149,11 @@ func New(cfg Config) *Engine {
 			released, err2 := admitter.admitReleased(ctx)
 			return min(waiting, released), errors.Join(err, err2)
 		}),
-		// Windows and bulk operations are polled at their interval: a window
-		// opened or an operation started on another server sends no wake-up.
-		e.every("fire event windows", cfg.ScheduleInterval, nil, func(ctx context.Context) (time.Duration, error) {
-			return busy, e.fireDueWindows(ctx)
-		}),
-		e.every("run bulk operations", 4*cfg.ScheduleInterval, nil, func(ctx context.Context) (time.Duration, error) {
-			return busy, e.runBulkOperations(ctx)
-		}),
+		// A window wakes the servers at its time, an operation when it
+		// starts; with nothing to do, the loops look less often, up to
+		// IdleInterval (a wake-up lost in a crash waits that long).
+		e.every("fire event windows", cfg.ScheduleInterval, e.hub.windows, e.fireDueWindows),
+		e.every("run bulk operations", cfg.ScheduleInterval, e.hub.bulk, e.runBulkOperations),
 		e.every("fire cron ticks", cfg.ScheduleInterval, e.hub.cron, cron.fire),
 		e.every("resolve waits", cfg.ScheduleInterval, e.hub.waits, e.resolveWaits),
 		e.every("prune webhook deliveries", deliveryPruneInterval, nil, func(ctx context.Context) (time.Duration, error) {

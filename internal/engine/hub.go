@@ -14,40 +14,41 @@ import (
 // them to their hubs. Receivers treat signals as hints and re-read state, so a
 // duplicate costs nothing, and periodic polls cover a signal lost in a crash.
 const (
-	signalTasks  = "tasks"   // tasks were queued or slots freed: dispatch
-	signalRun    = "run:"    // + run id: the run changed
-	signalCancel = "cancel:" // + worker id + ":" + task id + ":" + attempt + ":" + reason: stop that attempt
-	signalAdmit  = "admit"   // a run with a concurrency key ended: start waiting runs
-	signalDue    = "due"     // a delayed run or a cron schedule was stored: look at the schedules
-	signalLater  = "tasks@"  // + Unix microseconds: a task is queued from then on: dispatch then
-	signalWaits  = "waits"   // durable waits changed: resolve them
-	signalWaitAt = "waits@"  // + Unix microseconds: a durable wait comes due then
+	signalTasks   = "tasks"    // tasks were queued or slots freed: dispatch
+	signalRun     = "run:"     // + run id: the run changed
+	signalCancel  = "cancel:"  // + worker id + ":" + task id + ":" + attempt + ":" + reason: stop that attempt
+	signalAdmit   = "admit"    // a run with a concurrency key ended: start waiting runs
+	signalDue     = "due"      // a delayed run or a cron schedule was stored: look at the schedules
+	signalLater   = "tasks@"   // + Unix microseconds: a task is queued from then on: dispatch then
+	signalWaits   = "waits"    // durable waits changed: resolve them
+	signalWaitAt  = "waits@"   // + Unix microseconds: a durable wait comes due then
+	signalWindow  = "windows@" // + Unix microseconds: an event window fires then
+	signalBulk    = "bulk"     // a bulk operation was started: run it
+	signalRevoked = "revoked:" // + token id: the token was revoked
 )
-
-// laterSignal is the signal that a task is queued from at on.
-func laterSignal(at time.Time) string {
-	return signalLater + strconv.FormatInt(at.UnixMicro(), 10)
-}
 
 // hub fans signals out inside one process: it owns the wake-ups of the
 // dispatcher and the admission of waiting runs, and the watchers of each run.
 type hub struct {
-	wake  chan struct{} // the dispatcher's wake-up, coalesced
-	admit chan struct{} // the scheduler's wake-up, coalesced
-	due   chan struct{} // the wake-up of the delayed runs' scheduler, coalesced
-	cron  chan struct{} // the cron scheduler's wake-up, coalesced
-	reap  chan struct{} // the reaper's wake-up, coalesced
-	waits chan struct{} // the wait resolver's wake-up, coalesced
-	now   func() time.Time
+	wake    chan struct{} // the dispatcher's wake-up, coalesced
+	admit   chan struct{} // the scheduler's wake-up, coalesced
+	due     chan struct{} // the wake-up of the delayed runs' scheduler, coalesced
+	cron    chan struct{} // the cron scheduler's wake-up, coalesced
+	reap    chan struct{} // the reaper's wake-up, coalesced
+	waits   chan struct{} // the wait resolver's wake-up, coalesced
+	windows chan struct{} // the event windows' wake-up, coalesced
+	bulk    chan struct{} // the bulk operations' wake-up, coalesced
+	now     func() time.Time
 
 	mu       sync.Mutex
 	runSubs  map[string]map[chan struct{}]struct{}
 	cancelFn func(workerID, taskID string, attempt int32, reason string)
+	revoked  []func(tokenID string)
 }
 
 func newHub(now func() time.Time) *hub {
 	wake := func() chan struct{} { return make(chan struct{}, 1) }
-	return &hub{wake: wake(), admit: wake(), due: wake(), cron: wake(), reap: wake(), waits: wake(), now: now,
+	return &hub{wake: wake(), admit: wake(), due: wake(), cron: wake(), reap: wake(), waits: wake(), windows: wake(), bulk: wake(), now: now,
 		runSubs: make(map[string]map[chan struct{}]struct{})}
 }
 
@@ -68,20 +69,21 @@ func (h *hub) deliver(sig string) {
 		poke(h.cron)
 	case sig == signalWaits:
 		poke(h.waits)
+	case sig == signalBulk:
+		poke(h.bulk)
 	case strings.HasPrefix(sig, signalWaitAt):
-		us, err := strconv.ParseInt(strings.TrimPrefix(sig, signalWaitAt), 10, 64)
-		if err != nil {
-			return
-		}
-		after(time.UnixMicro(us).Sub(h.now())+time.Millisecond, h.waits)
+		h.at(strings.TrimPrefix(sig, signalWaitAt), h.waits)
+	case strings.HasPrefix(sig, signalWindow):
+		h.at(strings.TrimPrefix(sig, signalWindow), h.windows)
 	case strings.HasPrefix(sig, signalLater):
-		us, err := strconv.ParseInt(strings.TrimPrefix(sig, signalLater), 10, 64)
-		if err != nil {
-			return
+		h.at(strings.TrimPrefix(sig, signalLater), h.wake)
+	case strings.HasPrefix(sig, signalRevoked):
+		h.mu.Lock()
+		fns := h.revoked
+		h.mu.Unlock()
+		for _, fn := range fns {
+			fn(strings.TrimPrefix(sig, signalRevoked))
 		}
-		// A moment after, so that the task's time has passed on the
-		// dispatcher's clock.
-		after(time.UnixMicro(us).Sub(h.now())+time.Millisecond, h.wake)
 	case strings.HasPrefix(sig, signalRun):
 		id := strings.TrimPrefix(sig, signalRun)
 		h.mu.Lock()
@@ -108,6 +110,21 @@ func (h *hub) deliver(sig string) {
 			fn(parts[0], parts[1], int32(attempt), parts[3])
 		}
 	}
+}
+
+// at pokes ch a moment after the time us (Unix microseconds), so that it
+// has passed on the receiver's clock.
+func (h *hub) at(us string, ch chan struct{}) {
+	t, err := strconv.ParseInt(us, 10, 64)
+	if err != nil {
+		return
+	}
+	after(time.UnixMicro(t).Sub(h.now())+time.Millisecond, ch)
+}
+
+// atSignal is the signal prefix followed by t in Unix microseconds.
+func atSignal(prefix string, t time.Time) string {
+	return prefix + strconv.FormatInt(t.UnixMicro(), 10)
 }
 
 // poke sends on a coalescing wake-up channel without blocking.

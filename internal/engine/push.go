@@ -248,7 +248,7 @@ func (e *Engine) trigger(ctx context.Context, q store.Q, sig *signals, items []*
 			it.result.Event.RunIDs = it.result.RunIDs
 		}
 	}
-	fired, err := e.addToWindows(ctx, q, windowed, now)
+	fired, err := e.addToWindows(ctx, q, sig, windowed, now)
 	if err != nil {
 		return err
 	}

@@ -78,7 +78,7 @@ type windowAdd struct {
 // fixed order of windows (so that concurrent transactions lock them in the
 // same order) and, within one window, in the order given. It returns the runs
 // of the batches that filled up.
-func (e *Engine) addToWindows(ctx context.Context, q store.Q, adds []windowAdd, now time.Time) ([]*plannedRun, error) {
+func (e *Engine) addToWindows(ctx context.Context, q store.Q, sig *signals, adds []windowAdd, now time.Time) ([]*plannedRun, error) {
 	slices.SortStableFunc(adds, func(a, b windowAdd) int {
 		return cmp.Or(cmp.Compare(a.tenantID, b.tenantID), cmp.Compare(a.t.wf.row.Name, b.t.wf.row.Name),
 			cmp.Compare(a.t.via.window.index, b.t.via.window.index), cmp.Compare(a.t.groupKey, b.t.groupKey))
@@ -96,6 +96,7 @@ func (e *Engine) addToWindows(ctx context.Context, q store.Q, adds []windowAdd, 
 			return nil, err
 		}
 		if rule.kind != store.WindowBatch || w.Size < rule.size {
+			sig.add(atSignal(signalWindow, w.FireAt.Time))
 			continue
 		}
 		p, err := e.fireWindow(ctx, q, a.t.wf, w, now)
@@ -194,14 +195,16 @@ func (p *plannedRun) setID(id string) {
 }
 
 // fireDueWindows fires the windows whose time came, each in its own
-// transaction.
-func (e *Engine) fireDueWindows(ctx context.Context) error {
+// transaction, and returns the wait until the next one's time (the window
+// also wakes the servers then).
+func (e *Engine) fireDueWindows(ctx context.Context) (time.Duration, error) {
 	for range 10 {
-		due, err := read(ctx, e.store, func(ctx context.Context, q store.Q) ([]*store.EventWindow, error) {
-			return q.WindowListDue(ctx, e.now(), 100)
-		})
+		due, next, err := listDue(ctx, e.store, e.now(), e.cfg.IdleInterval,
+			func(q store.Q, ctx context.Context, until time.Time, limit int) ([]*store.EventWindow, error) {
+				return q.WindowListDue(ctx, until, limit)
+			}, func(w *store.EventWindow) time.Time { return w.FireAt.Time })
 		if err != nil || len(due) == 0 {
-			return err
+			return next, err
 		}
 		for _, w := range due {
 			err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
@@ -218,9 +221,9 @@ func (e *Engine) fireDueWindows(ctx context.Context) error {
 				return err
 			})
 			if err != nil {
-				return fmt.Errorf("event window of %s: %w", w.Workflow, err)
+				return busy, fmt.Errorf("event window of %s: %w", w.Workflow, err)
 			}
 		}
 	}
-	return nil
+	return busy, nil
 }

@@ -154,3 +154,37 @@ func TestCancelOnEvent(t *testing.T) {
 		}
 	})
 }
+
+// TestIdleLoopsWakeOnTheirWork: with the engine's loops looking for work only
+// once an hour (as an idle server's do, at most every IdleInterval), a
+// debounce window still fires at its time and a bulk operation runs when it
+// is started: each wakes the servers itself.
+func TestIdleLoopsWakeOnTheirWork(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, eng storetest.Engine) {
+		cfg := fastEngine
+		cfg.ScheduleInterval, cfg.IdleInterval = time.Hour, time.Hour
+		srv := servertest.Start(t, eng, servertest.Options{Engine: cfg})
+		a := newAPI(srv.URL, grpcProtocol())
+		putWorkflow(t, a, debounceSpec("typing"))
+		putWorkflow(t, a, &switchyardv1.WorkflowSpec{Name: "bulk", OnEvents: []string{"bulk.go"}, Tasks: []*switchyardv1.TaskSpec{task("t", "nobody")}})
+		pushed, err := a.events.PushEvent(context.Background(), connect.NewRequest(&switchyardv1.PushEventRequest{
+			Key: "typing.key", Payload: mustStruct(map[string]any{"user": "u1"})}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pushRuns(t, a, "bulk.go", 3, nil)
+		res, err := a.runs.BulkCancelRuns(context.Background(), connect.NewRequest(&switchyardv1.BulkCancelRunsRequest{
+			Selector: &switchyardv1.RunSelector{Workflow: "bulk"}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if op, _ := watchBulk(t, a, res.Msg.GetOperation().GetId()); op.GetAffected() != 3 {
+			t.Fatalf("bulk operation: %v, want its 3 runs cancelled", op)
+		}
+		// The quiet period is 2 s.
+		waitFor(t, "the debounced run", 30*time.Second, func() bool {
+			return len(listRuns(t, a, &switchyardv1.ListRunsRequest{Workflow: "typing", EventId: pushed.Msg.GetEvent().GetId()})) == 1
+		})
+	})
+}

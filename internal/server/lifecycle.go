@@ -116,6 +116,7 @@ func (s *Server) assemble(ctx context.Context, cfg Config) error {
 	hcfg := cfg.Handler
 	hcfg.Store, hcfg.Engine, hcfg.Logger = s.store, s.engine, s.log
 	hcfg.Auth, hcfg.Health, hcfg.Metrics = auth.NewAuthenticator(s.engine, nil), s.health, mtr
+	s.engine.OnTokenRevoked(hcfg.Auth.Forget)
 	h, err := Handler(hcfg)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -87,4 +88,35 @@ func TestTwoServersShareOnePostgres(t *testing.T) {
 	if len(byWorker) != 2 {
 		t.Fatalf("work by worker: %v, want both workers busy", byWorker)
 	}
+}
+
+// TestRevokedTokenRefusedAtOnceOnEveryServer: a token revoked through one
+// server is refused by another at once, although that one has it cached
+// (for a minute): the revocation reaches every server's cache.
+func TestRevokedTokenRefusedAtOnceOnEveryServer(t *testing.T) {
+	t.Parallel()
+	pg := storetest.Postgres(t)
+	opts := servertest.Options{Store: store.Config{DatabaseURL: storetest.NewSchema(t)}, Engine: fastEngine}
+	srvA, srvB := servertest.Start(t, pg, opts), servertest.Start(t, pg, opts)
+	ctx := context.Background()
+	admin := newAPI(srvA.URL, grpcProtocol())
+	created, err := admin.admin.CreateToken(ctx, connect.NewRequest(&switchyardv1.CreateTokenRequest{Role: switchyardv1.Role_ROLE_PRODUCER, Name: "revoked soon"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	producer := newAPIToken(srvB.URL, grpcProtocol(), created.Msg.GetSecret())
+	push := func() error {
+		_, err := producer.events.PushEvent(ctx, connect.NewRequest(&switchyardv1.PushEventRequest{Key: "revoke.probe"}))
+		return err
+	}
+	if err := push(); err != nil {
+		t.Fatalf("push with the fresh token: %v", err)
+	}
+	if _, err := admin.admin.RevokeToken(ctx, connect.NewRequest(&switchyardv1.RevokeTokenRequest{Id: created.Msg.GetToken().GetId()})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the other server to refuse the revoked token", 10*time.Second, func() bool {
+		err := push()
+		return connect.CodeOf(err) == connect.CodeUnauthenticated && strings.Contains(err.Error(), "revoked")
+	})
 }
