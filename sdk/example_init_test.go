@@ -20,6 +20,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if url := os.Getenv(killHelperEnv); url != "" {
+		os.Exit(runKillHelper(url))
+	}
 	tb := &mainTB{}
 	srv := servertest.Start(tb, storetest.Engines(tb)[0], servertest.Options{})
 	exampleServerURL = srv.URL
