@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 )
@@ -64,7 +67,23 @@ type ChildSpec struct {
 	Workflow string
 	// Input is its input, a JSON object (nil means {}).
 	Input map[string]any
+	// Priority is the priority of its tasks, 0 to 9 (nil means the parent
+	// run's).
+	Priority *int32
+	// RunAt delays its start (zero or past means at once; at most a year
+	// ahead): until then it is SCHEDULED.
+	RunAt time.Time
 }
+
+// ChildOption sets an option of a child of [Task.SpawnChild].
+type ChildOption func(*ChildSpec)
+
+// ChildPriority gives the child's tasks priority p (0 to 9) instead of the
+// parent run's.
+func ChildPriority(p int32) ChildOption { return func(c *ChildSpec) { c.Priority = &p } }
+
+// ChildRunAt starts the child at t instead of at once.
+func ChildRunAt(t time.Time) ChildOption { return func(c *ChildSpec) { c.RunAt = t } }
 
 // ChildResult is how a child run ended.
 type ChildResult struct {
@@ -98,11 +117,15 @@ func (c *ChildResult) Succeeded() bool {
 	return c.Status == switchyardv1.RunStatus_RUN_STATUS_SUCCEEDED
 }
 
-// SpawnChild starts one child run of workflow with input, under name (unique
-// in the task), and returns its id. It is [Task.SpawnChildren] with one child:
-// a later attempt gets the same run, never a second one.
-func (t *Task) SpawnChild(ctx context.Context, name, workflow string, input map[string]any) (string, error) {
-	ids, err := t.SpawnChildren(ctx, name, []ChildSpec{{Workflow: workflow, Input: input}})
+// SpawnChild starts one child run of workflow with input and opts, under
+// name (unique in the task), and returns its id. It is [Task.SpawnChildren]
+// with one child: a later attempt gets the same run, never a second one.
+func (t *Task) SpawnChild(ctx context.Context, name, workflow string, input map[string]any, opts ...ChildOption) (string, error) {
+	spec := ChildSpec{Workflow: workflow, Input: input}
+	for _, o := range opts {
+		o(&spec)
+	}
+	ids, err := t.SpawnChildren(ctx, name, []ChildSpec{spec})
 	if err != nil {
 		return "", err
 	}
@@ -133,7 +156,10 @@ func (t *Task) SpawnChildren(ctx context.Context, name string, children []ChildS
 		if err != nil {
 			return nil, Permanent(fmt.Errorf("spawn %s: child %d: %w", name, i, err))
 		}
-		req.Children[i] = &switchyardv1.ChildSpec{Workflow: c.Workflow, Input: in}
+		req.Children[i] = &switchyardv1.ChildSpec{Workflow: c.Workflow, Input: in, Priority: c.Priority}
+		if !c.RunAt.IsZero() {
+			req.Children[i].RunAt = timestamppb.New(c.RunAt)
+		}
 	}
 	res, err := invoke(ctx, d.client, fmt.Sprintf("spawn %s (%d children)", name, len(children)), d.client.durable.SpawnChildren, req)
 	if err != nil {

@@ -419,3 +419,28 @@ func TestDurableSuspendIgnoresWhatTheTaskReturns(t *testing.T) {
 		})
 	}
 }
+
+// TestDurableSpawnChildOptions: SpawnChild's options give the child its own
+// priority and a delayed start.
+func TestDurableSpawnChildOptions(t *testing.T) {
+	t.Parallel()
+	eng := storetest.Engines(t)[0]
+	s := setupWorker(t, eng, sdk.WorkerConfig{Slots: 2})
+	s.worker.Workflow(oneTask("parent", "durable.parent"))
+	s.worker.Workflow(oneTask("later", "durable.later"))
+	at := time.Now().Add(time.Hour).Truncate(time.Microsecond)
+	s.worker.Handle("durable.parent", func(ctx context.Context, task *sdk.Task) (map[string]any, error) {
+		id, err := task.SpawnChild(ctx, "later", "later", map[string]any{"n": 1}, sdk.ChildPriority(7), sdk.ChildRunAt(at))
+		return map[string]any{"child": id}, err
+	})
+	s.worker.Handle("durable.later", func(ctx context.Context, task *sdk.Task) (map[string]any, error) { return nil, nil })
+	s.run(t)
+	out := succeeded(t, watch(t, s.client, start(t, s.client, "parent", nil)))
+	child, err := s.client.GetRun(context.Background(), fmt.Sprint(out["child"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if child.GetPriority() != 7 || child.GetStatus() != switchyardv1.RunStatus_RUN_STATUS_SCHEDULED || !child.GetScheduledAt().AsTime().Equal(at) {
+		t.Errorf("child: priority %d, status %s, scheduled at %v; want 7, SCHEDULED, %v", child.GetPriority(), child.GetStatus(), child.GetScheduledAt().AsTime(), at)
+	}
+}

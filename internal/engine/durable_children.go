@@ -18,6 +18,8 @@ const MaxChildren = 1000
 type ChildSpec struct {
 	Workflow string
 	Input    map[string]any
+	Priority *int32    // nil means the parent run's
+	RunAt    time.Time // zero or past means now
 }
 
 // SpawnParams is a running attempt's SpawnChildren call.
@@ -90,7 +92,18 @@ func (e *Engine) SpawnChildren(ctx context.Context, tenantID string, p SpawnPara
 			if err != nil {
 				return invalid(fmt.Sprintf("children[%d].input", i), "concurrency.key", "the workflow's concurrency key cannot be evaluated on the input: %v", err)
 			}
-			pr := newRun{wf: wf, input: inputs[i], priority: run.Priority, trigger: store.TriggerManual, concurrencyKey: key}.plan(tenantID, now)
+			priority := run.Priority
+			if c.Priority != nil {
+				priority = *c.Priority
+			}
+			var scheduledAt store.Time
+			if !c.RunAt.IsZero() {
+				if c.RunAt.After(now.Add(maxRunDelay)) {
+					return invalid(fmt.Sprintf("children[%d].run_at", i), "run_at.max", "is more than a year (366 days) ahead")
+				}
+				scheduledAt = store.TimeOf(c.RunAt)
+			}
+			pr := newRun{wf: wf, input: inputs[i], priority: priority, trigger: store.TriggerManual, scheduledAt: scheduledAt, concurrencyKey: key}.plan(tenantID, now)
 			pr.run.ParentRunID, pr.run.ParentTaskID, pr.run.ChildKey = run.ID, t.ID, keys[i]
 			plans = append(plans, pr)
 			runIDs[i] = pr.run.ID

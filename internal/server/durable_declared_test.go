@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	switchyardv1 "github.com/switchyard/switchyard/gen/switchyard/v1"
 	"github.com/switchyard/switchyard/internal/store/storetest"
@@ -279,6 +281,52 @@ func TestDurableSpawnThousand(t *testing.T) {
 		}
 		if n != 1000 {
 			t.Fatalf("ListRuns parent_run_id: %d children, want 1000", n)
+		}
+	})
+}
+
+// TestDurableChildOptions: a child takes its parent run's priority unless it
+// names its own, and starts at its run_at (SCHEDULED until then); a priority
+// out of 0–9 or a run_at more than a year ahead is invalid_argument and
+// starts no child.
+func TestDurableChildOptions(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, eng storetest.Engine) {
+		_, a := startEngineServer(t, eng)
+		putWorkflow(t, a, &switchyardv1.WorkflowSpec{Name: "parent", Tasks: []*switchyardv1.TaskSpec{{Name: "p", Action: "p.run"}}})
+		putWorkflow(t, a, &switchyardv1.WorkflowSpec{Name: "child", Tasks: []*switchyardv1.TaskSpec{{Name: "c", Action: "c.run"}}})
+		got := newAssignments()
+		w := startRawWorker(t, a, []string{"p.run"}, 10, func(_ *rawWorker, as *switchyardv1.TaskAssignment) { got.add(as) })
+		started, err := a.workflows.RunWorkflow(context.Background(), connect.NewRequest(&switchyardv1.RunWorkflowRequest{Name: "parent", Priority: 4}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		parentID := started.Msg.GetRunId()
+		as := got.next(t)
+		later := time.Now().Add(time.Hour).Truncate(time.Microsecond)
+		res, err := w.spawn(as, "opts", &switchyardv1.ChildSpec{Workflow: "child"},
+			&switchyardv1.ChildSpec{Workflow: "child", Priority: proto.Int32(8), RunAt: timestamppb.New(later)})
+		if err != nil {
+			t.Fatalf("spawn: %v", err)
+		}
+		inherits, own := getRun(t, a, res.GetRunIds()[0]), getRun(t, a, res.GetRunIds()[1])
+		if inherits.GetPriority() != 4 || inherits.GetStatus() == switchyardv1.RunStatus_RUN_STATUS_SCHEDULED {
+			t.Errorf("child without options: priority %d, status %s; want the parent's 4, started", inherits.GetPriority(), inherits.GetStatus())
+		}
+		if own.GetPriority() != 8 || own.GetStatus() != switchyardv1.RunStatus_RUN_STATUS_SCHEDULED || !own.GetScheduledAt().AsTime().Equal(later) {
+			t.Errorf("child with options: priority %d, status %s, scheduled at %v; want 8, SCHEDULED, %v", own.GetPriority(), own.GetStatus(), own.GetScheduledAt().AsTime(), later)
+		}
+		for name, bad := range map[string]*switchyardv1.ChildSpec{
+			"priority 12":       {Workflow: "child", Priority: proto.Int32(12)},
+			"run_at in 2 years": {Workflow: "child", RunAt: timestamppb.New(time.Now().Add(2 * 366 * 24 * time.Hour))},
+		} {
+			if _, err := w.spawn(as, "bad "+name, &switchyardv1.ChildSpec{Workflow: "child"}, bad); connect.CodeOf(err) != connect.CodeInvalidArgument {
+				t.Errorf("spawn with %s: %v, want invalid_argument", name, err)
+			}
+		}
+		listed, err := a.runs.ListRuns(context.Background(), connect.NewRequest(&switchyardv1.ListRunsRequest{ParentRunId: parentID}))
+		if err != nil || len(listed.Msg.GetRuns()) != 2 {
+			t.Fatalf("children: %d (%v), want the 2 of the valid spawn", len(listed.Msg.GetRuns()), err)
 		}
 	})
 }

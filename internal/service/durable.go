@@ -51,7 +51,10 @@ func (s *DurableService) SpawnChildren(ctx context.Context, req *connect.Request
 	return unary(ctx, req, func(tenant string, m *switchyardv1.SpawnChildrenRequest) (*switchyardv1.SpawnChildrenResponse, error) {
 		children := make([]engine.ChildSpec, len(m.GetChildren()))
 		for i, c := range m.GetChildren() {
-			children[i] = engine.ChildSpec{Workflow: c.GetWorkflow(), Input: c.GetInput().AsMap()}
+			children[i] = engine.ChildSpec{Workflow: c.GetWorkflow(), Input: c.GetInput().AsMap(), Priority: c.Priority}
+			if c.GetRunAt() != nil {
+				children[i].RunAt = c.GetRunAt().AsTime()
+			}
 		}
 		ids, dup, err := s.engine.SpawnChildren(ctx, tenant, engine.SpawnParams{
 			WorkerID: m.GetWorkerId(), TaskID: m.GetTaskId(), Attempt: m.GetAttempt(), Name: m.GetName(), Children: children,

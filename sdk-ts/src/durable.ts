@@ -92,6 +92,10 @@ export interface ChildSpec {
   workflow: string;
   /** Its input. */
   input?: JsonObject;
+  /** The priority of its tasks, 0 to 9; unset means the parent run's. */
+  priority?: number;
+  /** When it starts (unset or past: at once; at most a year ahead). */
+  runAt?: Date;
 }
 
 /** The durable methods of a task; each name is unique in the task. */
@@ -192,8 +196,14 @@ export function durableTask(
       if (s) {
         return s.childRunIds;
       }
+      const specs = children.map((c) => ({
+        workflow: c.workflow,
+        input: c.input ?? {},
+        priority: c.priority,
+        runAt: c.runAt ? timestampFromDate(c.runAt) : undefined,
+      }));
       const res = await call(`spawn ${name}`, () =>
-        client.durable.spawnChildren({ ...fence, name, children: children.map((c) => ({ workflow: c.workflow, input: c.input ?? {} })) }, co()),
+        client.durable.spawnChildren({ ...fence, name, children: specs }, co()),
       );
       steps.set(name, { name, kind: StepKind.SPAWN, childRunIds: res.runIds } as Step);
       return res.runIds;

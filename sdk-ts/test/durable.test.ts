@@ -1,7 +1,7 @@
 // Durable tasks against a real `switchyard serve`: recorded steps are not run
 // again after a sleep, an event pushed before the wait counts within its
-// lookback, and a suspended attempt frees its slot and reports nothing even
-// when its code swallows the suspension.
+// lookback, a suspended attempt frees its slot and reports nothing even when
+// its code swallows the suspension, and children take their options.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
@@ -56,6 +56,14 @@ describe("durable tasks against a running switchyard serve", () => {
       return { eventId: ev?.id ?? "" };
     });
     w.handle("ts.quick", async () => ({ quick: true }));
+    w.workflow({ name: "ts-fan", tasks: [{ name: "main", action: "ts.fan" }] });
+    w.handle("ts.fan", async (task) => {
+      const ids = await task.spawnChildren("kids", [
+        { workflow: "ts-quick" },
+        { workflow: "ts-quick", priority: 6, runAt: new Date(Date.now() + 3_600_000) },
+      ]);
+      return { ids };
+    });
     const ctl = new AbortController();
     const done = w.run(ctl.signal);
     stop = async () => {
@@ -96,5 +104,18 @@ describe("durable tasks against a running switchyard serve", () => {
     const late = await c.push("ts.payment.confirmed", { order_id: "ts-2" });
     const done = await until(c, waiting.runId, (r) => r.status === RunStatus.SUCCEEDED);
     assert.deepEqual(done.tasks[0].output, { eventId: late.event?.id });
+  });
+
+  test("children take the parent's priority unless they name one, and start at their runAt", async () => {
+    const { runId } = await c.runWorkflow("ts-fan", {}, { priority: 3 });
+    const run = await until(c, runId, (r) => r.status === RunStatus.SUCCEEDED || r.status === RunStatus.FAILED);
+    assert.equal(run.status, RunStatus.SUCCEEDED, run.error);
+    const [now, later] = (run.tasks[0].output as { ids: string[] }).ids;
+    assert.equal((await c.getRun(now))?.priority, 3);
+    const scheduled = await c.getRun(later);
+    assert.ok(scheduled, `child ${later} not found`);
+    assert.equal(scheduled.priority, 6);
+    assert.equal(scheduled.status, RunStatus.SCHEDULED);
+    assert.equal(scheduled.parentRunId, runId);
   });
 });

@@ -1300,7 +1300,13 @@ type ChildSpec struct {
 	// The child's workflow.
 	Workflow string `protobuf:"bytes,1,opt,name=workflow,proto3" json:"workflow,omitempty"`
 	// Its input, a JSON object.
-	Input         *structpb.Struct `protobuf:"bytes,2,opt,name=input,proto3" json:"input,omitempty"`
+	Input *structpb.Struct `protobuf:"bytes,2,opt,name=input,proto3" json:"input,omitempty"`
+	// The priority of its tasks, 0 to 9; unset means the parent run's.
+	Priority *int32 `protobuf:"varint,3,opt,name=priority,proto3,oneof" json:"priority,omitempty"`
+	// When it starts: unset or past means at once; at most a year (366 days)
+	// ahead. Until then it is SCHEDULED, and a WaitChild waits for it as for any
+	// child.
+	RunAt         *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=run_at,json=runAt,proto3" json:"run_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1345,6 +1351,20 @@ func (x *ChildSpec) GetWorkflow() string {
 func (x *ChildSpec) GetInput() *structpb.Struct {
 	if x != nil {
 		return x.Input
+	}
+	return nil
+}
+
+func (x *ChildSpec) GetPriority() int32 {
+	if x != nil && x.Priority != nil {
+		return *x.Priority
+	}
+	return 0
+}
+
+func (x *ChildSpec) GetRunAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RunAt
 	}
 	return nil
 }
@@ -1674,11 +1694,14 @@ const file_switchyard_v1_durable_proto_rawDesc = "" +
 	"\x04wait\x18\x05 \x01(\v2\x17.switchyard.v1.WaitSpecB\x06\xbaH\x03\xc8\x01\x01R\x04wait\"]\n" +
 	"\fWaitResponse\x12\x1a\n" +
 	"\bresolved\x18\x01 \x01(\bR\bresolved\x121\n" +
-	"\x06result\x18\x02 \x01(\v2\x19.switchyard.v1.WaitResultR\x06result\"b\n" +
+	"\x06result\x18\x02 \x01(\v2\x19.switchyard.v1.WaitResultR\x06result\"\xce\x01\n" +
 	"\tChildSpec\x12&\n" +
 	"\bworkflow\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bworkflow\x12-\n" +
-	"\x05input\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x05input\"\xe6\x01\n" +
+	"\x05input\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x05input\x12*\n" +
+	"\bpriority\x18\x03 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\t(\x00H\x00R\bpriority\x88\x01\x01\x121\n" +
+	"\x06run_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05runAtB\v\n" +
+	"\t_priority\"\xe6\x01\n" +
 	"\x14SpawnChildrenRequest\x12%\n" +
 	"\tworker_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bworkerId\x12!\n" +
 	"\atask_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06taskId\x12!\n" +
@@ -1789,22 +1812,23 @@ var file_switchyard_v1_durable_proto_depIdxs = []int32{
 	4,  // 26: switchyard.v1.WaitRequest.wait:type_name -> switchyard.v1.WaitSpec
 	11, // 27: switchyard.v1.WaitResponse.result:type_name -> switchyard.v1.WaitResult
 	27, // 28: switchyard.v1.ChildSpec.input:type_name -> google.protobuf.Struct
-	17, // 29: switchyard.v1.SpawnChildrenRequest.children:type_name -> switchyard.v1.ChildSpec
-	3,  // 30: switchyard.v1.ListStepsResponse.steps:type_name -> switchyard.v1.Step
-	27, // 31: switchyard.v1.ChildResult.OutputsEntry.value:type_name -> google.protobuf.Struct
-	13, // 32: switchyard.v1.DurableService.RecordStep:input_type -> switchyard.v1.RecordStepRequest
-	15, // 33: switchyard.v1.DurableService.Wait:input_type -> switchyard.v1.WaitRequest
-	18, // 34: switchyard.v1.DurableService.SpawnChildren:input_type -> switchyard.v1.SpawnChildrenRequest
-	20, // 35: switchyard.v1.DurableService.ListSteps:input_type -> switchyard.v1.ListStepsRequest
-	14, // 36: switchyard.v1.DurableService.RecordStep:output_type -> switchyard.v1.RecordStepResponse
-	16, // 37: switchyard.v1.DurableService.Wait:output_type -> switchyard.v1.WaitResponse
-	19, // 38: switchyard.v1.DurableService.SpawnChildren:output_type -> switchyard.v1.SpawnChildrenResponse
-	21, // 39: switchyard.v1.DurableService.ListSteps:output_type -> switchyard.v1.ListStepsResponse
-	36, // [36:40] is the sub-list for method output_type
-	32, // [32:36] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	24, // 29: switchyard.v1.ChildSpec.run_at:type_name -> google.protobuf.Timestamp
+	17, // 30: switchyard.v1.SpawnChildrenRequest.children:type_name -> switchyard.v1.ChildSpec
+	3,  // 31: switchyard.v1.ListStepsResponse.steps:type_name -> switchyard.v1.Step
+	27, // 32: switchyard.v1.ChildResult.OutputsEntry.value:type_name -> google.protobuf.Struct
+	13, // 33: switchyard.v1.DurableService.RecordStep:input_type -> switchyard.v1.RecordStepRequest
+	15, // 34: switchyard.v1.DurableService.Wait:input_type -> switchyard.v1.WaitRequest
+	18, // 35: switchyard.v1.DurableService.SpawnChildren:input_type -> switchyard.v1.SpawnChildrenRequest
+	20, // 36: switchyard.v1.DurableService.ListSteps:input_type -> switchyard.v1.ListStepsRequest
+	14, // 37: switchyard.v1.DurableService.RecordStep:output_type -> switchyard.v1.RecordStepResponse
+	16, // 38: switchyard.v1.DurableService.Wait:output_type -> switchyard.v1.WaitResponse
+	19, // 39: switchyard.v1.DurableService.SpawnChildren:output_type -> switchyard.v1.SpawnChildrenResponse
+	21, // 40: switchyard.v1.DurableService.ListSteps:output_type -> switchyard.v1.ListStepsResponse
+	37, // [37:41] is the sub-list for method output_type
+	33, // [33:37] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_durable_proto_init() }
@@ -1818,6 +1842,7 @@ func file_switchyard_v1_durable_proto_init() {
 		(*WaitCondition_Event)(nil),
 		(*WaitCondition_Child)(nil),
 	}
+	file_switchyard_v1_durable_proto_msgTypes[14].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
