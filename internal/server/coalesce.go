@@ -82,6 +82,9 @@ func (c *coalescingConn) writeHeld() {
 		c.mu.Unlock()
 		_, err := c.Conn.Write(buf)
 		c.mu.Lock()
+		// The written buffer is the next one to fill, unless a burst made it
+		// too big to keep (held has the other).
+		c.spare = nil
 		if cap(buf) <= coalesceMax {
 			c.spare = buf[:0]
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -81,15 +82,17 @@ func TestCoalescingConnKeepsEachWriteWhole(t *testing.T) {
 	}
 }
 
-// countingConn counts its writes, and the first one waits for release.
+// countingConn counts its writes, and write number blockOn (the first when
+// 0) waits for release.
 type countingConn struct {
 	net.Conn
 	writes  atomic.Int32
+	blockOn int32
 	release chan struct{}
 }
 
 func (c *countingConn) Write(p []byte) (int, error) {
-	if c.writes.Add(1) == 1 {
+	if c.writes.Add(1) == max(c.blockOn, 1) {
 		<-c.release
 	}
 	return c.Conn.Write(p)
@@ -137,5 +140,116 @@ func TestCoalescingConnReportsAFailedWrite(t *testing.T) {
 	}
 	if !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("Write after the connection failed: %v, want %v", err, net.ErrClosed)
+	}
+}
+
+// TestCoalescingConnBigBursts: after a small write, bursts bigger than a
+// connection holds (its writers wait) arrive whole and in order, buffer after
+// buffer.
+func TestCoalescingConnBigBursts(t *testing.T) {
+	t.Parallel()
+	server, client := coalescingPair(t)
+	counting := &countingConn{Conn: server.Conn, blockOn: 2, release: make(chan struct{})}
+	server.Conn = counting
+	if _, err := server.Write([]byte("small")); err != nil {
+		t.Fatal(err)
+	}
+	small := make([]byte, 5)
+	if _, err := io.ReadFull(client, small); err != nil || string(small) != "small" {
+		t.Fatalf("the small write: %q, %v", small, err)
+	}
+	const chunk, n = 100 << 10, 40
+	go func() {
+		for i := range n {
+			if _, err := server.Write(bytes.Repeat([]byte{byte(i)}, chunk)); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	// Release the first system call once the writer waits for room.
+	for {
+		server.mu.Lock()
+		full := len(server.held) >= coalesceMax
+		server.mu.Unlock()
+		if full {
+			break
+		}
+		runtime.Gosched()
+	}
+	close(counting.release)
+	got := make([]byte, chunk*n)
+	if _, err := io.ReadFull(client, got); err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		if want := byte(i / chunk); got[i] != want {
+			t.Fatalf("byte %d is %d, want %d (from write %d)", i, got[i], want, want)
+		}
+	}
+}
+
+// gatedConn's writes each wait for a token on gate, after saying on entered
+// that they wait.
+type gatedConn struct {
+	net.Conn
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (c *gatedConn) Write(p []byte) (int, error) {
+	c.entered <- struct{}{}
+	<-c.gate
+	return c.Conn.Write(p)
+}
+
+// TestCoalescingConnReusesNoBufferInFlight: what is written while a buffer
+// bigger than a connection keeps is in a system call, and then while that
+// next buffer is, never lands in a buffer being written.
+func TestCoalescingConnReusesNoBufferInFlight(t *testing.T) {
+	t.Parallel()
+	server, client := coalescingPair(t)
+	gated := &gatedConn{Conn: server.Conn, entered: make(chan struct{}), gate: make(chan struct{})}
+	server.Conn = gated
+	var want []byte
+	write := func(p []byte) {
+		t.Helper()
+		want = append(want, p...)
+		if _, err := server.Write(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(client)
+		got <- b
+	}()
+	write(bytes.Repeat([]byte{'m'}, 150<<10)) // a buffer the connection keeps
+	<-gated.entered
+	gated.gate <- struct{}{}
+	server.drain()
+	write([]byte("a"))
+	<-gated.entered // "a" in flight
+	write(bytes.Repeat([]byte{'b'}, 300<<10))
+	gated.gate <- struct{}{}
+	<-gated.entered // the 300 KiB in flight: too big to keep
+	write([]byte("x"))
+	gated.gate <- struct{}{}
+	<-gated.entered // "x" in flight
+	write([]byte("y"))
+	gated.gate <- struct{}{}
+	<-gated.entered // "y" in flight
+	gated.gate <- struct{}{}
+	server.drain()
+	go func() {
+		for range gated.entered {
+			gated.gate <- struct{}{}
+		}
+	}()
+	if err := server.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if b := <-got; !bytes.Equal(b, want) {
+		t.Fatalf("read %d bytes ending %q, want %d ending %q", len(b), b[max(len(b)-3, 0):], len(want), want[len(want)-3:])
 	}
 }
