@@ -46,8 +46,10 @@ func DefaultRateLimit(role string) Rate {
 }
 
 // tenantLimitTTL bounds how long a tenant's limit is used without asking the
-// database again: the delay before a changed limit applies.
-const tenantLimitTTL = 10 * time.Second
+// database again. A change reaches every server's cache at once
+// ([Limiter.Forget]), so this is only the delay before a changed limit
+// applies on a server that missed the change's signal.
+const tenantLimitTTL = time.Minute
 
 // tenantLimitRetry is how long a limit lookup that failed is not tried again;
 // meanwhile the tenant's tokens get their role defaults.
@@ -218,6 +220,14 @@ func (l *Limiter) tenantLimit(ctx context.Context, tenantID string, now time.Tim
 	l.limits[tenantID] = entry
 	l.mu.Unlock()
 	return entry.rate
+}
+
+// Forget drops the cached limit of the tenant tenantID, which changed: its
+// next call asks the database.
+func (l *Limiter) Forget(tenantID string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.limits, tenantID)
 }
 
 // sweep drops the buckets that are full again; l.mu is held.

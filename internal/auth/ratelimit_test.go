@@ -124,23 +124,24 @@ func TestLimiterTenantLimit(t *testing.T) {
 				t.Errorf("message %q, want %q", refused.Error(), want)
 			}
 
-			// A changed limit applies once the cache expires, to the
-			// existing bucket too: a larger burst fills at the new rate.
+			// A changed limit that no signal announced applies once the
+			// cache expires (a minute), to the existing bucket too: a larger
+			// burst fills at the new rate.
 			write(&store.Tenant{ID: "acme", Name: "acme", RatePerSecond: 100, RateBurst: 100})
-			clock.Advance(5 * time.Second)
+			clock.Advance(30 * time.Second)
 			if _, refused := spend(t, l, p, 20); refused == nil || refused.Rate.PerSecond != 2 {
 				t.Fatalf("within the cache window: refusal %v, want the old limit of 2/s", refused)
 			}
-			clock.Advance(6 * time.Second)
+			clock.Advance(31 * time.Second)
 			spend(t, l, p, 1)
 			clock.Advance(time.Second)
 			if allowed, _ := spend(t, l, p, 101); allowed != 100 {
 				t.Errorf("after the cache window: %d allowed, want the new burst of 100", allowed)
 			}
 
-			// Back to the role defaults.
+			// Back to the role defaults, announced: Forget applies it at once.
 			write(&store.Tenant{ID: "acme", Name: "acme"})
-			clock.Advance(11 * time.Second)
+			l.Forget("acme")
 			spend(t, l, p, 1)
 			clock.Advance(2 * time.Second)
 			admin := auth.DefaultRateLimit(auth.RoleAdmin)

@@ -98,8 +98,8 @@ func (e *Engine) CreateTenant(ctx context.Context, id, name string, limit RateLi
 	return tenantFromRow(row), nil
 }
 
-// UpdateTenant changes a tenant's name or rate limit. Servers apply a new
-// limit once their cache of tenant limits expires.
+// UpdateTenant changes a tenant's name or rate limit. Every server applies a
+// new limit at once: their [Engine.OnTenantChanged] functions hear of it.
 func (e *Engine) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (*Tenant, error) {
 	var limit RateLimit
 	if u.RateLimit != nil {
@@ -109,7 +109,8 @@ func (e *Engine) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (*
 		}
 	}
 	var row *store.Tenant
-	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
+	err := e.write(ctx, func(ctx context.Context, q store.Q, sig *signals) error {
+		sig.add(signalTenant + id)
 		var err error
 		if row, err = q.TenantGet(ctx, id); err != nil {
 			return err
@@ -196,11 +197,11 @@ func (e *Engine) ListTokens(ctx context.Context, tenantID string, page Page) ([]
 // OnTokenRevoked has fn called with the id of each token revoked, on this
 // server or another, once the revocation committed (a server that misses the
 // signal, in a crash of its database connection, does not call it).
-func (e *Engine) OnTokenRevoked(fn func(tokenID string)) {
-	e.hub.mu.Lock()
-	defer e.hub.mu.Unlock()
-	e.hub.revoked = append(e.hub.revoked, fn)
-}
+func (e *Engine) OnTokenRevoked(fn func(tokenID string)) { e.hub.listen(signalRevoked, fn) }
+
+// OnTenantChanged has fn called with the id of each tenant updated (its name
+// or rate limit), on this server or another, once the change committed.
+func (e *Engine) OnTenantChanged(fn func(tenantID string)) { e.hub.listen(signalTenant, fn) }
 
 // RevokeToken revokes one of the tenant's tokens ("" means of any tenant); it
 // stops working on every server at once: the servers' [Engine.OnTokenRevoked]

@@ -88,23 +88,11 @@ func (e *Engine) SpawnChildren(ctx context.Context, tenantID string, p SpawnPara
 			if wf == nil {
 				return &Error{Kind: KindNotFound, Message: fmt.Sprintf("children[%d]: workflow %s not found", i, c.Workflow)}
 			}
-			key, err := wf.concurrencyKey(inputVars(inputs[i]))
+			pr, err := planChild(wf, c, i, inputs[i], run, tenantID, now)
 			if err != nil {
-				return invalid(fmt.Sprintf("children[%d].input", i), "concurrency.key", "the workflow's concurrency key cannot be evaluated on the input: %v", err)
+				return err
 			}
-			priority := run.Priority
-			if c.Priority != nil {
-				priority = *c.Priority
-			}
-			var scheduledAt store.Time
-			if !c.RunAt.IsZero() {
-				if c.RunAt.After(now.Add(maxRunDelay)) {
-					return invalid(fmt.Sprintf("children[%d].run_at", i), "run_at.max", "is more than a year (366 days) ahead")
-				}
-				scheduledAt = store.TimeOf(c.RunAt)
-			}
-			pr := newRun{wf: wf, input: inputs[i], priority: priority, trigger: store.TriggerManual, scheduledAt: scheduledAt, concurrencyKey: key}.plan(tenantID, now)
-			pr.run.ParentRunID, pr.run.ParentTaskID, pr.run.ChildKey = run.ID, t.ID, keys[i]
+			pr.run.ParentTaskID, pr.run.ChildKey = t.ID, keys[i]
 			plans = append(plans, pr)
 			runIDs[i] = pr.run.ID
 		}
@@ -126,6 +114,29 @@ func (e *Engine) SpawnChildren(ctx context.Context, tenantID string, p SpawnPara
 		return nil, false, err
 	}
 	return runIDs, deduplicated, nil
+}
+
+// planChild plans child i of parent, c, with its input: the parent run's
+// priority unless c names one, started at c.RunAt (at most a year ahead).
+func planChild(wf *compiledWorkflow, c ChildSpec, i int, input store.Object, parent *store.Run, tenantID string, now time.Time) (*plannedRun, error) {
+	key, err := wf.concurrencyKey(inputVars(input))
+	if err != nil {
+		return nil, invalid(fmt.Sprintf("children[%d].input", i), "concurrency.key", "the workflow's concurrency key cannot be evaluated on the input: %v", err)
+	}
+	priority := parent.Priority
+	if c.Priority != nil {
+		priority = *c.Priority
+	}
+	var scheduledAt store.Time
+	if !c.RunAt.IsZero() {
+		if c.RunAt.After(now.Add(maxRunDelay)) {
+			return nil, invalid(fmt.Sprintf("children[%d].run_at", i), "run_at.max", "is more than a year (366 days) ahead")
+		}
+		scheduledAt = store.TimeOf(c.RunAt)
+	}
+	pr := newRun{wf: wf, input: input, priority: priority, trigger: store.TriggerManual, scheduledAt: scheduledAt, concurrencyKey: key}.plan(tenantID, now)
+	pr.run.ParentRunID = parent.ID
+	return pr, nil
 }
 
 // childResult is how a child run ended: its status, error and the outputs of

@@ -25,6 +25,7 @@ const (
 	signalWindow  = "windows@" // + Unix microseconds: an event window fires then
 	signalBulk    = "bulk"     // a bulk operation was started: run it
 	signalRevoked = "revoked:" // + token id: the token was revoked
+	signalTenant  = "tenant:"  // + tenant id: the tenant (its rate limit) changed
 )
 
 // hub fans signals out inside one process: it owns the wake-ups of the
@@ -43,7 +44,9 @@ type hub struct {
 	mu       sync.Mutex
 	runSubs  map[string]map[chan struct{}]struct{}
 	cancelFn func(workerID, taskID string, attempt int32, reason string)
-	revoked  []func(tokenID string)
+	// listeners are called with what follows their prefix in a signal:
+	// the caches of other parts (tokens, tenant limits) that it empties.
+	listeners map[string][]func(id string)
 }
 
 func newHub(now func() time.Time) *hub {
@@ -78,12 +81,9 @@ func (h *hub) deliver(sig string) {
 	case strings.HasPrefix(sig, signalLater):
 		h.at(strings.TrimPrefix(sig, signalLater), h.wake)
 	case strings.HasPrefix(sig, signalRevoked):
-		h.mu.Lock()
-		fns := h.revoked
-		h.mu.Unlock()
-		for _, fn := range fns {
-			fn(strings.TrimPrefix(sig, signalRevoked))
-		}
+		h.tell(signalRevoked, strings.TrimPrefix(sig, signalRevoked))
+	case strings.HasPrefix(sig, signalTenant):
+		h.tell(signalTenant, strings.TrimPrefix(sig, signalTenant))
 	case strings.HasPrefix(sig, signalRun):
 		id := strings.TrimPrefix(sig, signalRun)
 		h.mu.Lock()
@@ -109,6 +109,26 @@ func (h *hub) deliver(sig string) {
 		if fn != nil {
 			fn(parts[0], parts[1], int32(attempt), parts[3])
 		}
+	}
+}
+
+// listen has fn called with the id of each signal prefix+id.
+func (h *hub) listen(prefix string, fn func(id string)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.listeners == nil {
+		h.listeners = map[string][]func(string){}
+	}
+	h.listeners[prefix] = append(h.listeners[prefix], fn)
+}
+
+// tell calls the listeners of prefix with id.
+func (h *hub) tell(prefix, id string) {
+	h.mu.Lock()
+	fns := h.listeners[prefix]
+	h.mu.Unlock()
+	for _, fn := range fns {
+		fn(id)
 	}
 }
 

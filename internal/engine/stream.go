@@ -30,9 +30,6 @@ type workerConn struct {
 	running   atomic.Int64 // its attempts under way, as of its latest claim
 	gated     atomic.Bool  // its latest claim waited for an acknowledged keep-alive or a heartbeat
 	ackStored atomic.Bool  // this process stored an acknowledged keep-alive of it
-	// beatStored is when this process last stored the worker's sign of
-	// life (Unix microseconds): its connection, or a heartbeat.
-	beatStored atomic.Int64
 }
 
 // enqueue queues assignments for the stream and returns those it cannot take
@@ -122,13 +119,12 @@ func (d *dispatcher) listen(ctx context.Context, tenantID, workerID string, send
 func (d *dispatcher) connect(ctx context.Context, tenantID, workerID string) (*workerConn, error) {
 	var w *store.Worker
 	streamID := newID()
-	connected := d.now()
 	err := d.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
 		var err error
 		if w, err = q.WorkerGet(ctx, tenantID, workerID); err != nil {
 			return err
 		}
-		return q.WorkerConnect(ctx, tenantID, workerID, streamID, connected)
+		return q.WorkerConnect(ctx, tenantID, workerID, streamID, d.now())
 	})
 	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("worker %s not found: register first", workerID)}, "listen"); err != nil {
 		return nil, err
@@ -144,7 +140,6 @@ func (d *dispatcher) connect(ctx context.Context, tenantID, workerID string) (*w
 
 		cancelled: make(map[string]bool),
 	}
-	c.beatStored.Store(connected.UnixMicro())
 	d.mu.Lock()
 	if old := d.conns[workerID]; old != nil {
 		close(old.closed)

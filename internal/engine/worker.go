@@ -81,25 +81,13 @@ type RegisterWorkerParams struct {
 	IdempotencyKey string
 }
 
-// Heartbeat records that a worker is alive. For a worker whose stream this
-// process holds, it stores the heartbeat only once the stored one is half
-// the liveness rule's three intervals old: every other heartbeat, so that an
-// idle worker costs its database half the writes, and a stored heartbeat is
-// at most two intervals old when the next arrives (the rule allows three).
+// Heartbeat records that a worker is alive.
 func (e *Engine) Heartbeat(ctx context.Context, tenantID, workerID string) error {
-	now := e.now()
-	c := e.disp.conn(workerID)
-	if c != nil && c.tenantID == tenantID && now.Sub(time.UnixMicro(c.beatStored.Load())) < e.cfg.deadAfter()/2 {
-		return nil
-	}
 	err := e.write(ctx, func(ctx context.Context, q store.Q, _ *signals) error {
-		return q.WorkerTouch(ctx, tenantID, workerID, now)
+		return q.WorkerTouch(ctx, tenantID, workerID, e.now())
 	})
 	if err = answer(err, &Error{Kind: KindNotFound, Message: fmt.Sprintf("worker %s not found: register again", workerID)}, "heartbeat"); err != nil {
 		return err
-	}
-	if c != nil && c.tenantID == tenantID {
-		c.beatStored.Store(now.UnixMicro())
 	}
 	e.disp.heard(workerID)
 	return nil

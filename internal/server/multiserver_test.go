@@ -120,3 +120,44 @@ func TestRevokedTokenRefusedAtOnceOnEveryServer(t *testing.T) {
 		return connect.CodeOf(err) == connect.CodeUnauthenticated && strings.Contains(err.Error(), "revoked")
 	})
 }
+
+// TestTenantLimitChangeAppliesAtOnceOnEveryServer: a tenant's rate limit
+// changed through one server applies on another at once, although that one
+// has the old limit cached (for a minute).
+func TestTenantLimitChangeAppliesAtOnceOnEveryServer(t *testing.T) {
+	t.Parallel()
+	pg := storetest.Postgres(t)
+	opts := servertest.Options{Store: store.Config{DatabaseURL: storetest.NewSchema(t)}, Engine: fastEngine}
+	srvA, srvB := servertest.Start(t, pg, opts), servertest.Start(t, pg, opts)
+	ctx := context.Background()
+	admin := newAPI(srvA.URL, grpcProtocol())
+	if _, err := admin.admin.CreateTenant(ctx, connect.NewRequest(&switchyardv1.CreateTenantRequest{Id: "slow",
+		RateLimit: &switchyardv1.RateLimit{PerSecond: 1, Burst: 1}})); err != nil {
+		t.Fatal(err)
+	}
+	created, err := admin.admin.CreateToken(ctx, connect.NewRequest(&switchyardv1.CreateTokenRequest{Tenant: "slow", Role: switchyardv1.Role_ROLE_PRODUCER, Name: "p"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	producer := newAPIToken(srvB.URL, grpcProtocol(), created.Msg.GetSecret())
+	push := func() error {
+		_, err := producer.events.PushEvent(ctx, connect.NewRequest(&switchyardv1.PushEventRequest{Key: "limit.probe"}))
+		return err
+	}
+	_ = push()
+	if err := push(); connect.CodeOf(err) != connect.CodeResourceExhausted {
+		t.Fatalf("second push at 1/s burst 1: %v, want resource_exhausted", err)
+	}
+	if _, err := admin.admin.UpdateTenant(ctx, connect.NewRequest(&switchyardv1.UpdateTenantRequest{Id: "slow",
+		RateLimit: &switchyardv1.RateLimit{PerSecond: 1000, Burst: 1000}})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the other server to apply the new limit", 10*time.Second, func() bool {
+		for range 5 {
+			if push() != nil {
+				return false
+			}
+		}
+		return true
+	})
+}

@@ -80,6 +80,7 @@ func Handler(cfg HandlerConfig) (http.Handler, error) {
 		limit = MaxRequestBytes
 	}
 	limiter := auth.NewLimiter(auth.LimiterConfig{Tenants: cfg.Engine, Defaults: cfg.RateLimits})
+	cfg.Engine.OnTenantChanged(limiter.Forget)
 	opts, err := handlerOptions(cfg, log, limiter, limit)
 	if err != nil {
 		return nil, err
