@@ -38,6 +38,32 @@ func fanoutSpecs() []sdk.ChildSpec {
 	return specs
 }
 
+// packed waits for the line children ids and returns what they packed, in
+// order; a child that did not succeed fails the task.
+func packed(ctx context.Context, task *sdk.Task, ids []string) (map[string]any, error) {
+	results, err := task.WaitChildren(ctx, "lines-done", ids)
+	if err != nil {
+		return nil, err
+	}
+	var skus []any
+	for _, r := range results {
+		if !r.Succeeded() {
+			return nil, fmt.Errorf("child %s: %s", r.RunID, r.Status)
+		}
+		skus = append(skus, r.Outputs["main"]["packed"])
+	}
+	return map[string]any{"packed": skus}, nil
+}
+
+// packLine is the line children's handler: it packs the line's sku, counting
+// in lines.
+func packLine(lines *atomic.Int32) sdk.TaskFunc {
+	return func(ctx context.Context, task *sdk.Task) (map[string]any, error) {
+		lines.Add(1)
+		return map[string]any{"packed": task.Input["sku"]}, nil
+	}
+}
+
 // runKillHelper is the worker process of
 // TestDurableChildrenSpawnOnceAfterAKill (TestMain runs it in place of the
 // tests when killHelperEnv is set): its fan-out task spawns the children,
@@ -88,7 +114,7 @@ func TestDurableChildrenSpawnOnceAfterAKill(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = helper.Process.Kill(); _ = helper.Wait() })
-			waitActive(t, c, "kill-helper")
+			waitActive(t, c, "kill-helper", nil)
 			runID := start(t, c, "fanout", nil)
 
 			spawned := make(chan []string, 1)
@@ -128,20 +154,9 @@ func TestDurableChildrenSpawnOnceAfterAKill(t *testing.T) {
 					return nil, err
 				}
 				again = ids
-				results, err := task.WaitChildren(ctx, "lines-done", ids)
-				if err != nil {
-					return nil, err
-				}
-				var skus []any
-				for _, r := range results {
-					skus = append(skus, r.Outputs["main"]["packed"])
-				}
-				return map[string]any{"packed": skus}, nil
+				return packed(ctx, task, ids)
 			})
-			s.worker.Handle("durable.line", func(ctx context.Context, task *sdk.Task) (map[string]any, error) {
-				lines.Add(1)
-				return map[string]any{"packed": task.Input["sku"]}, nil
-			})
+			s.worker.Handle("durable.line", packLine(&lines))
 			s.run(t)
 			out2 := succeeded(t, watch(t, c, runID))
 			if want := []any{"sku-0", "sku-1", "sku-2"}; fmt.Sprint(out2["packed"]) != fmt.Sprint(want) {
@@ -158,26 +173,5 @@ func TestDurableChildrenSpawnOnceAfterAKill(t *testing.T) {
 				t.Errorf("%d child runs, line tasks ran %d times; want 3 and 3", n, lines.Load())
 			}
 		})
-	}
-}
-
-// waitActive waits until the worker named name is active on the server.
-func waitActive(t *testing.T, c *sdk.Client, name string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		res, err := c.ListWorkers(context.Background(), nil)
-		if err != nil {
-			t.Fatalf("list workers: %v", err)
-		}
-		for _, w := range res.GetWorkers() {
-			if w.GetName() == name && w.GetStatus() == switchyardv1.WorkerStatus_WORKER_STATUS_ACTIVE {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("worker %s not active after 30s", name)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -300,11 +300,7 @@ func TestDurableChildrenSpawnOnceAcrossAttempts(t *testing.T) {
 			var parentAttempts, lines atomic.Int32
 			s.worker.Handle("durable.fanout", func(ctx context.Context, task *sdk.Task) (map[string]any, error) {
 				n := parentAttempts.Add(1)
-				specs := make([]sdk.ChildSpec, 3)
-				for i := range specs {
-					specs[i] = sdk.ChildSpec{Workflow: "line", Input: map[string]any{"sku": fmt.Sprintf("sku-%d", i)}}
-				}
-				ids, err := task.SpawnChildren(ctx, "lines", specs)
+				ids, err := task.SpawnChildren(ctx, "lines", fanoutSpecs())
 				if err != nil {
 					return nil, err
 				}
@@ -313,23 +309,9 @@ func TestDurableChildrenSpawnOnceAcrossAttempts(t *testing.T) {
 					// spawn again.
 					return nil, errors.New("crash after spawning")
 				}
-				results, err := task.WaitChildren(ctx, "lines-done", ids)
-				if err != nil {
-					return nil, err
-				}
-				var skus []any
-				for _, r := range results {
-					if !r.Succeeded() {
-						return nil, fmt.Errorf("child %s: %s", r.RunID, r.Status)
-					}
-					skus = append(skus, r.Outputs["main"]["packed"])
-				}
-				return map[string]any{"packed": skus}, nil
+				return packed(ctx, task, ids)
 			})
-			s.worker.Handle("durable.line", func(ctx context.Context, task *sdk.Task) (map[string]any, error) {
-				lines.Add(1)
-				return map[string]any{"packed": task.Input["sku"]}, nil
-			})
+			s.worker.Handle("durable.line", packLine(&lines))
 			s.run(t)
 			runID := start(t, s.client, "fanout", nil)
 			out := succeeded(t, watch(t, s.client, runID))

@@ -61,6 +61,15 @@ func (s *workerSetup) run(t *testing.T) (stop func() error) {
 	}
 	t.Cleanup(func() { _ = stop() })
 
+	waitActive(t, s.client, s.name, done)
+	return stop
+}
+
+// waitActive waits until the worker named name is active on the server (its
+// workflows are declared and its stream is open); a Run that returns on done
+// meanwhile fails the test (done may be nil).
+func waitActive(t *testing.T, c *sdk.Client, name string, done <-chan error) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		select {
@@ -68,17 +77,17 @@ func (s *workerSetup) run(t *testing.T) (stop func() error) {
 			t.Fatalf("worker Run returned early: %v", err)
 		default:
 		}
-		res, err := s.client.ListWorkers(context.Background(), nil)
+		res, err := c.ListWorkers(context.Background(), nil)
 		if err != nil {
 			t.Fatalf("list workers: %v", err)
 		}
 		for _, w := range res.GetWorkers() {
-			if w.GetName() == s.name && w.GetStatus() == switchyardv1.WorkerStatus_WORKER_STATUS_ACTIVE {
-				return stop
+			if w.GetName() == name && w.GetStatus() == switchyardv1.WorkerStatus_WORKER_STATUS_ACTIVE {
+				return
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("worker %s not active after 30s; workers: %v", s.name, res.GetWorkers())
+			t.Fatalf("worker %s not active after 30s; workers: %v", name, res.GetWorkers())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -151,6 +151,14 @@ func childWait(name, runID string) *switchyardv1.WaitCondition {
 	return &switchyardv1.WaitCondition{Name: name, Kind: &switchyardv1.WaitCondition_Child{Child: &switchyardv1.ChildCondition{RunId: runID}}}
 }
 
+// putParentAndChild declares the workflows of the children tests: "parent",
+// one task of action p.run, and "child", one task of action c.run.
+func putParentAndChild(t *testing.T, a *api) {
+	t.Helper()
+	putWorkflow(t, a, &switchyardv1.WorkflowSpec{Name: "parent", Tasks: []*switchyardv1.TaskSpec{{Name: "p", Action: "p.run"}}})
+	putWorkflow(t, a, &switchyardv1.WorkflowSpec{Name: "child", Tasks: []*switchyardv1.TaskSpec{{Name: "c", Action: "c.run"}}})
+}
+
 // TestDurableChildren: SpawnChildren starts child runs that carry their
 // parent, once (a repeat returns them); a wait on them resumes the parent
 // with their outputs; cancelling a parent cancels its children and waits;
@@ -159,8 +167,7 @@ func TestDurableChildren(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, eng storetest.Engine) {
 		_, a := startEngineServer(t, eng)
-		putWorkflow(t, a, &switchyardv1.WorkflowSpec{Name: "parent", Tasks: []*switchyardv1.TaskSpec{{Name: "p", Action: "p.run"}}})
-		putWorkflow(t, a, &switchyardv1.WorkflowSpec{Name: "child", Tasks: []*switchyardv1.TaskSpec{{Name: "c", Action: "c.run"}}})
+		putParentAndChild(t, a)
 		got := newAssignments()
 		children := newAssignments()
 		w := startRawWorker(t, a, []string{"p.run", "c.run"}, 10, func(_ *rawWorker, as *switchyardv1.TaskAssignment) {
@@ -293,8 +300,7 @@ func TestDurableChildOptions(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, eng storetest.Engine) {
 		_, a := startEngineServer(t, eng)
-		putWorkflow(t, a, &switchyardv1.WorkflowSpec{Name: "parent", Tasks: []*switchyardv1.TaskSpec{{Name: "p", Action: "p.run"}}})
-		putWorkflow(t, a, &switchyardv1.WorkflowSpec{Name: "child", Tasks: []*switchyardv1.TaskSpec{{Name: "c", Action: "c.run"}}})
+		putParentAndChild(t, a)
 		got := newAssignments()
 		w := startRawWorker(t, a, []string{"p.run"}, 10, func(_ *rawWorker, as *switchyardv1.TaskAssignment) { got.add(as) })
 		started, err := a.workflows.RunWorkflow(context.Background(), connect.NewRequest(&switchyardv1.RunWorkflowRequest{Name: "parent", Priority: 4}))

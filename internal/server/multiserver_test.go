@@ -21,10 +21,32 @@ import (
 // Postgres schema (skipping the test without Postgres) and returns their clients.
 func startTwoServers(t *testing.T, cfg engine.Config) (a, b *api) {
 	t.Helper()
+	urlA, urlB := startTwoServerURLs(t, cfg)
+	return newAPI(urlA, grpcProtocol()), newAPI(urlB, grpcProtocol())
+}
+
+// startTwoServerURLs is startTwoServers' servers, by URL.
+func startTwoServerURLs(t *testing.T, cfg engine.Config) (a, b string) {
+	t.Helper()
 	pg := storetest.Postgres(t)
 	opts := servertest.Options{Store: store.Config{DatabaseURL: storetest.NewSchema(t)}, Engine: cfg}
-	srvA, srvB := servertest.Start(t, pg, opts), servertest.Start(t, pg, opts)
-	return newAPI(srvA.URL, grpcProtocol()), newAPI(srvB.URL, grpcProtocol())
+	return servertest.Start(t, pg, opts).URL, servertest.Start(t, pg, opts).URL
+}
+
+// producerPush creates, through admin, a producer token of tenant ("" means
+// admin's) and returns a push with it through the server at url, and the
+// token's id.
+func producerPush(t *testing.T, admin *api, url, tenant string) (push func() error, tokenID string) {
+	t.Helper()
+	created, err := admin.admin.CreateToken(context.Background(), connect.NewRequest(&switchyardv1.CreateTokenRequest{Tenant: tenant, Role: switchyardv1.Role_ROLE_PRODUCER, Name: "producer"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	producer := newAPIToken(url, grpcProtocol(), created.Msg.GetSecret())
+	return func() error {
+		_, err := producer.events.PushEvent(context.Background(), connect.NewRequest(&switchyardv1.PushEventRequest{Key: "probe.push"}))
+		return err
+	}, created.Msg.GetToken().GetId()
 }
 
 // TestTwoServersShareOnePostgres runs two server processes' worth of engines on
@@ -95,24 +117,13 @@ func TestTwoServersShareOnePostgres(t *testing.T) {
 // (for a minute): the revocation reaches every server's cache.
 func TestRevokedTokenRefusedAtOnceOnEveryServer(t *testing.T) {
 	t.Parallel()
-	pg := storetest.Postgres(t)
-	opts := servertest.Options{Store: store.Config{DatabaseURL: storetest.NewSchema(t)}, Engine: fastEngine}
-	srvA, srvB := servertest.Start(t, pg, opts), servertest.Start(t, pg, opts)
-	ctx := context.Background()
-	admin := newAPI(srvA.URL, grpcProtocol())
-	created, err := admin.admin.CreateToken(ctx, connect.NewRequest(&switchyardv1.CreateTokenRequest{Role: switchyardv1.Role_ROLE_PRODUCER, Name: "revoked soon"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	producer := newAPIToken(srvB.URL, grpcProtocol(), created.Msg.GetSecret())
-	push := func() error {
-		_, err := producer.events.PushEvent(ctx, connect.NewRequest(&switchyardv1.PushEventRequest{Key: "revoke.probe"}))
-		return err
-	}
+	urlA, urlB := startTwoServerURLs(t, fastEngine)
+	admin := newAPI(urlA, grpcProtocol())
+	push, tokenID := producerPush(t, admin, urlB, "")
 	if err := push(); err != nil {
 		t.Fatalf("push with the fresh token: %v", err)
 	}
-	if _, err := admin.admin.RevokeToken(ctx, connect.NewRequest(&switchyardv1.RevokeTokenRequest{Id: created.Msg.GetToken().GetId()})); err != nil {
+	if _, err := admin.admin.RevokeToken(context.Background(), connect.NewRequest(&switchyardv1.RevokeTokenRequest{Id: tokenID})); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the other server to refuse the revoked token", 10*time.Second, func() bool {
@@ -126,24 +137,14 @@ func TestRevokedTokenRefusedAtOnceOnEveryServer(t *testing.T) {
 // has the old limit cached (for a minute).
 func TestTenantLimitChangeAppliesAtOnceOnEveryServer(t *testing.T) {
 	t.Parallel()
-	pg := storetest.Postgres(t)
-	opts := servertest.Options{Store: store.Config{DatabaseURL: storetest.NewSchema(t)}, Engine: fastEngine}
-	srvA, srvB := servertest.Start(t, pg, opts), servertest.Start(t, pg, opts)
+	urlA, urlB := startTwoServerURLs(t, fastEngine)
 	ctx := context.Background()
-	admin := newAPI(srvA.URL, grpcProtocol())
+	admin := newAPI(urlA, grpcProtocol())
 	if _, err := admin.admin.CreateTenant(ctx, connect.NewRequest(&switchyardv1.CreateTenantRequest{Id: "slow",
 		RateLimit: &switchyardv1.RateLimit{PerSecond: 1, Burst: 1}})); err != nil {
 		t.Fatal(err)
 	}
-	created, err := admin.admin.CreateToken(ctx, connect.NewRequest(&switchyardv1.CreateTokenRequest{Tenant: "slow", Role: switchyardv1.Role_ROLE_PRODUCER, Name: "p"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	producer := newAPIToken(srvB.URL, grpcProtocol(), created.Msg.GetSecret())
-	push := func() error {
-		_, err := producer.events.PushEvent(ctx, connect.NewRequest(&switchyardv1.PushEventRequest{Key: "limit.probe"}))
-		return err
-	}
+	push, _ := producerPush(t, admin, urlB, "slow")
 	_ = push()
 	if err := push(); connect.CodeOf(err) != connect.CodeResourceExhausted {
 		t.Fatalf("second push at 1/s burst 1: %v, want resource_exhausted", err)
